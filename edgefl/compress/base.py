@@ -1,0 +1,58 @@
+"""The interface every gradient compression scheme implements.
+
+The simulator hands a scheme the local gradients of one round, stacked as a (K, P)
+array, together with the upload order; the scheme returns what goes on the air
+(bits per worker), what the server's decoder has to chew through (coded bits per
+worker, zero when nothing is decoded) and the server's reconstruction of the mean
+gradient. Timing is *not* the scheme's business: the SimPy engine turns bits into
+time with the radio and device models.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RoundContext:
+    """What a scheme may know about the round it compresses.
+
+    ``rates_bits`` are the per-worker target rates (bits per parameter) chosen by
+    the rate allocator, or ``None`` when the allocator leaves rates to the scheme.
+    ``fidelity`` is ``"analytic"`` or ``"bit-true"``.
+    """
+
+    round: int
+    rng: np.random.Generator
+    fidelity: str = "analytic"
+    rates_bits: np.ndarray | None = None
+
+
+@dataclass
+class CompressionResult:
+    """Outcome of compressing one round.
+
+    Arrays are indexed by worker (not by upload order).
+    """
+
+    upload_bits: np.ndarray  # (K,) bits each worker puts on the air this round
+    decode_bits: np.ndarray  # (K,) coded bits the server decoder processes (0: no decoding)
+    aggregate: np.ndarray  # (P,) server's estimate of the mean local gradient
+    decode_failures: int = 0  # detected decoding failures (syndrome not satisfied)
+    undetected_errors: int = 0  # decoded "successfully" but differs from the truth
+    retries: int = 0  # rate-adaptive retransmissions requested
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Compressor(ABC):
+    """A gradient compression scheme. Subclasses may keep state across rounds."""
+
+    name: str = "abstract"
+
+    @abstractmethod
+    def compress(self, grads: np.ndarray, order: np.ndarray, ctx: RoundContext) -> CompressionResult:
+        """Compress the (K, P) local gradients uploaded in ``order`` (worker indices)."""

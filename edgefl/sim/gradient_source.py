@@ -1,0 +1,33 @@
+"""The interface of a per-round source of local gradients.
+
+The synthetic Gaussian CEO source (RD paper, Y_k = X + N_k) and the ONNX learning
+source both implement it, so the simulator does not care where gradients come from.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+
+class GradientSource(ABC):
+    """Produces the K local gradients of each round and consumes the aggregate."""
+
+    num_workers: int
+    num_params: int
+    #: floating point operations one worker spends on one local gradient
+    flops_per_gradient: float
+
+    @abstractmethod
+    def local_gradients(self, round: int) -> np.ndarray:
+        """Return the (K, P) float64 local gradients at the current model."""
+
+    @abstractmethod
+    def apply_aggregate(self, round: int, aggregate: np.ndarray) -> dict[str, float]:
+        """Update the model with the server's aggregate; return per-round metrics
+        (e.g. ``train_loss``, ``test_accuracy``, ``distortion_x``) to add to rounds.csv."""
+
+    def metric_names(self) -> list[str]:
+        """Names of the metrics ``apply_aggregate`` returns (columns of rounds.csv)."""
+        return []
