@@ -1,0 +1,97 @@
+"""The ``edgefl`` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Emulate federated learning over wireless edge networks.")
+
+SET_HELP = "Override a scenario field, e.g. --set workers.count=50 (repeatable; type-checked like the file)."
+
+
+def _load(scenario: Path, overrides: list[str]):
+    from edgefl.scenario import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(scenario, overrides)
+    except ScenarioError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def run(
+    scenario: Path = typer.Argument(..., help="scenario YAML file"),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="results directory (default results/<name>)"),
+    overwrite: bool = typer.Option(False, help="write into an existing results directory"),
+    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="progress bar (default: on a TTY)"),
+) -> None:
+    """Run one scenario; write timeline.csv, rounds.csv, summary.json and plots."""
+    from edgefl.runner import run_scenario
+
+    rs = _load(scenario, set_)
+    outcome = run_scenario(rs, output, overwrite=overwrite, progress=progress)
+    t = outcome.summary["totals"]
+    state = "complete" if outcome.complete else "INTERRUPTED (partial results written)"
+    typer.echo(f"{rs.scenario.name}: {outcome.rounds_done}/{rs.scenario.rounds} rounds, {state}")
+    if outcome.rounds_done:
+        typer.echo(f"  mean round latency {t['mean_round_latency_s']:.6g} s, "
+                   f"{t['mean_bits_per_param']:.4g} bits/parameter, mean distortion {t['mean_distortion']:.4g}")
+    typer.echo(f"  results in {outcome.out_dir}")
+    if not outcome.complete:
+        raise typer.Exit(130)
+
+
+@app.command()
+def validate(
+    scenario: Path = typer.Argument(..., help="scenario YAML file"),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+) -> None:
+    """Check a scenario (schema, catalog names); run nothing."""
+    rs = _load(scenario, set_)
+    s = rs.scenario
+    typer.echo(f"{scenario}: ok ({s.name}: {s.workers.count} workers, {s.rounds} rounds, "
+               f"compression {s.compression.scheme}, {s.channel.access}, fidelity {s.fidelity})")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of a scenario file."""
+    from edgefl.scenario import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2))
+
+
+@app.command()
+def plot(
+    results_dir: Path = typer.Argument(..., help="a results directory written by 'edgefl run'"),
+    round_: Optional[int] = typer.Option(None, "--round", help="round of the timing diagram (default: last)"),
+) -> None:
+    """Draw the timing diagram (Gantt) of a round and the per-round curves as PNG."""
+    from edgefl.results.plots import plot_results
+
+    if not (results_dir / "timeline.csv").is_file():
+        typer.echo(f"error: {results_dir}: no timeline.csv (is this a results directory?)", err=True)
+        raise typer.Exit(2)
+    try:
+        paths = plot_results(results_dir, round_)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for p in paths:
+        typer.echo(str(p))
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

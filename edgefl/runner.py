@@ -1,0 +1,101 @@
+"""Run one resolved scenario end to end: simulate, show progress, write results.
+
+Ctrl-C (or SIGTERM) stops after the current round is dropped: the rounds done so
+far are written and summary.json says ``"complete": false``.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from edgefl.results.outputs import package_versions, totals, write_rounds, write_summary, write_timeline
+from edgefl.results.writer import fresh_output_dir
+from edgefl.scenario import ResolvedScenario
+from edgefl.sim.build import build_simulation
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Where a run wrote its results and whether it finished."""
+
+    out_dir: Path
+    complete: bool
+    rounds_done: int
+    summary: dict[str, Any]
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    def handler(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not in the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def default_output_dir(rs: ResolvedScenario) -> Path:
+    """``output.dir`` of the scenario, else ``results/<name>``."""
+    return Path(rs.scenario.output.dir) if rs.scenario.output.dir else Path("results") / rs.scenario.name
+
+
+def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite: bool = False,
+                 progress: bool | None = None) -> RunOutcome:
+    """Simulate ``rs`` and write timeline.csv, rounds.csv, summary.json (and plots if asked)."""
+    scn = rs.scenario
+    target = fresh_output_dir(out_dir or default_output_dir(rs), overwrite)
+    sim = build_simulation(rs)
+    wall0 = time.perf_counter()
+    complete = True
+    bar = tqdm(total=scn.rounds, desc=scn.name, unit="round", disable=None if progress is None else not progress)
+
+    def on_round(r: int, row: dict[str, Any]) -> None:
+        bar.update(1)
+        bar.set_postfix(latency=f"{row['latency_s']:.3g}s", refresh=False)
+
+    try:
+        with _sigterm_as_interrupt():
+            sim.run(on_round)
+    except KeyboardInterrupt:
+        complete = False
+    finally:
+        bar.close()
+    wall = time.perf_counter() - wall0
+
+    target.mkdir(parents=True, exist_ok=True)
+    if scn.output.timeline:
+        write_timeline(target, sim.events)
+    write_rounds(target, sim.rounds)
+    summary = {
+        "name": scn.name,
+        "source": rs.source,
+        "seed": scn.seed,
+        "complete": complete,
+        "rounds_requested": scn.rounds,
+        "totals": totals(sim.rounds),
+        "wall_time_s": wall,
+        "versions": package_versions(),
+        "scenario": scn.model_dump(mode="json"),
+        "devices": {
+            "workers": list({d.name: d.model_dump(mode="json") for d in rs.worker_devices}.values()),
+            "server": rs.server_profile.model_dump(mode="json"),
+        },
+    }
+    write_summary(target, summary)
+    if scn.output.plots and sim.rounds:
+        from edgefl.results.plots import plot_results
+
+        plot_results(target)
+    return RunOutcome(target, complete, len(sim.rounds), summary)
