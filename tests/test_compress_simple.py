@@ -16,7 +16,7 @@ def test_none_is_exact_mean_at_32_bits() -> None:
     g = np.random.default_rng(1).standard_normal((4, 100))
     res = NoCompression().compress(g, np.arange(4), ctx())
     assert np.all(res.upload_bits == 3200) and np.all(res.decode_bits == 0)
-    np.testing.assert_allclose(res.aggregate, g.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(res.aggregate, g.mean(axis=0), rtol=0, atol=1e-6)  # float32 rounding
 
 
 def test_signsgd_bits_and_estimate() -> None:
@@ -31,9 +31,11 @@ def test_signsgd_bits_and_estimate() -> None:
 
 
 def test_signsgd_unbiased_direction_on_ceo_source() -> None:
-    """With Y_k = X + N_k, the scaled-sign aggregate correlates strongly with X for high SNR."""
+    """With Y_k = X + N_k, averaging K signs estimates X better than one worker's sign does."""
     rng = np.random.default_rng(2)
     x = rng.standard_normal(20000) * np.sqrt(10)
     y = x + rng.standard_normal((10, 20000))
     agg = SignSGD().compress(y, np.arange(10), ctx()).aggregate
-    assert np.corrcoef(agg, x)[0, 1] > 0.9
+    one = SignSGD().compress(y[:1], np.arange(1), ctx()).aggregate
+    assert np.corrcoef(agg, x)[0, 1] > np.corrcoef(one, x)[0, 1] + 0.05
+    assert np.corrcoef(agg, x)[0, 1] > 0.8
