@@ -1,0 +1,384 @@
+"""Vector-Jacobian product rules: for one forward ONNX node, emit the nodes that turn
+the gradients of its outputs into the gradients of its inputs.
+
+Each rule has the signature ``rule(node, em, gy, needs) -> list[str | None]`` where
+``gy[j]`` is the name of dL/d(output j) (or None), ``needs[i]`` says whether input i
+needs a gradient, and the result holds the name of dL/d(input i) (or None). Rules use
+standard ONNX ops only (opset >= 16), so plain onnxruntime runs the backward graph.
+``RULES`` maps op type to (rule, indices of differentiable inputs).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from onnx import NodeProto, helper
+
+from edgefl.learning.emitter import Emitter, GradientGraphError
+
+Rule = Callable[[NodeProto, Emitter, list, list], list]
+
+
+def attrs_of(node: NodeProto) -> dict:
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _forbid(node: NodeProto, attrs: dict, name: str, allowed, default) -> None:
+    value = attrs.get(name, default)
+    if isinstance(value, bytes):
+        value = value.decode()
+    if value not in allowed:
+        raise GradientGraphError(
+            f"node {node.name!r} ({node.op_type}): attribute {name}={value!r} is not supported "
+            f"by the gradient builder (allowed: {allowed})"
+        )
+
+
+# --- linear algebra -------------------------------------------------------------------
+
+
+def rule_gemm(node, em, gy, needs):
+    """Y = alpha op(A) op(B) + beta C (ONNX Gemm); dA' = alpha dY B'^T, dB' = alpha A'^T dY."""
+    a, b = node.input[0], node.input[1]
+    at = attrs_of(node)
+    alpha, beta = float(at.get("alpha", 1.0)), float(at.get("beta", 1.0))
+    ta, tb = int(at.get("transA", 0)), int(at.get("transB", 0))
+    dy = gy[0]
+    out = [None] * len(node.input)
+    if needs[0]:
+        if ta:
+            out[0] = em.op("Gemm", [b, dy], "dA", alpha=alpha, transA=tb, transB=1)
+        else:
+            out[0] = em.op("Gemm", [dy, b], "dA", alpha=alpha, transB=1 - tb)
+    if needs[1]:
+        if tb:
+            out[1] = em.op("Gemm", [dy, a], "dB", alpha=alpha, transA=1, transB=ta)
+        else:
+            out[1] = em.op("Gemm", [a, dy], "dB", alpha=alpha, transA=1 - ta)
+    if len(node.input) > 2 and node.input[2] and needs[2]:
+        g = dy if beta == 1.0 else em.op("Mul", [dy, em.scalar(beta)])
+        out[2] = em.unbroadcast(g, node.input[2], node.output[0], node.name)
+    return out
+
+
+def _swap_last_two(em: Emitter, name: str, node_name: str) -> str:
+    rank = em.rank_of(name, node_name)
+    perm = list(range(rank - 2)) + [rank - 1, rank - 2]
+    return em.op("Transpose", [name], "T", perm=perm)
+
+
+def rule_matmul(node, em, gy, needs):
+    """Y = A @ B (ranks >= 2, numpy broadcasting); dA = dY B^T, dB = A^T dY, unbroadcast."""
+    a, b = node.input
+    for name in (a, b):
+        if em.rank_of(name, node.name) < 2:
+            raise GradientGraphError(f"node {node.name!r} (MatMul): 1-D operands are not supported")
+    out = [None, None]
+    if needs[0]:
+        g = em.op("MatMul", [gy[0], _swap_last_two(em, b, node.name)], "dA")
+        out[0] = em.unbroadcast(g, a, node.output[0], node.name)
+    if needs[1]:
+        g = em.op("MatMul", [_swap_last_two(em, a, node.name), gy[0]], "dB")
+        out[1] = em.unbroadcast(g, b, node.output[0], node.name)
+    return out
+
+
+# --- elementwise arithmetic -----------------------------------------------------------
+
+
+def rule_add(node, em, gy, needs):
+    return [em.unbroadcast(gy[0], x, node.output[0], node.name) if n else None for x, n in zip(node.input, needs)]
+
+
+def rule_sub(node, em, gy, needs):
+    out = [None, None]
+    if needs[0]:
+        out[0] = em.unbroadcast(gy[0], node.input[0], node.output[0], node.name)
+    if needs[1]:
+        out[1] = em.unbroadcast(em.op("Neg", [gy[0]]), node.input[1], node.output[0], node.name)
+    return out
+
+
+def rule_mul(node, em, gy, needs):
+    a, b = node.input
+    out = [None, None]
+    if needs[0]:
+        out[0] = em.unbroadcast(em.op("Mul", [gy[0], b]), a, node.output[0], node.name)
+    if needs[1]:
+        out[1] = em.unbroadcast(em.op("Mul", [gy[0], a]), b, node.output[0], node.name)
+    return out
+
+
+def rule_div(node, em, gy, needs):
+    """Y = A / B: dA = dY / B, dB = -dY Y / B."""
+    a, b = node.input
+    out = [None, None]
+    if needs[0]:
+        out[0] = em.unbroadcast(em.op("Div", [gy[0], b]), a, node.output[0], node.name)
+    if needs[1]:
+        g = em.op("Neg", [em.op("Div", [em.op("Mul", [gy[0], node.output[0]]), b])])
+        out[1] = em.unbroadcast(g, b, node.output[0], node.name)
+    return out
+
+
+def rule_identity(node, em, gy, needs):
+    return [gy[0]] + [None] * (len(node.input) - 1)
+
+
+# --- activations ----------------------------------------------------------------------
+
+
+def _positive(em: Emitter, x: str) -> str:
+    return em.op("Greater", [x, em.scalar(0.0)], "pos")
+
+
+def rule_relu(node, em, gy, needs):
+    """dX = dY [X > 0]."""
+    return [em.op("Where", [_positive(em, node.input[0]), gy[0], em.scalar(0.0)], "dRelu")]
+
+
+def rule_leaky_relu(node, em, gy, needs):
+    """dX = dY for X > 0, alpha dY otherwise (ONNX default alpha 0.01)."""
+    alpha = float(attrs_of(node).get("alpha", 0.01))
+    neg = em.op("Mul", [gy[0], em.scalar(alpha)])
+    return [em.op("Where", [_positive(em, node.input[0]), gy[0], neg], "dLeaky")]
+
+
+def rule_sigmoid(node, em, gy, needs):
+    """dX = dY Y (1 - Y)."""
+    y = node.output[0]
+    one_minus = em.op("Sub", [em.scalar(1.0), y])
+    return [em.op("Mul", [gy[0], em.op("Mul", [y, one_minus])], "dSigmoid")]
+
+
+def rule_tanh(node, em, gy, needs):
+    """dX = dY (1 - Y^2)."""
+    y = node.output[0]
+    return [em.op("Mul", [gy[0], em.op("Sub", [em.scalar(1.0), em.op("Mul", [y, y])])], "dTanh")]
+
+
+def _axis(node, em) -> int:
+    rank = em.rank_of(node.input[0], node.name)
+    axis = int(attrs_of(node).get("axis", -1))
+    return axis % rank
+
+
+def rule_softmax(node, em, gy, needs):
+    """Y = softmax(X) along axis (opset >= 13): dX = Y (dY - sum(dY Y))."""
+    axes = em.ints([_axis(node, em)])
+    y = node.output[0]
+    s = em.op("ReduceSum", [em.op("Mul", [gy[0], y]), axes], keepdims=1)
+    return [em.op("Mul", [y, em.op("Sub", [gy[0], s])], "dSoftmax")]
+
+
+def rule_log_softmax(node, em, gy, needs):
+    """Y = log softmax(X): dX = dY - exp(Y) sum(dY)."""
+    axes = em.ints([_axis(node, em)])
+    s = em.op("ReduceSum", [gy[0], axes], keepdims=1)
+    return [em.op("Sub", [gy[0], em.op("Mul", [em.op("Exp", [node.output[0]]), s])], "dLogSoftmax")]
+
+
+# --- shape ops ------------------------------------------------------------------------
+
+
+def rule_reshape_like_input(node, em, gy, needs):
+    """Flatten / Reshape / Squeeze / Unsqueeze: dX = reshape(dY, shape(X))."""
+    return [em.reshape_like(gy[0], node.input[0])] + [None] * (len(node.input) - 1)
+
+
+def rule_transpose(node, em, gy, needs):
+    perm = attrs_of(node).get("perm")
+    if perm is None:
+        perm = list(range(em.rank_of(node.input[0], node.name)))[::-1]
+    inverse = list(np.argsort(perm))
+    return [em.op("Transpose", [gy[0]], "dT", perm=[int(p) for p in inverse])]
+
+
+def rule_concat(node, em, gy, needs):
+    """dX_i = the slice of dY along axis that X_i filled (Split with runtime sizes)."""
+    rank = em.rank_of(node.output[0], node.name)
+    axis = int(attrs_of(node)["axis"]) % rank
+    sizes = [em.op("Gather", [em.op("Shape", [x]), em.ints([axis])], "size") for x in node.input]
+    split = em.op("Concat", sizes, "split", axis=0)
+    parts = em.op("Split", [gy[0], split], "dConcat", n_out=len(node.input), axis=axis)
+    parts = parts if isinstance(parts, list) else [parts]
+    return [p if n else None for p, n in zip(parts, needs)]
+
+
+# --- convolution and pooling (2-D, NCHW) ----------------------------------------------
+
+
+def _spatial(node, em, attrs) -> tuple[tuple[int, int], tuple[int, int], list[int], list[int]]:
+    """(H, W) of the input, kernel, strides, pads [top, left, bottom, right]."""
+    shape = em.static_shape(node.input[0], node.name, skip_batch=True)
+    if len(shape) != 3:
+        raise GradientGraphError(f"node {node.name!r} ({node.op_type}): only 2-D (NCHW) inputs are supported")
+    _forbid(node, attrs, "auto_pad", ("NOTSET", "VALID"), "NOTSET")
+    _forbid(node, attrs, "ceil_mode", (0,), 0)
+    dil = attrs.get("dilations", [1, 1])
+    if list(dil) != [1, 1]:
+        raise GradientGraphError(f"node {node.name!r} ({node.op_type}): dilations {list(dil)} are not supported")
+    kernel = attrs.get("kernel_shape")
+    if kernel is None:  # Conv may omit it; the weight has it
+        kernel = em.static_shape(node.input[1], node.name)[2:]
+    strides = list(attrs.get("strides", [1, 1]))
+    pads = list(attrs.get("pads", [0, 0, 0, 0]))
+    return (shape[1], shape[2]), tuple(kernel), strides, pads
+
+
+def _output_padding(hw, kernel, strides, pads) -> list[int]:
+    """Rows/cols the forward window never reached: (H + p_b + p_e - k) mod s per axis."""
+    return [(hw[i] + pads[i] + pads[i + 2] - kernel[i]) % strides[i] for i in range(2)]
+
+
+def rule_conv(node, em, gy, needs):
+    """Y = X * W (cross-correlation, group 1): dX = conv_transpose(dY, W);
+    dW = correlation of X with dY (Conv with dilation = stride over batch-as-channel);
+    dB = sum of dY over N, H, W."""
+    attrs = attrs_of(node)
+    if int(attrs.get("group", 1)) != 1:
+        raise GradientGraphError(f"node {node.name!r} (Conv): group != 1 is not supported")
+    hw, kernel, strides, pads = _spatial(node, em, attrs)
+    out_pad = _output_padding(hw, kernel, strides, pads)
+    x, w = node.input[0], node.input[1]
+    dy = gy[0]
+    out = [None] * len(node.input)
+    if needs[0]:
+        out[0] = em.op(
+            "ConvTranspose", [dy, w], "dX", strides=strides, pads=pads, output_padding=out_pad
+        )
+    if needs[1]:
+        xt = em.op("Transpose", [x], perm=[1, 0, 2, 3])
+        dyt = em.op("Transpose", [dy], perm=[1, 0, 2, 3])
+        corr = em.op("Conv", [xt, dyt], "dWt", pads=pads, dilations=strides, strides=[1, 1])
+        if any(out_pad):
+            corr = em.op(
+                "Slice", [corr, em.ints([0, 0]), em.ints(list(kernel)), em.ints([2, 3])], "crop"
+            )
+        out[1] = em.op("Transpose", [corr], "dW", perm=[1, 0, 2, 3])
+    if len(node.input) > 2 and node.input[2] and needs[2]:
+        out[2] = em.op("ReduceSum", [dy, em.ints([0, 2, 3])], "dB", keepdims=0)
+    return out
+
+
+def avg_pool_divisor(hw, kernel, strides, pads, count_include_pad: bool) -> np.ndarray:
+    """Number of input cells each AveragePool window averages over, per output position."""
+    counts = []
+    for i in range(2):
+        n_out = (hw[i] + pads[i] + pads[i + 2] - kernel[i]) // strides[i] + 1
+        start = np.arange(n_out) * strides[i] - pads[i]
+        if count_include_pad:
+            # windows never leave the padded input when ceil_mode = 0
+            counts.append(np.full(n_out, kernel[i]))
+        else:
+            counts.append(np.minimum(start + kernel[i], hw[i]) - np.maximum(start, 0))
+    return np.outer(counts[0], counts[1]).astype(float)
+
+
+def rule_average_pool(node, em, gy, needs):
+    """dX = conv_transpose(dY / divisor, ones) per channel (group = C)."""
+    attrs = attrs_of(node)
+    hw, kernel, strides, pads = _spatial(node, em, attrs)
+    channels = em.static_shape(node.input[0], node.name, skip_batch=True)[0]
+    divisor = avg_pool_divisor(hw, kernel, strides, pads, bool(attrs.get("count_include_pad", 0)))
+    scaled = em.op("Mul", [gy[0], em.const((1.0 / divisor).astype(em.np_dtype), "inv_divisor")])
+    ones = em.const(np.ones((channels, 1) + tuple(kernel), dtype=em.np_dtype), "ones_kernel")
+    out_pad = _output_padding(hw, kernel, strides, pads)
+    return [
+        em.op(
+            "ConvTranspose", [scaled, ones], "dAvgPool", strides=strides, pads=pads,
+            output_padding=out_pad, group=channels,
+        )
+    ]
+
+
+def rule_max_pool(node, em, gy, needs):
+    """dY goes to the arg-max cell of each window; overlapping windows add up
+    (ScatterElements with reduction add over the flattened input, using MaxPool's
+    Indices output, which the builder adds to the forward node)."""
+    attrs = attrs_of(node)
+    _spatial(node, em, attrs)
+    _forbid(node, attrs, "storage_order", (0,), 0)
+    x = node.input[0]
+    flat = em.ints([-1])
+    zeros = em.op("Reshape", [em.zeros_like(x), flat])
+    idx = em.op("Reshape", [node.output[1], flat])
+    src = em.op("Reshape", [gy[0], flat])
+    scattered = em.op("ScatterElements", [zeros, idx, src], "dMaxPool", axis=0, reduction="add")
+    return [em.reshape_like(scattered, x)]
+
+
+def rule_global_average_pool(node, em, gy, needs):
+    """dX = dY / (H W) broadcast over the spatial axes."""
+    x = node.input[0]
+    shape = em.op("Shape", [x])
+    spatial = em.op("Slice", [shape, em.ints([2]), em.ints([np.iinfo(np.int64).max])])
+    count = em.op("Cast", [em.op("ReduceProd", [spatial], keepdims=0)], to=em.elem_type)
+    return [em.op("Expand", [em.op("Div", [gy[0], count]), shape], "dGAP")]
+
+
+def rule_batch_norm(node, em, gy, needs):
+    """Inference form Y = scale (X - mean) / sqrt(var + eps) + B (mean, var fixed):
+    dX = dY scale / sqrt(var + eps), dscale = sum(dY xhat), dB = sum(dY) over all but axis 1."""
+    attrs = attrs_of(node)
+    _forbid(node, attrs, "training_mode", (0,), 0)
+    if len(node.output) > 1 and any(node.output[1:]):
+        raise GradientGraphError(f"node {node.name!r}: BatchNormalization training outputs are not supported")
+    x, scale, _, mean, var = node.input
+    rank = em.rank_of(x, node.name)
+    bshape = em.ints([-1] + [1] * (rank - 2))
+    axes = em.ints([0] + list(range(2, rank)))
+    inv_std = em.op("Reciprocal", [em.op("Sqrt", [em.op("Add", [var, em.scalar(float(attrs.get("epsilon", 1e-5)))])])])
+    inv_std_b = em.op("Reshape", [inv_std, bshape])
+    dy = gy[0]
+    out = [None] * 5
+    if needs[0]:
+        out[0] = em.op("Mul", [dy, em.op("Reshape", [em.op("Mul", [scale, inv_std]), bshape])], "dX")
+    if needs[1]:
+        xhat = em.op("Mul", [em.op("Sub", [x, em.op("Reshape", [mean, bshape])]), inv_std_b])
+        out[1] = em.op("ReduceSum", [em.op("Mul", [dy, xhat]), axes], "dScale", keepdims=0)
+    if needs[2]:
+        out[2] = em.op("ReduceSum", [dy, axes], "dBias", keepdims=0)
+    return out
+
+
+#: op type -> (rule, indices of inputs that may carry gradient)
+RULES: dict[str, tuple[Rule, tuple[int, ...]]] = {
+    "Gemm": (rule_gemm, (0, 1, 2)),
+    "MatMul": (rule_matmul, (0, 1)),
+    "Add": (rule_add, (0, 1)),
+    "Sub": (rule_sub, (0, 1)),
+    "Mul": (rule_mul, (0, 1)),
+    "Div": (rule_div, (0, 1)),
+    "Relu": (rule_relu, (0,)),
+    "LeakyRelu": (rule_leaky_relu, (0,)),
+    "Sigmoid": (rule_sigmoid, (0,)),
+    "Tanh": (rule_tanh, (0,)),
+    "Softmax": (rule_softmax, (0,)),
+    "LogSoftmax": (rule_log_softmax, (0,)),
+    "Conv": (rule_conv, (0, 1, 2)),
+    "MaxPool": (rule_max_pool, (0,)),
+    "AveragePool": (rule_average_pool, (0,)),
+    "GlobalAveragePool": (rule_global_average_pool, (0,)),
+    "Flatten": (rule_reshape_like_input, (0,)),
+    "Reshape": (rule_reshape_like_input, (0,)),
+    "Squeeze": (rule_reshape_like_input, (0,)),
+    "Unsqueeze": (rule_reshape_like_input, (0,)),
+    "Transpose": (rule_transpose, (0,)),
+    "Concat": (rule_concat, None),  # all inputs
+    "BatchNormalization": (rule_batch_norm, (0, 1, 2)),
+    "Dropout": (rule_identity, (0,)),  # inference: identity
+    "Identity": (rule_identity, (0,)),
+}
+
+#: ops whose outputs never carry gradient (shape arithmetic, comparisons, constants)
+NON_DIFFERENTIABLE = frozenset(
+    {"Shape", "Size", "Constant", "ConstantOfShape", "ArgMax", "ArgMin", "Equal", "Greater",
+     "Less", "GreaterOrEqual", "LessOrEqual", "Not", "And", "Or", "NonZero", "Range"}
+)
+
+
+def differentiable_inputs(node: NodeProto) -> tuple[int, ...]:
+    rule = RULES[node.op_type]
+    return tuple(range(len(node.input))) if rule[1] is None else rule[1]
