@@ -1,0 +1,96 @@
+"""LLR computer of the successive Wyner-Ziv decoder.
+
+DSC paper eq. (47): the decoder of bit-plane i of the worker at position k needs, per
+coordinate, the log-likelihood ratio of ``B_{k,i}`` given the bit-planes ``B_{k,1..i-1}``
+already decoded for this worker and the indices ``u_1..u_{k-1}`` of the workers decoded
+before it. The conditional probability is computed semi-analytically (eq. 43-44):
+``Pr(J_k = j | u_<k) ∝ sum_l w_l prod_{j'<k} q(u_j' | x^l) q(j | x^l)``.
+
+Convention: the decoder takes the *a-posteriori* ratio ``log Pr(B=0 | side) / Pr(B=1 | side)``,
+i.e. eq. (47)'s channel term (with its sign flipped to the 0-over-1 convention) plus the
+prior term ``log Pr(B=0)/Pr(B=1)`` that eq. (47) subtracts: a syndrome decoder of a
+non-uniform source needs both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgefl.coding.quantizer import UniformQuantizer
+from edgefl.coding.statistics import GradientStatistics, x_nodes
+
+LLR_MAX = 40.0
+
+
+class SideInformationPosterior:
+    """Running per-coordinate posterior of the next worker's index given the decoded ones.
+
+    For the one-bit quantiser the posterior depends only on the number of +1 signs among
+    the decoded workers, so one integer per coordinate is kept. For m bits a (P, L)
+    matrix of ``sum_j log q_j(u_j | x^l)`` is kept (memory 8 P L bytes).
+    """
+
+    def __init__(self, quantizer: UniformQuantizer, stats: GradientStatistics, num_params: int) -> None:
+        if num_params < 1:
+            raise ValueError(f"num_params must be >= 1, got {num_params}")
+        self.quantizer = quantizer
+        self.sigma_n = float(np.sqrt(stats.sigma_n2))
+        self.x, w = x_nodes(stats.sigma_x2, stats.sigma_n2, points_per_sigma_n=3.0, extent=7.0)
+        self.logw = np.log(w)
+        self.num_side = 0
+        if quantizer.bits == 1:
+            self._ones = np.zeros(num_params, dtype=np.int64)
+        else:
+            self._acc = np.zeros((num_params, self.x.size))
+
+    def _q(self, scale: float) -> np.ndarray:
+        return self.quantizer.cell_probabilities(self.x, self.sigma_n, scale)
+
+    def add(self, index: np.ndarray, scale: float = 1.0) -> None:
+        """Fold one decoded worker's indices (quantiser ``scale``) into the side information."""
+        if self.quantizer.bits == 1:
+            self._ones += np.asarray(index, dtype=np.int64)
+        else:
+            self._acc += np.log(np.maximum(self._q(scale), 1e-300)).T[np.asarray(index)]
+        self.num_side += 1
+
+    def posterior(self, scale: float = 1.0) -> np.ndarray:
+        """``Pr(J_next = j | u_1..u_s)`` per coordinate, shape (P, M) (eq. 44 ratio)."""
+        q = self._q(scale)
+        if self.quantizer.bits == 1:
+            s = self.num_side
+            c = np.arange(s + 1)[:, None]
+            logq = np.log(np.maximum(q, 1e-300))
+            logpc = c * logq[None, :, 1] + (s - c) * logq[None, :, 0] + self.logw[None, :]  # (s+1, L)
+            logpc -= logpc.max(axis=1, keepdims=True)
+            table = np.exp(logpc) @ q
+            table /= table.sum(axis=1, keepdims=True)
+            return table[self._ones]
+        logpc = self._acc + self.logw[None, :]
+        logpc -= logpc.max(axis=1, keepdims=True)
+        post = np.exp(logpc) @ q
+        post /= post.sum(axis=1, keepdims=True)
+        return post
+
+
+def bitplane_llr(posterior: np.ndarray, lower: np.ndarray, plane: int) -> np.ndarray:
+    """LLR ``log Pr(B_i=0 | b_<i, u_<k) / Pr(B_i=1 | b_<i, u_<k)`` of bit-plane ``plane`` (1-based),
+    DSC paper eq. (47) in the a-posteriori form, clipped to +-LLR_MAX.
+
+    ``posterior`` (P, M) is ``Pr(J = j | u_<k)``; ``lower`` (P,) is the integer value of the
+    already decoded bit-planes 1..plane-1 of this worker (0 when plane = 1).
+    """
+    posterior = np.asarray(posterior)
+    P, M = posterior.shape
+    if not 1 <= plane <= M.bit_length() - 1:
+        raise ValueError(f"plane must be in [1, {M.bit_length() - 1}], got {plane}")
+    lower = np.asarray(lower, dtype=np.int64)
+    half = 1 << (plane - 1)
+    if lower.shape != (P,) or (P and (lower.min() < 0 or lower.max() >= half)):
+        raise ValueError(f"lower must be a ({P},) array of values in [0, {half - 1}]")
+    j0 = lower[:, None] + (np.arange(M >> plane, dtype=np.int64) << plane)[None, :]
+    p0 = np.take_along_axis(posterior, j0, axis=1).sum(axis=1)
+    p1 = np.take_along_axis(posterior, j0 + half, axis=1).sum(axis=1)
+    with np.errstate(divide="ignore"):
+        llr = np.log(p0) - np.log(p1)
+    return np.clip(np.nan_to_num(llr, nan=0.0), -LLR_MAX, LLR_MAX)
