@@ -1,0 +1,135 @@
+"""A float64 numpy interpreter of the forward ops the gradient builder supports.
+
+An independent reference for tests: onnxruntime's CPU build has no float64 Conv or
+pooling, so the finite-difference checks of the gradient rules evaluate the forward
+graph here, in float64, following the ONNX operator specification.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from onnx import ModelProto, numpy_helper
+
+from edgefl.learning.grad_rules import attrs_of
+
+
+def _windows(x: np.ndarray, kernel, strides, pads, fill: float) -> np.ndarray:
+    """(N, C, Ho, Wo, kh, kw) windows of the padded NCHW input."""
+    xp = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])), constant_values=fill)
+    win = sliding_window_view(xp, tuple(kernel), axis=(2, 3))
+    return win[:, :, :: strides[0], :: strides[1]]
+
+
+def _pool_args(attrs: dict, kernel=None):
+    kernel = list(attrs.get("kernel_shape", kernel))
+    return kernel, list(attrs.get("strides", [1, 1])), list(attrs.get("pads", [0, 0, 0, 0]))
+
+
+def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    z = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    z = x - x.max(axis=axis, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+
+
+def _gemm(v, a):
+    A = v[0].T if a.get("transA", 0) else v[0]
+    B = v[1].T if a.get("transB", 0) else v[1]
+    y = a.get("alpha", 1.0) * (A @ B)
+    return y + a.get("beta", 1.0) * v[2] if len(v) > 2 and v[2] is not None else y
+
+
+def _conv(v, a):
+    x, w = v[0], v[1]
+    kernel, strides, pads = _pool_args(a, w.shape[2:])
+    y = np.einsum("nchwij,ocij->nohw", _windows(x, kernel, strides, pads, 0.0), w)
+    return y + v[2].reshape(1, -1, 1, 1) if len(v) > 2 and v[2] is not None else y
+
+
+def _avg_pool(v, a):
+    kernel, strides, pads = _pool_args(a)
+    total = _windows(v[0], kernel, strides, pads, 0.0).sum(axis=(-2, -1))
+    if a.get("count_include_pad", 0):
+        return total / (kernel[0] * kernel[1])
+    ones = np.ones((1, 1) + v[0].shape[2:])
+    return total / _windows(ones, kernel, strides, pads, 0.0).sum(axis=(-2, -1))
+
+
+def _max_pool(v, a):
+    kernel, strides, pads = _pool_args(a)
+    return _windows(v[0], kernel, strides, pads, -np.inf).max(axis=(-2, -1))
+
+
+def _batch_norm(v, a):
+    x, scale, bias, mean, var = v
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    inv = 1.0 / np.sqrt(var + a.get("epsilon", 1e-5))
+    return (x - mean.reshape(shape)) * (scale * inv).reshape(shape) + bias.reshape(shape)
+
+
+def _reshape(v, a):
+    shape = [int(s) for s in v[1]]
+    if not a.get("allowzero", 0):
+        shape = [v[0].shape[i] if s == 0 else s for i, s in enumerate(shape)]
+    return v[0].reshape(shape)
+
+
+def _flatten(v, a):
+    axis = a.get("axis", 1) % max(v[0].ndim, 1)
+    return v[0].reshape(int(np.prod(v[0].shape[:axis])), -1)
+
+
+def _leaky_relu(v, a):
+    return np.where(v[0] > 0, v[0], a.get("alpha", 0.01) * v[0])
+
+
+OPS = {
+    "Gemm": _gemm,
+    "MatMul": lambda v, a: v[0] @ v[1],
+    "Add": lambda v, a: v[0] + v[1],
+    "Sub": lambda v, a: v[0] - v[1],
+    "Mul": lambda v, a: v[0] * v[1],
+    "Div": lambda v, a: v[0] / v[1],
+    "Relu": lambda v, a: np.maximum(v[0], 0.0),
+    "LeakyRelu": _leaky_relu,
+    "Sigmoid": lambda v, a: 1.0 / (1.0 + np.exp(-v[0])),
+    "Tanh": lambda v, a: np.tanh(v[0]),
+    "Softmax": lambda v, a: _softmax(v[0], a.get("axis", -1)),
+    "LogSoftmax": lambda v, a: _log_softmax(v[0], a.get("axis", -1)),
+    "Conv": _conv,
+    "MaxPool": _max_pool,
+    "AveragePool": _avg_pool,
+    "GlobalAveragePool": lambda v, a: v[0].mean(axis=(2, 3), keepdims=True),
+    "Flatten": _flatten,
+    "Reshape": _reshape,
+    "Transpose": lambda v, a: np.transpose(v[0], a.get("perm")),
+    "Concat": lambda v, a: np.concatenate(v, axis=a["axis"]),
+    "BatchNormalization": _batch_norm,
+    "Dropout": lambda v, a: v[0],
+    "Identity": lambda v, a: v[0],
+    "Squeeze": lambda v, a: np.squeeze(v[0], axis=tuple(int(i) for i in v[1])),
+    "Unsqueeze": lambda v, a: np.expand_dims(v[0], axis=tuple(int(i) for i in v[1])),
+}
+
+
+def run_reference(model: ModelProto, x: np.ndarray, params: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """Evaluate the (single-input, single-output) model in float64; ``params`` override
+    initializers by name."""
+    env: dict[str, np.ndarray] = {}
+    for init in model.graph.initializer:
+        arr = numpy_helper.to_array(init)
+        env[init.name] = arr.astype(np.float64) if arr.dtype.kind == "f" else arr
+    env.update({k: np.asarray(v, dtype=np.float64) for k, v in (params or {}).items()})
+    data = [i.name for i in model.graph.input if i.name not in env]
+    env[data[0]] = np.asarray(x, dtype=np.float64)
+    for node in model.graph.node:
+        if node.op_type not in OPS:
+            raise ValueError(f"numpy reference: op {node.op_type!r} is not implemented")
+        vals = [env[n] if n else None for n in node.input]
+        env[node.output[0]] = OPS[node.op_type](vals, attrs_of(node))
+    return env[model.graph.output[0].name]
