@@ -1,0 +1,75 @@
+"""Device profiles: worker compute/radio/energy classes and server/decoder profiles.
+
+One profile per YAML file in ``devices/`` (file stem == ``name``), discriminated by
+``kind``. Unknown keys are errors. Numbers are data, with citations in the files.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, TypeAdapter
+
+
+class _Profile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WorkerProfile(_Profile):
+    """A worker device class.
+
+    ``flops_per_s`` is the *sustained* floating-point rate of local training (not the
+    datasheet peak); local compute time = FLOPs of the minibatch gradient / flops_per_s.
+    ``tx_power_dbm`` is the radiated (conducted) RF power; ``radio_tx_power_w`` is the
+    electrical power the device draws while transmitting, ``compute_power_w`` while
+    training, ``idle_power_w`` otherwise.
+    """
+
+    name: str
+    kind: Literal["worker"]
+    description: str = ""
+    flops_per_s: PositiveFloat
+    tx_power_dbm: float
+    compute_power_w: float = Field(ge=0)
+    radio_tx_power_w: float = Field(ge=0)
+    idle_power_w: float = Field(ge=0)
+    source: str = Field(min_length=1, description="citation for the numbers")
+
+
+class DecoderProfile(_Profile):
+    """LDPC decoder at the server.
+
+    ``throughput_bps`` is in *information* (decoded payload) bits per second, the
+    figure the DSC paper quotes for its hardware references (Sec. IV.E: "information
+    throughput of 181Gbps and 588Gbps"); ``throughput_basis`` records it.
+    Decode time of an upload = its bits / throughput_bps.
+    """
+
+    name: str
+    throughput_bps: PositiveFloat
+    throughput_basis: Literal["information", "coded"] = "information"
+    source: str = Field(min_length=1)
+
+
+class ServerProfile(_Profile):
+    """The edge server: compute for statistics estimation / rate control, transmitter, decoder."""
+
+    name: str
+    kind: Literal["server"]
+    description: str = ""
+    flops_per_s: PositiveFloat
+    tx_power_dbm: float
+    decoder: DecoderProfile
+    source: str = Field(min_length=1)
+
+
+DeviceProfile = Annotated[Union[WorkerProfile, ServerProfile], Field(discriminator="kind")]
+_DEVICE_ADAPTER: TypeAdapter = TypeAdapter(DeviceProfile)
+
+
+def parse_device_profile(data: dict[str, Any]) -> WorkerProfile | ServerProfile:
+    """Validate a profile mapping (one YAML file); ``kind`` selects worker or server.
+
+    Raises ``pydantic.ValidationError`` naming the offending field.
+    """
+    return _DEVICE_ADAPTER.validate_python(data)

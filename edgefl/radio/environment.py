@@ -1,0 +1,147 @@
+"""RadioEnvironment: per-worker large-scale link budget plus seeded fading streams.
+
+Mean SNR (dB) = P_tx - PL(d) - X_sigma - N(B), with N(B) = -174 + 10 log10 B + NF
+(see :mod:`edgefl.radio.noise`) and X_sigma ~ N(0, sigma^2) per-worker log-normal
+shadowing drawn once and shared by uplink and downlink (reciprocal large-scale
+channel). Instantaneous SNR = mean SNR x fading power gain (unit mean).
+
+Randomness: every random quantity of worker k comes from its own generator,
+``SeedSequence(seed, spawn_key=(stream, k))`` with stream 0 = shadowing,
+1 = uplink fading, 2 = downlink fading. Worker k's values therefore depend only on
+(seed, k, its own call sequence): not on K, not on other workers' calls.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from edgefl.radio.config import TR38901_MODELS, ChannelConfig
+from edgefl.radio.fading import FadingStream
+from edgefl.radio.noise import NOISE_DENSITY_DBM_HZ, thermal_noise_dbm
+from edgefl.radio.pathloss import pathloss_db
+from edgefl.radio.rate import shannon_rate_bps
+
+_SHADOW, _UPLINK, _DOWNLINK = 0, 1, 2
+
+
+class RadioEnvironment:
+    """Link budget and fading of K workers around one server.
+
+    ``worker_pos`` (K, 3) and ``server_pos`` (3,) are metres; heights are the z
+    coordinates unless the path-loss config sets ``h_bs_m`` / ``h_ut_m``.
+    ``cfg.tx_power_dbm``, when set, replaces ``worker_tx_dbm`` for every worker.
+    """
+
+    def __init__(
+        self,
+        cfg: ChannelConfig,
+        worker_pos: np.ndarray,
+        server_pos: np.ndarray,
+        worker_tx_dbm: np.ndarray,
+        server_tx_dbm: float,
+        seed: int,
+    ) -> None:
+        wp = np.asarray(worker_pos, dtype=float)
+        sp = np.asarray(server_pos, dtype=float)
+        if wp.ndim != 2 or wp.shape[1] != 3 or wp.shape[0] < 1:
+            raise ValueError(f"worker_pos must have shape (K, 3) with K >= 1, got {wp.shape}")
+        if sp.shape != (3,):
+            raise ValueError(f"server_pos must have shape (3,), got {sp.shape}")
+        if not (np.all(np.isfinite(wp)) and np.all(np.isfinite(sp))):
+            raise ValueError("worker_pos and server_pos must be finite")
+        k = wp.shape[0]
+        tx = np.broadcast_to(np.asarray(worker_tx_dbm, dtype=float), (k,)).copy()
+        if cfg.tx_power_dbm is not None:
+            tx[:] = cfg.tx_power_dbm
+        if not np.all(np.isfinite(tx)) or not math.isfinite(server_tx_dbm):
+            raise ValueError(
+                f"transmit powers must be finite dBm, got worker_tx_dbm={worker_tx_dbm}, "
+                f"server_tx_dbm={server_tx_dbm}"
+            )
+        if int(seed) != seed or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed}")
+
+        self.cfg = cfg
+        self.n_workers = k
+        self.worker_tx_dbm = tx
+        self.server_tx_dbm = float(server_tx_dbm)
+        self.distance_2d_m = np.hypot(wp[:, 0] - sp[0], wp[:, 1] - sp[1])
+        pl_cfg = cfg.pathloss
+        is_38901 = pl_cfg.model in TR38901_MODELS
+        self.h_bs_m = pl_cfg.h_bs_m if (is_38901 and pl_cfg.h_bs_m is not None) else float(sp[2])
+        self.h_ut_m = (
+            np.full(k, pl_cfg.h_ut_m) if (is_38901 and pl_cfg.h_ut_m is not None) else wp[:, 2].copy()
+        )
+        self.distance_3d_m = np.sqrt(self.distance_2d_m**2 + (self.h_bs_m - self.h_ut_m) ** 2)
+        self.pathloss_db = pathloss_db(
+            pl_cfg, self.distance_2d_m, cfg.carrier_hz, self.h_bs_m, self.h_ut_m
+        )
+        seed = int(seed)
+        self.shadowing_db = np.array(
+            [
+                np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SHADOW, i))).normal(
+                    0.0, cfg.shadowing_sigma_db
+                )
+                for i in range(k)
+            ]
+        )
+        # Received power at 0 dB noise reference; SNR = rx - noise(B).
+        self._ul_rx_dbm = tx - self.pathloss_db - self.shadowing_db
+        self._dl_rx_dbm = self.server_tx_dbm - self.pathloss_db - self.shadowing_db
+        self._ul = [
+            FadingStream(cfg.fading, cfg.correlation, np.random.SeedSequence(seed, spawn_key=(_UPLINK, i)))
+            for i in range(k)
+        ]
+        self._dl = [
+            FadingStream(cfg.fading, cfg.correlation, np.random.SeedSequence(seed, spawn_key=(_DOWNLINK, i)))
+            for i in range(k)
+        ]
+
+    # ---- mean (large-scale) SNR -------------------------------------------------
+    def mean_uplink_snr_db(self, bandwidth_hz: float | np.ndarray) -> np.ndarray:
+        """(K,) mean uplink SNR (dB) at the server, no small-scale fading; B scalar or (K,)."""
+        return self._ul_rx_dbm - thermal_noise_dbm(bandwidth_hz, self.cfg.noise_figure_db)
+
+    def mean_downlink_snr_db(self, bandwidth_hz: float | np.ndarray) -> np.ndarray:
+        """(K,) mean downlink SNR (dB) at each worker, no small-scale fading."""
+        return self._dl_rx_dbm - thermal_noise_dbm(bandwidth_hz, self.cfg.noise_figure_db)
+
+    # ---- instantaneous SNR --------------------------------------------------------
+    def _noise_dbm_scalar(self, bandwidth_hz: float) -> float:
+        if not (math.isfinite(bandwidth_hz) and bandwidth_hz > 0):
+            raise ValueError(f"bandwidth_hz must be positive and finite, got {bandwidth_hz}")
+        return NOISE_DENSITY_DBM_HZ + 10.0 * math.log10(bandwidth_hz) + self.cfg.noise_figure_db
+
+    def uplink_snr(self, k: int, t: float, round: int, bandwidth_hz: float) -> float:
+        """Linear SNR of worker ``k``'s upload starting at time ``t`` (s) in round ``round``.
+
+        block_round: one fading draw per (k, round); block_upload: a new draw per call;
+        gauss_markov: worker k's AR(1) state advanced by the time since its last call.
+        """
+        if not (isinstance(k, (int, np.integer)) and 0 <= k < self.n_workers):
+            raise ValueError(f"k must be a worker index in [0, {self.n_workers}), got {k!r}")
+        mean_db = self._ul_rx_dbm[k] - self._noise_dbm_scalar(float(bandwidth_hz))
+        return float(10.0 ** (mean_db / 10.0) * self._ul[k].gain(t, round))
+
+    def downlink_snr(self, t: float, round: int, bandwidth_hz: float) -> np.ndarray:
+        """(K,) linear SNR of a broadcast starting at time ``t`` in round ``round``."""
+        mean_db = self._dl_rx_dbm - self._noise_dbm_scalar(float(bandwidth_hz))
+        gains = np.array([s.gain(t, round) for s in self._dl])
+        return np.power(10.0, mean_db / 10.0) * gains
+
+    # ---- rates (convenience) -----------------------------------------------------
+    def uplink_rate_bps(self, k: int, t: float, round: int, bandwidth_hz: float) -> float:
+        """B min(log2(1 + SNR/Gamma), cap) of worker k's upload, with the channel's gap and cap."""
+        snr = self.uplink_snr(k, t, round, bandwidth_hz)
+        return float(
+            shannon_rate_bps(bandwidth_hz, snr, self.cfg.snr_gap_db, self.cfg.max_spectral_efficiency)
+        )
+
+    def downlink_rate_bps(self, t: float, round: int, bandwidth_hz: float) -> float:
+        """Broadcast rate limited by the weakest worker: B min(log2(1 + min_k SNR_k / Gamma), cap)."""
+        snr = self.downlink_snr(t, round, bandwidth_hz)
+        return float(
+            shannon_rate_bps(bandwidth_hz, snr.min(), self.cfg.snr_gap_db, self.cfg.max_spectral_efficiency)
+        )

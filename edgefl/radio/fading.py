@@ -1,0 +1,144 @@
+"""Small-scale fading: unit-mean power-gain samplers and a Gauss-Markov (Jakes AR(1)) process.
+
+Power gains g = |h|^2 with E[g] = 1, so received SNR = mean SNR x g.
+
+* Rayleigh: h ~ CN(0, 1), g ~ Exp(1); amplitude |h| ~ Rayleigh(scale 1/sqrt 2)
+  (Goldsmith, *Wireless Communications*, eqs. (3.33)-(3.34)).
+* Rician: h = sqrt(K/(K+1)) + sqrt(1/(K+1)) CN(0, 1); |h| ~ Rice with
+  nu^2 = K/(K+1), 2 sigma^2 = 1/(K+1) (Goldsmith eq. (3.37)).
+* Nakagami-m: g ~ Gamma(m, 1/m) (Goldsmith eq. (3.38) with Omega = 1).
+
+Time correlation: a complex-Gaussian first-order autoregressive state
+h(t + dt) = rho h(t) + sqrt(1 - rho^2) w, w ~ CN(0, 1), rho = J0(2 pi f_d dt), the
+Clarke/Jakes autocorrelation (Goldsmith eq. (3.26)) at the sampling lag. Rician
+adds the constant LOS term to the scattered state; Nakagami maps the state's
+Exp(1) power through the Gaussian-copula transform g = F_Gamma^-1(F_Exp(|h|^2)),
+which keeps the Gamma(m, 1/m) marginal exactly and the correlation approximately.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import gammainccinv, j0
+
+from edgefl.radio.config import CorrelationConfig, FadingConfig
+
+_BATCH = 256
+
+
+def rician_k_linear(k_factor_db: float) -> float:
+    """K = 10^(K_dB / 10)."""
+    return 10.0 ** (k_factor_db / 10.0)
+
+
+def complex_normal(rng: np.random.Generator, size) -> np.ndarray:
+    """CN(0, 1) samples (unit total power, 1/2 per real dimension)."""
+    z = rng.standard_normal((2,) + tuple(np.atleast_1d(size)))
+    return (z[0] + 1j * z[1]) * math.sqrt(0.5)
+
+
+def rician_los_and_scale(k_factor_db: float) -> tuple[float, float]:
+    """LOS amplitude sqrt(K/(K+1)) and scattered amplitude scale sqrt(1/(K+1))."""
+    k = rician_k_linear(k_factor_db)
+    return math.sqrt(k / (k + 1.0)), math.sqrt(1.0 / (k + 1.0))
+
+
+def sample_power_gain(cfg: FadingConfig, rng: np.random.Generator, size: int) -> np.ndarray:
+    """``size`` i.i.d. unit-mean fading power gains for ``cfg`` (see module docstring)."""
+    if size < 0:
+        raise ValueError(f"size must be >= 0, got {size}")
+    if cfg.model == "none":
+        return np.ones(size)
+    if cfg.model == "rayleigh":
+        return np.abs(complex_normal(rng, size)) ** 2
+    if cfg.model == "rician":
+        los, scale = rician_los_and_scale(cfg.k_factor_db)
+        return np.abs(los + scale * complex_normal(rng, size)) ** 2
+    if cfg.model == "nakagami":
+        return rng.gamma(cfg.m, 1.0 / cfg.m, size)
+    raise ValueError(f"unknown fading model {cfg.model!r}")  # pragma: no cover
+
+
+def jakes_correlation(doppler_hz: float, dt_s: float | np.ndarray) -> np.ndarray:
+    """rho(dt) = J0(2 pi f_d dt) (Clarke/Jakes, Goldsmith eq. (3.26))."""
+    return j0(2.0 * np.pi * doppler_hz * np.asarray(dt_s, dtype=float))
+
+
+def power_gain_from_state(cfg: FadingConfig, h: complex | np.ndarray) -> np.ndarray:
+    """Map a CN(0, 1) Gauss-Markov state to the unit-mean power gain of ``cfg``."""
+    if cfg.model == "none":
+        return np.ones_like(np.abs(h))
+    if cfg.model == "rayleigh":
+        return np.abs(h) ** 2
+    if cfg.model == "rician":
+        los, scale = rician_los_and_scale(cfg.k_factor_db)
+        return np.abs(los + scale * h) ** 2
+    if cfg.model == "nakagami":
+        # Upper-tail inverse keeps precision for large |h|^2: P(G > g) = P(E > |h|^2) = exp(-|h|^2).
+        return gammainccinv(cfg.m, np.exp(-np.abs(h) ** 2)) / cfg.m
+    raise ValueError(f"unknown fading model {cfg.model!r}")  # pragma: no cover
+
+
+class FadingStream:
+    """Fading power gains of one link of one worker, from its own generator.
+
+    The gains depend only on the seed and on this stream's own sequence of calls,
+    never on other streams. Draws are taken from the generator in batches; the
+    sequence is the same whatever the call timing.
+    """
+
+    def __init__(
+        self, fading: FadingConfig, correlation: CorrelationConfig, seed: np.random.SeedSequence
+    ) -> None:
+        self._fading = fading
+        self._corr = correlation
+        self._rng = np.random.default_rng(seed)
+        self._buf = np.empty(0)
+        self._pos = 0
+        self._last_round: int | None = None
+        self._last_gain = 1.0
+        self._last_t: float | None = None
+        self._state = 0j
+
+    def _next(self):
+        if self._pos >= self._buf.size:
+            if self._corr.kind == "gauss_markov":
+                self._buf = complex_normal(self._rng, _BATCH)
+            else:
+                self._buf = sample_power_gain(self._fading, self._rng, _BATCH)
+            self._pos = 0
+        x = self._buf[self._pos]
+        self._pos += 1
+        return x
+
+    def gain(self, t: float, round: int) -> float:
+        """Power gain for a transmission starting at simulated time ``t`` in round ``round``."""
+        if self._fading.model == "none":
+            return 1.0
+        kind = self._corr.kind
+        if kind == "block_upload":
+            return float(self._next())
+        if kind == "block_round":
+            if self._last_round is not None and round < self._last_round:
+                raise ValueError(
+                    f"round must not decrease on a fading stream: got {round} after {self._last_round}"
+                )
+            if round != self._last_round:
+                self._last_round = round
+                self._last_gain = float(self._next())
+            return self._last_gain
+        if not math.isfinite(t):
+            raise ValueError(f"t must be finite, got {t}")
+        if self._last_t is None:
+            self._state = complex(self._next())  # stationary start
+        else:
+            dt = t - self._last_t
+            if dt < 0:
+                raise ValueError(f"t must not decrease on a fading stream: got {t} after {self._last_t}")
+            if dt > 0:
+                rho = float(j0(2.0 * math.pi * self._corr.doppler_hz * dt))
+                self._state = rho * self._state + math.sqrt(max(0.0, 1.0 - rho * rho)) * complex(self._next())
+        self._last_t = t
+        return float(power_gain_from_state(self._fading, self._state))

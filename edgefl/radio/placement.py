@@ -1,0 +1,107 @@
+"""Worker placement layouts around the server.
+
+Random layouts draw from the generator they are given; points are uniform in area
+(radius r = sqrt(U (r_max^2 - r_min^2) + r_min^2), angle uniform), the standard
+inverse-CDF construction for a uniform density on a disc or annulus.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+
+Point = tuple[float, float] | tuple[float, float, float]
+
+
+class _Layout(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    center_m: tuple[float, float] = Field((0.0, 0.0), description="x, y of the layout centre (m)")
+    height_m: float = Field(1.5, ge=0, description="worker antenna height z (m)")
+
+
+class ExplicitPlacement(BaseModel):
+    """Given coordinates: [x, y] (z = ``height_m``) or [x, y, z] per worker."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    layout: Literal["explicit"]
+    positions_m: list[Point] = Field(min_length=1)
+    height_m: float = Field(1.5, ge=0, description="z for points given as [x, y] (m)")
+
+
+class DiscPlacement(_Layout):
+    """Uniform in a disc of radius ``radius_m``."""
+
+    layout: Literal["disc"]
+    radius_m: PositiveFloat
+
+
+class AnnulusPlacement(_Layout):
+    """Uniform in the annulus r_min_m <= r <= r_max_m (keeps workers out of the near field)."""
+
+    layout: Literal["annulus"]
+    r_min_m: float = Field(ge=0)
+    r_max_m: PositiveFloat
+
+    @model_validator(mode="after")
+    def _order(self) -> AnnulusPlacement:
+        if self.r_min_m >= self.r_max_m:
+            raise ValueError(f"r_min_m ({self.r_min_m}) must be < r_max_m ({self.r_max_m})")
+        return self
+
+
+class GridPlacement(_Layout):
+    """Square-ish grid with spacing ``spacing_m``, centred on ``center_m``, filled row by row.
+
+    ``columns`` defaults to ceil(sqrt(K)).
+    """
+
+    layout: Literal["grid"]
+    spacing_m: PositiveFloat
+    columns: int | None = Field(None, ge=1)
+
+
+PlacementConfig = Annotated[
+    Union[ExplicitPlacement, DiscPlacement, AnnulusPlacement, GridPlacement],
+    Field(discriminator="layout"),
+]
+
+
+def _uniform_annulus(rng: np.random.Generator, k: int, r_min: float, r_max: float) -> np.ndarray:
+    u = rng.random(k)
+    r = np.sqrt(u * (r_max**2 - r_min**2) + r_min**2)
+    phi = rng.uniform(0.0, 2.0 * np.pi, k)
+    return np.column_stack([r * np.cos(phi), r * np.sin(phi)])
+
+
+def place_workers(layout: PlacementConfig, K: int, rng: np.random.Generator) -> np.ndarray:
+    """(K, 3) worker positions in metres for ``layout``."""
+    if int(K) != K or K < 1:
+        raise ValueError(f"K must be a positive integer, got {K}")
+    K = int(K)
+    if isinstance(layout, ExplicitPlacement):
+        if len(layout.positions_m) != K:
+            raise ValueError(
+                f"explicit layout lists {len(layout.positions_m)} positions but K={K} workers"
+            )
+        return np.array(
+            [p if len(p) == 3 else (p[0], p[1], layout.height_m) for p in layout.positions_m],
+            dtype=float,
+        )
+    if isinstance(layout, DiscPlacement):
+        xy = _uniform_annulus(rng, K, 0.0, layout.radius_m)
+    elif isinstance(layout, AnnulusPlacement):
+        xy = _uniform_annulus(rng, K, layout.r_min_m, layout.r_max_m)
+    elif isinstance(layout, GridPlacement):
+        cols = layout.columns or math.ceil(math.sqrt(K))
+        rows = math.ceil(K / cols)
+        idx = np.arange(K)
+        xy = np.column_stack(
+            [(idx % cols - (cols - 1) / 2.0), (idx // cols - (rows - 1) / 2.0)]
+        ) * layout.spacing_m
+    else:
+        raise ValueError(f"unknown placement layout {layout!r}")
+    xy = xy + np.asarray(layout.center_m)
+    return np.column_stack([xy, np.full(K, layout.height_m)])
