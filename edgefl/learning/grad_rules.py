@@ -87,39 +87,38 @@ def rule_matmul(node, em, gy, needs):
 # --- elementwise arithmetic -----------------------------------------------------------
 
 
+def _binary(node, em, needs, grad_a: Callable[[], str], grad_b: Callable[[], str]) -> list:
+    """Gradients of a broadcasting binary op, each summed back to its input's shape."""
+    out = [None, None]
+    for i, make in enumerate((grad_a, grad_b)):
+        if needs[i]:
+            out[i] = em.unbroadcast(make(), node.input[i], node.output[0], node.name)
+    return out
+
+
 def rule_add(node, em, gy, needs):
-    return [em.unbroadcast(gy[0], x, node.output[0], node.name) if n else None for x, n in zip(node.input, needs)]
+    """Y = A + B: dA = dY, dB = dY."""
+    return _binary(node, em, needs, lambda: gy[0], lambda: gy[0])
 
 
 def rule_sub(node, em, gy, needs):
-    out = [None, None]
-    if needs[0]:
-        out[0] = em.unbroadcast(gy[0], node.input[0], node.output[0], node.name)
-    if needs[1]:
-        out[1] = em.unbroadcast(em.op("Neg", [gy[0]]), node.input[1], node.output[0], node.name)
-    return out
+    """Y = A - B: dA = dY, dB = -dY."""
+    return _binary(node, em, needs, lambda: gy[0], lambda: em.op("Neg", [gy[0]]))
 
 
 def rule_mul(node, em, gy, needs):
+    """Y = A B: dA = dY B, dB = dY A."""
     a, b = node.input
-    out = [None, None]
-    if needs[0]:
-        out[0] = em.unbroadcast(em.op("Mul", [gy[0], b]), a, node.output[0], node.name)
-    if needs[1]:
-        out[1] = em.unbroadcast(em.op("Mul", [gy[0], a]), b, node.output[0], node.name)
-    return out
+    return _binary(node, em, needs, lambda: em.op("Mul", [gy[0], b]), lambda: em.op("Mul", [gy[0], a]))
 
 
 def rule_div(node, em, gy, needs):
     """Y = A / B: dA = dY / B, dB = -dY Y / B."""
-    a, b = node.input
-    out = [None, None]
-    if needs[0]:
-        out[0] = em.unbroadcast(em.op("Div", [gy[0], b]), a, node.output[0], node.name)
-    if needs[1]:
-        g = em.op("Neg", [em.op("Div", [em.op("Mul", [gy[0], node.output[0]]), b])])
-        out[1] = em.unbroadcast(g, b, node.output[0], node.name)
-    return out
+    b, y = node.input[1], node.output[0]
+    return _binary(
+        node, em, needs, lambda: em.op("Div", [gy[0], b]),
+        lambda: em.op("Neg", [em.op("Div", [em.op("Mul", [gy[0], y]), b])]),
+    )
 
 
 def rule_identity(node, em, gy, needs):
@@ -344,7 +343,7 @@ def rule_batch_norm(node, em, gy, needs):
 
 
 #: op type -> (rule, indices of inputs that may carry gradient)
-RULES: dict[str, tuple[Rule, tuple[int, ...]]] = {
+RULES: dict[str, tuple[Rule, tuple[int, ...] | None]] = {
     "Gemm": (rule_gemm, (0, 1, 2)),
     "MatMul": (rule_matmul, (0, 1)),
     "Add": (rule_add, (0, 1)),
