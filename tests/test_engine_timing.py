@@ -30,7 +30,7 @@ def make_net(k: int, flops: np.ndarray, r_ul: float, r_dl: float, decoder_bps: f
         num_workers=k, worker_flops=flops, worker_compute_power_w=np.ones(k), worker_radio_power_w=np.ones(k),
         server_flops=server_flops, decoder_bps=decoder_bps, uplink_bandwidth_hz=1e6, access=access,
         uplink_rate=lambda w, t, r, bw: r_ul * bw / 1e6,  # rate proportional to bandwidth share
-        downlink_rates=lambda t, r: np.full(k, r_dl),
+        downlink_rate=lambda t, r: r_dl,
     )
 
 

@@ -14,7 +14,6 @@ import numpy as np
 from edgefl.compress.registry import make_compressor
 from edgefl.radio.environment import RadioEnvironment
 from edgefl.radio.placement import place_workers
-from edgefl.radio.capacity import shannon_rate_bps
 from edgefl.scenario import ResolvedScenario
 from edgefl.sim.ceo_source import GaussianCEOSource
 from edgefl.sim.engine import Network, SimOptions, Simulation
@@ -52,8 +51,6 @@ def radio_environment(rs: ResolvedScenario, lay: Layout | None = None) -> RadioE
     lay = lay or layout(rs)
     ch = scn.channel
     tx = np.array([d.tx_power_dbm for d in rs.worker_devices], dtype=float)
-    if ch.tx_power_dbm is not None:
-        tx[:] = ch.tx_power_dbm
     seed = int(seeds(scn.seed)["radio"].generate_state(1)[0])
     return RadioEnvironment(ch, lay.workers, lay.server, tx, rs.server_profile.tx_power_dbm, seed)
 
@@ -62,13 +59,7 @@ def network(rs: ResolvedScenario, radio: RadioEnvironment) -> Network:
     """Hardware and radio as the engine sees them."""
     ch = rs.scenario.channel
     devs = rs.worker_devices
-
-    def uplink_rate(k: int, t: float, r: int, bw: float) -> float:
-        return float(shannon_rate_bps(bw, radio.uplink_snr(k, t, r, bw), ch.snr_gap_db, ch.max_spectral_efficiency))
-
-    def downlink_rates(t: float, r: int) -> np.ndarray:
-        bw = ch.downlink_bandwidth_hz
-        return shannon_rate_bps(bw, radio.downlink_snr(t, r, bw), ch.snr_gap_db, ch.max_spectral_efficiency)
+    bw_dl = ch.downlink_bandwidth_hz
 
     return Network(
         num_workers=len(devs),
@@ -79,8 +70,8 @@ def network(rs: ResolvedScenario, radio: RadioEnvironment) -> Network:
         decoder_bps=rs.server_profile.decoder.throughput_bps,
         uplink_bandwidth_hz=ch.uplink_bandwidth_hz,
         access=ch.access,
-        uplink_rate=uplink_rate,
-        downlink_rates=downlink_rates,
+        uplink_rate=radio.uplink_rate_bps,
+        downlink_rate=lambda t, r: radio.downlink_rate_bps(t, r, bw_dl),
     )
 
 

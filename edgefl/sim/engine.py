@@ -51,8 +51,9 @@ class Event:
 class Network:
     """Everything the engine needs to know about radio and hardware, as plain numbers and callables.
 
-    ``uplink_rate(k, t, round, bandwidth_hz)`` and ``downlink_rates(t, round)`` return
-    bit/s; the engine never looks inside the radio model.
+    ``uplink_rate(k, t, round, bandwidth_hz)`` and ``downlink_rate(t, round)`` (the
+    multicast rate of the model broadcast) return bit/s; the engine never looks
+    inside the radio model.
     """
 
     num_workers: int
@@ -64,7 +65,7 @@ class Network:
     uplink_bandwidth_hz: float
     access: str  # "tdma" | "fdma"
     uplink_rate: Callable[[int, float, int, float], float]
-    downlink_rates: Callable[[float, int], np.ndarray]
+    downlink_rate: Callable[[float, int], float]
 
 
 @dataclass
@@ -122,7 +123,7 @@ class Simulation:
 
         # 1. broadcast w(t) || statistics estimation + rate control
         model_bits = float(FLOAT_BITS * p)
-        rate_bc = float(np.min(net.downlink_rates(t0, r)))
+        rate_bc = float(net.downlink_rate(t0, r))
         t_bc = float(transfer_seconds(model_bits, rate_bc))
         t_rc = float(compute_seconds(opt.server_flops_per_round, net.server_flops))
         log.append(Event(r, "server", "broadcast", t0, t0 + t_bc, model_bits))
