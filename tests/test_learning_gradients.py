@@ -36,10 +36,10 @@ def op_model(x_shape, params: dict, nodes, dtype=F64, consts: dict | None = None
     return model
 
 
-def fd_check(model, x, loss="mse", tol=1e-5, coords=None, seed=0):
+def fd_check(model, x, loss="mse", tol=1e-5, coords=None, seed=0, frozen=()):
     """Relative L2 error between builder gradients and central differences of the
     float64 numpy reference, over ``coords`` (all parameters if None)."""
-    dm = DifferentiableModel(model, loss=loss)
+    dm = DifferentiableModel(model, loss=loss, frozen=frozen)
     rng = np.random.default_rng(seed)
     theta = dm.graph.initial.copy()
     y_ref = run_reference(model, x, dict(zip(dm.layout.names, dm.layout.views(theta))))
@@ -203,3 +203,13 @@ def test_gradients_are_deterministic_across_sessions():
     a = DifferentiableModel(str(MODELS / "mlp.onnx"))
     b = DifferentiableModel(str(MODELS / "mlp.onnx"))
     np.testing.assert_array_equal(a.loss_and_grad(x, t, a.graph.initial)[1], b.loss_and_grad(x, t, b.graph.initial)[1])
+
+
+def test_frozen_initializers_are_not_trained():
+    model = onnx.load(str(MODELS / "mlp.onnx"))
+    dm = DifferentiableModel(model, frozen=("fc1.weight",))
+    assert dm.layout.names == ("fc1.bias", "fc2.weight", "fc2.bias") and dm.num_params == 128 + 1290 + 10
+    x = np.random.default_rng(10).normal(size=(6, 64))
+    fd_check(model, x, loss="cross_entropy", frozen=("fc1.weight",))
+    with pytest.raises(ValueError, match="frozen"):
+        DifferentiableModel(model, frozen=("nope",))

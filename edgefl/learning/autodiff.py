@@ -112,16 +112,14 @@ def _value_info(name: str, elem_type: int, shape: Shape | None):
 
 
 def _trainable(graph, frozen: set[str]) -> list[str]:
-    """Float initializers that feed a differentiable input slot of some node, and none
-    that feed only non-differentiable slots (BatchNorm running statistics)."""
+    """Float initializers that feed a differentiable input slot of some node (so not
+    BatchNorm running statistics), in initializer order, minus ``frozen``."""
     floats = {i.name for i in graph.initializer if i.data_type in FLOAT_TYPES} - frozen
-    used_diff, used_other = set(), set()
+    used = set()
     for node in graph.node:
         diff = differentiable_inputs(node) if node.op_type in RULES else range(len(node.input))
-        for i, name in enumerate(node.input):
-            if name in floats:
-                (used_diff if i in diff else used_other).add(name)
-    return [i.name for i in graph.initializer if i.name in used_diff]
+        used.update(name for i, name in enumerate(node.input) if name in floats and i in diff)
+    return [i.name for i in graph.initializer if i.name in used]
 
 
 def build_gradient_graph(
@@ -152,9 +150,12 @@ def build_gradient_graph(
             node.output[1] = f"{node.output[0]}::argmax"
 
     shapes = _shape_table(proto)
+    inits = {i.name: i for i in graph.initializer}
+    unknown = sorted(set(frozen) - set(inits))
+    if unknown:
+        raise ValueError(f"frozen: {unknown} are not initializers of the model; it has {sorted(inits)}")
     params = _trainable(graph, set(frozen))
     param_set = set(params)
-    inits = {i.name: i for i in graph.initializer}
     for p in params:
         if inits[p].data_type != elem_type:
             raise GradientGraphError(f"model: parameter {p!r} has a different float type than the input")

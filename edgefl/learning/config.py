@@ -84,6 +84,7 @@ class ModelConfig(_Strict):
     test_fraction: float = Field(0.2, gt=0.0, lt=1.0)
     eval_every: int = Field(10, ge=1, description="evaluate test accuracy every N rounds")
     threads: int = Field(1, ge=1, description="onnxruntime intra-op threads")
+    frozen: tuple[str, ...] = Field((), description="initializer names not to train (e.g. constant scalings)")
 
     @field_validator("data", mode="before")
     @classmethod

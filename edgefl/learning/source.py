@@ -185,7 +185,7 @@ def build_source(cfg: ModelConfig, num_workers: int, seed: int, base_dir: Path) 
     if num_workers < 1:
         raise ValueError(f"num_workers: must be >= 1, got {num_workers}")
     path = resolve_model_path(cfg.model, Path(base_dir))
-    model = DifferentiableModel(path, loss=cfg.loss, threads=cfg.threads)
+    model = DifferentiableModel(path, loss=cfg.loss, threads=cfg.threads, frozen=cfg.frozen)
     data_rng, part_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     dataset = load_dataset(cfg, data_rng, Path(base_dir))
     out_shape = model.graph.output_shape
@@ -207,5 +207,5 @@ def build_source(cfg: ModelConfig, num_workers: int, seed: int, base_dir: Path) 
     optimizer = Optimizer(cfg.optimizer, cfg.lr, cfg.momentum if cfg.optimizer == "momentum" else 0.0)
     return OnnxGradientSource(
         model, dataset, shards, optimizer, cfg.batch_size, cfg.eval_every, seed,
-        flops_per_sample=count_flops(path),
+        flops_per_sample=count_flops(path, cfg.frozen),
     )
