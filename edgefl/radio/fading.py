@@ -77,7 +77,8 @@ def power_gain_from_state(cfg: FadingConfig, h: complex | np.ndarray) -> np.ndar
         return np.abs(los + scale * h) ** 2
     if cfg.model == "nakagami":
         # Upper-tail inverse keeps precision for large |h|^2: P(G > g) = P(E > |h|^2) = exp(-|h|^2).
-        return gammainccinv(cfg.m, np.exp(-np.abs(h) ** 2)) / cfg.m
+        # |h|^2 is clipped at 700 (an event of probability e^-700) so exp() stays > 0.
+        return gammainccinv(cfg.m, np.exp(-np.minimum(np.abs(h) ** 2, 700.0))) / cfg.m
     raise ValueError(f"unknown fading model {cfg.model!r}")  # pragma: no cover
 
 
