@@ -208,12 +208,31 @@ def rule_concat(node, em, gy, needs):
 # --- convolution and pooling (2-D, NCHW) ----------------------------------------------
 
 
+def explicit_pads(attrs: dict, hw, kernel, strides) -> list[int]:
+    """[top, left, bottom, right] pads, turning auto_pad SAME_UPPER / SAME_LOWER into
+    numbers (ONNX spec: output = ceil(H / s), the odd padding cell at the end for
+    SAME_UPPER, at the start for SAME_LOWER); VALID means none."""
+    mode = attrs.get("auto_pad", b"NOTSET")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    if mode in ("NOTSET", ""):
+        return list(attrs.get("pads", [0, 0, 0, 0]))
+    if mode == "VALID":
+        return [0, 0, 0, 0]
+    begin, end = [], []
+    for i in range(2):
+        total = max((-(-hw[i] // strides[i]) - 1) * strides[i] + kernel[i] - hw[i], 0)
+        small = total // 2
+        begin.append(small if mode == "SAME_UPPER" else total - small)
+        end.append(total - begin[-1])
+    return begin + end
+
+
 def _spatial(node, em, attrs) -> tuple[tuple[int, int], tuple[int, int], list[int], list[int]]:
     """(H, W) of the input, kernel, strides, pads [top, left, bottom, right]."""
     shape = em.static_shape(node.input[0], node.name, skip_batch=True)
     if len(shape) != 3:
         raise GradientGraphError(f"node {node.name!r} ({node.op_type}): only 2-D (NCHW) inputs are supported")
-    _forbid(node, attrs, "auto_pad", ("NOTSET", "VALID"), "NOTSET")
+    _forbid(node, attrs, "auto_pad", ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"), "NOTSET")
     _forbid(node, attrs, "ceil_mode", (0,), 0)
     dil = attrs.get("dilations", [1, 1])
     if list(dil) != [1, 1]:
@@ -222,8 +241,8 @@ def _spatial(node, em, attrs) -> tuple[tuple[int, int], tuple[int, int], list[in
     if kernel is None:  # Conv may omit it; the weight has it
         kernel = em.static_shape(node.input[1], node.name)[2:]
     strides = list(attrs.get("strides", [1, 1]))
-    pads = list(attrs.get("pads", [0, 0, 0, 0]))
-    return (shape[1], shape[2]), tuple(kernel), strides, pads
+    hw = (shape[1], shape[2])
+    return hw, tuple(kernel), strides, explicit_pads(attrs, hw, kernel, strides)
 
 
 def _output_padding(hw, kernel, strides, pads) -> list[int]:

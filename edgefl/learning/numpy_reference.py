@@ -11,7 +11,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from onnx import ModelProto, numpy_helper
 
-from edgefl.learning.grad_rules import attrs_of
+from edgefl.learning.grad_rules import attrs_of, explicit_pads
 
 
 def _windows(x: np.ndarray, kernel, strides, pads, fill: float) -> np.ndarray:
@@ -21,9 +21,10 @@ def _windows(x: np.ndarray, kernel, strides, pads, fill: float) -> np.ndarray:
     return win[:, :, :: strides[0], :: strides[1]]
 
 
-def _pool_args(attrs: dict, kernel=None):
+def _pool_args(attrs: dict, hw, kernel=None):
     kernel = list(attrs.get("kernel_shape", kernel))
-    return kernel, list(attrs.get("strides", [1, 1])), list(attrs.get("pads", [0, 0, 0, 0]))
+    strides = list(attrs.get("strides", [1, 1]))
+    return kernel, strides, explicit_pads(attrs, hw, kernel, strides)
 
 
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
@@ -46,13 +47,13 @@ def _gemm(v, a):
 
 def _conv(v, a):
     x, w = v[0], v[1]
-    kernel, strides, pads = _pool_args(a, w.shape[2:])
+    kernel, strides, pads = _pool_args(a, x.shape[2:], w.shape[2:])
     y = np.einsum("nchwij,ocij->nohw", _windows(x, kernel, strides, pads, 0.0), w)
     return y + v[2].reshape(1, -1, 1, 1) if len(v) > 2 and v[2] is not None else y
 
 
 def _avg_pool(v, a):
-    kernel, strides, pads = _pool_args(a)
+    kernel, strides, pads = _pool_args(a, v[0].shape[2:])
     total = _windows(v[0], kernel, strides, pads, 0.0).sum(axis=(-2, -1))
     if a.get("count_include_pad", 0):
         return total / (kernel[0] * kernel[1])
@@ -61,7 +62,7 @@ def _avg_pool(v, a):
 
 
 def _max_pool(v, a):
-    kernel, strides, pads = _pool_args(a)
+    kernel, strides, pads = _pool_args(a, v[0].shape[2:])
     return _windows(v[0], kernel, strides, pads, -np.inf).max(axis=(-2, -1))
 
 
