@@ -221,3 +221,31 @@ def test_frozen_initializers_are_not_trained():
     fd_check(model, x, loss="cross_entropy", frozen=("fc1.weight",))
     with pytest.raises(ValueError, match="frozen"):
         DifferentiableModel(model, frozen=("nope",))
+
+
+def test_torch_style_dynamic_flatten_with_symbolic_batch():
+    """x.view(x.size(0), -1) as PyTorch exports it: Shape -> Gather -> Unsqueeze ->
+    Concat -> Reshape, with a symbolic batch axis, then Conv-free Gemm + Relu."""
+    inits = [
+        numpy_helper.from_array(R.normal(size=(5, 12)).astype(np.float32), "fc.weight"),
+        numpy_helper.from_array(R.normal(size=5).astype(np.float32), "fc.bias"),
+        numpy_helper.from_array(np.array(0, dtype=np.int64), "zero"),
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "axes0"),
+        numpy_helper.from_array(np.array([-1], dtype=np.int64), "minus1"),
+    ]
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"], name="relu"),
+        helper.make_node("Shape", ["r"], ["s"], name="shape"),
+        helper.make_node("Gather", ["s", "zero"], ["n"], name="gather", axis=0),
+        helper.make_node("Unsqueeze", ["n", "axes0"], ["n1"], name="unsq"),
+        helper.make_node("Concat", ["n1", "minus1"], ["newshape"], name="cat", axis=0),
+        helper.make_node("Reshape", ["r", "newshape"], ["f"], name="view"),
+        helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["y"], name="fc", transB=1),
+    ]
+    graph = helper.make_graph(nodes, "torchish", [helper.make_tensor_value_info("x", F32, ["N", 3, 2, 2])],
+                              [helper.make_tensor_value_info("y", F32, ["N", 5])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    x = np.random.default_rng(11).normal(size=(7, 3, 2, 2))
+    dm = fd_check(model, x, loss="cross_entropy")
+    assert dm.layout.names == ("fc.weight", "fc.bias")

@@ -113,6 +113,8 @@ OPS = {
     "BatchNormalization": _batch_norm,
     "Dropout": lambda v, a: v[0],
     "Identity": lambda v, a: v[0],
+    "Shape": lambda v, a: np.array(v[0].shape, dtype=np.int64),
+    "Gather": lambda v, a: np.take(v[0], v[1], axis=a.get("axis", 0)),
     "Squeeze": lambda v, a: np.squeeze(v[0], axis=tuple(int(i) for i in v[1])),
     "Unsqueeze": lambda v, a: np.expand_dims(v[0], axis=tuple(int(i) for i in v[1])),
 }
