@@ -90,13 +90,14 @@ def p1_inputs(alpha, sigma_n2, sigma_x2, D):
     return a, s, sx, D
 
 
-def lemma1_rates_sorted(z, s, c) -> np.ndarray:
-    """Lemma 1 rates (nats) for workers already in Lemma 1 order; z, s (K, L), c (L,)."""
+def lemma1_rates_sorted(z, e, c) -> np.ndarray:
+    """Lemma 1 rates (nats, eq. (19)) for workers already in Lemma 1 order; z (K, L),
+    e = 1 - sigma^2 z = exp(-2 r) (K, L), c (L,)."""
     after = np.flip(np.cumsum(np.flip(z, axis=0), axis=0), axis=0) - z
-    return -0.5 * np.log1p(-s * z) + 0.5 * np.log1p(z / (c + after))
+    return -0.5 * np.log(e) + 0.5 * np.log1p(z / (c + after))
 
 
-def _certificate(a, z, s, c, D):
+def _certificate(a, z, e, s, c, D):
     """KKT residual and duality gap (nats) recomputed from z, independent of the kernel."""
     K, L = z.shape
     suffix = np.flip(np.cumsum(np.flip(z, axis=0), axis=0), axis=0)  # sum_{i>=k}
@@ -104,7 +105,7 @@ def _certificate(a, z, s, c, D):
     delta = np.zeros(K)
     delta[1:] = a[:-1] - a[1:]
     # dG/dz_k = alpha_k s_k / (2 (1 - s_k z_k)) - 1/2 sum_{j<=k} delta_j / S_j
-    grad = 0.5 * a[:, None] * s / (1.0 - s * z) - 0.5 * np.cumsum(delta[:, None] / S, axis=0)
+    grad = 0.5 * a[:, None] * s / e - 0.5 * np.cumsum(delta[:, None] / S, axis=0)
     active = z > 0
     top = np.argmax(z, axis=0)
     lam = grad[top, np.arange(L)]
@@ -129,9 +130,11 @@ def solve_p1(alpha, sigma_n2, sigma_x2, D) -> P1Result:
     a_s = np.ascontiguousarray(a[order])
     s_s = np.ascontiguousarray(s[order])
     c = 1.0 / sx
-    z_s, _taus, _log_mu, iters = solve_sorted(a_s, s_s, c, D, _TOL, _MAX_ITER)
-    R_s = lemma1_rates_sorted(z_s, s_s, c)
-    kkt, gap, mu = _certificate(a_s, z_s, s_s, c, D)
+    z_s, e_s, _taus, _log_mu, iters, converged = solve_sorted(a_s, s_s, c, D, _TOL, _MAX_ITER)
+    if not converged or np.any(np.sum(z_s, axis=0) <= 0):
+        raise RuntimeError(f"P1 solver did not converge (K={a.size}, L={sx.size}, D={D!r}); please report")
+    R_s = lemma1_rates_sorted(z_s, e_s, c)
+    kkt, gap, mu = _certificate(a_s, z_s, e_s, s_s, c, D)
     z = np.empty_like(z_s)
     z[order] = z_s
     R = np.empty_like(R_s)
