@@ -155,6 +155,8 @@ def build_gradient_graph(
     if unknown:
         raise ValueError(f"frozen: {unknown} are not initializers of the model; it has {sorted(inits)}")
     params = _trainable(graph, set(frozen))
+    if not params:
+        raise GradientGraphError("model: no trainable float initializers (nothing to learn)")
     param_set = set(params)
     for p in params:
         if inits[p].data_type != elem_type:
