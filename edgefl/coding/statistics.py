@@ -115,7 +115,7 @@ def quantized_log_likelihood(
     quantizer: UniformQuantizer,
     scales: np.ndarray,
     stats: GradientStatistics,
-    nodes: int = 0,
+    max_nodes: int = 512,
 ) -> float:
     """``log L(sigma_X^2, sigma_N^2 | u_1..u_K)`` of DSC paper eq. (59)-(61).
 
@@ -127,15 +127,19 @@ def quantized_log_likelihood(
     if index.ndim != 2:
         raise ValueError(f"index must be a (K, P) array, got shape {index.shape}")
     scales = np.broadcast_to(np.asarray(scales, dtype=np.float64), (index.shape[0],))
-    x, w = x_nodes(stats.sigma_x2, stats.sigma_n2, size=nodes or None, points_per_sigma_n=2.0, extent=6.0)
+    hist = _unique_histograms(index, quantizer.levels_count) if np.all(scales == scales[0]) else None
+    return _log_likelihood(index, hist, quantizer, scales, stats, max_nodes)
+
+
+def _log_likelihood(index, hist, quantizer, scales, stats, max_nodes) -> float:
+    x, w = x_nodes(stats.sigma_x2, stats.sigma_n2, points_per_sigma_n=2.0, extent=6.0, max_nodes=max_nodes)
     sn = np.sqrt(stats.sigma_n2)
     logw = np.log(w)
-    if np.all(scales == scales[0]):
+    if hist is not None:
         # identical quantisers: the factor depends on the per-coordinate histogram only
+        counts, mult = hist
         logq = np.log(np.maximum(quantizer.cell_probabilities(x, sn, scales[0]), 1e-300))  # (L, M)
-        counts, mult = _unique_histograms(index, quantizer.levels_count)
-        ll = logsumexp(counts @ logq.T + logw[None, :], axis=1)
-        return float(mult @ ll)
+        return float(mult @ logsumexp(counts @ logq.T + logw[None, :], axis=1))
     acc = np.zeros((index.shape[1], x.size))
     for k in range(index.shape[0]):
         logq = np.log(np.maximum(quantizer.cell_probabilities(x, sn, scales[k]), 1e-300))
@@ -160,13 +164,16 @@ def online_ml_estimate(
     ratio_bounds: tuple[float, float] = (1e-3, 1e4),
     max_coords: int = 20000,
     rng: np.random.Generator | None = None,
+    max_nodes: int = 512,
 ) -> GradientStatistics:
     """Statistics ML problem (DSC paper eq. 62, "P1" there): maximise the likelihood of
     the quantised gradients (eq. 59-61) subject to ``sigma_X^2 + sigma_N^2 = total``
     (eq. 62b, ``total`` from the workers' scalars, eq. 58).
 
     One-dimensional search over ``log(sigma_X^2 / sigma_N^2)`` within ``ratio_bounds``.
-    ``max_coords`` caps the coordinates used (a random subset, seeded by ``rng``) for speed.
+    ``max_coords`` caps the coordinates used (a random subset, seeded by ``rng``) for speed;
+    with per-worker quantiser scales (m > 1) it is cut to a quarter, since every
+    coordinate then costs a K x L sum instead of one shared histogram.
     """
     if not (np.isfinite(total_variance) and total_variance > 0):
         raise ValueError(f"total_variance must be positive and finite, got {total_variance!r}")
@@ -176,16 +183,22 @@ def online_ml_estimate(
     index = np.asarray(index)
     if index.ndim != 2 or index.shape[0] < 2:
         raise ValueError(f"index must be a (K, P) array with K >= 2, got shape {index.shape}")
-    if index.shape[1] > max_coords:
+    scales = np.broadcast_to(np.asarray(scales, dtype=np.float64), (index.shape[0],))
+    same = bool(np.all(scales == scales[0])) or quantizer.bits == 1  # sign: scale-free
+    cap = max_coords if same else max(1, max_coords // 4)
+    if index.shape[1] > cap:
         rng = rng if rng is not None else np.random.default_rng(0)
-        index = index[:, rng.choice(index.shape[1], max_coords, replace=False)]
+        index = index[:, rng.choice(index.shape[1], cap, replace=False)]
+    if same:
+        scales = np.full(index.shape[0], scales[0])
+    hist = _unique_histograms(index, quantizer.levels_count) if same else None
 
     def stats_at(log_ratio: float) -> GradientStatistics:
         r = np.exp(log_ratio)
         return GradientStatistics(total_variance * r / (1 + r), total_variance / (1 + r))
 
     def neg_ll(log_ratio: float) -> float:
-        return -quantized_log_likelihood(index, quantizer, scales, stats_at(log_ratio))
+        return -_log_likelihood(index, hist, quantizer, scales, stats_at(log_ratio), max_nodes)
 
     res = minimize_scalar(neg_ll, bounds=(np.log(lo), np.log(hi)), method="bounded", options={"xatol": 1e-3})
     return stats_at(float(res.x))
