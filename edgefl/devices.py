@@ -20,9 +20,10 @@ class WorkerProfile(_Profile):
 
     ``flops_per_s`` is the *sustained* floating-point rate of local training (not the
     datasheet peak); local compute time = FLOPs of the minibatch gradient / flops_per_s.
-    ``tx_power_dbm`` is the radiated (conducted) RF power; ``radio_tx_power_w`` is the
-    electrical power the device draws while transmitting, ``compute_power_w`` while
-    training, ``idle_power_w`` otherwise.
+    ``tx_power_dbm`` is the conducted RF output power. The three ``*_power_w`` fields
+    are the *total* electrical draw of the device in each state: ``compute_power_w``
+    while training, ``radio_tx_power_w`` while transmitting, ``idle_power_w`` otherwise
+    (so energy = sum over states of time x power).
     """
 
     name: str

@@ -38,6 +38,11 @@ def test_mean_snr_hand_point():
     # channel tx power overrides the device's
     env2 = RadioEnvironment(channel(tx_power_dbm=10.0), ring(3), SERVER, np.full(3, 23.0), 40.0, seed=0)
     np.testing.assert_allclose(env2.mean_uplink_snr_db(20e6), 20.660556, atol=1e-5)
+    # worker receivers with NF 9 dB instead of 7: downlink 2 dB worse, uplink unchanged
+    env3 = RadioEnvironment(channel(downlink_noise_figure_db=9.0), ring(3), SERVER, np.full(3, 23.0), 40.0, seed=0)
+    np.testing.assert_allclose(env3.mean_downlink_snr_db(20e6), 48.660556, atol=1e-5)
+    np.testing.assert_allclose(env3.mean_uplink_snr_db(20e6), 33.660556, atol=1e-5)
+    np.testing.assert_allclose(env3.downlink_snr(0.0, 0, 20e6), 10 ** 4.8660556, rtol=1e-6)
 
 
 def test_no_fading_is_deterministic_and_equals_mean():

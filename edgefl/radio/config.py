@@ -162,7 +162,13 @@ class ChannelConfig(_Strict):
     shadowing_sigma_db: float = Field(0.0, ge=0, description="log-normal shadowing std (dB)")
     fading: FadingConfig = FadingConfig()
     correlation: CorrelationConfig = CorrelationConfig()
-    noise_figure_db: float = Field(ge=0, description="receiver noise figure (dB)")
+    noise_figure_db: float = Field(
+        ge=0, description="receiver noise figure (dB): the server's (uplink) and, unless "
+        "downlink_noise_figure_db is set, also the workers' (downlink)"
+    )
+    downlink_noise_figure_db: float | None = Field(
+        None, ge=0, description="workers' receiver noise figure (dB); default noise_figure_db"
+    )
     uplink_bandwidth_hz: PositiveFloat
     downlink_bandwidth_hz: PositiveFloat
     access: Literal["tdma", "fdma"] = "tdma"

@@ -90,6 +90,11 @@ class RadioEnvironment:
         # Received power at 0 dB noise reference; SNR = rx - noise(B).
         self._ul_rx_dbm = tx - self.pathloss_db - self.shadowing_db
         self._dl_rx_dbm = self.server_tx_dbm - self.pathloss_db - self.shadowing_db
+        self._dl_nf_db = (
+            cfg.downlink_noise_figure_db
+            if cfg.downlink_noise_figure_db is not None
+            else cfg.noise_figure_db
+        )
         self._ul = [
             FadingStream(cfg.fading, cfg.correlation, np.random.SeedSequence(seed, spawn_key=(_UPLINK, i)))
             for i in range(k)
@@ -106,13 +111,13 @@ class RadioEnvironment:
 
     def mean_downlink_snr_db(self, bandwidth_hz: float | np.ndarray) -> np.ndarray:
         """(K,) mean downlink SNR (dB) at each worker, no small-scale fading."""
-        return self._dl_rx_dbm - thermal_noise_dbm(bandwidth_hz, self.cfg.noise_figure_db)
+        return self._dl_rx_dbm - thermal_noise_dbm(bandwidth_hz, self._dl_nf_db)
 
     # ---- instantaneous SNR --------------------------------------------------------
-    def _noise_dbm_scalar(self, bandwidth_hz: float) -> float:
+    def _noise_dbm_scalar(self, bandwidth_hz: float, noise_figure_db: float) -> float:
         if not (math.isfinite(bandwidth_hz) and bandwidth_hz > 0):
             raise ValueError(f"bandwidth_hz must be positive and finite, got {bandwidth_hz}")
-        return NOISE_DENSITY_DBM_HZ + 10.0 * math.log10(bandwidth_hz) + self.cfg.noise_figure_db
+        return NOISE_DENSITY_DBM_HZ + 10.0 * math.log10(bandwidth_hz) + noise_figure_db
 
     def uplink_snr(self, k: int, t: float, round: int, bandwidth_hz: float) -> float:
         """Linear SNR of worker ``k``'s upload starting at time ``t`` (s) in round ``round``.
@@ -122,12 +127,12 @@ class RadioEnvironment:
         """
         if not (isinstance(k, (int, np.integer)) and 0 <= k < self.n_workers):
             raise ValueError(f"k must be a worker index in [0, {self.n_workers}), got {k!r}")
-        mean_db = self._ul_rx_dbm[k] - self._noise_dbm_scalar(float(bandwidth_hz))
+        mean_db = self._ul_rx_dbm[k] - self._noise_dbm_scalar(float(bandwidth_hz), self.cfg.noise_figure_db)
         return float(10.0 ** (mean_db / 10.0) * self._ul[k].gain(t, round))
 
     def downlink_snr(self, t: float, round: int, bandwidth_hz: float) -> np.ndarray:
         """(K,) linear SNR of a broadcast starting at time ``t`` in round ``round``."""
-        mean_db = self._dl_rx_dbm - self._noise_dbm_scalar(float(bandwidth_hz))
+        mean_db = self._dl_rx_dbm - self._noise_dbm_scalar(float(bandwidth_hz), self._dl_nf_db)
         gains = np.array([s.gain(t, round) for s in self._dl])
         return np.power(10.0, mean_db / 10.0) * gains
 
