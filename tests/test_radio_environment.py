@@ -143,3 +143,16 @@ def test_bad_arguments():
         env.uplink_snr(2, 0.0, 0, 1e6)
     with pytest.raises(ValueError, match="bandwidth_hz"):
         env.uplink_snr(0, 0.0, 0, 0.0)
+
+
+def test_vectorised_downlink_matches_per_stream_gains():
+    # downlink_snr maps all Gauss-Markov states at once; it must equal stream-by-stream gains
+    from edgefl.radio.fading import FadingStream
+
+    cfg = channel(fading={"model": "nakagami", "m": 1.5}, correlation={"kind": "gauss_markov", "doppler_hz": 30.0})
+    env = RadioEnvironment(cfg, ring(6), SERVER, np.full(6, 23.0), 40.0, seed=5)
+    mean = 10 ** (env.mean_downlink_snr_db(20e6) / 10)
+    ref = [FadingStream(cfg.fading, cfg.correlation, np.random.SeedSequence(5, spawn_key=(2, k))) for k in range(6)]
+    for i, t in enumerate([0.0, 0.004, 0.01, 0.3]):
+        got = env.downlink_snr(t, i, 20e6)
+        np.testing.assert_allclose(got, mean * np.array([s.gain(t, i) for s in ref]), rtol=1e-12)

@@ -114,8 +114,12 @@ class FadingStream:
         self._pos += 1
         return x
 
-    def gain(self, t: float, round: int) -> float:
-        """Power gain for a transmission starting at simulated time ``t`` in round ``round``."""
+    def raw(self, t: float, round: int) -> float | complex:
+        """Advance the stream for a transmission at time ``t`` in round ``round``.
+
+        Returns the power gain for block kinds and the CN(0, 1) state for gauss_markov
+        (map it with :func:`power_gain_from_state`; vectorised callers batch that step).
+        """
         if self._fading.model == "none":
             return 1.0
         kind = self._corr.kind
@@ -142,4 +146,16 @@ class FadingStream:
                 rho = float(j0(2.0 * math.pi * self._corr.doppler_hz * dt))
                 self._state = rho * self._state + math.sqrt(max(0.0, 1.0 - rho * rho)) * complex(self._next())
         self._last_t = t
-        return float(power_gain_from_state(self._fading, self._state))
+        return self._state
+
+    @property
+    def returns_state(self) -> bool:
+        """True when :meth:`raw` returns a Gauss-Markov state rather than a gain."""
+        return self._fading.model != "none" and self._corr.kind == "gauss_markov"
+
+    def gain(self, t: float, round: int) -> float:
+        """Power gain for a transmission starting at simulated time ``t`` in round ``round``."""
+        x = self.raw(t, round)
+        if self.returns_state:
+            return float(power_gain_from_state(self._fading, x))
+        return x
