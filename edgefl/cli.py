@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Emulate federated learning over wireless edge networks.")
 
 SET_HELP = "Override a scenario field, e.g. --set workers.count=50 (repeatable; type-checked like the file)."
@@ -35,9 +35,14 @@ def run(
 ) -> None:
     """Run one scenario; write timeline.csv, rounds.csv, summary.json and plots."""
     from edgefl.runner import run_scenario
+    from edgefl.scenario import ScenarioError
 
     rs = _load(scenario, set_)
-    outcome = run_scenario(rs, output, overwrite=overwrite, progress=progress)
+    try:
+        outcome = run_scenario(rs, output, overwrite=overwrite, progress=progress)
+    except ScenarioError as exc:  # problems only visible when building (e.g. an ONNX op we cannot train)
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     t = outcome.summary["totals"]
     state = "complete" if outcome.complete else "INTERRUPTED (partial results written)"
     typer.echo(f"{rs.scenario.name}: {outcome.rounds_done}/{rs.scenario.rounds} rounds, {state}")
@@ -54,8 +59,16 @@ def validate(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
 ) -> None:
-    """Check a scenario (schema, catalog names); run nothing."""
+    """Check a scenario (schema, catalog names, model ops); run nothing."""
+    from edgefl.scenario import ScenarioError
+    from edgefl.sim.build import build_simulation
+
     rs = _load(scenario, set_)
+    try:
+        build_simulation(rs)  # loads the ONNX model and data, places workers; simulates nothing
+    except ScenarioError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     s = rs.scenario
     typer.echo(f"{scenario}: ok ({s.name}: {s.workers.count} workers, {s.rounds} rounds, "
                f"compression {s.compression.scheme}, {s.channel.access}, fidelity {s.fidelity})")

@@ -33,6 +33,7 @@ from pydantic import (
 from edgefl import catalog
 from edgefl.compress.registry import compression_config_type
 from edgefl.devices import ServerProfile, WorkerProfile, parse_device_profile
+from edgefl.learning.config import ModelConfig
 from edgefl.radio.config import ChannelConfig
 from edgefl.radio.placement import PlacementConfig
 
@@ -133,7 +134,8 @@ class Scenario(StrictModel):
     workers: WorkersConfig
     server: ServerConfig
     channel: ChannelConfig
-    gradients: GaussianCEOConfig
+    gradients: GaussianCEOConfig | None = Field(None, description="synthetic CEO gradients (or use 'model')")
+    model: ModelConfig | None = Field(None, description="real learning with an ONNX model (or use 'gradients')")
     compression: CompressionConfig = Field(default_factory=lambda: {"scheme": "none"})  # type: ignore[valid-type]
     rate_allocation: RateAllocationConfig = Field(default_factory=RateAllocationConfig)
     fidelity: Literal["analytic", "bit-true"] = "analytic"
@@ -141,6 +143,13 @@ class Scenario(StrictModel):
         "completion", description="TDMA upload order: as workers finish (DSC paper Sec. IV-D) or by index"
     )
     output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @model_validator(mode="after")
+    def _one_gradient_source(self) -> Scenario:
+        if (self.gradients is None) == (self.model is None):
+            raise ValueError("give exactly one gradient source: 'gradients' (synthetic gaussian-ceo) "
+                             "or 'model' (ONNX model trained on data)")
+        return self
 
 
 # --------------------------------------------------------------------------- errors
@@ -293,10 +302,18 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
+_TAGS = ("kind", "model", "layout", "scheme")
+
+
 def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` over ``base``, recursively; a sub-section whose tag (kind/model/...) changes is
+    replaced whole, since the old variant's parameters do not apply to the new one."""
     out = dict(base)
     for k, v in top.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        old = out.get(k)
+        same_variant = isinstance(old, dict) and isinstance(v, dict) and all(
+            v.get(t, old.get(t)) == old.get(t) for t in _TAGS)
+        out[k] = _deep_merge(old, v) if same_variant else v
     return out
 
 
@@ -352,6 +369,16 @@ def _device(name: str, field: str, kind: str, dirs: list[Path], problems: list[F
     return prof
 
 
+def _check_model_files(cfg: ModelConfig, base_dir: Path) -> list[FieldProblem]:
+    out = []
+    if cfg.model.endswith(".onnx") and not (base_dir / cfg.model).is_file():
+        out.append(FieldProblem("model.model", cfg.model, f"ONNX file not found (relative to {base_dir})"))
+    path = getattr(cfg.data, "path", None)
+    if path is not None and not (base_dir / path).is_file():
+        out.append(FieldProblem("model.data.path", str(path), f"data file not found (relative to {base_dir})"))
+    return out
+
+
 def _plain_problems(exc: ValidationError) -> list[FieldProblem]:
     return [
         FieldProblem(".".join(map(str, e["loc"])), e.get("input", _MISSING), e["msg"])
@@ -398,6 +425,8 @@ def resolve(data: Any, source: str = "<dict>", base_dir: Path | None = None,
             cache[name] = _device(name, field, "worker", dirs, problems)
         devices.append(cache[name])
     server = _device(scn.server.profile, "server.profile", "server", dirs, problems)
+    if scn.model is not None:
+        problems += _check_model_files(scn.model, base_dir)
     if problems:
         raise ScenarioError(source, problems)
     return ResolvedScenario(scn, source, base_dir, tuple(devices), server)

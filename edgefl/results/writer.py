@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
@@ -38,8 +40,10 @@ def write_atomic(path: Path, data: str | bytes) -> None:
 
 def _fmt(v: Any) -> Any:
     # repr-exact floats so identical runs give byte-identical files
-    if isinstance(v, float):
-        return "nan" if math.isnan(v) else repr(v)
+    if isinstance(v, (float, np.floating)):
+        return "nan" if math.isnan(v) else repr(float(v))
+    if isinstance(v, np.integer):
+        return int(v)
     return v
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from edgefl.compress.registry import make_compressor
 from edgefl.radio.environment import RadioEnvironment
 from edgefl.radio.placement import place_workers
-from edgefl.scenario import ResolvedScenario
+from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
 from edgefl.sim.ceo_source import GaussianCEOSource
 from edgefl.sim.engine import Network, SimOptions, Simulation
 from edgefl.sim.gradient_source import GradientSource
@@ -78,7 +78,16 @@ def network(rs: ResolvedScenario, radio: RadioEnvironment) -> Network:
 def gradient_source(rs: ResolvedScenario) -> GradientSource:
     """The scenario's source of local gradients."""
     scn = rs.scenario
+    if scn.model is not None:
+        from edgefl.learning.source import build_source
+
+        seed = int(seeds(scn.seed)["gradients"].generate_state(1)[0])
+        try:
+            return build_source(scn.model, scn.workers.count, seed, rs.base_dir)
+        except (ValueError, OSError) as exc:  # model/data mismatch, unsupported op, unreadable file
+            raise ScenarioError(rs.source, [FieldProblem("model", scn.model.model, str(exc))]) from exc
     g = scn.gradients
+    assert g is not None
     return GaussianCEOSource(scn.workers.count, g.params, g.sigma_x2, g.sigma_n2, g.flops_per_gradient,
                              seeds(scn.seed)["gradients"])
 

@@ -1,0 +1,103 @@
+"""A scenario file becomes a full run: files, determinism by seed, clean interruption."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from edgefl.cli import app
+from edgefl.runner import run_scenario
+from edgefl.scenario import load_scenario
+from edgefl.sim.engine import Simulation
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
+FAST = ["rounds=4", "gradients.params=2000"]
+
+
+def run_cli(out: Path, *sets: str) -> None:
+    args = ["run", str(QUICKSTART), "--output", str(out), "--no-progress"]
+    for s in (*FAST, *sets):
+        args += ["--set", s]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+
+
+def test_run_writes_all_outputs(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    run_cli(out)
+    for name in ("timeline.csv", "rounds.csv", "summary.json", "rounds.png", "timing_round3.png"):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["complete"] is True and summary["totals"]["rounds_done"] == 4
+    assert summary["seed"] == 1 and summary["versions"]["simpy"]
+    assert summary["scenario"]["channel"]["fading"]["model"] == "rayleigh"
+    rows = list(csv.DictReader(open(out / "rounds.csv")))
+    assert [int(r["round"]) for r in rows] == [0, 1, 2, 3]
+    assert all(float(r["latency_s"]) > 0 for r in rows)
+    assert all(float(r["bits_per_worker_mean"]) == 2000 + 32 for r in rows)  # signSGD: P + one scale
+    ev = list(csv.DictReader(open(out / "timeline.csv")))
+    assert {e["phase"] for e in ev} >= {"broadcast", "compute", "upload", "aggregate"}
+    assert sum(e["phase"] == "upload" for e in ev) == 4 * 10
+
+
+def test_same_seed_identical_other_seed_differs(tmp_path: Path) -> None:
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    run_cli(a)
+    run_cli(b)
+    run_cli(c, "seed=2")
+    for name in ("rounds.csv", "timeline.csv"):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+        assert (a / name).read_bytes() != (c / name).read_bytes()
+
+
+def test_fading_changes_latency_between_rounds(tmp_path: Path) -> None:
+    """Rayleigh block fading per round: uploads of one worker take different times."""
+    out = tmp_path / "f"
+    run_cli(out, "workers.compute_jitter=0")
+    ev = [e for e in csv.DictReader(open(out / "timeline.csv")) if e["actor"] == "worker0" and e["phase"] == "upload"]
+    durations = {round(float(e["end"]) - float(e["start"]), 12) for e in ev}
+    assert len(durations) == len(ev) == 4
+
+
+def test_existing_output_not_overwritten(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    run_cli(out)
+    before = (out / "rounds.csv").read_bytes()
+    run_cli(out, "seed=5")
+    assert (out / "rounds.csv").read_bytes() == before
+    assert (tmp_path / "r-1" / "rounds.csv").is_file()
+
+
+def test_interrupt_writes_partial_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rs = load_scenario(QUICKSTART, ["rounds=10", "gradients.params=500"])
+    real = Simulation._round
+
+    def interrupted(self, r, log, out):
+        if r == 3:
+            raise KeyboardInterrupt
+        return real(self, r, log, out)
+
+    monkeypatch.setattr(Simulation, "_round", interrupted)
+    outcome = run_scenario(rs, tmp_path / "i", progress=False)
+    assert outcome.complete is False and outcome.rounds_done == 3
+    summary = json.loads((tmp_path / "i" / "summary.json").read_text())
+    assert summary["complete"] is False and summary["totals"]["rounds_done"] == 3
+    rows = list(csv.DictReader(open(tmp_path / "i" / "rounds.csv")))
+    assert len(rows) == 3
+    assert {int(e["round"]) for e in csv.DictReader(open(tmp_path / "i" / "timeline.csv"))} == {0, 1, 2}
+
+
+def test_plot_command(tmp_path: Path) -> None:
+    out = tmp_path / "p"
+    run_cli(out, "output.plots=false")
+    assert not (out / "rounds.png").exists()
+    res = CliRunner().invoke(app, ["plot", str(out), "--round", "1"])
+    assert res.exit_code == 0, res.output
+    assert (out / "timing_round1.png").is_file() and (out / "rounds.png").is_file()
+    res = CliRunner().invoke(app, ["plot", str(out), "--round", "99"])
+    assert res.exit_code != 0 and "round 99" in res.output
