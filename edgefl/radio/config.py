@@ -8,7 +8,7 @@ so a typo such as ``k_factor_db`` on a Rayleigh channel is caught instead of ign
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
@@ -26,18 +26,7 @@ PathLossModel = Literal[
 ]
 
 #: Models of 3GPP TR 38.901 Table 7.4.1-1 (they use antenna heights).
-TR38901_MODELS = frozenset(
-    {
-        "uma_los",
-        "uma_nlos",
-        "umi_los",
-        "umi_nlos",
-        "inh_office_los",
-        "inh_office_nlos",
-        "inf_los",
-        "inf_nlos",
-    }
-)
+TR38901_MODELS = frozenset(get_args(PathLossModel)) - {"free_space", "log_distance"}
 
 
 #: Carrier range of validity of 38.901 Table 7.4.1-1 (UMa, UMi, InH, InF): 0.5-100 GHz.
@@ -61,7 +50,7 @@ class PathLossConfig(_Strict):
 
     * ``free_space``: Friis, PL = 20 log10(4 pi d f / c).
     * ``log_distance``: PL = PL(d0) + 10 n log10(d / d0); ``pl0_db`` defaults to the
-      free-space loss at ``d0_m`` (Rappaport, *Wireless Communications*, eq. (4.68)).
+      free-space loss at ``d0_m`` (Rappaport, *Wireless Communications*, 2nd ed., Sec. 4.9.1).
     * ``uma_*``, ``umi_*`` (street canyon), ``inh_office_*``, ``inf_*``: 3GPP TR 38.901
       V17 Table 7.4.1-1. ``inf_nlos`` uses the sub-scenario ``inf_subscenario``
       (``sl`` sparse/low BS, ``dl`` dense/low BS, ``sh`` sparse/high BS, ``dh`` dense/high BS).

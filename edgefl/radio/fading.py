@@ -2,15 +2,17 @@
 
 Power gains g = |h|^2 with E[g] = 1, so received SNR = mean SNR x g.
 
-* Rayleigh: h ~ CN(0, 1), g ~ Exp(1); amplitude |h| ~ Rayleigh(scale 1/sqrt 2)
-  (Goldsmith, *Wireless Communications*, eqs. (3.33)-(3.34)).
+Envelope distributions as in Goldsmith, *Wireless Communications*, Sec. 3.2.1:
+
+* Rayleigh: h ~ CN(0, 1), g ~ Exp(1); amplitude |h| ~ Rayleigh(scale 1/sqrt 2).
 * Rician: h = sqrt(K/(K+1)) + sqrt(1/(K+1)) CN(0, 1); |h| ~ Rice with
-  nu^2 = K/(K+1), 2 sigma^2 = 1/(K+1) (Goldsmith eq. (3.37)).
-* Nakagami-m: g ~ Gamma(m, 1/m) (Goldsmith eq. (3.38) with Omega = 1).
+  nu^2 = K/(K+1), 2 sigma^2 = 1/(K+1).
+* Nakagami-m: g ~ Gamma(m, 1/m) (mean power Omega = 1).
 
 Time correlation: a complex-Gaussian first-order autoregressive state
 h(t + dt) = rho h(t) + sqrt(1 - rho^2) w, w ~ CN(0, 1), rho = J0(2 pi f_d dt), the
-Clarke/Jakes autocorrelation (Goldsmith eq. (3.26)) at the sampling lag. Rician
+Clarke/Jakes autocorrelation of the uniform-scattering model (Goldsmith Sec. 3.2.1;
+Jakes, *Microwave Mobile Communications*, 1974) at the sampling lag. Rician
 adds the constant LOS term to the scattered state; Nakagami maps the state's
 Exp(1) power through the Gaussian-copula transform g = F_Gamma^-1(F_Exp(|h|^2)),
 which keeps the Gamma(m, 1/m) marginal exactly and the correlation approximately.
@@ -62,7 +64,7 @@ def sample_power_gain(cfg: FadingConfig, rng: np.random.Generator, size: int) ->
 
 
 def jakes_correlation(doppler_hz: float, dt_s: float | np.ndarray) -> np.ndarray:
-    """rho(dt) = J0(2 pi f_d dt) (Clarke/Jakes, Goldsmith eq. (3.26))."""
+    """rho(dt) = J0(2 pi f_d dt) (Clarke/Jakes uniform scattering, Goldsmith Sec. 3.2.1)."""
     return j0(2.0 * np.pi * doppler_hz * np.asarray(dt_s, dtype=float))
 
 

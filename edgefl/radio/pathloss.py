@@ -22,7 +22,7 @@ _MIN_D3D_M = {"inh": 1.0, "inf": 1.0, "free": 1.0}
 
 
 def free_space_pathloss_db(d_m: np.ndarray, carrier_hz: float) -> np.ndarray:
-    """Friis free-space loss PL = 20 log10(4 pi d f_c / c) (Rappaport eq. (4.5), isotropic antennas)."""
+    """Friis free-space loss PL = 20 log10(4 pi d f_c / c) (Friis; Rappaport, Wireless Communications, 2nd ed., Sec. 4.2, isotropic antennas)."""
     d = np.asarray(d_m, dtype=float)
     return 20.0 * np.log10(4.0 * np.pi * d * carrier_hz / SPEED_OF_LIGHT_M_S)
 
@@ -30,7 +30,7 @@ def free_space_pathloss_db(d_m: np.ndarray, carrier_hz: float) -> np.ndarray:
 def log_distance_pathloss_db(
     d_m: np.ndarray, exponent: float, d0_m: float, pl0_db: float
 ) -> np.ndarray:
-    """PL(d) = PL(d0) + 10 n log10(d / d0) (Rappaport eq. (4.68))."""
+    """PL(d) = PL(d0) + 10 n log10(d / d0) (Rappaport, 2nd ed., Sec. 4.9.1)."""
     return pl0_db + 10.0 * exponent * np.log10(np.asarray(d_m, dtype=float) / d0_m)
 
 
@@ -48,29 +48,17 @@ def breakpoint_distance_m(
     return 4.0 * h_bs_eff * h_ut_eff * carrier_hz / _C_38901
 
 
-def _uma_los(d2d, d3d, fc_ghz, h_bs, h_ut, d_bp):
-    """UMa LOS: PL1 = 28 + 22 log10 d3D + 20 log10 fc (d2D <= d'BP);
-    PL2 = 28 + 40 log10 d3D + 20 log10 fc - 9 log10(d'BP^2 + (hBS - hUT)^2)."""
-    pl1 = 28.0 + 22.0 * np.log10(d3d) + 20.0 * np.log10(fc_ghz)
-    pl2 = (
-        28.0
-        + 40.0 * np.log10(d3d)
-        + 20.0 * np.log10(fc_ghz)
-        - 9.0 * np.log10(d_bp**2 + (h_bs - h_ut) ** 2)
-    )
-    return np.where(d2d <= d_bp, pl1, pl2)
+#: Two-slope LOS laws (a, b) of 38.901 Table 7.4.1-1: PL1 = a + b log10 d3D + 20 log10 fc for
+#: d2D <= d'BP, PL2 = a + 40 log10 d3D + 20 log10 fc - c log10(d'BP^2 + (hBS - hUT)^2) beyond,
+#: with c = 9 (UMa LOS: a = 28, b = 22) and c = 9.5 (UMi street canyon LOS: a = 32.4, b = 21).
+_TWO_SLOPE_LOS = {"uma": (28.0, 22.0, 9.0), "umi": (32.4, 21.0, 9.5)}
 
 
-def _umi_los(d2d, d3d, fc_ghz, h_bs, h_ut, d_bp):
-    """UMi street canyon LOS: PL1 = 32.4 + 21 log10 d3D + 20 log10 fc (d2D <= d'BP);
-    PL2 = 32.4 + 40 log10 d3D + 20 log10 fc - 9.5 log10(d'BP^2 + (hBS - hUT)^2)."""
-    pl1 = 32.4 + 21.0 * np.log10(d3d) + 20.0 * np.log10(fc_ghz)
-    pl2 = (
-        32.4
-        + 40.0 * np.log10(d3d)
-        + 20.0 * np.log10(fc_ghz)
-        - 9.5 * np.log10(d_bp**2 + (h_bs - h_ut) ** 2)
-    )
+def _two_slope_los(family, d2d, d3d, fc_ghz, h_bs, h_ut, d_bp):
+    """UMa / UMi street canyon LOS path loss (38.901 Table 7.4.1-1), PL1 below and PL2 beyond d'BP."""
+    a, b, c = _TWO_SLOPE_LOS[family]
+    pl1 = a + b * np.log10(d3d) + 20.0 * np.log10(fc_ghz)
+    pl2 = a + 40.0 * np.log10(d3d) + 20.0 * np.log10(fc_ghz) - c * np.log10(d_bp**2 + (h_bs - h_ut) ** 2)
     return np.where(d2d <= d_bp, pl1, pl2)
 
 
@@ -168,14 +156,12 @@ def pathloss_db(
         d2d = np.maximum(d2d, d_min)
         d3d = np.sqrt(d2d**2 + dh2)
         d_bp = breakpoint_distance_m(h_bs, h_ut, carrier_hz, cfg.h_e_m)
-        if model.startswith("uma"):
-            pl = _uma_los(d2d, d3d, fc_ghz, h_bs, h_ut, d_bp)
-            if model == "uma_nlos":
-                pl = np.maximum(pl, _uma_nlos_prime(d3d, fc_ghz, h_ut))
-        else:
-            pl = _umi_los(d2d, d3d, fc_ghz, h_bs, h_ut, d_bp)
-            if model == "umi_nlos":
-                pl = np.maximum(pl, _umi_nlos_prime(d3d, fc_ghz, h_ut))
+        family = model[:3]
+        pl = _two_slope_los(family, d2d, d3d, fc_ghz, h_bs, h_ut, d_bp)
+        if model == "uma_nlos":
+            pl = np.maximum(pl, _uma_nlos_prime(d3d, fc_ghz, h_ut))
+        elif model == "umi_nlos":
+            pl = np.maximum(pl, _umi_nlos_prime(d3d, fc_ghz, h_ut))
         return pl
 
     d3d = np.maximum(np.sqrt(d2d**2 + dh2), d_min)

@@ -21,8 +21,9 @@ def spectral_efficiency(
 ) -> np.ndarray:
     """log2(1 + SNR / Gamma), Gamma = 10^(gap/10), capped at ``max_spectral_efficiency`` (bit/s/Hz).
 
-    The SNR-gap approximation of practical coded modulation: Cioffi, *Digital
-    Communication*, ch. 10 (gap Gamma); gap 0 dB gives Shannon capacity.
+    The SNR-gap approximation of practical coded modulation (Forney and Ungerboeck,
+    "Modulation and coding for linear Gaussian channels", IEEE Trans. IT 44(6), 1998);
+    gap 0 dB gives Shannon capacity.
     """
     snr = np.asarray(snr_linear, dtype=float)
     if np.any(np.isnan(snr)) or np.any(snr < 0):
