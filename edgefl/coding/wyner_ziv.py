@@ -133,20 +133,23 @@ def successive_wyner_ziv(
             rate = float(rates[pos, i - 1])
             k = grid_index(min(max(rate, 1.0 / steps), 1.0), n)
             rec = {"position": pos + 1, "worker": w, "plane": i, "rate": rate}
-            if k >= steps:  # the code would send as many bits as the plane itself
-                res.upload_bits[w] += P
-                decoded = truth
-                rec.update(code_rate=1.0, coded=False)
-            else:
-                code = code_at_step(k, n, code_seed)
-                res.upload_bits[w] += F * (code.m + check_bits)
-                res.decode_bits[w] += F * n
-                rec.update(code_rate=code.rate, coded=True, frames=F)
-                if mode == "analytic":
-                    decoded = truth
-                else:
-                    decoded = _decode_plane(res, w, truth, post, lower, i, k, steps, k_step, n, F, P,
-                                            max_iter, algorithm, failure, code_seed, check_bits, rec)
+            code = code_at_step(k, n, code_seed) if k < steps else None
+            # a partial last frame goes uncoded when its syndrome would cost more than its bits
+            tail = P - (F - 1) * n
+            Fc = F if code is not None and (tail == n or code.m + check_bits < tail) else F - 1
+            Fc = Fc if code is not None else 0
+            Pc = min(P, Fc * n)  # coordinates covered by coded frames
+            res.upload_bits[w] += P - Pc
+            rec.update(code_rate=1.0 if code is None else code.rate, coded=Fc > 0, frames=Fc)
+            decoded = truth
+            if Fc > 0:
+                res.upload_bits[w] += Fc * (code.m + check_bits)
+                res.decode_bits[w] += Fc * n
+                if mode == "bit-true":
+                    decoded = truth.copy()
+                    decoded[:Pc] = _decode_plane(res, w, truth[:Pc], post[:Pc], lower[:Pc], i, k, steps, k_step,
+                                                 n, Fc, Pc, max_iter, algorithm, failure, code_seed, check_bits,
+                                                 rec)
             res.index[w] ^= (decoded.astype(np.int64) ^ truth.astype(np.int64)) << (i - 1)
             lower |= decoded.astype(np.int64) << (i - 1)
             res.planes.append(rec)

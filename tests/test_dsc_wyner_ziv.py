@@ -1,0 +1,83 @@
+"""Successive Wyner-Ziv pipeline (DSC paper Algorithm 1) details: order, padding, hashing, inputs."""
+
+import numpy as np
+import pytest
+
+from edgefl.coding.quantizer import UniformQuantizer
+from edgefl.coding.rate_controller import RateController
+from edgefl.coding.statistics import GradientStatistics
+from edgefl.coding.wyner_ziv import _frame_hash, _hash_matrix, successive_wyner_ziv
+
+STATS = GradientStatistics(10.0, 1.0)
+
+
+def signs(K, P, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, np.sqrt(10.0), P)
+    return (x[None] + rng.normal(0, 1.0, (K, P)) >= 0).astype(np.int64)
+
+
+def test_padding_and_order_bit_true():
+    """P not a multiple of n: the partial last frame is padded with known zeros and coded when
+    its syndrome is cheaper than its bits; the first uploader (whichever worker it is) goes
+    uncoded, the others pay frames x (syndrome + hash)."""
+    q = UniformQuantizer(1)
+    idx = signs(4, 4400, 1)
+    rates = RateController(q, margin=0.2).rates(STATS, 4)
+    order = np.array([2, 0, 3, 1])
+    res = successive_wyner_ziv(idx, order, q, rates, STATS, block_length=2400)
+    np.testing.assert_array_equal(res.index, idx)
+    assert res.upload_bits[2] == 4400 and res.decode_bits[2] == 0
+    for w in (0, 3, 1):
+        assert res.decode_bits[w] == 2 * 2400
+        assert res.upload_bits[w] < 4400
+    assert res.upload_bits[1] <= res.upload_bits[0]  # later in the order, more side information
+    assert [p["worker"] for p in res.planes] == order.tolist()
+
+
+def test_partial_frame_sent_uncoded_when_cheaper():
+    q = UniformQuantizer(1)
+    idx = signs(2, 3000, 4)
+    rates = np.array([[1.0], [0.8]])  # syndrome of a frame: 1920 + 16 bits > the 600 tail bits
+    res = successive_wyner_ziv(idx, np.arange(2), q, rates, STATS)
+    np.testing.assert_array_equal(res.index, idx)
+    assert res.retries == 0 and res.upload_bits[1] == 1920 + 16 + 600 and res.decode_bits[1] == 2400
+
+
+def test_analytic_mode_skips_decoding_but_counts_the_same_bits():
+    q = UniformQuantizer(2)
+    rng = np.random.default_rng(2)
+    idx = rng.integers(0, 4, (3, 2400))
+    rates = np.array([[1.0, 1.0], [0.5, 0.3], [0.4, 0.2]])
+    res = successive_wyner_ziv(idx, np.arange(3), q, rates, STATS, mode="analytic", check_bits=8)
+    np.testing.assert_array_equal(res.index, idx)
+    assert res.upload_bits.tolist() == [2 * 2400, 1200 + 8 + 720 + 8, 960 + 8 + 480 + 8]
+    assert res.decode_bits.tolist() == [0, 2 * 2400, 2 * 2400]
+    assert res.decode_failures == res.retries == 0
+
+
+def test_frame_hash_is_linear_and_detects_random_errors():
+    h = _hash_matrix(2400, 16, 0)
+    rng = np.random.default_rng(3)
+    a, e = rng.integers(0, 2, (2, 500, 2400), dtype=np.uint8)
+    np.testing.assert_array_equal(_frame_hash(a ^ e, h), _frame_hash(a, h) ^ _frame_hash(e, h))
+    assert np.all(np.any(_frame_hash(e, h) != 0, axis=1))  # P(miss) = 2^-16 per frame
+
+
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        (dict(order=np.array([0, 0])), "order"),
+        (dict(rates=np.ones((2, 2))), "rates"),
+        (dict(mode="exact"), "mode"),
+        (dict(failure="drop"), "failure"),
+        (dict(check_bits=-1), "check_bits"),
+        (dict(retry_step=0.0), "retry_step"),
+    ],
+)
+def test_bad_inputs(kw, match):
+    args = dict(index=np.zeros((2, 100), np.int64), order=np.arange(2), quantizer=UniformQuantizer(1),
+                rates=np.ones((2, 1)), stats=STATS)
+    args.update(kw)
+    with pytest.raises(ValueError, match=match):
+        successive_wyner_ziv(**args)
