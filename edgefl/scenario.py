@@ -109,9 +109,17 @@ class GaussianCEOConfig(StrictModel):
 
 
 class RateAllocationConfig(StrictModel):
-    """How rates (and FDMA bandwidth shares) are allocated to the workers."""
+    """How rates, decoding order and FDMA bandwidth shares are allocated (RD paper problem P1, eq. 20)."""
 
-    scheme: Literal["equal"] = "equal"
+    scheme: Literal["equal", "p1"] = "equal"
+    target_distortion: PositiveFloat | None = Field(
+        None, description="D of the aggregate per parameter; sets the rates of the rd-ideal scheme")
+    snr: Literal["mean", "current"] = Field(
+        "mean", description="SNR behind alpha_k = 1/log2(1+SNR_k): mean link budget or the fading state at round start")
+    update: Literal["round", "once"] = Field("round", description="re-solve every round or once per run")
+    initial_sigma_x2: PositiveFloat | None = Field(
+        None, description="sigma_X^2 the server assumes before its first estimate (learning sources)")
+    initial_sigma_n2: PositiveFloat | None = Field(None, description="sigma_N^2 assumed before the first estimate")
 
 
 class OutputConfig(StrictModel):
@@ -149,6 +157,19 @@ class Scenario(StrictModel):
         if (self.gradients is None) == (self.model is None):
             raise ValueError("give exactly one gradient source: 'gradients' (synthetic gaussian-ceo) "
                              "or 'model' (ONNX model trained on data)")
+        ra = self.rate_allocation
+        if self.compression.scheme == "rd-ideal" and ra.target_distortion is None:
+            raise ValueError("compression.scheme rd-ideal needs rate_allocation.target_distortion")
+        if ra.target_distortion is not None and self.gradients is not None:
+            d_min = self.gradients.sigma_n2 / self.workers.count
+            if ra.target_distortion <= d_min:
+                raise ValueError(
+                    f"rate_allocation.target_distortion = {ra.target_distortion!r} is not achievable: it must exceed "
+                    f"sigma_n2 / K = {d_min!r} (RD paper Corollary 2)")
+        if self.model is not None and ra.target_distortion is not None and (
+                ra.initial_sigma_x2 is None or ra.initial_sigma_n2 is None):
+            raise ValueError("with a model and a target_distortion, give rate_allocation.initial_sigma_x2 "
+                             "and initial_sigma_n2 (the server's statistics before its first estimate)")
         return self
 
 

@@ -23,13 +23,18 @@ class RoundContext:
 
     ``rates_bits`` are the per-worker target rates (bits per parameter) chosen by
     the rate allocator, or ``None`` when the allocator leaves rates to the scheme.
-    ``fidelity`` is ``"analytic"`` or ``"bit-true"``.
+    ``fidelity`` is ``"analytic"`` or ``"bit-true"``. ``allocation`` is the rate
+    allocator's decision (:class:`edgefl.sim.allocation.Allocation`) and
+    ``sigma_x2`` / ``sigma_n2`` the server's current gradient statistics, when known.
     """
 
     round: int
     rng: np.random.Generator
     fidelity: str = "analytic"
     rates_bits: np.ndarray | None = None
+    allocation: Any = None
+    sigma_x2: float | None = None
+    sigma_n2: float | None = None
 
 
 @dataclass

@@ -9,12 +9,14 @@ from typing import Annotated, Any, Union
 from pydantic import BaseModel, Field
 
 from edgefl.compress.base import Compressor
+from edgefl.compress.rd_ideal import RDIdeal, RDIdealConfig
 from edgefl.compress.simple import NoCompression, NoneConfig, SignSGD, SignSGDConfig
 
 #: scheme name -> (config model, compressor class taking that config)
 SCHEMES: dict[str, tuple[type[BaseModel], type[Compressor]]] = {
     "none": (NoneConfig, NoCompression),
     "signsgd": (SignSGDConfig, SignSGD),
+    "rd-ideal": (RDIdealConfig, RDIdeal),
 }
 
 if importlib.util.find_spec("edgefl.compress.dsc") is not None:

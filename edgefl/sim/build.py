@@ -15,6 +15,7 @@ from edgefl.compress.registry import make_compressor
 from edgefl.radio.environment import RadioEnvironment
 from edgefl.radio.placement import place_workers
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
+from edgefl.sim.allocation import RateAllocator
 from edgefl.sim.ceo_source import GaussianCEOSource
 from edgefl.sim.engine import Network, SimOptions, Simulation
 from edgefl.sim.gradient_source import GradientSource
@@ -105,4 +106,24 @@ def build_simulation(rs: ResolvedScenario) -> Simulation:
         encode_flops_per_param=getattr(compressor, "encode_flops_per_param", 0.0),
         server_flops_per_round=getattr(compressor, "server_flops_per_round", 0.0),
     )
-    return Simulation(network(rs, radio), gradient_source(rs), compressor, opts, seeds(scn.seed)["engine"])
+    ra = scn.rate_allocation
+    initial = (ra.initial_sigma_x2, ra.initial_sigma_n2) if ra.initial_sigma_x2 and ra.initial_sigma_n2 else None
+    return Simulation(network(rs, radio), gradient_source(rs), compressor, opts, seeds(scn.seed)["engine"],
+                      allocator=rate_allocator(rs, radio), initial_statistics=initial)
+
+
+def rate_allocator(rs: ResolvedScenario, radio: RadioEnvironment) -> RateAllocator:
+    """The scenario's rate allocation rule, reading SNRs over the full uplink band."""
+    ra = rs.scenario.rate_allocation
+    bw = rs.scenario.channel.uplink_bandwidth_hz
+    k = rs.scenario.workers.count
+
+    def mean_snr() -> np.ndarray:
+        return 10.0 ** (np.asarray(radio.mean_uplink_snr_db(bw), dtype=float) / 10.0)
+
+    def current_snr(t: float, r: int) -> np.ndarray:
+        return np.array([radio.uplink_snr(w, t, r, bw) for w in range(k)])
+
+    ch = rs.scenario.channel
+    return RateAllocator(ra.scheme, ra.target_distortion, ra.snr, ra.update, mean_snr, current_snr,
+                         ch.snr_gap_db, ch.max_spectral_efficiency)

@@ -43,3 +43,6 @@ class GaussianCEOSource(GradientSource):
 
     def metric_names(self) -> list[str]:
         return ["distortion_x"]
+
+    def statistics(self) -> tuple[float, float]:
+        return self.sigma_x2, self.sigma_n2

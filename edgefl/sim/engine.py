@@ -29,6 +29,7 @@ import numpy as np
 import simpy
 
 from edgefl.compress.base import CompressionResult, Compressor, RoundContext
+from edgefl.sim.allocation import RateAllocator
 from edgefl.sim.gradient_source import GradientSource
 from edgefl.sim.timing import completion_order, compute_seconds, ready_times, transfer_seconds
 
@@ -93,13 +94,17 @@ class Simulation:
     """Run ``options.rounds`` rounds of distributed learning over ``network``."""
 
     def __init__(self, network: Network, source: GradientSource, compressor: Compressor,
-                 options: SimOptions, seed: int | np.random.SeedSequence = 0) -> None:
+                 options: SimOptions, seed: int | np.random.SeedSequence = 0,
+                 allocator: RateAllocator | None = None,
+                 initial_statistics: tuple[float, float] | None = None) -> None:
         if source.num_workers != network.num_workers:
             raise ValueError(f"source has {source.num_workers} workers, network {network.num_workers}")
         self.net = network
         self.source = source
         self.compressor = compressor
         self.opt = options
+        self.allocator = allocator
+        self._stats = source.statistics() or initial_statistics
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         jitter_ss, comp_ss = ss.spawn(2)
         self._jitter_rng = np.random.default_rng(jitter_ss)
@@ -136,10 +141,19 @@ class Simulation:
         comp_s = compute_seconds(self.source.flops_per_gradient, net.worker_flops) * jitter
         enc_s = compute_seconds(opt.encode_flops_per_param * p, net.worker_flops)
         ready = t0 + ready_times(t_bc, comp_s, t_rc, enc_s)
-        order = completion_order(ready) if opt.upload_order == "completion" else np.arange(k)
+        sx, sn = self._stats if self._stats is not None else (None, None)
+        alloc = self.allocator.allocate(r, t0, sx, sn) if self.allocator is not None else None
+        if alloc is not None and alloc.order is not None:
+            order = alloc.order
+        else:
+            order = completion_order(ready) if opt.upload_order == "completion" else np.arange(k)
 
-        ctx = RoundContext(round=r, rng=self._comp_rng, fidelity=opt.fidelity)
+        ctx = RoundContext(round=r, rng=self._comp_rng, fidelity=opt.fidelity, allocation=alloc,
+                           sigma_x2=sx, sigma_n2=sn)
         res: CompressionResult = self.compressor.compress(grads, order, ctx)
+        share = self.share
+        if net.access == "fdma" and self.allocator is not None:
+            share = self.allocator.fdma_shares(alloc, np.asarray(res.upload_bits, dtype=float))
 
         upload_done = [env.event() for _ in range(k)]
         upload_time = np.zeros(k)
@@ -161,9 +175,10 @@ class Simulation:
                 log.append(Event(r, f"worker{w}", "encode", s, env.now))
             if w in prev_done:
                 yield prev_done[w]
-            bw = net.uplink_bandwidth_hz * self.share[w]
-            rate = net.uplink_rate(w, env.now, r, bw)
-            dur = float(transfer_seconds(res.upload_bits[w], rate))
+            dur = 0.0
+            if res.upload_bits[w] > 0:
+                bw = net.uplink_bandwidth_hz * share[w]
+                dur = float(transfer_seconds(res.upload_bits[w], net.uplink_rate(w, env.now, r, bw)))
             s = env.now
             yield env.timeout(dur)
             upload_time[w] = dur
@@ -209,10 +224,15 @@ class Simulation:
             "decode_failures": int(res.decode_failures),
             "undetected_errors": int(res.undetected_errors),
             "retries": int(res.retries),
+            "upload_airtime_s": float(upload_time.sum()),
             "worker_energy_j": energy,
         })
         for name, value in metrics.items():
             out[name] = value
+        if self.source.statistics() is None and "sigma_x2_est" in metrics and "sigma_n2_est" in metrics:
+            est = (float(metrics["sigma_x2_est"]), float(metrics["sigma_n2_est"]))
+            if all(np.isfinite(est)) and min(est) > 0:
+                self._stats = est  # Algorithm 1 line 4: round t uses the statistics of round t-1
 
     def run(self, on_round: Callable[[int, dict[str, Any]], None] | None = None) -> None:
         """Play out all rounds. A round interrupted midway is dropped; finished ones stay."""

@@ -31,3 +31,8 @@ class GradientSource(ABC):
     def metric_names(self) -> list[str]:
         """Names of the metrics ``apply_aggregate`` returns (columns of rounds.csv)."""
         return []
+
+    def statistics(self) -> tuple[float, float] | None:
+        """(sigma_X^2, sigma_N^2) of the CEO model if the source knows them exactly, else None
+        (the engine then uses the previous round's ``sigma_x2_est`` / ``sigma_n2_est`` metrics)."""
+        return None

@@ -1,0 +1,91 @@
+"""Rate allocation inside the simulator: equal (baseline) or P1 (RD paper eq. (20)).
+
+Each round (or once), the allocator turns the workers' SNRs into bandwidth costs
+alpha_k = 1 / log2(1 + SNR_k) Hz per bit/s (RD paper Sec. V-A; DESIGN.md "alpha in
+P1") and, for a target distortion D of the aggregate, picks
+
+* the test-channel parameters z_k and the per-worker rates R_k in bits per
+  parameter: P1's optimum (Lemma 1 corner point in P1's order) for ``p1``, the
+  symmetric point (z_k = 1/(K D), R_k = R_sum(D)/K, RD paper Corollary 2) for
+  ``equal``;
+* the successive-decoding order: Lemma 1's order for ``p1`` (the cheapest-to-send
+  worker, smallest alpha, is decoded first, without side information);
+* FDMA bandwidth shares once the bits are known: equal shares, or for ``p1``
+  the shares under which all uploads end together, which minimises the FDMA round
+  latency for the given total bandwidth (exact, with the sub-band SNR gain:
+  :func:`edgefl.radio.rate.equal_finish_fdma_shares`).
+
+SNRs for alpha are per-worker uplink SNRs over the full uplink band: the mean
+(path loss + shadowing) or the current fading state at round start. P1 treats
+alpha as fixed; on an FDMA sub-band the noise is lower, so alpha over the full
+band slightly overstates the cost of narrow-band workers (the usual linear
+bandwidth-cost approximation of the RD paper).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgefl.radio.rate import equal_finish_fdma_shares
+from edgefl.theory import alpha_from_snr, solve_p1, symmetric_rates_bits
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """The allocator's decision for one round (arrays indexed by worker)."""
+
+    alpha: np.ndarray  # (K,) Hz per bit/s
+    snr: np.ndarray  # (K,) linear full-band SNR behind alpha
+    order: np.ndarray | None  # successive decoding / TDMA upload order, None = engine's choice
+    rates_bits: np.ndarray | None  # (K,) bits per parameter the RD-ideal coder sends
+    z: np.ndarray | None  # (K,) test-channel precisions z_k = 1 / (sigma_N^2 + sigma_V,k^2)
+
+
+class RateAllocator:
+    """Runs the allocation rule of a scenario each round."""
+
+    def __init__(self, scheme: str, target_distortion: float | None, snr_source: str, update: str,
+                 mean_snr: Callable[[], np.ndarray], current_snr: Callable[[float, int], np.ndarray],
+                 snr_gap_db: float = 0.0, max_spectral_efficiency: float | None = None) -> None:
+        self.scheme = scheme
+        self.D = target_distortion
+        self.snr_source = snr_source
+        self.update = update
+        self._mean_snr = mean_snr
+        self._current_snr = current_snr
+        self._gap_db = snr_gap_db
+        self._cap = max_spectral_efficiency
+        self._cached: Allocation | None = None
+
+    def allocate(self, round: int, t: float, sigma_x2: float | None, sigma_n2: float | None) -> Allocation:
+        """Allocation for the round starting at ``t`` given the server's gradient statistics."""
+        if self._cached is not None and self.update == "once":
+            return self._cached
+        snr = np.asarray(self._mean_snr() if self.snr_source == "mean" else self._current_snr(t, round),
+                         dtype=float).reshape(-1)
+        alpha = np.asarray(alpha_from_snr(snr), dtype=float).reshape(-1)
+        k = alpha.size
+        order = rates = z = None
+        if self.D is not None and sigma_x2 is not None and sigma_n2 is not None:
+            if self.scheme == "p1":
+                res = solve_p1(alpha, np.full((k, 1), sigma_n2), np.array([sigma_x2]), self.D)
+                rates, z = res.R[:, 0].copy(), res.z[:, 0].copy()
+                order = np.asarray(res.order[::-1])  # paper's worker K (smallest alpha) decodes first
+            else:
+                rates = symmetric_rates_bits(k, sigma_x2, sigma_n2, self.D)
+                z = np.full(k, 1.0 / (k * self.D))
+        elif self.scheme == "p1":
+            order = np.argsort(alpha, kind="stable")
+        alloc = Allocation(alpha, snr, order, rates, z)
+        self._cached = alloc
+        return alloc
+
+    def fdma_shares(self, alloc: Allocation, bits: np.ndarray) -> np.ndarray:
+        """Bandwidth shares (sum 1): equal, or for p1 the split under which all uploads end together."""
+        k = bits.size
+        if self.scheme != "p1":
+            return np.full(k, 1.0 / k)
+        return equal_finish_fdma_shares(np.asarray(bits, dtype=float), alloc.snr, self._gap_db, self._cap)
