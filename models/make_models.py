@@ -4,7 +4,7 @@
 
 All models take float32 inputs with a symbolic batch axis and are sized for scikit-learn's
 8x8 digits (64 features, 10 classes). Weights are drawn once with a fixed seed
-(Glorot-uniform for tanh/linear layers, He-uniform before ReLU, zero biases), so every
+(Glorot-uniform for dense layers, He-uniform for the CNN's convolutions, zero biases), so every
 run starts from the same model.
 
 * ``logreg``: Gemm 64 -> 10 (logits); multinomial logistic regression.
@@ -67,7 +67,10 @@ def linreg(n_in: int = 64, n_out: int = 1, seed: int = SEED) -> onnx.ModelProto:
 
 def mlp(n_in: int = 64, hidden: int = 128, n_out: int = 10, seed: int = SEED) -> onnx.ModelProto:
     rng = np.random.default_rng(seed)
-    inits = _dense(rng, "fc1", n_in, hidden, "he") + _dense(rng, "fc2", hidden, n_out, "glorot")
+    # Glorot for both layers: on standardised digits it starts at a lower loss than He
+    # (2.76 vs 3.35) and after 300 rounds (10 workers, paper setup) had the better mean
+    # (0.926 vs 0.924) and worst case (0.903 vs 0.894) test accuracy over 13 seeds (2026-11)
+    inits = _dense(rng, "fc1", n_in, hidden, "glorot") + _dense(rng, "fc2", hidden, n_out, "glorot")
     nodes = [
         helper.make_node("Gemm", ["x", "fc1.weight", "fc1.bias"], ["h1"], name="fc1"),
         helper.make_node("Relu", ["h1"], ["a1"], name="relu1"),
