@@ -102,6 +102,53 @@ def plot(
         typer.echo(str(p))
 
 
+@app.command()
+def plan(
+    scenario: Path = typer.Argument(..., help="scenario YAML file"),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    D: Optional[float] = typer.Option(None, "--D", help="target distortion (default rate_allocation.target_distortion)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); no training."""
+    from edgefl.planning import format_plan, plan_scenario
+    from edgefl.scenario import ScenarioError
+
+    rs = _load(scenario, set_)
+    try:
+        rep = plan_scenario(rs, D)
+    except (ScenarioError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(rep, indent=2) if as_json else format_plan(rep))
+
+
+@app.command()
+def bound(
+    K: int = typer.Option(..., "--K", help="number of workers"),
+    sigma_x2: float = typer.Option(..., "--sigma-x2", help="variance of the true gradient, sigma_X^2"),
+    sigma_n2: float = typer.Option(..., "--sigma-n2", help="variance of each worker's noise, sigma_N^2"),
+    D: float = typer.Option(..., "--D", help="target distortion per parameter (> sigma_N^2 / K)"),
+    params: Optional[int] = typer.Option(None, "--params", help="P, to print totals"),
+    A: Optional[float] = typer.Option(None, "--A", help="eq. 23 constant A"),
+    beta: Optional[float] = typer.Option(None, "--beta", help="eq. 23 constant beta"),
+    eps: Optional[float] = typer.Option(None, "--eps", help="eq. 23 target accuracy epsilon"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """R_sum(D), R_in(D) (RD paper Corollary 2) and the eq. 23 iteration bound and total cost."""
+    from edgefl.theory import bound_report
+
+    try:
+        rep = bound_report(K, sigma_x2, sigma_n2, D, params=params, A=A, beta=beta, eps=eps)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(rep, indent=2))
+        return
+    for key, value in rep.items():
+        typer.echo(f"{key:>32}: {value:.6g}" if isinstance(value, float) else f"{key:>32}: {value}")
+
+
 def main() -> None:  # pragma: no cover
     app()
 

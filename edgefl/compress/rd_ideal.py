@@ -6,8 +6,9 @@ z_k = (1 - exp(-2 r_k)) / sigma_N^2 = 1 / (sigma_N^2 + sigma_V,k^2); the server'
 unbiased estimator (RD paper eq. (29)) X_hat = sum_k z_k U_k / sum_k z_k has
 variance 1 / sum_k z_k = D. Worker k sends R_k bits per parameter, the rates the
 rate allocator chose (P1's Lemma 1 corner point or the symmetric R_sum(D)/K).
-No bits are decoded (analytic fidelity only): it is the benchmark every real scheme
-is measured against.
+Nothing is really decoded (analytic fidelity only), but the server's decoder is
+charged for the coded bits as for any DSC scheme (DSC paper Sec. IV-E): it is the
+benchmark every real scheme is measured against.
 """
 
 from __future__ import annotations
@@ -50,5 +51,5 @@ class RDIdeal(Compressor):
         noise = ctx.rng.standard_normal((int(used.sum()), p)) * np.sqrt(var_v)[:, None]
         agg = (z[used, None] * (grads[used] + noise)).sum(axis=0) / z.sum()
         bits = np.asarray(alloc.rates_bits, dtype=float) * p
-        return CompressionResult(upload_bits=bits, decode_bits=np.zeros(k), aggregate=agg,
+        return CompressionResult(upload_bits=bits, decode_bits=bits.copy(), aggregate=agg,
                                  info={"target_distortion": 1.0 / z.sum()})

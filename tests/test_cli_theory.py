@@ -1,0 +1,61 @@
+"""`edgefl bound` and `edgefl plan`, and plan's round latency against the simulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from edgefl.cli import app
+from edgefl.planning import plan_scenario
+from edgefl.scenario import load_scenario
+from edgefl.sim.build import build_simulation
+from edgefl.theory import r_in, r_sum
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "scenarios" / "quickstart.yaml"
+runner = CliRunner()
+
+
+def test_bound_json_keys_and_values() -> None:
+    res = runner.invoke(app, ["bound", "--K", "10", "--sigma-x2", "10", "--sigma-n2", "1", "--D", "0.2",
+                              "--params", "1000", "--A", "1", "--beta", "0.5", "--eps", "0.1", "--json"])
+    assert res.exit_code == 0, res.output
+    rep = json.loads(res.output)
+    assert rep["R_sum_bits"] == pytest.approx(r_sum(10, 10, 1, 0.2))
+    assert rep["R_in_bits"] == pytest.approx(r_in(10, 10, 1, 0.2))
+    assert rep["gain_bits"] == pytest.approx(rep["R_in_bits"] - rep["R_sum_bits"])
+    assert rep["R_sum_bits_total"] == pytest.approx(1000 * rep["R_sum_bits"])
+    assert {"T_bound", "total_cost_bits"} <= rep.keys()
+
+
+def test_bound_rejects_infeasible_distortion() -> None:
+    res = runner.invoke(app, ["bound", "--K", "10", "--sigma-x2", "10", "--sigma-n2", "1", "--D", "0.05"])
+    assert res.exit_code != 0 and "error" in res.output
+
+
+def test_plan_prints_table_and_json() -> None:
+    res = runner.invoke(app, ["plan", str(QUICKSTART), "--D", "0.2"])
+    assert res.exit_code == 0, res.output
+    assert "P1 saving vs equal" in res.output and "alpha" in res.output
+    res = runner.invoke(app, ["plan", str(QUICKSTART), "--D", "0.2", "--json"])
+    rep = json.loads(res.output)
+    assert rep["schemes"]["p1"]["latency_s"] <= rep["schemes"]["equal"]["latency_s"]
+    assert len(rep["alpha_hz_per_bps"]) == 10
+    res = runner.invoke(app, ["plan", str(QUICKSTART)])
+    assert res.exit_code != 0 and "target_distortion" in res.output
+
+
+@pytest.mark.parametrize("scheme,access", [("p1", "tdma"), ("equal", "tdma"), ("p1", "fdma"), ("equal", "fdma")])
+def test_plan_round_latency_matches_simulator(scheme: str, access: str) -> None:
+    """Static channel, no stragglers: the simulator plays out exactly the planned round."""
+    sets = ["channel.fading.model=none", f"channel.access={access}", "workers.compute_jitter=0",
+            "compression.scheme=rd-ideal", f"rate_allocation.scheme={scheme}", "rate_allocation.target_distortion=0.2",
+            "rounds=1", "gradients.params=5000"]
+    rs = load_scenario(QUICKSTART, sets)
+    rep = plan_scenario(rs)
+    sim = build_simulation(rs)
+    sim.run()
+    agg = 10 * 5000 / rs.server_profile.flops_per_s
+    assert sim.rounds[0]["latency_s"] == pytest.approx(rep["schemes"][scheme]["round_latency_s"] + agg, rel=1e-9)
