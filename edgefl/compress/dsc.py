@@ -67,11 +67,13 @@ class DSCConfig(BaseModel):
     check_bits: int = Field(16, description="per-frame hash bits catching wrong-coset decodes (0 = off)")
     code_seed: int = Field(0, description="seed of the LDPC code family")
 
-    @field_validator("bits")
+    @field_validator("bits", "max_iter", "retry_step", "rate_margin", "check_bits")
     @classmethod
-    def _bits(cls, v: int) -> int:
-        if not 1 <= v <= 10:
-            raise ValueError(f"bits must be between 1 and 10 (the paper's range; {MAX_BITS} is the hard cap), got {v}")
+    def _in_range(cls, v, info):
+        lo, hi, lo_open, what = _RANGES[info.field_name]
+        if not (np.isfinite(v) and (v > lo if lo_open else v >= lo) and v <= hi):
+            low = f"({lo}" if lo_open else f"[{lo}"
+            raise ValueError(f"{info.field_name} must be in {low}, {hi}]{what}, got {v}")
         return v
 
     @field_validator("clip", "sigma_x2", "sigma_n2")
@@ -90,27 +92,6 @@ class DSCConfig(BaseModel):
             raise ValueError(f"block_length={v} has no LDPC rate grid: {e}") from None
         return v
 
-    @field_validator("max_iter")
-    @classmethod
-    def _max_iter(cls, v: int) -> int:
-        if v < 1:
-            raise ValueError(f"max_iter must be >= 1, got {v}")
-        return v
-
-    @field_validator("retry_step")
-    @classmethod
-    def _retry_step(cls, v: float) -> float:
-        if not 0 < v <= 1:
-            raise ValueError(f"retry_step must be in (0, 1] bits per source bit, got {v}")
-        return v
-
-    @field_validator("rate_margin")
-    @classmethod
-    def _margin(cls, v: float) -> float:
-        if not 0 <= v <= 1:
-            raise ValueError(f"rate_margin must be in [0, 1] bits per source bit, got {v}")
-        return v
-
     @field_validator("top_k", "mc_samples")
     @classmethod
     def _positive_int(cls, v: int | None, info) -> int | None:
@@ -118,12 +99,15 @@ class DSCConfig(BaseModel):
             raise ValueError(f"{info.field_name} must be >= 1 or null, got {v}")
         return v
 
-    @field_validator("check_bits")
-    @classmethod
-    def _check_bits(cls, v: int) -> int:
-        if not 0 <= v <= 64:
-            raise ValueError(f"check_bits must be in [0, 64], got {v}")
-        return v
+
+#: field -> (low, high, low excluded, unit note) for DSCConfig._in_range
+_RANGES = {
+    "bits": (1, 10, False, f" (the paper's range; {MAX_BITS} is the quantiser's hard cap)"),
+    "max_iter": (1, 10_000, False, ""),
+    "retry_step": (0, 1, True, " bits per source bit"),
+    "rate_margin": (0, 1, False, " bits per source bit"),
+    "check_bits": (0, 64, False, ""),
+}
 
 
 class DSCCompressor(Compressor):
