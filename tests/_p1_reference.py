@@ -12,33 +12,53 @@ import cvxpy as cp
 import numpy as np
 
 
-def p1_cvxpy(alpha, sigma_n2, sigma_x2, D, solver="CLARABEL"):
-    a = np.asarray(alpha, float)
-    s = np.asarray(sigma_n2, float)
-    sx = np.atleast_1d(np.asarray(sigma_x2, float))
+def _build(a, s, sx, D, form):
     K, L = s.shape
-    order = np.argsort(-a, kind="stable")
-    a, s = a[order], s[order]
-    z = cp.Variable((K, L), nonneg=True)
+    z = cp.Variable((K, L), nonneg=True) if form == "z" else None
+    r = cp.Variable((K, L), nonneg=True) if form == "r" else None
     R = cp.Variable((K, L), nonneg=True)
     Dl = cp.Variable(L, pos=True)
     cons = [cp.sum(Dl) <= D]
     for l in range(L):
         c = 1.0 / sx[l]
-        zl = z[:, l]
-        rl = -0.5 * cp.log(1 - cp.multiply(s[:, l], zl))
+        if form == "z":
+            zl = z[:, l]
+            rl = -0.5 * cp.log(1 - cp.multiply(s[:, l], zl))
+        else:
+            rl = r[:, l]
+            zl = cp.multiply(1.0 / s[:, l], 1 - cp.exp(-2 * rl))
         head = 0.5 * (np.log(c) - cp.log(1 - cp.inv_pos(1 + c * Dl[l])))  # 1/2 log(c + 1/D_l)
         cons.append(cp.sum(zl) >= cp.inv_pos(Dl[l]))
         for k in range(K):
             tail = c + cp.sum(zl[k + 1:]) if k + 1 < K else c
             cons.append(cp.sum(R[: k + 1, l]) >= cp.sum(rl[: k + 1]) + head - 0.5 * cp.log(tail))
     prob = cp.Problem(cp.Minimize(cp.sum(a @ R)), cons)
-    opts = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12, "max_iter": 500} if solver == "CLARABEL" else {}
-    prob.solve(solver=solver, **opts)
-    D_l = np.asarray(Dl.value)
+    return prob, Dl, (lambda: z.value) if form == "z" else (lambda: -np.expm1(-2 * r.value) / s)
+
+
+def p1_cvxpy(alpha, sigma_n2, sigma_x2, D):
+    """Returns (objective in bits, D_l, status, z in the caller's worker order)."""
+    a = np.asarray(alpha, float)
+    s = np.asarray(sigma_n2, float)
+    sx = np.atleast_1d(np.asarray(sigma_x2, float))
+    K, L = s.shape
+    order = np.argsort(-a, kind="stable")
+    a, s = a[order], s[order]
+    tight = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12, "max_iter": 500}
+    # Clarabel's exp-cone iterations occasionally stall; try the other variables, then defaults
+    for form, opts in (("z", tight), ("r", tight), ("z", {}), ("r", {})):
+        prob, Dl, zval = _build(a, s, sx, D, form)
+        try:
+            prob.solve(solver="CLARABEL", **opts)
+        except cp.error.SolverError:
+            continue
+        if prob.status in ("optimal", "optimal_inaccurate"):
+            break
+    else:
+        raise RuntimeError("cvxpy reference failed on every formulation")
     z_out = np.empty((K, L))
-    z_out[order] = np.clip(z.value, 0.0, None)
-    return prob.value / np.log(2.0), D_l, prob.status, z_out
+    z_out[order] = np.clip(zval(), 0.0, None)
+    return prob.value / np.log(2.0), np.asarray(Dl.value), prob.status, z_out
 
 
 def _objective_and_grad(x, a, s, c):
