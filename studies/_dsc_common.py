@@ -33,6 +33,16 @@ def write_csv(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+def line_plot(path: Path, series: list[tuple[str, list, list, str]], **axes) -> Path:
+    """One axes of labelled lines ``(label, x, y, matplotlib format)``; ``axes`` go to ``ax.set``."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for label, x, y, fmt in series:
+        ax.plot(x, y, fmt, label=label)
+    ax.set(**axes)
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
 def save_figure(fig: plt.Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _dsc_common import parse_out, plt, save_figure, write_csv  # noqa: E402
+from _dsc_common import line_plot, parse_out, write_csv  # noqa: E402
 
 from edgefl.coding.quantizer import UniformQuantizer  # noqa: E402
 from edgefl.coding.rate_controller import semi_analytic_rates  # noqa: E402
@@ -26,13 +26,11 @@ def run(out: Path, bits=tuple(range(1, 11)), ratio: float = 100.0) -> list[dict]
         ent, sw = float(rates[0].sum()), float(rates[1].sum())
         rows.append(dict(bits=m, entropy_rate=ent, sw_rate=sw, relative_reduction=1 - sw / ent))
     write_csv(out / "fig10.csv", rows)
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot([r["bits"] for r in rows], [r["entropy_rate"] for r in rows], "o-", label="entropy coding")
-    ax.plot([r["bits"] for r in rows], [r["sw_rate"] for r in rows], "s--", label="multilevel SW coding")
-    ax.set(xlabel="quantisation bits m", ylabel="rate (bit per parameter)",
-           title=f"Fig. 10: sigma_X^2/sigma_N^2 = {ratio:g}")
-    ax.legend()
-    save_figure(fig, out / "fig10.png")
+    m = [r["bits"] for r in rows]
+    series = [("entropy coding", m, [r["entropy_rate"] for r in rows], "o-"),
+              ("multilevel SW coding", m, [r["sw_rate"] for r in rows], "s--")]
+    line_plot(out / "fig10.png", series, xlabel="quantisation bits m", ylabel="rate (bit per parameter)",
+              title=f"Fig. 10: sigma_X^2/sigma_N^2 = {ratio:g}")
     return rows
 
 

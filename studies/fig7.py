@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _dsc_common import parse_out, plt, save_figure, write_csv  # noqa: E402
+from _dsc_common import line_plot, parse_out, write_csv  # noqa: E402
 
 from edgefl.coding.quantizer import UniformQuantizer  # noqa: E402
 from edgefl.coding.rate_controller import semi_analytic_rates, traditional_mc_rates  # noqa: E402
@@ -39,15 +39,11 @@ def run(out: Path, samples=SAMPLES, simulations: int = 100, K: int = 10, seed: i
             rows.append(dict(L=L, method=name, mean_rate=est.mean(), std_rate=est.std(ddof=1),
                              cv=est.std(ddof=1) / est.mean() if est.mean() > 0 else np.nan, truth=truth))
     write_csv(out / "fig7.csv", rows)
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for name, mk in (("semi-analytical", "o-"), ("traditional", "s--")):
-        r = [x for x in rows if x["method"] == name]
-        ax.plot([x["L"] for x in r], [x["mean_rate"] for x in r], mk, label=name)
-    ax.axhline(truth, color="k", lw=0.8, label="ground truth")
-    ax.set(xscale="log", xlabel="number of samples L", ylabel=f"mean estimated rate of worker {K}",
-           title="Fig. 7: rate estimation, sigma_X^2=10, sigma_N^2=1, K=10")
-    ax.legend()
-    save_figure(fig, out / "fig7.png")
+    series = [(name, [x["L"] for x in rows if x["method"] == name], [x["mean_rate"] for x in rows if x["method"] == name],
+               fmt) for name, fmt in (("semi-analytical", "o-"), ("traditional", "s--"))]
+    series.append(("ground truth", [samples[0], samples[-1]], [truth, truth], "k-"))
+    line_plot(out / "fig7.png", series, xscale="log", xlabel="number of samples L",
+              ylabel=f"mean estimated rate of worker {K}", title="Fig. 7: sigma_X^2=10, sigma_N^2=1, K=10")
     return rows
 
 

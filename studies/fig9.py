@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _dsc_common import parse_out, plt, save_figure, write_csv  # noqa: E402
+from _dsc_common import line_plot, parse_out, write_csv  # noqa: E402
 
 from edgefl.coding.quantizer import UniformQuantizer  # noqa: E402
 from edgefl.coding.rate_controller import semi_analytic_rates  # noqa: E402
@@ -29,14 +29,10 @@ def run(out: Path, ratios=RATIOS, K: int = 5) -> list[dict]:
         rates = semi_analytic_rates(GradientStatistics(float(r), 1.0), K, q)[:, 0]
         rows += [dict(ratio=float(r), worker=k + 1, rate=float(rates[k])) for k in range(K)]
     write_csv(out / "fig9.csv", rows)
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for k in range(1, K + 1):
-        r = [x for x in rows if x["worker"] == k]
-        ax.plot([x["ratio"] for x in r], [x["rate"] for x in r], marker=".", label=f"worker {k}")
-    ax.set(xscale="log", xlabel="sigma_X^2 / sigma_N^2", ylabel="rate (bit per parameter)",
-           title=f"Fig. 9: one-bit DSC rates, K={K}")
-    ax.legend()
-    save_figure(fig, out / "fig9.png")
+    series = [(f"worker {k}", [x["ratio"] for x in rows if x["worker"] == k],
+               [x["rate"] for x in rows if x["worker"] == k], ".-") for k in range(1, K + 1)]
+    line_plot(out / "fig9.png", series, xscale="log", xlabel="sigma_X^2 / sigma_N^2",
+              ylabel="rate (bit per parameter)", title=f"Fig. 9: one-bit DSC rates, K={K}")
     return rows
 
 
