@@ -133,6 +133,10 @@ def test_source_with_user_npz_and_model_path(tmp_path):
         src.apply_aggregate(0, g.mean(0)[:-1])
     m = src.apply_aggregate(0, g.mean(0))
     assert set(m) == set(src.metric_names()) and m["evaluated"] == 1.0 and m["sigma_n2_est"] > 0
+    sx2_layers, sn2_layers = src.layer_moments
+    sizes = np.array(src.model.layout.sizes)
+    assert len(sn2_layers) == 2  # logreg: weight, bias
+    assert np.sum(sn2_layers * sizes) / sizes.sum() == pytest.approx(m["sigma_n2_est"], rel=1e-12)
 
 
 def test_source_rejects_mismatched_data(tmp_path):

@@ -70,6 +70,10 @@ class OnnxGradientSource(GradientSource):
         self._ends_in_softmax = _ends_in_softmax(model)
         self._pending: dict[str, float] | None = None
         self._pending_round: int | None = None
+        self._blocks = model.layout.block_ids()
+        #: per-tensor (sigma_X^2, sigma_N^2) estimates of the last round (RD paper's per-layer
+        #: model, Corollary 1), tensors in ``model.layout.names`` order; None before round 0
+        self.layer_moments: tuple[np.ndarray, np.ndarray] | None = None
         self._test = {"test_loss": math.nan, "test_accuracy": math.nan}
 
     # --- GradientSource ---------------------------------------------------------------
@@ -83,6 +87,7 @@ class OnnxGradientSource(GradientSource):
         wall = time.perf_counter() - start
         if self.num_workers >= 2:
             sx2, sn2 = (float(v[0]) for v in ceo_moments(grads))
+            self.layer_moments = ceo_moments(grads, self._blocks)
         else:  # the across-worker spread is undefined for one worker
             sx2, sn2 = math.nan, math.nan
         self._pending = {
