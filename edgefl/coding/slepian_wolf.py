@@ -13,6 +13,12 @@ with non-nested codes the whole new syndrome would be (both are accounted).  A
 frame still failing at the top rate or after ``max_retries`` either falls back to
 uncoded transmission (``fallback="uncoded"``: ``n`` raw bits more, decoded bits
 exact) or stays a detected failure (``fallback="none"``).
+
+Below the conditional entropy BP occasionally converges to a wrong member of the
+coset (syndrome satisfied, bits wrong).  ``hash_bits > 0`` adds a check hash as in
+LDPCA practice: the encoder also sends ``hash_bits`` parities of a seeded dense
+random matrix (once per frame), and a decode counts only if they match too, so a
+wrong coset member survives with probability ``2**-hash_bits``.
 """
 
 from __future__ import annotations
@@ -53,17 +59,26 @@ def sw_decode(code: LDPCCode, syndromes: np.ndarray, llr: np.ndarray, **kwargs) 
     return decode_syndrome(code, syndromes, llr, **kwargs)
 
 
+def hash_parities(bits: np.ndarray, hash_bits: int, seed: int = 0) -> np.ndarray:
+    """(F, hash_bits) uint8 parities of a seeded dense random matrix: a check hash of each frame."""
+    b = check_bits("bits", bits)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, b.shape[1], 0x5EED]))
+    matrix = rng.integers(0, 2, size=(b.shape[1], int(hash_bits)), dtype=np.int64)
+    return ((b.astype(np.int64) @ matrix) % 2).astype(np.uint8)
+
+
 def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, step: int = 1,
-                       max_retries: int | None = None, fallback: str = "uncoded", seed: int = 0,
-                       **decoder_kwargs) -> tuple[AdaptiveDecodeResult, np.ndarray, np.ndarray]:
+                       max_retries: int | None = None, fallback: str = "uncoded", hash_bits: int = 0,
+                       seed: int = 0, **decoder_kwargs) -> tuple[AdaptiveDecodeResult, np.ndarray, np.ndarray]:
     """Encode ``bits`` at ``start_rate`` and decode with retries up the rate ladder.
 
     ``bits`` (F, n) are the encoder's source bits: the emulation needs them to form
     the extra syndrome bits a retry requests, and to count undetected errors; the
     decoder itself sees only syndromes and ``llr`` (F, n).  Returns
     ``(result, bits_sent, final_rate)``: ``bits_sent`` (F,) int64 is every bit
-    uploaded for the frame (all syndrome increments, plus ``n`` if it went uncoded),
-    ``final_rate`` (F,) the grid rate of the last syndrome decoded.
+    uploaded for the frame (all syndrome increments, the hash, plus ``n`` if it
+    went uncoded), ``final_rate`` (F,) the grid rate of the last syndrome decoded.
+    ``decoder_kwargs`` go to :func:`decode_syndrome`.
     """
     b = check_bits("bits", bits)
     frames, n = b.shape
@@ -74,6 +89,8 @@ def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, 
         raise ValueError(f"step must be a positive integer, got {step!r}")
     if max_retries is not None and (int(max_retries) != max_retries or max_retries < 0):
         raise ValueError(f"max_retries must be None or a non-negative integer, got {max_retries!r}")
+    if int(hash_bits) != hash_bits or not 0 <= hash_bits <= 64:
+        raise ValueError(f"hash_bits must be an integer in [0, 64], got {hash_bits!r}")
     top = rate_grid(n).size
     k = grid_index(start_rate, n)
     retries_left = top if max_retries is None else int(max_retries)
@@ -82,7 +99,8 @@ def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, 
     success = np.zeros(frames, dtype=np.bool_)
     iterations = np.zeros(frames, dtype=np.int64)
     attempts = np.zeros(frames, dtype=np.int64)
-    bits_sent = np.zeros(frames, dtype=np.int64)
+    bits_sent = np.full(frames, int(hash_bits), dtype=np.int64)
+    expected_hash = hash_parities(b, hash_bits, seed)
     final_rate = np.zeros(frames)
     active = np.arange(frames)
     prev_m = 0
@@ -92,12 +110,13 @@ def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, 
         # nested ladder: a retry uploads only the new accumulated-syndrome bits
         bits_sent[active] += code.m - prev_m if (code.nested and prev_nested) else code.m
         res = decode_syndrome(code, syndrome(code, b[active]), llr[active], **decoder_kwargs)
+        ok = res.success & (hash_parities(res.bits, hash_bits, seed) == expected_hash[active]).all(axis=1)
         out_bits[active] = res.bits
-        success[active] = res.success
+        success[active] = ok
         iterations[active] += res.iterations
         attempts[active] += 1
         final_rate[active] = code.rate
-        active = active[~res.success]
+        active = active[~ok]
         if k == top or retries_left == 0:
             break
         retries_left -= 1

@@ -1,0 +1,121 @@
+"""LDPCA code construction, rate grid, nesting and syndromes (edgefl.coding.ldpc)."""
+
+import numpy as np
+import pytest
+
+from edgefl.coding import ldpc
+from edgefl.coding.ldpc import code_at_step, get_code, rate_grid, sent_positions, syndrome
+
+N = 1200  # reduced block length: K = 60 steps, 20 row blocks
+
+
+def test_rate_grid_default_is_hundredths():
+    grid = rate_grid(2400)
+    assert grid.size == 100
+    assert np.all(np.diff(grid) > 0)
+    np.testing.assert_allclose(grid, np.arange(1, 101) / 100)
+
+
+def test_get_code_picks_smallest_grid_rate_not_below_request():
+    grid = rate_grid(N)
+    for rate in (1e-3, 0.3, grid[17], grid[17] + 1e-6, 0.999, 1.0):
+        code = get_code(rate, n=N)
+        assert code.rate >= rate - 1e-12
+        assert np.isclose(code.rate, grid[np.searchsorted(grid, rate - 1e-12)])
+        assert code.m == round(code.rate * N)
+
+
+@pytest.mark.parametrize("rate", [0.0, -0.1, 1.01, np.nan, np.inf])
+def test_invalid_rate_raises(rate):
+    with pytest.raises(ValueError, match="rate"):
+        get_code(rate, n=N)
+
+
+def test_unsupported_block_length_raises():
+    with pytest.raises(ValueError, match="n="):
+        rate_grid(1201)  # prime: no ladder with equal blocks
+
+
+def test_edge_arrays_are_consistent_with_dense_matrix():
+    code = get_code(0.5, n=N)
+    h = code.dense()
+    assert h.shape == (code.m, code.n)
+    assert h.sum() == code.n_edges  # no (check, var) pair twice, i.e. no cancelled edges
+    np.testing.assert_array_equal(np.diff(code.chk_ptr), h.sum(axis=1))
+    np.testing.assert_array_equal(np.diff(code.var_ptr), h.sum(axis=0))
+    # var_edges lists each variable's edges
+    for v in (0, 7, N - 1):
+        edges = code.var_edges[code.var_ptr[v]:code.var_ptr[v + 1]]
+        assert np.all(code.edge_var[edges] == v)
+        np.testing.assert_array_equal(np.sort(code.edge_chk[edges]), np.flatnonzero(h[:, v]))
+    # variable degrees follow the design distribution at every rate
+    counts = np.bincount(np.diff(code.var_ptr))
+    for d, frac in zip(ldpc.VAR_DEGREES, ldpc.VAR_FRACTIONS):
+        assert abs(counts[d] - frac * N) <= 1
+
+
+def test_base_rows_are_balanced_and_segments_about_two_to_one():
+    base = np.diff(code_at_step(rate_grid(N).size, n=N).chk_ptr)
+    assert base.max() - base.min() <= 1
+    for k in (1, 13, 30, 47, 60):
+        rows_per_check = np.bincount(ldpc.segment_map(N, k))
+        assert rows_per_check.size == code_at_step(k, n=N).m
+        # a nested ladder cannot split evenly at every k; greedy halving of the
+        # longest segment keeps lengths within 2:1 up to one row (3:1, 7:3)
+        assert rows_per_check.max() <= 2 * rows_per_check.min() + 1
+
+
+def test_syndrome_matches_dense_product():
+    rng = np.random.default_rng(1)
+    bits = rng.integers(0, 2, size=(5, N), dtype=np.uint8)
+    code = get_code(0.37, n=N)
+    expect = (bits.astype(np.int64) @ code.dense().T.astype(np.int64)) % 2
+    np.testing.assert_array_equal(syndrome(code, bits), expect)
+
+
+def test_syndromes_are_differenced_accumulated_base_syndromes():
+    """LDPCA encoder: accumulate s0 = H0 b, sample, difference == merged-code syndrome."""
+    rng = np.random.default_rng(2)
+    bits = rng.integers(0, 2, size=(3, N), dtype=np.uint8)
+    base = code_at_step(rate_grid(N).size, n=N)  # k = K: the square base code H0
+    assert base.m == N
+    acc = np.bitwise_xor.accumulate(syndrome(base, bits), axis=1)
+    previous = np.zeros(0, dtype=np.int64)
+    for k in (1, 2, 5, 31, 59):
+        pos = sent_positions(N, k)
+        assert np.isin(previous, pos).all()  # nested: earlier uploads are reused
+        previous = pos
+        sent = acc[:, pos]
+        diff = np.diff(np.concatenate([np.zeros((3, 1), np.uint8), sent], axis=1), axis=1) % 2
+        np.testing.assert_array_equal(diff, syndrome(code_at_step(k, n=N), bits))
+
+
+def test_construction_is_seeded_and_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("EDGEFL_CACHE", str(tmp_path))
+    ldpc._base_code.cache_clear()
+    ldpc._code_at.cache_clear()
+    a = get_code(0.5, n=N, seed=3)
+    assert a is get_code(0.5, n=N, seed=3)
+    assert list((tmp_path / "ldpc").glob("*.npz"))
+    ldpc._base_code.cache_clear()
+    ldpc._code_at.cache_clear()
+    b = get_code(0.5, n=N, seed=3)  # from disk
+    np.testing.assert_array_equal(a.edge_var, b.edge_var)
+    c = get_code(0.5, n=N, seed=4)
+    assert not np.array_equal(a.edge_var, c.edge_var)
+    ldpc._base_code.cache_clear()
+    ldpc._code_at.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "bits, match",
+    [
+        (np.zeros((2, N), dtype=np.float64), "dtype"),
+        (np.full((2, N), 2, dtype=np.uint8), "0 and 1"),
+        (np.zeros((2, N + 1), dtype=np.uint8), "columns"),
+        (np.zeros(N, dtype=np.uint8), "shape"),
+    ],
+)
+def test_syndrome_rejects_bad_bits(bits, match):
+    with pytest.raises(ValueError, match=match):
+        syndrome(get_code(0.5, n=N), bits)

@@ -1,0 +1,63 @@
+"""Slepian-Wolf encode/decode and rate-adaptive retries (edgefl.coding.slepian_wolf)."""
+
+import numpy as np
+import pytest
+
+from edgefl.coding.ldpc import get_code, rate_grid
+from edgefl.coding.slepian_wolf import sw_decode, sw_decode_adaptive, sw_encode
+
+N = 1200
+
+
+def frames(p, count, seed):
+    rng = np.random.default_rng(seed)
+    b = rng.integers(0, 2, size=(count, N), dtype=np.uint8)
+    x = b ^ (rng.random(b.shape) < p).astype(np.uint8)
+    return b, np.log((1 - p) / p) * (1.0 - 2.0 * x)
+
+
+def test_encode_decode_roundtrip():
+    b, llr = frames(0.02, 8, seed=1)
+    code, synd = sw_encode(b, 0.33)
+    assert code is get_code(0.33, n=N)
+    assert synd.shape == (8, code.m)
+    res = sw_decode(code, synd, llr, algorithm="min-sum")
+    assert res.success.all()
+    np.testing.assert_array_equal(res.bits, b)
+
+
+def test_adaptive_retries_send_only_increments_of_the_nested_ladder():
+    b, llr = frames(0.05, 12, seed=2)  # H = 0.29, start far too low
+    res, sent, final_rate = sw_decode_adaptive(b, llr, 0.1, step=3, hash_bits=16, algorithm="min-sum")
+    assert res.success.all() and not res.uncoded.any() and not res.undetected.any()
+    np.testing.assert_array_equal(res.bits, b)
+    # nested codes: total upload = syndrome length of the final rate only, plus the hash
+    np.testing.assert_array_equal(sent, np.round(final_rate * N).astype(int) + 16)
+    assert (final_rate > 0.29).all() and (res.attempts > 1).all()
+    steps = rate_grid(N).size
+    np.testing.assert_allclose(final_rate, np.ceil(0.1 * steps - 1e-9) / steps + 3 * (res.attempts - 1) / steps)
+
+
+def test_adaptive_without_retries_falls_back_or_reports_failure():
+    b, llr = frames(0.11, 4, seed=3)
+    res, sent, rate = sw_decode_adaptive(b, llr, 0.2, max_retries=0, algorithm="min-sum", max_iter=30)
+    assert res.uncoded.all() and res.success.all()
+    np.testing.assert_array_equal(res.bits, b)
+    np.testing.assert_array_equal(sent, int(round(rate[0] * N)) + N)
+    res2, sent2, _ = sw_decode_adaptive(b, llr, 0.2, max_retries=0, fallback="none",
+                                        algorithm="min-sum", max_iter=30)
+    assert not res2.success.any() and not res2.uncoded.any()
+    np.testing.assert_array_equal(sent2, sent - N)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [(dict(step=0), "step"), (dict(max_retries=-1), "max_retries"), (dict(fallback="drop"), "fallback"),
+     (dict(start_rate=1.5), "rate"), (dict(hash_bits=65), "hash_bits")],
+)
+def test_adaptive_rejects_bad_arguments(kwargs, match):
+    b, llr = frames(0.05, 2, seed=4)
+    args = dict(start_rate=0.5)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        sw_decode_adaptive(b, llr, **args)
