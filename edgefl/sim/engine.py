@@ -162,27 +162,25 @@ class Simulation:
             for i in range(1, k):
                 prev_done[int(order[i])] = upload_done[int(order[i - 1])]
 
+        bits = np.asarray(res.upload_bits, dtype=float)
+        actors = [f"worker{w}" for w in range(k)]
+
         def worker(w: int):
-            start = t0 + t_bc
-            yield env.timeout(t_bc)
-            yield env.timeout(comp_s[w])
-            log.append(Event(r, f"worker{w}", "compute", start, env.now))
-            if env.now < t0 + t_rc:
-                yield env.timeout(t0 + t_rc - env.now)
+            # compute and encode need no resource: jump straight to the ready time (one event)
+            t_comp = t0 + t_bc
+            yield env.timeout(ready[w] - t0)
+            log.append(Event(r, actors[w], "compute", t_comp, t_comp + comp_s[w]))
             if enc_s[w] > 0:
-                s = env.now
-                yield env.timeout(enc_s[w])
-                log.append(Event(r, f"worker{w}", "encode", s, env.now))
+                log.append(Event(r, actors[w], "encode", ready[w] - enc_s[w], ready[w]))
             if w in prev_done:
                 yield prev_done[w]
             dur = 0.0
-            if res.upload_bits[w] > 0:
-                bw = net.uplink_bandwidth_hz * share[w]
-                dur = float(transfer_seconds(res.upload_bits[w], net.uplink_rate(w, env.now, r, bw)))
+            if bits[w] > 0:
+                dur = bits[w] / net.uplink_rate(w, env.now, r, net.uplink_bandwidth_hz * share[w])
             s = env.now
             yield env.timeout(dur)
             upload_time[w] = dur
-            log.append(Event(r, f"worker{w}", "upload", s, env.now, float(res.upload_bits[w])))
+            log.append(Event(r, actors[w], "upload", s, env.now, float(bits[w])))
             upload_done[w].succeed()
 
         def server():
