@@ -151,3 +151,40 @@ def test_apply_overrides_creates_and_indexes() -> None:
     assert d["a"]["b"][1]["c"] == 2  # input untouched
     with pytest.raises(ValueError, match="expected dotted.path=value"):
         apply_overrides(d, ["novalue"])
+
+
+def test_schema_command_lists_sections() -> None:
+    import json
+
+    res = runner.invoke(app, ["schema"])
+    assert res.exit_code == 0
+    schema = json.loads(res.output)
+    assert {"workers", "channel", "compression", "rate_allocation", "model", "gradients"} <= set(schema["properties"])
+
+
+def test_model_and_gradients_are_exclusive(tmp_path: Path) -> None:
+    d = base()
+    d["model"] = {"model": "mlp"}
+    code, out = validate(write(tmp_path, d))
+    assert code != 0 and "exactly one gradient source" in out
+
+
+def test_missing_onnx_file_and_unsupported_op(tmp_path: Path) -> None:
+    d = base()
+    del d["gradients"]
+    d["model"] = {"model": "nothere.onnx"}
+    code, out = validate(write(tmp_path, d))
+    assert code != 0 and "model.model" in out and "nothere.onnx" in out and "not found" in out
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 64])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 10])
+    w = helper.make_tensor("w", TensorProto.FLOAT, [64, 10], [0.0] * 640)
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["h"]),
+                           helper.make_node("Erf", ["h"], ["y"], name="weird_erf")], "g", [x], [y], [w])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "erf.onnx")
+    d["model"] = {"model": "erf.onnx"}
+    code, out = validate(write(tmp_path, d))
+    assert code != 0 and "Erf" in out and "weird_erf" in out
