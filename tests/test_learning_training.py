@@ -59,3 +59,10 @@ def test_linear_regression_on_synthetic_data():
     assert set(hist[-1]) == set(src.metric_names())
     # noise variance 0.05^2: the test MSE must approach it
     assert hist[-1]["test_loss"] < 0.01
+
+
+def test_logreg_learns_synthetic_classification():
+    cfg = ModelConfig(model="logreg", data={"kind": "synthetic", "noise": 0.0}, lr=0.5, eval_every=50)
+    _, hist = train(cfg, 100, 4, seed=0)
+    # labels are the argmax of a linear map: a linear classifier separates them well
+    assert hist[-1]["test_accuracy"] > 0.8
