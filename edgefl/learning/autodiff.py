@@ -83,7 +83,7 @@ def load_model(model: str | Path | ModelProto) -> ModelProto:
     return proto
 
 
-def _shape_table(model: ModelProto) -> dict[str, Shape | None]:
+def shape_table(model: ModelProto) -> dict[str, Shape | None]:
     inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
     table: dict[str, Shape | None] = {}
     g = inferred.graph
@@ -111,7 +111,7 @@ def _value_info(name: str, elem_type: int, shape: Shape | None):
     return helper.make_tensor_value_info(name, elem_type, dims)
 
 
-def _trainable(graph, frozen: set[str]) -> list[str]:
+def trainable_initializers(graph, frozen: set[str]) -> list[str]:
     """Float initializers that feed a differentiable input slot of some node (so not
     BatchNorm running statistics), in initializer order, minus ``frozen``."""
     floats = {i.name for i in graph.initializer if i.data_type in FLOAT_TYPES} - frozen
@@ -149,12 +149,12 @@ def build_gradient_graph(
                 node.output.append("")
             node.output[1] = f"{node.output[0]}::argmax"
 
-    shapes = _shape_table(proto)
+    shapes = shape_table(proto)
     inits = {i.name: i for i in graph.initializer}
     unknown = sorted(set(frozen) - set(inits))
     if unknown:
         raise ValueError(f"frozen: {unknown} are not initializers of the model; it has {sorted(inits)}")
-    params = _trainable(graph, set(frozen))
+    params = trainable_initializers(graph, set(frozen))
     if not params:
         raise GradientGraphError("model: no trainable float initializers (nothing to learn)")
     param_set = set(params)

@@ -55,8 +55,8 @@ def load_npz_xy(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def synthetic_xy(
     task: str, num_samples: int, num_features: int, num_classes: int, noise: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Gaussian features; classification labels = argmax of a random linear map plus
-    Gumbel-free Gaussian noise; regression y = X w + noise (one target)."""
+    """Gaussian features; classification labels = argmax of random linear scores plus
+    Gaussian noise of std ``noise``; regression y = X w + noise (one target)."""
     x = rng.normal(size=(num_samples, num_features))
     if task == "classification":
         w = rng.normal(size=(num_features, num_classes)) / np.sqrt(num_features)

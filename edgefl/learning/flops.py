@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from onnx import ModelProto
 
-from edgefl.learning.autodiff import _shape_table, _trainable, load_model
+from edgefl.learning.autodiff import shape_table, trainable_initializers, load_model
 from edgefl.learning.grad_rules import attrs_of
 
 ELEMENTWISE_COST = {
@@ -49,8 +49,8 @@ def count_flops(model: str | Path | ModelProto, frozen: tuple[str, ...] = ()) ->
     proto.graph.ClearField("value_info")
     for out in proto.graph.output:
         out.type.tensor_type.ClearField("shape")
-    shapes = _shape_table(proto)
-    requires = set(_trainable(proto.graph, set(frozen)))
+    shapes = shape_table(proto)
+    requires = set(trainable_initializers(proto.graph, set(frozen)))
     total = 0.0
     for node in proto.graph.node:
         needs = [n in requires for n in node.input]
