@@ -84,6 +84,8 @@ def load_model(model: str | Path | ModelProto) -> ModelProto:
 
 
 def shape_table(model: ModelProto) -> dict[str, Shape | None]:
+    """Static shape of every tensor ONNX shape inference (with data propagation) can
+    tell: ints for known extents, strings for symbolic ones, None for unknown."""
     inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
     table: dict[str, Shape | None] = {}
     g = inferred.graph
