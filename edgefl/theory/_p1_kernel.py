@@ -70,82 +70,62 @@ def _log_mu(tau, a, s, c, z_out, e_out):
 
 
 @njit(cache=True)
+def _root_step(x, f, x_newton, lo, hi, f_prev, step):
+    """One step of a bracketed root search for an increasing function f(x).
+
+    Expands the bracket (doubling steps) while one side is open, then takes the Newton
+    candidate ``x_newton`` when it lies inside the bracket and |f| at least halved since the
+    last Newton step, else bisects. Returns (x_next, lo, hi, f_prev, step)."""
+    if f < 0.0:
+        lo = x
+    else:
+        hi = x
+    if lo == -np.inf:
+        return hi - step, lo, hi, np.inf, 2.0 * step
+    if hi == np.inf:
+        return lo + step, lo, hi, np.inf, 2.0 * step
+    if abs(f) <= 0.5 * f_prev and lo < x_newton < hi:
+        return x_newton, lo, hi, abs(f), step
+    return 0.5 * (lo + hi), lo, hi, np.inf, step
+
+
+@njit(cache=True)
 def _solve_layer(log_mu_target, tau0, scale, a, s, c, z_out, e_out, tol, max_iter):
-    """Find tau with mu(tau) = exp(log_mu_target): bracketed Newton in tau, bisection in
+    """Find tau with mu(tau) = exp(log_mu_target): Newton in tau, bracket and bisection in
     t = asinh(tau / scale) so that the bracket can span many orders of magnitude.
 
-    Returns (tau, u, du/dtau, dlogmu/dtau, iterations)."""
+    Returns (tau, u, du/dtau, dlogmu/dtau, converged); z_out, e_out hold that tau's layer."""
     t = math.asinh(tau0 / scale)
-    f, df, u, du = _log_mu(tau0, a, s, c, z_out, e_out)
-    f -= log_mu_target
-    it = 0
-    # bracket [t_lo, t_hi] with f(t_lo) < 0 < f(t_hi)
-    step = 0.5
-    t_lo = -np.inf
-    t_hi = np.inf
-    if f < 0.0:
-        t_lo = t
-    else:
-        t_hi = t
-    while (t_lo == -np.inf or t_hi == np.inf) and it < max_iter:
-        it += 1
-        if t_hi == np.inf:
-            t = t_lo + step
-        else:
-            t = t_hi - step
-        step *= 2.0
+    lo, hi, f_prev, step = -np.inf, np.inf, np.inf, 0.5
+    for _ in range(max_iter):
         tau = scale * math.sinh(t)
         f, df, u, du = _log_mu(tau, a, s, c, z_out, e_out)
         f -= log_mu_target
-        if f < 0.0:
-            t_lo = t
-        else:
-            t_hi = t
-    tau = scale * math.sinh(t)
-    f_prev = np.inf
-    while it < max_iter:
-        it += 1
         if abs(f) <= tol:
-            break
-        newton_ok = False
-        # Newton only while it at least halves |f|, else bisect (keeps the bracket shrinking)
-        if df > 0.0 and f > -1e299 and abs(f) <= 0.5 * f_prev:
-            tau_n = tau - f / df
-            t_n = math.asinh(tau_n / scale)
-            if t_lo < t_n < t_hi:
-                t = t_n
-                tau = tau_n
-                newton_ok = True
-        f_prev = abs(f) if newton_ok else np.inf
-        if not newton_ok:
-            t = 0.5 * (t_lo + t_hi)
-            tau = scale * math.sinh(t)
-        f, df, u, du = _log_mu(tau, a, s, c, z_out, e_out)
-        f -= log_mu_target
-        if f < 0.0:
-            t_lo = t
-        else:
-            t_hi = t
-        if t_hi - t_lo <= 4e-16 * abs(t) + 1e-300:
-            break
-    # leave z_out consistent with the returned tau
-    f, df, u, du = _log_mu(tau, a, s, c, z_out, e_out)
-    return tau, u, du, df, it
+            return tau, u, du, df, True
+        t_newton = math.asinh((tau - f / df) / scale) if df > 0.0 else np.nan
+        t_next, lo, hi, f_prev, step = _root_step(t, f, t_newton, lo, hi, f_prev, step)
+        if hi - lo <= 4e-16 * abs(t) + 1e-300:  # float resolution of the parameter
+            return tau, u, du, df, True
+        t = t_next
+    return tau, u, du, df, False
 
 
 @njit(cache=True)
 def _layers_at_mu(log_mu, taus, scales, a, s, c, z, e, tol, max_iter):
-    """Solve every layer for a common multiplier; returns (sum D_l, d sum D_l / d log mu, iters)."""
+    """Solve every layer for a common multiplier.
+
+    Returns (sum D_l, d sum D_l / d log mu, all layers converged)."""
     L = s.shape[1]
     total = 0.0
     dtotal = 0.0
-    iters = 0
+    ok = True
     for l in range(L):
-        tau, u, du, dlogmu, it = _solve_layer(
+        tau, u, du, dlogmu, conv = _solve_layer(
             log_mu, taus[l], scales[l], a, s[:, l], c[l], z[:, l], e[:, l], tol, max_iter
         )
         taus[l] = tau
-        iters += it
+        ok = ok and conv
         if u <= 0.0:  # nobody transmits: D_l is infinite, mu is too small
             total = np.inf
             continue
@@ -153,7 +133,7 @@ def _layers_at_mu(log_mu, taus, scales, a, s, c, z, e, tol, max_iter):
         if dlogmu > 0.0:
             # dD/dlogmu = (dD/dtau) / (dlogmu/dtau), dD/dtau = -du/u^2
             dtotal += -du / (u * u) / dlogmu
-    return total, dtotal, iters
+    return total, dtotal, ok
 
 
 @njit(cache=True)
@@ -161,8 +141,8 @@ def solve_sorted(a, s, c, D, tol, max_iter):
     """P1 for workers sorted by alpha descending.
 
     a: (K,) alphas, s: (K, L) noise variances, c: (L,) 1/sigma_X^2, D > sum_l D_min,l.
-    Returns (z (K, L), e = 1 - s z (K, L), taus (L,), log_mu, iterations, converged). The outer equation
-    sum_l D_l(mu) = D is solved in m = log mu by bracketed Newton.
+    Solves sum_l D_l(mu) = D in m = log mu, i.e. h(m) = log D - log sum_l D_l = 0 (increasing).
+    Returns (z (K, L), e = 1 - s z (K, L), log_mu, outer iterations, converged).
     """
     K, L = s.shape
     z = np.zeros((K, L))
@@ -175,50 +155,16 @@ def solve_sorted(a, s, c, D, tol, max_iter):
         taus[l] = 2.0 * scales[l]
     log_d = math.log(D)
     m = 0.0
-    total, dtotal, iters = _layers_at_mu(m, taus, scales, a, s, c, z, e, tol, max_iter)
-    g = math.log(total) - log_d  # decreasing in m
-    m_lo = -np.inf
-    m_hi = np.inf
-    if g > 0.0:
-        m_lo = m
-    else:
-        m_hi = m
-    step = 2.0
-    n_outer = 0
-    while (m_lo == -np.inf or m_hi == np.inf) and n_outer < max_iter:
-        n_outer += 1
-        if m_hi == np.inf:
-            m = m_lo + step
-        else:
-            m = m_hi - step
-        step *= 2.0
-        total, dtotal, it = _layers_at_mu(m, taus, scales, a, s, c, z, e, tol, max_iter)
-        iters += it
-        g = math.log(total) - log_d
-        if g > 0.0:
-            m_lo = m
-        else:
-            m_hi = m
-    g_prev = np.inf
-    while n_outer < max_iter:
-        n_outer += 1
-        if abs(g) <= tol:
-            break
-        dg = dtotal / total
-        m_n = m - g / dg if (dg < 0.0 and abs(g) <= 0.5 * g_prev) else np.nan
-        if m_lo < m_n < m_hi:
-            m = m_n
-            g_prev = abs(g)
-        else:
-            m = 0.5 * (m_lo + m_hi)
-            g_prev = np.inf
-        total, dtotal, it = _layers_at_mu(m, taus, scales, a, s, c, z, e, tol, max_iter)
-        iters += it
-        g = math.log(total) - log_d
-        if g > 0.0:
-            m_lo = m
-        else:
-            m_hi = m
-        if m_hi - m_lo <= 1e-15 * (1.0 + abs(m)):
-            break
-    return z, e, taus, m, iters + n_outer, n_outer < max_iter
+    lo, hi, h_prev, step = -np.inf, np.inf, np.inf, 2.0
+    for it in range(max_iter):
+        total, dtotal, ok = _layers_at_mu(m, taus, scales, a, s, c, z, e, tol, max_iter)
+        h = log_d - math.log(total)
+        if abs(h) <= tol:
+            return z, e, m, it + 1, ok
+        dh = -dtotal / total
+        m_newton = m - h / dh if dh > 0.0 else np.nan
+        m_next, lo, hi, h_prev, step = _root_step(m, h, m_newton, lo, hi, h_prev, step)
+        if hi - lo <= 4e-16 * abs(m) + 1e-300:
+            return z, e, m, it + 1, ok
+        m = m_next
+    return z, e, m, max_iter, False

@@ -42,6 +42,7 @@ class P1Result:
         the coupling slack, assuming the layer values are convex in D_l (RD paper, Sec. V-A).
     kkt_residual: largest relative stationarity violation, recomputed from z.
     mu: multiplier of sum_l D_l <= D (objective units per unit distortion).
+    iterations: steps of the outer search on the multiplier.
     """
 
     z: np.ndarray
@@ -130,7 +131,7 @@ def solve_p1(alpha, sigma_n2, sigma_x2, D) -> P1Result:
     a_s = np.ascontiguousarray(a[order])
     s_s = np.ascontiguousarray(s[order])
     c = 1.0 / sx
-    z_s, e_s, _taus, _log_mu, iters, converged = solve_sorted(a_s, s_s, c, D, _TOL, _MAX_ITER)
+    z_s, e_s, _log_mu, iters, converged = solve_sorted(a_s, s_s, c, D, _TOL, _MAX_ITER)
     if not converged or np.any(np.sum(z_s, axis=0) <= 0):
         raise RuntimeError(f"P1 solver did not converge (K={a.size}, L={sx.size}, D={D!r}); please report")
     R_s = lemma1_rates_sorted(z_s, e_s, c)
