@@ -3,12 +3,16 @@ onnxruntime gradient graph (edgefl.learning) vs a hand-written numpy forward+bac
 the same MLP, both float32, both single-threaded, measured in
 this run. Also checks that the two agree.
 
-    python benchmarks/gradient_speed.py [--seconds 2]
+    python benchmarks/gradient_speed.py [--seconds 2] [--batch 128] [--features 784]
+
+``--features`` other than 64 builds the same MLP shape (features-128-10) in memory with
+models/make_models.py, e.g. 784 for the papers' MNIST size.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import time
 from pathlib import Path
 
@@ -37,6 +41,13 @@ def numpy_mlp_grad(x, t, w1, b1, w2, b2):
     return loss, np.concatenate([dw1.ravel(), db1, dw2.ravel(), db2])
 
 
+def _mlp(features: int):
+    spec = importlib.util.spec_from_file_location("make_models", MODEL.parent / "make_models.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.mlp(n_in=features)
+
+
 def rate(fn, seconds: float) -> float:
     fn()  # warm-up
     count, start = 0, time.perf_counter()
@@ -51,11 +62,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--features", type=int, default=64)
     args = ap.parse_args()
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(args.batch, 64)).astype(np.float32)
+    x = rng.normal(size=(args.batch, args.features)).astype(np.float32)
     t = np.eye(10, dtype=np.float32)[rng.integers(0, 10, args.batch)]
-    dm = DifferentiableModel(MODEL)
+    dm = DifferentiableModel(MODEL if args.features == 64 else _mlp(args.features))
     theta = dm.graph.initial
     tensors = [v.astype(np.float32) for v in dm.layout.views(theta)]  # fc1.w, fc1.b, fc2.w, fc2.b
 
@@ -69,7 +81,7 @@ def main() -> None:
     # multithreaded BLAS on these small matrices erratic (measured 20-300x slower)
     with threadpool_limits(limits=1):
         r_np = rate(lambda: numpy_mlp_grad(x, t, *tensors), args.seconds)
-    print(f"MLP 64-128-10, batch {args.batch}, P = {dm.num_params}, gradient agreement {err:.1e}")
+    print(f"MLP {args.features}-128-10, batch {args.batch}, P = {dm.num_params}, gradient agreement {err:.1e}")
     print(f"  onnxruntime (edgefl.learning): {r_ort:9.0f} gradients/s  ({1e3 / r_ort:.3f} ms)")
     print(f"  numpy reference (1 thread)   : {r_np:9.0f} gradients/s  ({1e3 / r_np:.3f} ms)")
     print(f"  ratio onnxruntime / numpy    : {r_ort / r_np:9.2f}x")
