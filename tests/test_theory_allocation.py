@@ -74,6 +74,11 @@ def test_bound_report_keys_values_and_json():
     assert rep["total_cost_bits"] == pytest.approx(rep["T_bound"] * rep["R_sum_bits_total"])
     small = th.bound_report(10, 10.0, 1.0, 0.2)
     assert "T_bound" not in small and "R_sum_bits_total" not in small
+    assert small["D_source"] == "given" and small["signsgd"]["signsgd_rate"] == 10
+    default = th.bound_report(10, 10.0, 1.0)  # D defaults to signSGD's distortion
+    assert default["D_source"] == "signsgd"
+    assert default["D"] == pytest.approx(th.signsgd_distortion(10, 10.0, 1.0))
+    assert default["R_in_bits"] == pytest.approx(5 * math.log2(1 + math.pi / (math.pi - 2)))
     with pytest.raises(ValueError, match="missing"):
         th.bound_report(10, 10.0, 1.0, 0.2, A=1.0)
     with pytest.raises(ValueError, match="D must exceed"):

@@ -9,19 +9,19 @@ import pytest
 import edgefl.theory as th
 
 
-def _random_layer(rng, K):
-    sn = np.exp(rng.uniform(-1, 1, K))
-    sx = math.exp(rng.uniform(-2, 2))
-    r = rng.uniform(0.05, 2.0, K)
-    return sn, sx, r
+def _random_layers(seed, n, k_max):
+    """n random single-layer cases: (rng, K, sigma_N^2 (K,), sigma_X^2, r (K,), D of r)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        K = int(rng.integers(2, k_max + 1))
+        sn = np.exp(rng.uniform(-1, 1, K))
+        sx = math.exp(rng.uniform(-2, 2))
+        r = rng.uniform(0.05, 2.0, K)
+        yield rng, K, sn, sx, r, float(th.distortion(r, sn))
 
 
 def test_corner_point_sum_is_the_same_for_every_order():
-    rng = np.random.default_rng(1)
-    for _ in range(20):
-        K = int(rng.integers(2, 7))
-        sn, sx, r = _random_layer(rng, K)
-        D = float(th.distortion(r, sn))
+    for _, K, sn, sx, r, D in _random_layers(1, 20, 6):
         totals = [th.corner_point(r, sx, sn, order=p).sum() for p in itertools.permutations(range(K))]
         # telescoping: sum_k R_k = sum_k r_k + 1/2 log2(1 + sigma_X^2 / D) (eq. (13), A = all)
         expect = r.sum() / math.log(2) + 0.5 * math.log2(1 + sx / D)
@@ -36,10 +36,7 @@ def test_corner_points_differ_between_orders():
 
 
 def test_lemma1_order_minimises_weighted_rate_among_all_orders():
-    rng = np.random.default_rng(2)
-    for _ in range(30):
-        K = int(rng.integers(2, 6))
-        sn, sx, r = _random_layer(rng, K)
+    for rng, K, sn, sx, r, _ in _random_layers(2, 30, 5):
         alpha = rng.uniform(0.1, 5.0, K)
         best = min(alpha @ th.corner_point(r, sx, sn, order=p) for p in itertools.permutations(range(K)))
         lemma1 = alpha @ th.corner_point(r, sx, sn, order=np.argsort(-alpha))
@@ -47,11 +44,7 @@ def test_lemma1_order_minimises_weighted_rate_among_all_orders():
 
 
 def test_corner_points_lie_on_region_boundary():
-    rng = np.random.default_rng(3)
-    for _ in range(20):
-        K = int(rng.integers(2, 8))
-        sn, sx, r = _random_layer(rng, K)
-        D = float(th.distortion(r, sn))
+    for rng, K, sn, sx, r, D in _random_layers(3, 20, 7):
         R = th.corner_point(r, sx, sn, order=rng.permutation(K))
         assert th.region_slack(R, r, sx, sn, D) == pytest.approx(0.0, abs=1e-12)
         assert th.in_rate_region(R, sx, sn, D, r=r)

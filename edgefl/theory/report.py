@@ -18,28 +18,34 @@ from .allocation import (
 )
 from .convergence import iterations_bound, remark6_cost_decreasing, remark6_ratio
 from .p1 import solve_p1
-from .sumrate import r_in, r_sum, rho_from_distortion
+from .sumrate import r_in, r_sum, rho_from_distortion, signsgd_point
 
 ACCESS_MODES = ("fdma", "tdma")
 
 
-def bound_report(K: int, sigma_x2: float, sigma_n2: float, D: float, params: int | None = None,
+def bound_report(K: int, sigma_x2: float, sigma_n2: float, D: float | None = None, params: int | None = None,
                  A: float | None = None, beta: float | None = None, eps: float | None = None) -> dict:
     """Theory limits for K identical workers, one layer (RD paper Corollary 2, Remark 4, Cor. 3).
 
     Keys: R_sum_bits, R_in_bits, gain_bits (= R_in - R_sum), gain_percent, rho, D_min, all per
-    gradient entry (sum over workers); with ``params``: *_total = params x value; with A, beta and
-    eps (all three): T_bound (eq. (23), real), T_min (its ceiling), total_cost_bits
-    (T_bound x params x R_sum, eq. (23) x eq. (24); params = 1 if not given) and Remark 6."""
+    gradient entry (sum over workers), and ``signsgd`` (Sec. VI-A at signSGD's own distortion);
+    D defaults to that signSGD distortion (``D_source`` says which). With ``params``:
+    *_total = params x value; with A, beta and eps (all three): T_bound (eq. (23), real), T_min
+    (its ceiling), total_cost_bits (T_bound x params x R_sum, eq. (23) x eq. (24); params = 1
+    if not given) and Remark 6."""
     K = count("K", K)
+    sign = signsgd_point(K, sigma_x2, sigma_n2)
+    D_source = "given" if D is not None else "signsgd"
+    D = sign["D"] if D is None else D
     rs = r_sum(K, sigma_x2, sigma_n2, D)
     ri = r_in(K, sigma_x2, sigma_n2, D)
     out = {
-        "K": K, "sigma_x2": float(sigma_x2), "sigma_n2": float(sigma_n2), "D": float(D),
+        "K": K, "sigma_x2": float(sigma_x2), "sigma_n2": float(sigma_n2), "D": float(D), "D_source": D_source,
         "D_min": float(sigma_n2) / K, "rho": rho_from_distortion(K, sigma_n2, D),
         "R_sum_bits": rs, "R_in_bits": ri, "gain_bits": ri - rs,
         "gain_percent": 100.0 * (ri - rs) / ri,
         "R_sum_bits_per_worker": rs / K,
+        "signsgd": {k: sign[k] for k in ("D", "rho", "signsgd_rate", "R_in", "R_sum")},
     }
     if params is not None:
         P = count("params", params)
