@@ -99,9 +99,11 @@ def test_rate_controller_top_k_and_margin():
     announced = top.rates(stats, 8)
     assert announced[0, 0] == 1.0  # capped
     np.testing.assert_allclose(announced[1:], ideal[1:] + 0.05)
+    sloped = RateController(q, margin=0.02, margin_slope=0.2).rates(stats, 8)
+    np.testing.assert_allclose(sloped[1:], full[1:] * 1.2 + 0.02, atol=3e-3)
 
 
-@pytest.mark.parametrize("kwargs", [dict(margin=-0.1), dict(top_k=0), dict(method="foo"), dict(method="mc")])
+@pytest.mark.parametrize("kwargs", [dict(margin=-0.1), dict(margin_slope=-0.5), dict(top_k=0), dict(method="foo"), dict(method="mc")])
 def test_rate_controller_bad_config(kwargs):
     with pytest.raises(ValueError):
         RateController(UniformQuantizer(1), **kwargs)

@@ -27,21 +27,27 @@ class SideInformationPosterior:
 
     For the one-bit quantiser the posterior depends only on the number of +1 signs among
     the decoded workers, so one integer per coordinate is kept. For m bits a (P, L)
-    matrix of ``sum_j log q_j(u_j | x^l)`` is kept (memory 8 P L bytes).
+    float32 matrix of ``sum_j log q_j(u_j | x^l)`` is kept (memory 4 P L bytes; the
+    x-grid has ``L <= max_nodes`` points, spaced at most ``sigma_N / 1.5`` unless capped,
+    which keeps the Gaussian quadrature error far below what BP notices).
     """
 
-    def __init__(self, quantizer: UniformQuantizer, stats: GradientStatistics, num_params: int) -> None:
+    CHUNK = 1 << 15  # rows per block when forming posteriors, bounds temporary memory
+
+    def __init__(self, quantizer: UniformQuantizer, stats: GradientStatistics, num_params: int,
+                 max_nodes: int = 192) -> None:
         if num_params < 1:
             raise ValueError(f"num_params must be >= 1, got {num_params}")
         self.quantizer = quantizer
         self.sigma_n = float(np.sqrt(stats.sigma_n2))
-        self.x, w = x_nodes(stats.sigma_x2, stats.sigma_n2, points_per_sigma_n=3.0, extent=7.0)
+        self.x, w = x_nodes(stats.sigma_x2, stats.sigma_n2, points_per_sigma_n=1.5, extent=6.0,
+                            max_nodes=max_nodes)
         self.logw = np.log(w)
         self.num_side = 0
         if quantizer.bits == 1:
             self._ones = np.zeros(num_params, dtype=np.int64)
         else:
-            self._acc = np.zeros((num_params, self.x.size))
+            self._acc = np.zeros((num_params, self.x.size), dtype=np.float32)
 
     def _q(self, scale: float) -> np.ndarray:
         return self.quantizer.cell_probabilities(self.x, self.sigma_n, scale)
@@ -66,10 +72,12 @@ class SideInformationPosterior:
             table = np.exp(logpc) @ q
             table /= table.sum(axis=1, keepdims=True)
             return table[self._ones]
-        logpc = self._acc + self.logw[None, :]
-        logpc -= logpc.max(axis=1, keepdims=True)
-        post = np.exp(logpc) @ q
-        post /= post.sum(axis=1, keepdims=True)
+        post = np.empty((self._acc.shape[0], q.shape[1]))
+        for a in range(0, post.shape[0], self.CHUNK):
+            logpc = self._acc[a:a + self.CHUNK].astype(np.float64) + self.logw[None, :]
+            logpc -= logpc.max(axis=1, keepdims=True)
+            block = np.exp(logpc) @ q
+            post[a:a + self.CHUNK] = block / block.sum(axis=1, keepdims=True)
         return post
 
 

@@ -53,7 +53,10 @@ class DSCConfig(BaseModel):
     algorithm: Literal["sum-product", "min-sum"] = "sum-product"
     failure: Literal["retry", "uncoded"] = Field("retry", description="on a detected decoding failure")
     retry_step: float = Field(0.02, description="rate increment per rate-adaptive retry (bits per source bit)")
-    rate_margin: float = Field(0.10, description="added to every coded bit-plane rate (finite-length code gap)")
+    rate_margin: float = Field(0.03, description="added to every bit-plane rate (finite-length code gap), bits/bit")
+    rate_margin_slope: float = Field(
+        0.2, description="plus this fraction of the rate: the LDPCA codes' gap grows with the rate"
+    )
     top_k: int | None = Field(None, description="only positions 1..top_k get their own rates (complexity section)")
     mc_samples: int | None = Field(
         None, description="L samples of the semi-analytical Monte Carlo (eq. 44); None = deterministic quadrature"
@@ -67,7 +70,7 @@ class DSCConfig(BaseModel):
     check_bits: int = Field(16, description="per-frame hash bits catching wrong-coset decodes (0 = off)")
     code_seed: int = Field(0, description="seed of the LDPC code family")
 
-    @field_validator("bits", "max_iter", "retry_step", "rate_margin", "check_bits")
+    @field_validator("bits", "max_iter", "retry_step", "rate_margin", "rate_margin_slope", "check_bits")
     @classmethod
     def _in_range(cls, v, info):
         lo, hi, lo_open, what = _RANGES[info.field_name]
@@ -106,6 +109,7 @@ _RANGES = {
     "max_iter": (1, 10_000, False, ""),
     "retry_step": (0, 1, True, " bits per source bit"),
     "rate_margin": (0, 1, False, " bits per source bit"),
+    "rate_margin_slope": (0, 1, False, ""),
     "check_bits": (0, 64, False, ""),
 }
 
@@ -124,7 +128,7 @@ class DSCCompressor(Compressor):
         c = self.cfg
         self.quantizer = UniformQuantizer(c.bits, c.clip)
         self.rate_controller = RateController(
-            self.quantizer, margin=c.rate_margin, top_k=c.top_k, method="grid" if c.mc_samples is None else "mc",
+            self.quantizer, margin=c.rate_margin, margin_slope=c.rate_margin_slope, top_k=c.top_k, method="grid" if c.mc_samples is None else "mc",
             samples=c.mc_samples, seed=c.code_seed,
         )
         self.stats = GradientStatistics(c.sigma_x2, c.sigma_n2)
