@@ -10,10 +10,13 @@ LN2 = math.log(2.0)
 UNITS = ("bits", "nats")
 
 
-def positive(name: str, value, *, allow_inf: bool = False) -> np.ndarray:
-    """Return ``value`` as a float array; ValueError unless every entry is > 0 (and finite)."""
-    arr = np.asarray(value, dtype=float)
-    bad = ~(arr > 0) | (np.isinf(arr) & (not allow_inf))
+def positive(name: str, value) -> np.ndarray:
+    """Return ``value`` as a float array; ValueError unless every entry is finite and > 0."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive number or array of numbers, got {value!r}") from None
+    bad = ~(arr > 0) | np.isinf(arr)
     if np.any(bad):
         shown = arr[bad].ravel()[:3].tolist()
         raise ValueError(f"{name} must be positive and finite, got {shown} (shape {arr.shape})")
@@ -22,7 +25,11 @@ def positive(name: str, value, *, allow_inf: bool = False) -> np.ndarray:
 
 def count(name: str, value) -> int:
     """A positive integer count (K, params)."""
-    if isinstance(value, bool) or int(value) != value or int(value) < 1:
+    try:
+        ok = not isinstance(value, bool) and int(value) == value and int(value) >= 1
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 
