@@ -127,7 +127,8 @@ def bound(
     K: int = typer.Option(..., "--K", help="number of workers"),
     sigma_x2: float = typer.Option(..., "--sigma-x2", help="variance of the true gradient, sigma_X^2"),
     sigma_n2: float = typer.Option(..., "--sigma-n2", help="variance of each worker's noise, sigma_N^2"),
-    D: float = typer.Option(..., "--D", help="target distortion per parameter (> sigma_N^2 / K)"),
+    D: Optional[float] = typer.Option(
+        None, "--D", help="target distortion per parameter (> sigma_N^2 / K; default: signSGD's distortion)"),
     params: Optional[int] = typer.Option(None, "--params", help="P, to print totals"),
     A: Optional[float] = typer.Option(None, "--A", help="eq. 23 constant A"),
     beta: Optional[float] = typer.Option(None, "--beta", help="eq. 23 constant beta"),
@@ -145,8 +146,17 @@ def bound(
     if as_json:
         typer.echo(json.dumps(rep, indent=2))
         return
+    _print_flat(rep)
+
+
+def _print_flat(rep: dict, prefix: str = "") -> None:
     for key, value in rep.items():
-        typer.echo(f"{key:>32}: {value:.6g}" if isinstance(value, float) else f"{key:>32}: {value}")
+        if isinstance(value, dict):
+            _print_flat(value, f"{prefix}{key}.")
+        elif isinstance(value, float):
+            typer.echo(f"{prefix + key:>40}: {value:.6g}")
+        else:
+            typer.echo(f"{prefix + key:>40}: {value}")
 
 
 def main() -> None:  # pragma: no cover
