@@ -11,13 +11,14 @@ decodes all frames of the plane in one batched BP call with the LLRs of eq. (47)
 Failures (syndrome not satisfied after ``max_iter``) are detected and handled either by
 ``"retry"``: rate-adaptive retransmission, the worker sends the extra syndrome bits of
 the next nested LDPCA code (``retry_step`` higher) and the server decodes again, until
-success or rate 1, then the frame goes uncoded; or ``"uncoded"``: the frame is resent
-uncoded at once. A satisfied syndrome can still be the wrong member of the coset (low-weight
-codewords of short LDPC codes): each frame therefore also carries ``check_bits`` bits
-of a random linear hash (the CRC of LDPCA practice, Varodayan et al. 2006), counted
-in the upload; a decoded frame whose hash disagrees is treated as a failure. Frames
-that pass both checks with wrong bits are counted as undetected errors and their
-wrong bits are used (as a real server would).
+success or the last rate below 1, then the frame goes uncoded; or ``"uncoded"``: the
+frame is resent uncoded at once. A satisfied syndrome can still be the wrong member of
+the coset (low-weight codewords of short LDPC codes): each frame therefore also carries
+``check_bits`` bits of a random check hash (the CRC of LDPCA practice), counted in the
+upload; a decode whose hash disagrees counts as a failure. Frames that pass both checks
+with wrong bits are counted as undetected errors and their wrong bits are used (as a
+real server would). The per-plane retry loop is
+:func:`edgefl.coding.slepian_wolf.sw_decode_adaptive`.
 
 ``mode="analytic"`` skips decoding: the same rates and bit counts (no failures), the
 true indices are returned.
@@ -31,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from edgefl.coding.bp_decoder import decode_syndrome
-from edgefl.coding.ldpc import code_at_step, grid_index, rate_grid, syndrome
+from edgefl.coding.ldpc import code_at_step, grid_index, rate_grid
+from edgefl.coding.slepian_wolf import sw_decode_adaptive
 from edgefl.coding.llr import LLR_MAX, SideInformationPosterior, bitplane_llr
 from edgefl.coding.quantizer import UniformQuantizer, to_bitplanes
 from edgefl.coding.statistics import GradientStatistics
@@ -51,7 +53,6 @@ class WynerZivResult:
     undetected_errors: int = 0  # frames accepted with a satisfied syndrome but wrong bits
     retries: int = 0  # rate-adaptive retransmission requests (frames x attempts)
     uncoded_frames: int = 0  # frames that ended up sent uncoded after failing
-    hash_rejections: int = 0  # decodes with a satisfied syndrome caught by the frame hash
     planes: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -60,17 +61,6 @@ def _frames(plane: np.ndarray, n: int, pad_value: float) -> np.ndarray:
     out = np.full(F * n, pad_value, dtype=plane.dtype)
     out[: plane.size] = plane
     return out.reshape(F, n)
-
-
-def _hash_matrix(n: int, check_bits: int, seed: int) -> np.ndarray:
-    """Random binary (n, check_bits) matrix of the per-frame linear hash (shared by worker and server)."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, n, check_bits, 0x4A5]))
-    return rng.integers(0, 2, size=(n, check_bits), dtype=np.int32)
-
-
-def _frame_hash(bits: np.ndarray, hasher: np.ndarray) -> np.ndarray:
-    """``R^T b mod 2`` per frame: a wrong frame e != 0 passes with probability 2^-check_bits."""
-    return (bits.astype(np.int32) @ hasher) & 1
 
 
 def successive_wyner_ziv(
@@ -160,47 +150,30 @@ def successive_wyner_ziv(
 
 def _decode_plane(res, w, truth, post, lower, i, k, steps, k_step, n, F, P, max_iter, algorithm, failure,
                   code_seed, check_bits, rec) -> np.ndarray:
-    """BP-decode one bit-plane of one worker (all frames batched); handle failures."""
+    """BP-decode one bit-plane of one worker (all frames batched) with retries or uncoded fallback.
+
+    The first attempt's syndrome and hash bits are already in ``res.upload_bits``; this
+    adds the retry increments, the uncoded fallbacks and the extra decoder passes.
+    """
     llr = _frames(bitplane_llr(post, lower, i), n, LLR_MAX)
     bits = _frames(truth, n, 0)
-    decoded = np.empty_like(bits)
-    pending = np.arange(F)
-    hasher = _hash_matrix(n, check_bits, code_seed)
-    sent_hash = _frame_hash(bits, hasher)
-    first = True
-    while pending.size:
-        code = code_at_step(k, n, code_seed)
-        out = decode_syndrome(code, syndrome(code, bits[pending]), llr[pending], max_iter=max_iter,
-                              algorithm=algorithm)
-        ok = out.success
-        if check_bits:
-            bad_hash = ok & np.any(_frame_hash(out.bits, hasher) != sent_hash[pending], axis=1)
-            res.hash_rejections += int(bad_hash.sum())
-            ok = ok & ~bad_hash
-        decoded[pending[ok]] = out.bits[ok]
-        wrong = np.any(out.bits[ok] != bits[pending[ok]], axis=1)
-        res.undetected_errors += int(wrong.sum())
-        if first:
-            res.decode_failures += int((~ok).sum())
-            rec["failures"] = int((~ok).sum())
-            first = False
-        rec["undetected"] = rec.get("undetected", 0) + int(wrong.sum())
-        pending = pending[~ok]
-        if not pending.size:
-            break
-        k_next = min(k + k_step, steps)
-        if failure == "retry" and k_next < steps:
-            extra = code_at_step(k_next, n, code_seed).m - code.m  # nested LDPCA: only the new bits
-            res.upload_bits[w] += pending.size * extra
-            res.decode_bits[w] += pending.size * n
-            res.retries += int(pending.size)
-            rec["retries"] = rec.get("retries", 0) + int(pending.size)
-            k = k_next
-            continue
-        # give up on the code: send the frames' bits uncoded
-        real = np.minimum(n, P - pending * n)
-        res.upload_bits[w] += float(real.sum())
-        res.uncoded_frames += int(pending.size)
-        decoded[pending] = bits[pending]
-        pending = pending[:0]
-    return decoded.reshape(-1)[:P]
+    # retries climb in k_step grid steps but stop short of rate 1 (then uncoded is cheaper)
+    max_retries = 0 if failure == "uncoded" else max(0, (steps - 1 - k) // k_step)
+    out, sent, _ = sw_decode_adaptive(bits, llr, k / steps, step=k_step, max_retries=max_retries,
+                                      fallback="uncoded", hash_bits=check_bits, seed=code_seed,
+                                      max_iter=max_iter, algorithm=algorithm)
+    first = code_at_step(k, n, code_seed).m + check_bits
+    extra = sent - first
+    pad = F * n - P
+    if pad and out.uncoded[-1]:
+        extra[-1] -= pad  # the padding of a partial last frame is not resent
+    res.upload_bits[w] += float(extra.sum())
+    res.decode_bits[w] += float(n * (out.attempts.sum() - F))
+    failed = (out.attempts > 1) | out.uncoded
+    res.decode_failures += int(failed.sum())
+    res.retries += int((out.attempts - 1).sum())
+    res.uncoded_frames += int(out.uncoded.sum())
+    res.undetected_errors += int(out.undetected.sum())
+    rec.update(failures=int(failed.sum()), retries=int((out.attempts - 1).sum()),
+               undetected=int(out.undetected.sum()))
+    return out.bits.reshape(-1)[:P]

@@ -185,7 +185,6 @@ class DSCCompressor(Compressor):
             "ideal_rate_sum": float(self.rate_controller.ideal_rates(stats, K).sum()),
             "announced_rate_sum": float(rates.sum()),
             "bits_per_param": float(upload.sum() / (K * P)),
-            "hash_rejections": wz.hash_rejections,
             "uncoded_frames": wz.uncoded_frames,
             "allocator_rates_ignored": ctx.rates_bits is not None,
             "compute_seconds": time.perf_counter() - t0,
