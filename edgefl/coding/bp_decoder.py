@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -51,82 +52,82 @@ class DecodeResult:
 
 
 @njit(cache=True, inline="always")
-def _clip(x):
-    if x > LLR_MAX:
-        return LLR_MAX
-    if x < -LLR_MAX:
-        return -LLR_MAX
-    return x
+def _minsum_check(t, out, deg, flip, scale):
+    """Normalised min-sum messages out[:deg] of one check from its inputs t[:deg]."""
+    # branch-free two-minimum search; ties give min2 == min1, so comparing the
+    # magnitude with min1 in the second pass is exact
+    min1 = np.inf
+    min2 = np.inf
+    neg = flip
+    for i in range(deg):
+        x = t[i]
+        a = abs(x)
+        neg ^= x < 0.0
+        min2 = min(min2, max(min1, a))
+        min1 = min(min1, a)
+    m1 = scale * min1
+    m2 = scale * min2
+    for i in range(deg):
+        mag = m2 if abs(t[i]) == min1 else m1
+        out[i] = -mag if neg ^ (t[i] < 0.0) else mag
+
+
+@njit(cache=True, inline="always")
+def _sumproduct_check(t, out, deg, flip, th):
+    """Sum-product (tanh rule) messages out[:deg] of one check from its inputs t[:deg]."""
+    # forward products in out, backward product in a scalar: no division, so zero
+    # and tiny tanh values stay exact
+    # tanh(x/2) = 1 - 2/(e^x + 1) and 2 atanh(p) = log((1+p)/(1-p)) use the fast
+    # exp/log intrinsics; e^x overflowing to inf still gives exactly +-1
+    acc = -1.0 if flip else 1.0
+    for i in range(deg):
+        th[i] = 1.0 - 2.0 / (np.exp(t[i]) + 1.0)
+        out[i] = acc
+        acc *= th[i]
+    bwd = 1.0
+    for i in range(deg - 1, -1, -1):
+        p = min(max(out[i] * bwd, -_TANH_MAX), _TANH_MAX)
+        out[i] = np.log((1.0 + p) / (1.0 - p))
+        bwd *= th[i]
 
 
 @njit(cache=True)
-def _check_messages(msg_in, out, deg, flip, minsum, scale, fwd):
-    """Extrinsic check-to-variable messages of one check from its inputs msg_in[:deg]."""
-    if minsum:
-        min1 = np.inf
-        min2 = np.inf
-        imin = 0
-        neg = flip
-        for i in range(deg):
-            x = msg_in[i]
-            a = abs(x)
-            if x < 0.0:
-                neg = not neg
-            if a < min1:
-                min2 = min1
-                min1 = a
-                imin = i
-            elif a < min2:
-                min2 = a
-        for i in range(deg):
-            mag = min2 if i == imin else min1
-            sgn_neg = neg != (msg_in[i] < 0.0)
-            out[i] = -scale * mag if sgn_neg else scale * mag
-    else:
-        # forward products in fwd, backward product carried in a scalar: no division,
-        # so zeros and tiny tanh values are exact
-        acc = -1.0 if flip else 1.0
-        for i in range(deg):
-            fwd[i] = acc
-            acc *= np.tanh(0.5 * msg_in[i])
-        bwd = 1.0
-        for i in range(deg - 1, -1, -1):
-            p = fwd[i] * bwd
-            if p > _TANH_MAX:
-                p = _TANH_MAX
-            elif p < -_TANH_MAX:
-                p = -_TANH_MAX
-            out[i] = 2.0 * np.arctanh(p)
-            bwd *= np.tanh(0.5 * msg_in[i])
+def _flip_hard(v, hard, parity, var_ptr, var_edges, edge_chk, unsat):
+    """Flip hard decision of v; keep per-check parity (H b xor s) and its count of ones."""
+    hard[v] ^= 1
+    for j in range(var_ptr[v], var_ptr[v + 1]):
+        c = edge_chk[var_edges[j]]
+        parity[c] ^= 1
+        unsat += 1 if parity[c] else -1
+    return unsat
 
 
 @njit(cache=True)
-def _syndrome_ok(chk_ptr, edge_var, synd, hard):
-    m = chk_ptr.size - 1
-    for c in range(m):
-        par = synd[c]
-        for e in range(chk_ptr[c], chk_ptr[c + 1]):
-            par ^= hard[edge_var[e]]
-        if par:
-            return False
-    return True
+def _decode_frame(chk_ptr, edge_var, edge_chk, var_ptr, var_edges, synd, llr, max_iter, minsum,
+                  scale, layered, hard, max_deg):
+    """One frame; returns (success, iterations); hard receives the decoded bits.
 
-
-@njit(cache=True)
-def _decode_frame(chk_ptr, edge_var, var_ptr, var_edges, synd, llr, max_iter, minsum, scale,
-                  layered, bits_out, max_deg):
+    The syndrome test is incremental: only variables whose hard decision flips
+    touch the parity of their checks, so early stopping costs O(flips), not O(E).
+    """
     n = llr.size
     n_edges = edge_var.size
     m = chk_ptr.size - 1
     c2v = np.zeros(n_edges)
-    post = np.empty(n)
-    buf_in = np.empty(max_deg)
-    buf_out = np.empty(max_deg)
-    fwd = np.empty(max_deg)
+    post = llr.copy()
+    t = np.empty(max_deg)
+    out = np.empty(max_deg)
+    th = np.empty(max_deg)
+    parity = synd.copy()
     for v in range(n):
-        post[v] = _clip(llr[v])
-        bits_out[v] = 1 if post[v] < 0.0 else 0
-    if _syndrome_ok(chk_ptr, edge_var, synd, bits_out):
+        hard[v] = 1 if post[v] < 0.0 else 0
+    for c in range(m):
+        for e in range(chk_ptr[c], chk_ptr[c + 1]):
+            parity[c] ^= hard[edge_var[e]]
+    unsat = 0
+    for c in range(m):
+        unsat += parity[c]
+    if unsat == 0:
         return True, 0
     v2c = np.empty(0) if layered else np.empty(n_edges)
     if not layered:
@@ -136,18 +137,44 @@ def _decode_frame(chk_ptr, edge_var, var_ptr, var_edges, synd, llr, max_iter, mi
         for c in range(m):
             e0 = chk_ptr[c]
             deg = chk_ptr[c + 1] - e0
+            if layered and minsum:
+                # fused hot path: inputs, two minima and sign in one pass, then the
+                # messages and the posteriors in a second one
+                min1 = np.inf
+                min2 = np.inf
+                neg = synd[c] != 0
+                for i in range(deg):
+                    x = post[edge_var[e0 + i]] - c2v[e0 + i]
+                    t[i] = x
+                    a = abs(x)
+                    neg ^= x < 0.0
+                    min2 = min(min2, max(min1, a))
+                    min1 = min(min1, a)
+                m1 = scale * min1
+                m2 = scale * min2
+                for i in range(deg):
+                    mag = m2 if abs(t[i]) == min1 else m1
+                    msg = -mag if neg ^ (t[i] < 0.0) else mag
+                    c2v[e0 + i] = msg
+                    # the posterior is not clipped: that would corrupt the next
+                    # extrinsic value post - c2v (messages are bounded by the rules)
+                    post[edge_var[e0 + i]] = t[i] + msg
+                continue
+            if layered:
+                for i in range(deg):
+                    t[i] = post[edge_var[e0 + i]] - c2v[e0 + i]
+            else:
+                for i in range(deg):
+                    t[i] = v2c[e0 + i]
+            if minsum:
+                _minsum_check(t, out, deg, synd[c] != 0, scale)
+            else:
+                _sumproduct_check(t, out, deg, synd[c] != 0, th)
             for i in range(deg):
-                if layered:
-                    buf_in[i] = post[edge_var[e0 + i]] - c2v[e0 + i]
-                else:
-                    buf_in[i] = v2c[e0 + i]
-            _check_messages(buf_in, buf_out, deg, synd[c] != 0, minsum, scale, fwd)
-            for i in range(deg):
-                c2v[e0 + i] = _clip(buf_out[i])
-                if layered:
-                    # posterior is not clipped: clipping it would corrupt the extrinsic
-                    # value post - c2v of the next update
-                    post[edge_var[e0 + i]] = buf_in[i] + c2v[e0 + i]
+                c2v[e0 + i] = out[i]
+            if layered:
+                for i in range(deg):
+                    post[edge_var[e0 + i]] = t[i] + out[i]
         if not layered:
             for v in range(n):
                 total = llr[v]
@@ -158,18 +185,30 @@ def _decode_frame(chk_ptr, edge_var, var_ptr, var_edges, synd, llr, max_iter, mi
                     e = var_edges[j]
                     v2c[e] = total - c2v[e]
         for v in range(n):
-            bits_out[v] = 1 if post[v] < 0.0 else 0
-        if _syndrome_ok(chk_ptr, edge_var, synd, bits_out):
+            if (post[v] < 0.0) != (hard[v] != 0):  # few flips after the first iterations
+                unsat = _flip_hard(v, hard, parity, var_ptr, var_edges, edge_chk, unsat)
+        if unsat == 0:
             return True, it
     return False, max_iter
 
 
 @njit(cache=True, parallel=True)
-def _decode_batch(chk_ptr, edge_var, var_ptr, var_edges, synd, llr, max_iter, minsum, scale,
-                  layered, bits_out, success, iters, max_deg):
+def _decode_parallel(chk_ptr, edge_var, edge_chk, var_ptr, var_edges, synd, llr, max_iter, minsum,
+                     scale, layered, bits_out, success, iters, max_deg):
     for f in prange(llr.shape[0]):
-        ok, it = _decode_frame(chk_ptr, edge_var, var_ptr, var_edges, synd[f], llr[f], max_iter,
-                               minsum, scale, layered, bits_out[f], max_deg)
+        ok, it = _decode_frame(chk_ptr, edge_var, edge_chk, var_ptr, var_edges, synd[f], llr[f],
+                               max_iter, minsum, scale, layered, bits_out[f], max_deg)
+        success[f] = ok
+        iters[f] = it
+
+
+@njit(cache=True)
+def _decode_serial(chk_ptr, edge_var, edge_chk, var_ptr, var_edges, synd, llr, max_iter, minsum,
+                   scale, layered, bits_out, success, iters, max_deg):
+    # one thread: no parallel region, whose idle workers would spin and burn CPU
+    for f in range(llr.shape[0]):
+        ok, it = _decode_frame(chk_ptr, edge_var, edge_chk, var_ptr, var_edges, synd[f], llr[f],
+                               max_iter, minsum, scale, layered, bits_out[f], max_deg)
         success[f] = ok
         iters[f] = it
 
@@ -213,7 +252,8 @@ def decode_syndrome(code: LDPCCode, syndromes: np.ndarray, llr: np.ndarray, max_
     success = np.zeros(frames, dtype=np.bool_)
     iters = np.zeros(frames, dtype=np.int64)
     max_deg = int(np.diff(code.chk_ptr).max()) if code.m else 1
-    _decode_batch(code.chk_ptr, code.edge_var, code.var_ptr, code.var_edges, synd, llr,
+    kernel = _decode_serial if frames == 1 or numba.get_num_threads() == 1 else _decode_parallel
+    kernel(code.chk_ptr, code.edge_var, code.edge_chk, code.var_ptr, code.var_edges, synd, llr,
                   int(max_iter), algorithm == "min-sum", float(scale), schedule == "layered",
                   bits, success, iters, max_deg)
     return DecodeResult(bits=bits, success=success, iterations=iters)
