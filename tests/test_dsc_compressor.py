@@ -100,6 +100,17 @@ def test_multibit_bit_true_equals_quantised_aggregate():
     assert np.mean((an.aggregate - g.mean(0)) ** 2) < 0.2
 
 
+def test_offline_estimator_and_top_k_in_analytic_mode():
+    """Offline genie statistics (eq. 48-56) drive this round's rates; top-K caps distinct rates."""
+    g = next(ceo_rounds(8, 4800, 1, seed=7))
+    res = DSCCompressor(estimator="offline", top_k=3).compress(g, np.arange(8), ctx(0, "analytic"))
+    assert res.info["ratio_used"] == pytest.approx(10.0, rel=0.1)
+    assert res.info["ratio_estimate"] is None
+    assert res.decode_failures == res.retries == 0
+    assert res.upload_bits[2] == res.upload_bits[3] == res.upload_bits[7]  # positions >= top_k share a rate
+    assert res.upload_bits[0] > res.upload_bits[1] > res.upload_bits[2]
+
+
 def test_deterministic():
     g = next(ceo_rounds(4, 4800, 1, seed=6))
     kw = dict(rate_margin=0.0, rate_margin_slope=0.0, estimator="oracle", sigma_x2=10.0, sigma_n2=1.0)

@@ -180,8 +180,8 @@ class DSCCompressor(Compressor):
                                           rng=np.random.default_rng(ctx.round))
             self.stats = estimate
         info = {
-            "ratio_used": stats.ratio,
-            "ratio_estimate": None if estimate is None else estimate.ratio,
+            "ratio_used": float(stats.ratio),
+            "ratio_estimate": None if estimate is None else float(estimate.ratio),
             "ideal_rate_sum": float(self.rate_controller.ideal_rates(stats, K).sum()),
             "announced_rate_sum": float(rates.sum()),
             "bits_per_param": float(upload.sum() / (K * P)),
