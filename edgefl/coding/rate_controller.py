@@ -40,7 +40,7 @@ def _entropy_bits(p: np.ndarray) -> float:
     return float(-(p * np.log2(p)).sum())
 
 
-def _check_joint_count(num_side: int, levels: int) -> int:
+def _histogram_count(num_side: int, levels: int) -> int:
     return int(round(np.exp(gammaln(num_side + levels) - gammaln(num_side + 1) - gammaln(levels))))
 
 
@@ -139,7 +139,7 @@ def semi_analytic_rates(
     out = np.full((num_workers, quantizer.bits), np.nan)
     for k in pos:
         s = int(k) - 1
-        if _check_joint_count(s, quantizer.levels_count) <= max_configurations:
+        if _histogram_count(s, quantizer.levels_count) <= max_configurations:
             out[k - 1] = bitplane_entropies(_semi_analytic_joint(q, w, s), quantizer.bits)
         else:
             r = rng if rng is not None else np.random.default_rng(12345 + s)
