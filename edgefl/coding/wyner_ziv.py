@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 
-from edgefl.coding.bp_decoder import decode_syndrome
 from edgefl.coding.ldpc import code_at_step, grid_index, rate_grid
 from edgefl.coding.slepian_wolf import sw_decode_adaptive
 from edgefl.coding.llr import LLR_MAX, SideInformationPosterior, bitplane_llr
