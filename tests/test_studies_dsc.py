@@ -73,3 +73,14 @@ def test_table1_rates_and_ldpc_operating_points(tmp_path):
         else:
             assert np.isnan(r["ldpc_mean"])
     assert max(abs(r["rate_controller"] - r["paper"]) for r in rows) == pytest.approx(0.0, abs=0.006)
+
+
+# ---- Fig. 8: CV of the semi-analytical estimate flat in k, traditional CV growing and larger.
+def test_fig8_coefficient_of_variation(tmp_path):
+    rows = load_study("fig8").run(tmp_path, K=8, simulations=40)
+    assert (tmp_path / "fig8.png").exists() and (tmp_path / "fig8.csv").exists()
+    semi = np.array([r["cv"] for r in rows if r["method"] == "semi-analytical"])
+    trad = np.array([r["cv"] for r in rows if r["method"] == "traditional"])
+    assert np.all(semi < trad)
+    assert semi.max() - semi.min() < 0.08
+    assert trad[-1] > 2 * trad[0]
