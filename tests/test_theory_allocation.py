@@ -113,3 +113,12 @@ def test_plan_report_bad_input():
         th.plan_report(np.ones(3), 0.0, 1.0, 1.0, 1.0, 10)
     with pytest.raises(ValueError, match="D must exceed"):
         th.plan_report(np.ones(3), 1e6, 1.0, 1.0, 0.2, 10)
+    with pytest.raises(ValueError, match="single-layer"):
+        th.plan_report(np.ones(3), 1e6, np.ones(2), np.ones((3, 2)), 5.0, 10)
+
+
+def test_plan_report_unequal_noise_equal_baseline_is_min_sum_rate():
+    snr, sn = np.array([1.0, 10.0, 100.0]), np.array([0.5, 1.0, 2.0])
+    rep = th.plan_report(snr, 1e6, 3.0, sn, 0.5, 1000)
+    total = th.solve_p1(np.ones(3), sn, 3.0, 0.5).objective
+    np.testing.assert_allclose(rep["schemes"]["equal"]["bits_per_param"], total / 3)

@@ -111,9 +111,14 @@ def plan_report(snr_linear, bandwidth_hz: float, sigma_x2: float, sigma_n2, D: f
     positive("bandwidth_hz", bandwidth_hz)
     if deadline_s is not None:
         positive("deadline_s", deadline_s)
+    sn = positive("sigma_n2", sigma_n2)
+    if np.ndim(sigma_x2) != 0 or sn.ndim > 1:
+        raise ValueError(
+            f"plan_report is single-layer: sigma_x2 must be a scalar and sigma_n2 a scalar or (K,), "
+            f"got shapes {np.shape(sigma_x2)} and {sn.shape}"
+        )
     alpha = alpha_from_snr(snr)
-    bits_p1, res = p1_rates_bits(alpha, sigma_x2, sigma_n2, D, return_result=True)
-    sn = np.asarray(sigma_n2, dtype=float)
+    bits_p1, res = p1_rates_bits(alpha, sigma_x2, sn, D, return_result=True)
     if sn.ndim == 0:
         bits_eq = symmetric_rates_bits(K, sigma_x2, float(sn), D)
     else:
