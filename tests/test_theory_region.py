@@ -39,7 +39,7 @@ def test_lemma1_order_minimises_weighted_rate_among_all_orders():
     for rng, K, sn, sx, r, _ in _random_layers(2, 30, 5):
         alpha = rng.uniform(0.1, 5.0, K)
         best = min(alpha @ th.corner_point(r, sx, sn, order=p) for p in itertools.permutations(range(K)))
-        lemma1 = alpha @ th.corner_point(r, sx, sn, order=np.argsort(-alpha))
+        lemma1 = alpha @ th.corner_point(r, sx, sn, order=th.lemma1_order(alpha))
         assert lemma1 == pytest.approx(best, rel=1e-12)
 
 

@@ -16,6 +16,7 @@ from .ceo import (
     corollary1_point,
     distortion,
     in_rate_region,
+    lemma1_order,
     r_from_z,
     region_slack,
     symmetric_point,
@@ -45,7 +46,7 @@ from .sumrate import (
 __all__ = [
     "P1Result", "UNCODED_BITS_PER_PARAM", "alpha_from_snr", "bound_report", "corner_point",
     "corollary1_point", "cost_per_iteration_bits", "distortion", "distortion_from_rho", "dsc_gain",
-    "fdma_bandwidth_for_deadline", "fdma_split_for_bandwidth", "in_rate_region", "iterations_bound",
+    "fdma_bandwidth_for_deadline", "fdma_split_for_bandwidth", "in_rate_region", "iterations_bound", "lemma1_order",
     "noise_rate", "optimal_rho", "p1_rates_bits", "plan_report", "r_from_z", "r_in", "r_sum",
     "region_slack", "remark6_cost_decreasing", "remark6_ratio", "rho_from_distortion",
     "signsgd_distortion", "signsgd_point", "solve_p1", "symmetric_point", "symmetric_rates_bits",

@@ -45,6 +45,12 @@ def distortion(r, sigma_n2) -> np.ndarray:
     return 1.0 / total
 
 
+def lemma1_order(alpha) -> np.ndarray:
+    """Lemma 1 order (RD paper Sec. V-A): worker indices by alpha descending, ties in index
+    order. ``order[0]`` is the paper's worker 1, decoded last with the most side information."""
+    return np.argsort(-positive("alpha", alpha), kind="stable")
+
+
 def _as_order(order, K: int) -> np.ndarray:
     if order is None:
         return np.arange(K)

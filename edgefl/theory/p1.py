@@ -24,6 +24,7 @@ import numpy as np
 
 from ._checks import LN2, check_distortion, positive
 from ._p1_kernel import solve_sorted
+from .ceo import lemma1_order
 
 _TOL = 1e-13
 _MAX_ITER = 200
@@ -54,6 +55,12 @@ class P1Result:
     kkt_residual: float
     mu: float
     iterations: int
+
+    @property
+    def decode_order(self) -> np.ndarray:
+        """Successive decoding order at the server (eq. (19)): worker K (smallest alpha, no side
+        information) first, worker 1 (largest alpha) last, i.e. ``order`` reversed."""
+        return self.order[::-1]
 
     @property
     def R_worker(self) -> np.ndarray:
@@ -132,7 +139,7 @@ def solve_p1(alpha, sigma_n2, sigma_x2, D) -> P1Result:
     Rates in bits; alpha is any positive cost per unit rate (e.g. Hz per bit/s, see
     :func:`edgefl.theory.alpha_from_snr`). Raises ValueError if D <= sum_l D_min,l."""
     a, s, sx, D = p1_inputs(alpha, sigma_n2, sigma_x2, D)
-    order = np.argsort(-a, kind="stable")
+    order = lemma1_order(a)
     a_s = np.ascontiguousarray(a[order])
     s_s = np.ascontiguousarray(s[order])
     c = 1.0 / sx
