@@ -90,6 +90,19 @@ def test_membership_without_r_symmetric_point_and_p1_point():
     assert th.in_rate_region(res.R[:, 0], 1.0, [0.5, 1.0, 2.0], 0.4)
 
 
+def test_membership_without_r_heterogeneous_k10():
+    rng = np.random.default_rng(0)
+    K = 10
+    sn = np.exp(rng.uniform(-1, 1, K))
+    sx, D = 2.0, 2 / np.sum(1 / sn)
+    a = th.solve_p1(rng.uniform(0.5, 2, K), sn, sx, D).R[:, 0]
+    b = th.solve_p1(rng.uniform(0.5, 2, K), sn, sx, D).R[:, 0]
+    assert th.in_rate_region(a * 1.01, sx, sn, D)
+    assert not th.in_rate_region(a * 0.99, sx, sn, D)
+    assert th.in_rate_region(0.5 * (a + b), sx, sn, D)  # the region is convex
+    assert not th.in_rate_region(0.5 * (a + b) - 1e-3, sx, sn, D)
+
+
 def test_corollary1_is_layerwise_theorem2():
     rng = np.random.default_rng(5)
     K, L = 4, 3
