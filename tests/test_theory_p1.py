@@ -366,6 +366,30 @@ def test_extreme_spread_stays_certified():
         assert res.gap < 1e-6 * res.objective and res.kkt_residual < 1e-6
 
 
+def test_poor_certificate_warns():
+    # extreme noise spread (sigma_N^2 over ~1e7 in a layer, sigma_X^2 >> min sigma_N^2): the
+    # solver says so instead of returning a silently wrong point
+    rng = np.random.default_rng(123)
+    for _ in range(1864):  # replay a randomised stress run up to its worst case
+        K, L = int(rng.integers(1, 200)), int(rng.integers(1, 8))
+        alpha = th.alpha_from_snr(10 ** (rng.uniform(-20, 50, K) / 10))
+        if rng.random() < 0.3:
+            alpha = np.round(alpha, 1) + 0.1
+        if rng.random() < 0.5:
+            sn = np.exp(rng.uniform(-8, 8, (K, L)))
+        else:
+            sn = np.exp(rng.uniform(-1, 1, (K, 1))) * np.ones((K, L))
+        sx = np.exp(rng.uniform(-10, 10, L))
+        d_min = np.sum(1 / np.sum(1 / sn, axis=0))
+        if rng.random() < 0.8:
+            D = d_min * np.exp(rng.uniform(1e-9, 20))
+        else:
+            D = d_min * (1 + 10 ** rng.uniform(-12, -3))
+    with pytest.warns(RuntimeWarning, match="approximately optimal"):
+        res = solve_p1(alpha, sn, sx, D)
+    assert res.gap > 1e-6 * res.objective
+
+
 @pytest.mark.parametrize(
     "args,match",
     [
