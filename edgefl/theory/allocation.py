@@ -28,13 +28,14 @@ def alpha_from_snr(snr_linear):
 
 
 def p1_rates_bits(alpha, sigma_x2, sigma_n2, D, return_result: bool = False):
-    """Per-worker bits per gradient parameter from P1 (RD paper eq. (20)), summed over layers.
+    """Per-worker bits per gradient parameter from P1 (RD paper eq. (20)): (1/L) sum_l R_{k,l}.
 
     alpha (K,); sigma_x2 scalar or (L,); sigma_n2 scalar, (K,) or (K, L); D is the distortion of
     one L-vector (one entry per layer, RD paper eq. (11)), i.e. per parameter when L = 1.
     Layers are taken to be of equal size P/L (the paper's assumption), so worker k sends
-    P * mean_l R_{k,l} bits per round. Returns (K,) bits per parameter (and the P1Result if
-    ``return_result``)."""
+    (P/L) sum_l R_{k,l} = P x (returned value) bits per round; Corollary 1's per-worker rate
+    R_k = sum_l R_{k,l} is ``P1Result.R_worker``. Returns (K,) bits per parameter (and the
+    P1Result if ``return_result``)."""
     res = solve_p1(alpha, sigma_n2, sigma_x2, D)
     bits = res.R.mean(axis=1)
     return (bits, res) if return_result else bits
