@@ -36,8 +36,9 @@ def test_unsupported_block_length_raises():
         rate_grid(1201)  # prime: no ladder with equal blocks
 
 
-def test_edge_arrays_are_consistent_with_dense_matrix():
-    code = get_code(0.5, n=N)
+@pytest.mark.parametrize("family", ldpc.FAMILIES)
+def test_edge_arrays_are_consistent_with_dense_matrix(family):
+    code = get_code(0.5, n=N, family=family)
     h = code.dense()
     assert h.shape == (code.m, code.n)
     assert h.sum() == code.n_edges  # no (check, var) pair twice, i.e. no cancelled edges
@@ -48,27 +49,56 @@ def test_edge_arrays_are_consistent_with_dense_matrix():
         edges = code.var_edges[code.var_ptr[v]:code.var_ptr[v + 1]]
         assert np.all(code.edge_var[edges] == v)
         np.testing.assert_array_equal(np.sort(code.edge_chk[edges]), np.flatnonzero(h[:, v]))
-    # variable degrees follow the design distribution at every rate
+    # variable degrees follow the design distribution
+    degrees, fractions = (ldpc.VAR_DEGREES, ldpc.VAR_FRACTIONS) if family == "ldpca" else ldpc.peg_distribution(0.5)
     counts = np.bincount(np.diff(code.var_ptr))
-    for d, frac in zip(ldpc.VAR_DEGREES, ldpc.VAR_FRACTIONS):
+    for d, frac in zip(degrees, fractions):
         assert abs(counts[d] - frac * N) <= 1
 
 
+def four_cycles(code):
+    h = code.dense().astype(np.int64)
+    overlap = h.T @ h
+    np.fill_diagonal(overlap, 0)
+    return int((overlap * (overlap - 1) // 2).sum() // 2)
+
+
+def test_peg_codes_have_concentrated_checks_and_no_four_cycles():
+    # below ~0.4 at this reduced n the degree-20 variables cannot all avoid 4-cycles
+    for rate in (0.5, 0.6, 0.8):
+        code = get_code(rate, n=N, family="peg")
+        deg = np.diff(code.chk_ptr)
+        assert deg.max() - deg.min() <= 2
+        assert four_cycles(code) == 0
+        assert not code.nested
+
+
+def test_ldpca_avoids_four_cycles_at_high_rates():
+    for rate in (0.6, 0.8):
+        assert four_cycles(get_code(rate, n=N, family="ldpca")) == 0
+
+
+def test_unknown_family_raises():
+    with pytest.raises(ValueError, match="family"):
+        get_code(0.5, n=N, family="turbo")
+
+
 def test_base_rows_are_balanced_and_segments_about_two_to_one():
-    base = np.diff(code_at_step(rate_grid(N).size, n=N).chk_ptr)
-    assert base.max() - base.min() <= 1
+    base = np.diff(code_at_step(rate_grid(N).size, n=N, family="ldpca").chk_ptr)
+    assert base.max() - base.min() <= 2
     for k in (1, 13, 30, 47, 60):
         rows_per_check = np.bincount(ldpc.segment_map(N, k))
-        assert rows_per_check.size == code_at_step(k, n=N).m
+        assert rows_per_check.size == code_at_step(k, n=N, family="ldpca").m
         # a nested ladder cannot split evenly at every k; greedy halving of the
         # longest segment keeps lengths within 2:1 up to one row (3:1, 7:3)
         assert rows_per_check.max() <= 2 * rows_per_check.min() + 1
 
 
-def test_syndrome_matches_dense_product():
+@pytest.mark.parametrize("family", ldpc.FAMILIES)
+def test_syndrome_matches_dense_product(family):
     rng = np.random.default_rng(1)
     bits = rng.integers(0, 2, size=(5, N), dtype=np.uint8)
-    code = get_code(0.37, n=N)
+    code = get_code(0.37, n=N, family=family)
     expect = (bits.astype(np.int64) @ code.dense().T.astype(np.int64)) % 2
     np.testing.assert_array_equal(syndrome(code, bits), expect)
 
@@ -77,7 +107,7 @@ def test_syndromes_are_differenced_accumulated_base_syndromes():
     """LDPCA encoder: accumulate s0 = H0 b, sample, difference == merged-code syndrome."""
     rng = np.random.default_rng(2)
     bits = rng.integers(0, 2, size=(3, N), dtype=np.uint8)
-    base = code_at_step(rate_grid(N).size, n=N)  # k = K: the square base code H0
+    base = code_at_step(rate_grid(N).size, n=N, family="ldpca")  # k = K: the square base code H0
     assert base.m == N
     acc = np.bitwise_xor.accumulate(syndrome(base, bits), axis=1)
     previous = np.zeros(0, dtype=np.int64)
@@ -87,21 +117,23 @@ def test_syndromes_are_differenced_accumulated_base_syndromes():
         previous = pos
         sent = acc[:, pos]
         diff = np.diff(np.concatenate([np.zeros((3, 1), np.uint8), sent], axis=1), axis=1) % 2
-        np.testing.assert_array_equal(diff, syndrome(code_at_step(k, n=N), bits))
+        np.testing.assert_array_equal(diff, syndrome(code_at_step(k, n=N, family="ldpca"), bits))
 
 
-def test_construction_is_seeded_and_cached(tmp_path, monkeypatch):
+@pytest.mark.parametrize("family", ldpc.FAMILIES)
+def test_construction_is_seeded_and_cached(tmp_path, monkeypatch, family):
     monkeypatch.setenv("EDGEFL_CACHE", str(tmp_path))
     ldpc._base_code.cache_clear()
     ldpc._code_at.cache_clear()
-    a = get_code(0.5, n=N, seed=3)
-    assert a is get_code(0.5, n=N, seed=3)
-    assert list((tmp_path / "ldpc").glob("*.npz"))
+    a = get_code(0.5, n=N, seed=3, family=family)
+    assert a is get_code(0.5, n=N, seed=3, family=family)
+    assert list((tmp_path / "ldpc").glob(f"{family}*.npz"))
     ldpc._base_code.cache_clear()
     ldpc._code_at.cache_clear()
-    b = get_code(0.5, n=N, seed=3)  # from disk
+    b = get_code(0.5, n=N, seed=3, family=family)  # from disk
     np.testing.assert_array_equal(a.edge_var, b.edge_var)
-    c = get_code(0.5, n=N, seed=4)
+    np.testing.assert_array_equal(a.edge_chk, b.edge_chk)
+    c = get_code(0.5, n=N, seed=4, family=family)
     assert not np.array_equal(a.edge_var, c.edge_var)
     ldpc._base_code.cache_clear()
     ldpc._code_at.cache_clear()

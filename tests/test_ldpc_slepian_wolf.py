@@ -38,6 +38,18 @@ def test_adaptive_retries_send_only_increments_of_the_nested_ladder():
     np.testing.assert_allclose(final_rate, np.ceil(0.1 * steps - 1e-9) / steps + 3 * (res.attempts - 1) / steps)
 
 
+def test_adaptive_with_per_rate_codes_pays_every_full_syndrome():
+    b, llr = frames(0.05, 6, seed=5)
+    res, sent, final_rate = sw_decode_adaptive(b, llr, 0.25, step=5, family="peg", algorithm="min-sum")
+    assert res.success.all() and not res.undetected.any()
+    steps = rate_grid(N).size
+    k0 = round(0.25 * steps)
+    for f in range(6):
+        ks = k0 + 5 * np.arange(res.attempts[f])
+        assert sent[f] == (ks * (N // steps)).sum()
+        assert np.isclose(final_rate[f], ks[-1] / steps)
+
+
 def test_adaptive_without_retries_falls_back_or_reports_failure():
     b, llr = frames(0.11, 4, seed=3)
     res, sent, rate = sw_decode_adaptive(b, llr, 0.2, max_retries=0, algorithm="min-sum", max_iter=30)

@@ -28,7 +28,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgefl.coding.bp_decoder import DecodeResult, check_llr, decode_syndrome
-from edgefl.coding.ldpc import LDPCCode, check_bits, code_at_step, get_code, grid_index, rate_grid, syndrome
+from edgefl.coding.ldpc import (
+    DEFAULT_FAMILY,
+    LDPCCode,
+    check_bits,
+    code_at_step,
+    get_code,
+    grid_index,
+    rate_grid,
+    syndrome,
+)
 
 FALLBACKS = ("uncoded", "none")
 
@@ -47,10 +56,11 @@ class AdaptiveDecodeResult(DecodeResult):
     undetected: np.ndarray
 
 
-def sw_encode(bits: np.ndarray, rate: float, seed: int = 0) -> tuple[LDPCCode, np.ndarray]:
+def sw_encode(bits: np.ndarray, rate: float, seed: int = 0,
+              family: str = DEFAULT_FAMILY) -> tuple[LDPCCode, np.ndarray]:
     """Code of the smallest grid rate >= ``rate`` for n = bits.shape[1], and the (F, m) syndromes."""
     b = check_bits("bits", bits)
-    code = get_code(rate, n=b.shape[1], seed=seed)
+    code = get_code(rate, n=b.shape[1], seed=seed, family=family)
     return code, syndrome(code, b)
 
 
@@ -69,7 +79,7 @@ def hash_parities(bits: np.ndarray, hash_bits: int, seed: int = 0) -> np.ndarray
 
 def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, step: int = 1,
                        max_retries: int | None = None, fallback: str = "uncoded", hash_bits: int = 0,
-                       seed: int = 0, **decoder_kwargs) -> tuple[AdaptiveDecodeResult, np.ndarray, np.ndarray]:
+                       seed: int = 0, family: str = "ldpca", **decoder_kwargs) -> tuple[AdaptiveDecodeResult, np.ndarray, np.ndarray]:
     """Encode ``bits`` at ``start_rate`` and decode with retries up the rate ladder.
 
     ``bits`` (F, n) are the encoder's source bits: the emulation needs them to form
@@ -78,7 +88,8 @@ def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, 
     ``(result, bits_sent, final_rate)``: ``bits_sent`` (F,) int64 is every bit
     uploaded for the frame (all syndrome increments, the hash, plus ``n`` if it
     went uncoded), ``final_rate`` (F,) the grid rate of the last syndrome decoded.
-    ``decoder_kwargs`` go to :func:`decode_syndrome`.
+    ``family`` "ldpca" (default) makes retries cost only the increments, "peg"
+    the whole new syndrome each time.  ``decoder_kwargs`` go to :func:`decode_syndrome`.
     """
     b = check_bits("bits", bits)
     frames, n = b.shape
@@ -106,7 +117,7 @@ def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, 
     prev_m = 0
     prev_nested = True
     while active.size:
-        code = code_at_step(k, n=n, seed=seed)
+        code = code_at_step(k, n=n, seed=seed, family=family)
         # nested ladder: a retry uploads only the new accumulated-syndrome bits
         bits_sent[active] += code.m - prev_m if (code.nested and prev_nested) else code.m
         res = decode_syndrome(code, syndrome(code, b[active]), llr[active], **decoder_kwargs)
