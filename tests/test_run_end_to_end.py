@@ -101,3 +101,19 @@ def test_plot_command(tmp_path: Path) -> None:
     assert (out / "timing_round1.png").is_file() and (out / "rounds.png").is_file()
     res = CliRunner().invoke(app, ["plot", str(out), "--round", "99"])
     assert res.exit_code != 0 and "round 99" in res.output
+
+
+def test_learning_run_deterministic_and_final_round_evaluated(tmp_path: Path) -> None:
+    digits = ROOT / "scenarios" / "digits_mlp.yaml"
+    outs = []
+    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+        res = CliRunner().invoke(app, ["run", str(digits), "-o", str(tmp_path / name), "--no-progress",
+                                       "--set", "rounds=7", "--set", f"seed={seed}", "--set", "output.plots=false"])
+        assert res.exit_code == 0, res.output
+        outs.append(tmp_path / name)
+    rows = list(csv.DictReader(open(outs[0] / "rounds.csv")))
+    assert rows[-1]["evaluated"] in ("1", "1.0", "True") and 0 < float(rows[-1]["test_accuracy"]) <= 1
+    assert "grad_wall_s" not in rows[0]  # wall clock kept out of the reproducible file
+    assert (outs[0] / "wall_times.csv").is_file()
+    assert (outs[0] / "rounds.csv").read_bytes() == (outs[1] / "rounds.csv").read_bytes()
+    assert (outs[0] / "rounds.csv").read_bytes() != (outs[2] / "rounds.csv").read_bytes()

@@ -27,7 +27,16 @@ from edgefl.learning.optim import Optimizer
 from edgefl.learning.partition import MinibatchSampler, partition_dirichlet, partition_iid, partition_shards
 from edgefl.sim.gradient_source import GradientSource
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+def _models_dir() -> Path:
+    # repository checkout (editable install) first, then the copy packed into a wheel
+    for cand in (Path(__file__).resolve().parents[2] / "models",
+                 Path(__file__).resolve().parents[1] / "_catalog" / "models"):
+        if cand.is_dir():
+            return cand
+    return Path(__file__).resolve().parents[2] / "models"
+
+
+MODELS_DIR = _models_dir()
 #: keeps the minibatch streams apart from the data/partition streams of the same seed
 SAMPLER_STREAM = 0x5A3E
 
@@ -54,6 +63,8 @@ class OnnxGradientSource(GradientSource):
         self.optimizer = optimizer
         self.batch_size = batch_size
         self.eval_every = eval_every
+        #: the run's final round, always evaluated so the final accuracy is fresh (set by the simulator)
+        self.last_round: int | None = None
         self.num_workers = len(shards)
         self.num_params = model.num_params
         self.flops_per_sample = float(flops_per_sample)
@@ -103,7 +114,7 @@ class OnnxGradientSource(GradientSource):
         if self._pending is None or self._pending_round != round:
             raise ValueError(f"round: apply_aggregate({round}) without local_gradients({round}) before it")
         self.optimizer.step(self.params, np.asarray(aggregate, dtype=np.float64))
-        evaluated = round == 0 or (round + 1) % self.eval_every == 0
+        evaluated = round == 0 or (round + 1) % self.eval_every == 0 or round == self.last_round
         if evaluated:
             self.evaluate()
         metrics = dict(self._pending)

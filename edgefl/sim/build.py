@@ -84,7 +84,9 @@ def gradient_source(rs: ResolvedScenario) -> GradientSource:
 
         seed = int(seeds(scn.seed)["gradients"].generate_state(1)[0])
         try:
-            return build_source(scn.model, scn.workers.count, seed, rs.base_dir)
+            src = build_source(scn.model, scn.workers.count, seed, rs.base_dir)
+            src.last_round = scn.rounds - 1
+            return src
         except (ValueError, OSError) as exc:  # model/data mismatch, unsupported op, unreadable file
             raise ScenarioError(rs.source, [FieldProblem("model", scn.model.model, str(exc))]) from exc
     g = scn.gradients
