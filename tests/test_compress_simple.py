@@ -39,3 +39,10 @@ def test_signsgd_unbiased_direction_on_ceo_source() -> None:
     one = SignSGD().compress(y[:1], np.arange(1), ctx()).aggregate
     assert np.corrcoef(agg, x)[0, 1] > np.corrcoef(one, x)[0, 1] + 0.05
     assert np.corrcoef(agg, x)[0, 1] > 0.8
+
+
+def test_light_dsc_config_agrees_with_quantizer_cap() -> None:
+    from edgefl.coding.quantizer import MAX_BITS
+    from edgefl.compress import dsc_config
+
+    assert dsc_config.MAX_BITS == MAX_BITS
