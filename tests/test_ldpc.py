@@ -74,7 +74,7 @@ def test_peg_codes_have_concentrated_checks_and_no_four_cycles():
 
 
 def test_ldpca_avoids_four_cycles_at_high_rates():
-    for rate in (0.6, 0.8):
+    for rate in (0.7, 0.8):
         assert four_cycles(get_code(rate, n=N, family="ldpca")) == 0
 
 
