@@ -52,24 +52,26 @@ class DecodeResult:
 
 
 @njit(cache=True, inline="always")
-def _minsum_check(t, out, deg, flip, scale):
-    """Normalised min-sum messages out[:deg] of one check from its inputs t[:deg]."""
-    # branch-free two-minimum search; ties give min2 == min1, so comparing the
-    # magnitude with min1 in the second pass is exact
+def _two_minima(t, deg, flip):
+    """Smallest and second smallest |t[:deg]|, and whether the message sign product is negative."""
+    # branch-free; ties give min2 == min1, so comparing a magnitude with min1 in
+    # _minsum_message is exact
     min1 = np.inf
     min2 = np.inf
     neg = flip
     for i in range(deg):
-        x = t[i]
-        a = abs(x)
-        neg ^= x < 0.0
+        a = abs(t[i])
+        neg ^= t[i] < 0.0
         min2 = min(min2, max(min1, a))
         min1 = min(min1, a)
-    m1 = scale * min1
-    m2 = scale * min2
-    for i in range(deg):
-        mag = m2 if abs(t[i]) == min1 else m1
-        out[i] = -mag if neg ^ (t[i] < 0.0) else mag
+    return min1, min2, neg
+
+
+@njit(cache=True, inline="always")
+def _minsum_message(x, min1, min2, neg, scale):
+    """Normalised min-sum message to the edge whose input was x."""
+    mag = scale * (min2 if abs(x) == min1 else min1)
+    return -mag if neg ^ (x < 0.0) else mag
 
 
 @njit(cache=True, inline="always")
@@ -138,23 +140,12 @@ def _decode_frame(chk_ptr, edge_var, edge_chk, var_ptr, var_edges, synd, llr, ma
             e0 = chk_ptr[c]
             deg = chk_ptr[c + 1] - e0
             if layered and minsum:
-                # fused hot path: inputs, two minima and sign in one pass, then the
-                # messages and the posteriors in a second one
-                min1 = np.inf
-                min2 = np.inf
-                neg = synd[c] != 0
+                # hot path: messages and posteriors written in one pass
                 for i in range(deg):
-                    x = post[edge_var[e0 + i]] - c2v[e0 + i]
-                    t[i] = x
-                    a = abs(x)
-                    neg ^= x < 0.0
-                    min2 = min(min2, max(min1, a))
-                    min1 = min(min1, a)
-                m1 = scale * min1
-                m2 = scale * min2
+                    t[i] = post[edge_var[e0 + i]] - c2v[e0 + i]
+                min1, min2, neg = _two_minima(t, deg, synd[c] != 0)
                 for i in range(deg):
-                    mag = m2 if abs(t[i]) == min1 else m1
-                    msg = -mag if neg ^ (t[i] < 0.0) else mag
+                    msg = _minsum_message(t[i], min1, min2, neg, scale)
                     c2v[e0 + i] = msg
                     # the posterior is not clipped: that would corrupt the next
                     # extrinsic value post - c2v (messages are bounded by the rules)
@@ -167,7 +158,9 @@ def _decode_frame(chk_ptr, edge_var, edge_chk, var_ptr, var_edges, synd, llr, ma
                 for i in range(deg):
                     t[i] = v2c[e0 + i]
             if minsum:
-                _minsum_check(t, out, deg, synd[c] != 0, scale)
+                min1, min2, neg = _two_minima(t, deg, synd[c] != 0)
+                for i in range(deg):
+                    out[i] = _minsum_message(t[i], min1, min2, neg, scale)
             else:
                 _sumproduct_check(t, out, deg, synd[c] != 0, th)
             for i in range(deg):
