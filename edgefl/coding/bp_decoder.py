@@ -18,11 +18,13 @@ failure is always *detected*: ``success`` is False exactly when the returned bit
 do not satisfy the syndrome.  (A satisfied syndrome can still be the wrong member
 of the coset; compare with the truth to count such undetected errors.)
 
-Two schedules: ``"layered"`` (serial over checks, each check update immediately
-refreshes the posteriors; about half the iterations of flooding for the same
-frame-error rate) and ``"flooding"`` (all checks, then all variables).  Frames
-are decoded in parallel over numba threads (``prange``); results do not depend
-on the thread count.
+Two schedules: ``"layered"`` (default; serial over checks, each check update
+immediately refreshes the posteriors; about half the iterations of flooding for
+the same frame-error rate) and ``"flooding"`` (all checks, then all variables).
+The syndrome test after each iteration is incremental (only flipped hard
+decisions touch their checks' parities).  Frames are decoded in parallel over
+numba threads (``prange``), or in a plain loop when numba has one thread;
+results do not depend on the thread count.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from numba import njit, prange
 
 from edgefl.coding.ldpc import LDPCCode, check_bits
 
-#: messages are clipped to +-LLR_MAX so that tanh / atanh stay finite
+#: channel LLRs are clipped to +-LLR_MAX and sum-product messages to about the same
+#: bound (tanh rule argument kept below tanh(LLR_MAX / 2)), so nothing overflows;
+#: min-sum messages are bounded by their inputs
 LLR_MAX = 30.0
 _TANH_MAX = np.tanh(LLR_MAX / 2.0)
 ALGORITHMS = ("sum-product", "min-sum")
@@ -247,6 +251,6 @@ def decode_syndrome(code: LDPCCode, syndromes: np.ndarray, llr: np.ndarray, max_
     max_deg = int(np.diff(code.chk_ptr).max()) if code.m else 1
     kernel = _decode_serial if frames == 1 or numba.get_num_threads() == 1 else _decode_parallel
     kernel(code.chk_ptr, code.edge_var, code.edge_chk, code.var_ptr, code.var_edges, synd, llr,
-                  int(max_iter), algorithm == "min-sum", float(scale), schedule == "layered",
-                  bits, success, iters, max_deg)
+           int(max_iter), algorithm == "min-sum", float(scale), schedule == "layered",
+           bits, success, iters, max_deg)
     return DecodeResult(bits=bits, success=success, iterations=iters)

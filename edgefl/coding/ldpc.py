@@ -254,7 +254,7 @@ def _build_base(n: int, steps: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Edge list (rows, cols) of the square base matrix H0 (see module docstring).
 
     Variables are placed highest degree first (hardest to place without short
-    cycles), one edge per row block, keeping row degrees within one of each other.
+    cycles), one edge per row block, keeping row degrees within two of each other.
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, n, steps, _CONSTRUCTION_VERSION]))
     n_blocks = n // steps
@@ -381,6 +381,14 @@ def _place_flat(deg, order, m, noise, cap):
                 if best < 0 or key < best_key:
                     best = c
                     best_key = key
+            if best < 0:  # every farthest check is full: lightest check v does not use yet
+                for c in range(m):
+                    if depth[c] == 0 or count[c] >= cap:
+                        continue
+                    key = (count[c], noise[e, c])
+                    if best < 0 or key < best_key:
+                        best = c
+                        best_key = key
             members[best, count[best]] = v
             count[best] += 1
             var_adj[v, var_cnt[v]] = best
