@@ -3,11 +3,10 @@
 Profiles are YAML data files, one profile per file, the file stem being the
 profile name. They are looked up, first match wins, in:
 
-1. the directories the caller passes (a scenario's own folder comes first, then
-   ``<scenario folder>/channels`` or ``/devices``),
-2. every directory of the ``EDGEFL_PATH`` environment variable (``os.pathsep``
-   separated; each may hold ``channels/`` and ``devices/`` sub-folders or the
-   profiles themselves),
+1. the ``channels/`` or ``devices/`` sub-folder of each directory the caller
+   passes (a scenario's own folder),
+2. the same sub-folders of every directory of the ``EDGEFL_PATH`` environment
+   variable (``os.pathsep`` separated),
 3. the catalogs shipped with edgefl (the repository's ``channels/`` and
    ``devices/`` in a development install, ``edgefl/_catalog/`` in a wheel).
 """
@@ -40,13 +39,9 @@ def builtin_dir(kind: Kind) -> Path:
 
 def search_path(kind: Kind, extra_dirs: Iterable[Path] = ()) -> list[Path]:
     """The ordered directories searched for profiles of ``kind``."""
-    dirs: list[Path] = []
-    for d in extra_dirs:
-        d = Path(d)
-        dirs += [d / kind, d]
-    for entry in os.environ.get("EDGEFL_PATH", "").split(os.pathsep):
-        if entry:
-            dirs += [Path(entry) / kind, Path(entry)]
+    # only the kind's own sub-folder: a scenario's folder holds scenarios, not profiles
+    dirs = [Path(d) / kind for d in extra_dirs]
+    dirs += [Path(e) / kind for e in os.environ.get("EDGEFL_PATH", "").split(os.pathsep) if e]
     dirs.append(builtin_dir(kind))
     seen: set[Path] = set()
     out = []

@@ -43,15 +43,20 @@ def run(
     except ScenarioError as exc:  # problems only visible when building (e.g. an ONNX op we cannot train)
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except OSError as exc:  # output directory unusable: found before any simulation work
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     t = outcome.summary["totals"]
-    state = "complete" if outcome.complete else "INTERRUPTED (partial results written)"
+    state = "complete" if outcome.complete else (
+        f"STOPPED by {outcome.error} (partial results written)" if outcome.error
+        else "INTERRUPTED (partial results written)")
     typer.echo(f"{rs.scenario.name}: {outcome.rounds_done}/{rs.scenario.rounds} rounds, {state}")
     if outcome.rounds_done:
         typer.echo(f"  mean round latency {t['mean_round_latency_s']:.6g} s, "
                    f"{t['mean_bits_per_param']:.4g} bits/parameter, mean distortion {t['mean_distortion']:.4g}")
     typer.echo(f"  results in {outcome.out_dir}")
     if not outcome.complete:
-        raise typer.Exit(130)
+        raise typer.Exit(1 if outcome.error else 130)
 
 
 @app.command()
@@ -90,9 +95,11 @@ def plot(
     """Draw the timing diagram (Gantt) of a round and the per-round curves as PNG."""
     from edgefl.results.plots import plot_results
 
-    if not (results_dir / "timeline.csv").is_file():
-        typer.echo(f"error: {results_dir}: no timeline.csv (is this a results directory?)", err=True)
-        raise typer.Exit(2)
+    for needed in ("timeline.csv", "rounds.csv"):
+        if not (results_dir / needed).is_file():
+            typer.echo(f"error: {results_dir}: no {needed} (is this a results directory written with "
+                       "output.timeline on?)", err=True)
+            raise typer.Exit(2)
     try:
         paths = plot_results(results_dir, round_)
     except ValueError as exc:
@@ -106,7 +113,7 @@ def plot(
 def plan(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-    D: Optional[float] = typer.Option(None, "--D", help="target distortion (default rate_allocation.target_distortion)"),
+    D: Optional[float] = typer.Option(None, "--D", help="target distortion (default rate_allocation.target_distortion, else signSGD's distortion)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); no training."""

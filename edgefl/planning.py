@@ -18,7 +18,7 @@ from edgefl.radio.rate import equal_finish_fdma_shares, shannon_rate_bps
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
 from edgefl.sim.build import gradient_source, layout, radio_environment
 from edgefl.sim.timing import compute_seconds, serial_pipeline
-from edgefl.theory import plan_report
+from edgefl.theory import plan_report, signsgd_distortion
 
 FLOAT_BITS = 32
 
@@ -28,9 +28,6 @@ def plan_scenario(rs: ResolvedScenario, D: float | None = None) -> dict[str, Any
     scn = rs.scenario
     ra = scn.rate_allocation
     D = D if D is not None else ra.target_distortion
-    if D is None:
-        raise ScenarioError(rs.source, [FieldProblem(
-            "rate_allocation.target_distortion", None, "plan needs a target distortion (set it or pass --D)")])
     if scn.gradients is not None:
         sx, sn = scn.gradients.sigma_x2, scn.gradients.sigma_n2
     elif ra.initial_sigma_x2 is not None and ra.initial_sigma_n2 is not None:
@@ -38,6 +35,9 @@ def plan_scenario(rs: ResolvedScenario, D: float | None = None) -> dict[str, Any
     else:
         raise ScenarioError(rs.source, [FieldProblem(
             "rate_allocation.initial_sigma_x2", None, "plan of a model scenario needs initial_sigma_x2/_n2")])
+    d_source = "given"
+    if D is None:  # the distortion signSGD itself reaches (RD paper Sec. VI-A): what DSC must match
+        D, d_source = signsgd_distortion(scn.workers.count, sx, sn), "signsgd"
     if not D > sn / scn.workers.count:
         raise ScenarioError(rs.source, [FieldProblem(
             "rate_allocation.target_distortion", D, f"must exceed sigma_n2 / K = {sn / scn.workers.count!r}")])
@@ -77,6 +77,7 @@ def plan_scenario(rs: ResolvedScenario, D: float | None = None) -> dict[str, Any
         report["saving_percent"][key]["round_latency_s"] = 100.0 * (
             1.0 - base["p1"]["round_latency_s"] / base[ref]["round_latency_s"])
     report["broadcast_s"] = t_bc
+    report["D_source"] = d_source
     report["scenario"] = scn.name
     return report
 
@@ -85,7 +86,7 @@ def format_plan(rep: dict[str, Any]) -> str:
     """Human-readable table of a plan report."""
     k = rep["K"]
     lines = [
-        f"plan for {rep['scenario']}: K={k}, P={rep['params']}, D={rep['D']:g}, "
+        f"plan for {rep['scenario']}: K={k}, P={rep['params']}, D={rep['D']:g} ({rep['D_source']}), "
         f"sigma_x2={rep['sigma_x2']:g}, sigma_n2={rep['sigma_n2']}, {rep['access'].upper()} "
         f"{rep['bandwidth_hz'] / 1e6:g} MHz",
         "",
@@ -96,12 +97,14 @@ def format_plan(rep: dict[str, Any]) -> str:
         lines.append(f"{w:>6} {rep['snr_db'][w]:>8.2f} {rep['alpha_hz_per_bps'][w]:>8.4f} "
                      f"{s['p1']['bits_per_param'][w]:>11.4f} {s['equal']['bits_per_param'][w]:>11.4f}")
     unit = "airtime_s" if rep["access"] == "tdma" else "bandwidth_hz"
-    lines += ["", f"{'scheme':>8} {'bits/round':>12} {'upload s':>10} {'round s':>10} {unit:>14} (sum)"]
+    lines += ["", f"{'scheme':>8} {'bits/round':>12} {'upload s*':>10} {'round s':>10} {unit:>14} (sum)"]
     for name in ("p1", "equal", "uncoded"):
         sch = s[name]
         lines.append(f"{name:>8} {sch['bits_per_round']:>12.4g} {sch['latency_s']:>10.4g} "
                      f"{sch['round_latency_s']:>10.4g} {sum(sch[unit]):>14.4g}")
     sv = rep["saving_percent"]
+    lines += ["* upload s: sum_k alpha_k b_k / B (RD paper's linear bandwidth cost); round s: full round "
+              "with the exact rates (FDMA: sub-band SNR gain)"]
     lines += ["", "P1 saving vs equal:   " + ", ".join(f"{k} {v:.1f}%" for k, v in sv["p1_vs_equal"].items()),
               "P1 saving vs uncoded: " + ", ".join(f"{k} {v:.1f}%" for k, v in sv["p1_vs_uncoded"].items())]
     return "\n".join(lines)

@@ -6,6 +6,7 @@ far are written and summary.json says ``"complete": false``.
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ class RunOutcome:
     complete: bool
     rounds_done: int
     summary: dict[str, Any]
+    error: str | None = None  # what stopped an incomplete run other than Ctrl-C
 
 
 @contextmanager
@@ -46,6 +48,24 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, old)
 
 
+RESULT_FILES = ("timeline.csv", "rounds.csv", "wall_times.csv", "summary.json", "rounds.png")
+
+
+def prepare_output_dir(requested: Path, overwrite: bool) -> Path:
+    """Choose (see :func:`fresh_output_dir`), create and check the results directory before
+    any simulation work; with ``overwrite`` remove the previous run's result files."""
+    target = fresh_output_dir(requested, overwrite)
+    if target.exists() and not target.is_dir():
+        raise OSError(f"{target}: exists and is not a directory")
+    target.mkdir(parents=True, exist_ok=True)
+    if not os.access(target, os.W_OK):
+        raise OSError(f"{target}: directory is not writable")
+    if overwrite:
+        for old in [*RESULT_FILES, *(p.name for p in target.glob("timing_round*.png"))]:
+            (target / old).unlink(missing_ok=True)
+    return target
+
+
 def default_output_dir(rs: ResolvedScenario) -> Path:
     """``output.dir`` of the scenario, else ``results/<name>``."""
     return Path(rs.scenario.output.dir) if rs.scenario.output.dir else Path("results") / rs.scenario.name
@@ -55,10 +75,11 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
                  progress: bool | None = None) -> RunOutcome:
     """Simulate ``rs`` and write timeline.csv, rounds.csv, summary.json (and plots if asked)."""
     scn = rs.scenario
-    target = fresh_output_dir(out_dir or default_output_dir(rs), overwrite)
     sim = build_simulation(rs)
+    target = prepare_output_dir(out_dir or default_output_dir(rs), overwrite)
     wall0 = time.perf_counter()
     complete = True
+    error: str | None = None
     bar = tqdm(total=scn.rounds, desc=scn.name, unit="round", disable=None if progress is None else not progress)
 
     def on_round(r: int, row: dict[str, Any]) -> None:
@@ -70,11 +91,13 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
             sim.run(on_round)
     except KeyboardInterrupt:
         complete = False
+    except Exception as exc:  # noqa: BLE001 - keep the finished rounds, then report
+        complete = False
+        error = f"{type(exc).__name__}: {exc}"
     finally:
         bar.close()
     wall = time.perf_counter() - wall0
 
-    target.mkdir(parents=True, exist_ok=True)
     if scn.output.timeline:
         write_timeline(target, sim.events)
     write_rounds(target, sim.rounds)
@@ -83,6 +106,7 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
         "source": rs.source,
         "seed": scn.seed,
         "complete": complete,
+        "error": error,
         "rounds_requested": scn.rounds,
         "totals": totals(sim.rounds),
         "wall_time_s": wall,
@@ -94,8 +118,8 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
         },
     }
     write_summary(target, summary)
-    if scn.output.plots and sim.rounds:
+    if scn.output.plots and sim.rounds and scn.output.timeline:
         from edgefl.results.plots import plot_results
 
         plot_results(target)
-    return RunOutcome(target, complete, len(sim.rounds), summary)
+    return RunOutcome(target, complete, len(sim.rounds), summary, error)

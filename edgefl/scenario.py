@@ -43,7 +43,7 @@ _MISSING = object()
 class StrictModel(BaseModel):
     """Base of every scenario section: unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 Position = tuple[float, float, float]
@@ -84,9 +84,16 @@ class WorkersConfig(StrictModel):
             total = sum(g.count for g in self.groups)
             if total != self.count:
                 raise ValueError(f"group counts sum to {total}, but count is {self.count}")
+        seen: set[int] = set()
         for ov in self.overrides:
             if ov.index >= self.count:
                 raise ValueError(f"override index {ov.index} out of range 0..{self.count - 1}")
+            if ov.index in seen:
+                raise ValueError(f"two overrides for worker {ov.index}; merge them into one")
+            seen.add(ov.index)
+        n_pos = len(getattr(self.placement, "positions_m", ()) or ())
+        if getattr(self.placement, "layout", None) == "explicit" and n_pos != self.count:
+            raise ValueError(f"placement lists {n_pos} positions but count is {self.count}")
         return self
 
 
@@ -136,7 +143,8 @@ CompressionConfig = compression_config_type()
 class Scenario(StrictModel):
     """One edgefl scenario."""
 
-    name: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+                      description="letters, digits, _ . - ; starts with a letter or digit (names the results folder)")
     seed: NonNegativeInt = 0
     rounds: PositiveInt
     workers: WorkersConfig
@@ -381,13 +389,17 @@ def _device(name: str, field: str, kind: str, dirs: list[Path], problems: list[F
         problems.append(FieldProblem(field, name, f"profile file {path} is invalid: {detail}"))
         return None
     if prof.kind != kind:
-        allowed = [
-            n for n in catalog.available("devices", dirs)
-            if catalog.load_profile("devices", n, dirs).get("kind") == kind
-        ]
+        allowed = [n for n in catalog.available("devices", dirs) if _profile_kind(n, dirs) == kind]
         problems.append(FieldProblem(field, name, f"is a {prof.kind} profile; {kind} profiles: {', '.join(allowed)}"))
         return None
     return prof
+
+
+def _profile_kind(name: str, dirs: list[Path]) -> str | None:
+    try:
+        return catalog.load_profile("devices", name, dirs).get("kind")
+    except catalog.CatalogError:  # a broken file elsewhere on the path must not hide this error
+        return None
 
 
 def _check_model_files(cfg: ModelConfig, base_dir: Path) -> list[FieldProblem]:

@@ -43,8 +43,12 @@ def test_plan_prints_table_and_json() -> None:
     rep = json.loads(res.output)
     assert rep["schemes"]["p1"]["latency_s"] <= rep["schemes"]["equal"]["latency_s"]
     assert len(rep["alpha_hz_per_bps"]) == 10
-    res = runner.invoke(app, ["plan", str(QUICKSTART)])
-    assert res.exit_code != 0 and "target_distortion" in res.output
+    res = runner.invoke(app, ["plan", str(QUICKSTART), "--json"])  # D defaults to signSGD's distortion
+    assert res.exit_code == 0, res.output
+    from edgefl.theory import signsgd_distortion
+
+    rep = json.loads(res.output)
+    assert rep["D_source"] == "signsgd" and rep["D"] == pytest.approx(signsgd_distortion(10, 10.0, 1.0))
 
 
 @pytest.mark.parametrize("scheme,access", [("p1", "tdma"), ("equal", "tdma"), ("p1", "fdma"), ("equal", "fdma")])

@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -117,3 +118,50 @@ def test_learning_run_deterministic_and_final_round_evaluated(tmp_path: Path) ->
     assert (outs[0] / "wall_times.csv").is_file()
     assert (outs[0] / "rounds.csv").read_bytes() == (outs[1] / "rounds.csv").read_bytes()
     assert (outs[0] / "rounds.csv").read_bytes() != (outs[2] / "rounds.csv").read_bytes()
+
+
+def test_crash_mid_run_keeps_finished_rounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = Simulation._round
+
+    def diverging(self, r, log, out):
+        if r == 2:
+            raise ValueError("aggregate: contains NaN or inf")
+        return real(self, r, log, out)
+
+    monkeypatch.setattr(Simulation, "_round", diverging)
+    res = CliRunner().invoke(app, ["run", str(QUICKSTART), "-o", str(tmp_path / "c"), "--no-progress",
+                                   "--set", "rounds=5", "--set", "gradients.params=500"])
+    assert res.exit_code == 1 and "STOPPED by ValueError" in res.output
+    summary = json.loads((tmp_path / "c" / "summary.json").read_text())
+    assert summary["complete"] is False and "NaN" in summary["error"] and summary["totals"]["rounds_done"] == 2
+
+
+def test_output_dir_checked_before_work_and_overwrite_clears_old_files(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    res = CliRunner().invoke(app, ["run", str(QUICKSTART), "-o", str(blocker), "--overwrite", "--no-progress"])
+    assert res.exit_code == 2 and "not a directory" in res.output and blocker.read_text() == "x"
+    out = tmp_path / "o"
+    run_cli(out)  # 4 rounds -> timing_round3.png
+    run_cli(out, "rounds=2", "output.plots=false")  # without --overwrite: goes to o-1, o untouched
+    assert (out / "timing_round3.png").exists() and (tmp_path / "o-1" / "rounds.csv").exists()
+    res = CliRunner().invoke(app, ["run", str(QUICKSTART), "-o", str(out), "--overwrite", "--no-progress",
+                                   "--set", "rounds=2", "--set", "gradients.params=500"])
+    assert res.exit_code == 0, res.output
+    assert not (out / "timing_round3.png").exists() and (out / "timing_round1.png").exists()
+
+
+def test_no_timeline_no_gantt(tmp_path: Path) -> None:
+    out = tmp_path / "nt"
+    run_cli(out, "output.timeline=false")
+    assert (out / "rounds.csv").is_file() and not (out / "timeline.csv").exists()
+    res = CliRunner().invoke(app, ["plot", str(out)])
+    assert res.exit_code == 2 and "timeline.csv" in res.output
+
+
+def test_random_layout_centred_on_server() -> None:
+    from edgefl.sim.build import layout
+
+    rs = load_scenario(QUICKSTART, ["server.position=[500, -200, 10]"])
+    d = np.hypot(*(layout(rs).workers[:, :2] - [500, -200]).T)
+    assert d.max() <= 150.0 + 1e-9

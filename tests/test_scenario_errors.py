@@ -188,3 +188,33 @@ def test_missing_onnx_file_and_unsupported_op(tmp_path: Path) -> None:
     d["model"] = {"model": "erf.onnx"}
     code, out = validate(write(tmp_path, d))
     assert code != 0 and "Erf" in out and "weird_erf" in out
+
+
+def test_names_that_escape_the_results_folder_are_rejected() -> None:
+    for bad in ("..", ".", "-x", "a/b"):
+        code, out = validate(QUICKSTART, "--set", f"name={bad}")
+        assert code != 0 and "name" in out, bad
+
+
+def test_explicit_placement_count_and_duplicate_overrides() -> None:
+    code, out = validate(QUICKSTART, "--set", "workers.placement={layout: explicit, positions_m: [[1, 2], [3, 4]]}")
+    assert code != 0 and "2 positions but count is 10" in out
+    code, out = validate(QUICKSTART, "--set", "workers.overrides=[{index: 1, device: jetson_nano}, {index: 1}]")
+    assert code != 0 and "two overrides for worker 1" in out
+    code, out = validate(QUICKSTART, "--set", "channel.uplink_bandwidth_hz=.inf")
+    assert code != 0 and "finite" in out
+
+
+def test_scenario_folder_is_not_a_profile_catalog(tmp_path: Path) -> None:
+    d = base()
+    (tmp_path / "smartphone.yaml").write_text(yaml.safe_dump(d))  # a scenario named like a profile
+    d["workers"]["device"] = "smartphone"
+    code, out = validate(write(tmp_path, d))
+    assert code == 0, out
+    (tmp_path / "devices").mkdir()
+    (tmp_path / "devices" / "my_pi.yaml").write_text(
+        (Path(__file__).resolve().parents[1] / "devices" / "raspberry_pi_4.yaml").read_text().replace(
+            "name: raspberry_pi_4", "name: my_pi"))
+    d["workers"]["device"] = "my_pi"
+    code, out = validate(write(tmp_path, d))
+    assert code == 0, out

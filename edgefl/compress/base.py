@@ -57,6 +57,9 @@ class Compressor(ABC):
     """A gradient compression scheme. Subclasses may keep state across rounds."""
 
     name: str = "abstract"
+    #: decodes workers one after another with earlier ones as side information, so the
+    #: upload/decoding order matters (P1's Lemma 1 order is then imposed)
+    successive: bool = False
 
     @abstractmethod
     def compress(self, grads: np.ndarray, order: np.ndarray, ctx: RoundContext) -> CompressionResult:

@@ -44,6 +44,7 @@ class DSCCompressor(Compressor):
     """
 
     name = "dsc"
+    successive = True
 
     def __init__(self, cfg: DSCConfig | None = None, **overrides) -> None:
         base = cfg.model_dump() if cfg is not None else {}

@@ -14,7 +14,7 @@ MAX_BITS = 16  # must equal edgefl.coding.quantizer.MAX_BITS (checked by a test)
 class DSCConfig(BaseModel):
     """Scenario block ``compression: {scheme: dsc, ...}``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     scheme: Literal["dsc"] = "dsc"
     bits: int = Field(1, description="quantisation bits m per parameter; 1 = DSC-signSGD")

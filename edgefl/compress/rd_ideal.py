@@ -24,7 +24,7 @@ from edgefl.compress.base import CompressionResult, Compressor, RoundContext
 class RDIdealConfig(BaseModel):
     """Ideal Gaussian-CEO coding at the allocator's rates (needs rate_allocation.target_distortion)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     scheme: Literal["rd-ideal"] = "rd-ideal"
     sigma_n2: PositiveFloat | None = Field(
         None, description="worker noise variance for the test channel (default: the source's)")
@@ -34,7 +34,7 @@ class RDIdeal(Compressor):
     """Gaussian test channel U_k = Y_k + V_k and estimator (29) of the RD paper."""
 
     name = "rd-ideal"
-    needs_allocation = True
+    successive = True
 
     def __init__(self, cfg: RDIdealConfig | None = None) -> None:
         self.cfg = cfg or RDIdealConfig()

@@ -21,14 +21,14 @@ FLOAT_BITS = 32
 class NoneConfig(BaseModel):
     """No compression: every parameter as a 32-bit float."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     scheme: Literal["none"] = "none"
 
 
 class SignSGDConfig(BaseModel):
     """signSGD: one bit per parameter plus one 32-bit scale per worker."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     scheme: Literal["signsgd"] = "signsgd"
     scaled: bool = True  # send mean |g_k| so the server can undo the sign's shrinkage
 

@@ -25,7 +25,7 @@ SHIPPED_MODELS = ("logreg", "mlp", "cnn", "linreg")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
 
 class DigitsData(_Strict):

@@ -34,7 +34,7 @@ TR38901_CARRIER_RANGE_HZ = (0.5e9, 100e9)
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
 
 def _reject_unused(model: BaseModel, owner: str, value: str, unused: tuple[str, ...]) -> None:

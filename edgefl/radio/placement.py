@@ -17,7 +17,7 @@ Point = tuple[float, float] | tuple[float, float, float]
 
 
 class _Layout(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
     center_m: tuple[float, float] = Field((0.0, 0.0), description="x, y of the layout centre (m)")
     height_m: float = Field(1.5, ge=0, description="worker antenna height z (m)")
 
@@ -25,7 +25,7 @@ class _Layout(BaseModel):
 class ExplicitPlacement(BaseModel):
     """Given coordinates: [x, y] (z = ``height_m``) or [x, y, z] per worker."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
     layout: Literal["explicit"]
     positions_m: list[Point] = Field(min_length=1)
     height_m: float = Field(1.5, ge=0, description="z for points given as [x, y] (m)")

@@ -52,6 +52,7 @@ def write_timeline(out_dir: Path, events: Sequence[Event]) -> None:
 def write_rounds(out_dir: Path, rows: Sequence[dict[str, Any]]) -> None:
     """rounds.csv (deterministic metrics) and wall_times.csv (measured wall clock)."""
     cols, wall = split_wall(rows)
+    cols = cols or ["round"]  # a run stopped before its first round still gets a header
     write_csv(out_dir / "rounds.csv", cols, ([row.get(c, math.nan) for c in cols] for row in rows))
     if wall:
         write_csv(out_dir / "wall_times.csv", ["round", *wall],

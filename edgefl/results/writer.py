@@ -20,6 +20,10 @@ from typing import Any
 import numpy as np
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
     path = Path(path)
@@ -27,6 +31,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     mode = "wb" if isinstance(data, bytes) else "w"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are ordinary files
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"newline": ""})) as fh:
             fh.write(data)
             fh.flush()
@@ -80,7 +85,7 @@ def write_json(path: Path, obj: Any) -> None:
 def fresh_output_dir(requested: Path, overwrite: bool = False) -> Path:
     """``requested`` if it is absent or empty (or ``overwrite``), else the first free
     ``requested-N``: an existing result is never silently overwritten."""
-    requested = Path(requested)
+    requested = Path(requested).absolute()
     if overwrite or not requested.exists() or (requested.is_dir() and not any(requested.iterdir())):
         return requested
     n = 1

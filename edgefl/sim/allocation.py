@@ -49,7 +49,8 @@ class RateAllocator:
 
     def __init__(self, scheme: str, target_distortion: float | None, snr_source: str, update: str,
                  mean_snr: Callable[[], np.ndarray], current_snr: Callable[[float, int], np.ndarray],
-                 snr_gap_db: float = 0.0, max_spectral_efficiency: float | None = None) -> None:
+                 snr_gap_db: float = 0.0, max_spectral_efficiency: float | None = None,
+                 impose_order: bool = True) -> None:
         self.scheme = scheme
         self.D = target_distortion
         self.snr_source = snr_source
@@ -59,6 +60,8 @@ class RateAllocator:
         self._gap_db = snr_gap_db
         self._cap = max_spectral_efficiency
         self._cached: Allocation | None = None
+        # the Lemma 1 order only pays off for successive (side-information) coding
+        self.impose_order = impose_order
 
     def allocate(self, round: int, t: float, sigma_x2: float | None, sigma_n2: float | None) -> Allocation:
         """Allocation for the round starting at ``t`` given the server's gradient statistics."""
@@ -77,7 +80,7 @@ class RateAllocator:
             else:
                 rates = symmetric_rates_bits(k, sigma_x2, sigma_n2, self.D)
                 z = np.full(k, 1.0 / (k * self.D))
-        elif self.scheme == "p1":
+        elif self.scheme == "p1" and self.impose_order:
             order = np.argsort(alpha, kind="stable")
         alloc = Allocation(alpha, snr, order, rates, z)
         self._cached = alloc

@@ -36,10 +36,14 @@ def seeds(seed: int) -> dict[str, np.random.SeedSequence]:
 
 
 def layout(rs: ResolvedScenario) -> Layout:
-    """Worker positions from the placement rule, with per-worker overrides applied."""
+    """Worker positions from the placement rule, with per-worker overrides applied. Random
+    layouts are centred on the server unless their ``center_m`` is given."""
     scn = rs.scenario
     rng = np.random.default_rng(seeds(scn.seed)["placement"])
-    pos = np.array(place_workers(scn.workers.placement, scn.workers.count, rng), dtype=float)
+    pl = scn.workers.placement
+    if pl.layout != "explicit" and "center_m" not in pl.model_fields_set:
+        pl = pl.model_copy(update={"center_m": (float(scn.server.position[0]), float(scn.server.position[1]))})
+    pos = np.array(place_workers(pl, scn.workers.count, rng), dtype=float)
     for ov in scn.workers.overrides:
         if ov.position is not None:
             pos[ov.index] = ov.position
@@ -87,7 +91,7 @@ def gradient_source(rs: ResolvedScenario) -> GradientSource:
             src = build_source(scn.model, scn.workers.count, seed, rs.base_dir)
             src.last_round = scn.rounds - 1
             return src
-        except (ValueError, OSError) as exc:  # model/data mismatch, unsupported op, unreadable file
+        except Exception as exc:  # noqa: BLE001 - any failure to load the user's model or data
             raise ScenarioError(rs.source, [FieldProblem("model", scn.model.model, str(exc))]) from exc
     g = scn.gradients
     assert g is not None
@@ -111,10 +115,10 @@ def build_simulation(rs: ResolvedScenario) -> Simulation:
     ra = scn.rate_allocation
     initial = (ra.initial_sigma_x2, ra.initial_sigma_n2) if ra.initial_sigma_x2 and ra.initial_sigma_n2 else None
     return Simulation(network(rs, radio), gradient_source(rs), compressor, opts, seeds(scn.seed)["engine"],
-                      allocator=rate_allocator(rs, radio), initial_statistics=initial)
+                      allocator=rate_allocator(rs, radio, compressor.successive), initial_statistics=initial)
 
 
-def rate_allocator(rs: ResolvedScenario, radio: RadioEnvironment) -> RateAllocator:
+def rate_allocator(rs: ResolvedScenario, radio: RadioEnvironment, impose_order: bool = True) -> RateAllocator:
     """The scenario's rate allocation rule, reading SNRs over the full uplink band."""
     ra = rs.scenario.rate_allocation
     bw = rs.scenario.channel.uplink_bandwidth_hz
@@ -128,4 +132,4 @@ def rate_allocator(rs: ResolvedScenario, radio: RadioEnvironment) -> RateAllocat
 
     ch = rs.scenario.channel
     return RateAllocator(ra.scheme, ra.target_distortion, ra.snr, ra.update, mean_snr, current_snr,
-                         ch.snr_gap_db, ch.max_spectral_efficiency)
+                         ch.snr_gap_db, ch.max_spectral_efficiency, impose_order)
