@@ -14,13 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from edgefl.compress.base import FLOAT_BITS
 from edgefl.radio.rate import equal_finish_fdma_shares, shannon_rate_bps
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
 from edgefl.sim.build import gradient_source, layout, radio_environment
 from edgefl.sim.timing import compute_seconds, serial_pipeline
 from edgefl.theory import plan_report, signsgd_distortion
-
-FLOAT_BITS = 32
 
 
 def plan_scenario(rs: ResolvedScenario, D: float | None = None) -> dict[str, Any]:

@@ -16,6 +16,9 @@ from typing import Any
 
 import numpy as np
 
+#: bits of one float32 on the air (model broadcast, uncoded gradients, side scalars)
+FLOAT_BITS = 32
+
 
 @dataclass(frozen=True)
 class RoundContext:

@@ -31,10 +31,10 @@ from edgefl.coding.quantizer import UniformQuantizer
 from edgefl.coding.rate_controller import RateController
 from edgefl.coding.statistics import GradientStatistics, offline_estimate, online_ml_estimate, worker_power
 from edgefl.coding.wyner_ziv import successive_wyner_ziv
-from edgefl.compress.base import CompressionResult, Compressor, RoundContext
+from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
 from edgefl.compress.dsc_config import DSCConfig
 
-SCALAR_BITS = 32
+SCALAR_BITS = FLOAT_BITS  # each side scalar is a float32
 
 
 class DSCCompressor(Compressor):

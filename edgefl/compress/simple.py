@@ -13,9 +13,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from edgefl.compress.base import CompressionResult, Compressor, RoundContext
-
-FLOAT_BITS = 32
+from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
 
 
 class NoneConfig(BaseModel):

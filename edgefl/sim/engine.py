@@ -28,12 +28,10 @@ from typing import Any
 import numpy as np
 import simpy
 
-from edgefl.compress.base import CompressionResult, Compressor, RoundContext
+from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
 from edgefl.sim.allocation import RateAllocator
 from edgefl.sim.gradient_source import GradientSource
 from edgefl.sim.timing import completion_order, compute_seconds, ready_times, transfer_seconds
-
-FLOAT_BITS = 32
 
 
 @dataclass(frozen=True)
