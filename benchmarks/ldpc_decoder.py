@@ -163,7 +163,8 @@ def throughput(args) -> None:
 
 def fer_at(code, b, llr) -> float:
     res = decode_syndrome(code, syndrome(code, b), llr)
-    return 1.0 - ((res.bits == b).all(axis=1) & res.success).mean()
+    # failures / frames, not 1 - successes / frames: 2 of 200 must compare <= 0.01
+    return float((~((res.bits == b).all(axis=1) & res.success)).mean())
 
 
 def rate_at_fer(b, llr, h, family, steps, target=0.01) -> tuple[int, float]:

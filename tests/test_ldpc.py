@@ -51,7 +51,7 @@ def test_edge_arrays_are_consistent_with_dense_matrix(family):
         np.testing.assert_array_equal(np.sort(code.edge_chk[edges]), np.flatnonzero(h[:, v]))
     # variable degrees follow the design distribution
     degrees, fractions = (ldpc.VAR_DEGREES, ldpc.VAR_FRACTIONS) if family == "ldpca" else ldpc.peg_distribution(0.5)
-    counts = np.bincount(np.diff(code.var_ptr))
+    counts = np.bincount(np.diff(code.var_ptr), minlength=max(degrees) + 1)
     for d, frac in zip(degrees, fractions):
         assert abs(counts[d] - frac * N) <= 1
 
@@ -71,6 +71,29 @@ def test_peg_codes_have_concentrated_checks_and_no_four_cycles():
         assert deg.max() - deg.min() <= 2
         assert four_cycles(code) == 0
         assert not code.nested
+
+
+def test_peg_distribution_is_valid_at_every_grid_rate():
+    # node fractions are a distribution, degree-2 variables stay fewer than the checks
+    # (a cycle of them would be a low-weight codeword) and the anchors are reproduced
+    for rate in rate_grid(2400):
+        degrees, fractions = ldpc.peg_distribution(rate)
+        assert len(degrees) == len(fractions) and min(fractions) >= 0
+        assert sum(fractions) == pytest.approx(1.0)
+        assert fractions[degrees.index(2)] < rate
+    for i, rate in enumerate(ldpc._PEG_ANCHORS):
+        degrees, fractions = ldpc.peg_distribution(float(rate))
+        assert fractions[0] == pytest.approx(ldpc._PEG_F2_OVER_R[i] * rate)
+        for d, f in ldpc._PEG_HIGH.items():
+            assert fractions[degrees.index(d)] == pytest.approx(f[i])
+
+
+def test_degree_sequence_counts_are_within_one_of_fractions():
+    fractions = (0.1234, 0.5, 0.3766)
+    deg = ldpc._degree_sequence(997, np.random.default_rng(3), (2, 3, 7), fractions)
+    counts = np.bincount(deg, minlength=8)[[2, 3, 7]]
+    assert counts.sum() == 997
+    assert np.all(np.abs(counts - np.array(fractions) * 997) < 1)
 
 
 def test_ldpca_avoids_four_cycles_at_high_rates():
