@@ -76,7 +76,7 @@ class RateAllocator:
             if self.scheme == "p1":
                 res = solve_p1(alpha, np.full((k, 1), sigma_n2), np.array([sigma_x2]), self.D)
                 rates, z = res.R[:, 0].copy(), res.z[:, 0].copy()
-                order = np.asarray(res.order[::-1])  # paper's worker K (smallest alpha) decodes first
+                order = np.asarray(res.decode_order)  # paper's worker K (smallest alpha) decodes first
             else:
                 rates = symmetric_rates_bits(k, sigma_x2, sigma_n2, self.D)
                 z = np.full(k, 1.0 / (k * self.D))
