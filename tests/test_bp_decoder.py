@@ -127,6 +127,7 @@ def test_result_does_not_depend_on_thread_count():
         (dict(schedule="random"), "schedule"),
         (dict(max_iter=-1), "max_iter"),
         (dict(scale=0.0), "scale"),
+        (dict(implementation="gpu"), "implementation"),
         (dict(code="H"), "LDPCCode"),
     ],
 )

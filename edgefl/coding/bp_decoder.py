@@ -22,9 +22,15 @@ Two schedules: ``"layered"`` (default; serial over checks, each check update
 immediately refreshes the posteriors; about half the iterations of flooding for
 the same frame-error rate) and ``"flooding"`` (all checks, then all variables).
 The syndrome test after each iteration is incremental (only flipped hard
-decisions touch their checks' parities).  Frames are decoded in parallel over
-numba threads (``prange``), or in a plain loop when numba has one thread;
-results do not depend on the thread count.
+decisions touch their checks' parities).
+
+Two implementations: ``"lanes"`` (:mod:`edgefl.coding.bp_lanes`, layered only):
+eight frames side by side in float32 SIMD lanes, each with its own early stop,
+4-6x faster than ``"scalar"``; ``"scalar"`` (this module, both schedules): one
+frame at a time in float64, the reference the lane decoder is tested against.
+``"auto"`` (default) takes lanes for the layered schedule.  Frames are decoded
+in parallel over numba threads, or in a plain loop when numba has one thread;
+results do not depend on the thread count or on the other frames in the batch.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from edgefl.coding.bp_lanes import decode_lanes
 from edgefl.coding.ldpc import LDPCCode, check_bits
 
 #: channel LLRs are clipped to +-LLR_MAX and sum-product messages to about the same
@@ -44,6 +51,7 @@ LLR_MAX = 30.0
 _TANH_MAX = np.tanh(LLR_MAX / 2.0)
 ALGORITHMS = ("sum-product", "min-sum")
 SCHEDULES = ("layered", "flooding")
+IMPLEMENTATIONS = ("auto", "lanes", "scalar")
 
 
 @dataclass
@@ -225,11 +233,12 @@ def check_llr(llr: np.ndarray, frames: int, n: int) -> np.ndarray:
 
 def decode_syndrome(code: LDPCCode, syndromes: np.ndarray, llr: np.ndarray, max_iter: int = 100,
                     algorithm: str = "sum-product", scale: float = 0.75,
-                    schedule: str = "layered") -> DecodeResult:
+                    schedule: str = "layered", implementation: str = "auto") -> DecodeResult:
     """Decode F frames from their syndromes (F, m) and side-information LLRs (F, n).
 
-    See the module docstring for the update rules; ``scale`` is the normalisation of
-    min-sum (ignored by sum-product), ``max_iter`` the iteration cap per frame.
+    See the module docstring for the update rules and implementations; ``scale`` is
+    the normalisation of min-sum (ignored by sum-product), ``max_iter`` the
+    iteration cap per frame.
     """
     if not isinstance(code, LDPCCode):
         raise ValueError(f"code must be an LDPCCode, got {type(code).__name__}")
@@ -244,10 +253,18 @@ def decode_syndrome(code: LDPCCode, syndromes: np.ndarray, llr: np.ndarray, max_
         raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
     if not (np.isfinite(scale) and 0.0 < scale <= 1.0):
         raise ValueError(f"scale must be in (0, 1], got {scale!r}")
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}")
+    if implementation == "lanes" and schedule != "layered":
+        raise ValueError("implementation 'lanes' supports only schedule 'layered'")
     frames = synd.shape[0]
     bits = np.zeros((frames, code.n), dtype=np.uint8)
     success = np.zeros(frames, dtype=np.bool_)
     iters = np.zeros(frames, dtype=np.int64)
+    if implementation != "scalar" and schedule == "layered":
+        decode_lanes(code, synd, llr, int(max_iter), algorithm == "min-sum", float(scale), bits, success,
+                     iters, numba.get_num_threads())
+        return DecodeResult(bits=bits, success=success, iterations=iters)
     max_deg = int(np.diff(code.chk_ptr).max()) if code.m else 1
     kernel = _decode_serial if frames == 1 or numba.get_num_threads() == 1 else _decode_parallel
     kernel(code.chk_ptr, code.edge_var, code.edge_chk, code.var_ptr, code.var_edges, synd, llr,
