@@ -175,14 +175,24 @@ def slp_compile():
     numba turns the SLP vectoriser off by default (``NUMBA_SLP_VECTORIZE``) and reads
     the setting each time it optimises a module, so switching it on around the first
     call vectorises exactly the kernels compiled then; cached compiled code keeps it.
+    Without the setting (another numba version) the kernels still run, unvectorised.
     """
     with _SLP_LOCK:
-        before = numba.config.SLP_VECTORIZE
+        before = getattr(numba.config, "SLP_VECTORIZE", None)
         numba.config.SLP_VECTORIZE = 1
         try:
             yield
         finally:
             numba.config.SLP_VECTORIZE = before
+
+
+def _run(kernel, *args) -> None:
+    # only the first call compiles (or loads the cache): later calls skip the lock
+    if kernel.signatures:
+        kernel(*args)
+        return
+    with slp_compile():
+        kernel(*args)
 
 
 def decode_lanes(code, synd: np.ndarray, llr: np.ndarray, max_iter: int, minsum: bool, scale: float,
@@ -199,8 +209,7 @@ def decode_lanes(code, synd: np.ndarray, llr: np.ndarray, max_iter: int, minsum:
     bounds = np.linspace(0, frames, groups + 1).round().astype(np.int64)
     args = (code.chk_ptr, code.edge_var, code.edge_chk, code.var_ptr, code.var_edges, synd, llr32)
     tail = (int(max_iter), bool(minsum), float(scale), bits, success, iters, max_deg)
-    with slp_compile():
-        if groups == 1:
-            _decode_group(*args, 0, frames, *tail)
-        else:
-            _decode_groups_parallel(*args, bounds, *tail)
+    if groups == 1:
+        _run(_decode_group, *args, 0, frames, *tail)
+    else:
+        _run(_decode_groups_parallel, *args, bounds, *tail)
