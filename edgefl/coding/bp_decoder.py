@@ -41,13 +41,12 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from edgefl.coding.bp_lanes import decode_lanes
+from edgefl.coding.bp_lanes import LLR_MAX, decode_lanes
 from edgefl.coding.ldpc import LDPCCode, check_bits
 
 #: channel LLRs are clipped to +-LLR_MAX and sum-product messages to about the same
 #: bound (tanh rule argument kept below tanh(LLR_MAX / 2)), so nothing overflows;
 #: min-sum messages are bounded by their inputs
-LLR_MAX = 30.0
 _TANH_MAX = np.tanh(LLR_MAX / 2.0)
 ALGORITHMS = ("sum-product", "min-sum")
 SCHEDULES = ("layered", "flooding")
