@@ -200,10 +200,11 @@ def decode_lanes(code, synd: np.ndarray, llr: np.ndarray, max_iter: int, minsum:
                  bits: np.ndarray, success: np.ndarray, iters: np.ndarray, threads: int) -> None:
     """Layered BP of all frames into ``bits`` / ``success`` / ``iters`` (validated inputs).
 
-    ``llr`` (F, n) is clipped to +-LLR_MAX and cast to float32 here; frames are split
-    into up to ``threads`` contiguous groups of at least LANES frames, one lane engine each.
+    ``llr`` (F, n) comes clipped to +-LLR_MAX (by :func:`decode_syndrome`) and is cast to
+    float32 here; frames are split into up to ``threads`` contiguous groups of at least
+    LANES frames, one lane engine each.
     """
-    llr32 = np.clip(llr, -LLR_MAX, LLR_MAX).astype(np.float32)
+    llr32 = llr.astype(np.float32)
     frames = synd.shape[0]
     max_deg = int(np.diff(code.chk_ptr).max()) if code.m else 1
     groups = max(1, min(int(threads), frames // LANES))
