@@ -10,15 +10,7 @@ from edgefl.coding import bp_lanes_gen
 from edgefl.coding.bp_decoder import decode_syndrome
 from edgefl.coding.ldpc import get_code, syndrome
 from edgefl.coding.simd_math import exp32, log32
-
-N = 1200
-
-
-def bsc_frames(p, frames, seed, n=N):
-    rng = np.random.default_rng(seed)
-    b = rng.integers(0, 2, size=(frames, n), dtype=np.uint8)
-    x = b ^ (rng.random((frames, n)) < p).astype(np.uint8)
-    return b, np.log((1 - p) / p) * (1.0 - 2.0 * x)
+from test_bp_decoder import N, bsc_frames  # pytest's default (prepend) import mode puts tests/ on sys.path
 
 
 @numba.njit

@@ -29,10 +29,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from edgefl.coding._bp_lanes_kernels import LANES, minsum_layer, sumproduct_layer
+from edgefl.coding._bp_lanes_kernels import LANES, LLR_MAX, minsum_layer, sumproduct_layer
 
-#: channel LLR clip of both decoders (the scalar one imports it from here)
-LLR_MAX = 30.0
 _LLR_MAX32 = np.float32(LLR_MAX)
 
 

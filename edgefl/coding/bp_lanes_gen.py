@@ -42,8 +42,10 @@ LANES = {lanes}
 ZERO = np.float32(0.0)
 ONE = np.float32(1.0)
 BIG = np.float32(3.0e38)
-#: cap of min-sum message magnitudes (the channel LLR clip)
-MSG_MAX = np.float32(30.0)
+#: channel LLR clip of both decoders (bp_lanes and the scalar bp_decoder import it),
+#: also the cap of min-sum message magnitudes
+LLR_MAX = 30.0
+MSG_MAX = np.float32(LLR_MAX)
 #: largest float32 below 1: sum-product messages saturate at 2 atanh(P_MAX) = 17.3
 P_MAX = np.float32(1.0 - 2.0**-24)
 #: tanh(x / 2) is 1.0 in float32 beyond |x| = 17.4; e^-40 stays a normal float32
