@@ -73,3 +73,21 @@ def test_bad_inputs(kw, match):
     args.update(kw)
     with pytest.raises(ValueError, match=match):
         successive_wyner_ziv(**args)
+
+
+def test_augmented_bp_passes_count_as_decoder_work():
+    """Rates without margin: many first decodes fail.  Plain BP runs one pass per syndrome
+    request; augmented BP (guesses) saves retries but every pinned-bit pass is decoder work."""
+    q = UniformQuantizer(1)
+    idx = signs(3, 4 * 2400, 5)
+    rates = RateController(q, margin=0.0).rates(STATS, 3)
+    plain = successive_wyner_ziv(idx, np.arange(3), q, rates, STATS)
+    aug = successive_wyner_ziv(idx, np.arange(3), q, rates, STATS, guesses=4)
+    for res in (plain, aug):
+        np.testing.assert_array_equal(res.index, idx)
+        assert res.undetected_errors == 0
+    coded = 2 * 4  # workers 2 and 3, four frames each
+    assert plain.decode_failures > 0 and plain.uncoded_frames == 0
+    assert plain.decode_bits.sum() == 2400 * (coded + plain.retries)
+    assert aug.retries < plain.retries
+    assert aug.decode_bits.sum() > 2400 * (coded + aug.retries)

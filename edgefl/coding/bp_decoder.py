@@ -41,6 +41,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from edgefl.coding.augmented_bp import augment
 from edgefl.coding.bp_lanes import LLR_MAX, decode_lanes
 from edgefl.coding.ldpc import LDPCCode, check_bits
 
@@ -55,11 +56,13 @@ IMPLEMENTATIONS = ("auto", "lanes", "scalar")
 
 @dataclass
 class DecodeResult:
-    """Decoded bits (F, n) uint8, syndrome satisfied (F,) bool, BP iterations used (F,) int."""
+    """Decoded bits (F, n) uint8, syndrome satisfied (F,) bool, BP iterations used (F,) int,
+    and BP passes run (F,) int: 1, plus the pinned-bit retries of augmented BP."""
 
     bits: np.ndarray
     success: np.ndarray
     iterations: np.ndarray
+    passes: np.ndarray
 
 
 @njit(cache=True, inline="always")
@@ -232,12 +235,14 @@ def check_llr(llr: np.ndarray, frames: int, n: int) -> np.ndarray:
 
 def decode_syndrome(code: LDPCCode, syndromes: np.ndarray, llr: np.ndarray, max_iter: int = 100,
                     algorithm: str = "sum-product", scale: float = 0.75,
-                    schedule: str = "layered", implementation: str = "auto") -> DecodeResult:
+                    schedule: str = "layered", implementation: str = "auto", guesses: int = 0) -> DecodeResult:
     """Decode F frames from their syndromes (F, m) and side-information LLRs (F, n).
 
     See the module docstring for the update rules and implementations; ``scale`` is
     the normalisation of min-sum (ignored by sum-product), ``max_iter`` the
-    iteration cap per frame.
+    iteration cap per frame.  ``guesses > 0`` retries each failed frame with up to
+    that many suspicious bits pinned in turn (augmented BP,
+    :mod:`edgefl.coding.augmented_bp`); 0 is plain BP as in the paper.
     """
     if not isinstance(code, LDPCCode):
         raise ValueError(f"code must be an LDPCCode, got {type(code).__name__}")
@@ -254,19 +259,29 @@ def decode_syndrome(code: LDPCCode, syndromes: np.ndarray, llr: np.ndarray, max_
         raise ValueError(f"scale must be in (0, 1], got {scale!r}")
     if implementation not in IMPLEMENTATIONS:
         raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}")
+    if int(guesses) != guesses or not 0 <= guesses <= code.n:
+        raise ValueError(f"guesses must be an integer in [0, n={code.n}], got {guesses!r}")
     if implementation == "lanes" and schedule != "layered":
         raise ValueError("implementation 'lanes' supports only schedule 'layered'")
+    args = (int(max_iter), algorithm == "min-sum", float(scale), schedule, implementation)
+    result = _decode(code, synd, llr, *args)
+    if guesses:
+        augment(code, synd, llr, result, int(guesses), LLR_MAX, lambda s, lr: _decode(code, s, lr, *args))
+    return result
+
+
+def _decode(code: LDPCCode, synd: np.ndarray, llr: np.ndarray, max_iter: int, min_sum: bool, scale: float,
+            schedule: str, implementation: str) -> DecodeResult:
+    """Plain BP on validated inputs (see :func:`decode_syndrome`)."""
     frames = synd.shape[0]
     bits = np.zeros((frames, code.n), dtype=np.uint8)
     success = np.zeros(frames, dtype=np.bool_)
     iters = np.zeros(frames, dtype=np.int64)
     if implementation != "scalar" and schedule == "layered":
-        decode_lanes(code, synd, llr, int(max_iter), algorithm == "min-sum", float(scale), bits, success,
-                     iters, numba.get_num_threads())
-        return DecodeResult(bits=bits, success=success, iterations=iters)
+        decode_lanes(code, synd, llr, max_iter, min_sum, scale, bits, success, iters, numba.get_num_threads())
+        return DecodeResult(bits=bits, success=success, iterations=iters, passes=np.ones(frames, dtype=np.int64))
     max_deg = int(np.diff(code.chk_ptr).max()) if code.m else 1
     kernel = _decode_serial if frames == 1 or numba.get_num_threads() == 1 else _decode_parallel
     kernel(code.chk_ptr, code.edge_var, code.edge_chk, code.var_ptr, code.var_edges, synd, llr,
-           int(max_iter), algorithm == "min-sum", float(scale), schedule == "layered",
-           bits, success, iters, max_deg)
-    return DecodeResult(bits=bits, success=success, iterations=iters)
+           max_iter, min_sum, scale, schedule == "layered", bits, success, iters, max_deg)
+    return DecodeResult(bits=bits, success=success, iterations=iters, passes=np.ones(frames, dtype=np.int64))

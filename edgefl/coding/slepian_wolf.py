@@ -46,8 +46,8 @@ FALLBACKS = ("uncoded", "none")
 class AdaptiveDecodeResult(DecodeResult):
     """:class:`DecodeResult` of the last attempt per frame, plus the retry accounting.
 
-    ``iterations`` are summed over all attempts; ``attempts`` counts BP decodes per
-    frame (1 = no retry); ``uncoded`` marks frames sent raw after the last failure;
+    ``iterations`` and ``passes`` are summed over all attempts; ``attempts`` counts
+    syndrome requests per frame (1 = no retry); ``uncoded`` marks frames sent raw after the last failure;
     ``undetected`` marks frames whose syndrome was satisfied by the wrong bits.
     """
 
@@ -109,6 +109,7 @@ def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, 
     out_bits = np.zeros((frames, n), dtype=np.uint8)
     success = np.zeros(frames, dtype=np.bool_)
     iterations = np.zeros(frames, dtype=np.int64)
+    passes = np.zeros(frames, dtype=np.int64)
     attempts = np.zeros(frames, dtype=np.int64)
     bits_sent = np.full(frames, int(hash_bits), dtype=np.int64)
     expected_hash = hash_parities(b, hash_bits, seed)
@@ -125,6 +126,7 @@ def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, 
         out_bits[active] = res.bits
         success[active] = ok
         iterations[active] += res.iterations
+        passes[active] += res.passes
         attempts[active] += 1
         final_rate[active] = code.rate
         active = active[~ok]
@@ -141,6 +143,6 @@ def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, 
         out_bits[active] = b[active]
         success[active] = True
     undetected = success & ~uncoded & (out_bits != b).any(axis=1)
-    result = AdaptiveDecodeResult(bits=out_bits, success=success, iterations=iterations,
+    result = AdaptiveDecodeResult(bits=out_bits, success=success, iterations=iterations, passes=passes,
                                   attempts=attempts, uncoded=uncoded, undetected=undetected)
     return result, bits_sent, final_rate

@@ -47,7 +47,7 @@ class WynerZivResult:
 
     index: np.ndarray  # (K, P) decoded quantisation indices
     upload_bits: np.ndarray  # (K,) syndrome + retry + uncoded bits
-    decode_bits: np.ndarray  # (K,) coded bits run through the BP decoder (n per frame per attempt)
+    decode_bits: np.ndarray  # (K,) coded bits run through the BP decoder (n per frame per BP pass)
     decode_failures: int = 0  # frames whose first decoding attempt failed (detected)
     undetected_errors: int = 0  # frames accepted with a satisfied syndrome but wrong bits
     retries: int = 0  # rate-adaptive retransmission requests (frames x attempts)
@@ -73,6 +73,7 @@ def successive_wyner_ziv(
     block_length: int = 2400,
     max_iter: int = 100,
     algorithm: str = "sum-product",
+    guesses: int = 0,
     failure: str = "retry",
     retry_step: float = 0.02,
     code_seed: int = 0,
@@ -83,6 +84,8 @@ def successive_wyner_ziv(
     ``rates`` (K, m) are the announced rates by position (row 0 = first uploader,
     column i-1 = bit-plane i), ``stats`` the server's gradient statistics (absolute
     units, used for the LLRs), ``scales`` (K,) each worker's quantiser scale.
+    ``max_iter``, ``algorithm`` and ``guesses`` configure the BP decoder
+    (:func:`edgefl.coding.bp_decoder.decode_syndrome`).
     """
     index = np.asarray(index)
     K, P = index.shape if index.ndim == 2 else (0, 0)
@@ -137,7 +140,8 @@ def successive_wyner_ziv(
                 if mode == "bit-true":
                     decoded = truth.copy()
                     decoded[:Pc] = _decode_plane(res, w, truth[:Pc], post[:Pc], lower[:Pc], i, k, steps, k_step,
-                                                 n, Fc, Pc, max_iter, algorithm, failure, code_seed, check_bits,
+                                                 n, Fc, Pc, dict(max_iter=max_iter, algorithm=algorithm, guesses=guesses),
+                                                 failure, code_seed, check_bits,
                                                  rec)
             res.index[w] ^= (decoded.astype(np.int64) ^ truth.astype(np.int64)) << (i - 1)
             lower |= decoded.astype(np.int64) << (i - 1)
@@ -147,7 +151,7 @@ def successive_wyner_ziv(
     return res
 
 
-def _decode_plane(res, w, truth, post, lower, i, k, steps, k_step, n, F, P, max_iter, algorithm, failure,
+def _decode_plane(res, w, truth, post, lower, i, k, steps, k_step, n, F, P, decoder, failure,
                   code_seed, check_bits, rec) -> np.ndarray:
     """BP-decode one bit-plane of one worker (all frames batched) with retries or uncoded fallback.
 
@@ -159,15 +163,14 @@ def _decode_plane(res, w, truth, post, lower, i, k, steps, k_step, n, F, P, max_
     # retries climb in k_step grid steps but stop short of rate 1 (then uncoded is cheaper)
     max_retries = 0 if failure == "uncoded" else max(0, (steps - 1 - k) // k_step)
     out, sent, _ = sw_decode_adaptive(bits, llr, k / steps, step=k_step, max_retries=max_retries,
-                                      fallback="uncoded", hash_bits=check_bits, seed=code_seed,
-                                      max_iter=max_iter, algorithm=algorithm)
+                                      fallback="uncoded", hash_bits=check_bits, seed=code_seed, **decoder)
     first = code_at_step(k, n, code_seed).m + check_bits
     extra = sent - first
     pad = F * n - P
     if pad and out.uncoded[-1]:
         extra[-1] -= pad  # the padding of a partial last frame is not resent
     res.upload_bits[w] += float(extra.sum())
-    res.decode_bits[w] += float(n * (out.attempts.sum() - F))
+    res.decode_bits[w] += float(n * (out.passes.sum() - F))  # retries and pinned-bit passes
     failed = (out.attempts > 1) | out.uncoded
     res.decode_failures += int(failed.sum())
     res.retries += int((out.attempts - 1).sum())

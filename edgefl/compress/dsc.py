@@ -90,8 +90,8 @@ class DSCCompressor(Compressor):
 
         wz = successive_wyner_ziv(
             index, order, self.quantizer, rates, llr_stats, scales=scales, mode=ctx.fidelity,
-            block_length=c.block_length, max_iter=c.max_iter, algorithm=c.algorithm, failure=c.failure,
-            retry_step=c.retry_step, code_seed=c.code_seed, check_bits=c.check_bits,
+            block_length=c.block_length, max_iter=c.max_iter, algorithm=c.algorithm, guesses=c.guesses,
+            failure=c.failure, retry_step=c.retry_step, code_seed=c.code_seed, check_bits=c.check_bits,
         )
         aggregate = self._reconstruct(wz.index, grads, scales, llr_stats)
         scalars = 2 if (c.bits == 1 and c.scaled) else 1

@@ -23,6 +23,10 @@ class DSCConfig(BaseModel):
     block_length: int = Field(2400, description="LDPC block length n (the paper uses 2400)")
     max_iter: int = Field(100, description="BP iterations per decoding attempt (the paper uses 100)")
     algorithm: Literal["sum-product", "min-sum"] = "sum-product"
+    guesses: int = Field(
+        0, description="augmented BP: a failed decode is retried with each of this many suspicious bits pinned "
+        "to 0 and to 1 (each retry counts as decoder work); 0 = plain BP as in the paper"
+    )
     failure: Literal["retry", "uncoded"] = Field("retry", description="on a detected decoding failure")
     retry_step: float = Field(0.02, description="rate increment per rate-adaptive retry (bits per source bit)")
     rate_margin: float = Field(0.03, description="added to every bit-plane rate (finite-length code gap), bits/bit")
@@ -42,7 +46,7 @@ class DSCConfig(BaseModel):
     check_bits: int = Field(16, description="per-frame hash bits catching wrong-coset decodes (0 = off)")
     code_seed: int = Field(0, description="seed of the LDPC code family")
 
-    @field_validator("bits", "max_iter", "retry_step", "rate_margin", "rate_margin_slope", "check_bits")
+    @field_validator("bits", "max_iter", "guesses", "retry_step", "rate_margin", "rate_margin_slope", "check_bits")
     @classmethod
     def _in_range(cls, v, info):
         lo, hi, lo_open, what = _RANGES[info.field_name]
@@ -81,6 +85,7 @@ class DSCConfig(BaseModel):
 _RANGES = {
     "bits": (1, 10, False, f" (the paper's range; {MAX_BITS} is the quantiser's hard cap)"),
     "max_iter": (1, 10_000, False, ""),
+    "guesses": (0, 64, False, " pinned bits per failed decode"),
     "retry_step": (0, 1, True, " bits per source bit"),
     "rate_margin": (0, 1, False, " bits per source bit"),
     "rate_margin_slope": (0, 1, False, ""),
