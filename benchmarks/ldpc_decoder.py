@@ -1,6 +1,7 @@
 """Benchmark the syndrome BP decoder against reference decoders, and the codes' rate gap.
 
-Run:  python benchmarks/ldpc_decoder.py [--frames 64] [--gap-frames 1000] [--skip-gap]  (about 5 min)
+Run:  python benchmarks/ldpc_decoder.py [--frames 64] [--gap-frames 1000] [--guesses 8] [--skip-gap]
+      (about 10 min on 2 cores; --skip-gap: 1 min)
 
 1. Throughput in decoded coded bits per second per core (numba pinned to one
    thread) for n = 2400, syndrome mode, early stop, at most 100 iterations, on the
@@ -18,9 +19,13 @@ Run:  python benchmarks/ldpc_decoder.py [--frames 64] [--gap-frames 1000] [--ski
    Ours: the lane-parallel float32 decoder (default) and the scalar float64 one.
 2. Rate gap: for a few crossover probabilities p, the smallest grid rate whose
    frame-error rate (decoded bits != truth) is <= 1 % minus the Slepian-Wolf bound
-   H(p), for both code families, with the default decoder (sum-product, layered,
-   100 iterations); also the mean per-frame rate of rate-adaptive LDPCA decoding
-   (the LDPCA papers' figure of merit).
+   H(p), with sum-product, layered, at most 100 iterations: PEG codes (grid 1/400)
+   with plain BP and with augmented BP (``--guesses`` pinned-bit retries of a
+   failed frame, edgefl.coding.augmented_bp), fixed-rate LDPCA codes (grid 1/100)
+   with plain BP; also the mean per-frame rate of rate-adaptive LDPCA decoding (the
+   LDPCA papers' figure of merit).  Measured (1000 frames, seeds 100..104):
+   PEG plain BP 0.083, PEG augmented BP (8 guesses) 0.077, LDPCA 0.130, adaptive
+   LDPCA 0.074 bit.
 """
 
 from __future__ import annotations
@@ -174,41 +179,43 @@ def fer_at(code, b, llr, guesses=0) -> float:
     return float((~((res.bits == b).all(axis=1) & res.success)).mean())
 
 
-def rate_at_fer(b, llr, h, family, steps, guesses=0, target=0.01) -> tuple[int, float]:
-    """Smallest grid step k with FER <= target (FER is close to monotone in k)."""
-    def fer(k):
-        return fer_at(code_at_step(k, N, family=family), b, llr, guesses)
+def rate_at_fer(b, llr, h, family, guesses=0, target=0.01) -> tuple[float, float]:
+    """Smallest grid rate with FER <= target (FER is close to monotone in the rate):
+    searched on the 0.01 grid first, then refined on the family's own grid."""
+    steps = rate_grid(N, family).size
+    stride = steps // rate_grid(N, "ldpca").size
+    cache = {}
 
-    k = min(steps, grid_index(h + 0.04, N))
-    f = fer(k)
-    while f > target and k < steps:
-        k += 1
-        f = fer(k)
-    while k > 1:
-        lower = fer(k - 1)
-        if lower > target:
-            break
-        k, f = k - 1, lower
-    return k, f
+    def fer(k):
+        if k not in cache:
+            cache[k] = fer_at(code_at_step(k, N, family=family), b, llr, guesses)
+        return cache[k]
+
+    k = min(steps, stride * grid_index(h + 0.04, N, "ldpca"))
+    while fer(k) > target and k < steps:
+        k = min(steps, k + stride)
+    for step in (stride, 1) if stride > 1 else (1,):
+        while k - step >= 1 and fer(k - step) <= target:
+            k -= step
+    return k / steps, fer(k)
 
 
 def rate_gap(args) -> None:
     numba.set_num_threads(args.threads)
-    steps = rate_grid(N).size
     print(f"== rate gap above H(p): FER <= 1 % over {args.gap_frames} frames, sum-product layered, "
-          f"100 iterations, grid step 1/{steps}; plain BP and augmented BP ({args.guesses} guesses) ==")
-    decoders = {("peg", 0): "peg BP", ("peg", args.guesses): f"peg BP+{args.guesses}g",
-                ("ldpca", 0): "ldpca BP", ("ldpca", args.guesses): f"ldpca BP+{args.guesses}g"}
+          f"100 iterations; grid steps 1/{rate_grid(N, 'peg').size} (peg), 1/{rate_grid(N, 'ldpca').size} "
+          f"(ldpca); plain BP and augmented BP ({args.guesses} guesses) ==")
+    decoders = {("peg", 0): "peg BP", ("peg", args.guesses): f"peg BP+{args.guesses}g", ("ldpca", 0): "ldpca BP"}
     gaps = {key: [] for key in decoders}
     adaptive_gaps = []
     for i, p in enumerate(args.p):
-        b, llr = bsc_frames(p, args.gap_frames, seed=100 + i)
+        b, llr = bsc_frames(p, args.gap_frames, seed=args.seed + i)
         h = h2(p)
         print(f"p={p:<6} H(p)={h:.3f}", end="", flush=True)
         for (family, guesses), label in decoders.items():
-            k, fer = rate_at_fer(b, llr, h, family, steps, guesses)
-            gaps[family, guesses].append(k / steps - h)
-            print(f" | {label}: {k / steps:.2f} (FER {fer:.3f}) {k / steps - h:+.3f}", end="", flush=True)
+            rate, fer = rate_at_fer(b, llr, h, family, guesses)
+            gaps[family, guesses].append(rate - h)
+            print(f" | {label}: {rate:.4f} (FER {fer:.3f}) {rate - h:+.3f}", end="", flush=True)
         res, sent, _ = sw_decode_adaptive(b, llr, h, hash_bits=32, family="ldpca")
         adaptive = (sent - 32).mean() / N
         adaptive_gaps.append(adaptive - h)
@@ -228,6 +235,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--gap-frames", type=int, default=1000,
                         help="frames per rate (200 runs 5x faster but moves the mean gap by ~0.002)")
+    parser.add_argument("--seed", type=int, default=100, help="frames of the i-th p use seed + i")
     parser.add_argument("--guesses", type=int, default=8,
                         help="augmented-BP guesses per failed frame for the second gap column")
     parser.add_argument("--threads", type=int, default=numba.config.NUMBA_NUM_THREADS)

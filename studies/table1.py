@@ -44,7 +44,9 @@ def operating_rates(frames: int, n: int = 2400, K: int = 3, m: int = 6, seed: in
     stats = GradientStatistics(10.0, 1.0)
     q = UniformQuantizer(m)
     ideal = semi_analytic_rates(stats, K, q)
-    steps = rate_grid(n).size
+    # 0.01 steps (the LDPCA grid) through the finer PEG grid: Table 1's resolution
+    steps = rate_grid(n, "ldpca").size
+    stride = rate_grid(n, "peg").size // steps
     rng = np.random.default_rng(seed)
     P = frames * n
     x = rng.normal(0, np.sqrt(stats.sigma_x2), P)
@@ -58,7 +60,7 @@ def operating_rates(frames: int, n: int = 2400, K: int = 3, m: int = 6, seed: in
         for i in range(1, m + 1):
             if planes is not None and (k + 1, i) not in planes:
                 continue
-            k0 = grid_index(max(ideal[k, i - 1], 1.0 / steps), n)
+            k0 = grid_index(max(ideal[k, i - 1], 1.0 / steps), n, "ldpca")
             if k0 >= steps:
                 out[k, i - 1] = 1.0
                 continue
@@ -67,7 +69,7 @@ def operating_rates(frames: int, n: int = 2400, K: int = 3, m: int = 6, seed: in
             bits = planes_bits[i - 1, k].reshape(frames, n)
             pending = np.arange(frames)
             for s in range(max(1, k0 - 2), steps):
-                code = code_at_step(s, n)
+                code = code_at_step(s * stride, n, family="peg")
                 res = decode_syndrome(code, syndrome(code, bits[pending]), llr[pending], max_iter=max_iter)
                 ok = res.success & np.all(res.bits == bits[pending], axis=1)
                 out[k, i - 1, pending[ok]] = code.rate

@@ -67,7 +67,7 @@ def test_analytic_matches_bit_true_bit_counts_without_retries():
     # the others: 2 frames, each the syndrome of the grid code above the announced rate + 16 hash bits
     rates = DSCCompressor(**kw).rate_controller.rates(DSCCompressor(**kw).stats, 6)
     for pos in range(1, 6):
-        m = get_code(rates[pos, 0]).m
+        m = get_code(rates[pos, 0], family="ldpca").m  # the pipeline codes with LDPCA
         assert bt.upload_bits[pos] == 2 * (m + 16) + 64
         assert bt.decode_bits[pos] == 2 * 2400
 

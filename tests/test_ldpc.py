@@ -9,11 +9,18 @@ from edgefl.coding.ldpc import code_at_step, get_code, rate_grid, sent_positions
 N = 1200  # reduced block length: K = 60 steps, 20 row blocks
 
 
-def test_rate_grid_default_is_hundredths():
-    grid = rate_grid(2400)
+def test_rate_grids_ldpca_hundredths_peg_four_times_finer():
+    grid = rate_grid(2400, "ldpca")
     assert grid.size == 100
     assert np.all(np.diff(grid) > 0)
     np.testing.assert_allclose(grid, np.arange(1, 101) / 100)
+    fine = rate_grid(2400)  # default family "peg"
+    np.testing.assert_allclose(fine, np.arange(1, 401) / 400)
+    np.testing.assert_allclose(fine[3::4], grid)  # every LDPCA rate is a PEG rate
+    # the refinement shrinks to what n allows: n = 1200 -> K = 60 for LDPCA, 240 for PEG;
+    # n = 2 * 3 * 97: LDPCA K = 6 (97 blocks), PEG x 1 (no larger divisor of 582 fits 4 * 6)
+    assert (rate_grid(1200, "ldpca").size, rate_grid(1200, "peg").size) == (60, 240)
+    assert (rate_grid(582, "ldpca").size, rate_grid(582, "peg").size) == (6, 6)
 
 
 def test_get_code_picks_smallest_grid_rate_not_below_request():
@@ -107,7 +114,7 @@ def test_unknown_family_raises():
 
 
 def test_base_rows_are_balanced_and_segments_about_two_to_one():
-    base = np.diff(code_at_step(rate_grid(N).size, n=N, family="ldpca").chk_ptr)
+    base = np.diff(code_at_step(rate_grid(N, "ldpca").size, n=N, family="ldpca").chk_ptr)
     assert base.max() - base.min() <= 2
     for k in (1, 13, 30, 47, 60):
         rows_per_check = np.bincount(ldpc.segment_map(N, k))
@@ -130,7 +137,7 @@ def test_syndromes_are_differenced_accumulated_base_syndromes():
     """LDPCA encoder: accumulate s0 = H0 b, sample, difference == merged-code syndrome."""
     rng = np.random.default_rng(2)
     bits = rng.integers(0, 2, size=(3, N), dtype=np.uint8)
-    base = code_at_step(rate_grid(N).size, n=N, family="ldpca")  # k = K: the square base code H0
+    base = code_at_step(rate_grid(N, "ldpca").size, n=N, family="ldpca")  # k = K: the square base code H0
     assert base.m == N
     acc = np.bitwise_xor.accumulate(syndrome(base, bits), axis=1)
     previous = np.zeros(0, dtype=np.int64)

@@ -34,7 +34,7 @@ def test_adaptive_retries_send_only_increments_of_the_nested_ladder():
     # nested codes: total upload = syndrome length of the final rate only, plus the hash
     np.testing.assert_array_equal(sent, np.round(final_rate * N).astype(int) + 16)
     assert (final_rate > 0.29).all() and (res.attempts > 1).all()
-    steps = rate_grid(N).size
+    steps = rate_grid(N, "ldpca").size
     np.testing.assert_allclose(final_rate, np.ceil(0.1 * steps - 1e-9) / steps + 3 * (res.attempts - 1) / steps)
 
 
@@ -42,7 +42,7 @@ def test_adaptive_with_per_rate_codes_pays_every_full_syndrome():
     b, llr = frames(0.05, 6, seed=5)
     res, sent, final_rate = sw_decode_adaptive(b, llr, 0.25, step=5, family="peg", algorithm="min-sum")
     assert res.success.all() and not res.undetected.any()
-    steps = rate_grid(N).size
+    steps = rate_grid(N, "peg").size
     k0 = round(0.25 * steps)
     for f in range(6):
         ks = k0 + 5 * np.arange(res.attempts[f])

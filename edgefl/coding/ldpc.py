@@ -5,9 +5,13 @@ compressed to the syndrome ``s = H b mod 2`` of an ``(l, n)`` binary linear code
 rate ``l / n`` bits per source bit; the paper uses irregular LDPC codes with
 ``n = 2400`` and 100 BP iterations (Section VI).
 
-Rate grid (both families): ``k / K`` for ``k = 1 .. K`` where ``K`` is the largest
-divisor of ``n`` not above ``MAX_STEPS`` that leaves at least ``MIN_BLOCKS`` row
-blocks; for ``n = 2400`` that is ``K = 100`` (steps of 0.01 bit per source bit).
+Rate grids: ``k / K`` for ``k = 1 .. K``.  LDPCA: ``K`` is the largest divisor of
+``n`` not above ``MAX_STEPS`` that leaves at least ``MIN_BLOCKS`` row blocks; for
+``n = 2400`` that is ``K = 100`` (steps of 0.01 bit per source bit).  PEG codes need
+no blocks, so their grid refines that one ``PEG_REFINE`` (4) times where ``n``
+allows: ``K = 400`` at ``n = 2400`` (steps of 6 checks, 0.0025 bit), every LDPCA
+rate is also a PEG rate.  Against the 0.01 grid this lowers the fixed-rate gap at
+FER <= 1 % by about 0.004 bit (rate quantisation costs half a step on average).
 
 Family ``"peg"`` (default of :func:`get_code`): one irregular code per grid rate,
 ``m = k n / K`` checks, variable degrees {2, 3, 6, 20, 30} with rate-dependent shares
@@ -69,6 +73,8 @@ VAR_DEGREES = (2, 3, 4, 8)
 VAR_FRACTIONS = (0.25, 0.45, 0.15, 0.15)
 MAX_STEPS = 100
 MIN_BLOCKS = 20
+#: the PEG grid is this many times finer than the LDPCA one (or the largest factor below that n allows)
+PEG_REFINE = 4
 FAMILIES = ("peg", "ldpca")
 DEFAULT_FAMILY = "peg"
 _CONSTRUCTION_VERSION = 5
@@ -121,11 +127,13 @@ class LDPCCode:
         return h
 
 
-def _grid_steps(n: int) -> int:
+def _grid_steps(n: int, family: str = "ldpca") -> int:
     if not isinstance(n, (int, np.integer)) or n < 2 * MIN_BLOCKS:
         raise ValueError(f"n must be an integer >= {2 * MIN_BLOCKS}, got {n!r}")
     for steps in range(min(MAX_STEPS, n // MIN_BLOCKS), 1, -1):
         if n % steps == 0:
+            if family == "peg":
+                return steps * next(j for j in range(PEG_REFINE, 0, -1) if n % (steps * j) == 0)
             return steps
     raise ValueError(
         f"n={n} has no divisor K in [2, {MAX_STEPS}] with n/K >= {MIN_BLOCKS}; "
@@ -133,9 +141,9 @@ def _grid_steps(n: int) -> int:
     )
 
 
-def rate_grid(n: int = 2400) -> np.ndarray:
-    """Available syndrome rates m / n (ascending): k / K for k = 1..K."""
-    steps = _grid_steps(int(n))
+def rate_grid(n: int = 2400, family: str = DEFAULT_FAMILY) -> np.ndarray:
+    """Available syndrome rates m / n (ascending) of a code family: k / K for k = 1..K."""
+    steps = _grid_steps(int(n), _check_family(family))
     return np.arange(1, steps + 1) / steps
 
 
@@ -327,7 +335,7 @@ def _dist_tag(degrees, fractions) -> str:
 
 @functools.lru_cache(maxsize=16)
 def _base_code(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    steps = _grid_steps(n)
+    steps = _grid_steps(n, "ldpca")
     name = f"ldpca_n{n}_K{steps}_s{seed}_" + _dist_tag(VAR_DEGREES, VAR_FRACTIONS)
     return _cached_edges(name, lambda: _build_base(n, steps, seed))
 
@@ -437,7 +445,7 @@ def _build_peg(n: int, m: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def segment_map(n: int, k: int) -> np.ndarray:
     """Merged-check index of every base row at grid rate k / K (length n, int64)."""
-    steps = _grid_steps(n)
+    steps = _grid_steps(n, "ldpca")
     if not 1 <= k <= steps:
         raise ValueError(f"k must be in [1, {steps}] for n={n}, got {k}")
     ends = np.sort(np.asarray(_block_order(steps)[:k]))
@@ -448,7 +456,7 @@ def segment_map(n: int, k: int) -> np.ndarray:
 
 def sent_positions(n: int, k: int) -> np.ndarray:
     """Indices (0-based, ascending) of the accumulated base syndrome bits sent at rate k/K."""
-    steps = _grid_steps(n)
+    steps = _grid_steps(n, "ldpca")
     ends = np.sort(np.asarray(_block_order(steps)[:k])) - 1
     return (np.arange(n // steps)[:, None] * steps + ends[None, :]).ravel()
 
@@ -470,7 +478,7 @@ def _from_edges(n: int, m: int, rows: np.ndarray, cols: np.ndarray, **meta) -> L
 
 @functools.lru_cache(maxsize=256)
 def _code_at(n: int, k: int, seed: int, family: str) -> LDPCCode:
-    steps = _grid_steps(n)
+    steps = _grid_steps(n, family)
     m = k * (n // steps)
     if family == "ldpca":
         rows, cols = _base_code(n, seed)
@@ -487,25 +495,25 @@ def _check_family(family: str) -> str:
     return family
 
 
-def grid_index(rate: float, n: int = 2400) -> int:
-    """Grid step k of the smallest grid rate k / K >= rate."""
+def grid_index(rate: float, n: int = 2400, family: str = DEFAULT_FAMILY) -> int:
+    """Grid step k of the family's smallest grid rate k / K >= rate."""
     rate = float(rate)
     if not np.isfinite(rate) or rate <= 0.0 or rate > 1.0:
         raise ValueError(f"rate must be in (0, 1] bits per source bit, got {rate!r}")
-    steps = _grid_steps(int(n))
+    steps = _grid_steps(int(n), _check_family(family))
     # tolerance so that rate = k/K computed in floating point maps to k, not k+1
     return max(1, int(np.ceil(rate * steps - 1e-9)))
 
 
 def get_code(rate: float, n: int = 2400, seed: int = 0, family: str = DEFAULT_FAMILY) -> LDPCCode:
     """Code of the smallest grid rate >= ``rate`` (cached)."""
-    k = grid_index(rate, n)
-    return _code_at(int(n), k, int(seed), _check_family(family))
+    k = grid_index(rate, n, family)
+    return _code_at(int(n), k, int(seed), family)
 
 
 def code_at_step(k: int, n: int = 2400, seed: int = 0, family: str = DEFAULT_FAMILY) -> LDPCCode:
-    """Code of grid rate exactly k / K (cached)."""
-    steps = _grid_steps(int(n))
+    """Code of the family's grid rate exactly k / K (cached)."""
+    steps = _grid_steps(int(n), _check_family(family))
     if not 1 <= int(k) <= steps:
         raise ValueError(f"k must be in [1, {steps}] for n={n}, got {k!r}")
     return _code_at(int(n), int(k), int(seed), _check_family(family))

@@ -102,8 +102,8 @@ def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, 
         raise ValueError(f"max_retries must be None or a non-negative integer, got {max_retries!r}")
     if int(hash_bits) != hash_bits or not 0 <= hash_bits <= 64:
         raise ValueError(f"hash_bits must be an integer in [0, 64], got {hash_bits!r}")
-    top = rate_grid(n).size
-    k = grid_index(start_rate, n)
+    top = rate_grid(n, family).size
+    k = grid_index(start_rate, n, family)
     retries_left = top if max_retries is None else int(max_retries)
 
     out_bits = np.zeros((frames, n), dtype=np.uint8)

@@ -37,6 +37,9 @@ from edgefl.coding.llr import LLR_MAX, SideInformationPosterior, bitplane_llr
 from edgefl.coding.quantizer import UniformQuantizer, to_bitplanes
 from edgefl.coding.statistics import GradientStatistics
 
+#: nested LDPCA codes: a retry uploads only the extra syndrome bits
+FAMILY = "ldpca"
+
 MODES = ("bit-true", "analytic")
 FAILURE_MODES = ("retry", "uncoded")
 
@@ -109,7 +112,7 @@ def successive_wyner_ziv(
     scales = np.ones(K) if scales is None else np.broadcast_to(np.asarray(scales, dtype=np.float64), (K,))
 
     n = int(block_length)
-    steps = rate_grid(n).size
+    steps = rate_grid(n, FAMILY).size
     k_step = max(1, int(round(retry_step * steps)))
     F = -(-P // n)
     res = WynerZivResult(index=index.copy(), upload_bits=np.zeros(K), decode_bits=np.zeros(K))
@@ -123,9 +126,9 @@ def successive_wyner_ziv(
         for i in range(1, m + 1):
             truth = truth_planes[i - 1, w]
             rate = float(rates[pos, i - 1])
-            k = grid_index(min(max(rate, 1.0 / steps), 1.0), n)
+            k = grid_index(min(max(rate, 1.0 / steps), 1.0), n, FAMILY)
             rec = {"position": pos + 1, "worker": w, "plane": i, "rate": rate}
-            code = code_at_step(k, n, code_seed) if k < steps else None
+            code = code_at_step(k, n, code_seed, FAMILY) if k < steps else None
             # a partial last frame goes uncoded when its syndrome would cost more than its bits
             tail = P - (F - 1) * n
             Fc = F if code is not None and (tail == n or code.m + check_bits < tail) else F - 1
@@ -163,8 +166,9 @@ def _decode_plane(res, w, truth, post, lower, i, k, steps, k_step, n, F, P, deco
     # retries climb in k_step grid steps but stop short of rate 1 (then uncoded is cheaper)
     max_retries = 0 if failure == "uncoded" else max(0, (steps - 1 - k) // k_step)
     out, sent, _ = sw_decode_adaptive(bits, llr, k / steps, step=k_step, max_retries=max_retries,
-                                      fallback="uncoded", hash_bits=check_bits, seed=code_seed, **decoder)
-    first = code_at_step(k, n, code_seed).m + check_bits
+                                      fallback="uncoded", hash_bits=check_bits, seed=code_seed,
+                                      family=FAMILY, **decoder)
+    first = code_at_step(k, n, code_seed, FAMILY).m + check_bits
     extra = sent - first
     pad = F * n - P
     if pad and out.uncoded[-1]:
