@@ -47,8 +47,9 @@ class AdaptiveDecodeResult(DecodeResult):
     """:class:`DecodeResult` of the last attempt per frame, plus the retry accounting.
 
     ``iterations`` and ``passes`` are summed over all attempts; ``attempts`` counts
-    syndrome requests per frame (1 = no retry); ``uncoded`` marks frames sent raw after the last failure;
-    ``undetected`` marks frames whose syndrome was satisfied by the wrong bits.
+    syndrome requests per frame (1 = no retry); ``uncoded`` marks frames sent raw
+    after the last failure; ``undetected`` marks frames whose syndrome was
+    satisfied by the wrong bits.
     """
 
     attempts: np.ndarray
