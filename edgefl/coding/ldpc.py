@@ -11,7 +11,7 @@ Rate grids: ``k / K`` for ``k = 1 .. K``.  LDPCA: ``K`` is the largest divisor o
 no blocks, so their grid refines that one ``PEG_REFINE`` (4) times where ``n``
 allows: ``K = 400`` at ``n = 2400`` (steps of 6 checks, 0.0025 bit), every LDPCA
 rate is also a PEG rate.  Against the 0.01 grid this lowers the fixed-rate gap at
-FER <= 1 % by about 0.004 bit (rate quantisation costs half a step on average).
+FER <= 1 % by about 0.003 bit (rate quantisation costs half a step on average).
 
 Family ``"peg"`` (default of :func:`get_code`): one irregular code per grid rate,
 ``m = k n / K`` checks, variable degrees {2, 3, 6, 20, 30} with rate-dependent shares
