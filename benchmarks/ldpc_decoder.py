@@ -27,7 +27,8 @@ Run:  python benchmarks/ldpc_decoder.py [--frames 64] [--gap-frames 1000] [--gue
    100.. (default) / 300..): PEG plain BP 0.083 / 0.078, PEG augmented BP (8
    guesses) 0.077 / 0.075, fixed-rate LDPCA 0.130 / 0.128, adaptive LDPCA 0.074 /
    0.073 bit; the two frame sets differ by up to 0.005, so 1000 frames resolve the
-   mean gap to about +-0.003.
+   mean gap to about +-0.003.  3000 frames per p (seeds 500..): PEG plain 0.082,
+   PEG augmented 0.076, fixed-rate LDPCA 0.132, adaptive LDPCA 0.073 bit.
 """
 
 from __future__ import annotations
