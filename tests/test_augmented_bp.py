@@ -37,7 +37,7 @@ def test_suspicion_pads_when_few_variables_touch_unsatisfied_checks():
 
 @pytest.fixture(scope="module")
 def near_threshold():
-    """Frames at a rate where plain BP fails on about a tenth of them."""
+    """Frames at a rate where plain BP fails on about a fifth of them (25 of 120)."""
     p = 0.11
     b, llr = bsc_frames(p, 120, seed=7)
     code = get_code(h2(p) + 0.06, n=N)
