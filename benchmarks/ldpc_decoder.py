@@ -197,7 +197,7 @@ def rate_at_fer(b, llr, h, family, guesses=0, target=0.01) -> tuple[float, float
     k = min(steps, stride * grid_index(h + 0.04, N, "ldpca"))
     while fer(k) > target and k < steps:
         k = min(steps, k + stride)
-    for step in (stride, 1) if stride > 1 else (1,):
+    for step in (stride, 1):  # coarse, then fine (a no-op pass when stride is 1)
         while k - step >= 1 and fer(k - step) <= target:
             k -= step
     return k / steps, fer(k)

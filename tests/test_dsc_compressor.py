@@ -126,6 +126,8 @@ def test_deterministic():
         (dict(bits=0), r"bits must be in \[1, 10\]"),
         (dict(block_length=2399), "block_length=2399"),
         (dict(rate_margin=-0.1), "rate_margin"),
+        (dict(guesses=-1), r"guesses must be in \[0, 64\]"),
+        (dict(guesses=65), r"guesses must be in \[0, 64\]"),
         (dict(rate_margin_slope=2.0), "rate_margin_slope"),
         (dict(failure="ignore"), "failure"),
         (dict(sigma_x2=0.0), "sigma_x2 must be a positive"),

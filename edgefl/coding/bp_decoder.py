@@ -279,9 +279,9 @@ def _decode(code: LDPCCode, synd: np.ndarray, llr: np.ndarray, max_iter: int, mi
     iters = np.zeros(frames, dtype=np.int64)
     if implementation != "scalar" and schedule == "layered":
         decode_lanes(code, synd, llr, max_iter, min_sum, scale, bits, success, iters, numba.get_num_threads())
-        return DecodeResult(bits=bits, success=success, iterations=iters, passes=np.ones(frames, dtype=np.int64))
-    max_deg = int(np.diff(code.chk_ptr).max()) if code.m else 1
-    kernel = _decode_serial if frames == 1 or numba.get_num_threads() == 1 else _decode_parallel
-    kernel(code.chk_ptr, code.edge_var, code.edge_chk, code.var_ptr, code.var_edges, synd, llr,
-           max_iter, min_sum, scale, schedule == "layered", bits, success, iters, max_deg)
+    else:
+        max_deg = int(np.diff(code.chk_ptr).max()) if code.m else 1
+        kernel = _decode_serial if frames == 1 or numba.get_num_threads() == 1 else _decode_parallel
+        kernel(code.chk_ptr, code.edge_var, code.edge_chk, code.var_ptr, code.var_edges, synd, llr,
+               max_iter, min_sum, scale, schedule == "layered", bits, success, iters, max_deg)
     return DecodeResult(bits=bits, success=success, iterations=iters, passes=np.ones(frames, dtype=np.int64))
