@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from edgefl.results import writer
 from edgefl.results.outputs import split_wall, totals
+from edgefl.results.records import RoundRecord
 
 
 def test_write_atomic_replaces_and_leaves_no_temp(tmp_path: Path) -> None:
@@ -50,20 +52,32 @@ def test_fresh_output_dir(tmp_path: Path) -> None:
     assert writer.fresh_output_dir(target, overwrite=True) == target
 
 
+def record(r: int, **values) -> RoundRecord:
+    base = {f.name: 0.0 for f in dataclasses.fields(RoundRecord) if f.name not in ("round", "extras")}
+    extras = values.pop("extras", {})
+    return RoundRecord(round=r, **{**base, **values}, extras=extras)
+
+
 def test_wall_columns_split_out() -> None:
-    rows = [{"round": 0, "latency_s": 1.0, "grad_wall_s": 0.1}, {"round": 1, "latency_s": 2.0, "x": 3}]
+    rows = [record(0, extras={"grad_wall_s": 0.1}), record(1, extras={"x": 3})]
     cols, wall = split_wall(rows)
-    assert cols == ["round", "latency_s", "x"] and wall == ["grad_wall_s"]
+    fields = [f.name for f in dataclasses.fields(RoundRecord) if f.name != "extras"]
+    assert cols == [*fields, "x"] and wall == ["grad_wall_s"]
+    assert rows[1]["x"] == 3 and "x" not in rows[0] and rows[0]["latency_s"] == 0.0
 
 
-def test_totals_sum_rounds() -> None:
+def test_totals_from_declared_aggregates() -> None:
     rows = [
-        {"end_s": 1.0, "latency_s": 1.0, "bits_total": 10.0, "bits_per_param": 1.0, "distortion": 0.5,
-         "decode_failures": 1, "undetected_errors": 0, "retries": 2, "worker_energy_j": 3.0},
-        {"end_s": 3.0, "latency_s": 2.0, "bits_total": 30.0, "bits_per_param": 3.0, "distortion": 1.5,
-         "decode_failures": 0, "undetected_errors": 0, "retries": 1, "worker_energy_j": 1.0},
+        record(0, end_s=1.0, latency_s=1.0, bits_total=10.0, bits_per_param=1.0, distortion=0.5,
+               decode_failures=1, undetected_errors=0, retries=2, worker_energy_j=3.0,
+               extras={"train_loss": 2.0, "test_accuracy": 0.5}),
+        record(1, end_s=3.0, latency_s=2.0, bits_total=30.0, bits_per_param=3.0, distortion=1.5,
+               decode_failures=0, undetected_errors=0, retries=1, worker_energy_j=1.0,
+               extras={"train_loss": 1.0, "test_accuracy": 0.75}),
     ]
     t = totals(rows)
-    assert t["rounds_done"] == 2 and t["simulated_time_s"] == 3.0 and t["bits_total"] == 40.0
-    assert t["mean_round_latency_s"] == 1.5 and t["retries"] == 3 and t["mean_distortion"] == 1.0
+    assert t == {"rounds_done": 2, "simulated_time_s": 3.0, "mean_round_latency_s": 1.5, "bits_total": 40.0,
+                 "mean_bits_per_param": 2.0, "mean_distortion": 1.0, "decode_failures": 1, "undetected_errors": 0,
+                 "retries": 3, "worker_energy_j": 4.0, "final_train_loss": 1.0, "final_test_accuracy": 0.75}
+    assert list(t)[:4] == ["rounds_done", "simulated_time_s", "mean_round_latency_s", "bits_total"]  # as before
     assert totals([]) == {"rounds_done": 0}
