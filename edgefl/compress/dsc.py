@@ -55,8 +55,9 @@ class DSCCompressor(Compressor):
     successive = True
 
     def __init__(self, cfg: DSCConfig | None = None, **overrides) -> None:
-        base = cfg.model_dump() if cfg is not None else {}
-        self.cfg = DSCConfig(**{**base, **overrides})
+        if cfg is None or overrides:
+            cfg = DSCConfig(**{**(cfg.model_dump() if cfg is not None else {}), **overrides})
+        self.cfg = cfg
         c = self.cfg
         self.quantizer = UniformQuantizer(c.bits, c.clip)
         self.rate_controller = RateController(
@@ -136,11 +137,8 @@ class DSCCompressor(Compressor):
         total = float(power[order[0]])
         llr_stats = GradientStatistics(total * stats.ratio / (1 + stats.ratio), total / (1 + stats.ratio))
 
-        wz = successive_wyner_ziv(
-            index, order, self.quantizer, rates, llr_stats, scales=scales, mode=ctx.fidelity,
-            block_length=c.block_length, max_iter=c.max_iter, algorithm=c.algorithm, guesses=c.guesses,
-            failure=c.failure, retry_step=c.retry_step, code_seed=c.code_seed, check_bits=c.check_bits,
-        )
+        wz = successive_wyner_ziv(index, order, self.quantizer, rates, llr_stats, scales=scales,
+                                  mode=ctx.fidelity, options=c)
         aggregate = self._reconstruct(wz.index, grads, scales, llr_stats)
         scalars = 2 if (c.bits == 1 and c.scaled) else 1
         upload = wz.upload_bits + scalars * SCALAR_BITS
