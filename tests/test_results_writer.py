@@ -42,14 +42,36 @@ def test_csv_floats_are_exact() -> None:
 
 def test_fresh_output_dir(tmp_path: Path) -> None:
     target = tmp_path / "run"
-    assert writer.fresh_output_dir(target) == target
-    target.mkdir()
-    assert writer.fresh_output_dir(target) == target  # empty: reuse
-    (target / "rounds.csv").write_text("x")
-    assert writer.fresh_output_dir(target) == tmp_path / "run-1"
-    (tmp_path / "run-1").mkdir()
-    assert writer.fresh_output_dir(target) == tmp_path / "run-2"
+    assert writer.fresh_output_dir(target) == target and target.is_dir()  # created
+    assert writer.fresh_output_dir(target) == tmp_path / "run-1"  # claimed by the first call
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert writer.fresh_output_dir(empty) == empty  # an empty directory is taken
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "rounds.csv").write_text("x")
+    assert writer.fresh_output_dir(tmp_path / "full") == tmp_path / "full-1"
+    assert not (tmp_path / "full" / writer.CLAIM_FILE).exists()  # someone else's dir left as it was
+    (tmp_path / "run-2").write_text("a file")
+    assert writer.fresh_output_dir(target) == tmp_path / "run-3"
     assert writer.fresh_output_dir(target, overwrite=True) == target
+
+
+def test_parallel_runs_get_distinct_directories(tmp_path: Path) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(4) as pool:
+        got = list(pool.map(writer.fresh_output_dir, [tmp_path / "sweep"] * 16))
+    assert len(set(got)) == 16 and {p.name for p in got} == {"sweep", *(f"sweep-{i}" for i in range(1, 16))}
+
+
+def test_written_files_follow_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        writer.write_atomic(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]  # no temp file left
 
 
 def record(r: int, **values) -> RoundRecord:

@@ -5,14 +5,13 @@ and per-round latency / bits curves."""
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
-import matplotlib
+# Figure objects without pyplot: no global backend choice, no figure registry (safe in workers)
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from edgefl.results.writer import write_atomic  # noqa: E402
+from edgefl.results.writer import write_atomic
 
 COMM_PHASES = ("broadcast", "upload")
 # DSC paper Fig. 5 colours: DSC work in blue, distributed-learning work in red
@@ -26,12 +25,9 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
-    import io
-
+def _save(fig: Figure, path: Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
     write_atomic(path, buf.getvalue())
 
 
@@ -54,7 +50,8 @@ def plot_timing(results_dir: Path, round_index: int | None = None, max_workers: 
     actors = sorted({e["actor"] for e in ev}, key=_actor_key)[: max_workers + 1]
     t0 = min(float(e["start"]) for e in ev)
     lane = {a: i for i, a in enumerate(actors)}
-    fig, ax = plt.subplots(figsize=(11, 1.5 + 0.45 * len(actors)))
+    fig = Figure(figsize=(11, 1.5 + 0.45 * len(actors)))
+    ax = fig.subplots()
     for e in ev:
         if e["actor"] not in lane:
             continue
@@ -86,7 +83,8 @@ def plot_curves(results_dir: Path) -> Path:
     panels = [("latency_s", "round latency [s]"), ("bits_per_worker_mean", "bits per worker")]
     if "test_accuracy" in rows[0]:
         panels.append(("test_accuracy", "test accuracy"))
-    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.6 * len(panels)), sharex=True)
+    fig = Figure(figsize=(8, 2.6 * len(panels)))
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
     for ax, (key, label) in zip(axes, panels):
         ax.plot(x, [float(r[key]) for r in rows], marker=".", lw=1)
         ax.set_ylabel(label)
