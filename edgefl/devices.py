@@ -6,7 +6,7 @@ One profile per YAML file in ``devices/`` (file stem == ``name``), discriminated
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, TypeAdapter
 
@@ -64,7 +64,7 @@ class ServerProfile(_Profile):
     source: str = Field(min_length=1)
 
 
-DeviceProfile = Annotated[Union[WorkerProfile, ServerProfile], Field(discriminator="kind")]
+DeviceProfile = Annotated[WorkerProfile | ServerProfile, Field(discriminator="kind")]
 _DEVICE_ADAPTER: TypeAdapter = TypeAdapter(DeviceProfile)
 
 

@@ -446,7 +446,7 @@ def resolve(data: Any, source: str = "<dict>", base_dir: Path | None = None,
             names += [g.device] * g.count
     else:
         names = [w.device] * w.count  # type: ignore[list-item]
-    fields = ["workers.device" if w.groups is None else f"workers.groups.device" for _ in names]
+    fields = ["workers.device" if w.groups is None else "workers.groups.device" for _ in names]
     for ov in w.overrides:
         if ov.device is not None:
             names[ov.index] = ov.device
@@ -476,7 +476,8 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Resol
     except catalog.CatalogError as exc:
         msg = str(exc)
         prefix = f"{path}: "
-        raise ScenarioError(str(path), [FieldProblem("", _MISSING, msg[len(prefix):] if msg.startswith(prefix) else msg)])
+        msg = msg[len(prefix):] if msg.startswith(prefix) else msg
+        raise ScenarioError(str(path), [FieldProblem("", _MISSING, msg)])
     return resolve(data, str(path), path.parent, overrides)
 
 
