@@ -70,6 +70,24 @@ class LinkModel(ABC):
         """Air time of one attempt carrying ``bits`` (block fading: the SNR holds for the attempt)."""
         return bits / float(self.rate_bps(bandwidth_hz, snr_linear))
 
+    def transmit(self, env: simpy.Environment, channel: simpy.Resource | None, bits: float,
+                 bandwidth_hz: float, snr_at: SnrAt) -> Generator[simpy.Event, Any, tuple[float, float, float]]:
+        """SimPy process of one attempt: take the band (``channel``, if shared), send ``bits`` at
+        the SNR of the moment the attempt starts, release the band. Returns (start, end, air
+        time); the air time is the exact duration (end - start can differ in the last bit).
+        The building block of :meth:`upload`; a link with retransmissions calls it per attempt,
+        so each retransmission queues for the band again."""
+        req = channel.request() if channel is not None else None
+        if req is not None:
+            yield req
+        start = env.now
+        # no bits, no draw from the fading stream
+        dur = self.airtime_s(bits, bandwidth_hz, snr_at(start)) if bits > 0 else 0.0
+        yield env.timeout(dur)
+        if req is not None:
+            channel.release(req)  # type: ignore[union-attr]
+        return start, env.now, dur
+
     def upload(self, env: simpy.Environment, channel: simpy.Resource | None, bits: float,
                bandwidth_hz: float, snr_at: SnrAt, rng: np.random.Generator) -> UploadProcess:
         """SimPy process of one upload of ``bits`` on ``bandwidth_hz``; returns an :class:`UploadOutcome`.
@@ -78,17 +96,11 @@ class LinkModel(ABC):
         every attempt so that a retransmission queues behind other workers) or None (FDMA: the
         worker owns its sub-band). ``snr_at(t)`` is the linear SNR of an attempt starting at
         ``t``. The default is a single error-free attempt at B x spectral efficiency; links with
-        retransmissions (HARQ) override this, drawing their errors from ``rng``.
+        retransmissions (HARQ) override this, e.g. a loop of :meth:`transmit` attempts with a
+        feedback delay (``env.timeout``) between them, drawing their errors from ``rng``.
         """
-        req = channel.request() if channel is not None else None
-        if req is not None:
-            yield req
-        start = env.now
-        dur = self.airtime_s(bits, bandwidth_hz, snr_at(start)) if bits > 0 else 0.0
-        yield env.timeout(dur)
-        if req is not None:
-            channel.release(req)  # type: ignore[union-attr]
-        return UploadOutcome(start, env.now, dur, 1, float(bits), ((start, env.now, float(bits)),))
+        start, end, air = yield from self.transmit(env, channel, bits, bandwidth_hz, snr_at)
+        return UploadOutcome(start, end, air, 1, float(bits), ((start, end, float(bits)),))
 
 
 class _LinkConfig(BaseModel):
