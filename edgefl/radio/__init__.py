@@ -3,7 +3,8 @@
 from edgefl.radio.config import ChannelConfig, CorrelationConfig, FadingConfig, PathLossConfig
 from edgefl.radio.environment import RadioEnvironment
 from edgefl.radio.fading import jakes_correlation, sample_power_gain
-from edgefl.radio.link import LinkModel, ShannonLink, UploadOutcome, make_link
+from edgefl.radio.link import LinkModel, ShannonLink, UploadOutcome
+from edgefl.radio.link_registry import make_link
 from edgefl.radio.noise import thermal_noise_dbm
 from edgefl.radio.pathloss import pathloss_db
 from edgefl.radio.placement import PlacementConfig, place_workers

@@ -12,7 +12,8 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
-from edgefl.radio.link import ShannonLinkConfig, link_config_type
+from edgefl.radio.link import ShannonLinkConfig
+from edgefl.radio.link_registry import link_config_type
 
 PathLossModel = Literal[
     "free_space",

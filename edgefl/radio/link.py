@@ -9,21 +9,21 @@ simulator really charges, SNR gap and cap included.
 
 Adding a link model: a file with its config (a pydantic model with a ``model`` literal tag)
 and its :class:`LinkModel` subclass (with ``from_config(cfg, channel)``), plus one entry in
-:data:`LINK_MODELS`.
+:data:`edgefl.radio.link_registry.LINK_MODELS` (a separate module, so that a link model's
+file can import this one without an import cycle).
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import simpy
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from edgefl.radio.rate import shannon_spectral_efficiency
 
@@ -144,27 +144,3 @@ class ShannonLink(LinkModel):
         if self.max_spectral_efficiency is not None and se > self.max_spectral_efficiency:
             se = self.max_spectral_efficiency
         return bits / (bandwidth_hz * se)
-
-
-#: link model tag -> (config model, LinkModel class or "module:Class" imported on first use)
-LINK_MODELS: dict[str, tuple[type[BaseModel], type[LinkModel] | str]] = {
-    "shannon": (ShannonLinkConfig, ShannonLink),
-}
-
-
-def link_config_type() -> Any:
-    """The discriminated union of all link configs (``channel.link`` of a scenario)."""
-    members = tuple(cfg for cfg, _ in LINK_MODELS.values())
-    if len(members) == 1:
-        return members[0]
-    return Annotated[Union[members], Field(discriminator="model")]  # noqa: UP007
-
-
-def make_link(channel: ChannelConfig, cfg: BaseModel | None = None) -> LinkModel:
-    """The link model of a channel (``cfg`` defaults to ``channel.link``)."""
-    cfg = cfg if cfg is not None else channel.link
-    _, cls = LINK_MODELS[cfg.model]  # type: ignore[attr-defined]
-    if isinstance(cls, str):
-        module, name = cls.split(":")
-        cls = getattr(importlib.import_module(module), name)
-    return cls.from_config(cfg, channel)  # type: ignore[union-attr]
