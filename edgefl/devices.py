@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, TypeAdapter
+from pydantic import Field, PositiveFloat, TypeAdapter
+
+from edgefl.config_model import StrictModel
 
 
-class _Profile(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+_Profile = StrictModel
 
 
 class WorkerProfile(_Profile):

@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from edgefl.config_model import StrictModel
 
 MAX_BITS = 16  # must equal edgefl.coding.quantizer.MAX_BITS (checked by a test)
 
 
-class DSCConfig(BaseModel):
+class DSCConfig(StrictModel):
     """Scenario block ``compression: {scheme: dsc, ...}``."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     scheme: Literal["dsc"] = "dsc"
     bits: int = Field(1, description="quantisation bits m per parameter; 1 = DSC-signSGD")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import BaseModel, Field, PositiveFloat, model_validator
+
+from edgefl.config_model import StrictModel
 
 PathLossModel = Literal[
     "free_space",
@@ -33,8 +35,7 @@ TR38901_MODELS = frozenset(get_args(PathLossModel)) - {"free_space", "log_distan
 TR38901_CARRIER_RANGE_HZ = (0.5e9, 100e9)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+_Strict = StrictModel
 
 
 def _reject_unused(model: BaseModel, owner: str, value: str, unused: tuple[str, ...]) -> None:

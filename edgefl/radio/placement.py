@@ -11,21 +11,21 @@ import math
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import Field, PositiveFloat, model_validator
+
+from edgefl.config_model import StrictModel
 
 Point = tuple[float, float] | tuple[float, float, float]
 
 
-class _Layout(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+class _Layout(StrictModel):
     center_m: tuple[float, float] = Field((0.0, 0.0), description="x, y of the layout centre (m)")
     height_m: float = Field(1.5, ge=0, description="worker antenna height z (m)")
 
 
-class ExplicitPlacement(BaseModel):
+class ExplicitPlacement(StrictModel):
     """Given coordinates: [x, y] (z = ``height_m``) or [x, y, z] per worker."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
     layout: Literal["explicit"]
     positions_m: list[Point] = Field(min_length=1)
     height_m: float = Field(1.5, ge=0, description="z for points given as [x, y] (m)")

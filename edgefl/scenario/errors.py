@@ -1,0 +1,113 @@
+"""Scenario errors: one :class:`FieldProblem` per bad field (dotted path, value, what is
+allowed) and the translation of pydantic's validation errors into them."""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass
+from typing import Annotated, Any, Union
+
+from pydantic import BaseModel, ValidationError
+
+MISSING: Any = object()  # a problem with no value to show (missing field, file-level problem)
+_MISSING = MISSING
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One validation problem: dotted field path, offending value, what is allowed."""
+
+    field: str
+    value: Any
+    message: str
+
+    def render(self) -> str:
+        val = "" if self.value is MISSING else f" = {self.value!r}"
+        return f"{self.field or '(top level)'}{val}: {self.message}"
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be run; ``problems`` name field, value and what is allowed."""
+
+    def __init__(self, source: str, problems: list[FieldProblem]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [f"{source}: invalid scenario ({len(problems)} problem{'s' * (len(problems) != 1)})"]
+        lines += [f"  {source}: {p.render()}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+def _model_classes(annotation: Any) -> list[type[BaseModel]]:
+    """The BaseModel classes an annotation can hold (through Optional, Union, list, Annotated)."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _model_classes(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType, list, tuple, dict):
+        out: list[type[BaseModel]] = []
+        for arg in typing.get_args(annotation):
+            out += _model_classes(arg)
+        return out
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return []
+
+
+def _walk(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, list[type[BaseModel]]]:
+    """Dotted field path for a pydantic error location (union tags dropped) and the models
+    that can sit at the parent of the last element."""
+    models: list[type[BaseModel]] = [root]
+    parts: list[str] = []
+    parents = models
+    for item in loc:
+        parents = models
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+            continue
+        fields = [m for m in models if item in m.model_fields]
+        if fields:
+            parts.append(("." if parts else "") + str(item))
+            models = [c for m in fields for c in _model_classes(m.model_fields[item].annotation)]
+            continue
+        tagged = [m for m in models if any(
+            typing.get_args(f.annotation) == (item,) for f in m.model_fields.values()
+        )]
+        if tagged:  # a discriminated-union tag, not a field
+            models = tagged
+            continue
+        parts.append(("." if parts else "") + str(item))
+        models = []
+    return "".join(parts), parents
+
+
+def problems_from_validation(exc: ValidationError, root: type[BaseModel]) -> list[FieldProblem]:
+    """FieldProblems for a ValidationError raised while validating ``root``."""
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err.get("loc", ()))
+        path, parents = _walk(root, loc)
+        msg = err["msg"]
+        etype = err["type"]
+        value = err.get("input", MISSING)
+        if etype == "extra_forbidden":
+            allowed = sorted({f for m in parents for f in m.model_fields})
+            msg = f"unknown key; allowed keys here: {', '.join(allowed)}"
+        elif etype == "missing":
+            value = MISSING
+            msg = "required field is missing"
+        elif etype == "union_tag_invalid":
+            msg = msg.replace("Input tag", "scheme")
+        if isinstance(value, dict) and etype != "extra_forbidden" and len(repr(value)) > 120:
+            value = MISSING
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        out.append(FieldProblem(path, value, msg))
+    return out
+
+
+def plain_problems(exc: ValidationError) -> list[FieldProblem]:
+    """FieldProblems with pydantic's own locations and messages (for profile files)."""
+    return [
+        FieldProblem(".".join(map(str, e["loc"])), e.get("input", MISSING), e["msg"])
+        for e in exc.errors(include_url=False)
+    ]
