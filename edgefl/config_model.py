@@ -14,7 +14,7 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Union
 
@@ -44,7 +44,7 @@ def _converter(annotation: Any) -> Converter | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _converters(model: type[BaseModel]) -> dict[str, Converter]:
     out = {}
     for name, info in model.model_fields.items():

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -41,7 +41,7 @@ class _BoundedLoader(yaml.SafeLoader):
     """SafeLoader with a depth limit in the composer and duplicate-key detection."""
 
     # own copy (with own lists): add_implicit_resolver would append to SafeLoader's lists
-    yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    yaml_implicit_resolvers: ClassVar = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)

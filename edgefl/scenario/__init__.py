@@ -10,7 +10,13 @@ before any simulation work starts.
 """
 
 from edgefl.config_model import StrictModel
-from edgefl.scenario.errors import MISSING, FieldProblem, ScenarioError, plain_problems, problems_from_validation
+from edgefl.scenario.errors import (
+    MISSING,
+    FieldProblem,
+    ScenarioError,
+    plain_problems,
+    problems_from_validation,
+)
 from edgefl.scenario.loader import load_scenario
 from edgefl.scenario.overrides import apply_overrides, parse_override
 from edgefl.scenario.resolve import ResolvedScenario, resolve

@@ -10,6 +10,10 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, ValidationError
 
+from edgefl.scenario.preview import preview
+
+MAX_SHOWN = 12  # problems listed in one message: the message fits on one screen
+
 MISSING: Any = object()  # a problem with no value to show (missing field, file-level problem)
 _MISSING = MISSING
 
@@ -23,7 +27,7 @@ class FieldProblem:
     message: str
 
     def render(self) -> str:
-        val = "" if self.value is MISSING else f" = {self.value!r}"
+        val = "" if self.value is MISSING else f" = {preview(self.value)}"
         return f"{self.field or '(top level)'}{val}: {self.message}"
 
 
@@ -34,7 +38,9 @@ class ScenarioError(ValueError):
         self.source = source
         self.problems = problems
         lines = [f"{source}: invalid scenario ({len(problems)} problem{'s' * (len(problems) != 1)})"]
-        lines += [f"  {source}: {p.render()}" for p in problems]
+        lines += [f"  {source}: {p.render()}" for p in problems[:MAX_SHOWN]]
+        if len(problems) > MAX_SHOWN:
+            lines.append(f"  ... and {len(problems) - MAX_SHOWN} more")
         super().__init__("\n".join(lines))
 
 
@@ -80,13 +86,33 @@ def _walk(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, list[type[B
     return "".join(parts), parents
 
 
+_GOT = {bool: "a boolean", float: "a float", str: "text", list: "a list", dict: "a mapping", type(None): "null"}
+
+
+def _message(err: dict[str, Any]) -> str:
+    """pydantic's message, reworded where it speaks pydantic rather than scenario."""
+    etype, msg, ctx = err["type"], err["msg"], err.get("ctx") or {}
+    if etype == "union_tag_invalid":
+        tags = str(ctx.get("expected_tags", "")).replace("'", "")
+        return f"not a known choice; allowed: {tags}"
+    if etype == "union_tag_not_found":
+        return "required field is missing (it says which variant this section is)"
+    if etype == "int_type" and isinstance(err.get("input"), float):
+        return ("expected an integer, got a float; write a whole number without a decimal point "
+                "or exponent (1000000, not 1e6 or 1000000.0)")
+    if etype.endswith("_type") or etype in ("int_from_float", "float_parsing", "int_parsing"):
+        got = _GOT.get(type(err.get("input")))
+        if got is not None and "got" not in msg:
+            msg = f"{msg}, got {got}"
+    return msg.removeprefix("Value error, ")
+
+
 def problems_from_validation(exc: ValidationError, root: type[BaseModel]) -> list[FieldProblem]:
     """FieldProblems for a ValidationError raised while validating ``root``."""
     out = []
     for err in exc.errors(include_url=False):
         loc = tuple(err.get("loc", ()))
         path, parents = _walk(root, loc)
-        msg = err["msg"]
         etype = err["type"]
         value = err.get("input", MISSING)
         if etype == "extra_forbidden":
@@ -95,12 +121,15 @@ def problems_from_validation(exc: ValidationError, root: type[BaseModel]) -> lis
         elif etype == "missing":
             value = MISSING
             msg = "required field is missing"
-        elif etype == "union_tag_invalid":
-            msg = msg.replace("Input tag", "scheme")
-        if isinstance(value, dict) and etype != "extra_forbidden" and len(repr(value)) > 120:
-            value = MISSING
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+        else:
+            msg = _message(err)
+        if etype in ("union_tag_invalid", "union_tag_not_found"):  # point at the tag field itself
+            ctx = err.get("ctx") or {}
+            tag_field = str(ctx.get("discriminator", "")).strip("'")
+            path = f"{path}.{tag_field}" if path else tag_field
+            value = ctx.get("tag", MISSING)
+        if isinstance(value, dict) and etype != "extra_forbidden":
+            value = MISSING  # the section's own fields are named by the message
         out.append(FieldProblem(path, value, msg))
     return out
 

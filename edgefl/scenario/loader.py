@@ -20,5 +20,5 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Resol
     except catalog.CatalogError as exc:
         msg = str(exc)
         prefix = f"{path}: "
-        raise ScenarioError(str(path), [FieldProblem("", MISSING, msg[len(prefix):] if msg.startswith(prefix) else msg)])
+        raise ScenarioError(str(path), [FieldProblem("", MISSING, msg.removeprefix(prefix))])
     return resolve(data, str(path), path.parent, overrides)

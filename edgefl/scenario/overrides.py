@@ -9,16 +9,17 @@ import yaml
 
 from edgefl.catalog import yaml_error_text
 from edgefl.safe_yaml import YAMLLimitError, parse_yaml
+from edgefl.scenario.preview import preview
 
 
 def parse_override(text: str) -> tuple[list[str | int], Any]:
     """Split ``a.b.0.c=value`` into a key path and a YAML-parsed value."""
     if "=" not in text:
-        raise ValueError(f"--set {text!r}: expected dotted.path=value")
+        raise ValueError(f"--set {preview(text)}: expected dotted.path=value")
     key, raw = text.split("=", 1)
     key = key.strip()
     if not key or any(not part for part in key.split(".")):
-        raise ValueError(f"--set {text!r}: empty field name in {key!r}")
+        raise ValueError(f"--set {preview(key)}: empty field name")
     try:
         value = parse_yaml(raw) if raw.strip() else ""
     except YAMLLimitError as exc:
@@ -34,22 +35,22 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     data = copy.deepcopy(data)
     for text in overrides:
         path, value = parse_override(text)
+        key = ".".join(map(str, path))
         cur: Any = data
         for i, part in enumerate(path[:-1]):
             nxt = path[i + 1]
             if isinstance(cur, list):
                 if not isinstance(part, int) or part >= len(cur):
-                    raise ValueError(f"--set {text!r}: no list item {part!r}")
+                    raise ValueError(f"--set {key}: no list item {part!r}")
                 cur = cur[part]
                 continue
             if part not in cur or cur[part] is None:
                 cur[part] = [] if isinstance(nxt, int) else {}
             cur = cur[part]
             if not isinstance(cur, (dict, list)):
-                raise ValueError(f"--set {text!r}: {'.'.join(map(str, path[: i + 1]))} is not a section")
+                raise ValueError(f"--set {key}: {'.'.join(map(str, path[: i + 1]))} is not a section")  # noqa: TRY004
         last = path[-1]
-        if isinstance(cur, list):
-            if not isinstance(last, int) or last >= len(cur):
-                raise ValueError(f"--set {text!r}: no list item {last!r}")
+        if isinstance(cur, list) and (not isinstance(last, int) or last >= len(cur)):
+            raise ValueError(f"--set {key}: no list item {last!r}")
         cur[last] = value
     return data

@@ -14,7 +14,13 @@ from pydantic import ValidationError
 from edgefl import catalog
 from edgefl.devices import ServerProfile, WorkerProfile, parse_device_profile
 from edgefl.learning.config import ModelConfig
-from edgefl.scenario.errors import MISSING, FieldProblem, ScenarioError, plain_problems, problems_from_validation
+from edgefl.scenario.errors import (
+    MISSING,
+    FieldProblem,
+    ScenarioError,
+    plain_problems,
+    problems_from_validation,
+)
 from edgefl.scenario.overrides import apply_overrides
 from edgefl.scenario.schema import Scenario
 
