@@ -12,6 +12,25 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Emulate federated learning over wireless edge networks.")
 
+_DEBUG = {"on": False}
+
+
+@app.callback()
+def _options(debug: bool = typer.Option(False, "--debug", help="show Python tracebacks of unexpected errors")) -> None:
+    _DEBUG["on"] = debug
+
+
+def _unexpected(exc: Exception, source: str) -> typer.Exit:
+    """Report an error raised inside the radio/coding/learning code against the scenario fields
+    that fed it (see :mod:`edgefl.scenario.blame`); the traceback only with --debug."""
+    if _DEBUG["on"]:
+        raise exc
+    from edgefl.scenario.blame import explain
+
+    typer.echo(f"error: {explain(exc, source)}", err=True)
+    return typer.Exit(2)
+
+
 SET_HELP = "Override a scenario field, e.g. --set workers.count=50 (repeatable; type-checked like the file)."
 
 
@@ -46,6 +65,8 @@ def run(
     except OSError as exc:  # output directory unusable: found before any simulation work
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except Exception as exc:  # noqa: BLE001 - radio/coding/learning code rejecting what the scenario fed it
+        raise _unexpected(exc, rs.source) from None
     t = outcome.summary["totals"]
     state = "complete" if outcome.complete else (
         f"STOPPED by {outcome.error} (partial results written)" if outcome.error
@@ -74,6 +95,8 @@ def validate(
     except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except Exception as exc:  # noqa: BLE001 - radio/coding/learning code rejecting what the scenario fed it
+        raise _unexpected(exc, rs.source) from None
     s = rs.scenario
     typer.echo(f"{scenario}: ok ({s.name}: {s.workers.count} workers, {s.rounds} rounds, "
                f"compression {s.compression.scheme}, {s.channel.access}, fidelity {s.fidelity})")
@@ -123,9 +146,11 @@ def plan(
     rs = _load(scenario, set_)
     try:
         rep = plan_scenario(rs, D)
-    except (ScenarioError, ValueError) as exc:
+    except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except Exception as exc:  # noqa: BLE001 - radio/theory code rejecting what the scenario fed it
+        raise _unexpected(exc, rs.source) from None
     typer.echo(json.dumps(rep, indent=2) if as_json else format_plan(rep))
 
 

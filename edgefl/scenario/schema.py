@@ -6,7 +6,7 @@ and silent number coercion are errors; instances are frozen).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
@@ -23,7 +23,10 @@ from edgefl.learning.config import ModelConfig
 from edgefl.radio.config import ChannelConfig
 from edgefl.radio.placement import PlacementConfig
 
-Position = tuple[float, float, float]
+#: x, y, z in metres; +-1000 km keeps distances and path losses finite
+Coordinate = Annotated[float, Field(ge=-1e6, le=1e6)]
+Position = tuple[Coordinate, Coordinate, Coordinate]
+Variance = Annotated[float, Field(gt=0, le=1e30)]
 
 
 class WorkerGroup(StrictModel):
@@ -50,7 +53,8 @@ class WorkersConfig(StrictModel):
     groups: list[WorkerGroup] | None = Field(None, description="device profile per group; counts sum to count")
     overrides: list[WorkerOverride] = Field(default_factory=list)
     compute_jitter: NonNegativeFloat = Field(
-        0.0, description="sigma of a lognormal factor on each worker's compute time per round (stragglers)"
+        0.0, le=3.0, description="sigma of a lognormal factor on each worker's compute time per round "
+        "(stragglers; 0.1-0.5 is typical, <= 3 keeps exp(sigma z) finite)"
     )
 
     @model_validator(mode="after")
@@ -87,23 +91,23 @@ class GaussianCEOConfig(StrictModel):
 
     source: Literal["gaussian-ceo"] = "gaussian-ceo"
     params: PositiveInt = Field(..., description="P, parameters per gradient")
-    sigma_x2: PositiveFloat
-    sigma_n2: PositiveFloat
-    flops_per_gradient: PositiveFloat = Field(1e8, description="FLOPs one worker spends per local gradient")
+    sigma_x2: Variance
+    sigma_n2: Variance
+    flops_per_gradient: PositiveFloat = Field(1e8, le=1e20, description="FLOPs one worker spends per local gradient")
 
 
 class RateAllocationConfig(StrictModel):
     """How rates, decoding order and FDMA bandwidth shares are allocated (RD paper problem P1, eq. 20)."""
 
     scheme: Literal["equal", "p1"] = "equal"
-    target_distortion: PositiveFloat | None = Field(
+    target_distortion: Variance | None = Field(
         None, description="D of the aggregate per parameter; sets the rates of the rd-ideal scheme")
     snr: Literal["mean", "current"] = Field(
         "mean", description="SNR behind alpha_k = 1/log2(1+SNR_k): mean link budget or the fading state at round start")
     update: Literal["round", "once"] = Field("round", description="re-solve every round or once per run")
-    initial_sigma_x2: PositiveFloat | None = Field(
+    initial_sigma_x2: Variance | None = Field(
         None, description="sigma_X^2 the server assumes before its first estimate (learning sources)")
-    initial_sigma_n2: PositiveFloat | None = Field(None, description="sigma_N^2 assumed before the first estimate")
+    initial_sigma_n2: Variance | None = Field(None, description="sigma_N^2 assumed before the first estimate")
 
 
 class OutputConfig(StrictModel):
@@ -143,6 +147,9 @@ class Scenario(StrictModel):
             raise ValueError("give exactly one gradient source: 'gradients' (synthetic gaussian-ceo) "
                              "or 'model' (ONNX model trained on data)")
         ra = self.rate_allocation
+        if ra.scheme == "p1" and ra.target_distortion is None:
+            raise ValueError("rate_allocation.scheme p1 needs rate_allocation.target_distortion: P1 (RD paper "
+                             "eq. 20) minimises bandwidth for that distortion; without it nothing is allocated")
         if self.compression.scheme == "rd-ideal" and ra.target_distortion is None:
             raise ValueError("compression.scheme rd-ideal needs rate_allocation.target_distortion")
         if ra.target_distortion is not None and self.gradients is not None:
