@@ -44,11 +44,26 @@ def _load(scenario: Path, overrides: list[str]):
         raise typer.Exit(2) from None
 
 
+def _output_dir(text: str | None, what: str) -> Path | None:
+    """The results directory (``-o`` or ``output.dir``) checked before any work: not empty,
+    not an existing file (a sibling ``name-1`` would be written without saying so)."""
+    if text is None:
+        return None
+    if not text.strip():
+        typer.echo(f"error: {what}: empty path; give a results directory", err=True)
+        raise typer.Exit(2)
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        typer.echo(f"error: {what} = {path}: exists and is not a directory; give a directory", err=True)
+        raise typer.Exit(2)
+    return path
+
+
 @app.command()
 def run(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="results directory (default results/<name>)"),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="results directory (default results/<name>)"),
     overwrite: bool = typer.Option(False, help="write into an existing results directory"),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="progress bar (default: on a TTY)"),
 ) -> None:
@@ -56,9 +71,12 @@ def run(
     from edgefl.runner import run_scenario
     from edgefl.scenario import ScenarioError
 
+    out_dir = _output_dir(output, "-o/--output")
     rs = _load(scenario, set_)
+    if out_dir is None:
+        _output_dir(rs.scenario.output.dir, f"{rs.source}: output.dir")
     try:
-        outcome = run_scenario(rs, output, overwrite=overwrite, progress=progress)
+        outcome = run_scenario(rs, out_dir, overwrite=overwrite, progress=progress)
     except ScenarioError as exc:  # problems only visible when building (e.g. an ONNX op we cannot train)
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -14,7 +14,6 @@ from edgefl.scenario.errors import (
     MISSING,
     FieldProblem,
     ScenarioError,
-    plain_problems,
     problems_from_validation,
 )
 from edgefl.scenario.loader import load_scenario
@@ -38,5 +37,5 @@ __all__ = [
     "MISSING", "CompressionConfig", "FieldProblem", "GaussianCEOConfig", "OutputConfig", "Position",
     "RateAllocationConfig", "ResolvedScenario", "Scenario", "ScenarioError", "ServerConfig", "StrictModel",
     "WorkerGroup", "WorkerOverride", "WorkersConfig", "apply_overrides", "json_schema", "load_scenario",
-    "parse_override", "plain_problems", "problems_from_validation", "resolve",
+    "parse_override", "problems_from_validation", "resolve",
 ]

@@ -20,11 +20,13 @@ _MISSING = MISSING
 
 @dataclass(frozen=True)
 class FieldProblem:
-    """One validation problem: dotted field path, offending value, what is allowed."""
+    """One validation problem: dotted field path, offending value, what is allowed, and the
+    file it is in when that is not the scenario itself (a channel or device profile, a dataset)."""
 
     field: str
     value: Any
     message: str
+    file: str | None = None
 
     def render(self) -> str:
         val = "" if self.value is MISSING else f" = {preview(self.value)}"
@@ -38,7 +40,7 @@ class ScenarioError(ValueError):
         self.source = source
         self.problems = problems
         lines = [f"{source}: invalid scenario ({len(problems)} problem{'s' * (len(problems) != 1)})"]
-        lines += [f"  {source}: {p.render()}" for p in problems[:MAX_SHOWN]]
+        lines += [f"  {p.file or source}: {p.render()}" for p in problems[:MAX_SHOWN]]
         if len(problems) > MAX_SHOWN:
             lines.append(f"  ... and {len(problems) - MAX_SHOWN} more")
         super().__init__("\n".join(lines))
@@ -59,10 +61,10 @@ def _model_classes(annotation: Any) -> list[type[BaseModel]]:
     return []
 
 
-def _walk(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, list[type[BaseModel]]]:
+def _walk(roots: list[type[BaseModel]], loc: tuple[Any, ...]) -> tuple[str, list[type[BaseModel]]]:
     """Dotted field path for a pydantic error location (union tags dropped) and the models
     that can sit at the parent of the last element."""
-    models: list[type[BaseModel]] = [root]
+    models = list(roots)
     parts: list[str] = []
     parents = models
     for item in loc:
@@ -107,12 +109,15 @@ def _message(err: dict[str, Any]) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def problems_from_validation(exc: ValidationError, root: type[BaseModel]) -> list[FieldProblem]:
-    """FieldProblems for a ValidationError raised while validating ``root``."""
+def problems_from_validation(exc: ValidationError, root: type[BaseModel] | list[type[BaseModel]],
+                             file: str | None = None) -> list[FieldProblem]:
+    """FieldProblems for a ValidationError raised while validating ``root`` (or a union of
+    the models listed), located in ``file`` if that is not the scenario."""
+    roots = root if isinstance(root, list) else [root]
     out = []
     for err in exc.errors(include_url=False):
         loc = tuple(err.get("loc", ()))
-        path, parents = _walk(root, loc)
+        path, parents = _walk(roots, loc)
         etype = err["type"]
         value = err.get("input", MISSING)
         if etype == "extra_forbidden":
@@ -130,13 +135,5 @@ def problems_from_validation(exc: ValidationError, root: type[BaseModel]) -> lis
             value = ctx.get("tag", MISSING)
         if isinstance(value, dict) and etype != "extra_forbidden":
             value = MISSING  # the section's own fields are named by the message
-        out.append(FieldProblem(path, value, msg))
+        out.append(FieldProblem(path, value, msg, file))
     return out
-
-
-def plain_problems(exc: ValidationError) -> list[FieldProblem]:
-    """FieldProblems with pydantic's own locations and messages (for profile files)."""
-    return [
-        FieldProblem(".".join(map(str, e["loc"])), e.get("input", MISSING), e["msg"])
-        for e in exc.errors(include_url=False)
-    ]

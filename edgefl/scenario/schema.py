@@ -113,7 +113,7 @@ class RateAllocationConfig(StrictModel):
 class OutputConfig(StrictModel):
     """Where results go. ``dir`` defaults to ``results/<name>`` under the current directory."""
 
-    dir: str | None = None
+    dir: str | None = Field(None, min_length=1, description="results directory (default results/<name>)")
     timeline: bool = True
     plots: bool = True
 
