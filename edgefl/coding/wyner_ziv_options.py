@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from edgefl.config_model import StrictModel
 
 
-class WynerZivOptions(BaseModel):
+class WynerZivOptions(StrictModel):
     """LDPC code, BP decoder and failure handling of the DSC paper's coder (Sec. IV-B, Algorithm 1)."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
     block_length: int = Field(2400, description="LDPC block length n (the paper uses 2400)")
     max_iter: int = Field(100, ge=1, le=10_000, description="BP iterations per decoding attempt (the paper uses 100)")

@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import simpy
-from pydantic import BaseModel, ConfigDict
-
+from edgefl.config_model import StrictModel
 from edgefl.radio.rate import shannon_spectral_efficiency
 
 if TYPE_CHECKING:
@@ -103,8 +102,8 @@ class LinkModel(ABC):
         return UploadOutcome(start, end, air, 1, float(bits), ((start, end, float(bits)),))
 
 
-class _LinkConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+class _LinkConfig(StrictModel):
+    """Base of every link model's config (``channel.link``)."""
 
 
 class ShannonLinkConfig(_LinkConfig):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import uuid
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from edgefl import strict_json
 
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
@@ -76,8 +76,8 @@ def _json_default(o: Any) -> Any:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    """Atomically write pretty JSON."""
-    write_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    """Atomically write pretty, strict JSON (non-finite numbers as null)."""
+    write_atomic(path, strict_json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
 
 
 #: empty file that marks a results directory as taken by a run (created with O_EXCL)
