@@ -53,6 +53,11 @@ class LinkModel(ABC):
 
     name: str = "abstract"
 
+    @classmethod
+    def from_config(cls, cfg: Any, channel: ChannelConfig) -> LinkModel:
+        """The link of a scenario's ``channel.link`` block ``cfg`` (``channel`` for shared fields)."""
+        raise NotImplementedError(f"{cls.__name__} must define from_config(cfg, channel) to be named in channel.link")
+
     @abstractmethod
     def spectral_efficiency(self, snr_linear: np.ndarray) -> np.ndarray:
         """Effective bit/s/Hz at linear SNR (what the link delivers on average per hertz)."""
