@@ -6,6 +6,7 @@ far are written and summary.json says ``"complete": false``.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -49,6 +50,8 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, old)
 
 
+log = logging.getLogger(__name__)
+
 RESULT_FILES = ("timeline.csv", "rounds.csv", "wall_times.csv", "summary.json", "rounds.png")
 
 
@@ -73,10 +76,13 @@ def default_output_dir(rs: ResolvedScenario) -> Path:
 
 
 def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite: bool = False,
-                 progress: bool | None = None) -> RunOutcome:
-    """Simulate ``rs`` and write timeline.csv, rounds.csv, summary.json (and plots if asked)."""
+                 progress: bool | None = None, engine: str = "auto") -> RunOutcome:
+    """Simulate ``rs`` and write timeline.csv, rounds.csv, summary.json (and plots if asked).
+    ``engine``: "auto", "simpy" or "fast" (see :func:`edgefl.sim.build.build_simulation`)."""
     scn = rs.scenario
-    sim = build_simulation(rs)
+    sim = build_simulation(rs, engine)
+    log.info("%s: engine path %s%s", scn.name, sim.engine_path,
+             f" (fast path declined: {'; '.join(sim.fast_path_declined)})" if sim.fast_path_declined else "")
     target = prepare_output_dir(out_dir or default_output_dir(rs), overwrite)
     wall0 = time.perf_counter()
     complete = True
@@ -111,6 +117,8 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
         "rounds_requested": scn.rounds,
         "totals": totals(sim.rounds),
         "wall_time_s": wall,
+        "engine_path": sim.engine_path,
+        "fast_path_declined": sim.fast_path_declined,
         "versions": package_versions(),
         "scenario": scn.model_dump(mode="json"),
         "devices": {

@@ -106,8 +106,21 @@ def gradient_source(rs: ResolvedScenario) -> GradientSource:
                              seeds(scn.seed)["gradients"])
 
 
-def build_simulation(rs: ResolvedScenario) -> Simulation:
-    """Everything wired together for ``Simulation.run``."""
+ENGINE_PATHS = ("auto", "simpy", "fast")
+
+
+def build_simulation(rs: ResolvedScenario, engine: str = "auto") -> Simulation:
+    """Everything wired together for ``Simulation.run``.
+
+    ``engine``: "simpy" forces the SimPy engine (the reference); "fast" requires the analytic
+    fast path of :mod:`edgefl.sim.fast_path` (ValueError saying why when the scenario does not
+    qualify); "auto" takes the fast path when the scenario qualifies. The chosen simulation's
+    ``engine_path`` says which, ``fast_path_declined`` why not.
+    """
+    from edgefl.sim.fast_path import FastSimulation, fast_path_problems
+
+    if engine not in ENGINE_PATHS:
+        raise ValueError(f"engine must be one of {ENGINE_PATHS}, got {engine!r}")
     scn = rs.scenario
     radio = radio_environment(rs)
     compressor = make_compressor(scn.compression)
@@ -116,12 +129,22 @@ def build_simulation(rs: ResolvedScenario) -> Simulation:
         fidelity=scn.fidelity,
         upload_order=scn.upload_order,
         compute_jitter=scn.workers.compute_jitter,
+        timeline=scn.output.timeline,
     )
     ra = scn.rate_allocation
     initial = (ra.initial_sigma_x2, ra.initial_sigma_n2) if ra.initial_sigma_x2 and ra.initial_sigma_n2 else None
     link = make_link(scn.channel)
-    return Simulation(network(rs, radio, link), gradient_source(rs), compressor, opts, seeds(scn.seed)["engine"],
-                      allocator=rate_allocator(rs, radio, link, compressor.successive), initial_statistics=initial)
+    net = network(rs, radio, link)
+    declined = fast_path_problems(net, opts, scn.channel.correlation.kind, scn.channel.fading.model)
+    if engine == "fast" and declined:
+        raise ValueError(f"{rs.source}: the fast path does not apply: {'; '.join(declined)}")
+    if engine == "simpy":
+        declined = ["forced SimPy"]
+    cls = Simulation if declined else FastSimulation
+    sim = cls(net, gradient_source(rs), compressor, opts, seeds(scn.seed)["engine"],
+              allocator=rate_allocator(rs, radio, link, compressor.successive), initial_statistics=initial)
+    sim.fast_path_declined = declined
+    return sim
 
 
 def rate_allocator(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel,

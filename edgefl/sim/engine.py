@@ -82,6 +82,7 @@ class SimOptions:
     upload_order: str = "completion"  # "completion" | "index"
     compute_jitter: float = 0.0
     aggregate_flops_per_param_worker: float = 1.0  # server aggregation: K*P adds
+    timeline: bool = True  # keep every interval in ``Simulation.events`` (off: nothing per event kept)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,9 @@ class _LocalWork:
 
 class Simulation:
     """Run ``options.rounds`` rounds of distributed learning over ``network``."""
+
+    #: which engine plays out phases 3-5 (:mod:`edgefl.sim.fast_path` overrides it)
+    engine_path = "simpy"
 
     def __init__(self, network: Network, source: GradientSource, compressor: Compressor,
                  options: SimOptions, seed: int | np.random.SeedSequence = 0,
@@ -118,6 +122,7 @@ class Simulation:
         self.events: list[Interval] = []
         self.rounds: list[RoundRecord] = []
         self._downlink_bits: float | None = None  # announced by the previous round's compression
+        self.fast_path_declined: list[str] = []  # why the build chose SimPy (edgefl.sim.build)
 
     # ------------------------------------------------------------------ phases of one round
     def _broadcast(self, r: int, t0: float, log: list[Interval]) -> tuple[float, float, float]:
@@ -273,8 +278,9 @@ class Simulation:
         for r in range(len(self.rounds), self.opt.rounds):
             log: list[Interval] = []
             rec = self._round(r, log)
-            log.sort(key=lambda e: (e.start, e.end, e.actor, e.phase))
-            self.events.extend(log)
+            if self.opt.timeline:
+                log.sort(key=lambda e: (e.start, e.end, e.actor, e.phase))
+                self.events.extend(log)
             self.rounds.append(rec)
             if on_round is not None:
                 on_round(r, rec)

@@ -1,0 +1,126 @@
+"""Analytic fast path: the SimPy engine's uploads and decoding replayed as plain arithmetic.
+
+For the configurations where the timing diagram of a round is a closed recursion, the
+upload/decode phases of :class:`edgefl.sim.engine.Simulation` reduce to the formulas of
+:mod:`edgefl.sim.timing` (DSC paper Sec. IV-D/E, Fig. 5):
+
+* TDMA (one band, uploads in ``order``): start_i = max(ready_i, end_{i-1}),
+  end_i = start_i + b_i / (B SE(SNR_i)) (:func:`edgefl.sim.timing.serial_pipeline`);
+* FDMA (worker k on share s_k of the band): start_k = ready_k, end_k = ready_k + b_k / (s_k B SE(SNR_k));
+* successive decoding in ``order``: dec_i = max(end_i, dec_{i-1}) + d_i / decoder throughput,
+  then aggregation.
+
+:class:`FastSimulation` keeps every other phase of the engine (broadcast, local work, rate
+allocation, compression, records) and replaces only the SimPy processes of phases 3-5, with
+the very same floating-point operations SimPy performs (``now + delay``), so rounds.csv and
+timeline.csv are identical to the SimPy engine's (``tests/test_fast_path.py`` checks it on
+every shipped scenario). SimPy stays the reference.
+
+It declines (:func:`fast_path_problems` says why) whatever it cannot replay exactly: a link
+model whose uploads are not one error-free attempt (retransmissions), fading that depends on
+the upload start time (Gauss-Markov), and any engine option it does not know at a non-default
+value (e.g. partial participation or round deadlines).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from edgefl.compress.base import CompressionResult
+from edgefl.radio.link import LinkModel
+from edgefl.sim.engine import Interval, Network, SimOptions, Simulation, _LocalWork
+from edgefl.sim.timing import compute_seconds
+
+#: SimOptions fields whose every value the fast path replays; any other field must keep its default
+_KNOWN_OPTIONS = {"rounds", "fidelity", "upload_order", "compute_jitter", "aggregate_flops_per_param_worker",
+                  "timeline"}
+#: fading correlations whose draw does not depend on the upload start time
+_TIME_FREE_CORRELATIONS = {"block_round", "block_upload"}
+
+
+def fast_path_problems(net: Network, opt: SimOptions, correlation_kind: str, fading_model: str) -> list[str]:
+    """Why a run on ``net`` with ``opt`` cannot take the fast path (empty: it can)."""
+    problems = []
+    link = type(net.link)
+    if link.upload is not LinkModel.upload or link.transmit is not LinkModel.transmit:
+        problems.append(f"link model {net.link.name!r} has its own upload process (retransmissions)")
+    if fading_model != "none" and correlation_kind not in _TIME_FREE_CORRELATIONS:
+        problems.append(f"fading correlation {correlation_kind!r} depends on the upload start time")
+    if net.access not in ("tdma", "fdma"):
+        problems.append(f"access {net.access!r}")
+    defaults = SimOptions(rounds=1)
+    for f in dataclasses.fields(opt):
+        if f.name not in _KNOWN_OPTIONS and getattr(opt, f.name) != getattr(defaults, f.name):
+            problems.append(f"engine option {f.name}={getattr(opt, f.name)!r}")
+    return problems
+
+
+class FastSimulation(Simulation):
+    """:class:`Simulation` with phases 3-5 (uploads, successive decoding, aggregation) computed
+    directly instead of by SimPy processes; see the module docstring for when it applies."""
+
+    engine_path = "fast"
+
+    def _air_and_decode(self, r: int, t0: float, work: _LocalWork, order: np.ndarray,
+                        res: CompressionResult, share: np.ndarray, log: list[Interval]) -> np.ndarray:
+        net, link, k = self.net, self.net.link, self.net.num_workers
+        keep = self.opt.timeline
+        bits = np.asarray(res.upload_bits, dtype=float)
+        dec_s = np.asarray(res.decode_bits, dtype=float) / net.decoder_bps
+        bw = net.uplink_bandwidth_hz * np.asarray(share, dtype=float)
+        # SimPy's clock after timeout(ready - t0) started at t0: the same two roundings
+        t_req = t0 + (work.ready - t0)
+        airtime = np.zeros(k)
+        for w in np.flatnonzero(bits > 0).tolist():  # no bits, no draw from the fading stream
+            bw_w = float(bw[w])
+            airtime[w] = link.airtime_s(float(bits[w]), bw_w, net.uplink_snr(w, float(t_req[w]), r, bw_w))
+        if net.access == "tdma":
+            start = np.empty(k)
+            t_air = -math.inf
+            for w in order.tolist():  # the band is served FIFO in ``order`` (engine docstring, step 3)
+                s = t_req[w] if t_req[w] > t_air else t_air
+                start[w] = s
+                t_air = s + airtime[w]
+            end = start + airtime
+        else:
+            start = t_req
+            end = t_req + airtime
+        t_dec = t0  # the server process starts at t0
+        decodes: list[tuple[int, float, float]] = []
+        for w in order.tolist():
+            if end[w] > t_dec:
+                t_dec = float(end[w])
+            if dec_s[w] > 0:
+                s = t_dec
+                t_dec = s + float(dec_s[w])
+                if keep:
+                    decodes.append((w, s, t_dec))
+        agg_s = float(compute_seconds(self.opt.aggregate_flops_per_param_worker * k * self.source.num_params,
+                                      net.server_flops))
+        t_end = t_dec + agg_s
+        if keep:
+            self._log_intervals(r, t0, work, res, start, end, bits, decodes, t_dec, t_end, log)
+        # the records read the round's end from the SimPy clock, as after a SimPy round
+        self.env._now = t_end  # noqa: SLF001 - no public setter; the value is SimPy's own now + delay
+        return airtime
+
+    def _log_intervals(self, r: int, t0: float, work: _LocalWork, res: CompressionResult, start: np.ndarray,
+                       end: np.ndarray, bits: np.ndarray, decodes: list[tuple[int, float, float]],
+                       agg_start: float, t_end: float, log: list[Interval]) -> None:
+        """The intervals the SimPy processes would have logged (same values, same fields)."""
+        t_comp = t0 + work.t_bc
+        comp_end = t_comp + work.compute_s
+        enc_start = work.ready - work.encode_s
+        dbits = np.asarray(res.decode_bits, dtype=float)
+        for w in range(self.net.num_workers):
+            actor = f"worker{w}"
+            log.append(Interval(r, actor, "compute", t_comp, float(comp_end[w])))
+            if work.encode_s[w] > 0:
+                log.append(Interval(r, actor, "encode", float(enc_start[w]), float(work.ready[w])))
+            log.append(Interval(r, actor, "upload", float(start[w]), float(end[w]), float(bits[w])))
+        for w, s, e in decodes:
+            log.append(Interval(r, "server", "decode", s, e, float(dbits[w])))
+        log.append(Interval(r, "server", "aggregate", agg_start, t_end))
