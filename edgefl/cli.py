@@ -155,21 +155,65 @@ def plan(
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
     D: float | None = typer.Option(
         None, "--D", help="target distortion (default rate_allocation.target_distortion, else signSGD's distortion)"),
+    percentiles: bool = typer.Option(False, "--percentiles", help="round-latency p50/p95/p99 over the fading "
+                                     "distribution"),
+    deadline: float | None = typer.Option(None, "--deadline", help="round deadline T (s): the largest worker "
+                                          "count and the smallest uplink bandwidth whose p95 latency meets it"),
+    coverage: bool = typer.Option(False, "--coverage", help="with --deadline: the largest cell radius at which "
+                                  "workers at the cell edge still meet it"),
+    draws: int = typer.Option(2000, "--draws", min=1, help="independent channel draws (seeded by the scenario)"),
+    quantile: float = typer.Option(95.0, "--quantile", min=0.0, max=100.0, help="percentile held to the deadline"),
+    resolution: float = typer.Option(1e-3, "--resolution", help="relative resolution of the bandwidth and "
+                                     "radius searches"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
-    """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); no training."""
+    """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); with --percentiles, --deadline or
+    --coverage, the round-latency planning answers instead. No training."""
     from edgefl.planning import format_plan, plan_scenario
     from edgefl.scenario import ScenarioError
 
+    problem = ("--coverage needs --deadline T" if coverage and deadline is None else
+               f"--deadline must be > 0 s, got {deadline}" if deadline is not None and not deadline > 0 else
+               f"--resolution must be in (0, 1), got {resolution}" if not 0 < resolution < 1 else None)
+    if problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2)
     rs = _load(scenario, set_)
     try:
-        rep = plan_scenario(rs, D)
+        if percentiles or deadline is not None:
+            rep = _latency_answers(scenario, set_, rs, percentiles, deadline, coverage, draws, quantile, resolution)
+        else:
+            rep = plan_scenario(rs, D)
     except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except Exception as exc:  # noqa: BLE001 - radio/theory code rejecting what the scenario fed it
         raise _unexpected(exc, rs.source) from None
-    typer.echo(json.dumps(rep, indent=2) if as_json else format_plan(rep))
+    if as_json:
+        typer.echo(json.dumps(rep, indent=2))
+    elif percentiles or deadline is not None:
+        _print_flat(rep)
+    else:
+        typer.echo(format_plan(rep))
+
+
+def _latency_answers(scenario: Path, set_: list[str], rs, percentiles: bool, deadline: float | None,
+                     coverage: bool, draws: int, quantile: float, resolution: float) -> dict:
+    """The planning answers asked for on the `plan` command line, keyed by question."""
+    from edgefl.planning.coverage import max_radius
+    from edgefl.planning.deadline import max_workers, min_bandwidth
+    from edgefl.planning.percentiles import latency_percentiles
+
+    rep: dict = {"scenario": rs.scenario.name}
+    if percentiles:
+        rep["percentiles"] = latency_percentiles(rs, draws)
+    if deadline is not None:
+        rep["max_workers"] = max_workers(lambda k: _load(scenario, [*set_, f"workers.count={k}"]), deadline,
+                                         draws, quantile)
+        rep["min_bandwidth"] = min_bandwidth(rs, deadline, draws, quantile, resolution)
+        if coverage:
+            rep["coverage"] = max_radius(rs, deadline, draws, quantile, resolution)
+    return rep
 
 
 @app.command()
