@@ -60,4 +60,4 @@ def boundary(ok: Callable[[float], bool], start: float, lowest: float, highest: 
     while hi / lo > 1 + rel:
         mid = (lo * hi) ** 0.5
         lo, hi = (mid, hi) if ok(mid) == at_low else (lo, mid)
-    return lo, hi
+    return float(lo), float(hi)
