@@ -51,7 +51,7 @@ def one(workers: int, rounds: int, params: int, access: str, engine: str) -> dic
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=100)
-    ap.add_argument("--params", type=int, default=1000)
+    ap.add_argument("--params", type=int, default=100)
     ap.add_argument("--workers", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--simpy", action="store_true", help="also time the SimPy engine at 1,000 workers")
     ap.add_argument("--one", nargs=2, metavar=("ACCESS", "ENGINE"), help=argparse.SUPPRESS)

@@ -98,3 +98,43 @@ def test_declines_retransmitting_link_and_unknown_engine_option() -> None:
     assert any("retransmissions" in p for p in fast_path_problems(lossy, sim.opt, "block_round", "rayleigh"))
     assert fast_path_problems(net, sim.opt, "block_round", "rayleigh") == []
     assert fast_path_problems(net, SimOptions(rounds=1, timeline=False), "block_upload", "rician") == []
+
+
+@pytest.mark.parametrize("kind, model", [("block_round", "rayleigh"), ("block_upload", "rician"),
+                                         ("block_round", "nakagami"), ("block_round", "none"),
+                                         ("gauss_markov", "rayleigh")])
+def test_fading_bank_gives_each_worker_its_stream(kind: str, model: str) -> None:
+    """FadingBank (all workers at once) against one FadingStream per worker, over more than one
+    refill batch, with workers skipping rounds (no bits, no draw)."""
+    from edgefl.radio.config import CorrelationConfig, FadingConfig
+    from edgefl.radio.fading import FadingBank, FadingStream
+
+    fad = FadingConfig(model=model, **({"k_factor_db": 3.0} if model == "rician" else {}),
+                       **({"m": 2.0} if model == "nakagami" else {}))
+    corr = CorrelationConfig(kind=kind, **({"doppler_hz": 5.0} if kind == "gauss_markov" else {}))
+    seeds = [np.random.SeedSequence(3, spawn_key=(1, i)) for i in range(5)]
+    bank = FadingBank(fad, corr, seeds)
+    ref = [FadingStream(fad, corr, s) for s in seeds]
+    rng = np.random.default_rng(0)
+    for r in range(600):  # > 2 batches of 256
+        workers = np.flatnonzero(rng.random(5) < 0.8)
+        t = 0.01 * r
+        got = bank.gains(workers, t, r)
+        want = [ref[w].gain(t, r) for w in workers]
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(bank.gains(workers, t, r), got if kind != "block_upload"
+                                      else [ref[w].gain(t, r) for w in workers])
+    if kind == "block_round" and model != "none":
+        with pytest.raises(ValueError, match="must not decrease"):
+            bank.gains(np.arange(5), 0.0, 3)
+
+
+def test_uplink_snr_many_equals_uplink_snr() -> None:
+    rs = load_scenario(QUICK, ["gradients.params=100", "workers.count=20"])
+    from edgefl.sim.build import radio_environment
+
+    a, b = radio_environment(rs), radio_environment(rs)
+    bw = np.linspace(1e5, 2e7, 20)
+    for r in range(3):
+        many = a.uplink_snr_many(np.arange(20), 0.0, r, bw)
+        assert many == [b.uplink_snr(w, 0.0, r, float(bw[w])) for w in range(20)]

@@ -161,3 +161,83 @@ class FadingStream:
         if self.returns_state:
             return float(power_gain_from_state(self._fading, x))
         return x
+
+
+class FadingBank:
+    """The fading streams of K workers (one link direction), with the values and order of K
+    separate :class:`FadingStream` objects, advanced together where the correlation allows.
+
+    For block fading (``block_round``, ``block_upload``) and no fading, the state of all
+    streams lives in (K,) arrays and a vector of gains comes out in a few numpy steps; each
+    worker's draws still come from its own generator in batches of ``_BATCH``
+    (``sample_power_gain(fading, rng_k, _BATCH)``, as :meth:`FadingStream._next`), so worker k's
+    gains depend only on its seed and its own calls. Gauss-Markov keeps one stream per worker.
+    """
+
+    _NEVER = np.iinfo(np.int64).min
+
+    def __init__(self, fading: FadingConfig, correlation: CorrelationConfig,
+                 seeds: list[np.random.SeedSequence]) -> None:
+        self._fading = fading
+        self._corr = correlation
+        k = len(seeds)
+        self.size = k
+        self.vectorised = fading.model == "none" or correlation.kind != "gauss_markov"
+        if not self.vectorised:
+            self._streams = [FadingStream(fading, correlation, s) for s in seeds]
+            return
+        self._seeds = list(seeds)
+        self._rngs: list[np.random.Generator | None] = [None] * k  # created at the first draw
+        self._buf = np.empty((k, _BATCH))
+        self._pos = np.full(k, _BATCH)
+        self._last_round = np.full(k, self._NEVER, dtype=np.int64)
+        self._last_gain = np.ones(k)
+
+    @property
+    def returns_state(self) -> bool:
+        """True when :meth:`raw` returns Gauss-Markov states rather than gains."""
+        return self._fading.model != "none" and self._corr.kind == "gauss_markov"
+
+    def _draw(self, workers: np.ndarray) -> np.ndarray:
+        """The next draw of each of ``workers`` (distinct indices)."""
+        for w in workers[self._pos[workers] >= _BATCH].tolist():  # a refill every _BATCH draws per worker
+            rng = self._rngs[w]
+            if rng is None:
+                rng = self._rngs[w] = np.random.default_rng(self._seeds[w])
+            self._buf[w] = sample_power_gain(self._fading, rng, _BATCH)
+            self._pos[w] = 0
+        g = self._buf[workers, self._pos[workers]]
+        self._pos[workers] += 1
+        return g
+
+    def gains(self, workers: np.ndarray, t: float, round: int) -> np.ndarray:
+        """Power gains of ``workers`` (distinct indices) for transmissions at ``t`` in ``round``:
+        element i equals ``FadingStream.gain(t, round)`` of worker ``workers[i]``."""
+        workers = np.asarray(workers, dtype=np.int64)
+        if not self.vectorised:
+            return np.array([self._streams[w].gain(t, round) for w in workers.tolist()], dtype=float)
+        if self._fading.model == "none":
+            return np.ones(workers.size)
+        if self._corr.kind == "block_upload":
+            return self._draw(workers)
+        last = self._last_round[workers]
+        if np.any((last != self._NEVER) & (round < last)):
+            raise ValueError(f"round must not decrease on a fading stream: got {round} after {int(last.max())}")
+        new = workers[last != round]
+        if new.size:
+            self._last_gain[new] = self._draw(new)
+            self._last_round[new] = round
+        return self._last_gain[workers]
+
+    def gain(self, k: int, t: float, round: int) -> float:
+        """Power gain of worker ``k`` (see :meth:`FadingStream.gain`)."""
+        if not self.vectorised:
+            return self._streams[k].gain(t, round)
+        return float(self.gains(np.array([k]), t, round)[0])
+
+    def raw(self, t: float, round: int) -> np.ndarray:
+        """Every worker's :meth:`FadingStream.raw`: gains, or Gauss-Markov states (complex)."""
+        if not self.vectorised:
+            vals = [s.raw(t, round) for s in self._streams]
+            return np.array(vals, dtype=complex if self.returns_state else float)
+        return self.gains(np.arange(self.size), t, round)

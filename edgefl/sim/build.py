@@ -84,6 +84,7 @@ def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | Non
         uplink_snr=radio.uplink_snr,
         downlink_rate=downlink_rate,
         link=link,
+        uplink_snr_many=radio.uplink_snr_many,
     )
 
 

@@ -71,6 +71,9 @@ class Network:
     uplink_snr: Callable[[int, float, int, float], float]
     downlink_rate: Callable[[float, int], float]
     link: LinkModel
+    #: ``uplink_snr`` of many workers at once (workers, t, round, bandwidths) -> SNRs, same values;
+    #: optional, used by the analytic fast path (:mod:`edgefl.sim.fast_path`)
+    uplink_snr_many: Callable[[np.ndarray, float, int, np.ndarray], list[float]] | None = None
 
 
 @dataclass

@@ -74,9 +74,14 @@ class FastSimulation(Simulation):
         # SimPy's clock after timeout(ready - t0) started at t0: the same two roundings
         t_req = t0 + (work.ready - t0)
         airtime = np.zeros(k)
-        for w in np.flatnonzero(bits > 0).tolist():  # no bits, no draw from the fading stream
-            bw_w = float(bw[w])
-            airtime[w] = link.airtime_s(float(bits[w]), bw_w, net.uplink_snr(w, float(t_req[w]), r, bw_w))
+        senders = np.flatnonzero(bits > 0)  # no bits, no draw from the fading stream
+        if net.uplink_snr_many is not None:  # block fading: the start time does not matter
+            snrs = net.uplink_snr_many(senders, t0, r, bw[senders])
+        else:
+            snrs = [net.uplink_snr(w, float(t_req[w]), r, float(bw[w])) for w in senders.tolist()]
+        airtime_s = link.airtime_s
+        for w, b, bw_w, snr in zip(senders.tolist(), bits[senders].tolist(), bw[senders].tolist(), snrs):
+            airtime[w] = airtime_s(b, bw_w, snr)
         if net.access == "tdma":
             start = np.empty(k)
             t_air = -math.inf
