@@ -65,17 +65,24 @@ def run(
     output: str | None = typer.Option(None, "--output", "-o", help="results directory (default results/<name>)"),
     overwrite: bool = typer.Option(False, help="write into an existing results directory"),
     progress: bool | None = typer.Option(None, "--progress/--no-progress", help="progress bar (default: on a TTY)"),
+    engine: str = typer.Option("auto", "--engine", help="auto: the analytic fast path when the scenario qualifies, "
+                               "else SimPy; simpy: force the SimPy reference engine; fast: require the fast path"),
 ) -> None:
     """Run one scenario; write timeline.csv, rounds.csv, summary.json and plots."""
     from edgefl.runner import run_scenario
     from edgefl.scenario import ScenarioError
 
+    from edgefl.sim.build import ENGINE_PATHS
+
+    if engine not in ENGINE_PATHS:
+        typer.echo(f"error: --engine = {engine!r}: use one of {', '.join(ENGINE_PATHS)}", err=True)
+        raise typer.Exit(2)
     out_dir = _output_dir(output, "-o/--output")
     rs = _load(scenario, set_)
     if out_dir is None:
         _output_dir(rs.scenario.output.dir, f"{rs.source}: output.dir")
     try:
-        outcome = run_scenario(rs, out_dir, overwrite=overwrite, progress=progress)
+        outcome = run_scenario(rs, out_dir, overwrite=overwrite, progress=progress, engine=engine)
     except ScenarioError as exc:  # problems only visible when building (e.g. an ONNX op we cannot train)
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -89,6 +96,8 @@ def run(
         f"STOPPED by {outcome.error} (partial results written)" if outcome.error
         else "INTERRUPTED (partial results written)")
     typer.echo(f"{rs.scenario.name}: {outcome.rounds_done}/{rs.scenario.rounds} rounds, {state}")
+    declined = outcome.summary["fast_path_declined"]
+    typer.echo(f"  engine path: {outcome.summary['engine_path']}" + (f" ({'; '.join(declined)})" if declined else ""))
     if outcome.rounds_done:
         typer.echo(f"  mean round latency {t['mean_round_latency_s']:.6g} s, "
                    f"{t['mean_bits_per_param']:.4g} bits/parameter, mean distortion {t['mean_distortion']:.4g}")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from edgefl.runner import run_scenario
-from edgefl.scenario import load_scenario
+from edgefl.scenario import ScenarioError, load_scenario
 from edgefl.sim.build import build_simulation
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +83,7 @@ def test_declines_what_it_cannot_replay(overrides: list[str], reason: str) -> No
     rs = load_scenario(QUICK, ["gradients.params=200", "rounds=1", *overrides])
     sim = build_simulation(rs)
     assert sim.engine_path == "simpy" and any(reason in p for p in sim.fast_path_declined)
-    with pytest.raises(ValueError, match=reason):
+    with pytest.raises(ScenarioError, match=reason):
         build_simulation(rs, "fast")
 
 
@@ -138,3 +138,21 @@ def test_uplink_snr_many_equals_uplink_snr() -> None:
     for r in range(3):
         many = a.uplink_snr_many(np.arange(20), 0.0, r, bw)
         assert many == [b.uplink_snr(w, 0.0, r, float(bw[w])) for w in range(20)]
+
+
+def test_cli_run_engine_flag(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from edgefl.cli import app
+
+    runner = CliRunner()
+    base = ["run", str(QUICK), "--set", "gradients.params=100", "--set", "rounds=1", "--set", "output.plots=false"]
+    res = runner.invoke(app, [*base, "-o", str(tmp_path / "a"), "--engine", "simpy"])
+    assert res.exit_code == 0 and "engine path: simpy (forced SimPy)" in res.output
+    res = runner.invoke(app, [*base, "-o", str(tmp_path / "b")])
+    assert res.exit_code == 0 and "engine path: fast" in res.output
+    res = runner.invoke(app, [*base, "-o", str(tmp_path / "c"), "--engine", "fast", "--set",
+                              "channel.correlation.kind=gauss_markov", "--set", "channel.correlation.doppler_hz=5"])
+    assert res.exit_code == 2 and "--engine" in res.output and "gauss_markov" in res.output
+    res = runner.invoke(app, [*base, "--engine", "warp"])
+    assert res.exit_code == 2 and "auto, simpy, fast" in res.output

@@ -114,7 +114,7 @@ def build_simulation(rs: ResolvedScenario, engine: str = "auto") -> Simulation:
     """Everything wired together for ``Simulation.run``.
 
     ``engine``: "simpy" forces the SimPy engine (the reference); "fast" requires the analytic
-    fast path of :mod:`edgefl.sim.fast_path` (ValueError saying why when the scenario does not
+    fast path of :mod:`edgefl.sim.fast_path` (ScenarioError saying why when the scenario does not
     qualify); "auto" takes the fast path when the scenario qualifies. The chosen simulation's
     ``engine_path`` says which, ``fast_path_declined`` why not.
     """
@@ -138,7 +138,8 @@ def build_simulation(rs: ResolvedScenario, engine: str = "auto") -> Simulation:
     net = network(rs, radio, link)
     declined = fast_path_problems(net, opts, scn.channel.correlation.kind, scn.channel.fading.model)
     if engine == "fast" and declined:
-        raise ValueError(f"{rs.source}: the fast path does not apply: {'; '.join(declined)}")
+        raise ScenarioError(rs.source, [FieldProblem("--engine", "fast", "the analytic fast path does not apply: "
+                                                     + "; ".join(declined))])
     if engine == "simpy":
         declined = ["forced SimPy"]
     cls = Simulation if declined else FastSimulation
