@@ -100,7 +100,8 @@ def test_min_bandwidth_agrees_with_runs_to_the_resolution(tmp_path: Path, access
     assert _steady_latency(tmp_path, [f"channel.access={access}", f"channel.uplink_bandwidth_hz={hi!r}"]) <= t
     assert _steady_latency(tmp_path, [f"channel.access={access}", f"channel.uplink_bandwidth_hz={lo!r}"]) > t
     for b in np.geomspace(hi / 4, hi * 4, 6):  # brute-force grid: monotone with the cut at B*
-        meets = _steady_latency(tmp_path, [f"channel.access={access}", f"channel.uplink_bandwidth_hz={float(b)!r}"]) <= t
+        meets = _steady_latency(tmp_path, [f"channel.access={access}",
+                                           f"channel.uplink_bandwidth_hz={float(b)!r}"]) <= t
         assert meets == (b >= hi)
 
 
