@@ -1,7 +1,9 @@
 """How fast one analytic run plays out at scale (issue 11 item 7).
 
-The quickstart scenario (signSGD, Gaussian CEO gradients with a small P so that gradient
-generation does not dominate, Rayleigh block fading) scaled to 1,000 and 10,000 workers x 100
+The quickstart scenario (signSGD, Gaussian CEO gradients with a small P, default 100, so that
+gradient generation does not dominate: at P = 1,000 and 10,000 workers the source alone draws
+10^9 normals per run and signSGD reads them twice, which is most of the wall time; Rayleigh
+block fading) scaled to 1,000 and 10,000 workers x 100
 rounds, analytic fidelity, TDMA and FDMA, with ``output.timeline: false`` (what a planning
 sweep runs). Each case runs in its own process so that its peak memory (max RSS) is its own;
 wall time covers building the simulation and playing all rounds (not writing files).

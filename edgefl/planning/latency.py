@@ -111,13 +111,13 @@ def round_model(rs: ResolvedScenario, positions: np.ndarray | None = None) -> Ro
     if positions is not None:
         lay = Layout(np.asarray(positions, dtype=float), lay.server)
     radio = radio_environment(rs, lay)
-    p = gradient_source(rs).num_params
+    src = gradient_source(rs)
+    p = src.num_params
     comp = make_compressor(scn.compression)
     # the scheme's own bit count; none/signsgd put the same bits on the air for every worker
     res = comp.compress(np.ones((1, p)), np.arange(1), RoundContext(0, np.random.default_rng(0)))
     k = scn.workers.count
     flops = np.array([d.flops_per_s for d in rs.worker_devices], dtype=float)
-    src = gradient_source(rs)
     server = rs.server_profile
     return RoundModel(
         scheme=scn.compression.scheme, access=ch.access, upload_order=scn.upload_order,
