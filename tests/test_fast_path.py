@@ -28,6 +28,9 @@ VARIANTS: dict[str, list[str]] = {
     "p1_tdma_dsc": ["compression.scheme=dsc", "rate_allocation.scheme=p1", "gradients.params=1200"],
     "p1_fdma_rd_ideal": ["channel.access=fdma", "compression.scheme=rd-ideal", "rate_allocation.scheme=p1",
                          "rate_allocation.target_distortion=0.2"],
+    "p1_current_snr_block_upload": ["channel.access=fdma", "compression.scheme=rd-ideal", "rate_allocation.scheme=p1",
+                                    "rate_allocation.target_distortion=0.2", "rate_allocation.snr=current",
+                                    "channel.correlation.kind=block_upload"],
     "dsc_bit_true_fdma": ["compression.scheme=dsc", "fidelity=bit-true", "gradients.params=2400",
                           "channel.access=fdma", "rounds=2"],
 }
