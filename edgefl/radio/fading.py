@@ -229,11 +229,33 @@ class FadingBank:
             self._last_round[new] = round
         return self._last_gain[workers]
 
+    def _draw_one(self, k: int) -> float:
+        """The next draw of worker ``k`` (scalar twin of :meth:`_draw`: one call per upload in SimPy)."""
+        pos = int(self._pos[k])
+        if pos >= _BATCH:
+            rng = self._rngs[k]
+            if rng is None:
+                rng = self._rngs[k] = np.random.default_rng(self._seeds[k])
+            self._buf[k] = sample_power_gain(self._fading, rng, _BATCH)
+            pos = 0
+        self._pos[k] = pos + 1
+        return float(self._buf[k, pos])
+
     def gain(self, k: int, t: float, round: int) -> float:
         """Power gain of worker ``k`` (see :meth:`FadingStream.gain`)."""
         if not self.vectorised:
             return self._streams[k].gain(t, round)
-        return float(self.gains(np.array([k]), t, round)[0])
+        if self._fading.model == "none":
+            return 1.0
+        if self._corr.kind == "block_upload":
+            return self._draw_one(k)
+        last = int(self._last_round[k])
+        if last != self._NEVER and round < last:
+            raise ValueError(f"round must not decrease on a fading stream: got {round} after {last}")
+        if round != last:
+            self._last_gain[k] = self._draw_one(k)
+            self._last_round[k] = round
+        return float(self._last_gain[k])
 
     def raw(self, t: float, round: int) -> np.ndarray:
         """Every worker's :meth:`FadingStream.raw`: gains, or Gauss-Markov states (complex)."""
