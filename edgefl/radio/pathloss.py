@@ -35,11 +35,12 @@ def log_distance_pathloss_db(
 
 
 def breakpoint_distance_m(
-    h_bs_m: np.ndarray, h_ut_m: np.ndarray, carrier_hz: float, h_e_m: float = 1.0
+    h_bs_m: np.ndarray, h_ut_m: np.ndarray, carrier_hz: float, h_e_m: float | np.ndarray = 1.0
 ) -> np.ndarray:
     """38.901 Table 7.4.1-1 Note 1: d'_BP = 4 h'_BS h'_UT f_c / c, h' = h - h_E (f_c in Hz, c = 3e8)."""
-    h_bs_eff = np.asarray(h_bs_m, dtype=float) - h_e_m
-    h_ut_eff = np.asarray(h_ut_m, dtype=float) - h_e_m
+    h_e = np.asarray(h_e_m, dtype=float)
+    h_bs_eff = np.asarray(h_bs_m, dtype=float) - h_e
+    h_ut_eff = np.asarray(h_ut_m, dtype=float) - h_e
     if np.any(h_bs_eff <= 0) or np.any(h_ut_eff <= 0):
         raise ValueError(
             f"antenna heights must exceed the effective environment height h_e_m={h_e_m} m "
@@ -123,18 +124,43 @@ def default_min_distance_m(cfg: PathLossConfig) -> float:
     return _MIN_D2D_M.get(family, _MIN_D3D_M.get(family, 1.0))
 
 
+def effective_height_m(
+    cfg: PathLossConfig, d2d_m: np.ndarray, h_ut_m: np.ndarray, h_e_m: np.ndarray | float | None = None
+) -> np.ndarray | float:
+    """h_E for the UMa/UMi breakpoint (38.901 Table 7.4.1-1 Note 1): ``h_e_m`` when given (per-link
+    draws, see :func:`edgefl.radio.los.draw_uma_h_e`), a fixed ``cfg.h_e_m``, 1 m for UMi, and for UMa
+    with ``"standard"`` 1 m where that is certain (C(d_2D, h_UT) = 0 or h_UT < 13.5 m); otherwise
+    h_E is random and must be drawn by the caller."""
+    if h_e_m is not None:
+        return np.asarray(h_e_m, dtype=float)
+    if cfg.h_e_m != "standard":
+        return float(cfg.h_e_m)
+    if cfg.model.startswith("umi"):
+        return 1.0
+    from edgefl.radio.los import uma_h_e_pmf_is_one
+
+    if not np.all(uma_h_e_pmf_is_one(d2d_m, h_ut_m)):
+        raise ValueError(
+            "UMa h_E is random for these links (h_UT >= 13.5 m beyond 18 m, 38.901 Table 7.4.1-1 Note 1): "
+            "pass per-link h_e_m drawn with edgefl.radio.los.draw_uma_h_e, or set pathloss.h_e_m to a number"
+        )
+    return 1.0
+
+
 def pathloss_db(
     cfg: PathLossConfig,
     d2d_m: np.ndarray,
     carrier_hz: float,
     h_bs_m: np.ndarray | float,
     h_ut_m: np.ndarray | float,
+    h_e_m: np.ndarray | float | None = None,
 ) -> np.ndarray:
     """Path loss in dB for horizontal distances ``d2d_m`` and antenna heights.
 
     d_3D = sqrt(d_2D^2 + (h_BS - h_UT)^2). NLOS 38.901 models return
     max(PL_LOS, PL'_NLOS) as Table 7.4.1-1 prescribes. UMa/UMi clamp d_2D, the other
-    models clamp d_3D, from below at :func:`default_min_distance_m`.
+    models clamp d_3D, from below at :func:`default_min_distance_m`. ``h_e_m`` (UMa/UMi):
+    per-link effective environment heights overriding ``cfg.h_e_m`` (see :func:`effective_height_m`).
     """
     check_carrier(cfg.model, carrier_hz)
     d2d = np.asarray(d2d_m, dtype=float)
@@ -155,7 +181,7 @@ def pathloss_db(
             raise ValueError(f"38.901 heights must be > 0 m, got h_bs_m={h_bs_m}, h_ut_m={h_ut_m}")
         d2d = np.maximum(d2d, d_min)
         d3d = np.sqrt(d2d**2 + dh2)
-        d_bp = breakpoint_distance_m(h_bs, h_ut, carrier_hz, cfg.h_e_m)
+        d_bp = breakpoint_distance_m(h_bs, h_ut, carrier_hz, effective_height_m(cfg, d2d, h_ut, h_e_m))
         family = model[:3]
         pl = _two_slope_los(family, d2d, d3d, fc_ghz, h_bs, h_ut, d_bp)
         if model == "uma_nlos":

@@ -16,16 +16,30 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validato
 Point = tuple[float, float] | tuple[float, float, float]
 
 
-class _Layout(BaseModel):
+class _Indoor(BaseModel):
+    """Indoor share of the workers (3GPP TR 38.901 Sec. 7.4.3 outdoor-to-indoor).
+
+    ``indoor_fraction``: share of workers placed indoors; ``high_loss_fraction``: share of
+    the indoor workers in high-loss buildings (38.901 Table 7.4.3-2). Unset (None) takes the
+    channel profile's ``o2i`` defaults (e.g. 80 % indoor for the mixed UMa/UMi profiles,
+    38.901 Table 7.2-1), or no indoor workers when the channel has no ``o2i`` section.
+    """
+
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+    indoor_fraction: float | None = Field(None, ge=0, le=1, description="share of indoor workers")
+    high_loss_fraction: float | None = Field(
+        None, ge=0, le=1, description="share of indoor workers in high-loss buildings"
+    )
+
+
+class _Layout(_Indoor):
     center_m: tuple[float, float] = Field((0.0, 0.0), description="x, y of the layout centre (m)")
     height_m: float = Field(1.5, ge=0, description="worker antenna height z (m)")
 
 
-class ExplicitPlacement(BaseModel):
+class ExplicitPlacement(_Indoor):
     """Given coordinates: [x, y] (z = ``height_m``) or [x, y, z] per worker."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
     layout: Literal["explicit"]
     positions_m: list[Point] = Field(min_length=1)
     height_m: float = Field(1.5, ge=0, description="z for points given as [x, y] (m)")

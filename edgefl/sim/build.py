@@ -57,7 +57,9 @@ def radio_environment(rs: ResolvedScenario, lay: Layout | None = None) -> RadioE
     ch = scn.channel
     tx = np.array([d.tx_power_dbm for d in rs.worker_devices], dtype=float)
     seed = int(seeds(scn.seed)["radio"].generate_state(1)[0])
-    return RadioEnvironment(ch, lay.workers, lay.server, tx, rs.server_profile.tx_power_dbm, seed)
+    pl = scn.workers.placement
+    return RadioEnvironment(ch, lay.workers, lay.server, tx, rs.server_profile.tx_power_dbm, seed,
+                            indoor=(pl.indoor_fraction, pl.high_loss_fraction))
 
 
 def network(rs: ResolvedScenario, radio: RadioEnvironment) -> Network:
