@@ -19,7 +19,8 @@ from tqdm import tqdm
 from edgefl.results.outputs import package_versions, totals, write_rounds, write_summary, write_timeline
 from edgefl.results.writer import fresh_output_dir
 from edgefl.scenario import ResolvedScenario
-from edgefl.sim.build import build_simulation
+from edgefl.radio.worker_table import write_workers
+from edgefl.sim.build import build_simulation, radio_environment
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, old)
 
 
-RESULT_FILES = ("timeline.csv", "rounds.csv", "wall_times.csv", "summary.json", "rounds.png")
+RESULT_FILES = ("timeline.csv", "rounds.csv", "wall_times.csv", "summary.json", "rounds.png", "workers.csv")
 
 
 def prepare_output_dir(requested: Path, overwrite: bool) -> Path:
@@ -101,6 +102,7 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
     if scn.output.timeline:
         write_timeline(target, sim.events)
     write_rounds(target, sim.rounds)
+    write_workers(target, radio_environment(rs))  # per-worker LOS state / indoor flag (issue 17)
     summary = {
         "name": scn.name,
         "source": rs.source,

@@ -19,8 +19,8 @@ import numpy as np
 
 from edgefl.radio.config import TR38901_MODELS, ChannelConfig
 from edgefl.radio.fading import FadingStream, power_gain_from_state
-from edgefl.radio.noise import NOISE_DENSITY_DBM_HZ, thermal_noise_dbm
 from edgefl.radio.link_state import fading_streams, worker_links
+from edgefl.radio.noise import NOISE_DENSITY_DBM_HZ, thermal_noise_dbm
 from edgefl.radio.rate import scalar_rate_bps, shannon_rate_bps
 
 _SHADOW, _UPLINK, _DOWNLINK = 0, 1, 2

@@ -225,7 +225,7 @@ class _RoundState:
         self._seed, self._k, self._pr = seed, k, pr
         self._cache: tuple[int, int] | None = None
 
-    def __call__(self, t: float, round: int) -> int:  # noqa: ARG002 - block_round ignores t
+    def __call__(self, t: float, round: int) -> int:
         if self._cache is None or self._cache[0] != round:
             u = _uniforms(self._seed, _LOS_ROUND, self._k, 1, int(round))[0]
             self._cache = (round, LOS if u < self._pr else NLOS)
@@ -239,7 +239,7 @@ class _CallState:
         self._rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream, k)))
         self._pr = pr
 
-    def __call__(self, t: float, round: int) -> int:  # noqa: ARG002
+    def __call__(self, t: float, round: int) -> int:
         return LOS if self._rng.random() < self._pr else NLOS
 
 
@@ -261,7 +261,7 @@ def fading_streams(cfg: ChannelConfig, links: WorkerLinks, seed: int, downlink: 
         pr = float(links.pr_los[k])
         if not redraw:
             s0 = int(links.los[k])
-            state: Callable[[float, int], int] = lambda t, r, s0=s0: s0  # noqa: E731
+            state: Callable[[float, int], int] = lambda t, r, s0=s0: s0
         elif cfg.correlation.kind == "block_round":
             state = _RoundState(seed, k, pr)
         else:
