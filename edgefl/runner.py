@@ -16,10 +16,10 @@ from typing import Any
 
 from tqdm import tqdm
 
+from edgefl.radio.worker_table import write_workers
 from edgefl.results.outputs import package_versions, totals, write_rounds, write_summary, write_timeline
 from edgefl.results.writer import fresh_output_dir
 from edgefl.scenario import ResolvedScenario
-from edgefl.radio.worker_table import write_workers
 from edgefl.sim.build import build_simulation, radio_environment
 
 
