@@ -111,7 +111,7 @@ def inf_k_subscenario(
     if sub in ("inf_sl", "inf_dl"):
         return np.broadcast_to(k, h_ut.shape).astype(float)
     if sub in ("inf_sh", "inf_dh"):
-        if np.any(h_ut >= clutter_height_m) or np.any(h_bs_m <= h_ut):
+        if np.any(h_ut >= clutter_height_m) or h_bs_m <= clutter_height_m:
             raise ValueError(
                 f"{sub} needs h_UT < h_c < h_BS (38.901 Table 7.2-4), got h_UT={h_ut_m}, "
                 f"h_c={clutter_height_m}, h_BS={h_bs_m}"
