@@ -1,8 +1,9 @@
 """workers.csv: each worker's large-scale link as the run drew it (one row per worker).
 
-Columns: 2D/3D distance, antenna height, effective environment height h_E, LOS
-probability and the LOS state drawn at placement (``los`` / ``nlos``; ``fixed`` profiles
-give their model's state, ``n/a`` for models with no LOS notion), whether the state is
+Columns: 2D/3D distance, antenna height, effective environment height h_E (blank for
+models without one), LOS probability and the LOS state drawn at placement (``los`` /
+``nlos``; a fixed profile gives its model's state with Pr_LOS 1 or 0, ``n/a`` and a blank
+Pr_LOS for log-distance, which has no LOS notion), whether the state is
 redrawn during the run, the indoor flag with building type, indoor distance and O2I loss
 (3GPP TR 38.901 Sec. 7.4.3), path loss (O2I included), shadowing and the mean uplink SNR
 over the whole uplink band.
@@ -36,8 +37,10 @@ def worker_rows(env: RadioEnvironment) -> list[list]:
     redrawn = int(env.cfg.los_state is not None and env.cfg.los_state.redraw == "correlation")
     snr = env.mean_uplink_snr_db(env.cfg.uplink_bandwidth_hz)
     h_ut = np.broadcast_to(env.h_ut_m, (env.n_workers,))
+    h_e = ["" if np.isnan(h) else h for h in lk.h_e_m]  # blank: the model has no breakpoint height
     return [
-        [k, env.distance_2d_m[k], env.distance_3d_m[k], h_ut[k], lk.h_e_m[k], lk.pr_los[k], st, redrawn,
+        [k, env.distance_2d_m[k], env.distance_3d_m[k], h_ut[k], h_e[k], "" if st == "n/a" else lk.pr_los[k],
+         st, redrawn,
          int(lk.indoor[k]), ("high_loss" if lk.high_loss[k] else "low_loss") if lk.indoor[k] else "",
          lk.d2d_in_m[k], lk.o2i_loss_db[k], env.pathloss_db[k], env.shadowing_db[k], snr[k]]
         for k, st in enumerate(_states(env))
