@@ -12,6 +12,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
+from edgefl.radio.link import ShannonLinkConfig, link_config_type
 from edgefl.radio.los import INF_CLUTTER_SCENARIOS, LosScenario
 
 PathLossModel = Literal[
@@ -236,6 +237,9 @@ class O2IConfig(_Strict):
     fading: FadingConfig | None = Field(None, description="indoor workers' fading; default the state's")
 
 
+LinkConfig = link_config_type()
+
+
 class ChannelConfig(_Strict):
     """A complete channel profile (one file in ``channels/``)."""
 
@@ -267,6 +271,9 @@ class ChannelConfig(_Strict):
         None, description="mixed LOS/NLOS profile: per-worker state from 38.901 Table 7.4.2-1"
     )
     o2i: O2IConfig | None = Field(None, description="outdoor-to-indoor penetration (38.901 Sec. 7.4.3)")
+    link: LinkConfig = Field(  # type: ignore[valid-type]
+        default_factory=ShannonLinkConfig,
+        description="link model turning SNR into rate and playing out uploads (see edgefl.radio.link)")
 
     @model_validator(mode="after")
     def _check_carrier(self) -> ChannelConfig:

@@ -21,7 +21,6 @@ from edgefl.radio.config import TR38901_MODELS, ChannelConfig
 from edgefl.radio.fading import FadingStream, power_gain_from_state
 from edgefl.radio.link_state import fading_streams, worker_links
 from edgefl.radio.noise import NOISE_DENSITY_DBM_HZ, thermal_noise_dbm
-from edgefl.radio.rate import scalar_rate_bps, shannon_rate_bps
 
 _SHADOW, _UPLINK, _DOWNLINK = 0, 1, 2
 
@@ -101,7 +100,6 @@ class RadioEnvironment:
             if cfg.downlink_noise_figure_db is not None
             else cfg.noise_figure_db
         )
-        self._gap_linear = 10.0 ** (cfg.snr_gap_db / 10.0)
         if not self.links.plain:
             self._ul = fading_streams(cfg, self.links, seed, downlink=False)
             self._dl = fading_streams(cfg, self.links, seed, downlink=True)
@@ -150,16 +148,3 @@ class RadioEnvironment:
         else:
             gains = np.array(raw, dtype=float)
         return np.power(10.0, mean_db / 10.0) * gains
-
-    # ---- rates (convenience) -----------------------------------------------------
-    def uplink_rate_bps(self, k: int, t: float, round: int, bandwidth_hz: float) -> float:
-        """B min(log2(1 + SNR/Gamma), cap) of worker k's upload, with the channel's gap and cap."""
-        snr = self.uplink_snr(k, t, round, bandwidth_hz)
-        return scalar_rate_bps(float(bandwidth_hz), snr, self._gap_linear, self.cfg.max_spectral_efficiency)
-
-    def downlink_rate_bps(self, t: float, round: int, bandwidth_hz: float) -> float:
-        """Broadcast rate limited by the weakest worker: B min(log2(1 + min_k SNR_k / Gamma), cap)."""
-        snr = self.downlink_snr(t, round, bandwidth_hz)
-        return float(
-            shannon_rate_bps(bandwidth_hz, snr.min(), self.cfg.snr_gap_db, self.cfg.max_spectral_efficiency)
-        )
