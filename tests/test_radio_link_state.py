@@ -83,11 +83,12 @@ def test_default_indoor_fraction_and_placement_override():
     n = 3000
     pos = ring(n, 150.0)
     srv = np.array([0.0, 0.0, 25.0])
-    lk = RadioEnvironment(cfg, pos, srv, np.full(n, 23.0), 30.0, seed=1).links
+    env = RadioEnvironment(cfg, pos, srv, np.full(n, 23.0), 30.0, seed=1)
+    lk = env.links
     assert abs(lk.indoor.mean() - 0.8) < 3.29 * math.sqrt(0.16 / n)  # Table 7.2-1: 80 % indoor
     assert abs(lk.high_loss[lk.indoor].mean() - 0.5) < 3.29 * math.sqrt(0.25 / lk.indoor.sum())
     # Pr_LOS of indoor workers uses d_2D-out = d_2D - d_2D-in
-    assert np.allclose(lk.pr_los, los_probability("uma", 150.0 - lk.d2d_in_m, 1.5))
+    assert np.allclose(lk.pr_los, los_probability("uma", 150.0 - lk.d2d_in_m, env.h_ut_m))
     out = RadioEnvironment(cfg, pos, srv, np.full(n, 23.0), 30.0, seed=1, indoor=(0.0, None)).links
     assert not out.indoor.any() and np.all(out.o2i_loss_db == 0)
     with pytest.raises(ValueError, match="indoor_fraction=0.5 needs a channel with an 'o2i' section"):
@@ -188,3 +189,24 @@ def test_workers_csv_records_state_and_indoor_flag(tmp_path: Path):
     assert [int(r["indoor"]) for r in rows] == env.links.indoor.astype(int).tolist()
     assert {r["building"] for r in rows if r["indoor"] == "0"} == {""}
     assert np.allclose([float(r["pathloss_db"]) for r in rows], env.pathloss_db)
+
+
+def test_indoor_workers_on_floors():
+    """o2i.indoor_height: floors -> h_UT = 3 (n_fl - 1) + 1.5, P(n_fl = j) = sum_{N >= max(j, 4)}^8 1/(5 N)
+    (38.901 Table 7.2-1); the path loss, Pr_LOS (C'(h_UT)) and h_E follow those heights."""
+    cfg = profile("uma")
+    assert cfg.o2i.indoor_height == "floors"
+    n = 4000
+    srv = np.array([0.0, 0.0, 25.0])
+    env = RadioEnvironment(cfg, ring(n, 200.0), srv, np.full(n, 23.0), 30.0, seed=6)
+    lk = env.links
+    h_in = env.h_ut_m[lk.indoor]
+    assert np.all(env.h_ut_m[~lk.indoor] == 1.5)
+    for j in range(1, 9):
+        p = sum(1 / (5 * big) for big in range(max(j, 4), 9))
+        got = np.mean(h_in == 3 * (j - 1) + 1.5)
+        assert abs(got - p) < 3.29 * math.sqrt(p * (1 - p) / h_in.size)
+    assert np.allclose(lk.pr_los, los_probability("uma", 200.0 - lk.d2d_in_m, env.h_ut_m))
+    tall = env.h_ut_m >= 13.5
+    assert np.any(lk.h_e_m[tall] > 1.0) and np.all(lk.h_e_m[~tall] == 1.0)
+    assert np.allclose(env.distance_3d_m, np.hypot(200.0, 25.0 - env.h_ut_m))

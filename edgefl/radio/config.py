@@ -228,6 +228,8 @@ class O2IConfig(_Strict):
     on top of its outdoor path loss, d_2D-in = min of two U(0, ``max_indoor_distance_m``).
     ``shadowing_sigma_db`` and ``fading``, when set, replace the state's values for indoor
     workers (38.901 Table 7.5-6 lists sigma_SF = 7 dB and no K-factor for O2I links).
+    ``indoor_height: floors`` puts each indoor worker on a random floor of a random
+    building (38.901 Table 7.2-1), which overrides the path loss's ``h_ut_m`` for them.
     """
 
     indoor_fraction: float = Field(0.0, ge=0, le=1, description="default share of indoor workers")
@@ -235,6 +237,10 @@ class O2IConfig(_Strict):
     max_indoor_distance_m: PositiveFloat = Field(25.0, description="d_2D-in upper limit, m (25 UMa/UMi)")
     shadowing_sigma_db: float | None = Field(None, ge=0, description="indoor workers' shadowing std, dB")
     fading: FadingConfig | None = Field(None, description="indoor workers' fading; default the state's")
+    indoor_height: Literal["placement", "floors"] = Field(
+        "placement", description="indoor workers' h_UT: the placement's, or 'floors' = 3(n_fl - 1) + 1.5 m "
+        "with n_fl ~ U{1..N_fl}, N_fl ~ U{4..8} (38.901 Table 7.2-1)"
+    )
 
 
 LinkConfig = link_config_type()

@@ -79,10 +79,11 @@ class RadioEnvironment:
         self.h_ut_m = (
             np.full(k, pl_cfg.h_ut_m) if (is_38901 and pl_cfg.h_ut_m is not None) else wp[:, 2].copy()
         )
-        self.distance_3d_m = np.sqrt(self.distance_2d_m**2 + (self.h_bs_m - self.h_ut_m) ** 2)
         seed = int(seed)
         # Per-worker LOS state, indoor / O2I loss and h_E (38.901 Tables 7.4.2-1, 7.4.1-1, Sec. 7.4.3).
         self.links = worker_links(cfg, self.distance_2d_m, self.h_bs_m, self.h_ut_m, seed, *indoor)
+        self.h_ut_m = self.links.h_ut_m  # indoor workers may be placed on a floor (o2i.indoor_height)
+        self.distance_3d_m = np.sqrt(self.distance_2d_m**2 + (self.h_bs_m - self.h_ut_m) ** 2)
         self.pathloss_db = self.links.pathloss_db
         self.shadowing_db = self.links.shadowing_db if not self.links.plain else np.array(
             [

@@ -52,6 +52,7 @@ class WorkerLinks:
 
     mixed: bool  # the channel has a los_state section
     indoor_any: bool
+    h_ut_m: np.ndarray
     pr_los: np.ndarray
     los: np.ndarray
     indoor: np.ndarray
@@ -76,6 +77,14 @@ class WorkerLinks:
     @property
     def shadowing_db(self) -> np.ndarray:
         return self.sigma_by_state_db[self.los.astype(int), np.arange(self.los.size)] * self.shadow_z
+
+
+def floor_height_m(u_buildings, u_floor) -> np.ndarray:
+    """Indoor UT height 3 (n_fl - 1) + 1.5 m, n_fl ~ U{1, ..., N_fl}, N_fl ~ U{4, ..., 8}
+    (38.901 Table 7.2-1, UMi / UMa), from two uniforms per worker."""
+    n_floors = 4 + np.floor(np.asarray(u_buildings) * 5.0)
+    n_fl = 1 + np.floor(np.asarray(u_floor) * n_floors)
+    return 3.0 * (n_fl - 1.0) + 1.5
 
 
 def resolve_indoor(cfg: ChannelConfig, indoor_fraction: float | None, high_loss_fraction: float | None,
@@ -126,21 +135,24 @@ def worker_links(
     """Draw the link state of every worker (see the module docstring)."""
     k = d2d_m.size
     fc_ghz = cfg.carrier_hz / 1e9
-    h_e = draw_h_e(cfg, d2d_m, h_ut_m, seed)
     frac, high_frac = resolve_indoor(cfg, indoor_fraction, high_loss_fraction)
 
     indoor = np.zeros(k, dtype=bool)
     high = np.zeros(k, dtype=bool)
     d_in = np.zeros(k)
     o2i_db = np.zeros(k)
+    h_ut_m = np.broadcast_to(np.asarray(h_ut_m, dtype=float), (k,)).copy()
     if frac > 0:
-        u = _per_worker(seed, _O2I, k, 4)
+        u = _per_worker(seed, _O2I, k, 6)
         z = np.array([np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_O2I, i, 1))).standard_normal()
                       for i in range(k)])
         indoor = u[0] < frac
         high = indoor & (u[1] < high_frac)
         d_in = np.where(indoor, np.minimum(draw_indoor_distance(u[2], u[3], cfg.o2i.max_indoor_distance_m), d2d_m), 0.0)
         o2i_db = np.where(indoor, penetration_loss_db(high, fc_ghz, d_in, z), 0.0)
+        if cfg.o2i.indoor_height == "floors":
+            h_ut_m = np.where(indoor, floor_height_m(u[4], u[5]), h_ut_m)
+    h_e = draw_h_e(cfg, d2d_m, h_ut_m, seed)
 
     los_cfg = cfg.los_state
     pl_top = pathloss_db(cfg.pathloss, d2d_m, cfg.carrier_hz, h_bs_m, h_ut_m, h_e) + o2i_db
@@ -178,7 +190,7 @@ def worker_links(
         for i in range(k)
     ])
     return WorkerLinks(
-        mixed=los_cfg is not None, indoor_any=bool(np.any(indoor)), pr_los=pr, los=np.asarray(los, dtype=bool),
+        mixed=los_cfg is not None, indoor_any=bool(np.any(indoor)), h_ut_m=h_ut_m, pr_los=pr, los=np.asarray(los, dtype=bool),
         indoor=indoor, high_loss=high, d2d_in_m=d_in, o2i_loss_db=o2i_db,
         h_e_m=np.broadcast_to(h_e if h_e is not None else _fixed_h_e(cfg), (k,)).astype(float),
         pathloss_by_state_db=pl_by_state, sigma_by_state_db=sig, shadow_z=shadow_z, fading_by_state=tuple(fad),
