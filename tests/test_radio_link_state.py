@@ -153,7 +153,8 @@ def test_plain_profiles_keep_their_streams():
     ({"pathloss": {"model": "uma_los"}}, "needs pathloss.model='umi_los'"),
     ({"los_state": {"nlos": {"pathloss": {"model": "umi_nlos", "h_bs_m": 20.0}}}}, "h_bs_m must not be set"),
     ({"los_state": {"probability": "inf_dl"}}, "needs clutter_size_m"),
-    ({"los_state": {"probability": "rma"}}, "no LOS/NLOS path-loss pair"),
+    ({"los_state": {"probability": "inf_hh"}}, "no LOS/NLOS path-loss pair"),
+    ({"los_state": {"probability": "rma"}}, "needs pathloss.model=.rma_los."),
     ({"los_state": {"clutter_density": 0.5}}, "clutter_density not used"),
 ])
 def test_bad_mixed_profiles_rejected(update, match):

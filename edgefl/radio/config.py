@@ -26,6 +26,8 @@ PathLossModel = Literal[
     "inh_office_nlos",
     "inf_los",
     "inf_nlos",
+    "rma_los",
+    "rma_nlos",
 ]
 
 #: Models of 3GPP TR 38.901 Table 7.4.1-1 (they use antenna heights).
@@ -34,6 +36,8 @@ TR38901_MODELS = frozenset(get_args(PathLossModel)) - {"free_space", "log_distan
 
 #: Carrier range of validity of 38.901 Table 7.4.1-1 (UMa, UMi, InH, InF): 0.5-100 GHz.
 TR38901_CARRIER_RANGE_HZ = (0.5e9, 100e9)
+#: RMa path loss of 38.901 Table 7.4.1-1 is valid for 0.5-30 GHz (38.901 Sec. 7.4.1).
+RMA_CARRIER_RANGE_HZ = (0.5e9, 30e9)
 
 
 class _Strict(BaseModel):
@@ -54,8 +58,8 @@ class PathLossConfig(_Strict):
     * ``free_space``: Friis, PL = 20 log10(4 pi d f / c).
     * ``log_distance``: PL = PL(d0) + 10 n log10(d / d0); ``pl0_db`` defaults to the
       free-space loss at ``d0_m`` (Rappaport, *Wireless Communications*, 2nd ed., Sec. 4.9.1).
-    * ``uma_*``, ``umi_*`` (street canyon), ``inh_office_*``, ``inf_*``: 3GPP TR 38.901
-      V17 Table 7.4.1-1. ``inf_nlos`` uses the sub-scenario ``inf_subscenario``
+    * ``uma_*``, ``umi_*`` (street canyon), ``inh_office_*``, ``inf_*``, ``rma_*``: 3GPP TR 38.901
+      V17 Table 7.4.1-1 (RMa with ``building_height_m`` h and, NLOS, ``street_width_m`` W). ``inf_nlos`` uses the sub-scenario ``inf_subscenario``
       (``sl`` sparse/low BS, ``dl`` dense/low BS, ``sh`` sparse/high BS, ``dh`` dense/high BS).
 
     ``h_bs_m`` / ``h_ut_m`` override the antenna heights taken from the z coordinates of
@@ -90,6 +94,20 @@ class PathLossConfig(_Strict):
     min_distance_m: PositiveFloat | None = Field(
         None, description="clamp distances below this (m); default: the model's validity limit"
     )
+    building_height_m: float | None = Field(
+        None, ge=5, le=50, description="rma: average building height h, 5-50 m (default 5)"
+    )
+    street_width_m: float | None = Field(
+        None, ge=5, le=50, description="rma_nlos: average street width W, 5-50 m (default 20)"
+    )
+
+    @model_validator(mode="after")
+    def _check_rma_params(self) -> PathLossConfig:
+        if not self.model.startswith("rma"):
+            _reject_unused(self, "model", self.model, ("building_height_m",))
+        if self.model != "rma_nlos":
+            _reject_unused(self, "model", self.model, ("street_width_m",))
+        return self
 
     @model_validator(mode="after")
     def _check_params(self) -> PathLossConfig:
@@ -150,11 +168,15 @@ class CorrelationConfig(_Strict):
         return self
 
 
+#: Path-loss fields of the geometry, shared by both LOS states (set at the top level only).
+NLOS_INHERITED = frozenset({"h_bs_m", "h_ut_m", "h_e_m", "min_distance_m", "building_height_m"})
+
+
 class LinkStateConfig(_Strict):
     """Path loss, shadowing and fading of the NLOS state of a mixed LOS/NLOS profile.
 
-    Antenna heights and h_E come from the channel's top-level ``pathloss`` (one geometry
-    per link, whatever its state), so ``h_bs_m``, ``h_ut_m`` and ``h_e_m`` are not allowed here.
+    Antenna heights, h_E and the building height come from the channel's top-level
+    ``pathloss`` (one geometry per link, whatever its state), so they are not allowed here.
     """
 
     pathloss: PathLossConfig
@@ -163,17 +185,18 @@ class LinkStateConfig(_Strict):
 
     @model_validator(mode="after")
     def _check_heights(self) -> LinkStateConfig:
-        given = sorted({"h_bs_m", "h_ut_m", "h_e_m", "min_distance_m"} & self.pathloss.model_fields_set)
+        given = sorted(NLOS_INHERITED & self.pathloss.model_fields_set)
         if given:
             raise ValueError(
-                f"{', '.join(given)} must not be set in los_state.nlos.pathloss: heights, h_E and the "
-                "distance clamp come from the channel's top-level pathloss"
+                f"{', '.join(given)} must not be set in los_state.nlos.pathloss: heights, h_E, building "
+                "height and the distance clamp come from the channel's top-level pathloss"
             )
         return self
 
 
 #: Path-loss model pairs (LOS state, NLOS state) each Table 7.4.2-1 row goes with.
 LOS_STATE_MODELS = {
+    "rma": ("rma_los", "rma_nlos"),
     "umi_street_canyon": ("umi_los", "umi_nlos"),
     "uma": ("uma_los", "uma_nlos"),
     "inh_office_mixed": ("inh_office_los", "inh_office_nlos"),
@@ -288,6 +311,15 @@ class ChannelConfig(_Strict):
             raise ValueError(
                 f"carrier_hz={self.carrier_hz:g} is outside the 3GPP TR 38.901 range "
                 f"[{lo:g}, {hi:g}] Hz of path-loss model {self.pathloss.model!r}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_rma_carrier(self) -> ChannelConfig:
+        lo, hi = RMA_CARRIER_RANGE_HZ
+        if self.pathloss.model.startswith("rma") and not lo <= self.carrier_hz <= hi:
+            raise ValueError(
+                f"carrier_hz={self.carrier_hz:g} is outside the 3GPP TR 38.901 RMa range [{lo:g}, {hi:g}] Hz"
             )
         return self
 

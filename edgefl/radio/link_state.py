@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgefl.radio.config import ChannelConfig, FadingConfig
+from edgefl.radio.config import NLOS_INHERITED, ChannelConfig, FadingConfig
 from edgefl.radio.fading import FadingStream
 from edgefl.radio.los import draw_uma_h_e, los_probability
 from edgefl.radio.o2i import draw_indoor_distance, penetration_loss_db
@@ -166,7 +166,7 @@ def worker_links(
     else:
         nlos = los_cfg.nlos
         nlos_pl_cfg = nlos.pathloss.model_copy(
-            update={f: getattr(cfg.pathloss, f) for f in ("h_bs_m", "h_ut_m", "h_e_m", "min_distance_m")}
+            update={f: getattr(cfg.pathloss, f) for f in NLOS_INHERITED}
         )
         pl_nlos = pathloss_db(nlos_pl_cfg, d2d_m, cfg.carrier_hz, h_bs_m, h_ut_m, h_e) + o2i_db
         pl_by_state = np.vstack([pl_nlos, pl_top])
