@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgefl.radio.config import RMA_CARRIER_RANGE_HZ, TR38901_CARRIER_RANGE_HZ, TR38901_MODELS, PathLossConfig
+from edgefl.radio.config import (
+    RMA_CARRIER_RANGE_HZ,
+    TR38901_CARRIER_RANGE_HZ,
+    TR38901_MODELS,
+    PathLossConfig,
+)
 
 SPEED_OF_LIGHT_M_S = 299_792_458.0
 #: 38.901 Note 1 of Table 7.4.1-1 uses c = 3.0e8 m/s in the breakpoint distance.
