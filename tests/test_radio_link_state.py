@@ -211,3 +211,14 @@ def test_indoor_workers_on_floors():
     tall = env.h_ut_m >= 13.5
     assert np.any(lk.h_e_m[tall] > 1.0) and np.all(lk.h_e_m[~tall] == 1.0)
     assert np.allclose(env.distance_3d_m, np.hypot(200.0, 25.0 - env.h_ut_m))
+
+
+def test_indoor_fraction_without_o2i_is_a_scenario_error():
+    from edgefl.scenario import ScenarioError, load_scenario
+    from edgefl.sim.build import radio_environment
+
+    root = Path(__file__).resolve().parents[1]
+    rs = load_scenario(root / "scenarios" / "quickstart.yaml",
+                       overrides=["channel.profile=uma_nlos", "workers.placement.indoor_fraction=0.5"])
+    with pytest.raises(ScenarioError, match=r"workers\.placement\.indoor_fraction = 0\.5: .*'o2i' section"):
+        radio_environment(rs)

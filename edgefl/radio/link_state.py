@@ -94,7 +94,7 @@ def resolve_indoor(cfg: ChannelConfig, indoor_fraction: float | None, high_loss_
         if indoor_fraction:
             raise ValueError(
                 f"{where}.indoor_fraction={indoor_fraction} needs a channel with an 'o2i' section "
-                f"(38.901 Sec. 7.4.3 penetration loss, UMa / UMi profiles); channel {cfg.name!r} has none"
+                "(38.901 Sec. 7.4.3 penetration loss), e.g. the umi_street_canyon or uma profile; this channel has none"
             )
         return 0.0, 0.0
     frac = cfg.o2i.indoor_fraction if indoor_fraction is None else indoor_fraction
@@ -113,7 +113,7 @@ def draw_h_e(cfg: ChannelConfig, d2d_m: np.ndarray, h_ut_m: np.ndarray, seed: in
     if pl.h_e_m != "standard":
         if np.any(np.asarray(h_ut_m) >= 13.0):
             warnings.warn(
-                f"channel {cfg.name!r}: fixed pathloss.h_e_m={pl.h_e_m} m with UMa terminals at h_UT >= 13 m "
+                f"channel.pathloss.h_e_m={pl.h_e_m} m is fixed for UMa terminals at h_UT >= 13 m "
                 f"(max {np.max(h_ut_m):g} m); 38.901 Table 7.4.1-1 Note 1 draws h_E per link there "
                 "(h_e_m: standard)",
                 stacklevel=3,
