@@ -80,7 +80,7 @@ def test_state_seeded_per_worker():
 
 def test_default_indoor_fraction_and_placement_override():
     cfg = profile("uma")
-    n = 3000
+    n = 1500
     pos = ring(n, 150.0)
     srv = np.array([0.0, 0.0, 25.0])
     env = RadioEnvironment(cfg, pos, srv, np.full(n, 23.0), 30.0, seed=1)
@@ -179,7 +179,7 @@ def test_workers_csv_records_state_and_indoor_flag(tmp_path: Path):
 
     root = Path(__file__).resolve().parents[1]
     rs = load_scenario(root / "scenarios" / "quickstart.yaml",
-                       overrides=["channel.profile=umi_street_canyon", "rounds=2", "output.plots=false",
+                       overrides=["channel.profile=umi_street_canyon", "rounds=1", "output.plots=false",
                                   "workers.placement.indoor_fraction=0.5"])
     run_scenario(rs, tmp_path / "run", progress=False)
     with open(tmp_path / "run" / "workers.csv") as fh:
@@ -197,7 +197,7 @@ def test_indoor_workers_on_floors():
     (38.901 Table 7.2-1); the path loss, Pr_LOS (C'(h_UT)) and h_E follow those heights."""
     cfg = profile("uma")
     assert cfg.o2i.indoor_height == "floors"
-    n = 4000
+    n = 2000
     srv = np.array([0.0, 0.0, 25.0])
     env = RadioEnvironment(cfg, ring(n, 200.0), srv, np.full(n, 23.0), 30.0, seed=6)
     lk = env.links

@@ -110,7 +110,7 @@ def test_empirical_los_fraction_matches_pr_los(profile, d, h_z):
     raw = catalog.load_profile("channels", profile, [])
     raw.pop("o2i", None)  # outdoor workers: Pr_LOS of the full distance
     cfg = ChannelConfig.model_validate(raw)
-    n = 3000
+    n = 1500
     phi = np.linspace(0, 2 * np.pi, n, endpoint=False)
     pos = np.column_stack([d * np.cos(phi), d * np.sin(phi), np.full(n, h_z)])
     h_bs = cfg.pathloss.h_bs_m
@@ -162,7 +162,7 @@ def test_mean_uma_los_pathloss_over_drawn_h_e(fc_hz, d2d, h_ut):
 
     cfg = ChannelConfig(carrier_hz=fc_hz, pathloss={"model": "uma_los"}, noise_figure_db=5.0,
                         uplink_bandwidth_hz=1e6, downlink_bandwidth_hz=1e6)
-    n = 4000
+    n = 2000
     phi = np.linspace(0, 2 * np.pi, n, endpoint=False)
     pos = np.column_stack([d2d * np.cos(phi), d2d * np.sin(phi), np.full(n, h_ut)])
     env = RadioEnvironment(cfg, pos, np.array([0.0, 0.0, 25.0]), np.full(n, 23.0), 30.0, seed=11)

@@ -69,7 +69,7 @@ def test_spread_of_drawn_penetration_loss_matches_sigma(building):
     cfg = ChannelConfig(carrier_hz=3.5e9, pathloss={"model": "umi_nlos"}, noise_figure_db=5.0,
                         uplink_bandwidth_hz=1e6, downlink_bandwidth_hz=1e6,
                         o2i={"indoor_fraction": 1.0, "high_loss_fraction": 1.0 if building == "high_loss" else 0.0})
-    n = 4000
+    n = 2000
     phi = np.linspace(0, 2 * np.pi, n, endpoint=False)
     pos = np.column_stack([80 * np.cos(phi), 80 * np.sin(phi), np.full(n, 1.5)])
     env = RadioEnvironment(cfg, pos, np.array([0.0, 0.0, 10.0]), np.full(n, 23.0), 30.0, seed=2)

@@ -53,7 +53,7 @@ def test_rma_parameters_and_carrier_range():
 
 def test_mixed_rma_profile_draws_states_from_pr_los():
     cfg = ChannelConfig.model_validate(catalog.load_profile("channels", "rma", []))
-    n = 3000
+    n = 1500
     d = 700.0
     phi = np.linspace(0, 2 * np.pi, n, endpoint=False)
     pos = np.column_stack([d * np.cos(phi), d * np.sin(phi), np.full(n, 1.5)])
