@@ -5,12 +5,30 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Emulate federated learning over wireless edge networks.")
+
+_DEBUG = {"on": False}
+
+
+@app.callback()
+def _options(debug: bool = typer.Option(False, "--debug", help="show Python tracebacks of unexpected errors")) -> None:
+    _DEBUG["on"] = debug
+
+
+def _unexpected(exc: Exception, source: str) -> typer.Exit:
+    """Report an error raised inside the radio/coding/learning code against the scenario fields
+    that fed it (see :mod:`edgefl.scenario.blame`); the traceback only with --debug."""
+    if _DEBUG["on"]:
+        raise exc
+    from edgefl.scenario.blame import explain
+
+    typer.echo(f"error: {explain(exc, source)}", err=True)
+    return typer.Exit(2)
+
 
 SET_HELP = "Override a scenario field, e.g. --set workers.count=50 (repeatable; type-checked like the file)."
 
@@ -25,27 +43,47 @@ def _load(scenario: Path, overrides: list[str]):
         raise typer.Exit(2) from None
 
 
+def _output_dir(text: str | None, what: str) -> Path | None:
+    """The results directory (``-o`` or ``output.dir``) checked before any work: not empty,
+    not an existing file (a sibling ``name-1`` would be written without saying so)."""
+    if text is None:
+        return None
+    if not text.strip():
+        typer.echo(f"error: {what}: empty path; give a results directory", err=True)
+        raise typer.Exit(2)
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        typer.echo(f"error: {what} = {path}: exists and is not a directory; give a directory", err=True)
+        raise typer.Exit(2)
+    return path
+
+
 @app.command()
 def run(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="results directory (default results/<name>)"),
+    output: str | None = typer.Option(None, "--output", "-o", help="results directory (default results/<name>)"),
     overwrite: bool = typer.Option(False, help="write into an existing results directory"),
-    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="progress bar (default: on a TTY)"),
+    progress: bool | None = typer.Option(None, "--progress/--no-progress", help="progress bar (default: on a TTY)"),
 ) -> None:
     """Run one scenario; write timeline.csv, rounds.csv, summary.json and plots."""
     from edgefl.runner import run_scenario
     from edgefl.scenario import ScenarioError
 
+    out_dir = _output_dir(output, "-o/--output")
     rs = _load(scenario, set_)
+    if out_dir is None:
+        _output_dir(rs.scenario.output.dir, f"{rs.source}: output.dir")
     try:
-        outcome = run_scenario(rs, output, overwrite=overwrite, progress=progress)
+        outcome = run_scenario(rs, out_dir, overwrite=overwrite, progress=progress)
     except ScenarioError as exc:  # problems only visible when building (e.g. an ONNX op we cannot train)
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except OSError as exc:  # output directory unusable: found before any simulation work
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except Exception as exc:  # noqa: BLE001 - radio/coding/learning code rejecting what the scenario fed it
+        raise _unexpected(exc, rs.source) from None
     t = outcome.summary["totals"]
     state = "complete" if outcome.complete else (
         f"STOPPED by {outcome.error} (partial results written)" if outcome.error
@@ -74,6 +112,8 @@ def validate(
     except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except Exception as exc:  # noqa: BLE001 - radio/coding/learning code rejecting what the scenario fed it
+        raise _unexpected(exc, rs.source) from None
     s = rs.scenario
     typer.echo(f"{scenario}: ok ({s.name}: {s.workers.count} workers, {s.rounds} rounds, "
                f"compression {s.compression.scheme}, {s.channel.access}, fidelity {s.fidelity})")
@@ -90,7 +130,7 @@ def schema() -> None:
 @app.command()
 def plot(
     results_dir: Path = typer.Argument(..., help="a results directory written by 'edgefl run'"),
-    round_: Optional[int] = typer.Option(None, "--round", help="round of the timing diagram (default: last)"),
+    round_: int | None = typer.Option(None, "--round", help="round of the timing diagram (default: last)"),
 ) -> None:
     """Draw the timing diagram (Gantt) of a round and the per-round curves as PNG."""
     from edgefl.results.plots import plot_results
@@ -113,7 +153,8 @@ def plot(
 def plan(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-    D: Optional[float] = typer.Option(None, "--D", help="target distortion (default rate_allocation.target_distortion, else signSGD's distortion)"),
+    D: float | None = typer.Option(
+        None, "--D", help="target distortion (default rate_allocation.target_distortion, else signSGD's distortion)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); no training."""
@@ -123,9 +164,11 @@ def plan(
     rs = _load(scenario, set_)
     try:
         rep = plan_scenario(rs, D)
-    except (ScenarioError, ValueError) as exc:
+    except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except Exception as exc:  # noqa: BLE001 - radio/theory code rejecting what the scenario fed it
+        raise _unexpected(exc, rs.source) from None
     typer.echo(json.dumps(rep, indent=2) if as_json else format_plan(rep))
 
 
@@ -134,12 +177,12 @@ def bound(
     K: int = typer.Option(..., "--K", help="number of workers"),
     sigma_x2: float = typer.Option(..., "--sigma-x2", help="variance of the true gradient, sigma_X^2"),
     sigma_n2: float = typer.Option(..., "--sigma-n2", help="variance of each worker's noise, sigma_N^2"),
-    D: Optional[float] = typer.Option(
+    D: float | None = typer.Option(
         None, "--D", help="target distortion per parameter (> sigma_N^2 / K; default: signSGD's distortion)"),
-    params: Optional[int] = typer.Option(None, "--params", help="P, to print totals"),
-    A: Optional[float] = typer.Option(None, "--A", help="eq. 23 constant A"),
-    beta: Optional[float] = typer.Option(None, "--beta", help="eq. 23 constant beta"),
-    eps: Optional[float] = typer.Option(None, "--eps", help="eq. 23 target accuracy epsilon"),
+    params: int | None = typer.Option(None, "--params", help="P, to print totals"),
+    A: float | None = typer.Option(None, "--A", help="eq. 23 constant A"),
+    beta: float | None = typer.Option(None, "--beta", help="eq. 23 constant beta"),
+    eps: float | None = typer.Option(None, "--eps", help="eq. 23 target accuracy epsilon"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """R_sum(D), R_in(D) (RD paper Corollary 2) and the eq. 23 iteration bound and total cost."""

@@ -4,6 +4,10 @@ signSGD (Bernstein et al., 2018; the RD paper's one-bit special case, Section IV
 sends sign(g_k) at 1 bit per parameter; the server averages the signs, scaled by
 the mean magnitude the workers report, a standard scaled-sign estimator
 (one 32-bit scalar per worker on top of the P sign bits).
+
+Neither scheme charges encode or server time (:meth:`Compressor.encode_flops` and
+``server_flops`` stay 0): float32 is what the gradient already is, and the sign (and the
+scale's running sum) come out of the gradient pass itself.
 """
 
 from __future__ import annotations
@@ -11,22 +15,20 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
+from edgefl.config_model import StrictModel
 
 
-class NoneConfig(BaseModel):
+class NoneConfig(StrictModel):
     """No compression: every parameter as a 32-bit float."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     scheme: Literal["none"] = "none"
 
 
-class SignSGDConfig(BaseModel):
+class SignSGDConfig(StrictModel):
     """signSGD: one bit per parameter plus one 32-bit scale per worker."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     scheme: Literal["signsgd"] = "signsgd"
     scaled: bool = True  # send mean |g_k| so the server can undo the sign's shrinkage
 

@@ -8,15 +8,19 @@ inverse-CDF construction for a uniform density on a disc or annulus.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import Field, PositiveFloat, model_validator
 
-Point = tuple[float, float] | tuple[float, float, float]
+from edgefl.config_model import StrictModel
+
+#: a coordinate in metres; +-1000 km keeps squared distances and path losses finite
+Coordinate = Annotated[float, Field(ge=-1e6, le=1e6)]
+Point = tuple[Coordinate, Coordinate] | tuple[Coordinate, Coordinate, Coordinate]
 
 
-class _Indoor(BaseModel):
+class _Indoor(StrictModel):
     """Indoor share of the workers (3GPP TR 38.901 Sec. 7.4.3 outdoor-to-indoor).
 
     ``indoor_fraction``: share of workers placed indoors; ``high_loss_fraction``: share of
@@ -25,7 +29,6 @@ class _Indoor(BaseModel):
     38.901 Table 7.2-1), or no indoor workers when the channel has no ``o2i`` section.
     """
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
     indoor_fraction: float | None = Field(None, ge=0, le=1, description="share of indoor workers")
     high_loss_fraction: float | None = Field(
         None, ge=0, le=1, description="share of indoor workers in high-loss buildings"
@@ -33,8 +36,8 @@ class _Indoor(BaseModel):
 
 
 class _Layout(_Indoor):
-    center_m: tuple[float, float] = Field((0.0, 0.0), description="x, y of the layout centre (m)")
-    height_m: float = Field(1.5, ge=0, description="worker antenna height z (m)")
+    center_m: tuple[Coordinate, Coordinate] = Field((0.0, 0.0), description="x, y of the layout centre (m)")
+    height_m: float = Field(1.5, ge=0, le=1e4, description="worker antenna height z (m)")
 
 
 class ExplicitPlacement(_Indoor):
@@ -42,14 +45,14 @@ class ExplicitPlacement(_Indoor):
 
     layout: Literal["explicit"]
     positions_m: list[Point] = Field(min_length=1)
-    height_m: float = Field(1.5, ge=0, description="z for points given as [x, y] (m)")
+    height_m: float = Field(1.5, ge=0, le=1e4, description="z for points given as [x, y] (m)")
 
 
 class DiscPlacement(_Layout):
     """Uniform in a disc of radius ``radius_m``."""
 
     layout: Literal["disc"]
-    radius_m: PositiveFloat
+    radius_m: PositiveFloat = Field(le=1e6)
 
 
 class AnnulusPlacement(_Layout):
@@ -57,7 +60,7 @@ class AnnulusPlacement(_Layout):
 
     layout: Literal["annulus"]
     r_min_m: float = Field(ge=0)
-    r_max_m: PositiveFloat
+    r_max_m: PositiveFloat = Field(le=1e6)
 
     @model_validator(mode="after")
     def _order(self) -> AnnulusPlacement:
@@ -73,12 +76,12 @@ class GridPlacement(_Layout):
     """
 
     layout: Literal["grid"]
-    spacing_m: PositiveFloat
+    spacing_m: PositiveFloat = Field(le=1e5)
     columns: int | None = Field(None, ge=1)
 
 
 PlacementConfig = Annotated[
-    Union[ExplicitPlacement, DiscPlacement, AnnulusPlacement, GridPlacement],
+    ExplicitPlacement | DiscPlacement | AnnulusPlacement | GridPlacement,
     Field(discriminator="layout"),
 ]
 
