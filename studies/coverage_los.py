@@ -22,10 +22,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's edgefl, not an installed one
 sys.path.insert(0, str(ROOT / "studies"))
-from _dsc_common import line_plot, parse_out, write_csv
+from _dsc_common import line_plot, parse_out, write_csv  # noqa: E402
 
-from edgefl.scenario import resolve
-from edgefl.sim.build import build_simulation
+from edgefl.scenario import resolve  # noqa: E402
+from edgefl.sim.build import build_simulation  # noqa: E402
 
 #: (label, channel profile, placement indoor fraction or None for the profile's default)
 CASES = [

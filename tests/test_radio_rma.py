@@ -61,4 +61,5 @@ def test_mixed_rma_profile_draws_states_from_pr_los():
     p = float(los_probability("rma", d))  # exp(-0.69) = 0.501576
     assert p == pytest.approx(0.501576, abs=1e-6)
     assert abs(env.links.los.mean() - p) < 3.29 * np.sqrt(p * (1 - p) / n)
-    assert np.allclose(env.pathloss_db, np.where(env.links.los, pl("rma_los", d), pl("rma_nlos", d, street_width_m=20.0)))
+    expected = np.where(env.links.los, pl("rma_los", d), pl("rma_nlos", d, street_width_m=20.0))
+    assert np.allclose(env.pathloss_db, expected)

@@ -62,8 +62,9 @@ class PathLossConfig(_Strict):
     * ``log_distance``: PL = PL(d0) + 10 n log10(d / d0); ``pl0_db`` defaults to the
       free-space loss at ``d0_m`` (Rappaport, *Wireless Communications*, 2nd ed., Sec. 4.9.1).
     * ``uma_*``, ``umi_*`` (street canyon), ``inh_office_*``, ``inf_*``, ``rma_*``: 3GPP TR 38.901
-      V17 Table 7.4.1-1 (RMa with ``building_height_m`` h and, NLOS, ``street_width_m`` W). ``inf_nlos`` uses the sub-scenario ``inf_subscenario``
-      (``sl`` sparse/low BS, ``dl`` dense/low BS, ``sh`` sparse/high BS, ``dh`` dense/high BS).
+      V17 Table 7.4.1-1 (RMa with ``building_height_m`` h and, NLOS, ``street_width_m`` W).
+      ``inf_nlos`` uses the sub-scenario ``inf_subscenario`` (``sl`` sparse/low BS,
+      ``dl`` dense/low BS, ``sh`` sparse/high BS, ``dh`` dense/high BS).
 
     ``h_bs_m`` / ``h_ut_m`` override the antenna heights taken from the z coordinates of
     the server / worker positions (38.901 models only); ``h_e_m`` is the effective

@@ -190,7 +190,8 @@ def worker_links(
         for i in range(k)
     ])
     return WorkerLinks(
-        mixed=los_cfg is not None, indoor_any=bool(np.any(indoor)), h_ut_m=h_ut_m, pr_los=pr, los=np.asarray(los, dtype=bool),
+        mixed=los_cfg is not None, indoor_any=bool(np.any(indoor)), h_ut_m=h_ut_m, pr_los=pr,
+        los=np.asarray(los, dtype=bool),
         indoor=indoor, high_loss=high, d2d_in_m=d_in, o2i_loss_db=o2i_db,
         h_e_m=np.broadcast_to(h_e if h_e is not None else _fixed_h_e(cfg), (k,)).astype(float),
         pathloss_by_state_db=pl_by_state, sigma_by_state_db=sig, shadow_z=shadow_z, fading_by_state=tuple(fad),
@@ -230,6 +231,16 @@ class StateSwitchingStream:
     gain = raw
 
 
+class _FixedState:
+    """The state drawn at placement, for the whole run."""
+
+    def __init__(self, state: int) -> None:
+        self._state = state
+
+    def __call__(self, t: float, round: int) -> int:  # noqa: ARG002 - the state does not change
+        return self._state
+
+
 class _RoundState:
     """LOS state of worker k redrawn once per round: u(seed, k, round) < Pr_LOS (shared by both links)."""
 
@@ -237,7 +248,7 @@ class _RoundState:
         self._seed, self._k, self._pr = seed, k, pr
         self._cache: tuple[int, int] | None = None
 
-    def __call__(self, t: float, round: int) -> int:
+    def __call__(self, t: float, round: int) -> int:  # noqa: ARG002 - block_round ignores t
         if self._cache is None or self._cache[0] != round:
             u = _uniforms(self._seed, _LOS_ROUND, self._k, 1, int(round))[0]
             self._cache = (round, LOS if u < self._pr else NLOS)
@@ -251,7 +262,7 @@ class _CallState:
         self._rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream, k)))
         self._pr = pr
 
-    def __call__(self, t: float, round: int) -> int:
+    def __call__(self, t: float, round: int) -> int:  # noqa: ARG002 - one draw per call
         return LOS if self._rng.random() < self._pr else NLOS
 
 
@@ -271,9 +282,9 @@ def fading_streams(cfg: ChannelConfig, links: WorkerLinks, seed: int, downlink: 
         offset = rx - base_rx[k]
         offset[int(links.los[k])] = 0.0
         pr = float(links.pr_los[k])
+        state: Callable[[float, int], int]
         if not redraw:
-            s0 = int(links.los[k])
-            state: Callable[[float, int], int] = lambda t, r, s0=s0: s0
+            state = _FixedState(int(links.los[k]))
         elif cfg.correlation.kind == "block_round":
             state = _RoundState(seed, k, pr)
         else:

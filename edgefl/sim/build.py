@@ -64,8 +64,10 @@ def radio_environment(rs: ResolvedScenario, lay: Layout | None = None) -> RadioE
         return RadioEnvironment(ch, lay.workers, lay.server, tx, rs.server_profile.tx_power_dbm, seed,
                                 indoor=(pl.indoor_fraction, pl.high_loss_fraction))
     except ValueError as exc:  # channel x placement combinations only the geometry reveals (38.901 ranges, O2I)
-        indoor = "indoor_fraction" in str(exc)
-        field, value = ("workers.placement.indoor_fraction", pl.indoor_fraction) if indoor else ("channel", ch.pathloss.model)
+        if "indoor_fraction" in str(exc):
+            field, value = "workers.placement.indoor_fraction", pl.indoor_fraction
+        else:
+            field, value = "channel", ch.pathloss.model
         raise ScenarioError(rs.source, [FieldProblem(field, value, str(exc))]) from exc
 
 
