@@ -213,12 +213,14 @@ def test_indoor_workers_on_floors():
     assert np.allclose(env.distance_3d_m, np.hypot(200.0, 25.0 - env.h_ut_m))
 
 
-def test_indoor_fraction_without_o2i_is_a_scenario_error():
-    from edgefl.scenario import ScenarioError, load_scenario
-    from edgefl.sim.build import radio_environment
+def test_indoor_fraction_without_o2i_names_the_field():
+    from typer.testing import CliRunner
+
+    from edgefl.cli import app
 
     root = Path(__file__).resolve().parents[1]
-    rs = load_scenario(root / "scenarios" / "quickstart.yaml",
-                       overrides=["channel.profile=uma_nlos", "workers.placement.indoor_fraction=0.5"])
-    with pytest.raises(ScenarioError, match=r"workers\.placement\.indoor_fraction = 0\.5: .*'o2i' section"):
-        radio_environment(rs)
+    res = CliRunner().invoke(app, ["validate", str(root / "scenarios" / "quickstart.yaml"),
+                                   "--set", "channel.profile=uma_nlos",
+                                   "--set", "workers.placement.indoor_fraction=0.5"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "workers.placement.indoor_fraction=0.5 needs a channel with an 'o2i' section" in res.output

@@ -60,15 +60,8 @@ def radio_environment(rs: ResolvedScenario, lay: Layout | None = None) -> RadioE
     tx = np.array([d.tx_power_dbm for d in rs.worker_devices], dtype=float)
     seed = int(seeds(scn.seed)["radio"].generate_state(1)[0])
     pl = scn.workers.placement
-    try:
-        return RadioEnvironment(ch, lay.workers, lay.server, tx, rs.server_profile.tx_power_dbm, seed,
-                                indoor=(pl.indoor_fraction, pl.high_loss_fraction))
-    except ValueError as exc:  # channel x placement combinations only the geometry reveals (38.901 ranges, O2I)
-        if "indoor_fraction" in str(exc):
-            field, value = "workers.placement.indoor_fraction", pl.indoor_fraction
-        else:
-            field, value = "channel", ch.pathloss.model
-        raise ScenarioError(rs.source, [FieldProblem(field, value, str(exc))]) from exc
+    return RadioEnvironment(ch, lay.workers, lay.server, tx, rs.server_profile.tx_power_dbm, seed,
+                            indoor=(pl.indoor_fraction, pl.high_loss_fraction))
 
 
 def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | None = None) -> Network:
