@@ -23,9 +23,9 @@ from typing import Any
 from tqdm import tqdm
 
 from edgefl import __version__, strict_json
+from edgefl.radio.worker_table import write_workers
 from edgefl.results.finite import NonFiniteMetric, check_finite
 from edgefl.results.journal import ResumeMismatch, RunJournal, read_finished_rows
-from edgefl.radio.worker_table import write_workers
 from edgefl.results.outputs import package_versions, totals, write_rounds, write_summary
 from edgefl.results.records import RoundRecord
 from edgefl.results.writer import fresh_output_dir
