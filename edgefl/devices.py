@@ -23,7 +23,10 @@ class WorkerProfile(_Profile):
     ``tx_power_dbm`` is the conducted RF output power. The three ``*_power_w`` fields
     are the *total* electrical draw of the device in each state: ``compute_power_w``
     while training, ``radio_tx_power_w`` while transmitting, ``idle_power_w`` otherwise
-    (so energy = sum over states of time x power).
+    (so energy = sum over states of time x power). ``radio_rx_power_w`` is the draw while
+    receiving (model broadcast, DSC feedback; None = counted at ``idle_power_w``), and
+    ``battery_capacity_j`` (None = mains powered) makes the worker drop out once a round
+    leaves it empty (:mod:`edgefl.energy`).
     """
 
     name: str
@@ -34,6 +37,8 @@ class WorkerProfile(_Profile):
     compute_power_w: float = Field(ge=0)
     radio_tx_power_w: float = Field(ge=0)
     idle_power_w: float = Field(ge=0)
+    radio_rx_power_w: float | None = Field(None, ge=0, description="draw while receiving, W")
+    battery_capacity_j: PositiveFloat | None = Field(None, description="usable battery energy, J")
     source: str = Field(min_length=1, description="citation for the numbers")
 
 
@@ -43,12 +48,14 @@ class DecoderProfile(_Profile):
     ``throughput_bps`` is in *information* (decoded payload) bits per second, the
     figure the DSC paper quotes for its hardware references (Sec. IV.E: "information
     throughput of 181Gbps and 588Gbps"); ``throughput_basis`` records it.
-    Decode time of an upload = its bits / throughput_bps.
+    Decode time of an upload = its bits / throughput_bps. ``energy_per_bit_j`` is the
+    decoder energy per decoded bit (None = unknown, not counted).
     """
 
     name: str
     throughput_bps: PositiveFloat
     throughput_basis: Literal["information", "coded"] = "information"
+    energy_per_bit_j: PositiveFloat | None = Field(None, description="J per decoded bit")
     source: str = Field(min_length=1)
 
 
@@ -60,6 +67,9 @@ class ServerProfile(_Profile):
     description: str = ""
     flops_per_s: PositiveFloat
     tx_power_dbm: float
+    compute_power_w: float | None = Field(
+        None, ge=0, description="draw while computing (aggregation, rate control), W; None = not counted"
+    )
     decoder: DecoderProfile
     source: str = Field(min_length=1)
 
