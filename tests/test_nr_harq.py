@@ -7,7 +7,6 @@ import pytest
 
 from edgefl.radio.nr import (
     HarqTransfer,
-    NRParams,
     combined_snr,
     failure_probabilities,
     payload_rate_bps,
@@ -15,11 +14,12 @@ from edgefl.radio.nr import (
     static_expectations,
     transport_blocks,
 )
+from edgefl.radio.nr_config import NRLinkConfig
 
 
 def test_chase_adds_snr_and_ir_adds_gap_capacity():
     snrs = np.array([2.0, 5.0, 0.5])
-    chase, ir = NRParams(harq="chase"), NRParams(harq="ir")
+    chase, ir = NRLinkConfig(harq="chase"), NRLinkConfig(harq="ir")
     assert combined_snr(chase, snrs) == pytest.approx(7.5)
     g = ir.gap_linear
     mi = sum(math.log2(1 + s / g) for s in snrs)
@@ -30,7 +30,7 @@ def test_chase_adds_snr_and_ir_adds_gap_capacity():
 
 
 def test_static_expectation_is_the_renewal_formula():
-    p = NRParams(harq="chase", max_harq=3, bler_slope_per_db=2.0)
+    p = NRLinkConfig(harq="chase", max_harq=3, bler_slope_per_db=2.0)
     snr = 10 ** ((snr_thresholds_db(p)[0] - 2.0) / 10)  # below MCS 0: several transmissions
     row, n_tx, rtts = static_expectations(p, snr)
     q = failure_probabilities(p, int(row), np.full(3, snr))
@@ -41,7 +41,7 @@ def test_static_expectation_is_the_renewal_formula():
 
 @pytest.mark.parametrize("harq", ["chase", "ir"])
 def test_monte_carlo_transmissions_match_the_expectation(harq):
-    p = NRParams(harq=harq, max_harq=2, bler_slope_per_db=1.5, transport_block_bits=100)
+    p = NRLinkConfig(harq=harq, max_harq=2, bler_slope_per_db=1.5, transport_block_bits=100)
     snr = 10 ** ((snr_thresholds_db(p)[0] - 1.0) / 10)
     _, n_tx, _ = static_expectations(p, snr)
     h = HarqTransfer(p, bits=100 * 20_000, rng=np.random.default_rng(np.random.SeedSequence(7)))
@@ -68,7 +68,7 @@ def _run_static(p, bits, snr, bandwidth_hz):
 
 def test_chase_upload_needs_exactly_three_passes_three_db_below_mcs0():
     # steep waterfall: BLER ~ 1 up to x_0 - 1 dB, ~ 0 from x_0 + 0.7 dB on
-    p = NRParams(harq="chase", max_harq=4, bler_slope_per_db=30.0, harq_rtt_s=2e-3,
+    p = NRLinkConfig(harq="chase", max_harq=4, bler_slope_per_db=30.0, harq_rtt_s=2e-3,
                  overhead=0.1, transport_block_bits=1000)
     x0 = snr_thresholds_db(p)[0]
     snr = 10 ** ((x0 - 4.0) / 10)  # 2 copies: x0 - 0.99 dB (fail), 3 copies: x0 + 0.77 dB (decoded)
@@ -82,24 +82,28 @@ def test_chase_upload_needs_exactly_three_passes_three_db_below_mcs0():
 
 def test_ir_never_needs_more_transmissions_than_chase():
     snr = 10 ** (np.linspace(-12, 5, 200) / 10)
-    _, n_ir, _ = static_expectations(NRParams(harq="ir", bler_slope_per_db=3.0), snr)
-    _, n_cc, _ = static_expectations(NRParams(harq="chase", bler_slope_per_db=3.0), snr)
+    _, n_ir, _ = static_expectations(NRLinkConfig(harq="ir", bler_slope_per_db=3.0), snr)
+    _, n_cc, _ = static_expectations(NRLinkConfig(harq="chase", bler_slope_per_db=3.0), snr)
     assert np.all(n_ir <= n_cc * (1 + 1e-12))
     assert np.any(n_ir < n_cc * 0.99)
 
 
-def test_max_harq_restarts_the_process_without_combining():
-    p = NRParams(harq="chase", max_harq=2, bler_slope_per_db=30.0, transport_block_bits=1000)
+def test_max_harq_restarts_the_process_without_combining_until_the_rlc_limit():
+    p = NRLinkConfig(harq="chase", max_harq=2, max_rlc_retx=4, bler_slope_per_db=30.0, transport_block_bits=1000)
     snr = 10 ** ((snr_thresholds_db(p)[0] - 4.0) / 10)  # needs 3 combined copies: never within 2
     h = HarqTransfer(p, 3000.0, np.random.default_rng(1))
-    for _ in range(10):
+    ends = []
+    for _ in range(10):  # 1 + 4 processes of 2 transmissions
         h.start_pass(snr)
-        assert not h.end_pass()
-    assert h.transmissions == 30
+        ends.append(h.end_pass())
+    assert ends == [False] * 9 + [True]
+    assert h.lost and not h.done and h.processes == 5 and h.transmissions == 30
+    with pytest.raises(RuntimeError, match="over"):
+        h.start_pass(snr)
 
 
 def test_transport_blocks_split_the_message():
-    p = NRParams(transport_block_bits=1000)
+    p = NRLinkConfig(transport_block_bits=1000)
     assert transport_blocks(p, 2500.0).tolist() == [1000.0, 1000.0, 500.0]
     assert transport_blocks(p, 0.0).size == 0
     with pytest.raises(ValueError, match="bits"):

@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 
 from edgefl.radio.nr import (
-    DEFAULT_GAP_DB,
-    NRParams,
     bler10_snr_db,
     expected_spectral_efficiency,
     select_mcs,
     snr_thresholds_db,
     tb_bler,
 )
+from edgefl.radio.nr_config import DEFAULT_GAP_DB, NRLinkConfig
 from edgefl.radio.nr_tables import load_table
 
 # Vienna 5G Link Level Simulator (Pratschner et al., EURASIP JWCN 2018:226), SimulationParameters.m:
@@ -31,7 +30,7 @@ def test_default_gap_is_the_least_squares_fit_to_a_link_level_mapping():
 
 @pytest.mark.parametrize("target", [0.01, 0.1, 0.3])
 def test_bler_equals_the_target_at_the_threshold_and_falls_with_snr(target):
-    p = NRParams(table="mcs2", bler_target=target)
+    p = NRLinkConfig(table="mcs2", bler_target=target)
     th = snr_thresholds_db(p)
     rows = np.arange(th.size)
     assert np.allclose(tb_bler(p, rows, 10 ** (th / 10)), target, rtol=1e-12)
@@ -41,7 +40,7 @@ def test_bler_equals_the_target_at_the_threshold_and_falls_with_snr(target):
 
 
 def test_waterfall_width_is_two_ln9_over_slope():
-    p = NRParams(bler_slope_per_db=5.0)
+    p = NRLinkConfig(bler_slope_per_db=5.0)
     g = bler10_snr_db(p)[3]
     lo = g - 2 * math.log(9) / 5.0
     assert tb_bler(p, 3, 10 ** (lo / 10)) == pytest.approx(0.9, rel=1e-12)
@@ -50,7 +49,7 @@ def test_waterfall_width_is_two_ln9_over_slope():
 
 @pytest.mark.parametrize("table", ["mcs1", "mcs2"])
 def test_selection_is_monotone_and_meets_the_target_at_every_snr(table):
-    p = NRParams(table=table)
+    p = NRLinkConfig(table=table)
     snr_db = np.linspace(-15, 40, 5501)
     rows = select_mcs(p, 10 ** (snr_db / 10))
     se = p.mcs_table.spectral_efficiency[rows]
@@ -62,7 +61,7 @@ def test_selection_is_monotone_and_meets_the_target_at_every_snr(table):
 
 
 def test_simulated_tb_sequence_meets_the_bler_target():
-    p = NRParams(table="mcs1", bler_target=0.1)
+    p = NRLinkConfig(table="mcs1", bler_target=0.1)
     rng = np.random.default_rng(np.random.SeedSequence(13))
     th = snr_thresholds_db(p)
     # SNR of each TB: uniform over the adaptation range; TB lost with its model BLER
@@ -78,16 +77,16 @@ def test_simulated_tb_sequence_meets_the_bler_target():
 
 
 def test_expected_spectral_efficiency_at_high_snr_is_the_top_mcs_minus_overhead():
-    p = NRParams(table="mcs2", overhead=0.08)
+    p = NRLinkConfig(table="mcs2", overhead=0.08)
     assert expected_spectral_efficiency(p, 1e5) == pytest.approx(7.4063 * 0.92, rel=1e-9)
 
 
 def test_bad_parameters_are_clear_errors():
     with pytest.raises(ValueError, match="bler_target"):
-        NRParams(bler_target=1.0)
+        NRLinkConfig(bler_target=1.0)
     with pytest.raises(ValueError, match="max_harq"):
-        NRParams(max_harq=0)
-    with pytest.raises(ValueError, match="unknown NR table"):
-        NRParams(table="mcs7")
+        NRLinkConfig(max_harq=0)
+    with pytest.raises(ValueError, match="table"):
+        NRLinkConfig(table="mcs7")
     with pytest.raises(ValueError, match="overhead"):
-        NRParams(overhead=1.0)
+        NRLinkConfig(overhead=1.0)

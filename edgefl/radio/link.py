@@ -25,6 +25,7 @@ import numpy as np
 import simpy
 from pydantic import BaseModel, ConfigDict, Field
 
+from edgefl.radio.nr_config import NRLinkConfig
 from edgefl.radio.rate import shannon_spectral_efficiency
 
 if TYPE_CHECKING:
@@ -137,6 +138,7 @@ class ShannonLink(LinkModel):
 #: link model tag -> (config model, LinkModel class or "module:Class" imported on first use)
 LINK_MODELS: dict[str, tuple[type[BaseModel], type[LinkModel] | str]] = {
     "shannon": (ShannonLinkConfig, ShannonLink),
+    "nr": (NRLinkConfig, "edgefl.radio.nr_link:NRLink"),
 }
 
 

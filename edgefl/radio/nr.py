@@ -29,10 +29,12 @@ Model (one MCS table of TS 38.214, see :mod:`edgefl.radio.nr_tables`):
   (Caire and Tuninetti, IEEE Trans. IT 47(5), 2001). Decoding failures are nested (more
   combined energy never hurts), so P(TB not decoded after j transmissions) =
   q_j = BLER_m(snr_eff_j) and P(fail at j | failed at j-1) = q_j / q_{j-1}.
-* **Reliable delivery**: a TB still undecoded after ``max_harq`` transmissions (3GPP
+* **Delivery**: a TB still undecoded after ``max_harq`` transmissions (3GPP
   maxHARQ-Tx semantics: the first transmission counts) starts a fresh HARQ process (RLC
-  AM retransmission, no combining with the old copies), so every bit is delivered.
-  Every retransmission waits one HARQ round trip ``harq_rtt_s`` (NACK + re-grant).
+  AM retransmission, no combining with the old copies), at most ``max_rlc_retx`` times
+  (RLC maxRetxThreshold, TS 38.322 Sec. 5.3.2; default 4); after that the upload is lost
+  (radio link failure: a deep fade that HARQ cannot bridge). Every retransmission waits
+  one HARQ round trip ``harq_rtt_s`` (NACK + re-grant).
 * **Overhead**: a fraction ``overhead`` of the resource elements carries control and
   reference signals (DMRS, PUCCH/PDCCH, SRS), so the payload rate is
   B SE_m (1 - overhead). Default 0.08: the overhead OH of TS 38.306 Sec. 4.1.2 for the
@@ -45,68 +47,19 @@ Model (one MCS table of TS 38.214, see :mod:`edgefl.radio.nr_tables`):
 
 On a static channel the expected transmissions per TB are
 E[N] = (sum_{j=0}^{M-1} q_j) / (1 - q_M) (q_0 = 1, M = max_harq; renewal over HARQ
-processes), and the bandwidth per unit payload rate (P1's alpha) is
-alpha = E[N] / (SE_m (1 - overhead)).
+processes, i.e. the cost of a bit that is eventually delivered, the RLC limit aside), and
+the bandwidth per unit payload rate (P1's alpha) is alpha = E[N] / (SE_m (1 - overhead)).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
-from edgefl.radio.nr_tables import NRTable, load_table
+from edgefl.radio.nr_config import NRLinkConfig
 
 LN9 = math.log(9.0)
-
-#: default implementation gap (dB), see the module docstring
-DEFAULT_GAP_DB = 4.3
-#: default logistic slope of the TB BLER waterfall (1/dB)
-DEFAULT_SLOPE_PER_DB = 8.0
-
-
-@dataclass(frozen=True)
-class NRParams:
-    """Plain numbers of the NR link model (the scenario's ``channel.link: {model: nr}`` maps to it)."""
-
-    table: str = "mcs1"
-    bler_target: float = 0.1
-    implementation_gap_db: float = DEFAULT_GAP_DB
-    bler_slope_per_db: float = DEFAULT_SLOPE_PER_DB
-    harq: Literal["chase", "ir"] = "ir"
-    max_harq: int = 4
-    harq_rtt_s: float = 1e-3
-    overhead: float = 0.08
-    transport_block_bits: int = 8448
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.bler_target < 1.0:
-            raise ValueError(f"bler_target must be in (0, 1), got {self.bler_target}")
-        if not (math.isfinite(self.implementation_gap_db) and self.implementation_gap_db >= 0):
-            raise ValueError(f"implementation_gap_db must be finite and >= 0, got {self.implementation_gap_db}")
-        if not (math.isfinite(self.bler_slope_per_db) and self.bler_slope_per_db > 0):
-            raise ValueError(f"bler_slope_per_db must be > 0, got {self.bler_slope_per_db}")
-        if self.harq not in ("chase", "ir"):
-            raise ValueError(f"harq must be 'chase' or 'ir', got {self.harq!r}")
-        if int(self.max_harq) != self.max_harq or self.max_harq < 1:
-            raise ValueError(f"max_harq must be an integer >= 1 (transmissions per TB), got {self.max_harq}")
-        if not (math.isfinite(self.harq_rtt_s) and self.harq_rtt_s >= 0):
-            raise ValueError(f"harq_rtt_s must be >= 0, got {self.harq_rtt_s}")
-        if not 0.0 <= self.overhead < 1.0:
-            raise ValueError(f"overhead must be in [0, 1), got {self.overhead}")
-        if int(self.transport_block_bits) != self.transport_block_bits or self.transport_block_bits < 1:
-            raise ValueError(f"transport_block_bits must be an integer >= 1, got {self.transport_block_bits}")
-        load_table(self.table)  # type: ignore[arg-type]  # unknown names raise here
-
-    @property
-    def mcs_table(self) -> NRTable:
-        return load_table(self.table)  # type: ignore[arg-type]
-
-    @property
-    def gap_linear(self) -> float:
-        return 10.0 ** (self.implementation_gap_db / 10.0)
 
 
 def _db(x: np.ndarray | float) -> np.ndarray:
@@ -114,26 +67,26 @@ def _db(x: np.ndarray | float) -> np.ndarray:
         return 10.0 * np.log10(np.asarray(x, dtype=float))
 
 
-def bler10_snr_db(p: NRParams) -> np.ndarray:
+def bler10_snr_db(p: NRLinkConfig) -> np.ndarray:
     """gamma_m = 10 log10(2^SE_m - 1) + Delta (dB): SNR of 10 % TB BLER for every MCS of the table."""
     se = p.mcs_table.spectral_efficiency
     return _db(np.exp2(se) - 1.0) + p.implementation_gap_db
 
 
-def snr_thresholds_db(p: NRParams) -> np.ndarray:
+def snr_thresholds_db(p: NRLinkConfig) -> np.ndarray:
     """x_m(p) = gamma_m + (ln((1-p)/p) - ln 9) / s: SNR (dB) at which MCS m has BLER = bler_target."""
     shift = (math.log((1.0 - p.bler_target) / p.bler_target) - LN9) / p.bler_slope_per_db
     return bler10_snr_db(p) + shift
 
 
-def tb_bler(p: NRParams, mcs_row: np.ndarray | int, snr_linear: np.ndarray | float) -> np.ndarray:
+def tb_bler(p: NRLinkConfig, mcs_row: np.ndarray | int, snr_linear: np.ndarray | float) -> np.ndarray:
     """BLER_m(x) = 1 / (1 + exp(s (x - gamma_m) + ln 9)), x = 10 log10 SNR (row = table row)."""
     gamma = bler10_snr_db(p)[np.asarray(mcs_row)]
     z = p.bler_slope_per_db * (_db(snr_linear) - gamma) + LN9
     return 1.0 / (1.0 + np.exp(np.clip(z, -700.0, 700.0)))
 
 
-def select_mcs(p: NRParams, snr_linear: np.ndarray | float) -> np.ndarray:
+def select_mcs(p: NRLinkConfig, snr_linear: np.ndarray | float) -> np.ndarray:
     """Row of the highest-SE MCS whose threshold x_m(p) <= SNR; row of MCS 0 when none qualifies."""
     snr_db = _db(snr_linear)
     th = snr_thresholds_db(p)
@@ -144,7 +97,7 @@ def select_mcs(p: NRParams, snr_linear: np.ndarray | float) -> np.ndarray:
     return best.reshape(np.shape(snr_db))
 
 
-def combined_snr(p: NRParams, snrs: np.ndarray) -> np.ndarray:
+def combined_snr(p: NRLinkConfig, snrs: np.ndarray) -> np.ndarray:
     """snr_eff after the transmissions along the last axis of ``snrs`` (linear; see module docstring)."""
     s = np.asarray(snrs, dtype=float)
     if p.harq == "chase":
@@ -153,7 +106,7 @@ def combined_snr(p: NRParams, snrs: np.ndarray) -> np.ndarray:
     return g * np.expm1(np.log1p(s / g).sum(axis=-1))
 
 
-def failure_probabilities(p: NRParams, mcs_row: int, snrs: np.ndarray) -> np.ndarray:
+def failure_probabilities(p: NRLinkConfig, mcs_row: int, snrs: np.ndarray) -> np.ndarray:
     """q_j = BLER_m(snr_eff of transmissions 1..j), j = 1..len(snrs): P(TB undecoded after j)."""
     s = np.asarray(snrs, dtype=float)
     eff = np.array([combined_snr(p, s[: j + 1]) for j in range(s.size)])
@@ -161,7 +114,7 @@ def failure_probabilities(p: NRParams, mcs_row: int, snrs: np.ndarray) -> np.nda
     return np.minimum.accumulate(q)  # nested failures; guards round-off only
 
 
-def static_expectations(p: NRParams, snr_linear: np.ndarray | float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def static_expectations(p: NRLinkConfig, snr_linear: np.ndarray | float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(MCS row, E[N] transmissions per TB, E[N] - 1 round trips per TB) on a static channel.
 
     E[N] = (sum_{j=0}^{M-1} q_j) / (1 - q_M), q_0 = 1, q_j = BLER_m(snr_eff_j) with every
@@ -185,18 +138,18 @@ def static_expectations(p: NRParams, snr_linear: np.ndarray | float) -> tuple[np
     return rows.reshape(shape), n_tx.reshape(shape), (n_tx - 1.0).reshape(shape)
 
 
-def expected_spectral_efficiency(p: NRParams, snr_linear: np.ndarray | float) -> np.ndarray:
+def expected_spectral_efficiency(p: NRLinkConfig, snr_linear: np.ndarray | float) -> np.ndarray:
     """Payload bit/s/Hz: SE_m (1 - overhead) / E[N] with m = select_mcs(SNR); alpha = 1 / this."""
     rows, n_tx, _ = static_expectations(p, snr_linear)
     return p.mcs_table.spectral_efficiency[rows] * (1.0 - p.overhead) / n_tx
 
 
-def payload_rate_bps(p: NRParams, bandwidth_hz: float, mcs_row: int) -> float:
+def payload_rate_bps(p: NRLinkConfig, bandwidth_hz: float, mcs_row: int) -> float:
     """B SE_m (1 - overhead): payload bit/s of one transmission pass at MCS row ``mcs_row``."""
     return float(bandwidth_hz * p.mcs_table.spectral_efficiency[mcs_row] * (1.0 - p.overhead))
 
 
-def transport_blocks(p: NRParams, bits: float) -> np.ndarray:
+def transport_blocks(p: NRLinkConfig, bits: float) -> np.ndarray:
     """Payload bits of each TB of a ``bits``-bit message: full TBs of transport_block_bits, the last holds the rest."""
     if not (math.isfinite(bits) and bits >= 0):
         raise ValueError(f"bits must be finite and >= 0, got {bits}")
@@ -218,28 +171,32 @@ class HarqTransfer:
     first pass of the current HARQ process; after it each TB fails independently with
     probability q_j / q_{j-1} (j = transmissions so far in the process). Undecoded TBs are
     resent after one ``harq_rtt_s``; after ``max_harq`` transmissions they start a fresh
-    process (new MCS choice, combining reset). The SimPy side only asks for the SNR of each
-    pass, waits ``pass_bits / rate``, then calls :meth:`end_pass`.
+    process (new MCS choice, combining reset), up to ``max_rlc_retx`` times; then
+    :attr:`lost` is set. The SimPy side only asks for the SNR of each pass, waits
+    ``pass_bits / rate``, then calls :meth:`end_pass`.
     """
 
-    def __init__(self, p: NRParams, bits: float, rng: np.random.Generator) -> None:
+    def __init__(self, p: NRLinkConfig, bits: float, rng: np.random.Generator) -> None:
         self.p = p
         self.rng = rng
         self.outstanding = transport_blocks(p, bits)
         self.passes = 0
         self.transmissions = 0  # TB transmissions, summed over TBs
         self.mcs_row = -1
+        self.processes = 1
+        self.lost = False
         self._snrs: list[float] = []
         self._q_prev = 1.0
 
     @property
     def done(self) -> bool:
+        """True once every TB is decoded."""
         return self.outstanding.size == 0
 
     def start_pass(self, snr_linear: float) -> tuple[float, int]:
         """Record the pass SNR; return (payload bits on the air, MCS row)."""
-        if self.done:
-            raise RuntimeError("all transport blocks are decoded; no pass to start")
+        if self.done or self.lost:
+            raise RuntimeError("the transfer is over (all TBs decoded or the upload lost); no pass to start")
         if not self._snrs:
             self.mcs_row = int(select_mcs(self.p, snr_linear))
         self._snrs.append(float(snr_linear))
@@ -248,12 +205,16 @@ class HarqTransfer:
         return float(self.outstanding.sum()), self.mcs_row
 
     def end_pass(self) -> bool:
-        """Draw which TBs failed this pass; return True when every TB is decoded."""
+        """Draw which TBs failed this pass; return True when the transfer is over (decoded or lost)."""
         q_now = float(tb_bler(self.p, self.mcs_row, combined_snr(self.p, np.array(self._snrs))))
         q_now = min(q_now, self._q_prev)
         fail = self.rng.random(self.outstanding.size) < conditional_failure(self._q_prev, q_now)
         self.outstanding = self.outstanding[fail]
         self._q_prev = q_now
         if len(self._snrs) == self.p.max_harq and not self.done:
-            self._snrs, self._q_prev = [], 1.0  # RLC retransmission: fresh HARQ process
-        return self.done
+            if self.processes > self.p.max_rlc_retx:
+                self.lost = True
+            else:  # RLC retransmission: fresh HARQ process
+                self._snrs, self._q_prev = [], 1.0
+                self.processes += 1
+        return self.done or self.lost
