@@ -97,3 +97,23 @@ class Batteries:
         before = self.alive()
         self.remaining_j = np.where(np.isnan(self.remaining_j), np.nan, self.remaining_j - energy_j)
         return before & ~self.alive()
+
+
+@dataclass(frozen=True)
+class EnergyProfile:
+    """The power figures the engine charges beyond compute and transmit (which ``Network`` holds).
+
+    ``rx_power_w`` / ``idle_power_w`` (K,) W; ``battery_capacity_j`` (K,) J, nan = mains
+    powered; server compute draw (W) and decoder energy per decoded bit (J), None = not counted.
+    """
+
+    rx_power_w: np.ndarray
+    idle_power_w: np.ndarray
+    battery_capacity_j: np.ndarray
+    server_compute_power_w: float | None = None
+    decoder_energy_per_bit_j: float | None = None
+
+    @classmethod
+    def idle_only(cls, k: int) -> EnergyProfile:
+        """No receive/idle draw, no batteries, server not counted (engines built without profiles)."""
+        return cls(np.zeros(k), np.zeros(k), np.full(k, np.nan))

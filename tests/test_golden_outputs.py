@@ -48,6 +48,13 @@ CHANGED = {
                         "0.1252, 0.1157 to 0.1350 and P1's rates, order and FDMA shares move",
     "p1_tdma_dsc_digits": "issue 16 item 1: as above; capped workers tie on alpha, so P1's upload order changes",
 }
+#: issue 13 item 4 regenerated every rounds.csv: energy columns added (energy_compute_j, energy_transmit_j,
+#: energy_receive_j, energy_idle_j, server_decoder_energy_j, server_compute_energy_j, uploads_lost,
+#: battery_dropouts) and worker_energy_j now includes receive and idle energy; every other column and
+#: every timeline.csv are byte-identical to the files before that change
+ENERGY_COLUMNS_CHANGE = "issue 13 item 4: rounds.csv energy columns (see ENERGY_COLUMNS_CHANGE)"
+for _case in CASES:
+    CHANGED[_case] = f"{CHANGED[_case]}; {ENERGY_COLUMNS_CHANGE}" if _case in CHANGED else ENERGY_COLUMNS_CHANGE
 
 
 def run_case(name: str, out: Path) -> Path:

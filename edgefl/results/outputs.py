@@ -75,6 +75,10 @@ def totals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "retries": sum(r["retries"] for r in rows),
         "worker_energy_j": sum(r["worker_energy_j"] for r in rows),
     }
+    for key in ("energy_compute_j", "energy_transmit_j", "energy_receive_j", "energy_idle_j",
+                "server_decoder_energy_j", "server_compute_energy_j", "uploads_lost", "battery_dropouts"):
+        if key in rows[0]:
+            out[key] = sum(r[key] for r in rows)
     last = rows[-1]
     for key in ("train_loss", "test_accuracy"):
         if key in last:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgefl.compress.registry import make_compressor
+from edgefl.energy import EnergyProfile
 from edgefl.radio.environment import RadioEnvironment
 from edgefl.radio.link import LinkModel, make_link
 from edgefl.radio.placement import place_workers
@@ -83,6 +84,20 @@ def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | Non
         uplink_snr=radio.uplink_snr,
         downlink_rate=downlink_rate,
         link=link,
+        energy=energy_profile(rs),
+    )
+
+
+def energy_profile(rs: ResolvedScenario) -> EnergyProfile:
+    """Receive/idle draw and batteries of the workers, server compute and decoder energy figures.
+    A worker profile without ``radio_rx_power_w`` receives at its idle draw."""
+    devs, srv = rs.worker_devices, rs.server_profile
+    return EnergyProfile(
+        rx_power_w=np.array([d.idle_power_w if d.radio_rx_power_w is None else d.radio_rx_power_w for d in devs]),
+        idle_power_w=np.array([d.idle_power_w for d in devs], dtype=float),
+        battery_capacity_j=np.array([np.nan if d.battery_capacity_j is None else d.battery_capacity_j for d in devs]),
+        server_compute_power_w=srv.compute_power_w,
+        decoder_energy_per_bit_j=srv.decoder.energy_per_bit_j,
     )
 
 

@@ -31,10 +31,21 @@ import numpy as np
 import simpy
 
 from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
+from edgefl.energy import (
+    Batteries,
+    EnergyProfile,
+    server_round_energy,
+    worker_round_energy,
+)
 from edgefl.radio.link import LinkModel, UploadOutcome
 from edgefl.sim.allocation import Allocation, RateAllocator
 from edgefl.sim.gradient_source import GradientSource
-from edgefl.sim.timing import completion_order, compute_seconds, ready_times, transfer_seconds
+from edgefl.sim.timing import (
+    completion_order,
+    compute_seconds,
+    ready_times,
+    transfer_seconds,
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,7 @@ class Network:
     uplink_snr: Callable[[int, float, int, float], float]
     downlink_rate: Callable[[float, int], float]
     link: LinkModel
+    energy: EnergyProfile | None = None  # receive/idle/battery/server figures (None: not counted)
 
 
 @dataclass
@@ -115,6 +127,8 @@ class Simulation:
         self._jitter_rng = np.random.default_rng(jitter_ss)
         self._comp_rng = np.random.default_rng(comp_ss)
         self._link_rng = np.random.default_rng(link_ss)
+        self.energy = network.energy or EnergyProfile.idle_only(network.num_workers)
+        self.batteries = Batteries(self.energy.battery_capacity_j)
         self.env = simpy.Environment()
         self.events: list[Interval] = []
         self.rounds: list[dict[str, Any]] = []
@@ -160,12 +174,13 @@ class Simulation:
     def _air_and_decode(self, r: int, t0: float, work: _LocalWork, order: np.ndarray,
                         res: CompressionResult, share: np.ndarray, log: list[Interval]) -> np.ndarray:
         """Phases 3-5 as SimPy processes: uploads, pipelined successive decoding, aggregation.
-        Returns the per-worker air time."""
+        Returns the per-worker air time and whether each upload was delivered."""
         env, net = self.env, self.net
         k, p = net.num_workers, self.source.num_params
         bits = np.asarray(res.upload_bits, dtype=float)
         upload_done = [env.event() for _ in range(k)]
         airtime = np.zeros(k)
+        delivered = np.ones(k, dtype=bool)
         actors = [f"worker{w}" for w in range(k)]
         channel = simpy.Resource(env, capacity=1) if net.access == "tdma" else None
         # TDMA: worker order[i] requests the band only after order[i-1] has requested it, so the
@@ -188,6 +203,7 @@ class Simulation:
             outcome: UploadOutcome = yield from net.link.upload(
                 env, channel, float(bits[w]), bw, lambda t: net.uplink_snr(w, t, r, bw), self._link_rng)
             airtime[w] = outcome.airtime_s
+            delivered[w] = outcome.delivered
             for s, e, b in outcome.intervals:
                 log.append(Interval(r, actors[w], "upload", s, e, b))
             upload_done[w].succeed()
@@ -208,7 +224,7 @@ class Simulation:
         for w in range(k):
             env.process(worker(w))
         env.run(until=env.process(server()))
-        return airtime
+        return airtime, delivered
 
     # ------------------------------------------------------------------ one round
     def _round(self, r: int, log: list[Interval], out: dict[str, Any]) -> None:
@@ -221,19 +237,19 @@ class Simulation:
         ctx = RoundContext(round=r, rng=self._comp_rng, fidelity=self.opt.fidelity, allocation=alloc,
                            sigma_x2=sx, sigma_n2=sn)
         res: CompressionResult = self.compressor.compress(grads, order, ctx)
-        airtime = self._air_and_decode(r, t0, work, order, res, self._shares(alloc, res), log)
+        airtime, delivered = self._air_and_decode(r, t0, work, order, res, self._shares(alloc, res), log)
         metrics = self.source.apply_aggregate(r, res.aggregate)
-        self._record(r, t0, grads, work, res, airtime, metrics, out)
+        energy = self._energy(t0, t_rc, work, res, airtime, delivered)
+        self._record(r, t0, grads, work, res, airtime, metrics, energy, out)
 
     def _record(self, r: int, t0: float, grads: np.ndarray, work: _LocalWork, res: CompressionResult,
-                airtime: np.ndarray, metrics: dict[str, Any], out: dict[str, Any]) -> None:
+                airtime: np.ndarray, metrics: dict[str, Any], energy: dict[str, Any], out: dict[str, Any]) -> None:
         """The round's row of rounds.csv; updates the statistics the next round allocates with."""
         net = self.net
         k, p = net.num_workers, self.source.num_params
         t_end = self.env.now
         mean_grad = grads.mean(axis=0)
         bits = np.asarray(res.upload_bits, dtype=float)
-        energy = float(np.sum(work.compute_s * net.worker_compute_power_w + airtime * net.worker_radio_power_w))
         out.update({
             "round": r,
             "start_s": t0,
@@ -251,7 +267,7 @@ class Simulation:
             "undetected_errors": int(res.undetected_errors),
             "retries": int(res.retries),
             "upload_airtime_s": float(airtime.sum()),
-            "worker_energy_j": energy,
+            **energy,
         })
         for name, value in metrics.items():
             out[name] = value
@@ -259,6 +275,32 @@ class Simulation:
             est = (float(metrics["sigma_x2_est"]), float(metrics["sigma_n2_est"]))
             if all(np.isfinite(est)) and min(est) > 0:
                 self._stats = est  # Algorithm 1 line 4: round t uses the statistics of round t-1
+
+    def _energy(self, t0: float, t_rc: float, work: _LocalWork, res: CompressionResult,
+                airtime: np.ndarray, delivered: np.ndarray) -> dict[str, Any]:
+        """Energy columns of the round (:mod:`edgefl.energy`): workers by state, server decoder and
+        compute; batteries drained, workers that ran out counted."""
+        net, en = self.net, self.energy
+        k, p = net.num_workers, self.source.num_params
+        latency = self.env.now - t0
+        we = worker_round_energy(latency, work.compute_s + work.encode_s, airtime, np.full(k, work.t_bc),
+                                 net.worker_compute_power_w, net.worker_radio_power_w, en.rx_power_w,
+                                 en.idle_power_w)
+        agg_s = float(compute_seconds(self.opt.aggregate_flops_per_param_worker * k * p, net.server_flops))
+        e_dec, e_srv = server_round_energy(float(np.sum(res.decode_bits)), en.decoder_energy_per_bit_j,
+                                           t_rc + agg_s, en.server_compute_power_w)
+        emptied = self.batteries.drain(we.total_j)
+        return {
+            "worker_energy_j": float(we.total_j.sum()),
+            "energy_compute_j": float(we.compute_j.sum()),
+            "energy_transmit_j": float(we.transmit_j.sum()),
+            "energy_receive_j": float(we.receive_j.sum()),
+            "energy_idle_j": float(we.idle_j.sum()),
+            "server_decoder_energy_j": e_dec,
+            "server_compute_energy_j": e_srv,
+            "uploads_lost": int((~delivered).sum()),
+            "battery_dropouts": int(emptied.sum()),
+        }
 
     def run(self, on_round: Callable[[int, dict[str, Any]], None] | None = None) -> None:
         """Play out all rounds. A round interrupted midway is dropped; finished ones stay."""
