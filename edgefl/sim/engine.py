@@ -31,21 +31,11 @@ import numpy as np
 import simpy
 
 from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
-from edgefl.energy import (
-    Batteries,
-    EnergyProfile,
-    server_round_energy,
-    worker_round_energy,
-)
+from edgefl.energy import Batteries, EnergyProfile, server_round_energy, worker_round_energy
 from edgefl.radio.link import LinkModel, UploadOutcome
 from edgefl.sim.allocation import Allocation, RateAllocator
 from edgefl.sim.gradient_source import GradientSource
-from edgefl.sim.timing import (
-    completion_order,
-    compute_seconds,
-    ready_times,
-    transfer_seconds,
-)
+from edgefl.sim.timing import completion_order, compute_seconds, ready_times, transfer_seconds
 
 
 @dataclass(frozen=True)
