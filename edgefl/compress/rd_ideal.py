@@ -13,19 +13,21 @@ benchmark every real scheme is measured against.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
+from pydantic import Field, PositiveFloat
 
 from edgefl.compress.base import CompressionResult, Compressor, RoundContext
+from edgefl.config_model import StrictModel
 
 
-class RDIdealConfig(BaseModel):
+class RDIdealConfig(StrictModel):
     """Ideal Gaussian-CEO coding at the allocator's rates (needs rate_allocation.target_distortion)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     scheme: Literal["rd-ideal"] = "rd-ideal"
+    #: successive (side-information) decoding: P1's Lemma 1 order applies even without a target D
+    successive: ClassVar[bool] = True
     sigma_n2: PositiveFloat | None = Field(
         None, description="worker noise variance for the test channel (default: the source's)")
 
