@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
+from pydantic import Field, PositiveFloat, PositiveInt
 
+from edgefl.config_model import StrictModel
 from edgefl.radio.nr_tables import NRTable, load_table
 
 #: default implementation gap (dB), see edgefl.radio.nr
@@ -17,10 +18,8 @@ DEFAULT_GAP_DB = 4.3
 DEFAULT_SLOPE_PER_DB = 8.0
 
 
-class NRLinkConfig(BaseModel):
+class NRLinkConfig(StrictModel):
     """5G NR link adaptation with HARQ (TS 38.214 MCS tables); see :mod:`edgefl.radio.nr`."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
     model: Literal["nr"] = "nr"
     table: Literal["mcs1", "mcs2"] = Field(
