@@ -173,3 +173,17 @@ def read_trace(path: str | Path, value_columns: dict[str, tuple[float, float]],
         for w, rs in rows.items()
     }
     return TraceTable(path=str(p), columns=tuple(cols), series=series)
+
+
+def find_trace(file: str, base_dir: Path, kind: str) -> Path:
+    """The trace ``file``: absolute, relative to ``base_dir`` (the scenario's folder), or relative to
+    a catalog root (so ``channels/traces/x.csv`` finds the shipped example); ``kind`` is the
+    catalog folder (``channels`` or ``devices``) whose roots are searched."""
+    from edgefl import catalog
+
+    p = Path(file)
+    cands = [p] if p.is_absolute() else [base_dir / p, *(d.parent / p for d in catalog.search_path(kind))]
+    for c in cands:
+        if c.is_file():
+            return c
+    raise TraceError(f"trace file {file!r} not found (looked in: {', '.join(str(c.parent) for c in cands)})")

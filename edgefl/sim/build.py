@@ -16,11 +16,13 @@ from edgefl.energy import EnergyProfile
 from edgefl.radio.environment import RadioEnvironment
 from edgefl.radio.link import LinkModel, make_link
 from edgefl.radio.placement import place_workers
+from edgefl.radio.trace import ChannelTrace
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
 from edgefl.sim.allocation import RateAllocator
 from edgefl.sim.ceo_source import GaussianCEOSource
 from edgefl.sim.engine import Network, SimOptions, Simulation
 from edgefl.sim.gradient_source import GradientSource
+from edgefl.trace_table import TraceError, find_trace
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,20 @@ def radio_environment(rs: ResolvedScenario, lay: Layout | None = None) -> RadioE
     ch = scn.channel
     tx = np.array([d.tx_power_dbm for d in rs.worker_devices], dtype=float)
     seed = int(seeds(scn.seed)["radio"].generate_state(1)[0])
-    return RadioEnvironment(ch, lay.workers, lay.server, tx, rs.server_profile.tx_power_dbm, seed)
+    return RadioEnvironment(ch, lay.workers, lay.server, tx, rs.server_profile.tx_power_dbm, seed,
+                            trace=channel_trace(rs))
+
+
+def channel_trace(rs: ResolvedScenario) -> ChannelTrace | None:
+    """The scenario's ``channel.trace``, read and checked against its workers (None without one)."""
+    tc = rs.scenario.channel.trace
+    if tc is None:
+        return None
+    try:
+        path = find_trace(tc.file, rs.base_dir, "channels")
+        return ChannelTrace.read(path, rs.scenario.workers.count, tc.interpolation, tc.wrap)
+    except TraceError as exc:
+        raise ScenarioError(rs.source, [FieldProblem("channel.trace", tc.file, str(exc))]) from exc
 
 
 def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | None = None) -> Network:
