@@ -19,12 +19,28 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from pydantic import Field, model_validator
 
+from edgefl.config_model import StrictModel
 from edgefl.trace_table import TraceError, TraceTable, read_trace
 
 DEVICE_COLUMNS = {"speed_factor": (1e-9, 1e9), "available": (0.0, 1.0)}
+
+
+class DeviceTraceConfig(StrictModel):
+    """``workers.trace``: a device trace file (next to the scenario or under a catalog root, e.g.
+    ``devices/traces/example_availability.csv``); a bare string is the file, no wrap."""
+
+    file: str = Field(min_length=1, description="CSV trace: time_s, worker, speed_factor and/or available")
+    wrap: bool = Field(False, description="repeat the trace past its end (else a later time is an error)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_file(cls, data: Any) -> Any:
+        return {"file": data} if isinstance(data, str) else data
 
 
 class DeviceTrace:
@@ -85,3 +101,14 @@ class DeviceTrace:
             if later.size:
                 return float(later[0])
         return math.inf
+
+    def round_state(self, t: float, n_workers: int) -> tuple[np.ndarray, np.ndarray]:
+        """(speed factors, seconds each worker waits for its availability window) for local work
+        that could start at ``t``: a worker unavailable at t starts when its next window opens
+        (inf if never); its speed is the trace's at that start."""
+        start = np.array([self.next_available(k, t) for k in range(n_workers)])
+        if np.any(np.isinf(start)):
+            k = int(np.flatnonzero(np.isinf(start))[0])
+            raise TraceError(f"{self.table.path}: worker {k} is never available again after t = {t:g} s")
+        speed = np.array([self.speed_factor(k, float(s)) for k, s in enumerate(start)])
+        return speed, start - t

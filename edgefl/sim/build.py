@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgefl.compress.registry import make_compressor
+from edgefl.device_trace import DeviceTrace
 from edgefl.energy import EnergyProfile
 from edgefl.radio.environment import RadioEnvironment
 from edgefl.radio.link import LinkModel, make_link
@@ -100,7 +101,28 @@ def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | Non
         downlink_rate=downlink_rate,
         link=link,
         energy=energy_profile(rs),
+        device_state=device_state(rs),
     )
+
+
+def device_state(rs: ResolvedScenario):
+    """``workers.trace`` as the engine's callable t -> (speed factors, waits); None without one."""
+    tc = rs.scenario.workers.trace
+    if tc is None:
+        return None
+    k = rs.scenario.workers.count
+    try:
+        trace = DeviceTrace.read(find_trace(tc.file, rs.base_dir, "devices"), k, tc.wrap)
+    except TraceError as exc:
+        raise ScenarioError(rs.source, [FieldProblem("workers.trace", tc.file, str(exc))]) from exc
+
+    def state(t: float) -> tuple[np.ndarray, np.ndarray]:
+        try:
+            return trace.round_state(t, k)
+        except TraceError as exc:
+            raise ScenarioError(rs.source, [FieldProblem("workers.trace", tc.file, str(exc))]) from exc
+
+    return state
 
 
 def energy_profile(rs: ResolvedScenario) -> EnergyProfile:

@@ -73,6 +73,8 @@ class Network:
     downlink_rate: Callable[[float, int], float]
     link: LinkModel
     energy: EnergyProfile | None = None  # receive/idle/battery/server figures (None: not counted)
+    # device trace: t -> (speed factor (K,), wait (K,) s before local work can start at t); None = (1, 0)
+    device_state: Callable[[float], tuple[np.ndarray, np.ndarray]] | None = None
 
 
 @dataclass
@@ -94,6 +96,7 @@ class _LocalWork:
     compute_s: np.ndarray
     encode_s: np.ndarray
     ready: np.ndarray  # absolute times
+    wait_s: np.ndarray | None = None  # device trace: wait for the availability window after the model
 
 
 class Simulation:
@@ -143,9 +146,10 @@ class Simulation:
         net, opt, k = self.net, self.opt, self.net.num_workers
         jitter = (np.exp(opt.compute_jitter * self._jitter_rng.standard_normal(k))
                   if opt.compute_jitter > 0 else np.ones(k))
-        comp_s = compute_seconds(self.source.flops_per_gradient, net.worker_flops) * jitter
-        enc_s = compute_seconds(self.compressor.encode_flops(self.source.num_params), net.worker_flops)
-        return _LocalWork(t_bc, comp_s, enc_s, t0 + ready_times(t_bc, comp_s, t_rc, enc_s))
+        speed, wait = net.device_state(t0 + t_bc) if net.device_state is not None else (1.0, np.zeros(k))
+        comp_s = compute_seconds(self.source.flops_per_gradient, net.worker_flops * speed) * jitter
+        enc_s = compute_seconds(self.compressor.encode_flops(self.source.num_params), net.worker_flops * speed)
+        return _LocalWork(t_bc, comp_s, enc_s, t0 + ready_times(t_bc + wait, comp_s, t_rc, enc_s), wait)
 
     def _allocate(self, r: int, t0: float, ready: np.ndarray) -> tuple[Allocation | None, np.ndarray]:
         """Rates and upload order of the round."""
@@ -184,7 +188,7 @@ class Simulation:
 
         def worker(w: int):
             # compute and encode need no resource: jump straight to the ready time (one event)
-            t_comp = t0 + work.t_bc
+            t_comp = t0 + work.t_bc + (work.wait_s[w] if work.wait_s is not None else 0.0)
             yield env.timeout(work.ready[w] - t0)
             log.append(Interval(r, actors[w], "compute", t_comp, t_comp + work.compute_s[w]))
             if work.encode_s[w] > 0:
