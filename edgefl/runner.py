@@ -83,7 +83,7 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
     error: str | None = None
     bar = tqdm(total=scn.rounds, desc=scn.name, unit="round", disable=None if progress is None else not progress)
 
-    def on_round(r: int, row: RoundRecord) -> None:
+    def on_round(_r: int, row: RoundRecord) -> None:
         bar.update(1)
         bar.set_postfix(latency=f"{row['latency_s']:.3g}s", refresh=False)
 

@@ -10,7 +10,7 @@ import pytest
 import simpy
 
 from edgefl.planning import plan_scenario
-from edgefl.radio.link import make_link
+from edgefl.radio.link_registry import make_link
 from edgefl.radio.nr import failure_probabilities, select_mcs, snr_thresholds_db
 from edgefl.radio.nr_config import NRLinkConfig
 from edgefl.radio.nr_link import NRLink

@@ -15,7 +15,8 @@ from typing import Literal, get_args
 from pydantic import BaseModel, Field, PositiveFloat, model_validator
 
 from edgefl.config_model import StrictModel
-from edgefl.radio.link import ShannonLinkConfig, link_config_type
+from edgefl.radio.link import ShannonLinkConfig
+from edgefl.radio.link_registry import link_config_type
 from edgefl.radio.trace import ChannelTraceConfig
 
 PathLossModel = Literal[

@@ -15,7 +15,8 @@ from edgefl.compress.registry import make_compressor
 from edgefl.device_trace import DeviceTrace
 from edgefl.energy import EnergyProfile
 from edgefl.radio.environment import RadioEnvironment
-from edgefl.radio.link import LinkModel, make_link
+from edgefl.radio.link import LinkModel
+from edgefl.radio.link_registry import make_link
 from edgefl.radio.placement import place_workers
 from edgefl.radio.trace import ChannelTrace
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
