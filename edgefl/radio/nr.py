@@ -103,7 +103,8 @@ def combined_snr(p: NRLinkConfig, snrs: np.ndarray) -> np.ndarray:
     if p.harq == "chase":
         return s.sum(axis=-1)
     g = p.gap_linear
-    return g * np.expm1(np.log1p(s / g).sum(axis=-1))
+    with np.errstate(over="ignore"):  # inf effective SNR = certainly decoded
+        return g * np.expm1(np.log1p(s / g).sum(axis=-1))
 
 
 def failure_probabilities(p: NRLinkConfig, mcs_row: int, snrs: np.ndarray) -> np.ndarray:
@@ -128,7 +129,8 @@ def static_expectations(p: NRLinkConfig, snr_linear: np.ndarray | float) -> tupl
         eff = snr[:, None] * counts[None, :]
     else:
         g = p.gap_linear
-        eff = g * np.expm1(counts[None, :] * np.log1p(snr[:, None] / g))
+        with np.errstate(over="ignore"):  # inf effective SNR = certainly decoded
+            eff = g * np.expm1(counts[None, :] * np.log1p(snr[:, None] / g))
     q = tb_bler(p, rows[:, None], eff)  # (n, M): q_1..q_M
     q = np.minimum.accumulate(q, axis=1)
     per_process = 1.0 + q[:, :-1].sum(axis=1)
