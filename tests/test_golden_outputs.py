@@ -56,6 +56,9 @@ CHANGED = {
 ENERGY_COLUMNS_CHANGE = "issue 13 item 4: rounds.csv energy columns (see ENERGY_COLUMNS_CHANGE)"
 for _case in CASES:
     CHANGED[_case] = f"{CHANGED[_case]}; {ENERGY_COLUMNS_CHANGE}" if _case in CHANGED else ENERGY_COLUMNS_CHANGE
+CHANGED["dsc_bit_true"] += ("; issue 13 item 3: the two retries of round 1 are now a downlink feedback interval "
+                            "(1 request bit) and an upload_retry interval (48 bits) between two decodes, the "
+                            "first uploads carry 48 bits less; round latencies unchanged, receive energy grows")
 
 
 #: cases whose compressor has real encode / rate-control costs since issue 16 item 3; the golden
@@ -154,7 +157,7 @@ def test_dsc_costs_are_the_only_change(tmp_path: Path) -> None:
     for a, b in zip(sorted(rest, key=lambda e: (key(e), float(e["start"]))),
                     sorted(old, key=lambda e: (key(e), float(e["start"])))):
         moved = float(a["start"]) - float(b["start"])  # each round starts later by all earlier encodes
-        rounds_before = int(a["round"]) + (a["phase"] in ("upload", "decode", "aggregate"))
+        rounds_before = int(a["round"]) + (a["phase"] in ("upload", "decode", "aggregate", "feedback", "upload_retry"))
         assert moved == pytest.approx(enc_s * rounds_before, rel=1e-6, abs=1e-15)
     rows_new = list(csv.DictReader(open(out / "rounds.csv")))
     rows_old = list(csv.DictReader(open(GOLDEN / "dsc_bit_true" / "rounds.csv")))

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
+from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, DecodeStep, RoundContext
 from edgefl.energy import Batteries, EnergyProfile, server_round_energy, worker_round_energy
 from edgefl.radio.link import LinkModel, UploadOutcome
 from edgefl.results.records import RoundRecord
@@ -75,6 +75,9 @@ class Network:
     energy: EnergyProfile | None = None  # receive/idle/battery/server figures (None: not counted)
     # device trace: t -> (speed factor (K,), wait (K,) s before local work can start at t); None = (1, 0)
     device_state: Callable[[float], tuple[np.ndarray, np.ndarray]] | None = None
+    # BP iterations per pass at which decoder_bps holds (decode time scales with the iterations
+    # run); None = decode time = coded bits / decoder_bps whatever the iterations
+    decoder_reference_iterations: float | None = None
 
 
 @dataclass
@@ -172,13 +175,18 @@ class Simulation:
     def _air_and_decode(self, r: int, t0: float, work: _LocalWork, order: np.ndarray,
                         res: CompressionResult, share: np.ndarray, log: list[Interval]) -> np.ndarray:
         """Phases 3-5 as SimPy processes: uploads, pipelined successive decoding, aggregation.
-        Returns the per-worker air time and whether each upload was delivered."""
+        Returns per worker the air time (retries included), whether the uploads were delivered
+        and the time spent receiving DSC feedback requests."""
         env, net = self.env, self.net
         k, p = net.num_workers, self.source.num_params
         bits = np.asarray(res.upload_bits, dtype=float)
         upload_done = [env.event() for _ in range(k)]
         airtime = np.zeros(k)
         delivered = np.ones(k, dtype=bool)
+        feedback_s = np.zeros(k)
+        schedule = res.decode_schedule
+        if schedule is not None:  # the first upload carries what no feedback asked for
+            bits = bits - np.array([sum(st.bits for st in steps if st.kind == "retry") for steps in schedule])
         actors = [f"worker{w}" for w in range(k)]
         channel = simpy.Resource(env, capacity=1) if net.access == "tdma" else None
         # TDMA: worker order[i] requests the band only after order[i-1] has requested it, so the
@@ -197,23 +205,53 @@ class Simulation:
                 yield asked[before[w]]
             if channel is not None:
                 asked[w].succeed()  # fires after this step, i.e. after our request is queued below
+            outcome = yield from send(w, float(bits[w]), "upload")
+            delivered[w] = outcome.delivered
+            upload_done[w].succeed()
+
+        def send(w: int, nbits: float, phase: str):
             bw = net.uplink_bandwidth_hz * share[w]
             outcome: UploadOutcome = yield from net.link.upload(
-                env, channel, float(bits[w]), bw, lambda t: net.uplink_snr(w, t, r, bw), self._link_rng)
-            airtime[w] = outcome.airtime_s
-            delivered[w] = outcome.delivered
+                env, channel, nbits, bw, lambda t: net.uplink_snr(w, t, r, bw), self._link_rng)
+            airtime[w] += outcome.airtime_s
             for s, e, b in outcome.intervals:
-                log.append(Interval(r, actors[w], "upload", s, e, b))
-            upload_done[w].succeed()
+                log.append(Interval(r, actors[w], phase, s, e, b))
+            return outcome
+
+        def decode_s(st: DecodeStep) -> float:
+            ref = net.decoder_reference_iterations
+            if ref is None or st.iterations < 0 or st.count == 0:
+                return st.bits / net.decoder_bps
+            return st.bits / net.decoder_bps * (st.iterations / st.count) / ref
+
+        def feedback_then_retry(w: int, st: DecodeStep):
+            # the decoder's request (1 bit per frame asking, as LDPCA's feedback channel) goes out
+            # on the downlink, then the worker uploads the increment like any upload
+            s = env.now
+            yield env.timeout(float(transfer_seconds(float(st.count), float(net.downlink_rate(s, r)))))
+            feedback_s[w] += env.now - s
+            log.append(Interval(r, "server", "feedback", s, env.now, float(st.count)))
+            outcome = yield from send(w, st.bits, "upload_retry")
+            delivered[w] &= outcome.delivered
 
         def server():
             for w in order:
-                yield upload_done[int(w)]
-                dbits = float(res.decode_bits[w])
-                if dbits > 0:
-                    s = env.now
-                    yield env.timeout(dbits / net.decoder_bps)
-                    log.append(Interval(r, "server", "decode", s, env.now, dbits))
+                w = int(w)
+                yield upload_done[w]
+                if schedule is None:
+                    dbits = float(res.decode_bits[w])
+                    if dbits > 0:
+                        s = env.now
+                        yield env.timeout(dbits / net.decoder_bps)
+                        log.append(Interval(r, "server", "decode", s, env.now, dbits))
+                    continue
+                for st in schedule[w]:
+                    if st.kind == "retry":
+                        yield from feedback_then_retry(w, st)
+                    elif st.bits > 0:
+                        s = env.now
+                        yield env.timeout(decode_s(st))
+                        log.append(Interval(r, "server", "decode", s, env.now, st.bits))
             agg_s = float(compute_seconds(self.opt.aggregate_flops_per_param_worker * k * p, net.server_flops))
             s = env.now
             yield env.timeout(agg_s)
@@ -222,7 +260,7 @@ class Simulation:
         for w in range(k):
             env.process(worker(w))
         env.run(until=env.process(server()))
-        return airtime, delivered
+        return airtime, delivered, feedback_s
 
     # ------------------------------------------------------------------ one round
     def _round(self, r: int, log: list[Interval]) -> RoundRecord:
@@ -235,11 +273,11 @@ class Simulation:
         ctx = RoundContext(round=r, rng=self._comp_rng, workers=np.arange(self.net.num_workers),
                            fidelity=self.opt.fidelity, allocation=alloc, sigma_x2=sx, sigma_n2=sn)
         res: CompressionResult = self.compressor.compress(grads, order, ctx)
-        airtime, delivered = self._air_and_decode(r, t0, work, order, res, self._shares(alloc, res), log)
+        airtime, delivered, feedback_s = self._air_and_decode(r, t0, work, order, res, self._shares(alloc, res), log)
         metrics = self.source.apply_aggregate(r, res.aggregate)
         self._downlink_bits = res.downlink_bits
         self._update_statistics(metrics)
-        energy = self._energy(t0, t_rc, work, res, airtime, delivered)
+        energy = self._energy(t0, t_rc, work, res, airtime, delivered, feedback_s)
         return self._record(r, t0, downlink_bits, grads, work, res, airtime, metrics, energy)
 
     def _record(self, r: int, t0: float, downlink_bits: float, grads: np.ndarray, work: _LocalWork,
@@ -280,13 +318,13 @@ class Simulation:
                 self._stats = est
 
     def _energy(self, t0: float, t_rc: float, work: _LocalWork, res: CompressionResult,
-                airtime: np.ndarray, delivered: np.ndarray) -> dict[str, Any]:
+                airtime: np.ndarray, delivered: np.ndarray, feedback_s: np.ndarray) -> dict[str, Any]:
         """Energy columns of the round (:mod:`edgefl.energy`): workers by state, server decoder and
         compute; batteries drained, workers that ran out counted."""
         net, en = self.net, self.energy
         k, p = net.num_workers, self.source.num_params
         latency = self.env.now - t0
-        we = worker_round_energy(latency, work.compute_s + work.encode_s, airtime, np.full(k, work.t_bc),
+        we = worker_round_energy(latency, work.compute_s + work.encode_s, airtime, work.t_bc + feedback_s,
                                  net.worker_compute_power_w, net.worker_radio_power_w, en.rx_power_w,
                                  en.idle_power_w)
         agg_s = float(compute_seconds(self.opt.aggregate_flops_per_param_worker * k * p, net.server_flops))
