@@ -51,12 +51,18 @@ class DecoderProfile(_Profile):
     throughput of 181Gbps and 588Gbps"); ``throughput_basis`` records it.
     Decode time of an upload = its bits / throughput_bps. ``energy_per_bit_j`` is the
     decoder energy per decoded bit (None = unknown, not counted).
+    ``reference_iterations`` (None = decode time independent of the iterations run) is the mean
+    BP iteration count behind ``throughput_bps`` (a measured benchmark's mean, or an ASIC's quoted
+    iteration count).
     """
 
     name: str
     throughput_bps: PositiveFloat = Field(le=1e15)
     throughput_basis: Literal["information", "coded"] = "information"
     energy_per_bit_j: PositiveFloat | None = Field(None, description="J per decoded bit")
+    reference_iterations: PositiveFloat | None = Field(
+        None, le=1e4, description="BP iterations per pass at which throughput_bps holds; when set, a pass "
+        "that runs I iterations takes I / reference_iterations times its throughput time")
     source: str = Field(min_length=1)
 
 

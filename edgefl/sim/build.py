@@ -103,6 +103,7 @@ def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | Non
         link=link,
         energy=energy_profile(rs),
         device_state=device_state(rs),
+        decoder_reference_iterations=rs.server_profile.decoder.reference_iterations,
     )
 
 
