@@ -39,7 +39,8 @@ Model (one MCS table of TS 38.214, see :mod:`edgefl.radio.nr_tables`):
   reference signals (DMRS, PUCCH/PDCCH, SRS), so the payload rate is
   B SE_m (1 - overhead). Default 0.08: the overhead OH of TS 38.306 Sec. 4.1.2 for the
   FR1 uplink (0.10 FR2 uplink, 0.14 / 0.18 FR1 / FR2 downlink).
-* **Defaults**: ``max_harq`` = 4 transmissions (LTE's maxHARQ-Tx default n4, TS 36.331);
+* **Defaults**: ``max_harq`` = 4 transmissions, one per redundancy version of the LDPC
+  circular buffer (rv 0-3, TS 38.212 Sec. 5.4.2.1; gNBs usually cycle 0, 2, 3, 1);
   ``harq_rtt_s`` = 1 ms (NACK/re-grant at 30 kHz SCS: PUSCH preparation N2 = 12 symbols,
   TS 38.214 Table 6.4-1, plus gNB decoding and a slot of scheduling; FDD LTE's 8 ms,
   TS 36.213 Sec. 8, is the conservative end); ``transport_block_bits`` = 8448, the largest
