@@ -18,6 +18,7 @@ from edgefl.config_model import StrictModel
 from edgefl.radio.link import ShannonLinkConfig
 from edgefl.radio.link_registry import link_config_type
 from edgefl.radio.los import INF_CLUTTER_SCENARIOS, LosScenario
+from edgefl.radio.trace import ChannelTraceConfig
 
 PathLossModel = Literal[
     "free_space",
@@ -307,6 +308,9 @@ class ChannelConfig(_Strict):
     link: LinkConfig = Field(  # type: ignore[valid-type]
         default_factory=ShannonLinkConfig,
         description="link model turning SNR into rate and playing out uploads (see edgefl.radio.link)")
+    trace: ChannelTraceConfig | None = Field(
+        None, description="replay per-worker SNR or path gain from a CSV (edgefl.radio.trace) instead of "
+        "path loss, shadowing and fading")
 
     @model_validator(mode="after")
     def _check_carrier(self) -> ChannelConfig:
