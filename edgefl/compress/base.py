@@ -38,6 +38,9 @@ class RoundContext:
     allocation: Any = None
     sigma_x2: float | None = None
     sigma_n2: float | None = None
+    #: real worker ids of the rows of ``grads`` (None: rows are workers 0..K-1); per-worker
+    #: state (error-feedback memories, PowerSGD's Q) is keyed by these ids
+    workers: np.ndarray | None = None
 
 
 @dataclass
@@ -53,6 +56,9 @@ class CompressionResult:
     decode_failures: int = 0  # detected decoding failures (syndrome not satisfied)
     undetected_errors: int = 0  # decoded "successfully" but differs from the truth
     retries: int = 0  # rate-adaptive retransmissions requested
+    #: bits the server broadcasts after aggregating this round (double-encoded schemes, majority
+    #: vote); None = the uncompressed model at FLOAT_BITS per parameter
+    downlink_bits: float | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -67,3 +73,16 @@ class Compressor(ABC):
     @abstractmethod
     def compress(self, grads: np.ndarray, order: np.ndarray, ctx: RoundContext) -> CompressionResult:
         """Compress the (K, P) local gradients uploaded in ``order`` (worker indices)."""
+
+    def encode_flops(self, num_params: int) -> float:
+        """Floating point operations one worker spends encoding its gradient per round."""
+        return 0.0
+
+    def server_flops(self, num_workers: int, num_params: int) -> float:
+        """Floating point operations the server spends per round beyond aggregation."""
+        return 0.0
+
+
+def worker_ids(ctx: RoundContext, k: int) -> np.ndarray:
+    """The real worker ids of the K rows of a round's gradients (0..K-1 when not given)."""
+    return np.arange(k) if ctx.workers is None else np.asarray(ctx.workers, dtype=int)
