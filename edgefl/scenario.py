@@ -34,6 +34,7 @@ from edgefl import catalog
 from edgefl.compress.registry import compression_config_type
 from edgefl.devices import ServerProfile, WorkerProfile, parse_device_profile
 from edgefl.learning.config import ModelConfig
+from edgefl.learning.convex_source import ConvexConfig
 from edgefl.radio.config import ChannelConfig
 from edgefl.radio.placement import PlacementConfig
 
@@ -150,7 +151,8 @@ class Scenario(StrictModel):
     workers: WorkersConfig
     server: ServerConfig
     channel: ChannelConfig
-    gradients: GaussianCEOConfig | None = Field(None, description="synthetic CEO gradients (or use 'model')")
+    gradients: Annotated[Union[GaussianCEOConfig, ConvexConfig], Field(discriminator="source")] | None = Field(  # noqa: UP007
+        None, description="synthetic CEO gradients or the convex test bed (or use 'model')")
     model: ModelConfig | None = Field(None, description="real learning with an ONNX model (or use 'gradients')")
     compression: CompressionConfig = Field(default_factory=lambda: {"scheme": "none"})  # type: ignore[valid-type]
     rate_allocation: RateAllocationConfig = Field(default_factory=RateAllocationConfig)
@@ -168,7 +170,7 @@ class Scenario(StrictModel):
         ra = self.rate_allocation
         if self.compression.scheme == "rd-ideal" and ra.target_distortion is None:
             raise ValueError("compression.scheme rd-ideal needs rate_allocation.target_distortion")
-        if ra.target_distortion is not None and self.gradients is not None:
+        if ra.target_distortion is not None and isinstance(self.gradients, GaussianCEOConfig):
             d_min = self.gradients.sigma_n2 / self.workers.count
             if ra.target_distortion <= d_min:
                 raise ValueError(

@@ -14,7 +14,6 @@ codes run lengths and levels this way.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 Bits = np.ndarray
@@ -87,8 +86,7 @@ def gamma_encode(values: np.ndarray) -> Bits:
     return np.where(pos < lr, 0, (vr >> shift) & 1).astype(np.uint8)
 
 
-@numba.njit(cache=True)
-def _gamma_decode(bits, start, count):  # pragma: no cover - numba
+def _gamma_decode_py(bits, start, count):  # pragma: no cover - compiled by numba
     out = np.empty(count, dtype=np.int64)
     p = start
     n = bits.shape[0]
@@ -105,6 +103,20 @@ def _gamma_decode(bits, start, count):  # pragma: no cover - numba
             p += 1
         out[i] = v
     return out, p
+
+
+_GAMMA_KERNEL = None
+
+
+def _gamma_decode(bits: Bits, start: int, count: int) -> tuple[np.ndarray, int]:
+    """(values, end position or -1): numba-compiled on first use, so that importing the scheme
+    configs does not import numba."""
+    global _GAMMA_KERNEL
+    if _GAMMA_KERNEL is None:
+        import numba
+
+        _GAMMA_KERNEL = numba.njit(cache=True)(_gamma_decode_py)
+    return _GAMMA_KERNEL(bits, start, count)
 
 
 class BitReader:

@@ -36,7 +36,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 
 from edgefl.compress import uniform_code
-from edgefl.compress.base import CompressionResult, Compressor, RoundContext, worker_ids
+from edgefl.compress.base import CompressionResult, Compressor, RoundContext
 
 
 class StepSizeWarning(UserWarning):
@@ -147,7 +147,7 @@ class IADE(Compressor):
         unbiased = isinstance(self.cfg, IADESGDConfig)
         up = np.zeros(k_rows)
         dsum = np.zeros(p)
-        for row, w in enumerate(worker_ids(ctx, k_rows).tolist()):
+        for row, w in enumerate(ctx.worker_ids(k_rows).tolist()):
             ref = self._refs.get(w)
             ref = np.zeros(p) if ref is None else ref
             dither = ctx.rng.random(p) if unbiased else None  # shared seed: worker and server draw alike

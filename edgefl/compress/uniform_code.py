@@ -49,7 +49,14 @@ from functools import lru_cache
 
 import numpy as np
 
-from edgefl.compress.bitstream import BitReader, Bits, bigint_bits, bits_float32, concat, float32_bits
+from edgefl.compress.bitstream import (
+    BitReader,
+    Bits,
+    bigint_bits,
+    bits_float32,
+    concat,
+    float32_bits,
+)
 
 HEADER_BITS = 32
 
@@ -89,7 +96,7 @@ class _Grid:
 def _grid(d: int, sigma: float, m: float) -> _Grid:
     eps = sigma / m
     delta = 2.0 * sigma / math.sqrt(d)
-    n_max = int(math.floor(m / delta + 0.5)) + 1  # |x_j| / delta + 1/2, +1 for float slack
+    n_max = math.floor(m / delta + 0.5) + 1  # |x_j| / delta + 1/2, +1 for float slack
     # second moment of n_j for ||x|| = M plus uniform rounding noise: (M / delta)^2 / d + 1/12
     tau = math.sqrt((m / delta) ** 2 / d + 1.0 / 12.0)
     support = 2 * n_max + 1

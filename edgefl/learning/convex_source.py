@@ -17,7 +17,14 @@ import math
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    model_validator,
+)
 
 from edgefl.compress.iade import ProblemConstants
 from edgefl.learning.convex import ConvexProblem, digits_problem, synthetic_problem
