@@ -5,7 +5,8 @@ Per weight matrix (a tensor of shape (n, ...) viewed as n x m), worker w:
 M_w = G_w + e_w; P_w = M_w Q; the server averages P = mean_w P_w, orthogonalises it
 (reduced QR, P_hat) and broadcasts P_hat; Q_w = M_w^T P_hat; the server averages
 Q = mean_w Q_w; every worker reconstructs P_hat Q^T and keeps e_w = M_w - P_hat Q^T.
-Q is kept for the next round (warm start, Sec. 3 "reuse of the previous Q"). Q is the
+Q is kept for the next round (warm start, Sec. 3 "reuse of the previous Q"), its columns
+scaled to unit norm (the span is what matters; the scale would square on the wire). Q is the
 all-reduced matrix every worker receives, so it is one shared copy rather than one per
 worker; the error memories e_w are per worker id.
 
@@ -114,7 +115,10 @@ class PowerSGD(Compressor):
             p_hat = self._wire(orthogonalize(np.mean(ps, axis=0)), bit_true)
             qs = [self._wire(blk.T @ p_hat, bit_true) for blk in blocks]
             q = np.mean(qs, axis=0)
-            self._q[li] = q
+            # warm start with unit columns: P_hat = orth(M Q) does not depend on Q's column scales,
+            # and without them P = M Q would carry |M|^2 (float32 overflow above |M| ~ 1e19)
+            norms = np.linalg.norm(q, axis=0)
+            self._q[li] = q / np.where(norms > 0, norms, 1.0)
             approx = p_hat @ q.T
             agg[a:b] = approx.ravel()
             for w_row, blk in enumerate(blocks):
