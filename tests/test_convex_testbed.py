@@ -3,6 +3,7 @@ independent solver, the condition number, and the source inside `edgefl run` / `
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 
 
+@functools.cache
 def _problems():
     rng = np.random.default_rng(0)
     return {
