@@ -12,6 +12,8 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
+from edgefl.radio.link import ShannonLinkConfig, link_config_type
+
 PathLossModel = Literal[
     "free_space",
     "log_distance",
@@ -141,6 +143,9 @@ class CorrelationConfig(_Strict):
         return self
 
 
+LinkConfig = link_config_type()
+
+
 class ChannelConfig(_Strict):
     """A complete channel profile (one file in ``channels/``)."""
 
@@ -168,6 +173,9 @@ class ChannelConfig(_Strict):
     max_spectral_efficiency: PositiveFloat | None = Field(
         None, description="cap on bit/s/Hz (e.g. 256-QAM at the highest code rate)"
     )
+    link: LinkConfig = Field(  # type: ignore[valid-type]
+        default_factory=ShannonLinkConfig,
+        description="link model turning SNR into rate and playing out uploads (see edgefl.radio.link)")
 
     @model_validator(mode="after")
     def _check_carrier(self) -> ChannelConfig:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from edgefl.results.writer import write_csv, write_json
-from edgefl.sim.engine import Event
+from edgefl.sim.engine import Interval
 
 TIMELINE_COLUMNS = ["round", "actor", "phase", "start", "end", "bits"]
 _PACKAGES = ["edgefl", "numpy", "scipy", "simpy", "numba", "onnxruntime", "onnx", "pydantic"]
@@ -43,7 +43,7 @@ def split_wall(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
     return [c for c in cols if c not in wall], wall
 
 
-def write_timeline(out_dir: Path, events: Sequence[Event]) -> None:
+def write_timeline(out_dir: Path, events: Sequence[Interval]) -> None:
     """timeline.csv: one row per interval of the timing diagram."""
     write_csv(out_dir / "timeline.csv", TIMELINE_COLUMNS,
               ((e.round, e.actor, e.phase, e.start, e.end, e.bits) for e in events))
