@@ -48,13 +48,12 @@ def compression_config_type() -> Any:
 
 def make_compressor(cfg: BaseModel, **kwargs: Any) -> Compressor:
     """Instantiate the compressor for a validated scheme config. Keyword arguments the
-    compressor's constructor does not take (``param_shapes``, ``num_params``, ``problem``,
-    offered to every scheme) are dropped."""
+    constructor does not name (``param_shapes``, ``num_params``, ``problem``, offered to every
+    scheme) are dropped (a ``**overrides`` catch-all does not count as naming them)."""
     _, cls = SCHEMES[cfg.scheme]  # type: ignore[attr-defined]
     if isinstance(cls, str):
         module, name = cls.split(":")
         cls = getattr(importlib.import_module(module), name)
-    params = inspect.signature(cls.__init__).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        kwargs = {k: v for k, v in kwargs.items() if k in params}
-    return cls(cfg, **kwargs)
+    named = {name for name, p in inspect.signature(cls.__init__).parameters.items()
+             if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)}
+    return cls(cfg, **{k: v for k, v in kwargs.items() if k in named})
