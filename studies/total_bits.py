@@ -26,8 +26,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from edgefl.catalog import load_yaml
 from edgefl.compress.base import FLOAT_BITS
 from edgefl.scenario import resolve

@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 
 from edgefl.compress import uniform_code as U
-from edgefl.compress.bitstream import BitReader, gamma_encode, gamma_lengths, index_code, read_index_code
+from edgefl.compress.bitstream import (
+    BitReader,
+    gamma_encode,
+    gamma_lengths,
+    index_code,
+    read_index_code,
+)
 
 DIMS = [1, 2, 3, 5, 10, 50, 200]
 EPS = [0.9, 0.5, 0.1, 0.01, 1e-3]

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from edgefl.compress.base import RoundContext
-from edgefl.compress.iade import IADE, AIADEConfig, IADEConfig, IADESGDConfig, StepSizeWarning
+from edgefl.compress.iade import (
+    IADE,
+    AIADEConfig,
+    IADEConfig,
+    IADESGDConfig,
+    StepSizeWarning,
+)
 from edgefl.learning.convex_source import ConvexConfig, build_convex_source
 
 K = 4
@@ -67,7 +73,7 @@ def test_aiade_speedup_grows_like_sqrt_kappa():
 
 
 def test_bits_per_iteration_stay_bounded():
-    n, rec, src, comp = _run(IADEConfig(), _cfg(100))
+    n, rec, *_ = _run(IADEConfig(), _cfg(100))
     up = np.array(rec["up"])
     quarter = n // 4
     assert up[3 * quarter:].mean() <= 1.2 * up[quarter:2 * quarter].mean()
@@ -82,7 +88,7 @@ def test_bits_per_iteration_stay_bounded():
 
 def test_iade_sgd_linear_on_interpolation_problem():
     cfg = ConvexConfig(kappa=10, num_features=10, num_samples=400, interpolation=True, batch_size=16)
-    n, rec, src, comp = _run(IADESGDConfig(s=0.01), cfg, tol=-1.0, max_it=1500)
+    _, rec, src, comp = _run(IADESGDConfig(s=0.01), cfg, tol=-1.0, max_it=1500)
     assert src.rho > 1 and src.pb.f_star < 1e-25
     dist = np.array(rec["dist"])
     assert dist[1499] < 1e-9 * dist[0]

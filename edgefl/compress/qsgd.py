@@ -45,7 +45,8 @@ class QSGDConfig(BaseModel):
 
 
 def _norm32_up(x: np.ndarray) -> np.float32:
-    n = float(np.linalg.norm(x))
+    with np.errstate(over="ignore"):
+        n = float(np.linalg.norm(x))
     if not np.isfinite(n) or n > float(np.finfo(np.float32).max):
         raise ValueError(f"qsgd: bucket norm {n!r} does not fit a float32")
     m = np.float32(n)

@@ -68,7 +68,8 @@ def lemma_bound_bits(d: int, eps: float) -> int:
 
 def _header_norm(x: np.ndarray) -> float:
     """float32(||x||) rounded up, so ||x|| <= M on both sides."""
-    norm = float(np.linalg.norm(x))
+    with np.errstate(over="ignore"):
+        norm = float(np.linalg.norm(x))
     if not np.isfinite(norm) or norm > float(np.finfo(np.float32).max):
         raise ValueError(f"uniform code: ||x|| = {norm!r} does not fit a float32 header")
     m = np.float32(norm)
@@ -100,7 +101,7 @@ def _grid(d: int, sigma: float, m: float) -> _Grid:
     # second moment of n_j for ||x|| = M plus uniform rounding noise: (M / delta)^2 / d + 1/12
     tau = math.sqrt((m / delta) ** 2 / d + 1.0 / 12.0)
     support = 2 * n_max + 1
-    prob_bits = max(32, int(math.ceil(math.log2(support))) + 20)
+    prob_bits = max(32, math.ceil(math.log2(support)) + 20)
     n = np.arange(-n_max, n_max + 1, dtype=np.float64)
     p = np.exp(-0.5 * (n / tau) ** 2)
     p /= p.sum()
