@@ -44,7 +44,6 @@ class RoundContext:
     allocation: Any = None
     sigma_x2: float | None = None
     sigma_n2: float | None = None
-    rates_bits: np.ndarray | None = None  # kept until the engine and dsc move to allocation.rates_bits
 
     def worker_ids(self, num_rows: int) -> np.ndarray:
         """Real worker index of each of the ``num_rows`` rows of ``grads``."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from edgefl.compress.base import CompressionResult, Compressor, RoundContext
 from edgefl.compress.bitstream import (
@@ -23,12 +23,12 @@ from edgefl.compress.bitstream import (
     layer_slices,
 )
 from edgefl.compress.feedback import ErrorFeedback
+from edgefl.config_model import StrictModel
 
 
-class EFSignSGDConfig(BaseModel):
+class EFSignSGDConfig(StrictModel):
     """Scaled sign with error feedback."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     scheme: Literal["ef-signsgd"] = "ef-signsgd"
     per_layer: bool = Field(True, description="one scale ||p||_1/d per tensor (False: one for the whole vector)")
 

@@ -33,10 +33,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
+from pydantic import Field, PositiveFloat
 
 from edgefl.compress import uniform_code
 from edgefl.compress.base import CompressionResult, Compressor, RoundContext
+from edgefl.config_model import StrictModel
 
 
 class StepSizeWarning(UserWarning):
@@ -54,8 +55,7 @@ class ProblemConstants:
     rho: float = 1.0  # weak growth constant of the stochastic gradients (1: full batch)
 
 
-class _IADEBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+class _IADEBase(StrictModel):
     strict: bool = Field(False, description="a violated step-size condition is an error, not a warning")
 
 

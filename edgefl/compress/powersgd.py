@@ -25,17 +25,17 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
 from edgefl.compress.bitstream import bits_float32, concat, float32_bits, layer_slices
 from edgefl.compress.feedback import ErrorFeedback
+from edgefl.config_model import StrictModel
 
 
-class PowerSGDConfig(BaseModel):
+class PowerSGDConfig(StrictModel):
     """Rank-r PowerSGD with error feedback and warm start."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     scheme: Literal["powersgd"] = "powersgd"
     rank: int = Field(2, ge=1, description="rank r per weight matrix (>= 1)")
     flat_as_matrix: bool = Field(False, description="view a single flat gradient vector as a matrix")

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from edgefl.compress.base import CompressionResult, Compressor, RoundContext
 from edgefl.compress.bitstream import (
@@ -33,12 +33,12 @@ from edgefl.compress.bitstream import (
     gamma_lengths,
 )
 from edgefl.compress.errors import SchemeParameterError
+from edgefl.config_model import StrictModel
 
 
-class QSGDConfig(BaseModel):
+class QSGDConfig(StrictModel):
     """QSGD with s levels and Elias coding."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     scheme: Literal["qsgd"] = "qsgd"
     s: int = Field(4, ge=1, description="quantisation levels s (>= 1)")
     bucket_size: int | None = Field(None, ge=1, description="coordinates per norm (QSGD's buckets); None: all")

@@ -17,7 +17,7 @@ import math
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from edgefl.compress.base import CompressionResult, Compressor, RoundContext
 from edgefl.compress.bitstream import (
@@ -31,10 +31,10 @@ from edgefl.compress.bitstream import (
 )
 from edgefl.compress.errors import SchemeParameterError
 from edgefl.compress.feedback import ErrorFeedback
+from edgefl.config_model import StrictModel
 
 
-class _SparseConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+class _SparseConfig(StrictModel):
     k: int | None = Field(None, ge=1, description="entries sent per worker (or give fraction)")
     fraction: float | None = Field(None, gt=0.0, le=1.0, description="k = ceil(fraction P); default 0.01")
 

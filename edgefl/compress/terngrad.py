@@ -18,7 +18,7 @@ import math
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from edgefl.compress.base import CompressionResult, Compressor, RoundContext
 from edgefl.compress.bitstream import (
@@ -31,15 +31,15 @@ from edgefl.compress.bitstream import (
     layer_slices,
     uint_bits,
 )
+from edgefl.config_model import StrictModel
 
 TRITS_PER_WORD = 40
 _POW3 = np.array([3 ** j for j in range(TRITS_PER_WORD)], dtype=np.uint64)
 
 
-class TernGradConfig(BaseModel):
+class TernGradConfig(StrictModel):
     """TernGrad with a per-layer scale."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     scheme: Literal["terngrad"] = "terngrad"
     packing: Literal["2bit", "base3"] = Field("2bit", description="2 bits per value or base-3 words (1.6 bits)")
 

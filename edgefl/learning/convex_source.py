@@ -18,8 +18,6 @@ from typing import Literal
 
 import numpy as np
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PositiveFloat,
     PositiveInt,
@@ -27,14 +25,14 @@ from pydantic import (
 )
 
 from edgefl.compress.iade import ProblemConstants
+from edgefl.config_model import StrictModel
 from edgefl.learning.convex import ConvexProblem, digits_problem, synthetic_problem
 from edgefl.sim.gradient_source import GradientSource
 
 
-class ConvexConfig(BaseModel):
+class ConvexConfig(StrictModel):
     """A strongly convex problem with a known optimum, split over the workers."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     source: Literal["convex"] = "convex"
     problem: Literal["ridge", "logistic"] = "ridge"
     data: Literal["synthetic", "digits"] = "synthetic"

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import numpy as np
 import simpy
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from edgefl.config_model import StrictModel
 from edgefl.radio.rate import shannon_spectral_efficiency
 
 if TYPE_CHECKING:
@@ -91,8 +92,8 @@ class LinkModel(ABC):
         return UploadOutcome(start, env.now, dur, 1, float(bits), ((start, env.now, float(bits)),))
 
 
-class _LinkConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+class _LinkConfig(StrictModel):
+    """Base of every link model's config (``channel.link``)."""
 
 
 class ShannonLinkConfig(_LinkConfig):

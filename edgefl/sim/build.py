@@ -120,8 +120,6 @@ def build_simulation(rs: ResolvedScenario) -> Simulation:
         fidelity=scn.fidelity,
         upload_order=scn.upload_order,
         compute_jitter=scn.workers.compute_jitter,
-        encode_flops_per_param=getattr(compressor, "encode_flops_per_param", 0.0),
-        server_flops_per_round=getattr(compressor, "server_flops_per_round", 0.0),
     )
     ra = scn.rate_allocation
     initial = (ra.initial_sigma_x2, ra.initial_sigma_n2) if ra.initial_sigma_x2 and ra.initial_sigma_n2 else None

@@ -32,6 +32,7 @@ import simpy
 
 from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
 from edgefl.radio.link import LinkModel, UploadOutcome
+from edgefl.results.records import RoundRecord
 from edgefl.sim.allocation import Allocation, RateAllocator
 from edgefl.sim.gradient_source import GradientSource
 from edgefl.sim.timing import completion_order, compute_seconds, ready_times, transfer_seconds
@@ -80,8 +81,6 @@ class SimOptions:
     fidelity: str = "analytic"
     upload_order: str = "completion"  # "completion" | "index"
     compute_jitter: float = 0.0
-    encode_flops_per_param: float = 0.0  # worker-side encoding cost per parameter
-    server_flops_per_round: float = 0.0  # statistics estimation + rate control
     aggregate_flops_per_param_worker: float = 1.0  # server aggregation: K*P adds
 
 
@@ -117,18 +116,23 @@ class Simulation:
         self._link_rng = np.random.default_rng(link_ss)
         self.env = simpy.Environment()
         self.events: list[Interval] = []
-        self.rounds: list[dict[str, Any]] = []
+        self.rounds: list[RoundRecord] = []
+        self._downlink_bits: float | None = None  # announced by the previous round's compression
 
     # ------------------------------------------------------------------ phases of one round
-    def _broadcast(self, r: int, t0: float, log: list[Interval]) -> tuple[float, float]:
-        """Phase 1: model broadcast || statistics estimation + rate control. Returns both durations."""
-        model_bits = float(FLOAT_BITS * self.source.num_params)
+    def _broadcast(self, r: int, t0: float, log: list[Interval]) -> tuple[float, float, float]:
+        """Phase 1: model broadcast || statistics estimation + rate control. The broadcast carries
+        what the previous round's compression announced (round 0, or None: the float32 model).
+        Returns the broadcast bits and both durations."""
+        p = self.source.num_params
+        model_bits = float(FLOAT_BITS * p) if self._downlink_bits is None else float(self._downlink_bits)
         t_bc = float(transfer_seconds(model_bits, float(self.net.downlink_rate(t0, r))))
-        t_rc = float(compute_seconds(self.opt.server_flops_per_round, self.net.server_flops))
+        server_ops = self.compressor.server_flops(self.net.num_workers, p)
+        t_rc = float(compute_seconds(server_ops, self.net.server_flops))
         log.append(Interval(r, "server", "broadcast", t0, t0 + t_bc, model_bits))
         if t_rc > 0:
             log.append(Interval(r, "server", "rate_control", t0, t0 + t_rc))
-        return t_bc, t_rc
+        return model_bits, t_bc, t_rc
 
     def _local_work(self, t0: float, t_bc: float, t_rc: float) -> _LocalWork:
         """Phase 2: local gradients and encoding (DSC paper Algorithm 1, lines 3-12)."""
@@ -136,7 +140,7 @@ class Simulation:
         jitter = (np.exp(opt.compute_jitter * self._jitter_rng.standard_normal(k))
                   if opt.compute_jitter > 0 else np.ones(k))
         comp_s = compute_seconds(self.source.flops_per_gradient, net.worker_flops) * jitter
-        enc_s = compute_seconds(opt.encode_flops_per_param * self.source.num_params, net.worker_flops)
+        enc_s = compute_seconds(self.compressor.encode_flops(self.source.num_params), net.worker_flops)
         return _LocalWork(t_bc, comp_s, enc_s, t0 + ready_times(t_bc, comp_s, t_rc, enc_s))
 
     def _allocate(self, r: int, t0: float, ready: np.ndarray) -> tuple[Allocation | None, np.ndarray]:
@@ -211,63 +215,66 @@ class Simulation:
         return airtime
 
     # ------------------------------------------------------------------ one round
-    def _round(self, r: int, log: list[Interval], out: dict[str, Any]) -> None:
+    def _round(self, r: int, log: list[Interval]) -> RoundRecord:
         t0 = self.env.now
         grads = self.source.local_gradients(r)
-        t_bc, t_rc = self._broadcast(r, t0, log)
+        downlink_bits, t_bc, t_rc = self._broadcast(r, t0, log)
         work = self._local_work(t0, t_bc, t_rc)
         alloc, order = self._allocate(r, t0, work.ready)
         sx, sn = self._stats if self._stats is not None else (None, None)
-        ctx = RoundContext(round=r, rng=self._comp_rng, fidelity=self.opt.fidelity, allocation=alloc,
-                           sigma_x2=sx, sigma_n2=sn)
+        ctx = RoundContext(round=r, rng=self._comp_rng, workers=np.arange(self.net.num_workers),
+                           fidelity=self.opt.fidelity, allocation=alloc, sigma_x2=sx, sigma_n2=sn)
         res: CompressionResult = self.compressor.compress(grads, order, ctx)
         airtime = self._air_and_decode(r, t0, work, order, res, self._shares(alloc, res), log)
         metrics = self.source.apply_aggregate(r, res.aggregate)
-        self._record(r, t0, grads, work, res, airtime, metrics, out)
+        self._downlink_bits = res.downlink_bits
+        self._update_statistics(metrics)
+        return self._record(r, t0, downlink_bits, grads, work, res, airtime, metrics)
 
-    def _record(self, r: int, t0: float, grads: np.ndarray, work: _LocalWork, res: CompressionResult,
-                airtime: np.ndarray, metrics: dict[str, Any], out: dict[str, Any]) -> None:
-        """The round's row of rounds.csv; updates the statistics the next round allocates with."""
+    def _record(self, r: int, t0: float, downlink_bits: float, grads: np.ndarray, work: _LocalWork,
+                res: CompressionResult, airtime: np.ndarray, metrics: dict[str, Any]) -> RoundRecord:
+        """The round's row of rounds.csv."""
         net = self.net
         k, p = net.num_workers, self.source.num_params
         t_end = self.env.now
-        mean_grad = grads.mean(axis=0)
         bits = np.asarray(res.upload_bits, dtype=float)
-        energy = float(np.sum(work.compute_s * net.worker_compute_power_w + airtime * net.worker_radio_power_w))
-        out.update({
-            "round": r,
-            "start_s": t0,
-            "end_s": t_end,
-            "latency_s": t_end - t0,
-            "broadcast_s": work.t_bc,
-            "bits_total": float(bits.sum()),
-            "bits_per_worker_mean": float(bits.mean()),
-            "bits_per_worker_min": float(bits.min()),
-            "bits_per_worker_max": float(bits.max()),
-            "bits_per_param": float(bits.sum() / (k * p)),
-            "decode_bits_total": float(np.sum(res.decode_bits)),
-            "distortion": float(np.mean((res.aggregate - mean_grad) ** 2)),
-            "decode_failures": int(res.decode_failures),
-            "undetected_errors": int(res.undetected_errors),
-            "retries": int(res.retries),
-            "upload_airtime_s": float(airtime.sum()),
-            "worker_energy_j": energy,
-        })
-        for name, value in metrics.items():
-            out[name] = value
+        return RoundRecord(
+            round=r,
+            start_s=t0,
+            end_s=t_end,
+            latency_s=t_end - t0,
+            broadcast_s=work.t_bc,
+            downlink_bits=downlink_bits,
+            bits_total=float(bits.sum()),
+            bits_per_worker_mean=float(bits.mean()),
+            bits_per_worker_min=float(bits.min()),
+            bits_per_worker_max=float(bits.max()),
+            bits_per_param=float(bits.sum() / (k * p)),
+            decode_bits_total=float(np.sum(res.decode_bits)),
+            distortion=float(np.mean((res.aggregate - grads.mean(axis=0)) ** 2)),
+            decode_failures=int(res.decode_failures),
+            undetected_errors=int(res.undetected_errors),
+            retries=int(res.retries),
+            upload_airtime_s=float(airtime.sum()),
+            worker_energy_j=float(np.sum(work.compute_s * net.worker_compute_power_w
+                                         + airtime * net.worker_radio_power_w)),
+            extras=dict(metrics),
+        )
+
+    def _update_statistics(self, metrics: dict[str, Any]) -> None:
+        """Algorithm 1 line 4: round t allocates with the statistics estimated in round t-1."""
         if self.source.statistics() is None and "sigma_x2_est" in metrics and "sigma_n2_est" in metrics:
             est = (float(metrics["sigma_x2_est"]), float(metrics["sigma_n2_est"]))
             if all(np.isfinite(est)) and min(est) > 0:
-                self._stats = est  # Algorithm 1 line 4: round t uses the statistics of round t-1
+                self._stats = est
 
-    def run(self, on_round: Callable[[int, dict[str, Any]], None] | None = None) -> None:
+    def run(self, on_round: Callable[[int, RoundRecord], None] | None = None) -> None:
         """Play out all rounds. A round interrupted midway is dropped; finished ones stay."""
         for r in range(len(self.rounds), self.opt.rounds):
             log: list[Interval] = []
-            out: dict[str, Any] = {}
-            self._round(r, log, out)
+            rec = self._round(r, log)
             log.sort(key=lambda e: (e.start, e.end, e.actor, e.phase))
             self.events.extend(log)
-            self.rounds.append(out)
+            self.rounds.append(rec)
             if on_round is not None:
-                on_round(r, out)
+                on_round(r, rec)
