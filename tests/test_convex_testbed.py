@@ -114,6 +114,20 @@ def test_schemes_run_on_the_convex_scenario(tmp_path, compression):
     assert {"suboptimality", "dist_to_opt"} <= set(rounds.columns)
     assert rounds["suboptimality"].iloc[-1] < rounds["suboptimality"].iloc[0]
     assert (rounds["bits_total"] > 0).all()
+    # round 0 broadcasts the model; later rounds what the scheme announced (double encoding,
+    # the majority vote, PowerSGD's P_hat on top of the model)
+    p = 50
+    assert rounds["downlink_bits"].iloc[0] == 32 * p
+    later = rounds["downlink_bits"].iloc[1:]
+    scheme = compression["scheme"]
+    if scheme == "iade":
+        assert (later < 32 * p).all()
+    elif scheme == "signsgd":
+        assert (later == p + 32).all()
+    elif scheme == "powersgd":
+        assert (later == 32 * p + 32 * 1 * 5).all()  # 50 = 5 x 10, rank 1: P_hat is 5 x 1
+    else:
+        assert (later == 32 * p).all()
 
 
 def test_aiade_scenario_with_nesterov_converges(tmp_path):
