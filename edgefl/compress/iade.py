@@ -189,21 +189,22 @@ def check_step_size(cfg: IADEConfig | AIADEConfig | IADESGDConfig, pb: ProblemCo
     if isinstance(cfg, AIADEConfig):
         tau = (math.sqrt(pb.L) - math.sqrt(pb.mu)) / (math.sqrt(pb.L) + math.sqrt(pb.mu))
         if abs(pb.eta - 1.0 / pb.L) > rel * (1.0 / pb.L):
-            out.append(f"Theorem 4.1 needs eta = 1/L = {1.0 / pb.L:.6g}, the source uses {pb.eta:.6g}")
+            out.append(f"Theorem 4.1 needs eta = 1/L = {1.0 / pb.L:.6g}, the source uses {pb.eta:.6g} (gradients.lr)")
         if abs(pb.momentum - tau) > 1e-6:
             out.append(f"Theorem 4.1 needs Nesterov momentum tau = {tau:.6g}, the source uses {pb.momentum:.6g} "
                        "(gradients.optimizer: nesterov)")
         return out
     if pb.momentum != 0.0:
         out.append(f"Theorem {'5.2' if isinstance(cfg, IADESGDConfig) else '3.1'} assumes plain gradient steps, "
-                   f"the source uses momentum {pb.momentum:.6g}")
+                   f"the source uses momentum {pb.momentum:.6g} (gradients.optimizer: gd)")
     if isinstance(cfg, IADESGDConfig):
         if pb.eta > (1.0 + rel) / (pb.rho * pb.L):
-            out.append(f"Theorem 5.2 needs eta <= 1/(rho L) = {1.0 / (pb.rho * pb.L):.6g}, the source uses {pb.eta:.6g}")
+            out.append(f"Theorem 5.2 needs eta <= 1/(rho L) = {1.0 / (pb.rho * pb.L):.6g}, the source uses {pb.eta:.6g} "
+                       "(gradients.lr)")
     elif not 0.0 < pb.eta < 2.0 / (pb.L + pb.mu):
         out.append(f"Theorem 3.1 needs eta in (0, 2/(L+mu)) = (0, {2.0 / (pb.L + pb.mu):.6g}), "
-                   f"the source uses {pb.eta:.6g}")
+                   f"the source uses {pb.eta:.6g} (gradients.lr)")
     c = contraction(cfg, pb)
     if cfg.c_prime is not None and not c < cfg.c_prime < 1.0:
-        out.append(f"c' = {cfg.c_prime!r} must lie in (c, 1) = ({c:.6g}, 1)")
+        out.append(f"c' = {cfg.c_prime!r} must lie in (c, 1) = ({c:.6g}, 1) (compression.c_prime)")
     return out
