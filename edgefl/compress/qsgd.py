@@ -23,7 +23,6 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from edgefl.compress.base import CompressionResult, Compressor, RoundContext
 from edgefl.compress.bitstream import (
     BitReader,
     Bits,
@@ -33,6 +32,7 @@ from edgefl.compress.bitstream import (
     gamma_lengths,
 )
 from edgefl.compress.errors import SchemeParameterError
+from edgefl.compress.stateless import StatelessCoder
 from edgefl.config_model import StrictModel
 
 
@@ -91,7 +91,7 @@ def decode_bucket(reader: BitReader, size: int) -> tuple[float, np.ndarray]:
     return norm, out
 
 
-class QSGD(Compressor):
+class QSGD(StatelessCoder):
     """Stochastic s-level quantisation + Elias coding; the server averages the decoded vectors."""
 
     name = "qsgd"
@@ -120,21 +120,14 @@ class QSGD(Compressor):
             raise ValueError(f"qsgd: {reader.remaining} bits left after decoding")
         return out
 
-    def compress(self, grads: np.ndarray, order: np.ndarray, ctx: RoundContext) -> CompressionResult:
-        k, p = grads.shape
-        up = np.zeros(k)
-        agg = np.zeros(p)
-        for row in range(k):
-            if ctx.fidelity == "bit-true":
-                bits = self.encode(grads[row], ctx.rng)
-                agg += self.decode(bits, p)
-                up[row] = bits.size
-                continue
-            for sl in self._buckets(p):
-                norm, lev = quantize(grads[row, sl], self.cfg.s, ctx.rng)
-                agg[sl] += norm * lev / self.cfg.s
-                up[row] += bucket_bits(lev)
-        return CompressionResult(upload_bits=up, decode_bits=np.zeros(k), aggregate=agg / k)
+    def reconstruct(self, g: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+        out = np.zeros(g.size)
+        nbits = 0
+        for sl in self._buckets(g.size):
+            norm, lev = quantize(g[sl], self.cfg.s, rng)
+            out[sl] = norm * lev / self.cfg.s
+            nbits += bucket_bits(lev)
+        return out, nbits
 
     def encode_flops(self, num_params: int) -> float:
         # norm (2P), scale + floor + compare + round (4P)

@@ -20,7 +20,6 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from edgefl.compress.base import CompressionResult, Compressor, RoundContext
 from edgefl.compress.bitstream import (
     BitReader,
     Bits,
@@ -31,6 +30,7 @@ from edgefl.compress.bitstream import (
     layer_slices,
     uint_bits,
 )
+from edgefl.compress.stateless import StatelessCoder
 from edgefl.config_model import StrictModel
 
 TRITS_PER_WORD = 40
@@ -98,7 +98,7 @@ def unpack_trits(reader: BitReader, n: int, packing: str) -> np.ndarray:
     return np.where(out == 2, -1, out)
 
 
-class TernGrad(Compressor):
+class TernGrad(StatelessCoder):
     """Per-layer stochastic ternarisation; the server averages the decoded vectors."""
 
     name = "terngrad"
@@ -125,21 +125,14 @@ class TernGrad(Compressor):
             raise ValueError(f"terngrad: {reader.remaining} bits left after decoding")
         return out
 
-    def compress(self, grads: np.ndarray, order: np.ndarray, ctx: RoundContext) -> CompressionResult:
-        k, p = grads.shape
-        up = np.zeros(k)
-        agg = np.zeros(p)
-        for row in range(k):
-            if ctx.fidelity == "bit-true":
-                bits = self.encode(grads[row], ctx.rng)
-                agg += self.decode(bits, p)
-                up[row] = bits.size
-                continue
-            for a, b, _ in layer_slices(self.param_shapes, p):
-                scale, t = ternarize(grads[row, a:b], ctx.rng)
-                agg[a:b] += scale * t
-                up[row] += 32 + packed_length(b - a, self.cfg.packing)
-        return CompressionResult(upload_bits=up, decode_bits=np.zeros(k), aggregate=agg / k)
+    def reconstruct(self, g: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+        out = np.zeros(g.size)
+        nbits = 0
+        for a, b, _ in layer_slices(self.param_shapes, g.size):
+            scale, t = ternarize(g[a:b], rng)
+            out[a:b] = scale * t
+            nbits += 32 + packed_length(b - a, self.cfg.packing)
+        return out, nbits
 
     def encode_flops(self, num_params: int) -> float:
         # max |g| (P), divide, compare, sign-multiply (3P)
