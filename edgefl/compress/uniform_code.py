@@ -125,13 +125,25 @@ def _reconstruct(n: np.ndarray, g: _Grid, dither: np.ndarray | None) -> np.ndarr
 
 
 def _ac_interval(n: np.ndarray, g: _Grid) -> tuple[int, int]:
-    """[A, A + W) in units of 2^(-B d): A_{j+1} = A_j 2^B + W_j cum(n_j), W_{j+1} = W_j f(n_j)."""
-    b = g.prob_bits
-    a, w = 0, 1
-    for j in (n + g.n_max).tolist():
-        a = (a << b) + w * int(g.cum[j])
-        w *= int(g.freq[j])
-    return a, w
+    """[A, A + W) in units of 2^(-B d): A_{j+1} = A_j 2^B + W_j cum(n_j), W_{j+1} = W_j f(n_j).
+
+    Computed by halves, (A, W) of a sequence = (A_1 2^(B n_2) + W_1 A_2, W_1 W_2), so the big
+    products are few and large (Karatsuba in CPython) instead of d small-by-big steps."""
+    sym = (n + g.n_max).tolist()
+    return _interval(sym, [int(c) for c in g.cum[sym]], [int(f) for f in g.freq[sym]], g.prob_bits)
+
+
+def _interval(sym: list[int], cum: list[int], freq: list[int], b: int) -> tuple[int, int]:
+    if len(sym) <= 32:
+        a, w = 0, 1
+        for c, f in zip(cum, freq):
+            a = (a << b) + w * c
+            w *= f
+        return a, w
+    h = len(sym) // 2
+    a1, w1 = _interval(sym[:h], cum[:h], freq[:h], b)
+    a2, w2 = _interval(sym[h:], cum[h:], freq[h:], b)
+    return (a1 << (b * (len(sym) - h))) + w1 * a2, w1 * w2
 
 
 def _ac_codeword(a: int, w: int, g: _Grid) -> tuple[int, int]:
