@@ -14,6 +14,16 @@ that never reaches the target says so. Downlink bits per round are the scheme's 
 (``CompressionResult.downlink_bits``: the double-encoded difference of IADE/AIADE, the 1-bit
 vote of majority vote, PowerSGD's P_hat + model) or the 32-bit model otherwise; seconds are the
 simulator's round end times. Writes total_bits.csv, total_bits.md and total_bits.png.
+
+Measured (seed 1, default budgets; Mbit total / simulated s):
+(i) uncoded GD 1.285 / 0.0113 (73 rounds), Nesterov 0.405 / 0.0031 (23), IADE 0.146 / 0.0018 (235),
+AIADE 0.042 / 0.0004 (26), PowerSGD r=2 0.841 / 0.0074 (73); QSGD s=1/4/16, TernGrad, signSGD,
+EF-signSGD, top-k 1 % and DSC-signSGD never reach 1e-6 in 3000 rounds at eta = 1/L (their
+quantisation error does not shrink: they stall at 1e-5 .. 1e-2).
+(ii) uncoded 947 / 7.8 (280 rounds), heavy ball 491 / 4.1 (145), IADE 62.6 / 0.61 (275),
+AIADE 121 / 1.06 (145), QSGD s=1 82.5 / 0.66, s=4 90.7 / 0.73, s=16 107 / 0.86, TernGrad 138 / 1.12,
+signSGD 242 / 2.01 (600), EF-signSGD 113 / 0.92, top-k 1 % 92.6 / 0.75, PowerSGD r=2 157 / 1.29,
+DSC-signSGD 236 / 1.97 (600).
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import textwrap
 import time
 import warnings
 from pathlib import Path
@@ -164,8 +175,10 @@ def plot(rows: list[dict], path: Path) -> None:
                 ax.annotate(r["scheme"], (r["total_bits"], r["seconds"]), fontsize=8)
         never = [r["scheme"] for r in sub if not r["reached"]]
         ax.set(xscale="log", yscale="log", xlabel="total bits (uplink + downlink)", ylabel="simulated seconds",
-               title=("(i) convex, subopt 1e-6" if task == "convex" else "(ii) MLP digits, 85 %")
-               + (f"\nnever: {', '.join(never)}" if never else ""))
+               title="(i) convex, subopt 1e-6" if task == "convex" else "(ii) MLP digits, 85 %")
+        if never:
+            ax.text(0.02, 0.02, textwrap.fill("never reached: " + ", ".join(never), 50), transform=ax.transAxes,
+                    fontsize=8, va="bottom")
         ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
