@@ -19,6 +19,7 @@ from pydantic import (
 
 from edgefl.compress.registry import compression_config_type
 from edgefl.config_model import StrictModel
+from edgefl.device_trace import DeviceTraceConfig
 from edgefl.learning.config import ModelConfig
 from edgefl.learning.convex_source import ConvexConfig
 from edgefl.radio.config import ChannelConfig
@@ -57,6 +58,8 @@ class WorkersConfig(StrictModel):
         0.0, le=3.0, description="sigma of a lognormal factor on each worker's compute time per round "
         "(stragglers; 0.1-0.5 is typical, <= 3 keeps exp(sigma z) finite)"
     )
+    trace: DeviceTraceConfig | None = Field(
+        None, description="replay per-worker compute speed and availability windows (edgefl.device_trace)")
 
     @model_validator(mode="after")
     def _devices_given(self) -> WorkersConfig:
@@ -149,9 +152,13 @@ class Scenario(StrictModel):
             raise ValueError("give exactly one gradient source: 'gradients' (synthetic gaussian-ceo) "
                              "or 'model' (ONNX model trained on data)")
         ra = self.rate_allocation
-        if ra.scheme == "p1" and ra.target_distortion is None:
-            raise ValueError("rate_allocation.scheme p1 needs rate_allocation.target_distortion: P1 (RD paper "
-                             "eq. 20) minimises bandwidth for that distortion; without it nothing is allocated")
+        successive = bool(getattr(type(self.compression), "successive", False))
+        if (ra.scheme == "p1" and ra.target_distortion is None and not successive
+                and self.channel.access == "tdma"):
+            # without D, P1 only orders successive decoders (Lemma 1) and splits FDMA bands
+            raise ValueError("rate_allocation.scheme p1 needs rate_allocation.target_distortion here: P1 (RD paper "
+                             "eq. 20) minimises bandwidth for that distortion; without it, with TDMA and a "
+                             f"non-successive scheme ({self.compression.scheme}), it would change nothing")
         if self.compression.scheme == "rd-ideal" and ra.target_distortion is None:
             raise ValueError("compression.scheme rd-ideal needs rate_allocation.target_distortion")
         if ra.target_distortion is not None and isinstance(self.gradients, GaussianCEOConfig):
