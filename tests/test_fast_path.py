@@ -14,6 +14,7 @@ import pytest
 from edgefl.runner import run_scenario
 from edgefl.scenario import ScenarioError, load_scenario
 from edgefl.sim.build import build_simulation
+from toy_link import LossyLink
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -37,7 +38,7 @@ VARIANTS: dict[str, list[str]] = {
 
 
 def _run(path: Path, overrides: list[str], out: Path, engine: str):
-    rs = load_scenario(path, ["output.plots=false", *overrides])
+    rs = load_scenario(path, ["output.plots=false", "output.timeline=true", *overrides])
     return run_scenario(rs, out, engine=engine, progress=False)
 
 
@@ -93,14 +94,14 @@ def test_declines_what_it_cannot_replay(overrides: list[str], reason: str) -> No
 def test_declines_retransmitting_link_and_unknown_engine_option() -> None:
     from edgefl.sim.engine import SimOptions
     from edgefl.sim.fast_path import fast_path_problems
-    from toy_link import LossyLink
 
-    sim = build_simulation(load_scenario(QUICK, ["gradients.params=200", "rounds=1"]))
+    rs = load_scenario(QUICK, ["gradients.params=200", "rounds=1"])
+    sim = build_simulation(rs)
     net = sim.net
     lossy = type(net)(**{**net.__dict__, "link": LossyLink(0.5, 1e-3)})
-    assert any("retransmissions" in p for p in fast_path_problems(lossy, sim.opt, "block_round", "rayleigh"))
-    assert fast_path_problems(net, sim.opt, "block_round", "rayleigh") == []
-    assert fast_path_problems(net, SimOptions(rounds=1, timeline=False), "block_upload", "rician") == []
+    assert any("retransmissions" in p for p in fast_path_problems(rs, lossy, sim.opt))
+    assert fast_path_problems(rs, net, sim.opt) == []
+    assert fast_path_problems(rs, net, SimOptions(rounds=1, timeline=False)) == []
 
 
 @pytest.mark.parametrize("kind, model", [("block_round", "rayleigh"), ("block_upload", "rician"),

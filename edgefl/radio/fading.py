@@ -193,9 +193,29 @@ class FadingBank:
         self._last_round = np.full(k, self._NEVER, dtype=np.int64)
         self._last_gain = np.ones(k)
 
+    @classmethod
+    def of_streams(cls, streams: list) -> FadingBank:
+        """A bank over ready-made per-worker streams (objects with ``gain(t, round)``,
+        ``raw(t, round)`` and ``returns_state``, e.g. LOS/NLOS switching streams), advanced one
+        by one."""
+        bank = cls.__new__(cls)
+        bank.size = len(streams)
+        bank.vectorised = False
+        bank._streams = list(streams)
+        bank._fading = bank._corr = None
+        return bank
+
+    def __getitem__(self, k: int):
+        """Worker ``k``'s stream (banks over ready-made streams only)."""
+        if self.vectorised:
+            raise TypeError("a vectorised FadingBank keeps no per-worker stream objects")
+        return self._streams[k]
+
     @property
     def returns_state(self) -> bool:
         """True when :meth:`raw` returns Gauss-Markov states rather than gains."""
+        if not self.vectorised:
+            return bool(self._streams[0].returns_state)
         return self._fading.model != "none" and self._corr.kind == "gauss_markov"
 
     def _draw(self, workers: np.ndarray) -> np.ndarray:

@@ -31,6 +31,7 @@ import numpy as np
 
 from edgefl.compress.base import CompressionResult
 from edgefl.radio.link import LinkModel
+from edgefl.scenario import ResolvedScenario
 from edgefl.sim.engine import Interval, Network, SimOptions, Simulation, _LocalWork
 from edgefl.sim.timing import compute_seconds
 
@@ -41,14 +42,17 @@ _KNOWN_OPTIONS = {"rounds", "fidelity", "upload_order", "compute_jitter", "aggre
 _TIME_FREE_CORRELATIONS = {"block_round", "block_upload"}
 
 
-def fast_path_problems(net: Network, opt: SimOptions, correlation_kind: str, fading_model: str) -> list[str]:
-    """Why a run on ``net`` with ``opt`` cannot take the fast path (empty: it can)."""
+def fast_path_problems(rs: ResolvedScenario, net: Network, opt: SimOptions) -> list[str]:
+    """Why the run of ``rs`` on ``net`` with ``opt`` cannot take the fast path (empty: it can)."""
     problems = []
+    ch = rs.scenario.channel
     link = type(net.link)
     if link.upload is not LinkModel.upload or link.transmit is not LinkModel.transmit:
         problems.append(f"link model {net.link.name!r} has its own upload process (retransmissions)")
-    if fading_model != "none" and correlation_kind not in _TIME_FREE_CORRELATIONS:
-        problems.append(f"fading correlation {correlation_kind!r} depends on the upload start time")
+    if ch.correlation.kind not in _TIME_FREE_CORRELATIONS:
+        problems.append(f"fading correlation {ch.correlation.kind!r} depends on the upload start time")
+    if getattr(ch, "trace", None) is not None:
+        problems.append("channel.trace: the SNR depends on the upload start time")
     if net.access not in ("tdma", "fdma"):
         problems.append(f"access {net.access!r}")
     defaults = SimOptions(rounds=1)
@@ -64,8 +68,10 @@ class FastSimulation(Simulation):
 
     engine_path = "fast"
 
-    def _air_and_decode(self, r: int, t0: float, work: _LocalWork, order: np.ndarray,
-                        res: CompressionResult, share: np.ndarray, log: list[Interval]) -> np.ndarray:
+    def _air_and_decode(self, r: int, t0: float, work: _LocalWork, order: np.ndarray, res: CompressionResult,
+                        share: np.ndarray, log: list[Interval]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if res.decode_schedule is not None:  # DSC feedback on the air this round: SimPy plays it
+            return super()._air_and_decode(r, t0, work, order, res, share, log)
         net, link, k = self.net, self.net.link, self.net.num_workers
         keep = self.opt.timeline
         bits = np.asarray(res.upload_bits, dtype=float)
@@ -110,19 +116,20 @@ class FastSimulation(Simulation):
             self._log_intervals(r, t0, work, res, start, end, bits, decodes, t_dec, t_end, log)
         # the records read the round's end from the SimPy clock, as after a SimPy round
         self.env._now = t_end  # noqa: SLF001 - no public setter; the value is SimPy's own now + delay
-        return airtime
+        return airtime, np.ones(k, dtype=bool), np.zeros(k)  # single attempts are delivered; no feedback
 
     def _log_intervals(self, r: int, t0: float, work: _LocalWork, res: CompressionResult, start: np.ndarray,
                        end: np.ndarray, bits: np.ndarray, decodes: list[tuple[int, float, float]],
                        agg_start: float, t_end: float, log: list[Interval]) -> None:
         """The intervals the SimPy processes would have logged (same values, same fields)."""
-        t_comp = t0 + work.t_bc
+        t_comp = t0 + work.t_bc + (work.wait_s if work.wait_s is not None else 0.0)
         comp_end = t_comp + work.compute_s
         enc_start = work.ready - work.encode_s
         dbits = np.asarray(res.decode_bits, dtype=float)
         for w in range(self.net.num_workers):
             actor = f"worker{w}"
-            log.append(Interval(r, actor, "compute", t_comp, float(comp_end[w])))
+            log.append(Interval(r, actor, "compute", float(t_comp if np.ndim(t_comp) == 0 else t_comp[w]),
+                                float(comp_end[w])))
             if work.encode_s[w] > 0:
                 log.append(Interval(r, actor, "encode", float(enc_start[w]), float(work.ready[w])))
             log.append(Interval(r, actor, "upload", float(start[w]), float(end[w]), float(bits[w])))
