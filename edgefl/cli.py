@@ -34,14 +34,32 @@ def _unexpected(exc: Exception, source: str) -> typer.Exit:
 SET_HELP = "Override a scenario field, e.g. --set workers.count=50 (repeatable; type-checked like the file)."
 
 
-def _load(scenario: Path, overrides: list[str]):
-    from edgefl.scenario import ScenarioError, load_scenario
+ESTIMATE_HELP = "Print the memory and wall-time estimate of the run (made before any work)."
+MAX_MEMORY_HELP = "Refuse runs estimated above this much memory, e.g. 4G (default: the available memory)."
+
+
+def _load(scenario: Path, overrides: list[str], max_memory: str | None = None, show_estimate: bool = False):
+    """Load and resolve a scenario; the memory estimate is checked before anything is allocated."""
+    from edgefl.estimate import parse_memory
+    from edgefl.scenario import ResourceError, ScenarioError, load_scenario
 
     try:
-        return load_scenario(scenario, overrides)
+        limit = None if max_memory is None else parse_memory(max_memory)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        rs = load_scenario(scenario, overrides, max_memory=limit)
+    except ResourceError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        typer.echo("\n".join(exc.estimate.lines()), err=True)
+        raise typer.Exit(2) from None
     except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    if show_estimate and rs.estimate is not None:
+        typer.echo("\n".join(rs.estimate.lines()))
+    return rs
 
 
 def _output_dir(text: str | None, what: str) -> Path | None:
@@ -66,13 +84,15 @@ def run(
     output: Optional[str] = typer.Option(None, "--output", "-o", help="results directory (default results/<name>)"),
     overwrite: bool = typer.Option(False, help="write into an existing results directory"),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="progress bar (default: on a TTY)"),
+    estimate: bool = typer.Option(False, "--estimate", help=ESTIMATE_HELP),
+    max_memory: Optional[str] = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
 ) -> None:
     """Run one scenario; write timeline.csv, rounds.csv, summary.json and plots."""
     from edgefl.runner import run_scenario
     from edgefl.scenario import ScenarioError
 
     out_dir = _output_dir(output, "-o/--output")
-    rs = _load(scenario, set_)
+    rs = _load(scenario, set_, max_memory, estimate)
     if out_dir is None:
         _output_dir(rs.scenario.output.dir, f"{rs.source}: output.dir")
     try:
@@ -102,14 +122,24 @@ def run(
 def validate(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    estimate: bool = typer.Option(False, "--estimate", help=ESTIMATE_HELP),
+    max_memory: Optional[str] = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
 ) -> None:
-    """Check a scenario (schema, catalog names, model ops); run nothing."""
+    """Check a scenario (schema, catalog names, model ops, memory estimate); run nothing."""
+    rs = _load(scenario, set_, max_memory, estimate)
+    from edgefl.estimate import VALIDATE_BUILD_S, build_seconds
     from edgefl.scenario import ScenarioError
-    from edgefl.sim.build import build_simulation
+    from edgefl.sim.build import build_simulation, gradient_source, layout
 
-    rs = _load(scenario, set_)
+    note = ""
     try:
-        build_simulation(rs)  # loads the ONNX model and data, places workers; simulates nothing
+        if build_seconds(rs.scenario) <= VALIDATE_BUILD_S:
+            build_simulation(rs)  # loads the ONNX model and data, places workers; simulates nothing
+        else:  # keep validate fast: check placement and the model, not every worker's radio state
+            layout(rs)
+            if rs.scenario.model is not None:
+                gradient_source(rs)
+            note = f" (per-worker radio state not built: ~{build_seconds(rs.scenario):.0f} s; 'run' builds it)"
     except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -117,7 +147,7 @@ def validate(
         raise _unexpected(exc, rs.source) from None
     s = rs.scenario
     typer.echo(f"{scenario}: ok ({s.name}: {s.workers.count} workers, {s.rounds} rounds, "
-               f"compression {s.compression.scheme}, {s.channel.access}, fidelity {s.fidelity})")
+               f"compression {s.compression.scheme}, {s.channel.access}, fidelity {s.fidelity}){note}")
 
 
 @app.command()

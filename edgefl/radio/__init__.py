@@ -1,17 +1,25 @@
 """Radio models: path loss, shadowing, fading, noise, rates, placement and the per-run environment."""
 
-from edgefl.radio.config import ChannelConfig, CorrelationConfig, FadingConfig, PathLossConfig
-from edgefl.radio.environment import RadioEnvironment
-from edgefl.radio.fading import jakes_correlation, sample_power_gain
-from edgefl.radio.noise import thermal_noise_dbm
-from edgefl.radio.pathloss import pathloss_db
-from edgefl.radio.placement import PlacementConfig, place_workers
-from edgefl.radio.rate import (
-    broadcast_rate_bps,
-    shannon_rate_bps,
-    spectral_efficiency,
-    upload_bandwidths_hz,
-)
+# Imported on first use (PEP 562): the scenario schema imports the config submodules, and
+# pulling in the numerical ones with them would slow `edgefl --help` and `validate`.
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "ChannelConfig": "edgefl.radio.config",
+    "CorrelationConfig": "edgefl.radio.config",
+    "FadingConfig": "edgefl.radio.config",
+    "PathLossConfig": "edgefl.radio.config",
+    "RadioEnvironment": "edgefl.radio.environment",
+    "jakes_correlation": "edgefl.radio.fading",
+    "sample_power_gain": "edgefl.radio.fading",
+    "thermal_noise_dbm": "edgefl.radio.noise",
+    "pathloss_db": "edgefl.radio.pathloss",
+    "PlacementConfig": "edgefl.radio.placement",
+    "place_workers": "edgefl.radio.placement",
+}
 
 __all__ = [
     "ChannelConfig",
@@ -20,13 +28,21 @@ __all__ = [
     "PathLossConfig",
     "PlacementConfig",
     "RadioEnvironment",
-    "broadcast_rate_bps",
     "jakes_correlation",
     "pathloss_db",
     "place_workers",
     "sample_power_gain",
-    "shannon_rate_bps",
-    "spectral_efficiency",
     "thermal_noise_dbm",
-    "upload_bandwidths_hz",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from edgefl import catalog
 from edgefl.devices import ServerProfile, WorkerProfile, parse_device_profile
+from edgefl.estimate import Estimate, available_memory, estimate_scenario, over_limit
 from edgefl.learning.config import ModelConfig
 from edgefl.radio.config import ChannelConfig
 from edgefl.scenario.errors import (
@@ -34,6 +35,7 @@ class ResolvedScenario:
     base_dir: Path
     worker_devices: tuple[WorkerProfile, ...]  # one per worker
     server_profile: ServerProfile
+    estimate: Estimate | None = None  # memory and wall time, computed before anything was allocated
 
 
 _TAGS = ("kind", "model", "layout", "scheme")
@@ -179,9 +181,21 @@ def _onnx_problem(path: Path) -> str | None:
     return None
 
 
+class ResourceError(ScenarioError):
+    """A valid scenario whose estimated memory exceeds the limit; ``estimate`` has the terms."""
+
+    def __init__(self, source: str, problems: list[FieldProblem], estimate: Estimate) -> None:
+        super().__init__(source, problems)
+        self.estimate = estimate
+
+
 def resolve(data: Any, source: str = "<dict>", base_dir: Path | None = None,
-            overrides: list[str] | None = None) -> ResolvedScenario:
-    """Validate a scenario given as parsed YAML; raise ScenarioError naming every problem."""
+            overrides: list[str] | None = None, max_memory: float | None = None) -> ResolvedScenario:
+    """Validate a scenario given as parsed YAML; raise ScenarioError naming every problem.
+
+    Before anything per worker is allocated, the run's memory is estimated
+    (:mod:`edgefl.estimate`); above ``max_memory`` bytes (default: the machine's available
+    memory) a :class:`ResourceError` names the fields that drive it."""
     base_dir = Path(base_dir or ".").resolve()
     if not isinstance(data, dict):
         raise ScenarioError(source, [FieldProblem("", type(data).__name__, "a scenario must be a YAML mapping")])
@@ -197,6 +211,12 @@ def resolve(data: Any, source: str = "<dict>", base_dir: Path | None = None,
         scn = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(source, problems_from_validation(exc, Scenario)) from exc
+    est = estimate_scenario(scn, base_dir)
+    limit = available_memory() if max_memory is None else max_memory
+    why = over_limit(est, limit)
+    if why is not None:
+        top = max(est.memory, key=lambda t: t.amount)
+        raise ResourceError(source, [FieldProblem(top.fields, MISSING, why)], est)
 
     problems = []
     w = scn.workers
@@ -222,4 +242,4 @@ def resolve(data: Any, source: str = "<dict>", base_dir: Path | None = None,
         problems += _check_model_files(scn.model, base_dir)
     if problems:
         raise ScenarioError(source, problems)
-    return ResolvedScenario(scn, source, base_dir, tuple(devices), server)
+    return ResolvedScenario(scn, source, base_dir, tuple(devices), server, est)
