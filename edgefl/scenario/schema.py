@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from edgefl.compress.registry import compression_config_type
+from edgefl.compress.simple import NoneConfig
 from edgefl.config_model import StrictModel
 from edgefl.learning.config import ModelConfig
 from edgefl.radio.config import ChannelConfig
@@ -133,7 +134,7 @@ class Scenario(StrictModel):
     channel: ChannelConfig
     gradients: GaussianCEOConfig | None = Field(None, description="synthetic CEO gradients (or use 'model')")
     model: ModelConfig | None = Field(None, description="real learning with an ONNX model (or use 'gradients')")
-    compression: CompressionConfig = Field(default_factory=lambda: {"scheme": "none"})  # type: ignore[valid-type]
+    compression: CompressionConfig = Field(default_factory=NoneConfig)  # type: ignore[valid-type]
     rate_allocation: RateAllocationConfig = Field(default_factory=RateAllocationConfig)
     fidelity: Literal["analytic", "bit-true"] = "analytic"
     upload_order: Literal["completion", "index"] = Field(
