@@ -113,6 +113,9 @@ def run(
     if outcome.rounds_done:
         typer.echo(f"  mean round latency {t['mean_round_latency_s']:.6g} s, "
                    f"{t['mean_bits_per_param']:.4g} bits/parameter, mean distortion {t['mean_distortion']:.4g}")
+    acc = t.get("final_test_accuracy")
+    if isinstance(acc, float) and acc == acc:
+        typer.echo(f"  final test accuracy {acc:.4f}")
     typer.echo(f"  results in {outcome.out_dir}")
     if not outcome.complete:
         raise typer.Exit(1 if outcome.error else 130)

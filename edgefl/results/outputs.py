@@ -18,7 +18,7 @@ from edgefl.results.writer import write_csv, write_json
 from edgefl.sim.engine import Event
 
 TIMELINE_COLUMNS = ["round", "actor", "phase", "start", "end", "bits"]
-_PACKAGES = ["edgefl", "numpy", "scipy", "simpy", "numba", "onnxruntime", "onnx", "pydantic"]
+_PACKAGES = ["edgefl-sim", "numpy", "scipy", "simpy", "numba", "onnxruntime", "onnx", "pydantic"]
 
 
 def package_versions() -> dict[str, str]:
