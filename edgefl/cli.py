@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -81,11 +80,11 @@ def _output_dir(text: str | None, what: str) -> Path | None:
 def run(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="results directory (default results/<name>)"),
+    output: str | None = typer.Option(None, "--output", "-o", help="results directory (default results/<name>)"),
     overwrite: bool = typer.Option(False, help="write into an existing results directory"),
-    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="progress bar (default: on a TTY)"),
+    progress: bool | None = typer.Option(None, "--progress/--no-progress", help="progress bar (default: on a TTY)"),
     estimate: bool = typer.Option(False, "--estimate", help=ESTIMATE_HELP),
-    max_memory: Optional[str] = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
+    max_memory: str | None = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
 ) -> None:
     """Run one scenario; write timeline.csv, rounds.csv, summary.json and plots."""
     from edgefl.runner import run_scenario
@@ -126,7 +125,7 @@ def validate(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
     estimate: bool = typer.Option(False, "--estimate", help=ESTIMATE_HELP),
-    max_memory: Optional[str] = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
+    max_memory: str | None = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
 ) -> None:
     """Check a scenario (schema, catalog names, model ops, memory estimate); run nothing."""
     rs = _load(scenario, set_, max_memory, estimate)
@@ -164,7 +163,7 @@ def schema() -> None:
 @app.command()
 def plot(
     results_dir: Path = typer.Argument(..., help="a results directory written by 'edgefl run'"),
-    round_: Optional[int] = typer.Option(None, "--round", help="round of the timing diagram (default: last)"),
+    round_: int | None = typer.Option(None, "--round", help="round of the timing diagram (default: last)"),
 ) -> None:
     """Draw the timing diagram (Gantt) of a round and the per-round curves as PNG."""
     from edgefl.results.plots import plot_results
@@ -187,7 +186,8 @@ def plot(
 def plan(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-    D: Optional[float] = typer.Option(None, "--D", help="target distortion (default rate_allocation.target_distortion, else signSGD's distortion)"),
+    D: float | None = typer.Option(
+        None, "--D", help="target distortion (default rate_allocation.target_distortion, else signSGD's distortion)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); no training."""
@@ -210,12 +210,12 @@ def bound(
     K: int = typer.Option(..., "--K", help="number of workers"),
     sigma_x2: float = typer.Option(..., "--sigma-x2", help="variance of the true gradient, sigma_X^2"),
     sigma_n2: float = typer.Option(..., "--sigma-n2", help="variance of each worker's noise, sigma_N^2"),
-    D: Optional[float] = typer.Option(
+    D: float | None = typer.Option(
         None, "--D", help="target distortion per parameter (> sigma_N^2 / K; default: signSGD's distortion)"),
-    params: Optional[int] = typer.Option(None, "--params", help="P, to print totals"),
-    A: Optional[float] = typer.Option(None, "--A", help="eq. 23 constant A"),
-    beta: Optional[float] = typer.Option(None, "--beta", help="eq. 23 constant beta"),
-    eps: Optional[float] = typer.Option(None, "--eps", help="eq. 23 target accuracy epsilon"),
+    params: int | None = typer.Option(None, "--params", help="P, to print totals"),
+    A: float | None = typer.Option(None, "--A", help="eq. 23 constant A"),
+    beta: float | None = typer.Option(None, "--beta", help="eq. 23 constant beta"),
+    eps: float | None = typer.Option(None, "--eps", help="eq. 23 target accuracy epsilon"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """R_sum(D), R_in(D) (RD paper Corollary 2) and the eq. 23 iteration bound and total cost."""

@@ -57,7 +57,8 @@ def check_run(rs: Any) -> bool:
     sim.run()
     assert len(sim.rounds) == rs.scenario.rounds
     for row in sim.rounds:
-        bad = {k: v for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)
+        values = {k: row[k] for k in row.keys()}  # a RoundRecord: mapping-style, not a dict
+        bad = {k: v for k, v in values.items() if isinstance(v, float) and not math.isfinite(v)
                and k not in ("test_accuracy", "test_loss", "sigma_x2_est", "sigma_n2_est")}
         assert not bad, (bad, rs.scenario.model_dump())
     return True

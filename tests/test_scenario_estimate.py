@@ -55,7 +55,8 @@ def test_huge_request_refused_fast_naming_the_fields(path: Path, setting: str, f
 def test_max_memory_and_estimate_options() -> None:
     code, out, _, _ = timed_cli("validate", str(QUICKSTART), "--estimate")
     assert code == 0 and "estimate: peak memory" in out and "gradient vectors (signsgd)" in out
-    code, out, _, _ = timed_cli("validate", str(QUICKSTART), "--max-memory", "320M", "--set", "gradients.params=1000000")
+    code, out, _, _ = timed_cli("validate", str(QUICKSTART), "--max-memory", "320M",
+                                "--set", "gradients.params=1000000")
     assert code == 2 and "gradient vectors" in out and "gradients.params" in out and "320 MiB allowed" in out
     code, out, _, _ = timed_cli("validate", str(QUICKSTART), "--max-memory", "lots")
     assert code == 2 and "--max-memory 'lots'" in out

@@ -1,4 +1,4 @@
-"""Radio models: path loss, shadowing, fading, noise, rates, placement and the per-run environment."""
+"""Radio models: path loss, shadowing, fading, noise, rates, link models, placement and the per-run environment."""
 
 # Imported on first use (PEP 562): the scenario schema imports the config submodules, and
 # pulling in the numerical ones with them would slow `edgefl --help` and `validate`.
@@ -15,24 +15,40 @@ _LAZY = {
     "RadioEnvironment": "edgefl.radio.environment",
     "jakes_correlation": "edgefl.radio.fading",
     "sample_power_gain": "edgefl.radio.fading",
+    "LinkModel": "edgefl.radio.link",
+    "ShannonLink": "edgefl.radio.link",
+    "UploadOutcome": "edgefl.radio.link",
+    "make_link": "edgefl.radio.link_registry",
     "thermal_noise_dbm": "edgefl.radio.noise",
     "pathloss_db": "edgefl.radio.pathloss",
     "PlacementConfig": "edgefl.radio.placement",
     "place_workers": "edgefl.radio.placement",
+    "broadcast_rate_bps": "edgefl.radio.rate",
+    "shannon_rate_bps": "edgefl.radio.rate",
+    "spectral_efficiency": "edgefl.radio.rate",
+    "upload_bandwidths_hz": "edgefl.radio.rate",
 }
 
 __all__ = [
     "ChannelConfig",
     "CorrelationConfig",
     "FadingConfig",
+    "LinkModel",
     "PathLossConfig",
     "PlacementConfig",
     "RadioEnvironment",
+    "ShannonLink",
+    "UploadOutcome",
+    "broadcast_rate_bps",
     "jakes_correlation",
+    "make_link",
     "pathloss_db",
     "place_workers",
     "sample_power_gain",
+    "shannon_rate_bps",
+    "spectral_efficiency",
     "thermal_noise_dbm",
+    "upload_bandwidths_hz",
 ]
 
 

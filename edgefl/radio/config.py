@@ -16,6 +16,9 @@ from pydantic import BaseModel, Field, PositiveFloat, model_validator
 
 from edgefl.config_model import StrictModel
 
+from edgefl.radio.link import ShannonLinkConfig
+from edgefl.radio.link_registry import link_config_type
+
 PathLossModel = Literal[
     "free_space",
     "log_distance",
@@ -144,6 +147,9 @@ class CorrelationConfig(_Strict):
         return self
 
 
+LinkConfig = link_config_type()
+
+
 class ChannelConfig(_Strict):
     """A complete channel profile (one file in ``channels/``)."""
 
@@ -171,6 +177,9 @@ class ChannelConfig(_Strict):
     max_spectral_efficiency: PositiveFloat | None = Field(
         None, le=100, description="cap on bit/s/Hz (e.g. 256-QAM at the highest code rate)"
     )
+    link: LinkConfig = Field(  # type: ignore[valid-type]
+        default_factory=ShannonLinkConfig,
+        description="link model turning SNR into rate and playing out uploads (see edgefl.radio.link)")
 
     @model_validator(mode="after")
     def _check_carrier(self) -> ChannelConfig:

@@ -5,14 +5,13 @@ and per-round latency / bits curves."""
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
-import matplotlib
+# Figure objects without pyplot: no global backend choice, no figure registry (safe in workers)
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from edgefl.results.writer import write_atomic  # noqa: E402
+from edgefl.results.writer import write_atomic
 
 COMM_PHASES = ("broadcast", "upload")
 # DSC paper Fig. 5 colours: DSC work in blue, distributed-learning work in red
@@ -71,12 +70,9 @@ def _scenario_name(results_dir: Path) -> str:
     return name if isinstance(name, str) and name else results_dir.name
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
-    import io
-
+def _save(fig: Figure, path: Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
     write_atomic(path, buf.getvalue())
 
 
@@ -109,7 +105,8 @@ def plot_timing(results_dir: Path, round_index: int | None = None, max_workers: 
     t0 = min(float(e["start"]) for e in ev)
     span = max(float(e["end"]) for e in ev) - t0
     lane = {a: i for i, a in enumerate(actors)}
-    fig, ax = plt.subplots(figsize=(11, 1.5 + 0.45 * len(actors)))
+    fig = Figure(figsize=(11, 1.5 + 0.45 * len(actors)))
+    ax = fig.subplots()
     for e in ev:
         if e["actor"] not in lane:
             continue
@@ -149,7 +146,8 @@ def plot_curves(results_dir: Path) -> Path:
     rows = read_csv(path, ("round", *(k for k, _ in panels)))
     if not rows:
         raise ResultsFileError(f"{path} has no rounds")
-    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.6 * len(panels)), sharex=True)
+    fig = Figure(figsize=(8, 2.6 * len(panels)))
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
     for ax, (key, label) in zip(axes, panels):
         pts = [(float(r["round"]), float(r[key])) for r in rows]
         pts = [(x, y) for x, y in pts if math.isfinite(y)]  # accuracy: evaluated rounds only

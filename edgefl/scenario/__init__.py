@@ -35,7 +35,7 @@ from edgefl.scenario.schema import (
 
 __all__ = [
     "MISSING", "CompressionConfig", "FieldProblem", "GaussianCEOConfig", "OutputConfig", "Position",
-    "RateAllocationConfig", "ResolvedScenario", "ResourceError", "Scenario", "ScenarioError", "ServerConfig", "StrictModel",
-    "WorkerGroup", "WorkerOverride", "WorkersConfig", "apply_overrides", "json_schema", "load_scenario",
+    "RateAllocationConfig", "ResolvedScenario", "ResourceError", "Scenario", "ScenarioError", "ServerConfig",
+    "StrictModel", "WorkerGroup", "WorkerOverride", "WorkersConfig", "apply_overrides", "json_schema", "load_scenario",
     "parse_override", "problems_from_validation", "resolve",
 ]
