@@ -147,16 +147,28 @@ def _data_shape(scn: Scenario, base_dir: Path, features: int) -> tuple[int, int]
     if data.kind == "synthetic":
         return data.num_samples, data.num_features
     try:
-        import numpy as np
+        import zipfile
 
-        with np.load(base_dir / data.path, allow_pickle=False) as npz:
-            fh = npz.zip.open("X.npy")
-            version = np.lib.format.read_magic(fh)
-            reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            shape = reader(fh)[0]
-            return int(shape[0]), int(math.prod(shape[1:]))
+        with zipfile.ZipFile(base_dir / data.path) as zf:
+            shape = npy_shape(zf, "X")
     except Exception:  # noqa: BLE001 - the file checks report unreadable data; estimate with the model's input
-        return 0, features
+        shape = None
+    return (int(shape[0]), int(math.prod(shape[1:]))) if shape else (0, features)
+
+
+def npy_shape(zf: Any, name: str) -> tuple[int, ...] | None:
+    """Shape of array ``name`` in an open .npz (zip) archive, from its .npy header alone (no data read);
+    None for a format version this numpy cannot read headers of."""
+    import numpy as np
+
+    fmt = np.lib.format
+    with zf.open(f"{name}.npy") as fh:
+        version = fmt.read_magic(fh)
+        if version == (1, 0):
+            return tuple(fmt.read_array_header_1_0(fh)[0])
+        if version == (2, 0):
+            return tuple(fmt.read_array_header_2_0(fh)[0])
+    return None
 
 
 def estimate_scenario(scn: Scenario, base_dir: Path = Path(".")) -> Estimate:

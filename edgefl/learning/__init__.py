@@ -14,8 +14,7 @@ Public API:
 # pulling in the numerical ones with them would slow `edgefl --help` and `validate`.
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from edgefl.lazy import lazy_attributes
 
 _LAZY = {
     "DifferentiableModel": "edgefl.learning.autodiff",
@@ -40,13 +39,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY)

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from edgefl import catalog
 from edgefl.devices import ServerProfile, WorkerProfile, parse_device_profile
-from edgefl.estimate import Estimate, available_memory, estimate_scenario, over_limit
+from edgefl.estimate import Estimate, available_memory, estimate_scenario, npy_shape, over_limit
 from edgefl.learning.config import ModelConfig
 from edgefl.radio.config import ChannelConfig
 from edgefl.scenario.errors import (
@@ -146,28 +146,12 @@ def _npz_problem(path: Path) -> str | None:
             missing = sorted({"X", "y"} - set(npz.files))
             if missing:
                 return f"lacks array(s) {', '.join(missing)}; it has {', '.join(npz.files) or 'none'}"
-            n_x, n_y = (_npz_rows(npz.zip, name) for name in ("X", "y"))
+            n_x, n_y = ((shape or (None,))[0] for shape in (npy_shape(npz.zip, name) for name in ("X", "y")))
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         return f"not a readable .npz file ({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})"
     if n_x is not None and n_y is not None and (n_x != n_y or n_x < 2):
         return f"X has {n_x} rows and y {n_y}; need the same number, at least 2"
     return None
-
-
-def _npz_rows(zf: Any, name: str) -> int | None:
-    """Leading dimension of array ``name`` from its .npy header, without reading the data."""
-    import numpy as np
-
-    fmt = np.lib.format
-    with zf.open(f"{name}.npy") as fh:
-        version = fmt.read_magic(fh)
-        if version == (1, 0):
-            shape = fmt.read_array_header_1_0(fh)[0]
-        elif version == (2, 0):
-            shape = fmt.read_array_header_2_0(fh)[0]
-        else:  # a newer format: leave the check to the loader
-            return None
-    return int(shape[0]) if shape else None
 
 
 def _onnx_problem(path: Path) -> str | None:
