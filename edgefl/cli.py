@@ -78,37 +78,34 @@ def _output_dir(text: str | None, what: str) -> Path | None:
 
 @app.command()
 def run(
-    scenario: Path | None = typer.Argument(None, help="scenario YAML file (optional with --resume)"),
+    scenario: Path = typer.Argument(..., help="scenario YAML file"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
     output: str | None = typer.Option(None, "--output", "-o", help="results directory (default results/<name>)"),
-    overwrite: bool = typer.Option(False, help="replace the results in the output directory (once the new run "
-                                   "has finished its first round)"),
-    resume: Path | None = typer.Option(None, "--resume", help="finish the killed run whose results are in this "
-                                       "directory (same scenario; its rounds are replayed, checked, then continued)"),
+    overwrite: bool = typer.Option(False, help="replace the results in an existing directory (the old ones "
+                                   "stay until the new run has finished its first round)"),
+    resume: Path | None = typer.Option(None, "--resume", help="continue the killed or interrupted run in this "
+                                       "results directory (same scenario and --set values)"),
     progress: bool | None = typer.Option(None, "--progress/--no-progress", help="progress bar (default: on a TTY)"),
     estimate: bool = typer.Option(False, "--estimate", help=ESTIMATE_HELP),
     max_memory: str | None = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
 ) -> None:
-    """Run one scenario; write timeline.csv, rounds.csv, summary.json and plots."""
+    """Run one scenario; write timeline.csv, rounds.csv, summary.json and plots (round by round)."""
     try:
         _run(scenario, set_, output, overwrite, resume, progress, estimate, max_memory)
-    except KeyboardInterrupt:  # during start-up or the final writes; the run loop handles its own
-        typer.echo("interrupted (Ctrl-C) before the first round: nothing was written", err=True)
+    except KeyboardInterrupt:
+        typer.echo("interrupted before the first round: nothing was simulated; no results written "
+                   "(earlier results, if any, are untouched)", err=True)
         raise typer.Exit(130) from None
 
 
-def _run(scenario: Path | None, set_: list[str], output: str | None, overwrite: bool, resume: Path | None,
+def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, resume: Path | None,
          progress: bool | None, estimate: bool, max_memory: str | None) -> None:
     from edgefl.runner import ResumeError, run_scenario
+    from edgefl.results.journal import ResumeMismatch
     from edgefl.scenario import ScenarioError
 
-    if resume is not None:
-        if output is not None or overwrite:
-            typer.echo("error: --resume DIR continues the run in DIR; it takes no -o or --overwrite", err=True)
-            raise typer.Exit(2)
-        scenario = scenario or _resume_source(resume)
-    if scenario is None:
-        typer.echo("error: give a scenario file (or --resume DIR)", err=True)
+    if resume is not None and (output is not None or overwrite):
+        typer.echo("error: --resume DIR continues the run in DIR; do not combine it with -o or --overwrite", err=True)
         raise typer.Exit(2)
     out_dir = resume if resume is not None else _output_dir(output, "-o/--output")
     rs = _load(scenario, set_, max_memory, estimate)
@@ -116,20 +113,23 @@ def _run(scenario: Path | None, set_: list[str], output: str | None, overwrite: 
         _output_dir(rs.scenario.output.dir, f"{rs.source}: output.dir")
     try:
         outcome = run_scenario(rs, out_dir, overwrite=overwrite, progress=progress, resume=resume is not None)
-    except (ScenarioError, ResumeError) as exc:  # problems only visible when building (e.g. an ONNX op)
+    except (ScenarioError, ResumeError, ResumeMismatch) as exc:  # found before (or instead of) new work
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except OSError as exc:  # output directory unusable: found before any simulation work
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    except KeyboardInterrupt:
-        raise
     except Exception as exc:  # noqa: BLE001 - radio/coding/learning code rejecting what the scenario fed it
         raise _unexpected(exc, rs.source) from None
+    if outcome.previous_kept:
+        why = f"stopped by {outcome.error}" if outcome.error else "interrupted"
+        typer.echo(f"{rs.scenario.name}: {why} before its first round; the previous results in "
+                   f"{outcome.out_dir} are untouched")
+        raise typer.Exit(1 if outcome.error else 130)
     t = outcome.summary["totals"]
-    written = "previous results kept" if outcome.kept_previous else "partial results written"
     state = "complete" if outcome.complete else (
-        f"STOPPED by {outcome.error} ({written})" if outcome.error else f"INTERRUPTED ({written})")
+        f"STOPPED by {outcome.error} (partial results written)" if outcome.error
+        else "INTERRUPTED (partial results written)")
     typer.echo(f"{rs.scenario.name}: {outcome.rounds_done}/{rs.scenario.rounds} rounds, {state}")
     if outcome.rounds_done:
         typer.echo(f"  mean round latency {t['mean_round_latency_s']:.6g} s, "
@@ -140,19 +140,6 @@ def _run(scenario: Path | None, set_: list[str], output: str | None, overwrite: 
     typer.echo(f"  results in {outcome.out_dir}")
     if not outcome.complete:
         raise typer.Exit(1 if outcome.error else 130)
-
-
-def _resume_source(directory: Path) -> Path:
-    """The scenario file a results directory was written from (summary.json's ``source``)."""
-    try:
-        source = json.loads((directory / "summary.json").read_text(encoding="utf-8")).get("source")
-    except (OSError, ValueError, AttributeError):
-        source = None
-    if not isinstance(source, str) or not Path(source).is_file():
-        typer.echo(f"error: --resume {directory}: cannot find the scenario file it was written from "
-                   f"({source!r}); give it as the first argument", err=True)
-        raise typer.Exit(2)
-    return Path(source)
 
 
 @app.command()
