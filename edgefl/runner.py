@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ class RunOutcome:
     rounds_done: int
     summary: dict[str, Any]
     error: str | None = None  # what stopped an incomplete run other than Ctrl-C
+    traceback: str | None = None  # of that error (for `edgefl sweep`'s per-point traceback file)
 
 
 @contextmanager
@@ -80,6 +82,7 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
     wall0 = time.perf_counter()
     complete = True
     error: str | None = None
+    tb: str | None = None
     bar = tqdm(total=scn.rounds, desc=scn.name, unit="round", disable=None if progress is None else not progress)
 
     def on_round(r: int, row: dict[str, Any]) -> None:
@@ -94,6 +97,7 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
     except Exception as exc:  # noqa: BLE001 - keep the finished rounds, then report
         complete = False
         error = f"{type(exc).__name__}: {exc}"
+        tb = traceback.format_exc()
     finally:
         bar.close()
     wall = time.perf_counter() - wall0
@@ -122,4 +126,4 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
         from edgefl.results.plots import plot_results
 
         plot_results(target)
-    return RunOutcome(target, complete, len(sim.rounds), summary, error)
+    return RunOutcome(target, complete, len(sim.rounds), summary, error, tb)
