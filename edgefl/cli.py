@@ -166,6 +166,12 @@ def _print_flat(rep: dict, prefix: str = "") -> None:
             typer.echo(f"{prefix + key:>40}: {value}")
 
 
+from edgefl.sweep.cli import sweep, whatif  # network-planning commands live with the sweep package
+
+app.command()(sweep)
+app.command()(whatif)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -37,7 +37,8 @@ def aggregate(values: np.ndarray, how: str) -> float:
     return float({"mean": np.mean, "sum": np.sum, "min": np.min, "max": np.max}[how](v))
 
 
-def _rounds_columns(path: Path) -> dict[str, np.ndarray]:
+def read_rounds_columns(path: Path) -> dict[str, np.ndarray]:
+    """The numeric columns of a rounds.csv as float arrays (empty cells NaN)."""
     with path.open(newline="") as fh:
         rows = list(csv.reader(fh))
     header, body = rows[0], rows[1:]
@@ -52,7 +53,7 @@ def _rounds_columns(path: Path) -> dict[str, np.ndarray]:
 
 def point_metrics(pdir: Path, metrics: Sequence[Metric]) -> dict[str, float]:
     """The study's metrics of one finished point directory."""
-    cols = _rounds_columns(pdir / "rounds.csv")
+    cols = read_rounds_columns(pdir / "rounds.csv")
     totals = json.loads((pdir / "summary.json").read_text()).get("totals", {})
     out: dict[str, float] = {}
     for m in metrics:
