@@ -1,0 +1,120 @@
+"""Running studies: local pool vs Dask give the same study.csv; a SIGKILLed study resumes
+with only the missing points; a raising point is recorded and the others finish."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from edgefl.sweep.run import run_study
+from edgefl.sweep.study import load_study
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
+AXES = {"channel.uplink_bandwidth_hz": {"log": [1.0e6, 1.0e7, 3]}, "compression.scheme": ["signsgd", "dsc"],
+        "channel.access": ["tdma", "fdma"]}
+
+
+def write_study(tmp: Path, axes=None, seeds=2, plots=True) -> Path:
+    data = {"name": "t", "base": str(QUICKSTART), "set": ["rounds=4", "workers.count=4"], "axes": axes or AXES,
+            "seeds": seeds, "metrics": {"lat_p95": "latency_s:p95", "energy": "total:worker_energy_j",
+                                        "bits": "bits_total:sum"},
+            "plots": [{"metric": "lat_p95", "x": "channel.uplink_bandwidth_hz", "lines": "compression.scheme"}]
+            if plots else []}
+    tmp.mkdir(parents=True, exist_ok=True)
+    p = tmp / "study.yaml"
+    p.write_text(yaml.safe_dump(data, sort_keys=False))
+    return p
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> tuple[Path, str]:
+    """An uninterrupted local run of the 24-run study: its study file and study.csv text."""
+    tmp = tmp_path_factory.mktemp("ref")
+    path = write_study(tmp)
+    rep = run_study(load_study(path, tmp / "out"), jobs=2, progress=False)
+    assert rep.ran == 24 and rep.failed == 0 and rep.missing == 0
+    return path, (tmp / "out" / "study.csv").read_text()
+
+
+def test_reference_tables_and_plot(reference, tmp_path: Path) -> None:
+    path, text = reference
+    out = path.parent / "out"
+    rows = text.splitlines()
+    assert rows[0] == ("point,seed,channel.uplink_bandwidth_hz,compression.scheme,channel.access,"
+                       "lat_p95,energy,bits,status,key,error")
+    assert len(rows) == 1 + 24 and all(",ok," in r for r in rows[1:])
+    summary = (out / "study_summary.csv").read_text().splitlines()
+    assert len(summary) == 1 + 12 and "lat_p95_ci95_low" in summary[0]
+    assert list((out / "plots").glob("*.png"))
+    # the metrics come from the point's own files
+    key = rows[1].split(",")[-2]
+    summ = json.loads((out / "points" / key / "summary.json").read_text())
+    assert float(rows[1].split(",")[6]) == summ["totals"]["worker_energy_j"]
+    # rerunning finds everything finished and runs nothing
+    rep = run_study(load_study(path, out), jobs=2, progress=False)
+    assert rep.ran == 0 and rep.already_done == 24
+    assert (out / "study.csv").read_text() == text
+
+
+def test_dask_engine_gives_the_same_study_csv(reference, tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    path, text = reference
+    rep = run_study(load_study(path, tmp_path / "dask"), engine="dask", jobs=2, progress=False,
+                    dask_processes=False, plots=False)
+    assert rep.ran == 24 and rep.failed == 0
+    assert (tmp_path / "dask" / "study.csv").read_text() == text
+
+
+def test_sigkill_midway_then_resume_runs_only_missing_points(reference, tmp_path: Path) -> None:
+    path, text = reference
+    out = tmp_path / "killed"
+    code = ("from edgefl.sweep.study import load_study; from edgefl.sweep.run import run_study; "
+            f"run_study(load_study({str(path)!r}, {str(out)!r}), jobs=2, progress=False, plots=False)")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, start_new_session=True)
+
+    def done_files() -> list[Path]:
+        return list((out / "points").glob("*/point.json"))
+
+    deadline = time.monotonic() + 120
+    while len(done_files()) < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)  # the study, its fork server and its pool workers
+    proc.wait()
+    finished = len(done_files())
+    assert 3 <= finished < 24, f"{finished} points finished before the kill"
+    assert not (out / "study.csv").exists()
+    rep = run_study(load_study(path, out), jobs=2, progress=False, plots=False)
+    assert rep.already_done == finished and rep.ran == 24 - finished and rep.missing == 0
+    assert (out / "study.csv").read_text() == text
+
+
+def test_raising_point_is_recorded_and_others_finish(tmp_path: Path) -> None:
+    # 1e-300 Hz passes the schema (> 0) but the link budget overflows: the run raises mid-way
+    path = write_study(tmp_path, axes={"channel.uplink_bandwidth_hz": [1.0e6, 1.0e-300, 1.0e7]}, seeds=1,
+                       plots=False)
+    st = load_study(path, tmp_path / "out")
+    rep = run_study(st, jobs=2, progress=False, plots=False)
+    assert (rep.ran, rep.failed, rep.failed_total) == (3, 1, 1)
+    with (tmp_path / "out" / "study.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["status"] for r in rows] == ["ok", "error", "ok"]
+    assert rows[1]["lat_p95"] == "nan" and float(rows[0]["lat_p95"]) > 0
+    bad = st.points[1].key
+    pdir = tmp_path / "out" / "points" / bad
+    assert "snr_linear must be positive" in (pdir / "error.txt").read_text()
+    assert "Traceback" in (pdir / "traceback.txt").read_text()
+    assert "snr_linear must be positive" in rows[1]["error"]
+    again = run_study(st, jobs=2, progress=False, plots=False)  # failed points are not rerun by default
+    assert again.ran == 0 and again.failed_total == 1
+    retry = run_study(st, jobs=2, progress=False, plots=False, retry_failed=True)
+    assert retry.ran == 1 and retry.failed == 1
