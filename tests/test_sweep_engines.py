@@ -27,7 +27,7 @@ AXES = {"channel.uplink_bandwidth_hz": {"log": [1.0e6, 1.0e7, 3]}, "compression.
 def write_study(tmp: Path, axes=None, seeds=2, plots=True) -> Path:
     data = {"name": "t", "base": str(QUICKSTART), "set": ["rounds=4", "workers.count=4"], "axes": axes or AXES,
             "seeds": seeds, "metrics": {"lat_p95": "latency_s:p95", "energy": "total:worker_energy_j",
-                                        "bits": "bits_total:sum"},
+                                        "bits": "bits_total:sum", "wait": "critical.decode_wait:max"},
             "plots": [{"metric": "lat_p95", "x": "channel.uplink_bandwidth_hz", "lines": "compression.scheme"}]
             if plots else []}
     tmp.mkdir(parents=True, exist_ok=True)
@@ -51,7 +51,7 @@ def test_reference_tables_and_plot(reference, tmp_path: Path) -> None:
     out = path.parent / "out"
     rows = text.splitlines()
     assert rows[0] == ("point,seed,channel.uplink_bandwidth_hz,compression.scheme,channel.access,"
-                       "lat_p95,energy,bits,status,key,error")
+                       "lat_p95,energy,bits,wait,status,key,error")
     assert len(rows) == 1 + 24 and all(",ok," in r for r in rows[1:])
     summary = (out / "study_summary.csv").read_text().splitlines()
     assert len(summary) == 1 + 12 and "lat_p95_ci95_low" in summary[0]
@@ -60,6 +60,8 @@ def test_reference_tables_and_plot(reference, tmp_path: Path) -> None:
     key = rows[1].split(",")[-2]
     summ = json.loads((out / "points" / key / "summary.json").read_text())
     assert float(rows[1].split(",")[6]) == summ["totals"]["worker_energy_j"]
+    with (out / "study.csv").open() as fh:  # decoding adds delay to DSC only
+        assert all((float(r["wait"]) > 0) == (r["compression.scheme"] == "dsc") for r in csv.DictReader(fh))
     # rerunning finds everything finished and runs nothing
     rep = run_study(load_study(path, out), jobs=2, progress=False)
     assert rep.ran == 0 and rep.already_done == 24

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from edgefl.cli import app
 from edgefl.runner import run_scenario
 from edgefl.scenario import load_scenario
-from edgefl.sweep.whatif import PARTS, round_breakdown, whatif
+from edgefl.sweep.critical_path import PARTS, round_breakdown
+from edgefl.sweep.whatif import whatif
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"

@@ -15,6 +15,7 @@ A study is one YAML file::
     metrics:
       latency_p95: latency_s:p95      # rounds.csv column : mean|p50|p95|p99|final|sum|min|max
       energy: total:worker_energy_j   # a summary.json total
+      wait: critical.decode_wait:p95  # a part of the round latency (see edgefl.sweep.critical_path)
     plots:
       - {metric: latency_p95, x: workers.count, lines: channel.uplink_bandwidth_hz}
       - {metric: latency_p95, heatmap: [workers.count, channel.uplink_bandwidth_hz], threshold: 0.1}

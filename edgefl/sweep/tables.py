@@ -17,11 +17,11 @@ import numpy as np
 from scipy import stats
 
 from edgefl.results.writer import write_csv
+from edgefl.sweep.critical_path import PARTS, round_breakdown
 from edgefl.sweep.store import point_dir
 from edgefl.sweep.study import Metric, Study, StudyError
 
-ROW_HEAD = ["point", "seed"]
-ROW_TAIL = ["status", "key", "error"]
+CRITICAL = "critical."
 
 
 def aggregate(values: np.ndarray, how: str) -> float:
@@ -52,8 +52,15 @@ def read_rounds_columns(path: Path) -> dict[str, np.ndarray]:
 
 
 def point_metrics(pdir: Path, metrics: Sequence[Metric]) -> dict[str, float]:
-    """The study's metrics of one finished point directory."""
+    """The study's metrics of one finished point directory. Besides rounds.csv's columns,
+    ``critical.<part>`` are the per-round parts of the latency along the critical path
+    (:mod:`edgefl.sweep.critical_path`; needs timeline.csv)."""
     cols = read_rounds_columns(pdir / "rounds.csv")
+    if any(m.column and m.column.startswith(CRITICAL) for m in metrics):
+        if not (pdir / "timeline.csv").is_file():
+            raise StudyError(f"{pdir}: metrics on {CRITICAL}* need timeline.csv; keep output.timeline on")
+        parts = round_breakdown(pdir / "timeline.csv")
+        cols.update({CRITICAL + k: np.array([b[k] for b in parts], dtype=float) for k in (*PARTS, "latency")})
     totals = json.loads((pdir / "summary.json").read_text()).get("totals", {})
     out: dict[str, float] = {}
     for m in metrics:
