@@ -17,6 +17,7 @@ import yaml
 
 from edgefl.sweep.run import run_study
 from edgefl.sweep.study import load_study
+from edgefl.sweep.tables import paired_difference_rows, study_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
@@ -28,7 +29,10 @@ def write_study(tmp: Path, axes=None, seeds=2, plots=True) -> Path:
     data = {"name": "t", "base": str(QUICKSTART), "set": ["rounds=4", "workers.count=4"], "axes": axes or AXES,
             "seeds": seeds, "metrics": {"lat_p95": "latency_s:p95", "energy": "total:worker_energy_j",
                                         "bits": "bits_total:sum", "wait": "critical.decode_wait:max"},
-            "plots": [{"metric": "lat_p95", "x": "channel.uplink_bandwidth_hz", "lines": "compression.scheme"}]
+            "plots": [{"metric": "lat_p95", "x": "channel.uplink_bandwidth_hz", "lines": "compression.scheme"},
+                      {"metric": "lat_p95", "heatmap": ["channel.uplink_bandwidth_hz", "channel.access"], "threshold": 0.3},
+                      {"metric": "wait", "x": "channel.uplink_bandwidth_hz", "lines": "channel.access",
+                       "minus": {"compression.scheme": "signsgd"}}]
             if plots else []}
     tmp.mkdir(parents=True, exist_ok=True)
     p = tmp / "study.yaml"
@@ -55,7 +59,16 @@ def test_reference_tables_and_plot(reference, tmp_path: Path) -> None:
     assert len(rows) == 1 + 24 and all(",ok," in r for r in rows[1:])
     summary = (out / "study_summary.csv").read_text().splitlines()
     assert len(summary) == 1 + 12 and "lat_p95_ci95_low" in summary[0]
-    assert list((out / "plots").glob("*.png"))
+    assert len(list((out / "plots").glob("*.png"))) == 3
+    st = load_study(path, out)
+    prows = study_rows(st)
+    diff = paired_difference_rows(st, prows, "energy", "compression.scheme", "signsgd")
+    assert len(diff) == 6 and all(d["compression.scheme"] == "dsc" for d in diff)
+    for d in diff:  # by hand: mean over seeds of dsc minus signsgd at the same seed and other axes
+        same = [r for r in prows if all(r[a] == d[a] for a in ("channel.uplink_bandwidth_hz", "channel.access"))]
+        by_seed = {(r["seed"], r["compression.scheme"]): r["energy"] for r in same}
+        hand = [by_seed[(s, "dsc")] - by_seed[(s, "signsgd")] for s in st.seeds]
+        assert d["energy_mean"] == pytest.approx(sum(hand) / len(hand), rel=1e-12)
     # the metrics come from the point's own files
     key = rows[1].split(",")[-2]
     summ = json.loads((out / "points" / key / "summary.json").read_text())

@@ -5,7 +5,6 @@ value combination (or are fixed by the plot's ``where``)."""
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -19,21 +18,22 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from edgefl.sweep.study import HeatMap, LinePlot, Study, is_number
+from edgefl.sweep.tables import csv_cell, paired_difference_rows
 
 MAX_PANELS = 12
-
-
-def _cell(v: Any) -> Any:
-    return v if isinstance(v, (int, float, str, bool)) or v is None else json.dumps(v)
 
 
 def _slug(*parts: str) -> str:
     return re.sub(r"[^A-Za-z0-9.]+", "_", "_".join(parts)).strip("_")
 
 
-def _panels(study: Study, used: Sequence[str], where: dict[str, Any]) -> list[dict[str, Any]]:
-    free = [a for a in study.axes if a not in used and a not in where and len(study.axes[a]) > 1]
-    combos = [dict(zip(free, c)) for c in itertools.product(*([_cell(v) for v in study.axes[a]] for a in free))]
+def _panels(study: Study, used: Sequence[str], where: dict[str, Any],
+            skip: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    skip = {a: csv_cell(v) for a, v in (skip or {}).items()}
+    free = [a for a in study.axes if a not in used and a not in where
+            and len([v for v in study.axes[a] if a not in skip or csv_cell(v) != skip[a]]) > 1]
+    choices = [[csv_cell(v) for v in study.axes[a] if a not in skip or csv_cell(v) != skip[a]] for a in free]
+    combos = [dict(zip(free, c)) for c in itertools.product(*choices)]
     if len(combos) > MAX_PANELS:
         raise ValueError(f"plot over {list(used)} leaves {len(combos)} panels for axes {free}; "
                          f"fix some with 'where: {{axis: value}}' (at most {MAX_PANELS} panels)")
@@ -53,16 +53,27 @@ def _title(fixed: dict[str, Any]) -> str:
     return ", ".join(f"{a}={v}" for a, v in fixed.items())
 
 
-def line_plot(study: Study, rows: Sequence[dict[str, Any]], spec: LinePlot, out: Path) -> Path:
-    """Mean metric vs ``spec.x`` with its 95 % CI band, one line per value of ``spec.lines``."""
+def line_plot(study: Study, rows: Sequence[dict[str, Any]], spec: LinePlot, out: Path,
+              point_rows: Sequence[dict[str, Any]] = ()) -> Path:
+    """Mean metric vs ``spec.x`` with its 95 % CI band, one line per value of ``spec.lines``
+    (with ``spec.minus``: the paired difference to the reference axis value, from ``point_rows``)."""
+    ylabel = spec.metric
+    what = ""
+    if spec.minus:
+        ((ref_axis, ref),) = spec.minus.items()
+        rows = paired_difference_rows(study, point_rows, spec.metric, ref_axis, ref)
+        ylabel = f"{spec.metric} - [{ref}]"
+        what = f"{spec.metric} minus its value at {ref_axis}={ref}\n"
+    else:
+        what = f"{spec.metric} "
     used = [spec.x, *([spec.lines] if spec.lines else [])]
-    panels = _panels(study, used, spec.where)
+    panels = _panels(study, used, spec.where, spec.minus)
     nr, nc = _grid(len(panels))
-    fig, axs = plt.subplots(nr, nc, figsize=(5 * nc, 3.6 * nr), squeeze=False)
-    xs = [_cell(v) for v in study.axes[spec.x]]
+    fig, axs = plt.subplots(nr, nc, figsize=(max(6.0, 5 * nc), 3.8 * nr), squeeze=False)
+    xs = [csv_cell(v) for v in study.axes[spec.x]]
     numeric = all(is_number(v) for v in xs)
     logx = spec.logx if spec.logx is not None else spec.x in study.log_axes
-    line_vals = [_cell(v) for v in study.axes[spec.lines]] if spec.lines else [None]
+    line_vals = [csv_cell(v) for v in study.axes[spec.lines]] if spec.lines else [None]
     m = spec.metric
     for ax, fixed in zip(axs.flat, panels):
         sel = _select(rows, fixed)
@@ -83,15 +94,16 @@ def line_plot(study: Study, rows: Sequence[dict[str, Any]], spec: LinePlot, out:
             ax.set_xscale("log")
         if spec.logy:
             ax.set_yscale("log")
-        ax.set(xlabel=spec.x, ylabel=m, title=_title(fixed))
+        ax.set(xlabel=spec.x, ylabel=ylabel, title=_title(fixed))
         ax.title.set_fontsize(8)
         ax.grid(alpha=0.3)
         if spec.lines:
             ax.legend(fontsize=7)
     for ax in list(axs.flat)[len(panels):]:
         ax.set_visible(False)
-    fig.suptitle(f"{study.name}: {m} (mean, 95 % CI over {len(study.seeds)} seeds)", fontsize=9)
-    return _save(fig, out / _slug(m, "vs", spec.x, *(["by", spec.lines] if spec.lines else [])) )
+    fig.suptitle(f"{study.name}: {what}(mean, 95 % CI over {len(study.seeds)} seeds)", fontsize=9)
+    minus = [f"minus_{a}_{v}" for a, v in (spec.minus or {}).items()]
+    return _save(fig, out / _slug(m, *minus, "vs", spec.x, *(["by", spec.lines] if spec.lines else [])))
 
 
 def heat_map(study: Study, rows: Sequence[dict[str, Any]], spec: HeatMap, out: Path) -> Path:
@@ -100,7 +112,7 @@ def heat_map(study: Study, rows: Sequence[dict[str, Any]], spec: HeatMap, out: P
     panels = _panels(study, [ax_x, ax_y], spec.where)
     nr, nc = _grid(len(panels))
     fig, axs = plt.subplots(nr, nc, figsize=(5.2 * nc, 4 * nr), squeeze=False)
-    xs, ys = ([_cell(v) for v in study.axes[a]] for a in (ax_x, ax_y))
+    xs, ys = ([csv_cell(v) for v in study.axes[a]] for a in (ax_x, ax_y))
     m = spec.metric
     for ax, fixed in zip(axs.flat, panels):
         z = np.full((len(ys), len(xs)), np.nan)
@@ -131,8 +143,8 @@ def _save(fig: plt.Figure, stem: Path) -> Path:
     return path
 
 
-def draw_plots(study: Study, summary: Sequence[dict[str, Any]]) -> list[Path]:
+def draw_plots(study: Study, summary: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]]) -> list[Path]:
     """Every plot the study asks for, as PNG under ``<out>/plots/``."""
     out = Path(study.output) / "plots"
-    return [heat_map(study, summary, p, out) if isinstance(p, HeatMap) else line_plot(study, summary, p, out)
+    return [heat_map(study, summary, p, out) if isinstance(p, HeatMap) else line_plot(study, summary, p, out, rows)
             for p in study.plots]

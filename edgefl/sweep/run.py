@@ -106,7 +106,7 @@ def run_study(study: Study, engine: str = "local", jobs: int | None = None, sche
     if plots and study.plots:
         from edgefl.sweep.plots import draw_plots
 
-        files += draw_plots(study, summary)
+        files += draw_plots(study, summary, rows)
     return StudyReport(
         points=len(study.points), unique=len(by_key), already_done=done, ran=ran, failed=failed,
         failed_total=sum(r["status"] == "error" for r in rows),

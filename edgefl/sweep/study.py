@@ -85,6 +85,9 @@ class LinePlot(_Strict):
     x: str
     lines: str | None = None
     where: dict[str, Any] = Field(default_factory=dict)
+    minus: dict[str, Any] | None = Field(
+        None, description="{axis: value}: plot the metric minus its value at that axis value, same seed and "
+                          "other axes (e.g. DSC's extra delay over signSGD)")
     logx: bool | None = None
     logy: bool = False
 
@@ -301,7 +304,11 @@ def build_study(sf: StudyFile, path: Path, output: str | Path | None = None) -> 
         raise StudyError(f"{where}: metric names must be distinct and differ from axis names: {names}")
     for p in sf.plots:
         used = [p.x, *([p.lines] if p.lines else [])] if isinstance(p, LinePlot) else list(p.heatmap)
-        bad = [a for a in [*used, *p.where] if a not in axes]
+        minus = getattr(p, "minus", None) or {}
+        bad = [a for a in [*used, *p.where, *minus] if a not in axes]
+        if len(minus) > 1 or any(a in axes and v not in axes[a] for a, v in minus.items()):
+            raise StudyError(f"{where}: plot {p.model_dump(exclude_defaults=True)}: 'minus' takes one axis and "
+                             f"one of its values ({ {a: axes.get(a) for a in minus} })")
         if p.metric not in names or bad:
             raise StudyError(f"{where}: plot {p.model_dump(exclude_defaults=True)}: metric must be one of {names} "
                              f"and axes one of {list(axes)} (unknown: {bad or p.metric})")

@@ -77,7 +77,8 @@ def point_metrics(pdir: Path, metrics: Sequence[Metric]) -> dict[str, float]:
     return out
 
 
-def _cell(v: Any) -> Any:
+def csv_cell(v: Any) -> Any:
+    """An axis value as it appears in study.csv (lists and mappings as JSON)."""
     return v if isinstance(v, (int, float, str, bool)) or v is None else json.dumps(v)
 
 
@@ -92,7 +93,7 @@ def study_rows(study: Study) -> list[dict[str, Any]]:
             info = {"status": "missing", "error": None}
         vals = ({m.name: math.nan for m in study.metrics} if info["status"] != "ok"
                 else point_metrics(pdir, study.metrics))
-        rows.append({"point": p.index, "seed": p.seed, **{a: _cell(v) for a, v in p.values.items()}, **vals,
+        rows.append({"point": p.index, "seed": p.seed, **{a: csv_cell(v) for a, v in p.values.items()}, **vals,
                      "status": info["status"], "key": p.key, "error": info.get("error") or ""})
     return rows
 
@@ -143,3 +144,29 @@ def write_tables(study: Study, rows: list[dict[str, Any]], summary: list[dict[st
     pq.write_table(pa.Table.from_pylist(rows), out / "study.parquet")
     paths.append(out / "study.parquet")
     return paths
+
+
+def paired_difference_rows(study: Study, rows: Sequence[dict[str, Any]], metric: str, axis: str,
+                           ref: Any) -> list[dict[str, Any]]:
+    """Summary rows (mean and 95 % CI over seeds) of ``metric`` minus its value at ``axis = ref``
+    for the same seed and the same other axis values (a paired difference, so the shared
+    fading draws cancel)."""
+    others = [a for a in study.axes if a != axis]
+    ref = csv_cell(ref)
+    base = {(r["seed"], *(r[a] for a in others)): r[metric] for r in rows
+            if r["status"] == "ok" and r[axis] == ref}
+    diffs: dict[int, list[float]] = {}
+    first: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        if r[axis] == ref:
+            continue
+        first.setdefault(r["point"], r)
+        b = base.get((r["seed"], *(r[a] for a in others)))
+        if r["status"] == "ok" and b is not None:
+            diffs.setdefault(r["point"], []).append(r[metric] - b)
+    out = []
+    for i, r in first.items():
+        m, lo, hi = mean_ci95(diffs.get(i, []))
+        out.append({"point": i, **{a: r[a] for a in study.axes}, f"{metric}_mean": m,
+                    f"{metric}_ci95_low": lo, f"{metric}_ci95_high": hi})
+    return out
