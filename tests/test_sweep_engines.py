@@ -133,3 +133,18 @@ def test_raising_point_is_recorded_and_others_finish(tmp_path: Path) -> None:
     assert again.ran == 0 and again.failed_total == 1
     retry = run_study(st, jobs=2, progress=False, plots=False, retry_failed=True)
     assert retry.ran == 1 and retry.failed == 1
+
+
+def test_point_gantt_and_dask_missing_message(reference, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from edgefl.cli import app
+    from edgefl.sweep.engines import EngineError, dask_results
+
+    path, text = reference
+    key = text.splitlines()[1].split(",")[-2]
+    res = CliRunner().invoke(app, ["plot", str(path.parent / "out" / "points" / key), "--round", "1"])
+    assert res.exit_code == 0 and "timing_round1.png" in res.output
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if the dask extra were not installed
+    with pytest.raises(EngineError, match=r'pip install -e "\.\[dask\]"'):
+        next(dask_results([], 2))
