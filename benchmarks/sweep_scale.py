@@ -36,7 +36,10 @@ def _study(tmp: Path, points: int) -> Path:
 
 
 def _tree_rss() -> int:
-    import psutil
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover
+        sys.exit('benchmarks/sweep_scale.py needs psutil (installed with the dask extra: pip install -e ".[dask]")')
 
     me = psutil.Process()
     total = 0

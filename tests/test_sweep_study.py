@@ -78,7 +78,7 @@ def test_bad_axis_value_rejected_before_anything_runs(tmp_path: Path, axis, valu
         load_study(path, tmp_path / "out")
     msg = str(ei.value)
     assert str(path) in msg and f"axis {axis}" in msg and f"value {bad}" in msg and expect in msg
-    assert f"point {len(values) - 1} of {len(values)}" in msg and "nothing was run" in msg
+    assert f"point {len(values) - 1} of {len(values)}" in msg and "(nothing was run)" in msg
     res = CliRunner().invoke(app, ["sweep", str(path), "-o", str(tmp_path / "out")])
     assert res.exit_code == 2 and f"axis {axis}" in res.output
     assert not (tmp_path / "out").exists()
@@ -113,3 +113,13 @@ def test_ci95_uses_student_t() -> None:
     # s = 1, n = 3: t_{0.975, 2} = 4.303 (t table) -> half width 4.303 / sqrt(3)
     assert m == 2.0 and hi - m == pytest.approx(4.303 / math.sqrt(3), abs=1e-3) and m - lo == pytest.approx(hi - m)
     assert math.isnan(mean_ci95([5.0])[1])
+
+
+def test_rule_across_fields_is_reported_once_per_problem(tmp_path: Path) -> None:
+    # rate_allocation p1 needs a target distortion: a whole-scenario rule, not one axis' fault
+    path = study_file(tmp_path, axes={"workers.count": [3, 4], "rate_allocation.scheme": ["equal", "p1"]})
+    with pytest.raises(StudyError) as ei:
+        load_study(path)
+    lines = str(ei.value).splitlines()
+    assert len(lines) == 2 and "1 problem with axis values" in lines[0]
+    assert "point 1 of 4" in lines[1] and "(and 1 more points)" in lines[1] and "target_distortion" in lines[1]

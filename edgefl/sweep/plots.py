@@ -4,6 +4,7 @@ value combination (or are fixed by the plot's ``where``)."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
 import re
@@ -11,12 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
+# Figure objects without pyplot: no global backend choice, no figure registry
+from matplotlib.figure import Figure
+
+from edgefl.results.writer import write_atomic
 from edgefl.sweep.study import HeatMap, LinePlot, Study, is_number
 from edgefl.sweep.tables import csv_cell, paired_difference_rows
 
@@ -69,7 +70,8 @@ def line_plot(study: Study, rows: Sequence[dict[str, Any]], spec: LinePlot, out:
     used = [spec.x, *([spec.lines] if spec.lines else [])]
     panels = _panels(study, used, spec.where, spec.minus)
     nr, nc = _grid(len(panels))
-    fig, axs = plt.subplots(nr, nc, figsize=(max(6.0, 5 * nc), 3.8 * nr), squeeze=False)
+    fig = Figure(figsize=(max(6.0, 5 * nc), 3.8 * nr))
+    axs = fig.subplots(nr, nc, squeeze=False)
     xs = [csv_cell(v) for v in study.axes[spec.x]]
     numeric = all(is_number(v) for v in xs)
     logx = spec.logx if spec.logx is not None else spec.x in study.log_axes
@@ -111,7 +113,8 @@ def heat_map(study: Study, rows: Sequence[dict[str, Any]], spec: HeatMap, out: P
     ax_x, ax_y = spec.heatmap
     panels = _panels(study, [ax_x, ax_y], spec.where)
     nr, nc = _grid(len(panels))
-    fig, axs = plt.subplots(nr, nc, figsize=(5.2 * nc, 4 * nr), squeeze=False)
+    fig = Figure(figsize=(5.2 * nc, 4 * nr))
+    axs = fig.subplots(nr, nc, squeeze=False)
     xs, ys = ([csv_cell(v) for v in study.axes[a]] for a in (ax_x, ax_y))
     m = spec.metric
     for ax, fixed in zip(axs.flat, panels):
@@ -134,12 +137,12 @@ def heat_map(study: Study, rows: Sequence[dict[str, Any]], spec: HeatMap, out: P
     return _save(fig, out / _slug(m, "heatmap", ax_x, ax_y))
 
 
-def _save(fig: plt.Figure, stem: Path) -> Path:
+def _save(fig: Figure, stem: Path) -> Path:
     path = stem.with_name(stem.name + ".png")
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    write_atomic(path, buf.getvalue())
     return path
 
 

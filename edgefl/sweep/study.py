@@ -216,8 +216,11 @@ def _point_text(values: dict[str, Any]) -> str:
 
 
 def _axes_of_problem(field: str, values: dict[str, Any]) -> list[str]:
-    hits = [a for a in values if field == a or field.startswith((a + ".", a + "[")) or a.startswith(field + ".")]
-    return hits or list(values)
+    """The axes whose path is, contains or lies inside the problem's field (none for a
+    whole-scenario rule such as 'p1 needs a target distortion')."""
+    if not field:
+        return []
+    return [a for a in values if field == a or field.startswith((a + ".", a + "[")) or a.startswith(field + ".")]
 
 
 def point_key(rs: ResolvedScenario) -> str:
@@ -332,24 +335,31 @@ def build_study(sf: StudyFile, path: Path, output: str | Path | None = None) -> 
     points: list[Point] = []
     problems: list[str] = []
     seen_problems: set[tuple[str, str, str]] = set()
+    combos: dict[str, list[int]] = {}  # whole-scenario problem -> points that have it
     for i, values in enumerate(grid):
         ov = list(sf.set) + [_override(a, v) for a, v in values.items()]
         try:
             rs0 = resolve(base, source, scn_dir, ov)
         except ScenarioError as exc:
             for pr in exc.problems:
-                for a in _axes_of_problem(pr.field, values):
-                    msg = (f"axis {a}, point {i} of {len(grid)} ({_point_text(values)}): value {values[a]!r} "
-                           f"rejected: {pr.render()}")
+                hit = _axes_of_problem(pr.field, values)
+                if not hit:
+                    combos.setdefault(pr.render(), []).append(i)
+                for a in hit:
                     if (a, repr(values[a]), pr.render()) not in seen_problems:
                         seen_problems.add((a, repr(values[a]), pr.render()))
-                        problems.append(msg)
+                        problems.append(f"axis {a}, point {i} of {len(grid)} ({_point_text(values)}): "
+                                        f"value {values[a]!r} rejected: {pr.render()}")
             continue
         for s in seeds:
             rs = _with_seed(rs0, s)
             points.append(Point(i, s, values, rs, point_key(rs)))
+    for text, idx in combos.items():
+        more = f" (and {len(idx) - 1} more points)" if len(idx) > 1 else ""
+        problems.append(f"point {idx[0]} of {len(grid)} ({_point_text(grid[idx[0]])}){more}: "
+                        f"this combination is rejected: {text}")
     if problems:
-        head = f"{where}: {len(problems)} bad axis value{'s' * (len(problems) != 1)} (nothing was run)"
+        head = f"{where}: {len(problems)} problem{'s' * (len(problems) != 1)} with axis values (nothing was run)"
         raise StudyError("\n".join([head, *(f"  {p}" for p in problems)]))
     out = Path(output) if output is not None else Path(sf.output) if sf.output else Path("results/studies") / sf.name
     log_axes = frozenset(a for a, spec in sf.axes.items() if isinstance(spec, LogGrid))
