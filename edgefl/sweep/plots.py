@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 # Figure objects without pyplot: no global backend choice, no figure registry
+from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from edgefl.results.writer import write_atomic
@@ -46,12 +47,19 @@ def _select(rows: Sequence[dict[str, Any]], fixed: dict[str, Any]) -> list[dict[
 
 
 def _grid(n: int) -> tuple[int, int]:
-    cols = min(n, 3)
+    cols = 2 if n == 4 else min(n, 3)
     return math.ceil(n / cols), cols
 
 
-def _title(fixed: dict[str, Any]) -> str:
-    return ", ".join(f"{a}={v}" for a, v in fixed.items())
+def _title(fixed: dict[str, Any], where: dict[str, Any]) -> str:
+    """The panel's own axis values, two per line (values fixed by ``where`` go in the figure title)."""
+    parts = [f"{a}={v:g}" if is_number(v) else f"{a}={v}" for a, v in fixed.items() if a not in where]
+    return "\n".join(", ".join(parts[i:i + 2]) for i in range(0, len(parts), 2))
+
+
+def _where(where: dict[str, Any]) -> str:
+    return "" if not where else " at " + ", ".join(f"{a}={v:g}" if is_number(v) else f"{a}={v}"
+                                                   for a, v in where.items())
 
 
 def line_plot(study: Study, rows: Sequence[dict[str, Any]], spec: LinePlot, out: Path,
@@ -96,14 +104,14 @@ def line_plot(study: Study, rows: Sequence[dict[str, Any]], spec: LinePlot, out:
             ax.set_xscale("log")
         if spec.logy:
             ax.set_yscale("log")
-        ax.set(xlabel=spec.x, ylabel=ylabel, title=_title(fixed))
+        ax.set(xlabel=spec.x, ylabel=ylabel, title=_title(fixed, spec.where))
         ax.title.set_fontsize(8)
         ax.grid(alpha=0.3)
         if spec.lines:
             ax.legend(fontsize=7)
     for ax in list(axs.flat)[len(panels):]:
         ax.set_visible(False)
-    fig.suptitle(f"{study.name}: {what}(mean, 95 % CI over {len(study.seeds)} seeds)", fontsize=9)
+    fig.suptitle(f"{study.name}: {what}(mean, 95 % CI over {len(study.seeds)} seeds){_where(spec.where)}", fontsize=9)
     minus = [f"minus_{a}_{v}" for a, v in (spec.minus or {}).items()]
     return _save(fig, out / _slug(m, *minus, "vs", spec.x, *(["by", spec.lines] if spec.lines else [])))
 
@@ -121,19 +129,21 @@ def heat_map(study: Study, rows: Sequence[dict[str, Any]], spec: HeatMap, out: P
         z = np.full((len(ys), len(xs)), np.nan)
         for r in _select(rows, fixed):
             z[ys.index(r[ax_y]), xs.index(r[ax_x])] = r[f"{m}_mean"]
-        im = ax.imshow(z, origin="lower", aspect="auto", cmap="viridis")
+        finite = z[np.isfinite(z)]
+        log = finite.size and finite.min() > 0 and finite.max() > 20 * finite.min()  # wide ranges on a log scale
+        im = ax.imshow(z, origin="lower", aspect="auto", cmap="viridis", norm=LogNorm() if log else None)
         fig.colorbar(im, ax=ax, label=m)
         if spec.threshold is not None and min(z.shape) > 1 and np.nanmin(z) < spec.threshold < np.nanmax(z):
             cs = ax.contour(np.arange(len(xs)), np.arange(len(ys)), z, levels=[spec.threshold], colors="red")
             ax.clabel(cs, fmt={spec.threshold: f"{m} = {spec.threshold:g}"}, fontsize=7)
         ax.set_xticks(range(len(xs)), [f"{v:.3g}" if is_number(v) else str(v) for v in xs], rotation=30, fontsize=7)
         ax.set_yticks(range(len(ys)), [f"{v:.3g}" if is_number(v) else str(v) for v in ys], fontsize=7)
-        ax.set(xlabel=ax_x, ylabel=ax_y, title=_title(fixed))
+        ax.set(xlabel=ax_x, ylabel=ax_y, title=_title(fixed, spec.where))
         ax.title.set_fontsize(8)
     for ax in list(axs.flat)[len(panels):]:
         ax.set_visible(False)
     thr = "" if spec.threshold is None else f", red contour at {spec.threshold:g}"
-    fig.suptitle(f"{study.name}: {m} (mean over seeds{thr})", fontsize=9)
+    fig.suptitle(f"{study.name}: {m} (mean over seeds{thr}){_where(spec.where)}", fontsize=9)
     return _save(fig, out / _slug(m, "heatmap", ax_x, ax_y))
 
 
