@@ -49,6 +49,7 @@ def test_grids_are_geometric_and_linear(tmp_path: Path) -> None:
         "channel.uplink_bandwidth_hz": {"log": [1.0e6, 1.0e8, 5]},
         "workers.count": {"lin": [5, 25, 5]},
     }, seeds=[7, 3]), tmp_path / "out")
+    assert load_study(study_file(tmp_path, axes={"workers.count": [2]}, set=["seed=11"], seeds=2)).seeds == [11, 12]
     bw = np.array(st.axes["channel.uplink_bandwidth_hz"])
     assert bw[0] == pytest.approx(1e6) and bw[-1] == pytest.approx(1e8)
     assert np.allclose(bw[1:] / bw[:-1], 10 ** 0.5)  # constant ratio (1e8/1e6)^(1/4)

@@ -328,8 +328,7 @@ def build_study(sf: StudyFile, path: Path, output: str | Path | None = None) -> 
         base, source, scn_dir = sf.base, f"{where} (inline base)", base_dir
     if not isinstance(base, dict):
         raise StudyError(f"{where}: base: a scenario must be a YAML mapping")
-    base_seed = int(base.get("seed", 0)) if isinstance(base.get("seed", 0), int) else 0
-    seeds = list(range(base_seed, base_seed + sf.seeds)) if isinstance(sf.seeds, int) else list(sf.seeds)
+    seeds: list[int] = [] if isinstance(sf.seeds, int) else list(sf.seeds)  # a count starts at the base's seed
 
     grid = _grid(axes, sf.zip)
     points: list[Point] = []
@@ -351,6 +350,8 @@ def build_study(sf: StudyFile, path: Path, output: str | Path | None = None) -> 
                         problems.append(f"axis {a}, point {i} of {len(grid)} ({_point_text(values)}): "
                                         f"value {values[a]!r} rejected: {pr.render()}")
             continue
+        if not seeds:  # the seed of the base with its fixed overrides (axes may not vary it)
+            seeds = list(range(rs0.scenario.seed, rs0.scenario.seed + int(sf.seeds)))  # type: ignore[arg-type]
         for s in seeds:
             rs = _with_seed(rs0, s)
             points.append(Point(i, s, values, rs, point_key(rs)))
