@@ -1,6 +1,7 @@
 """Points per second of `edgefl sweep` on 200 analytic points: local process pool vs Dask.
 
-Each engine runs in a fresh subprocess (no warm caches shared between them) on the same
+Each engine runs in a fresh subprocess (no warm caches shared between them; the edgefl of
+this checkout, via PYTHONPATH) on the same
 200-point study (quickstart, 5 rounds, 200 uplink bandwidths), into a temporary directory.
 Peak memory is the largest total resident set size of the process tree (the study
 process, its fork server / Dask nannies and all pool workers), sampled every 20 ms with
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -89,8 +91,11 @@ def main() -> None:
         return
     res = {}
     for engine in ("local", "dask"):
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
         out = subprocess.run([sys.executable, __file__, "--one", engine, "--points", str(a.points),
-                              "--jobs", str(a.jobs)], cwd=ROOT, capture_output=True, text=True, check=True)
+                              "--jobs", str(a.jobs)], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        if out.returncode:
+            sys.exit(f"{engine} run failed:\n{out.stderr[-3000:]}")
         res[engine] = json.loads(out.stdout.strip().splitlines()[-1])
         r = res[engine]
         print(f"{engine:>6}: {r['points']} points in {r['wall_s']:.1f} s = {r['points_per_s']:.2f} points/s, "
