@@ -315,6 +315,10 @@ def build_study(sf: StudyFile, path: Path, output: str | Path | None = None) -> 
         if p.metric not in names or bad:
             raise StudyError(f"{where}: plot {p.model_dump(exclude_defaults=True)}: metric must be one of {names} "
                              f"and axes one of {list(axes)} (unknown: {bad or p.metric})")
+        for a, v in p.where.items():
+            if v not in axes[a]:
+                raise StudyError(f"{where}: plot {p.model_dump(exclude_defaults=True)}: where {a} = {v!r} is not "
+                                 f"one of the axis values {axes[a]}")
 
     base_dir = path.parent
     if isinstance(sf.base, str):
