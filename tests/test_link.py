@@ -14,8 +14,9 @@ from toy_link import LossyLink, LossyLinkConfig
 
 from edgefl.compress.base import CompressionResult, Compressor
 from edgefl.planning import plan_scenario
-from edgefl.radio import link as link_mod
-from edgefl.radio.link import ShannonLink, make_link
+from edgefl.radio import link_registry as link_mod
+from edgefl.radio.link import ShannonLink
+from edgefl.radio.link_registry import make_link
 from edgefl.scenario import load_scenario
 from edgefl.sim.build import build_simulation, radio_environment
 from edgefl.sim.ceo_source import GaussianCEOSource
@@ -103,7 +104,7 @@ def test_new_link_model_is_one_file_plus_one_registry_entry(monkeypatch: pytest.
     with pytest.raises(ValueError, match="lossy|shannon"):
         TypeAdapter(link_mod.link_config_type()).validate_python({"model": "nr-typo"})
 
-    rs = load_scenario(QUICK, [*STATIC, "rounds=2", "rate_allocation.scheme=p1"])
+    rs = load_scenario(QUICK, [*STATIC, "rounds=2", "rate_allocation.scheme=p1", "channel.access=fdma"])
     ch = rs.scenario.channel.model_copy(update={"link": cfg})
     rs = dataclasses.replace(rs, scenario=rs.scenario.model_copy(update={"channel": ch}))
     assert isinstance(make_link(rs.scenario.channel), LossyLink)

@@ -31,7 +31,8 @@ def write_study(tmp: Path, axes=None, seeds=2) -> Path:
             "plots": [{"metric": "lat_p95", "x": "channel.uplink_bandwidth_hz", "lines": "compression.scheme"},
                       {"metric": "lat_p95", "heatmap": ["channel.uplink_bandwidth_hz", "compression.scheme"],
                        "threshold": 0.3},
-                      {"metric": "wait", "x": "channel.uplink_bandwidth_hz", "minus": {"compression.scheme": "signsgd"}}]}
+                      {"metric": "wait", "x": "channel.uplink_bandwidth_hz",
+                       "minus": {"compression.scheme": "signsgd"}}]}
     tmp.mkdir(parents=True, exist_ok=True)
     p = tmp / "study.yaml"
     p.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -52,7 +53,8 @@ def test_reference_tables_and_plot(reference, tmp_path: Path) -> None:
     path, text = reference
     out = path.parent / "out"
     rows = text.splitlines()
-    assert rows[0] == "point,seed,channel.uplink_bandwidth_hz,compression.scheme,lat_p95,energy,bits,wait,status,key,error"
+    assert rows[0] == ("point,seed,channel.uplink_bandwidth_hz,compression.scheme,"
+                       "lat_p95,energy,bits,wait,status,key,error")
     assert len(rows) == 1 + 12 and all(",ok," in r for r in rows[1:])
     summary = (out / "study_summary.csv").read_text().splitlines()
     assert len(summary) == 1 + 6 and "lat_p95_ci95_low" in summary[0]

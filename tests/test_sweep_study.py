@@ -94,7 +94,8 @@ def test_bad_axis_value_rejected_before_anything_runs(tmp_path: Path, axis, valu
     ({"axes": {"workers.count": [2]}, "metrics": ["latency_s:p97"]}, "aggregate 'p97' is not one of"),
     ({"axes": {"workers.count": [2]}, "plots": [{"metric": "nope", "x": "workers.count"}]}, "metric must be one of"),
     ({"axes": {"workers.count": [2, 3], "rounds": [2, 4]},
-      "plots": [{"metric": "latency_s_p95", "x": "workers.count", "where": {"rounds": 3}}]}, "not one of the axis values"),
+      "plots": [{"metric": "latency_s_p95", "x": "workers.count", "where": {"rounds": 3}}]},
+     "not one of the axis values"),
 ])
 def test_bad_study_fields(tmp_path: Path, fields, expect) -> None:
     with pytest.raises(StudyError) as ei:

@@ -80,7 +80,8 @@ def hash_parities(bits: np.ndarray, hash_bits: int, seed: int = 0) -> np.ndarray
 
 def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, step: int = 1,
                        max_retries: int | None = None, fallback: str = "uncoded", hash_bits: int = 0,
-                       seed: int = 0, family: str = "ldpca", **decoder_kwargs) -> tuple[AdaptiveDecodeResult, np.ndarray, np.ndarray]:
+                       seed: int = 0, family: str = "ldpca",
+                       **decoder_kwargs) -> tuple[AdaptiveDecodeResult, np.ndarray, np.ndarray]:
     """Encode ``bits`` at ``start_rate`` and decode with retries up the rate ladder.
 
     ``bits`` (F, n) are the encoder's source bits: the emulation needs them to form

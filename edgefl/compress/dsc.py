@@ -61,7 +61,8 @@ class DSCCompressor(Compressor):
         c = self.cfg
         self.quantizer = UniformQuantizer(c.bits, c.clip)
         self.rate_controller = RateController(
-            self.quantizer, margin=c.rate_margin, margin_slope=c.rate_margin_slope, top_k=c.top_k, method="grid" if c.mc_samples is None else "mc",
+            self.quantizer, margin=c.rate_margin, margin_slope=c.rate_margin_slope, top_k=c.top_k,
+            method="grid" if c.mc_samples is None else "mc",
             samples=c.mc_samples, seed=c.code_seed,
         )
         self.stats = GradientStatistics(c.sigma_x2, c.sigma_n2)

@@ -4,6 +4,10 @@ signSGD (Bernstein et al., 2018; the RD paper's one-bit special case, Section IV
 sends sign(g_k) at 1 bit per parameter; the server averages the signs, scaled by
 the mean magnitude the workers report, a standard scaled-sign estimator
 (one 32-bit scalar per worker on top of the P sign bits).
+
+Neither scheme charges encode or server time (:meth:`Compressor.encode_flops` and
+``server_flops`` stay 0): float32 is what the gradient already is, and the sign (and the
+scale's running sum) come out of the gradient pass itself.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ standard ONNX ops only (opset >= 16), so plain onnxruntime runs the backward gra
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from onnx import NodeProto, helper

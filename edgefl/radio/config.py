@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field, PositiveFloat, model_validator
 
 from edgefl.config_model import StrictModel
 
-from edgefl.radio.link import ShannonLinkConfig, link_config_type
+from edgefl.radio.link import ShannonLinkConfig
+from edgefl.radio.link_registry import link_config_type
 
 PathLossModel = Literal[
     "free_space",

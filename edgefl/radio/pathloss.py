@@ -22,7 +22,8 @@ _MIN_D3D_M = {"inh": 1.0, "inf": 1.0, "free": 1.0}
 
 
 def free_space_pathloss_db(d_m: np.ndarray, carrier_hz: float) -> np.ndarray:
-    """Friis free-space loss PL = 20 log10(4 pi d f_c / c) (Friis; Rappaport, Wireless Communications, 2nd ed., Sec. 4.2, isotropic antennas)."""
+    """Friis free-space loss PL = 20 log10(4 pi d f_c / c) (Friis; Rappaport, Wireless Communications,
+    2nd ed., Sec. 4.2, isotropic antennas)."""
     d = np.asarray(d_m, dtype=float)
     return 20.0 * np.log10(4.0 * np.pi * d * carrier_hz / SPEED_OF_LIGHT_M_S)
 

@@ -8,7 +8,7 @@ inverse-CDF construction for a uniform density on a disc or annulus.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field, PositiveFloat, model_validator
@@ -66,7 +66,7 @@ class GridPlacement(_Layout):
 
 
 PlacementConfig = Annotated[
-    Union[ExplicitPlacement, DiscPlacement, AnnulusPlacement, GridPlacement],
+    ExplicitPlacement | DiscPlacement | AnnulusPlacement | GridPlacement,
     Field(discriminator="layout"),
 ]
 

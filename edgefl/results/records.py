@@ -39,7 +39,7 @@ class RoundRecord:
     end_s: float = field(metadata=_total("last", "simulated_time_s"))
     latency_s: float = field(metadata=_total("mean", "mean_round_latency_s"))
     broadcast_s: float
-    downlink_bits: float  # bits of the model broadcast that opened the round
+    downlink_bits: float = field(metadata=_total("sum", "downlink_bits_total"))  # the broadcast opening the round
     bits_total: float = field(metadata=_total("sum", "bits_total"))
     bits_per_worker_mean: float
     bits_per_worker_min: float

@@ -13,7 +13,8 @@ import numpy as np
 
 from edgefl.compress.registry import make_compressor
 from edgefl.radio.environment import RadioEnvironment
-from edgefl.radio.link import LinkModel, make_link
+from edgefl.radio.link import LinkModel
+from edgefl.radio.link_registry import make_link
 from edgefl.radio.placement import place_workers
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
 from edgefl.sim.allocation import RateAllocator

@@ -17,14 +17,15 @@ def _fail(msg: str) -> typer.Exit:
 def sweep(
     study: Annotated[Path, typer.Argument(help="study YAML file (see scenarios/studies/)")],
     engine: Annotated[str, typer.Option("--engine", help="local (process pool) or dask (dask.distributed)")] = "local",
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="parallel points (default: CPU count)")] = None,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", min=1, help="parallel points (default: CPU count)")] = None,
     scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", help="dask scheduler address tcp://host:port (default: a LocalCluster of --jobs workers)")] = None,
+        "--scheduler", help="dask scheduler tcp://host:port (default: a LocalCluster of --jobs workers)")] = None,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="study directory (default: the study's output, else results/studies/<name>)")] = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="rerun points that failed before")] = False,
     dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="print the point count and a run-time estimate from one probe point; run nothing else")] = False,
+        "--dry-run", help="print the point count and a run-time estimate from one probe point; run nothing")] = False,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="draw the study's plots")] = True,
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help="progress bar (default: on a TTY)")] = None,
@@ -65,7 +66,8 @@ def sweep(
     for f in rep.files:
         typer.echo(f"  {f}")
     if rep.failed_total:
-        typer.echo("  failed points: error.txt and traceback.txt in their points/<key>/; rerun them with --retry-failed")
+        typer.echo("  failed points: error.txt and traceback.txt in their points/<key>/; "
+                   "rerun them with --retry-failed")
     if rep.failed_total or rep.missing:
         raise typer.Exit(1)
 

@@ -56,7 +56,7 @@ class Prober:
         fixed = [f"rounds={self.draws}", "output.timeline=false", "output.plots=false"]
         rs = resolve(self.data, self.source, self.base_dir, [*fixed, *overrides])
         with tempfile.TemporaryDirectory(prefix="edgefl-plan-") as tmp:
-            out = run_scenario(rs, Path(tmp) / "run", overwrite=True, progress=False)
+            out = run_scenario(rs, Path(tmp) / "run", progress=False)
             if not out.complete:
                 raise PlanError(f"{self.source}: probe {list(overrides)} stopped: {out.error or 'interrupted'}")
             lat = read_rounds_columns(out.out_dir / "rounds.csv")["latency_s"]

@@ -37,11 +37,12 @@ def run_point(key: str, rs: ResolvedScenario) -> PointResult:
     with tempfile.TemporaryDirectory(prefix=f"edgefl-point-{key}-") as tmp:
         out = Path(tmp) / "run"
         try:
-            outcome = run_scenario(rs, out, overwrite=True, progress=False)
+            outcome = run_scenario(rs, out, progress=False)
         except Exception as exc:  # noqa: BLE001 - a point that raises is recorded, the study goes on
             return PointResult(key, "error", {}, f"{type(exc).__name__}: {exc}", traceback.format_exc(),
                                time.perf_counter() - t0)
-        files = {p.name: p.read_bytes() for p in sorted(outcome.out_dir.iterdir()) if p.is_file()}
+        files = ({p.name: p.read_bytes() for p in sorted(outcome.out_dir.iterdir()) if p.is_file()}
+                 if outcome.out_dir.is_dir() else {})
         wall = time.perf_counter() - t0
         if outcome.complete:
             return PointResult(key, "ok", files, wall_s=wall)

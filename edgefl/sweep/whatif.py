@@ -45,7 +45,7 @@ def _run(rs: ResolvedScenario, out: Path) -> dict[str, float]:
     scn = rs.scenario
     scn = scn.model_copy(update={"output": scn.output.model_copy(update={"timeline": True, "plots": False})})
     outcome = run_scenario(ResolvedScenario(scn, rs.source, rs.base_dir, rs.worker_devices, rs.server_profile),
-                           out, overwrite=True, progress=False)
+                           out, progress=False)
     if not outcome.complete:
         raise RuntimeError(f"{rs.source}: run stopped after {outcome.rounds_done} rounds: "
                            f"{outcome.error or 'interrupted'}")
