@@ -19,6 +19,7 @@ from pydantic import (
 
 from edgefl.compress.registry import compression_config_type
 from edgefl.config_model import StrictModel
+from edgefl.device_trace import DeviceTraceConfig
 from edgefl.learning.config import ModelConfig
 from edgefl.radio.config import ChannelConfig
 from edgefl.radio.placement import PlacementConfig
@@ -56,6 +57,8 @@ class WorkersConfig(StrictModel):
         0.0, le=3.0, description="sigma of a lognormal factor on each worker's compute time per round "
         "(stragglers; 0.1-0.5 is typical, <= 3 keeps exp(sigma z) finite)"
     )
+    trace: DeviceTraceConfig | None = Field(
+        None, description="replay per-worker compute speed and availability windows (edgefl.device_trace)")
 
     @model_validator(mode="after")
     def _devices_given(self) -> WorkersConfig:
