@@ -71,8 +71,10 @@ def test_decoder_change_moves_only_the_decode_wait() -> None:
     rep = whatif(QUICKSTART, ["server.profile=edge_server_cpu"], ["compression.scheme=dsc", "rounds=4"])
     d = rep["delta"]
     # same seed, same fading draws: everything before the server's decoder is unchanged
-    for key in ("broadcast_s", "compute_s", "upload_s", "bits_per_round", "energy_total_j"):
+    for key in ("broadcast_s", "compute_s", "upload_s", "bits_per_round", "energy_compute_per_round_j",
+                "energy_transmit_per_round_j", "energy_receive_per_round_j"):
         assert abs(d[key]) <= 1e-12 * max(1.0, abs(rep["baseline"][key])), key
+    assert d["energy_idle_per_round_j"] > 0  # workers idle while the slow decoder finishes the round
     assert d["decode_wait_s"] > 0
     assert d["latency_mean_s"] == pytest.approx(d["decode_wait_s"], rel=1e-9)
     # the CPU decoder (3 Mbit/s) is slower than the uplink: the wait is more than one decode

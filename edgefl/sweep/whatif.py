@@ -23,6 +23,10 @@ from edgefl.sweep.critical_path import PARTS, round_breakdown
 from edgefl.sweep.tables import aggregate, read_rounds_columns
 
 
+ENERGY_PARTS = ("energy_compute_j", "energy_transmit_j", "energy_receive_j", "energy_idle_j",
+                "server_decoder_energy_j", "server_compute_energy_j")
+
+
 def _summary(out: Path) -> dict[str, float]:
     cols = read_rounds_columns(out / "rounds.csv")
     parts = round_breakdown(out / "timeline.csv")
@@ -33,6 +37,9 @@ def _summary(out: Path) -> dict[str, float]:
     rep["bits_per_param"] = aggregate(cols["bits_per_param"], "mean")
     rep["energy_per_round_j"] = aggregate(cols["worker_energy_j"], "mean")
     rep["energy_total_j"] = aggregate(cols["worker_energy_j"], "sum")
+    for key in ENERGY_PARTS:  # the workers' energy split and the server's, where the run reports them
+        if key in cols:
+            rep[f"{key.removesuffix('_j')}_per_round_j"] = aggregate(cols[key], "mean")
     for key in ("test_accuracy", "train_loss"):
         if key in cols:
             rep[f"final_{key}"] = aggregate(cols[key], "final")
@@ -83,7 +90,13 @@ LABELS = {
     "bits_per_round": "bits uploaded per round",
     "bits_per_param": "bits per parameter",
     "energy_per_round_j": "worker energy per round (J)",
+    "energy_compute_per_round_j": "  compute (J)",
+    "energy_transmit_per_round_j": "  transmit (J)",
+    "energy_receive_per_round_j": "  receive (J)",
+    "energy_idle_per_round_j": "  idle (J)",
     "energy_total_j": "worker energy, all rounds (J)",
+    "server_decoder_energy_per_round_j": "server decoder energy per round (J)",
+    "server_compute_energy_per_round_j": "server compute energy per round (J)",
     "final_test_accuracy": "final test accuracy",
     "final_train_loss": "final train loss",
 }
@@ -92,12 +105,12 @@ LABELS = {
 def format_whatif(rep: dict[str, Any]) -> str:
     """The comparison as a text table."""
     lines = [f"{rep['scenario']} (seed {rep['seed']}, {rep['rounds']} rounds): " + " ".join(rep["changes"]),
-             f"{'':34}{'baseline':>14}{'changed':>14}{'change':>14}{'':>11}"]
+             f"{'':34}{'baseline':>14}{'changed':>14}{'change':>14}{'':>12}"]
     for key, label in LABELS.items():
         if key not in rep["delta"]:
             continue
         r = rep["relative"][key]
-        pct = "" if math.isnan(r) else f"{100 * r:+.1f} %"
+        pct = "" if math.isnan(r) else f"{100 * r:+.1f} %" if abs(r) < 100 else f"{100 * r:+.2g} %"
         lines.append(f"{label:34}{rep['baseline'][key]:>14.6g}{rep['changed'][key]:>14.6g}"
-                     f"{rep['delta'][key]:>+14.6g}{pct:>11}")
+                     f"{rep['delta'][key]:>+14.6g}{pct:>12}")
     return "\n".join(lines)
