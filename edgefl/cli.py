@@ -8,6 +8,15 @@ from pathlib import Path
 
 import typer
 
+from edgefl.sweep.cli import (  # network-planning commands live with the sweep package
+    COVERAGE_HELP,
+    DEADLINE_HELP,
+    PERCENTILES_HELP,
+    plan_search,
+    sweep,
+    whatif,
+)
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Emulate federated learning over wireless edge networks.")
 
@@ -211,11 +220,19 @@ def plan(
     D: float | None = typer.Option(
         None, "--D", help="target distortion (default rate_allocation.target_distortion, else signSGD's distortion)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    deadline: float | None = typer.Option(None, "--deadline", help=DEADLINE_HELP),
+    coverage: bool = typer.Option(False, "--coverage", help=COVERAGE_HELP),
+    percentiles: bool = typer.Option(False, "--percentiles", help=PERCENTILES_HELP),
+    draws: int = typer.Option(100, "--draws", min=1, help="rounds (fading draws) per probe run of the searches"),
 ) -> None:
-    """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); no training."""
+    """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); no training. With --deadline /
+    --coverage / --percentiles: round-latency answers searched over analytic runs."""
     from edgefl.planning import format_plan, plan_scenario
     from edgefl.scenario import ScenarioError
 
+    if deadline is not None or coverage or percentiles:
+        plan_search(scenario, set_, deadline, coverage, draws, as_json)
+        return
     rs = _load(scenario, set_)
     try:
         rep = plan_scenario(rs, D)
@@ -262,6 +279,10 @@ def _print_flat(rep: dict, prefix: str = "") -> None:
             typer.echo(f"{prefix + key:>40}: {value:.6g}")
         else:
             typer.echo(f"{prefix + key:>40}: {value}")
+
+
+app.command()(sweep)
+app.command()(whatif)
 
 
 def main() -> None:  # pragma: no cover
