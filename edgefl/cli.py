@@ -8,6 +8,15 @@ from pathlib import Path
 
 import typer
 
+from edgefl.sweep.cli import (  # network-planning commands live with the sweep package
+    COVERAGE_HELP,
+    DEADLINE_HELP,
+    PERCENTILES_HELP,
+    plan_search,
+    sweep,
+    whatif,
+)
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Emulate federated learning over wireless edge networks.")
 
@@ -33,14 +42,32 @@ def _unexpected(exc: Exception, source: str) -> typer.Exit:
 SET_HELP = "Override a scenario field, e.g. --set workers.count=50 (repeatable; type-checked like the file)."
 
 
-def _load(scenario: Path, overrides: list[str]):
-    from edgefl.scenario import ScenarioError, load_scenario
+ESTIMATE_HELP = "Print the memory and wall-time estimate of the run (made before any work)."
+MAX_MEMORY_HELP = "Refuse runs estimated above this much memory, e.g. 4G (default: the available memory)."
+
+
+def _load(scenario: Path, overrides: list[str], max_memory: str | None = None, show_estimate: bool = False):
+    """Load and resolve a scenario; the memory estimate is checked before anything is allocated."""
+    from edgefl.estimate import parse_memory
+    from edgefl.scenario import ResourceError, ScenarioError, load_scenario
 
     try:
-        return load_scenario(scenario, overrides)
+        limit = None if max_memory is None else parse_memory(max_memory)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        rs = load_scenario(scenario, overrides, max_memory=limit)
+    except ResourceError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        typer.echo("\n".join(exc.estimate.lines()), err=True)
+        raise typer.Exit(2) from None
     except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    if show_estimate and rs.estimate is not None:
+        typer.echo("\n".join(rs.estimate.lines()))
+    return rs
 
 
 def _output_dir(text: str | None, what: str) -> Path | None:
@@ -68,12 +95,14 @@ def run(
     resume: Path | None = typer.Option(None, "--resume", help="continue the killed or interrupted run in this "
                                        "results directory (same scenario and --set values)"),
     progress: bool | None = typer.Option(None, "--progress/--no-progress", help="progress bar (default: on a TTY)"),
+    estimate: bool = typer.Option(False, "--estimate", help=ESTIMATE_HELP),
+    max_memory: str | None = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
     engine: str = typer.Option("auto", "--engine", help="auto: the analytic fast path when the scenario qualifies, "
                                "else SimPy; simpy: force the SimPy reference engine; fast: require the fast path"),
 ) -> None:
     """Run one scenario; write timeline.csv, rounds.csv, summary.json and plots (round by round)."""
     try:
-        _run(scenario, set_, output, overwrite, resume, progress, engine)
+        _run(scenario, set_, output, overwrite, resume, progress, estimate, max_memory, engine)
     except KeyboardInterrupt:
         typer.echo("interrupted before the first round: nothing was simulated; no results written "
                    "(earlier results, if any, are untouched)", err=True)
@@ -81,11 +110,10 @@ def run(
 
 
 def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, resume: Path | None,
-         progress: bool | None, engine: str = "auto") -> None:
+         progress: bool | None, estimate: bool, max_memory: str | None, engine: str = "auto") -> None:
     from edgefl.runner import ResumeError, run_scenario
     from edgefl.results.journal import ResumeMismatch
     from edgefl.scenario import ScenarioError
-
     from edgefl.sim.build import ENGINE_PATHS
 
     if engine not in ENGINE_PATHS:
@@ -95,7 +123,7 @@ def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, r
         typer.echo("error: --resume DIR continues the run in DIR; do not combine it with -o or --overwrite", err=True)
         raise typer.Exit(2)
     out_dir = resume if resume is not None else _output_dir(output, "-o/--output")
-    rs = _load(scenario, set_)
+    rs = _load(scenario, set_, max_memory, estimate)
     if out_dir is None:
         _output_dir(rs.scenario.output.dir, f"{rs.source}: output.dir")
     try:
@@ -124,6 +152,9 @@ def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, r
     if outcome.rounds_done:
         typer.echo(f"  mean round latency {t['mean_round_latency_s']:.6g} s, "
                    f"{t['mean_bits_per_param']:.4g} bits/parameter, mean distortion {t['mean_distortion']:.4g}")
+    acc = t.get("final_test_accuracy")
+    if isinstance(acc, float) and acc == acc:
+        typer.echo(f"  final test accuracy {acc:.4f}")
     typer.echo(f"  results in {outcome.out_dir}")
     if not outcome.complete:
         raise typer.Exit(1 if outcome.error else 130)
@@ -133,14 +164,24 @@ def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, r
 def validate(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    estimate: bool = typer.Option(False, "--estimate", help=ESTIMATE_HELP),
+    max_memory: str | None = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
 ) -> None:
-    """Check a scenario (schema, catalog names, model ops); run nothing."""
+    """Check a scenario (schema, catalog names, model ops, memory estimate); run nothing."""
+    rs = _load(scenario, set_, max_memory, estimate)
+    from edgefl.estimate import VALIDATE_BUILD_S, build_seconds
     from edgefl.scenario import ScenarioError
-    from edgefl.sim.build import build_simulation
+    from edgefl.sim.build import build_simulation, gradient_source, layout
 
-    rs = _load(scenario, set_)
+    note = ""
     try:
-        build_simulation(rs)  # loads the ONNX model and data, places workers; simulates nothing
+        if build_seconds(rs.scenario) <= VALIDATE_BUILD_S:
+            build_simulation(rs)  # loads the ONNX model and data, places workers; simulates nothing
+        else:  # keep validate fast: check placement and the model, not every worker's radio state
+            layout(rs)
+            if rs.scenario.model is not None:
+                gradient_source(rs)
+            note = f" (per-worker radio state not built: ~{build_seconds(rs.scenario):.0f} s; 'run' builds it)"
     except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -148,7 +189,7 @@ def validate(
         raise _unexpected(exc, rs.source) from None
     s = rs.scenario
     typer.echo(f"{scenario}: ok ({s.name}: {s.workers.count} workers, {s.rounds} rounds, "
-               f"compression {s.compression.scheme}, {s.channel.access}, fidelity {s.fidelity})")
+               f"compression {s.compression.scheme}, {s.channel.access}, fidelity {s.fidelity}){note}")
 
 
 @app.command()
@@ -187,35 +228,72 @@ def plan(
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
     D: float | None = typer.Option(
         None, "--D", help="target distortion (default rate_allocation.target_distortion, else signSGD's distortion)"),
-    percentiles: bool = typer.Option(False, "--percentiles", help="round-latency p50/p95/p99 over the fading "
-                                     "distribution"),
-    deadline: float | None = typer.Option(None, "--deadline", help="round deadline T (s): the largest worker "
-                                          "count and the smallest uplink bandwidth whose p95 latency meets it"),
-    coverage: bool = typer.Option(False, "--coverage", help="with --deadline: the largest cell radius at which "
-                                  "workers at the cell edge still meet it"),
-    draws: int = typer.Option(2000, "--draws", min=1, help="independent channel draws (seeded by the scenario)"),
-    quantile: float = typer.Option(95.0, "--quantile", min=0.0, max=100.0, help="percentile held to the deadline"),
-    resolution: float = typer.Option(1e-3, "--resolution", help="relative resolution of the bandwidth and "
-                                     "radius searches"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    deadline: float | None = typer.Option(None, "--deadline", help=DEADLINE_HELP),
+    coverage: bool = typer.Option(False, "--coverage", help=COVERAGE_HELP),
+    percentiles: bool = typer.Option(False, "--percentiles", help=PERCENTILES_HELP),
+    draws: int | None = typer.Option(None, "--draws", min=1, help="runs: rounds (fading draws) per probe run "
+                                     "(default 100); draws: independent channel draws (default 2000)"),
+    method: str = typer.Option("runs", "--method", help="runs: search over analytic edgefl runs (any scheme); "
+                               "draws: vectorised timing formulas over independent channel draws (none/signsgd, "
+                               "equal allocation; edgefl.planning)"),
+    quantile: float = typer.Option(95.0, "--quantile", min=0.0, max=100.0,
+                                   help="--method draws: percentile held to the deadline"),
+    resolution: float = typer.Option(1e-3, "--resolution", help="--method draws: relative resolution of the "
+                                     "bandwidth and radius searches"),
 ) -> None:
-    """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); with --percentiles, --deadline or
-    --coverage, the round-latency planning answers instead. No training."""
+    """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); no training. With --deadline /
+    --coverage / --percentiles: round-latency answers searched over analytic runs (or, --method
+    draws, over vectorised channel draws)."""
     from edgefl.planning import format_plan, plan_scenario
     from edgefl.scenario import ScenarioError
 
+    if method not in ("runs", "draws"):
+        typer.echo(f"error: --method = {method!r}: use runs or draws", err=True)
+        raise typer.Exit(2)
+    if (deadline is not None or coverage or percentiles) and method == "runs":
+        plan_search(scenario, set_, deadline, coverage, draws or 100, as_json)
+        return
+    if deadline is not None or coverage or percentiles:
+        _plan_draws(scenario, set_, percentiles, deadline, coverage, draws or 2000, quantile, resolution, as_json)
+        return
+    rs = _load(scenario, set_)
+    try:
+        rep = plan_scenario(rs, D)
+    except ScenarioError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except Exception as exc:  # noqa: BLE001 - radio/theory code rejecting what the scenario fed it
+        raise _unexpected(exc, rs.source) from None
+    typer.echo(json.dumps(rep, indent=2) if as_json else format_plan(rep))
+
+
+def _plan_draws(scenario: Path, set_: list[str], percentiles: bool, deadline: float | None, coverage: bool,
+                draws: int, quantile: float, resolution: float, as_json: bool) -> None:
+    """``edgefl plan --method draws``: the answers of :mod:`edgefl.planning`, keyed by question."""
+    from edgefl.planning.coverage import max_radius
+    from edgefl.planning.deadline import max_workers, min_bandwidth
+    from edgefl.planning.percentiles import latency_percentiles
+    from edgefl.scenario import ScenarioError
+
     problem = ("--coverage needs --deadline T" if coverage and deadline is None else
-               f"--deadline must be > 0 s, got {deadline}" if deadline is not None and not deadline > 0 else
+               f"--deadline must be a positive number of seconds, got {deadline}"
+               if deadline is not None and not deadline > 0 else
                f"--resolution must be in (0, 1), got {resolution}" if not 0 < resolution < 1 else None)
     if problem:
         typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(2)
     rs = _load(scenario, set_)
+    rep: dict = {"scenario": rs.scenario.name, "method": "vectorised timing formulas over independent draws"}
     try:
-        if percentiles or deadline is not None:
-            rep = _latency_answers(scenario, set_, rs, percentiles, deadline, coverage, draws, quantile, resolution)
-        else:
-            rep = plan_scenario(rs, D)
+        if percentiles:
+            rep["percentiles"] = latency_percentiles(rs, draws)
+        if deadline is not None:
+            rep["max_workers"] = max_workers(lambda k: _load(scenario, [*set_, f"workers.count={k}"]), deadline,
+                                             draws, quantile)
+            rep["min_bandwidth"] = min_bandwidth(rs, deadline, draws, quantile, resolution)
+            if coverage:
+                rep["coverage"] = max_radius(rs, deadline, draws, quantile, resolution)
     except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -223,29 +301,8 @@ def plan(
         raise _unexpected(exc, rs.source) from None
     if as_json:
         typer.echo(json.dumps(rep, indent=2))
-    elif percentiles or deadline is not None:
-        _print_flat(rep)
     else:
-        typer.echo(format_plan(rep))
-
-
-def _latency_answers(scenario: Path, set_: list[str], rs, percentiles: bool, deadline: float | None,
-                     coverage: bool, draws: int, quantile: float, resolution: float) -> dict:
-    """The planning answers asked for on the `plan` command line, keyed by question."""
-    from edgefl.planning.coverage import max_radius
-    from edgefl.planning.deadline import max_workers, min_bandwidth
-    from edgefl.planning.percentiles import latency_percentiles
-
-    rep: dict = {"scenario": rs.scenario.name}
-    if percentiles:
-        rep["percentiles"] = latency_percentiles(rs, draws)
-    if deadline is not None:
-        rep["max_workers"] = max_workers(lambda k: _load(scenario, [*set_, f"workers.count={k}"]), deadline,
-                                         draws, quantile)
-        rep["min_bandwidth"] = min_bandwidth(rs, deadline, draws, quantile, resolution)
-        if coverage:
-            rep["coverage"] = max_radius(rs, deadline, draws, quantile, resolution)
-    return rep
+        _print_flat(rep)
 
 
 @app.command()
@@ -283,6 +340,10 @@ def _print_flat(rep: dict, prefix: str = "") -> None:
             typer.echo(f"{prefix + key:>40}: {value:.6g}")
         else:
             typer.echo(f"{prefix + key:>40}: {value}")
+
+
+app.command()(sweep)
+app.command()(whatif)
 
 
 def main() -> None:  # pragma: no cover

@@ -162,12 +162,12 @@ def test_unsupported_scheme_is_named() -> None:
 
 
 def test_cli_plan_answers_json(tmp_path: Path) -> None:
-    res = RUNNER.invoke(app, ["plan", str(QUICK), "--set", "gradients.params=500", "--percentiles",
-                              "--deadline", "0.19", "--coverage", "--draws", "20", "--json"])
+    res = RUNNER.invoke(app, ["plan", str(QUICK), "--set", "gradients.params=500", "--percentiles", "--method",
+                              "draws", "--deadline", "0.19", "--coverage", "--draws", "20", "--json"])
     assert res.exit_code == 0, res.output
     rep = json.loads(res.output)
-    assert set(rep) == {"scenario", "percentiles", "max_workers", "min_bandwidth", "coverage"}
+    assert set(rep) == {"scenario", "method", "percentiles", "max_workers", "min_bandwidth", "coverage"}
     for key in ("percentiles", "max_workers", "min_bandwidth", "coverage"):
         assert rep[key]["scheme"] == "signsgd" and rep[key]["allocation"] == "equal"
-    bad = RUNNER.invoke(app, ["plan", str(QUICK), "--coverage"])
+    bad = RUNNER.invoke(app, ["plan", str(QUICK), "--coverage", "--method", "draws"])
     assert bad.exit_code == 2 and "--deadline" in bad.output
