@@ -22,7 +22,7 @@ from edgefl.compress.simple import NoneConfig
 from edgefl.config_model import StrictModel
 from edgefl.device_trace import DeviceTraceConfig
 from edgefl.learning.config import ModelConfig
-from edgefl.learning.convex_source import ConvexConfig
+from edgefl.learning.convex_config import ConvexConfig
 from edgefl.radio.config import ChannelConfig
 from edgefl.radio.placement import PlacementConfig
 
