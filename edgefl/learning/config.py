@@ -17,7 +17,7 @@ and partition. Shorthands: ``data: digits`` or ``data: my.npz``; ``partition: ii
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -50,7 +50,7 @@ class SyntheticData(_Strict):
     standardize: bool = False
 
 
-DataConfig = Annotated[Union[DigitsData, NpzData, SyntheticData], Field(discriminator="kind")]
+DataConfig = Annotated[DigitsData | NpzData | SyntheticData, Field(discriminator="kind")]
 
 
 class IidPartition(_Strict):
@@ -67,7 +67,7 @@ class ShardPartition(_Strict):
     shards_per_worker: int = Field(2, ge=1, description="DSC paper non-IID setup uses 2")
 
 
-PartitionConfig = Annotated[Union[IidPartition, DirichletPartition, ShardPartition], Field(discriminator="kind")]
+PartitionConfig = Annotated[IidPartition | DirichletPartition | ShardPartition, Field(discriminator="kind")]
 
 
 class ModelConfig(_Strict):

@@ -75,7 +75,7 @@ def make_dataset(
     if task not in ("classification", "regression"):
         raise ValueError(f"task: {task!r}; allowed: classification, regression")
     n = x.shape[0]
-    n_test = int(round(test_fraction * n))
+    n_test = round(test_fraction * n)
     if n_test < 1 or n - n_test < 1:
         raise ValueError(f"test_fraction: {test_fraction} of {n} samples leaves an empty train or test set")
     perm = rng.permutation(n)

@@ -18,14 +18,26 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefl.learning.autodiff import DifferentiableModel
+from edgefl.learning.autodiff import DifferentiableModel, producer_of
 from edgefl.learning.config import SHIPPED_MODELS, ModelConfig
-from edgefl.learning.data import Dataset, load_digits_xy, load_npz_xy, make_dataset, synthetic_xy
+from edgefl.learning.data import (
+    Dataset,
+    load_digits_xy,
+    load_npz_xy,
+    make_dataset,
+    synthetic_xy,
+)
 from edgefl.learning.flops import count_flops
 from edgefl.learning.moments import ceo_moments
 from edgefl.learning.optim import Optimizer
-from edgefl.learning.partition import MinibatchSampler, partition_dirichlet, partition_iid, partition_shards
+from edgefl.learning.partition import (
+    MinibatchSampler,
+    partition_dirichlet,
+    partition_iid,
+    partition_shards,
+)
 from edgefl.sim.gradient_source import GradientSource
+
 
 def _models_dir() -> Path:
     # repository checkout (editable install) first, then the copy packed into a wheel
@@ -148,8 +160,7 @@ class OnnxGradientSource(GradientSource):
 
 
 def _ends_in_softmax(model: DifferentiableModel) -> bool:
-    out = model.graph.output_name
-    producer = next((n for n in model.graph.inference.graph.node if out in n.output), None)
+    producer = producer_of(model.graph.inference.graph, model.graph.output_name)
     return producer is not None and producer.op_type == "Softmax"
 
 
@@ -223,5 +234,5 @@ def build_source(cfg: ModelConfig, num_workers: int, seed: int, base_dir: Path) 
     optimizer = Optimizer(cfg.optimizer, cfg.lr, cfg.momentum if cfg.optimizer == "momentum" else 0.0)
     return OnnxGradientSource(
         model, dataset, shards, optimizer, cfg.batch_size, cfg.eval_every, seed,
-        flops_per_sample=count_flops(path, cfg.frozen),
+        flops_per_sample=count_flops(path, cfg.frozen, cfg.loss),
     )
