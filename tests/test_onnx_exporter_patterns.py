@@ -143,6 +143,15 @@ def torch_mlp(dtype, opset):
     return b.model((6, 1, 4, 4), loss, label=True, inits_as_inputs=True), (6, 1, 4, 4)
 
 
+def torch_mlp_cross_entropy(dtype, opset):
+    """The same MLP returning ``F.cross_entropy(logits, target)``: SoftmaxCrossEntropyLoss
+    on the logits (opset >= 12)."""
+    b = Builder(dtype, opset)
+    h = b.op("Relu", [b.linear(b.torch_flatten("input"), "fc1", 16, 12)])
+    loss = b.op("SoftmaxCrossEntropyLoss", [b.linear(h, "fc2", 12, 5), "target"], reduction="mean")
+    return b.model((6, 1, 4, 4), loss, label=True), (6, 1, 4, 4)
+
+
 def torch_cnn(dtype, opset):
     """Conv-BN-ReLU-MaxPool, Conv-ReLU, GlobalAveragePool, Flatten, Linear -> logits."""
     b = Builder(dtype, opset)
@@ -195,6 +204,13 @@ def transformer_block(dtype, opset, gelu="erf"):
     pooled = b.op("Squeeze", [b.reduce_mean(h, [1])], axes=[1]) if opset < 13 else b.op(
         "Squeeze", [b.reduce_mean(h, [1]), b.const([1], np.int64)])
     return b.model((5, 3, 6), b.linear(pooled, "head", 6, 4)), (5, 3, 6)
+
+
+def _sce(v, a):
+    """SoftmaxCrossEntropyLoss (reduction mean, no weights) for the numpy reference."""
+    z = v[0] - v[0].max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return -np.mean(logp[np.arange(len(v[1])), v[1].astype(np.int64)])
 
 
 def _onehot(labels, classes):
@@ -279,6 +295,15 @@ def test_torch_mlp_strips_the_exported_loss_and_its_label_input():
     assert "target" in [i.name for i in g.training.graph.input]  # edgefl's one-hot target
     assert not any(n.op_type == "NegativeLogLikelihoodLoss" for n in g.training.graph.node)
     assert g.layout.names == ("fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias")
+
+
+def test_exported_softmax_cross_entropy_loss(monkeypatch):
+    from edgefl.learning import numpy_reference
+
+    monkeypatch.setitem(numpy_reference.OPS, "SoftmaxCrossEntropyLoss", _sce)
+    for dtype in (F64, F32):
+        model, x_shape = torch_mlp_cross_entropy(dtype, 13)
+        check_exported(model, x_shape, dtype)
 
 
 def test_exported_loss_with_weights_or_sum_reduction_is_rejected():
