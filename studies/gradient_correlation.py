@@ -36,9 +36,9 @@ import numpy as np
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _dsc_common import DEFAULT_OUT, plt, save_figure, write_csv  # noqa: E402
+from _dsc_common import DEFAULT_OUT, plt, save_figure, write_csv
 
-from edgefl.learning import ModelConfig, build_source  # noqa: E402
+from edgefl.learning import ModelConfig, build_source
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = {"mnist-5k": "mlp784", "digits": "mlp"}
