@@ -95,3 +95,48 @@ def test_gradient_correlation_study_writes_csv_and_png(tmp_path):
     assert len(rows) == 4 * 40 and (tmp_path / "gradient_correlation.png").stat().st_size > 0
     for dataset in ("mnist-5k", "digits"):
         assert summary[(dataset, "iid")][0] > summary[(dataset, "non-iid")][0]
+
+
+# --- Figs. 11-12 study (learning_curves --paper) ------------------------------------------
+
+
+def test_sign_entropies_against_closed_forms():
+    lc = load_study("learning_curves")
+    rng = np.random.default_rng(0)
+    independent = rng.normal(size=(4, 200_000))
+    assert lc.joint_sign_entropy(independent) == pytest.approx(4.0, abs=1e-3)
+    assert lc.marginal_sign_entropy(independent) == pytest.approx(4.0, abs=1e-3)
+    same = np.tile(rng.normal(size=200_000), (4, 1))
+    assert lc.joint_sign_entropy(same) == pytest.approx(1.0, abs=1e-3)
+    # two workers agreeing with probability 0.9: H = 1 + h(0.1)
+    a = rng.normal(size=400_000)
+    b = np.where(rng.random(400_000) < 0.9, a, -a)
+    h = -(0.1 * np.log2(0.1) + 0.9 * np.log2(0.9))
+    assert lc.joint_sign_entropy(np.stack([a, b])) == pytest.approx(1 + h, abs=3e-3)
+    biased = np.where(rng.random((1, 400_000)) < 0.25, -1.0, 1.0)
+    assert lc.marginal_sign_entropy(biased) == pytest.approx(-(0.25 * np.log2(0.25) + 0.75 * np.log2(0.75)), abs=3e-3)
+
+
+def test_saving_breakdown_by_hand():
+    lc = load_study("learning_curves")
+    rows = [{"scheme": "signsgd", "epoch": e, "bits": 10 * 100 + 320, "num_params": 100, "dsc_bits": b,
+             "sign_marginal_entropy": 10.0, "sign_joint_entropy": 6.0, "ideal_rate_sum_offline": 7.0,
+             "ideal_rate_sum_used": 7.5, "announced_rate_sum": 9.0} for e, b in ((10.0, 660.0), (30.0, 1320.0))]
+    first = lc.saving_breakdown(rows, upto_epoch=20.0)
+    assert first["rounds"] == 1 and first["actual_analytic"] == pytest.approx(0.5)
+    assert first["empirical_ideal"] == pytest.approx(1 - 600 / 1320)
+    whole = lc.saving_breakdown(rows)
+    assert whole["actual_analytic"] == pytest.approx(0.25)
+    assert whole["announced"] == pytest.approx(1 - 1800 / 2640)
+    assert whole["empirical_entropy_coding"] == pytest.approx(1 - 2000 / 2640)
+    assert whole["model_ideal_true_stats"] > whole["model_ideal_estimated_stats"] > whole["announced"]
+
+
+@pytest.mark.slow
+def test_paper_study_writes_outputs(tmp_path):
+    lc = load_study("learning_curves")
+    summary = lc.paper_study(tmp_path, rounds=4, seeds=1, model="mlp784", bit_true=0)
+    for name in ("paper_curves.csv", "paper_breakdown.csv", "paper_summary.json", "paper_curves.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    iid = summary["iid"]["whole_run"]
+    assert iid["empirical_ideal"] > iid["announced"] > iid["actual_analytic"] > 0
