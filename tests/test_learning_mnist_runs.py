@@ -140,3 +140,12 @@ def test_paper_study_writes_outputs(tmp_path):
         assert (tmp_path / name).stat().st_size > 0
     iid = summary["iid"]["whole_run"]
     assert iid["empirical_ideal"] > iid["announced"] > iid["actual_analytic"] > 0
+
+
+def test_rho_for_saving_inverts_the_rate_controller():
+    """Monotone: more saving needs more correlation; margins need more; the ideal 38 %
+    lies between rho 0.75 (32.8 %) and 0.833 (41.3 %) of the rate-controller table."""
+    lc = load_study("learning_curves")
+    ideal, margins = lc.rho_for_saving(0.38, False), lc.rho_for_saving(0.38, True)
+    assert 0.75 < ideal < 0.833 < margins < 0.952
+    assert lc.rho_for_saving(0.2, False) < ideal
