@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 import yaml
 
+from edgefl import safe_yaml
+
 Kind = Literal["channels", "devices", "scenarios"]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -72,20 +74,27 @@ def find_profile(kind: Kind, name: str, extra_dirs: Sequence[Path] = ()) -> Path
 
 
 def load_yaml(path: Path) -> Any:
-    """Parse a YAML file; syntax errors become CatalogError with line and column."""
+    """Parse a YAML file within the limits of :mod:`edgefl.safe_yaml`; unreadable, oversized,
+    binary or non-UTF-8 files, syntax errors, duplicate keys and alias bombs become one-line
+    CatalogErrors (with line and column where there is one)."""
     try:
-        text = Path(path).read_text()
+        return safe_yaml.parse_yaml(safe_yaml.read_yaml_text(Path(path)))
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read file ({exc.strerror})") from exc
-    try:
-        return yaml.safe_load(text)
+    except safe_yaml.YAMLLimitError as exc:
+        raise CatalogError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
-        where = ""
-        mark = getattr(exc, "problem_mark", None)
-        if mark is not None:
-            where = f" at line {mark.line + 1}, column {mark.column + 1}"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise CatalogError(f"{path}: YAML syntax error{where}: {problem}") from exc
+        raise CatalogError(f"{path}: {yaml_error_text(exc)}") from None
+
+
+def yaml_error_text(exc: yaml.YAMLError) -> str:
+    """One line for a PyYAML error: what and where."""
+    where = ""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        where = f" at line {mark.line + 1}, column {mark.column + 1}"
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"YAML syntax error{where}: {problem}"
 
 
 def load_profile(kind: Kind, name: str, extra_dirs: Sequence[Path] = ()) -> dict[str, Any]:

@@ -12,6 +12,25 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Emulate federated learning over wireless edge networks.")
 
+_DEBUG = {"on": False}
+
+
+@app.callback()
+def _options(debug: bool = typer.Option(False, "--debug", help="show Python tracebacks of unexpected errors")) -> None:
+    _DEBUG["on"] = debug
+
+
+def _unexpected(exc: Exception, source: str) -> typer.Exit:
+    """Report an error raised inside the radio/coding/learning code against the scenario fields
+    that fed it (see :mod:`edgefl.scenario.blame`); the traceback only with --debug."""
+    if _DEBUG["on"]:
+        raise exc
+    from edgefl.scenario.blame import explain
+
+    typer.echo(f"error: {explain(exc, source)}", err=True)
+    return typer.Exit(2)
+
+
 SET_HELP = "Override a scenario field, e.g. --set workers.count=50 (repeatable; type-checked like the file)."
 
 
@@ -25,11 +44,26 @@ def _load(scenario: Path, overrides: list[str]):
         raise typer.Exit(2) from None
 
 
+def _output_dir(text: str | None, what: str) -> Path | None:
+    """The results directory (``-o`` or ``output.dir``) checked before any work: not empty,
+    not an existing file (a sibling ``name-1`` would be written without saying so)."""
+    if text is None:
+        return None
+    if not text.strip():
+        typer.echo(f"error: {what}: empty path; give a results directory", err=True)
+        raise typer.Exit(2)
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        typer.echo(f"error: {what} = {path}: exists and is not a directory; give a directory", err=True)
+        raise typer.Exit(2)
+    return path
+
+
 @app.command()
 def run(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="results directory (default results/<name>)"),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="results directory (default results/<name>)"),
     overwrite: bool = typer.Option(False, help="write into an existing results directory"),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="progress bar (default: on a TTY)"),
 ) -> None:
@@ -37,15 +71,20 @@ def run(
     from edgefl.runner import run_scenario
     from edgefl.scenario import ScenarioError
 
+    out_dir = _output_dir(output, "-o/--output")
     rs = _load(scenario, set_)
+    if out_dir is None:
+        _output_dir(rs.scenario.output.dir, f"{rs.source}: output.dir")
     try:
-        outcome = run_scenario(rs, output, overwrite=overwrite, progress=progress)
+        outcome = run_scenario(rs, out_dir, overwrite=overwrite, progress=progress)
     except ScenarioError as exc:  # problems only visible when building (e.g. an ONNX op we cannot train)
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except OSError as exc:  # output directory unusable: found before any simulation work
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except Exception as exc:  # noqa: BLE001 - radio/coding/learning code rejecting what the scenario fed it
+        raise _unexpected(exc, rs.source) from None
     t = outcome.summary["totals"]
     state = "complete" if outcome.complete else (
         f"STOPPED by {outcome.error} (partial results written)" if outcome.error
@@ -74,6 +113,8 @@ def validate(
     except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except Exception as exc:  # noqa: BLE001 - radio/coding/learning code rejecting what the scenario fed it
+        raise _unexpected(exc, rs.source) from None
     s = rs.scenario
     typer.echo(f"{scenario}: ok ({s.name}: {s.workers.count} workers, {s.rounds} rounds, "
                f"compression {s.compression.scheme}, {s.channel.access}, fidelity {s.fidelity})")
@@ -123,9 +164,11 @@ def plan(
     rs = _load(scenario, set_)
     try:
         rep = plan_scenario(rs, D)
-    except (ScenarioError, ValueError) as exc:
+    except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except Exception as exc:  # noqa: BLE001 - radio/theory code rejecting what the scenario fed it
+        raise _unexpected(exc, rs.source) from None
     typer.echo(json.dumps(rep, indent=2) if as_json else format_plan(rep))
 
 

@@ -1,18 +1,19 @@
 """Device profiles: worker compute/radio/energy classes and server/decoder profiles.
 
 One profile per YAML file in ``devices/`` (file stem == ``name``), discriminated by
-``kind``. Unknown keys are errors. Numbers are data, with citations in the files.
+``kind``. Unknown keys are errors. Numbers are data, with citations in the files; their
+ranges are wide enough for any real device and keep derived times and energies finite.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, TypeAdapter
+from pydantic import Field, PositiveFloat, TypeAdapter
 
+from edgefl.config_model import StrictModel
 
-class _Profile(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+_Profile = StrictModel
 
 
 class WorkerProfile(_Profile):
@@ -29,11 +30,11 @@ class WorkerProfile(_Profile):
     name: str
     kind: Literal["worker"]
     description: str = ""
-    flops_per_s: PositiveFloat
-    tx_power_dbm: float
-    compute_power_w: float = Field(ge=0)
-    radio_tx_power_w: float = Field(ge=0)
-    idle_power_w: float = Field(ge=0)
+    flops_per_s: PositiveFloat = Field(le=1e18, description="sustained FLOP/s (<= 1 exaFLOP/s)")
+    tx_power_dbm: float = Field(ge=-100, le=80, description="conducted RF output power (dBm)")
+    compute_power_w: float = Field(ge=0, le=1e6)
+    radio_tx_power_w: float = Field(ge=0, le=1e6)
+    idle_power_w: float = Field(ge=0, le=1e6)
     source: str = Field(min_length=1, description="citation for the numbers")
 
 
@@ -47,7 +48,7 @@ class DecoderProfile(_Profile):
     """
 
     name: str
-    throughput_bps: PositiveFloat
+    throughput_bps: PositiveFloat = Field(le=1e15)
     throughput_basis: Literal["information", "coded"] = "information"
     source: str = Field(min_length=1)
 
@@ -58,13 +59,13 @@ class ServerProfile(_Profile):
     name: str
     kind: Literal["server"]
     description: str = ""
-    flops_per_s: PositiveFloat
-    tx_power_dbm: float
+    flops_per_s: PositiveFloat = Field(le=1e18)
+    tx_power_dbm: float = Field(ge=-100, le=80)
     decoder: DecoderProfile
     source: str = Field(min_length=1)
 
 
-DeviceProfile = Annotated[Union[WorkerProfile, ServerProfile], Field(discriminator="kind")]
+DeviceProfile = Annotated[WorkerProfile | ServerProfile, Field(discriminator="kind")]
 _DEVICE_ADAPTER: TypeAdapter = TypeAdapter(DeviceProfile)
 
 

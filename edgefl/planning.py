@@ -1,7 +1,8 @@
 """`edgefl plan`: bandwidth-optimal rates for a scenario without training.
 
 Takes the scenario's mean link budget (path loss + shadowing, no fading), turns it
-into alpha_k = 1/log2(1 + SNR_k) and solves P1 (RD paper eq. 20) for the target
+into alpha_k = 1/SE(SNR_k) with the spectral efficiency SE of the channel's link model
+(:mod:`edgefl.radio.link`; gap and cap included, as in the simulator) and solves P1 (RD paper eq. 20) for the target
 distortion, then adds the round's other phases with the pure timing formulas of
 :mod:`edgefl.sim.timing`: model broadcast at the multicast rate, local compute on
 each device, the uploads (TDMA serial in Lemma 1 order / FDMA split) and the last
@@ -15,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from edgefl.compress.base import FLOAT_BITS
-from edgefl.radio.rate import equal_finish_fdma_shares, shannon_rate_bps
+from edgefl.radio.link import make_link
+from edgefl.radio.rate import equal_finish_fdma_shares
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
 from edgefl.sim.build import gradient_source, layout, radio_environment
 from edgefl.sim.timing import compute_seconds, serial_pipeline
@@ -45,15 +47,15 @@ def plan_scenario(rs: ResolvedScenario, D: float | None = None) -> dict[str, Any
     snr = 10.0 ** (np.asarray(radio.mean_uplink_snr_db(ch.uplink_bandwidth_hz), dtype=float) / 10.0)
     source = gradient_source(rs)
     p = source.num_params
-    report = plan_report(snr, ch.uplink_bandwidth_hz, sx, sn, D, p, access=ch.access)
+    link = make_link(ch)
+    report = plan_report(snr, ch.uplink_bandwidth_hz, sx, sn, D, p, access=ch.access, alpha=link.alpha(snr))
 
     # the rest of the round: broadcast, compute, the last decode
     dl_snr = 10.0 ** (np.asarray(radio.mean_downlink_snr_db(ch.downlink_bandwidth_hz), dtype=float) / 10.0)
-    t_bc = FLOAT_BITS * p / float(shannon_rate_bps(ch.downlink_bandwidth_hz, dl_snr.min(), ch.snr_gap_db,
-                                                   ch.max_spectral_efficiency))
+    t_bc = FLOAT_BITS * p / float(link.rate_bps(ch.downlink_bandwidth_hz, dl_snr.min()))
     flops = np.array([d.flops_per_s for d in rs.worker_devices])
     ready = t_bc + compute_seconds(source.flops_per_gradient, flops)
-    rate_full = shannon_rate_bps(ch.uplink_bandwidth_hz, snr, ch.snr_gap_db, ch.max_spectral_efficiency)
+    rate_full = link.rate_bps(ch.uplink_bandwidth_hz, snr)
     decoder = rs.server_profile.decoder.throughput_bps
     order_p1 = np.asarray(report["order"])[::-1]  # Lemma 1: smallest alpha decoded first
     for name, sch in report["schemes"].items():
@@ -64,10 +66,10 @@ def plan_scenario(rs: ResolvedScenario, D: float | None = None) -> dict[str, Any
         if ch.access == "tdma":
             _, up_end, dec_end = serial_pipeline(ready, order, bits / rate_full, decode)
         else:
-            shares = equal_finish_fdma_shares(bits, snr, ch.snr_gap_db, ch.max_spectral_efficiency) \
+            shares = equal_finish_fdma_shares(bits, snr, se=link.spectral_efficiency) \
                 if name == "p1" else np.full(bits.size, 1.0 / bits.size)
-            rate = shannon_rate_bps(ch.uplink_bandwidth_hz * np.maximum(shares, 1e-300), snr / np.maximum(
-                shares, 1e-300), ch.snr_gap_db, ch.max_spectral_efficiency)
+            s = np.maximum(shares, 1e-300)
+            rate = link.rate_bps(ch.uplink_bandwidth_hz * s, snr / s)
             up_end = ready + np.where(bits > 0, bits / rate, 0.0)
             _, _, dec_end = serial_pipeline(up_end, order, np.zeros_like(bits), decode)
         sch["round_latency_s"] = float(max(dec_end.max(), up_end.max()))

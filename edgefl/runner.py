@@ -17,6 +17,7 @@ from typing import Any
 from tqdm import tqdm
 
 from edgefl.results.outputs import package_versions, totals, write_rounds, write_summary, write_timeline
+from edgefl.results.records import RoundRecord
 from edgefl.results.writer import fresh_output_dir
 from edgefl.scenario import ResolvedScenario
 from edgefl.sim.build import build_simulation
@@ -82,7 +83,7 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
     error: str | None = None
     bar = tqdm(total=scn.rounds, desc=scn.name, unit="round", disable=None if progress is None else not progress)
 
-    def on_round(r: int, row: dict[str, Any]) -> None:
+    def on_round(r: int, row: RoundRecord) -> None:
         bar.update(1)
         bar.set_postfix(latency=f"{row['latency_s']:.3g}s", refresh=False)
 

@@ -78,7 +78,7 @@ def test_broken_channel_profiles_name_the_field():
     with pytest.raises(ValidationError) as e:
         ChannelConfig.model_validate({**good, "uplink_bandwidth_hz": -20e6})
     assert _locs(e.value) == ["uplink_bandwidth_hz"]
-    assert "greater than 0" in str(e.value)
+    assert "greater than or equal to 1" in str(e.value)
     with pytest.raises(ValidationError) as e:
         ChannelConfig.model_validate({**good, "bandwith_hz": 20e6})
     assert _locs(e.value) == ["bandwith_hz"]

@@ -7,6 +7,7 @@ from edgefl.coding.quantizer import UniformQuantizer
 from edgefl.coding.rate_controller import RateController
 from edgefl.coding.statistics import GradientStatistics
 from edgefl.coding.wyner_ziv import successive_wyner_ziv
+from edgefl.coding.wyner_ziv_options import WynerZivOptions
 
 STATS = GradientStatistics(10.0, 1.0)
 
@@ -25,7 +26,7 @@ def test_padding_and_order_bit_true():
     idx = signs(4, 4400, 1)
     rates = RateController(q, margin=0.2).rates(STATS, 4)
     order = np.array([2, 0, 3, 1])
-    res = successive_wyner_ziv(idx, order, q, rates, STATS, block_length=2400)
+    res = successive_wyner_ziv(idx, order, q, rates, STATS, options=WynerZivOptions(block_length=2400))
     np.testing.assert_array_equal(res.index, idx)
     assert res.upload_bits[2] == 4400 and res.decode_bits[2] == 0
     for w in (0, 3, 1):
@@ -49,7 +50,7 @@ def test_analytic_mode_skips_decoding_but_counts_the_same_bits():
     rng = np.random.default_rng(2)
     idx = rng.integers(0, 4, (3, 2400))
     rates = np.array([[1.0, 1.0], [0.5, 0.3], [0.4, 0.2]])
-    res = successive_wyner_ziv(idx, np.arange(3), q, rates, STATS, mode="analytic", check_bits=8)
+    res = successive_wyner_ziv(idx, np.arange(3), q, rates, STATS, mode="analytic", options=WynerZivOptions(check_bits=8))
     np.testing.assert_array_equal(res.index, idx)
     assert res.upload_bits.tolist() == [2 * 2400, 1200 + 8 + 720 + 8, 960 + 8 + 480 + 8]
     assert res.decode_bits.tolist() == [0, 2 * 2400, 2 * 2400]
@@ -62,9 +63,6 @@ def test_analytic_mode_skips_decoding_but_counts_the_same_bits():
         (dict(order=np.array([0, 0])), "order"),
         (dict(rates=np.ones((2, 2))), "rates"),
         (dict(mode="exact"), "mode"),
-        (dict(failure="drop"), "failure"),
-        (dict(check_bits=-1), "check_bits"),
-        (dict(retry_step=0.0), "retry_step"),
     ],
 )
 def test_bad_inputs(kw, match):
@@ -75,6 +73,24 @@ def test_bad_inputs(kw, match):
         successive_wyner_ziv(**args)
 
 
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        (dict(failure="drop"), "failure"),
+        (dict(check_bits=-1), "check_bits\n.*greater than or equal to 0"),
+        (dict(check_bits=65), "check_bits\n.*less than or equal to 64"),
+        (dict(retry_step=0.0), "retry_step\n.*greater than 0"),
+        (dict(block_length=2399), "block_length=2399"),
+    ],
+)
+def test_bad_options_rejected_once_at_construction(kw, match):
+    with pytest.raises(ValueError, match=match):
+        WynerZivOptions(**kw)
+    opt = WynerZivOptions()
+    with pytest.raises(ValueError, match="frozen"):
+        opt.check_bits = 3  # type: ignore[misc]
+
+
 def test_augmented_bp_passes_count_as_decoder_work():
     """Rates without margin: many first decodes fail.  Plain BP runs one pass per syndrome
     request; augmented BP (guesses) saves retries but every pinned-bit pass is decoder work."""
@@ -82,7 +98,7 @@ def test_augmented_bp_passes_count_as_decoder_work():
     idx = signs(3, 4 * 2400, 5)
     rates = RateController(q, margin=0.0).rates(STATS, 3)
     plain = successive_wyner_ziv(idx, np.arange(3), q, rates, STATS)
-    aug = successive_wyner_ziv(idx, np.arange(3), q, rates, STATS, guesses=4)
+    aug = successive_wyner_ziv(idx, np.arange(3), q, rates, STATS, options=WynerZivOptions(guesses=4))
     for res in (plain, aug):
         np.testing.assert_array_equal(res.index, idx)
         assert res.undetected_errors == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from edgefl.radio.link import ShannonLink
 from edgefl.compress.base import CompressionResult, Compressor, RoundContext
 from edgefl.sim.ceo_source import GaussianCEOSource
 from edgefl.sim.engine import Network, SimOptions, Simulation
@@ -29,8 +30,10 @@ def make_net(k: int, flops: np.ndarray, r_ul: float, r_dl: float, decoder_bps: f
     return Network(
         num_workers=k, worker_flops=flops, worker_compute_power_w=np.ones(k), worker_radio_power_w=np.ones(k),
         server_flops=server_flops, decoder_bps=decoder_bps, uplink_bandwidth_hz=1e6, access=access,
-        uplink_rate=lambda w, t, r, bw: r_ul * bw / 1e6,  # rate proportional to bandwidth share
+        # Shannon at SNR 2^(r_ul/1 MHz) - 1: r_ul bit/s on the full 1 MHz, proportional to the share
+        uplink_snr=lambda w, t, r, bw: 2.0 ** (r_ul / 1e6) - 1.0,
         downlink_rate=lambda t, r: r_dl,
+        link=ShannonLink(),
     )
 
 

@@ -124,10 +124,13 @@ def test_uplink_and_downlink_fading_independent_and_downlink_shape():
 
 
 def test_rates_use_gap_and_cap():
+    from edgefl.radio.link import make_link
+
     cfg = channel(snr_gap_db=3.0, max_spectral_efficiency=1.0)
     env = RadioEnvironment(cfg, ring(2), SERVER, np.full(2, 23.0), 40.0, seed=0)
-    assert env.uplink_rate_bps(0, 0.0, 0, 1e6) == pytest.approx(1e6)  # SNR ~ 46 dB, cap binds
-    assert env.downlink_rate_bps(0.0, 0, 20e6) == pytest.approx(20e6)
+    link = make_link(cfg)
+    assert float(link.rate_bps(1e6, env.uplink_snr(0, 0.0, 0, 1e6))) == pytest.approx(1e6)  # SNR ~ 46 dB, cap binds
+    assert float(link.rate_bps(20e6, env.downlink_snr(0.0, 0, 20e6).min())) == pytest.approx(20e6)
 
 
 def test_bad_arguments():

@@ -64,14 +64,3 @@ def test_access_bandwidths():
 
 def test_broadcast_limited_by_weakest():
     assert broadcast_rate_bps(1e6, np.array([100.0, 3.0, 15.0])) == pytest.approx(2e6)
-
-
-def test_scalar_fast_path_matches_vectorised():
-    from edgefl.radio.rate import scalar_rate_bps
-
-    rng = np.random.default_rng(0)
-    for _ in range(200):
-        b, snr, gap = rng.uniform(1e5, 1e8), rng.exponential(100.0), rng.uniform(0, 6)
-        cap = None if rng.random() < 0.5 else rng.uniform(0.5, 8)
-        want = float(shannon_rate_bps(b, snr, gap, cap))
-        assert scalar_rate_bps(b, snr, 10 ** (gap / 10), cap) == pytest.approx(want, rel=1e-12)

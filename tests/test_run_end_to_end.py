@@ -78,10 +78,10 @@ def test_interrupt_writes_partial_results(tmp_path: Path, monkeypatch: pytest.Mo
     rs = load_scenario(QUICKSTART, ["rounds=10", "gradients.params=500"])
     real = Simulation._round
 
-    def interrupted(self, r, log, out):
+    def interrupted(self, r, log):
         if r == 3:
             raise KeyboardInterrupt
-        return real(self, r, log, out)
+        return real(self, r, log)
 
     monkeypatch.setattr(Simulation, "_round", interrupted)
     outcome = run_scenario(rs, tmp_path / "i", progress=False)
@@ -123,10 +123,10 @@ def test_learning_run_deterministic_and_final_round_evaluated(tmp_path: Path) ->
 def test_crash_mid_run_keeps_finished_rounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = Simulation._round
 
-    def diverging(self, r, log, out):
+    def diverging(self, r, log):
         if r == 2:
             raise ValueError("aggregate: contains NaN or inf")
-        return real(self, r, log, out)
+        return real(self, r, log)
 
     monkeypatch.setattr(Simulation, "_round", diverging)
     res = CliRunner().invoke(app, ["run", str(QUICKSTART), "-o", str(tmp_path / "c"), "--no-progress",

@@ -67,7 +67,7 @@ def test_negative_bandwidth(tmp_path: Path) -> None:
     d["channel"]["uplink_bandwidth_hz"] = -5.0
     code, out = validate(write(tmp_path, d))
     assert code != 0
-    assert "channel.uplink_bandwidth_hz" in out and "-5.0" in out and "greater than 0" in out
+    assert "channel.uplink_bandwidth_hz" in out and "-5.0" in out and "greater than or equal to 1" in out
 
 
 def test_unknown_profile_name(tmp_path: Path) -> None:

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgefl.coding.bp_decoder import LLR_MAX  # the decoders' channel-LLR clip: one bound for the pipeline
 from edgefl.coding.quantizer import UniformQuantizer
 from edgefl.coding.statistics import GradientStatistics, x_nodes
 
-LLR_MAX = 40.0
+__all__ = ["LLR_MAX", "SideInformationPosterior", "bitplane_llr"]
 
 
 class SideInformationPosterior:

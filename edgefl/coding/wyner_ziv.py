@@ -36,12 +36,12 @@ from edgefl.coding.slepian_wolf import sw_decode_adaptive
 from edgefl.coding.llr import LLR_MAX, SideInformationPosterior, bitplane_llr
 from edgefl.coding.quantizer import UniformQuantizer, to_bitplanes
 from edgefl.coding.statistics import GradientStatistics
+from edgefl.coding.wyner_ziv_options import WynerZivOptions
 
 #: nested LDPCA codes: a retry uploads only the extra syndrome bits
 FAMILY = "ldpca"
 
 MODES = ("bit-true", "analytic")
-FAILURE_MODES = ("retry", "uncoded")
 
 
 @dataclass
@@ -56,6 +56,15 @@ class WynerZivResult:
     retries: int = 0  # rate-adaptive retransmission requests (frames x attempts)
     uncoded_frames: int = 0  # frames that ended up sent uncoded after failing
     planes: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, worker: int, plane: PlaneDecode) -> None:
+        """Count one decoded bit-plane of ``worker``."""
+        self.upload_bits[worker] += plane.extra_upload_bits
+        self.decode_bits[worker] += plane.extra_decode_bits
+        self.decode_failures += plane.failures
+        self.retries += plane.retries
+        self.uncoded_frames += plane.uncoded
+        self.undetected_errors += plane.undetected
 
 
 def _frames(plane: np.ndarray, n: int, pad_value: float) -> np.ndarray:
@@ -73,23 +82,17 @@ def successive_wyner_ziv(
     stats: GradientStatistics,
     scales: np.ndarray | None = None,
     mode: str = "bit-true",
-    block_length: int = 2400,
-    max_iter: int = 100,
-    algorithm: str = "sum-product",
-    guesses: int = 0,
-    failure: str = "retry",
-    retry_step: float = 0.02,
-    code_seed: int = 0,
-    check_bits: int = 16,
+    options: WynerZivOptions | None = None,
 ) -> WynerZivResult:
     """Code and decode the (K, P) quantisation ``index`` in upload ``order``.
 
     ``rates`` (K, m) are the announced rates by position (row 0 = first uploader,
     column i-1 = bit-plane i), ``stats`` the server's gradient statistics (absolute
     units, used for the LLRs), ``scales`` (K,) each worker's quantiser scale.
-    ``max_iter``, ``algorithm`` and ``guesses`` configure the BP decoder
-    (:func:`edgefl.coding.bp_decoder.decode_syndrome`).
+    ``options`` (validated when built) set the code, the BP decoder
+    (:func:`edgefl.coding.bp_decoder.decode_syndrome`) and the failure handling.
     """
+    opt = options if options is not None else WynerZivOptions()
     index = np.asarray(index)
     K, P = index.shape if index.ndim == 2 else (0, 0)
     m = quantizer.bits
@@ -103,17 +106,11 @@ def successive_wyner_ziv(
         raise ValueError(f"rates must be a ({K}, {m}) array of finite values >= 0, got shape {rates.shape}")
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if failure not in FAILURE_MODES:
-        raise ValueError(f"failure must be one of {FAILURE_MODES}, got {failure!r}")
-    if not (isinstance(check_bits, (int, np.integer)) and 0 <= check_bits <= 64):
-        raise ValueError(f"check_bits must be an integer in [0, 64], got {check_bits!r}")
-    if not 0 < retry_step <= 1:
-        raise ValueError(f"retry_step must be in (0, 1], got {retry_step!r}")
     scales = np.ones(K) if scales is None else np.broadcast_to(np.asarray(scales, dtype=np.float64), (K,))
 
-    n = int(block_length)
+    n = int(opt.block_length)
     steps = rate_grid(n, FAMILY).size
-    k_step = max(1, int(round(retry_step * steps)))
+    k_step = max(1, int(round(opt.retry_step * steps)))
     F = -(-P // n)
     res = WynerZivResult(index=index.copy(), upload_bits=np.zeros(K), decode_bits=np.zeros(K))
     posterior = SideInformationPosterior(quantizer, stats, P) if mode == "bit-true" else None
@@ -128,24 +125,24 @@ def successive_wyner_ziv(
             rate = float(rates[pos, i - 1])
             k = grid_index(min(max(rate, 1.0 / steps), 1.0), n, FAMILY)
             rec = {"position": pos + 1, "worker": w, "plane": i, "rate": rate}
-            code = code_at_step(k, n, code_seed, FAMILY) if k < steps else None
+            code = code_at_step(k, n, opt.code_seed, FAMILY) if k < steps else None
             # a partial last frame goes uncoded when its syndrome would cost more than its bits
             tail = P - (F - 1) * n
-            Fc = F if code is not None and (tail == n or code.m + check_bits < tail) else F - 1
+            Fc = F if code is not None and (tail == n or code.m + opt.check_bits < tail) else F - 1
             Fc = Fc if code is not None else 0
             Pc = min(P, Fc * n)  # coordinates covered by coded frames
             res.upload_bits[w] += P - Pc
             rec.update(code_rate=1.0 if code is None else code.rate, coded=Fc > 0, frames=Fc)
             decoded = truth
             if Fc > 0:
-                res.upload_bits[w] += Fc * (code.m + check_bits)
+                res.upload_bits[w] += Fc * (code.m + opt.check_bits)
                 res.decode_bits[w] += Fc * n
                 if mode == "bit-true":
+                    plane = _decode_plane(truth[:Pc], bitplane_llr(post[:Pc], lower[:Pc], i), k, steps, k_step, opt)
                     decoded = truth.copy()
-                    decoded[:Pc] = _decode_plane(res, w, truth[:Pc], post[:Pc], lower[:Pc], i, k, steps, k_step,
-                                                 n, Fc, Pc, dict(max_iter=max_iter, algorithm=algorithm, guesses=guesses),
-                                                 failure, code_seed, check_bits,
-                                                 rec)
+                    decoded[:Pc] = plane.bits
+                    res.add(w, plane)
+                    rec.update(failures=plane.failures, retries=plane.retries, undetected=plane.undetected)
             res.index[w] ^= (decoded.astype(np.int64) ^ truth.astype(np.int64)) << (i - 1)
             lower |= decoded.astype(np.int64) << (i - 1)
             res.planes.append(rec)
@@ -154,32 +151,43 @@ def successive_wyner_ziv(
     return res
 
 
-def _decode_plane(res, w, truth, post, lower, i, k, steps, k_step, n, F, P, decoder, failure,
-                  code_seed, check_bits, rec) -> np.ndarray:
-    """BP-decode one bit-plane of one worker (all frames batched) with retries or uncoded fallback.
+@dataclass(frozen=True)
+class PlaneDecode:
+    """Outcome of BP-decoding one bit-plane of one worker beyond its first syndrome."""
 
-    The first attempt's syndrome and hash bits are already in ``res.upload_bits``; this
-    adds the retry increments, the uncoded fallbacks and the extra decoder passes.
+    bits: np.ndarray  # (P,) decoded bits
+    extra_upload_bits: float  # retry increments and uncoded fallbacks
+    extra_decode_bits: float  # retries and pinned-bit passes through the decoder
+    failures: int  # frames whose first attempt failed
+    retries: int
+    uncoded: int
+    undetected: int
+
+
+def _decode_plane(truth: np.ndarray, llr: np.ndarray, k: int, steps: int, k_step: int,
+                  opt: WynerZivOptions) -> PlaneDecode:
+    """BP-decode the frames of one bit-plane (all batched) with retries or uncoded fallback.
+
+    ``truth`` (P,) are the encoder's bits (to form retry syndromes and count undetected
+    errors), ``llr`` (P,) the decoder's eq. (47) LLRs, ``k`` the grid step of the first
+    syndrome, whose bits the caller has already counted.
     """
-    llr = _frames(bitplane_llr(post, lower, i), n, LLR_MAX)
-    bits = _frames(truth, n, 0)
+    n = int(opt.block_length)
+    P = truth.size
+    F = -(-P // n)
     # retries climb in k_step grid steps but stop short of rate 1 (then uncoded is cheaper)
-    max_retries = 0 if failure == "uncoded" else max(0, (steps - 1 - k) // k_step)
-    out, sent, _ = sw_decode_adaptive(bits, llr, k / steps, step=k_step, max_retries=max_retries,
-                                      fallback="uncoded", hash_bits=check_bits, seed=code_seed,
-                                      family=FAMILY, **decoder)
-    first = code_at_step(k, n, code_seed, FAMILY).m + check_bits
-    extra = sent - first
+    max_retries = 0 if opt.failure == "uncoded" else max(0, (steps - 1 - k) // k_step)
+    out, sent, _ = sw_decode_adaptive(_frames(truth, n, 0), _frames(llr, n, LLR_MAX), k / steps, step=k_step,
+                                      max_retries=max_retries, fallback="uncoded", hash_bits=opt.check_bits,
+                                      seed=opt.code_seed, family=FAMILY, max_iter=opt.max_iter,
+                                      algorithm=opt.algorithm, guesses=opt.guesses)
+    extra = sent - (code_at_step(k, n, opt.code_seed, FAMILY).m + opt.check_bits)
     pad = F * n - P
     if pad and out.uncoded[-1]:
         extra[-1] -= pad  # the padding of a partial last frame is not resent
-    res.upload_bits[w] += float(extra.sum())
-    res.decode_bits[w] += float(n * (out.passes.sum() - F))  # retries and pinned-bit passes
     failed = (out.attempts > 1) | out.uncoded
-    res.decode_failures += int(failed.sum())
-    res.retries += int((out.attempts - 1).sum())
-    res.uncoded_frames += int(out.uncoded.sum())
-    res.undetected_errors += int(out.undetected.sum())
-    rec.update(failures=int(failed.sum()), retries=int((out.attempts - 1).sum()),
-               undetected=int(out.undetected.sum()))
-    return out.bits.reshape(-1)[:P]
+    return PlaneDecode(
+        bits=out.bits.reshape(-1)[:P], extra_upload_bits=float(extra.sum()),
+        extra_decode_bits=float(n * (out.passes.sum() - F)), failures=int(failed.sum()),
+        retries=int((out.attempts - 1).sum()), uncoded=int(out.uncoded.sum()), undetected=int(out.undetected.sum()),
+    )

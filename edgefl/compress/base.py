@@ -5,7 +5,11 @@ array, together with the upload order; the scheme returns what goes on the air
 (bits per worker), what the server's decoder has to chew through (coded bits per
 worker, zero when nothing is decoded) and the server's reconstruction of the mean
 gradient. Timing is *not* the scheme's business: the SimPy engine turns bits into
-time with the radio and device models.
+time with the radio and device models, and operation counts (:meth:`Compressor.encode_flops`,
+:meth:`Compressor.server_flops`) into time with the device FLOP rates.
+
+Adding a scheme: one file with its config (pydantic, ``scheme`` literal tag) and its
+:class:`Compressor`, plus one line in :data:`edgefl.compress.registry.SCHEMES`.
 """
 
 from __future__ import annotations
@@ -24,20 +28,26 @@ FLOAT_BITS = 32
 class RoundContext:
     """What a scheme may know about the round it compresses.
 
-    ``rates_bits`` are the per-worker target rates (bits per parameter) chosen by
-    the rate allocator, or ``None`` when the allocator leaves rates to the scheme.
-    ``fidelity`` is ``"analytic"`` or ``"bit-true"``. ``allocation`` is the rate
-    allocator's decision (:class:`edgefl.sim.allocation.Allocation`) and
-    ``sigma_x2`` / ``sigma_n2`` the server's current gradient statistics, when known.
+    ``workers`` are the real worker indices of the rows of ``grads`` (today all K workers,
+    ``arange(K)``; with partial participation a subset): schemes with per-worker state key
+    it by these ids, not by row number. ``fidelity`` is ``"analytic"`` or ``"bit-true"``.
+    ``allocation`` is the rate allocator's decision (:class:`edgefl.sim.allocation.Allocation`:
+    alpha, order, and for a target distortion the per-worker rates ``rates_bits`` in bits per
+    parameter and test-channel precisions ``z``), and ``sigma_x2`` / ``sigma_n2`` the
+    server's current gradient statistics, when known.
     """
 
     round: int
     rng: np.random.Generator
+    workers: np.ndarray | None = None  # the engine always sets it; None (unit tests) = arange(K)
     fidelity: str = "analytic"
-    rates_bits: np.ndarray | None = None
     allocation: Any = None
     sigma_x2: float | None = None
     sigma_n2: float | None = None
+
+    def worker_ids(self, num_rows: int) -> np.ndarray:
+        """Real worker index of each of the ``num_rows`` rows of ``grads``."""
+        return np.arange(num_rows) if self.workers is None else np.asarray(self.workers)
 
 
 @dataclass
@@ -53,6 +63,9 @@ class CompressionResult:
     decode_failures: int = 0  # detected decoding failures (syndrome not satisfied)
     undetected_errors: int = 0  # decoded "successfully" but differs from the truth
     retries: int = 0  # rate-adaptive retransmissions requested
+    #: bits the server broadcasts after aggregating this round (the next round's model
+    #: broadcast); None = the uncompressed model, FLOAT_BITS per parameter
+    downlink_bits: float | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -66,4 +79,14 @@ class Compressor(ABC):
 
     @abstractmethod
     def compress(self, grads: np.ndarray, order: np.ndarray, ctx: RoundContext) -> CompressionResult:
-        """Compress the (K, P) local gradients uploaded in ``order`` (worker indices)."""
+        """Compress the (K, P) local gradients uploaded in ``order`` (row indices of ``grads``)."""
+
+    def encode_flops(self, num_params: int) -> float:
+        """Operations one worker spends encoding its gradient of ``num_params`` parameters in the
+        coming round (DSC paper Fig. 5 "encode"); 0 for schemes whose encoding is free."""
+        return 0.0
+
+    def server_flops(self, num_workers: int, num_params: int) -> float:
+        """Operations the server spends before the workers can encode in the coming round:
+        statistics estimation and rate control (DSC paper Fig. 5, Algorithm 1 lines 4-6)."""
+        return 0.0

@@ -26,11 +26,19 @@ import time
 
 import numpy as np
 
+from edgefl.coding import op_counts
+from edgefl.coding.ldpc import code_at_step, rate_grid
 from edgefl.coding.linear_estimator import linear_estimate
 from edgefl.coding.quantizer import UniformQuantizer
 from edgefl.coding.rate_controller import RateController
-from edgefl.coding.statistics import GradientStatistics, offline_estimate, online_ml_estimate, worker_power
-from edgefl.coding.wyner_ziv import successive_wyner_ziv
+from edgefl.coding.statistics import (
+    GradientStatistics,
+    offline_estimate,
+    online_ml_estimate,
+    worker_power,
+    x_nodes,
+)
+from edgefl.coding.wyner_ziv import FAMILY, successive_wyner_ziv
 from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
 from edgefl.compress.dsc_config import DSCConfig
 
@@ -47,8 +55,9 @@ class DSCCompressor(Compressor):
     successive = True
 
     def __init__(self, cfg: DSCConfig | None = None, **overrides) -> None:
-        base = cfg.model_dump() if cfg is not None else {}
-        self.cfg = DSCConfig(**{**base, **overrides})
+        if cfg is None or overrides:
+            cfg = DSCConfig(**{**(cfg.model_dump() if cfg is not None else {}), **overrides})
+        self.cfg = cfg
         c = self.cfg
         self.quantizer = UniformQuantizer(c.bits, c.clip)
         self.rate_controller = RateController(
@@ -56,6 +65,45 @@ class DSCCompressor(Compressor):
             samples=c.mc_samples, seed=c.code_seed,
         )
         self.stats = GradientStatistics(c.sigma_x2, c.sigma_n2)
+        self._rates_done: set[tuple[float, int]] = set()  # statistics the rates were computed for
+        self._estimated = False  # an online estimate was made after the last round
+        self._mean_degree: float | None = None
+
+    # ---- costs (DSC paper Fig. 5: encode on the workers, statistics + rate control on the server)
+    def encode_flops(self, num_params: int) -> float:
+        """:func:`edgefl.coding.op_counts.encode_ops` with the LDPCA base code's mean variable degree."""
+        c = self.cfg
+        if self._mean_degree is None:
+            base = code_at_step(rate_grid(c.block_length, FAMILY).size, c.block_length, c.code_seed, FAMILY)
+            self._mean_degree = base.n_edges / base.n
+        return op_counts.encode_ops(num_params, c.bits, self._mean_degree, c.check_bits, c.bits == 1 and c.scaled)
+
+    def server_flops(self, num_workers: int, num_params: int) -> float:
+        """Statistics estimation for the coming round (online ML eq. 62 on the last round's indices,
+        or offline eq. 48-56) plus the rate controller (eq. 44-45) whenever the statistics moved
+        to a value the server has no rates for (:mod:`edgefl.coding.op_counts`)."""
+        c = self.cfg
+        levels = 1 << c.bits
+        ops = 0.0
+        if c.estimator == "offline" and num_workers >= 2:
+            ops += op_counts.offline_estimator_ops(num_workers, num_params)
+        elif c.estimator == "online" and self._estimated:
+            shared = c.bits == 1
+            coords = min(num_params, 20000 if shared else 5000)  # online_ml_estimate's max_coords (/4)
+            nodes = x_nodes(self.stats.sigma_x2, self.stats.sigma_n2, points_per_sigma_n=2.0, extent=6.0,
+                            max_nodes=512)[0].size
+            ops += op_counts.ml_estimator_ops(num_workers, coords, levels, nodes, shared)
+        key = self._rates_key(self.stats, num_workers)
+        if c.estimator == "offline" or key not in self._rates_done:
+            kt = num_workers if c.top_k is None else min(c.top_k, num_workers)
+            r = float(np.exp(key[0]))  # the rounded ratio the controller evaluates at (unit total)
+            nodes = c.mc_samples or x_nodes(r / (1 + r), 1 / (1 + r))[0].size
+            ops += op_counts.rate_controller_ops(kt, levels, c.bits, nodes)
+        return ops
+
+    def _rates_key(self, stats: GradientStatistics, num_workers: int) -> tuple[float, int]:
+        # the rate controller's own cache key: rates are recomputed only for new statistics
+        return round(float(np.log(stats.ratio)), self.rate_controller.cache_decimals), num_workers
 
     def compress(self, grads: np.ndarray, order: np.ndarray, ctx: RoundContext) -> CompressionResult:
         c = self.cfg
@@ -84,15 +132,13 @@ class DSCCompressor(Compressor):
         else:
             stats = self.stats
         rates = self.rate_controller.rates(stats, K)
+        self._rates_done.add(self._rates_key(stats, K))
         # absolute statistics for the LLRs: the ratio estimate, scaled by the first uploader's scalar
         total = float(power[order[0]])
         llr_stats = GradientStatistics(total * stats.ratio / (1 + stats.ratio), total / (1 + stats.ratio))
 
-        wz = successive_wyner_ziv(
-            index, order, self.quantizer, rates, llr_stats, scales=scales, mode=ctx.fidelity,
-            block_length=c.block_length, max_iter=c.max_iter, algorithm=c.algorithm, guesses=c.guesses,
-            failure=c.failure, retry_step=c.retry_step, code_seed=c.code_seed, check_bits=c.check_bits,
-        )
+        wz = successive_wyner_ziv(index, order, self.quantizer, rates, llr_stats, scales=scales,
+                                  mode=ctx.fidelity, options=c)
         aggregate = self._reconstruct(wz.index, grads, scales, llr_stats)
         scalars = 2 if (c.bits == 1 and c.scaled) else 1
         upload = wz.upload_bits + scalars * SCALAR_BITS
@@ -103,6 +149,7 @@ class DSCCompressor(Compressor):
             estimate = online_ml_estimate(wz.index, self.quantizer, scales, float(power.mean()),
                                           rng=np.random.default_rng(ctx.round))
             self.stats = estimate
+        self._estimated = estimate is not None
         info = {
             "ratio_used": float(stats.ratio),
             "ratio_estimate": None if estimate is None else float(estimate.ratio),
@@ -110,7 +157,8 @@ class DSCCompressor(Compressor):
             "announced_rate_sum": float(rates.sum()),
             "bits_per_param": float(upload.sum() / (K * P)),
             "uncoded_frames": wz.uncoded_frames,
-            "allocator_rates_ignored": ctx.rates_bits is not None,
+            # the rate controller sets DSC's rates; P1's Gaussian test-channel rates do not apply
+            "allocator_rates_ignored": getattr(ctx.allocation, "rates_bits", None) is not None,
             "compute_seconds": time.perf_counter() - t0,
         }
         return CompressionResult(

@@ -16,15 +16,15 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
+from pydantic import Field, PositiveFloat
 
 from edgefl.compress.base import CompressionResult, Compressor, RoundContext
+from edgefl.config_model import StrictModel
 
 
-class RDIdealConfig(BaseModel):
+class RDIdealConfig(StrictModel):
     """Ideal Gaussian-CEO coding at the allocator's rates (needs rate_allocation.target_distortion)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     scheme: Literal["rd-ideal"] = "rd-ideal"
     sigma_n2: PositiveFloat | None = Field(
         None, description="worker noise variance for the test channel (default: the source's)")

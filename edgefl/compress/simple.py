@@ -11,22 +11,20 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
+from edgefl.config_model import StrictModel
 
 
-class NoneConfig(BaseModel):
+class NoneConfig(StrictModel):
     """No compression: every parameter as a 32-bit float."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     scheme: Literal["none"] = "none"
 
 
-class SignSGDConfig(BaseModel):
+class SignSGDConfig(StrictModel):
     """signSGD: one bit per parameter plus one 32-bit scale per worker."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     scheme: Literal["signsgd"] = "signsgd"
     scaled: bool = True  # send mean |g_k| so the server can undo the sign's shrinkage
 

@@ -20,13 +20,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from edgefl.config_model import StrictModel
 
 SHIPPED_MODELS = ("logreg", "mlp", "cnn", "linreg", "mlp784", "cnn28")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+_Strict = StrictModel
 
 
 class DigitsData(_Strict):

@@ -4,13 +4,19 @@ One ``ChannelConfig`` is what a file in ``channels/`` holds and what a scenario'
 ``channel:`` section resolves to. Unknown keys are errors (``extra="forbid"``).
 Model-specific parameters are rejected when given to a model that does not use them,
 so a typo such as ``k_factor_db`` on a Rayleigh channel is caught instead of ignored.
+Every number has a range wide enough for any real link and narrow enough that the SNR,
+rates and times derived from it stay finite floats (e.g. a 1e6 dB SNR gap overflowed).
 """
 
 from __future__ import annotations
 
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import BaseModel, Field, PositiveFloat, model_validator
+
+from edgefl.config_model import StrictModel
+
+from edgefl.radio.link import ShannonLinkConfig, link_config_type
 
 PathLossModel = Literal[
     "free_space",
@@ -33,8 +39,7 @@ TR38901_MODELS = frozenset(get_args(PathLossModel)) - {"free_space", "log_distan
 TR38901_CARRIER_RANGE_HZ = (0.5e9, 100e9)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+_Strict = StrictModel
 
 
 def _reject_unused(model: BaseModel, owner: str, value: str, unused: tuple[str, ...]) -> None:
@@ -63,23 +68,23 @@ class PathLossConfig(_Strict):
     """
 
     model: PathLossModel
-    exponent: PositiveFloat | None = Field(None, description="log_distance: path-loss exponent n")
-    d0_m: PositiveFloat | None = Field(None, description="log_distance: reference distance (m)")
+    exponent: PositiveFloat | None = Field(None, le=10, description="log_distance: path-loss exponent n")
+    d0_m: float | None = Field(None, ge=0.01, le=1e4, description="log_distance: reference distance (m)")
     pl0_db: float | None = Field(
-        None, description="log_distance: loss at d0 (dB); default free-space loss at d0"
+        None, ge=-50, le=300, description="log_distance: loss at d0 (dB); default free-space loss at d0"
     )
     h_bs_m: PositiveFloat | None = Field(
-        None, description="38.901: BS (server) antenna height, m; default: server z"
+        None, le=1e4, description="38.901: BS (server) antenna height, m; default: server z"
     )
     h_ut_m: PositiveFloat | None = Field(
-        None, description="38.901: UT (worker) antenna height, m; default: worker z"
+        None, le=1e4, description="38.901: UT (worker) antenna height, m; default: worker z"
     )
-    h_e_m: float = Field(1.0, ge=0, description="38.901 UMa/UMi: effective environment height, m")
+    h_e_m: float = Field(1.0, ge=0, le=1e4, description="38.901 UMa/UMi: effective environment height, m")
     inf_subscenario: Literal["sl", "dl", "sh", "dh"] | None = Field(
         None, description="inf_nlos: InF sub-scenario (default 'dl')"
     )
     min_distance_m: PositiveFloat | None = Field(
-        None, description="clamp distances below this (m); default: the model's validity limit"
+        None, le=1e6, description="clamp distances below this (m); default: the model's validity limit"
     )
 
     @model_validator(mode="after")
@@ -104,8 +109,8 @@ class FadingConfig(_Strict):
     """
 
     model: Literal["none", "rayleigh", "rician", "nakagami"] = "none"
-    k_factor_db: float | None = Field(None, description="rician: K factor in dB")
-    m: float | None = Field(None, ge=0.5, description="nakagami: shape m >= 0.5")
+    k_factor_db: float | None = Field(None, ge=-50, le=50, description="rician: K factor in dB")
+    m: float | None = Field(None, ge=0.5, le=1e4, description="nakagami: shape m >= 0.5")
 
     @model_validator(mode="after")
     def _check_params(self) -> FadingConfig:
@@ -130,7 +135,7 @@ class CorrelationConfig(_Strict):
     """
 
     kind: Literal["block_round", "block_upload", "gauss_markov"] = "block_round"
-    doppler_hz: float | None = Field(None, ge=0, description="gauss_markov: max Doppler f_d (Hz)")
+    doppler_hz: float | None = Field(None, ge=0, le=1e6, description="gauss_markov: max Doppler f_d (Hz)")
 
     @model_validator(mode="after")
     def _check_params(self) -> CorrelationConfig:
@@ -141,33 +146,39 @@ class CorrelationConfig(_Strict):
         return self
 
 
+LinkConfig = link_config_type()
+
+
 class ChannelConfig(_Strict):
     """A complete channel profile (one file in ``channels/``)."""
 
     name: str | None = Field(None, description="profile name (file stem in channels/)")
     description: str = ""
-    carrier_hz: PositiveFloat
+    carrier_hz: float = Field(ge=1e6, le=1e12, description="carrier frequency (Hz), 1 MHz - 1 THz")
     pathloss: PathLossConfig
-    shadowing_sigma_db: float = Field(0.0, ge=0, description="log-normal shadowing std (dB)")
+    shadowing_sigma_db: float = Field(0.0, ge=0, le=30, description="log-normal shadowing std (dB)")
     fading: FadingConfig = FadingConfig()
     correlation: CorrelationConfig = CorrelationConfig()
     noise_figure_db: float = Field(
-        ge=0, description="receiver noise figure (dB): the server's (uplink) and, unless "
+        ge=0, le=50, description="receiver noise figure (dB): the server's (uplink) and, unless "
         "downlink_noise_figure_db is set, also the workers' (downlink)"
     )
     downlink_noise_figure_db: float | None = Field(
-        None, ge=0, description="workers' receiver noise figure (dB); default noise_figure_db"
+        None, ge=0, le=50, description="workers' receiver noise figure (dB); default noise_figure_db"
     )
-    uplink_bandwidth_hz: PositiveFloat
-    downlink_bandwidth_hz: PositiveFloat
+    uplink_bandwidth_hz: float = Field(ge=1.0, le=1e11, description="uplink bandwidth B (Hz), 1 Hz - 100 GHz")
+    downlink_bandwidth_hz: float = Field(ge=1.0, le=1e11, description="downlink bandwidth (Hz), 1 Hz - 100 GHz")
     access: Literal["tdma", "fdma"] = "tdma"
     tx_power_dbm: float | None = Field(
-        None, description="worker transmit power (dBm); overrides the device profile when set"
+        None, ge=-100, le=80, description="worker transmit power (dBm); overrides the device profile when set"
     )
-    snr_gap_db: float = Field(0.0, ge=0, description="SNR gap to capacity (dB)")
+    snr_gap_db: float = Field(0.0, ge=0, le=50, description="SNR gap to capacity (dB)")
     max_spectral_efficiency: PositiveFloat | None = Field(
-        None, description="cap on bit/s/Hz (e.g. 256-QAM at the highest code rate)"
+        None, le=100, description="cap on bit/s/Hz (e.g. 256-QAM at the highest code rate)"
     )
+    link: LinkConfig = Field(  # type: ignore[valid-type]
+        default_factory=ShannonLinkConfig,
+        description="link model turning SNR into rate and playing out uploads (see edgefl.radio.link)")
 
     @model_validator(mode="after")
     def _check_carrier(self) -> ChannelConfig:

@@ -21,7 +21,6 @@ from edgefl.radio.config import TR38901_MODELS, ChannelConfig
 from edgefl.radio.fading import FadingStream, power_gain_from_state
 from edgefl.radio.noise import NOISE_DENSITY_DBM_HZ, thermal_noise_dbm
 from edgefl.radio.pathloss import pathloss_db
-from edgefl.radio.rate import scalar_rate_bps, shannon_rate_bps
 
 _SHADOW, _UPLINK, _DOWNLINK = 0, 1, 2
 
@@ -95,7 +94,6 @@ class RadioEnvironment:
             if cfg.downlink_noise_figure_db is not None
             else cfg.noise_figure_db
         )
-        self._gap_linear = 10.0 ** (cfg.snr_gap_db / 10.0)
         self._ul = [
             FadingStream(cfg.fading, cfg.correlation, np.random.SeedSequence(seed, spawn_key=(_UPLINK, i)))
             for i in range(k)
@@ -140,16 +138,3 @@ class RadioEnvironment:
         else:
             gains = np.array(raw, dtype=float)
         return np.power(10.0, mean_db / 10.0) * gains
-
-    # ---- rates (convenience) -----------------------------------------------------
-    def uplink_rate_bps(self, k: int, t: float, round: int, bandwidth_hz: float) -> float:
-        """B min(log2(1 + SNR/Gamma), cap) of worker k's upload, with the channel's gap and cap."""
-        snr = self.uplink_snr(k, t, round, bandwidth_hz)
-        return scalar_rate_bps(float(bandwidth_hz), snr, self._gap_linear, self.cfg.max_spectral_efficiency)
-
-    def downlink_rate_bps(self, t: float, round: int, bandwidth_hz: float) -> float:
-        """Broadcast rate limited by the weakest worker: B min(log2(1 + min_k SNR_k / Gamma), cap)."""
-        snr = self.downlink_snr(t, round, bandwidth_hz)
-        return float(
-            shannon_rate_bps(bandwidth_hz, snr.min(), self.cfg.snr_gap_db, self.cfg.max_spectral_efficiency)
-        )

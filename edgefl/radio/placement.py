@@ -11,31 +11,33 @@ import math
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import Field, PositiveFloat, model_validator
 
-Point = tuple[float, float] | tuple[float, float, float]
+from edgefl.config_model import StrictModel
 
-
-class _Layout(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
-    center_m: tuple[float, float] = Field((0.0, 0.0), description="x, y of the layout centre (m)")
-    height_m: float = Field(1.5, ge=0, description="worker antenna height z (m)")
+#: a coordinate in metres; +-1000 km keeps squared distances and path losses finite
+Coordinate = Annotated[float, Field(ge=-1e6, le=1e6)]
+Point = tuple[Coordinate, Coordinate] | tuple[Coordinate, Coordinate, Coordinate]
 
 
-class ExplicitPlacement(BaseModel):
+class _Layout(StrictModel):
+    center_m: tuple[Coordinate, Coordinate] = Field((0.0, 0.0), description="x, y of the layout centre (m)")
+    height_m: float = Field(1.5, ge=0, le=1e4, description="worker antenna height z (m)")
+
+
+class ExplicitPlacement(StrictModel):
     """Given coordinates: [x, y] (z = ``height_m``) or [x, y, z] per worker."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
     layout: Literal["explicit"]
     positions_m: list[Point] = Field(min_length=1)
-    height_m: float = Field(1.5, ge=0, description="z for points given as [x, y] (m)")
+    height_m: float = Field(1.5, ge=0, le=1e4, description="z for points given as [x, y] (m)")
 
 
 class DiscPlacement(_Layout):
     """Uniform in a disc of radius ``radius_m``."""
 
     layout: Literal["disc"]
-    radius_m: PositiveFloat
+    radius_m: PositiveFloat = Field(le=1e6)
 
 
 class AnnulusPlacement(_Layout):
@@ -43,7 +45,7 @@ class AnnulusPlacement(_Layout):
 
     layout: Literal["annulus"]
     r_min_m: float = Field(ge=0)
-    r_max_m: PositiveFloat
+    r_max_m: PositiveFloat = Field(le=1e6)
 
     @model_validator(mode="after")
     def _order(self) -> AnnulusPlacement:
@@ -59,7 +61,7 @@ class GridPlacement(_Layout):
     """
 
     layout: Literal["grid"]
-    spacing_m: PositiveFloat
+    spacing_m: PositiveFloat = Field(le=1e5)
     columns: int | None = Field(None, ge=1)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -12,6 +12,16 @@ def _check_bandwidth(bandwidth_hz) -> np.ndarray:
     if not np.all(np.isfinite(b)) or np.any(b <= 0):
         raise ValueError(f"bandwidth_hz must be positive and finite, got {bandwidth_hz}")
     return b
+
+
+def shannon_spectral_efficiency(snr_linear: float | np.ndarray, gap_linear: float = 1.0,
+                                max_spectral_efficiency: float | None = None) -> np.ndarray:
+    """min(log2(1 + SNR / Gamma), eta_max) bit/s/Hz for validated inputs (``gap_linear`` = Gamma =
+    10^(gap_dB/10)); the one place the formula lives, see :func:`spectral_efficiency`."""
+    se = np.log2(1.0 + np.asarray(snr_linear, dtype=float) / gap_linear)
+    if max_spectral_efficiency is not None:
+        se = np.minimum(se, max_spectral_efficiency)
+    return se
 
 
 def spectral_efficiency(
@@ -30,14 +40,11 @@ def spectral_efficiency(
         raise ValueError(f"snr_linear must be >= 0 (linear, not dB), got {snr_linear}")
     if not np.isfinite(snr_gap_db) or snr_gap_db < 0:
         raise ValueError(f"snr_gap_db must be finite and >= 0 dB, got {snr_gap_db}")
-    se = np.log2(1.0 + snr / 10.0 ** (snr_gap_db / 10.0))
-    if max_spectral_efficiency is not None:
-        if not max_spectral_efficiency > 0:
-            raise ValueError(
-                f"max_spectral_efficiency must be > 0 bit/s/Hz or None, got {max_spectral_efficiency}"
-            )
-        se = np.minimum(se, max_spectral_efficiency)
-    return se
+    if max_spectral_efficiency is not None and not max_spectral_efficiency > 0:
+        raise ValueError(
+            f"max_spectral_efficiency must be > 0 bit/s/Hz or None, got {max_spectral_efficiency}"
+        )
+    return shannon_spectral_efficiency(snr, 10.0 ** (snr_gap_db / 10.0), max_spectral_efficiency)
 
 
 def shannon_rate_bps(
@@ -50,20 +57,6 @@ def shannon_rate_bps(
     return _check_bandwidth(bandwidth_hz) * spectral_efficiency(
         snr_linear, snr_gap_db, max_spectral_efficiency
     )
-
-
-def scalar_rate_bps(
-    bandwidth_hz: float, snr_linear: float, gap_linear: float, max_spectral_efficiency: float | None
-) -> float:
-    """Scalar fast path of :func:`shannon_rate_bps` for the simulator's per-upload calls.
-
-    Same formula, R = B min(log2(1 + SNR / Gamma), eta_max); arguments are assumed
-    validated by the caller (``gap_linear`` = 10^(gap_dB/10)).
-    """
-    se = math.log2(1.0 + snr_linear / gap_linear)
-    if max_spectral_efficiency is not None and se > max_spectral_efficiency:
-        se = max_spectral_efficiency
-    return bandwidth_hz * se
 
 
 def upload_bandwidths_hz(
@@ -113,13 +106,16 @@ def equal_finish_fdma_shares(
     snr_gap_db: float = 0.0,
     max_spectral_efficiency: float | None = None,
     iterations: int = 60,
+    *,
+    se: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """FDMA shares s_k (sum 1) under which uploads of ``bits`` that start together end together,
     which minimises the FDMA upload latency for a fixed total band B.
 
     On share s the noise shrinks with the band, so SNR_k(s) = SNR_k / s (``snr_full_band`` is
     the SNR over the whole band B) and worker k needs t_k(s) = b_k / (s B se(SNR_k / s)) with
-    se the spectral efficiency of :func:`spectral_efficiency`. s se(SNR/s) increases in s, so
+    se the spectral efficiency of the link (``se``, e.g. ``LinkModel.spectral_efficiency``;
+    default :func:`spectral_efficiency` with the given gap and cap). s se(SNR/s) increases in s, so
     for a common end time T each s_k(T) follows by bisection, and T by an outer bisection on
     sum_k s_k(T) = 1 (T lies between the all-alone time max_k t_k(1) and the equal-split time
     max_k t_k(1/K)). Workers with b_k = 0 get no band. B cancels: shares are dimensionless.
@@ -135,12 +131,15 @@ def equal_finish_fdma_shares(
     if not active.any():
         return np.full(b.size, 1.0 / b.size)
     ba, sa = b[active], snr[active]
-    spectral_efficiency(sa, snr_gap_db, max_spectral_efficiency)  # validates gap and cap once
-    gap = 10.0 ** (snr_gap_db / 10.0)
-    cap = np.inf if max_spectral_efficiency is None else max_spectral_efficiency
+    if se is None:
+        spectral_efficiency(sa, snr_gap_db, max_spectral_efficiency)  # validates gap and cap once
+        gap = 10.0 ** (snr_gap_db / 10.0)
+
+        def se(snr: np.ndarray) -> np.ndarray:
+            return shannon_spectral_efficiency(snr, gap, max_spectral_efficiency)
 
     def load(s: np.ndarray) -> np.ndarray:  # bits per second per Hz of the whole band
-        return s * np.minimum(np.log2(1.0 + sa / (gap * s)), cap)
+        return s * se(sa / s)
 
     def shares_for(t: float) -> np.ndarray:
         need = ba / t

@@ -14,8 +14,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from edgefl.results.records import RoundRecord, columns, totals
 from edgefl.results.writer import write_csv, write_json
-from edgefl.sim.engine import Event
+from edgefl.sim.engine import Interval
+
+__all__ = ["package_versions", "split_wall", "totals", "write_rounds", "write_summary", "write_timeline"]
 
 TIMELINE_COLUMNS = ["round", "actor", "phase", "start", "end", "bits"]
 _PACKAGES = ["edgefl", "numpy", "scipy", "simpy", "numba", "onnxruntime", "onnx", "pydantic"]
@@ -32,54 +35,26 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def split_wall(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """Column names of rounds.csv and of wall_times.csv, in first-seen order."""
-    cols: list[str] = []
-    for row in rows:
-        for key in row:
-            if key not in cols:
-                cols.append(key)
+def split_wall(records: Sequence[RoundRecord]) -> tuple[list[str], list[str]]:
+    """Column names of rounds.csv and of wall_times.csv, in record order."""
+    cols = columns(records)
     wall = [c for c in cols if c.endswith("_wall_s")]
     return [c for c in cols if c not in wall], wall
 
 
-def write_timeline(out_dir: Path, events: Sequence[Event]) -> None:
+def write_timeline(out_dir: Path, events: Sequence[Interval]) -> None:
     """timeline.csv: one row per interval of the timing diagram."""
     write_csv(out_dir / "timeline.csv", TIMELINE_COLUMNS,
               ((e.round, e.actor, e.phase, e.start, e.end, e.bits) for e in events))
 
 
-def write_rounds(out_dir: Path, rows: Sequence[dict[str, Any]]) -> None:
+def write_rounds(out_dir: Path, records: Sequence[RoundRecord]) -> None:
     """rounds.csv (deterministic metrics) and wall_times.csv (measured wall clock)."""
-    cols, wall = split_wall(rows)
-    cols = cols or ["round"]  # a run stopped before its first round still gets a header
-    write_csv(out_dir / "rounds.csv", cols, ([row.get(c, math.nan) for c in cols] for row in rows))
+    cols, wall = split_wall(records)
+    write_csv(out_dir / "rounds.csv", cols, ([rec.get(c, math.nan) for c in cols] for rec in records))
     if wall:
         write_csv(out_dir / "wall_times.csv", ["round", *wall],
-                  ([row.get("round"), *(row.get(c, math.nan) for c in wall)] for row in rows))
-
-
-def totals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Run totals for summary.json."""
-    if not rows:
-        return {"rounds_done": 0}
-    out: dict[str, Any] = {
-        "rounds_done": len(rows),
-        "simulated_time_s": rows[-1]["end_s"],
-        "mean_round_latency_s": sum(r["latency_s"] for r in rows) / len(rows),
-        "bits_total": sum(r["bits_total"] for r in rows),
-        "mean_bits_per_param": sum(r["bits_per_param"] for r in rows) / len(rows),
-        "mean_distortion": sum(r["distortion"] for r in rows) / len(rows),
-        "decode_failures": sum(r["decode_failures"] for r in rows),
-        "undetected_errors": sum(r["undetected_errors"] for r in rows),
-        "retries": sum(r["retries"] for r in rows),
-        "worker_energy_j": sum(r["worker_energy_j"] for r in rows),
-    }
-    last = rows[-1]
-    for key in ("train_loss", "test_accuracy"):
-        if key in last:
-            out[f"final_{key}"] = last[key]
-    return out
+                  ([rec.round, *(rec.get(c, math.nan) for c in wall)] for rec in records))
 
 
 def write_summary(out_dir: Path, summary: dict[str, Any]) -> None:

@@ -9,29 +9,27 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
-import tempfile
+import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
+from edgefl import strict_json
 
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = str(path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp")
+    # O_EXCL: a fresh file of our own; mode 0o666 lets the kernel apply the process umask,
+    # so results are ordinary files without reading (or flipping) the umask here
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
-        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are ordinary files
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"newline": ""})) as fh:
             fh.write(data)
             fh.flush()
@@ -78,19 +76,45 @@ def _json_default(o: Any) -> Any:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    """Atomically write pretty JSON."""
-    write_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    """Atomically write pretty, strict JSON (non-finite numbers as null)."""
+    write_atomic(path, strict_json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+#: empty file that marks a results directory as taken by a run (created with O_EXCL)
+CLAIM_FILE = ".edgefl-run"
+
+
+def _claim(directory: Path) -> bool:
+    """Take ``directory`` for this run: create it or find it empty, and win the race for its
+    claim file. Atomic: of several processes claiming the same directory exactly one succeeds."""
+    directory.mkdir(exist_ok=True)
+    try:
+        os.close(os.open(directory / CLAIM_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except FileExistsError:
+        return False
+    if any(p.name != CLAIM_FILE for p in directory.iterdir()):  # someone else's files: not ours
+        (directory / CLAIM_FILE).unlink()
+        return False
+    return True
 
 
 def fresh_output_dir(requested: Path, overwrite: bool = False) -> Path:
-    """``requested`` if it is absent or empty (or ``overwrite``), else the first free
-    ``requested-N``: an existing result is never silently overwritten."""
+    """Create (or take, if it is an empty directory) and return ``requested``, else the first free
+    ``requested-N``; with ``overwrite`` an existing ``requested`` is returned as it is.
+    An existing result is never silently overwritten, and parallel runs asking for the same
+    name (sweep points) get different directories: each candidate is claimed atomically
+    (:data:`CLAIM_FILE` created with O_EXCL)."""
     requested = Path(requested).absolute()
-    if overwrite or not requested.exists() or (requested.is_dir() and not any(requested.iterdir())):
-        return requested
-    n = 1
+    if overwrite and requested.exists():
+        return requested  # the caller checks it is a writable directory
+    requested.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
     while True:
-        cand = requested.with_name(f"{requested.name}-{n}")
-        if not cand.exists():
-            return cand
+        cand = requested if n == 0 else requested.with_name(f"{requested.name}-{n}")
+        if not cand.exists() or cand.is_dir():
+            try:
+                if _claim(cand):
+                    return cand
+            except FileExistsError:  # a file of that name appeared in between
+                pass
         n += 1

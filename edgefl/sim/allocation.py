@@ -1,8 +1,11 @@
 """Rate allocation inside the simulator: equal (baseline) or P1 (RD paper eq. (20)).
 
 Each round (or once), the allocator turns the workers' SNRs into bandwidth costs
-alpha_k = 1 / log2(1 + SNR_k) Hz per bit/s (RD paper Sec. V-A; DESIGN.md "alpha in
-P1") and, for a target distortion D of the aggregate, picks
+alpha_k = 1 / SE(SNR_k) Hz per bit/s, SE the spectral efficiency of the scenario's link
+model (RD paper Sec. V-A: alpha_k is the bandwidth consumed per unit rate; for the
+Shannon link SE = min(log2(1 + SNR_k / Gamma), eta_max), gap and cap included, the same
+rule the simulated uploads use, :mod:`edgefl.radio.link`) and, for a target distortion D
+of the aggregate, picks
 
 * the test-channel parameters z_k and the per-worker rates R_k in bits per
   parameter: P1's optimum (Lemma 1 corner point in P1's order) for ``p1``, the
@@ -29,8 +32,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgefl.radio.link import LinkModel
 from edgefl.radio.rate import equal_finish_fdma_shares
-from edgefl.theory import alpha_from_snr, solve_p1, symmetric_rates_bits
+from edgefl.theory import solve_p1, symmetric_rates_bits
 
 
 @dataclass(frozen=True)
@@ -49,16 +53,14 @@ class RateAllocator:
 
     def __init__(self, scheme: str, target_distortion: float | None, snr_source: str, update: str,
                  mean_snr: Callable[[], np.ndarray], current_snr: Callable[[float, int], np.ndarray],
-                 snr_gap_db: float = 0.0, max_spectral_efficiency: float | None = None,
-                 impose_order: bool = True) -> None:
+                 link: LinkModel, impose_order: bool = True) -> None:
         self.scheme = scheme
         self.D = target_distortion
         self.snr_source = snr_source
         self.update = update
         self._mean_snr = mean_snr
         self._current_snr = current_snr
-        self._gap_db = snr_gap_db
-        self._cap = max_spectral_efficiency
+        self.link = link
         self._cached: Allocation | None = None
         # the Lemma 1 order only pays off for successive (side-information) coding
         self.impose_order = impose_order
@@ -69,7 +71,7 @@ class RateAllocator:
             return self._cached
         snr = np.asarray(self._mean_snr() if self.snr_source == "mean" else self._current_snr(t, round),
                          dtype=float).reshape(-1)
-        alpha = np.asarray(alpha_from_snr(snr), dtype=float).reshape(-1)
+        alpha = np.asarray(self.link.alpha(snr), dtype=float).reshape(-1)
         k = alpha.size
         order = rates = z = None
         if self.D is not None and sigma_x2 is not None and sigma_n2 is not None:
@@ -91,4 +93,4 @@ class RateAllocator:
         k = bits.size
         if self.scheme != "p1":
             return np.full(k, 1.0 / k)
-        return equal_finish_fdma_shares(np.asarray(bits, dtype=float), alloc.snr, self._gap_db, self._cap)
+        return equal_finish_fdma_shares(np.asarray(bits, dtype=float), alloc.snr, se=self.link.spectral_efficiency)

@@ -13,6 +13,7 @@ import numpy as np
 
 from edgefl.compress.registry import make_compressor
 from edgefl.radio.environment import RadioEnvironment
+from edgefl.radio.link import LinkModel, make_link
 from edgefl.radio.placement import place_workers
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
 from edgefl.sim.allocation import RateAllocator
@@ -60,11 +61,15 @@ def radio_environment(rs: ResolvedScenario, lay: Layout | None = None) -> RadioE
     return RadioEnvironment(ch, lay.workers, lay.server, tx, rs.server_profile.tx_power_dbm, seed)
 
 
-def network(rs: ResolvedScenario, radio: RadioEnvironment) -> Network:
+def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | None = None) -> Network:
     """Hardware and radio as the engine sees them."""
     ch = rs.scenario.channel
     devs = rs.worker_devices
     bw_dl = ch.downlink_bandwidth_hz
+    link = link or make_link(ch)
+
+    def downlink_rate(t: float, r: int) -> float:  # multicast: the weakest worker must decode
+        return float(link.rate_bps(bw_dl, radio.downlink_snr(t, r, bw_dl).min()))
 
     return Network(
         num_workers=len(devs),
@@ -75,8 +80,9 @@ def network(rs: ResolvedScenario, radio: RadioEnvironment) -> Network:
         decoder_bps=rs.server_profile.decoder.throughput_bps,
         uplink_bandwidth_hz=ch.uplink_bandwidth_hz,
         access=ch.access,
-        uplink_rate=radio.uplink_rate_bps,
-        downlink_rate=lambda t, r: radio.downlink_rate_bps(t, r, bw_dl),
+        uplink_snr=radio.uplink_snr,
+        downlink_rate=downlink_rate,
+        link=link,
     )
 
 
@@ -109,16 +115,16 @@ def build_simulation(rs: ResolvedScenario) -> Simulation:
         fidelity=scn.fidelity,
         upload_order=scn.upload_order,
         compute_jitter=scn.workers.compute_jitter,
-        encode_flops_per_param=getattr(compressor, "encode_flops_per_param", 0.0),
-        server_flops_per_round=getattr(compressor, "server_flops_per_round", 0.0),
     )
     ra = scn.rate_allocation
     initial = (ra.initial_sigma_x2, ra.initial_sigma_n2) if ra.initial_sigma_x2 and ra.initial_sigma_n2 else None
-    return Simulation(network(rs, radio), gradient_source(rs), compressor, opts, seeds(scn.seed)["engine"],
-                      allocator=rate_allocator(rs, radio, compressor.successive), initial_statistics=initial)
+    link = make_link(scn.channel)
+    return Simulation(network(rs, radio, link), gradient_source(rs), compressor, opts, seeds(scn.seed)["engine"],
+                      allocator=rate_allocator(rs, radio, link, compressor.successive), initial_statistics=initial)
 
 
-def rate_allocator(rs: ResolvedScenario, radio: RadioEnvironment, impose_order: bool = True) -> RateAllocator:
+def rate_allocator(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel,
+                   impose_order: bool = True) -> RateAllocator:
     """The scenario's rate allocation rule, reading SNRs over the full uplink band."""
     ra = rs.scenario.rate_allocation
     bw = rs.scenario.channel.uplink_bandwidth_hz
@@ -130,6 +136,5 @@ def rate_allocator(rs: ResolvedScenario, radio: RadioEnvironment, impose_order: 
     def current_snr(t: float, r: int) -> np.ndarray:
         return np.array([radio.uplink_snr(w, t, r, bw) for w in range(k)])
 
-    ch = rs.scenario.channel
     return RateAllocator(ra.scheme, ra.target_distortion, ra.snr, ra.update, mean_snr, current_snr,
-                         ch.snr_gap_db, ch.max_spectral_efficiency, impose_order)
+                         link, impose_order)

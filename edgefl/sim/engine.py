@@ -7,36 +7,40 @@ Per round t (DSC paper Sec. IV-D, Algorithm 1):
    rate controller;
 2. each worker computes its local gradient (time = FLOPs / device FLOP/s, times an
    optional lognormal straggler factor), waits for its rates, then encodes;
-3. uploads: TDMA - one at a time on the full band, in completion order (or by
-   index); FDMA - in parallel, each on its bandwidth share; the rate of an upload is
-   the Shannon rate at the SNR of the moment it starts;
+3. uploads through the scenario's link model (:mod:`edgefl.radio.link`): TDMA - the
+   full band is one SimPy resource of capacity 1, requested in upload order
+   (completion order, by index, or P1's order: a worker asks for the band only once
+   its predecessor has asked), so a retransmission re-requests it and queues behind
+   the others; FDMA - in parallel, each on its bandwidth share;
 4. the server decodes upload k while upload k+1 is on the air (successive decoding
    in upload order; decode time = coded bits / decoder throughput), so only the last
    decode can add delay (Sec. IV-E);
 5. aggregation and model update.
 
-The processes are thin: all numbers come from the radio, device, compression and
-gradient-source objects; every interval is recorded as an :class:`Event`.
+The processes are thin: all numbers come from the radio, link, device, compression
+and gradient-source objects; every interval is recorded as an :class:`Interval`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import simpy
 
 from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
-from edgefl.sim.allocation import RateAllocator
+from edgefl.radio.link import LinkModel, UploadOutcome
+from edgefl.results.records import RoundRecord
+from edgefl.sim.allocation import Allocation, RateAllocator
 from edgefl.sim.gradient_source import GradientSource
 from edgefl.sim.timing import completion_order, compute_seconds, ready_times, transfer_seconds
 
 
 @dataclass(frozen=True)
-class Event:
-    """One interval on the timing diagram."""
+class Interval:
+    """One interval on the timing diagram (a row of timeline.csv)."""
 
     round: int
     actor: str  # "server" or "worker<k>"
@@ -50,9 +54,10 @@ class Event:
 class Network:
     """Everything the engine needs to know about radio and hardware, as plain numbers and callables.
 
-    ``uplink_rate(k, t, round, bandwidth_hz)`` and ``downlink_rate(t, round)`` (the
-    multicast rate of the model broadcast) return bit/s; the engine never looks
-    inside the radio model.
+    ``uplink_snr(k, t, round, bandwidth_hz)`` is the linear SNR of worker k's upload attempt
+    starting at t on ``bandwidth_hz``; ``link`` turns SNRs into air time (and retransmissions);
+    ``downlink_rate(t, round)`` is the multicast rate of the model broadcast in bit/s. The
+    engine never looks inside the radio model.
     """
 
     num_workers: int
@@ -63,8 +68,9 @@ class Network:
     decoder_bps: float  # coded bits per second through the server's LDPC decoder
     uplink_bandwidth_hz: float
     access: str  # "tdma" | "fdma"
-    uplink_rate: Callable[[int, float, int, float], float]
+    uplink_snr: Callable[[int, float, int, float], float]
     downlink_rate: Callable[[float, int], float]
+    link: LinkModel
 
 
 @dataclass
@@ -75,17 +81,17 @@ class SimOptions:
     fidelity: str = "analytic"
     upload_order: str = "completion"  # "completion" | "index"
     compute_jitter: float = 0.0
-    bandwidth_share: np.ndarray | None = None  # FDMA shares (sum <= 1); None = equal
-    encode_flops_per_param: float = 0.0  # worker-side encoding cost per parameter
-    server_flops_per_round: float = 0.0  # statistics estimation + rate control
     aggregate_flops_per_param_worker: float = 1.0  # server aggregation: K*P adds
 
 
-@dataclass
-class RoundRecord:
-    """The per-round metrics of rounds.csv."""
+@dataclass(frozen=True)
+class _LocalWork:
+    """Phase 2 of a round: per-worker compute and encode seconds and upload-ready times."""
 
-    values: dict[str, Any] = field(default_factory=dict)
+    t_bc: float
+    compute_s: np.ndarray
+    encode_s: np.ndarray
+    ready: np.ndarray  # absolute times
 
 
 class Simulation:
@@ -104,81 +110,90 @@ class Simulation:
         self.allocator = allocator
         self._stats = source.statistics() or initial_statistics
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        jitter_ss, comp_ss = ss.spawn(2)
+        jitter_ss, comp_ss, link_ss = ss.spawn(3)  # children 0 and 1 as before the link stream existed
         self._jitter_rng = np.random.default_rng(jitter_ss)
         self._comp_rng = np.random.default_rng(comp_ss)
-        k = network.num_workers
-        if options.bandwidth_share is None:
-            self.share = np.full(k, 1.0 / k) if network.access == "fdma" else np.ones(k)
-        else:
-            self.share = np.asarray(options.bandwidth_share, dtype=float)
+        self._link_rng = np.random.default_rng(link_ss)
         self.env = simpy.Environment()
-        self.events: list[Event] = []
-        self.rounds: list[dict[str, Any]] = []
+        self.events: list[Interval] = []
+        self.rounds: list[RoundRecord] = []
+        self._downlink_bits: float | None = None  # announced by the previous round's compression
 
-    # ------------------------------------------------------------------ one round
-    def _round(self, r: int, log: list[Event], out: dict[str, Any]):  # noqa: C901 - one diagram
-        env, net, opt = self.env, self.net, self.opt
-        k, p = net.num_workers, self.source.num_params
-        t0 = env.now
-
-        grads = self.source.local_gradients(r)
-
-        # 1. broadcast w(t) || statistics estimation + rate control
-        model_bits = float(FLOAT_BITS * p)
-        rate_bc = float(net.downlink_rate(t0, r))
-        t_bc = float(transfer_seconds(model_bits, rate_bc))
-        t_rc = float(compute_seconds(opt.server_flops_per_round, net.server_flops))
-        log.append(Event(r, "server", "broadcast", t0, t0 + t_bc, model_bits))
+    # ------------------------------------------------------------------ phases of one round
+    def _broadcast(self, r: int, t0: float, log: list[Interval]) -> tuple[float, float, float]:
+        """Phase 1: model broadcast || statistics estimation + rate control. The broadcast carries
+        what the previous round's compression announced (round 0, or None: the float32 model).
+        Returns the broadcast bits and both durations."""
+        p = self.source.num_params
+        model_bits = float(FLOAT_BITS * p) if self._downlink_bits is None else float(self._downlink_bits)
+        t_bc = float(transfer_seconds(model_bits, float(self.net.downlink_rate(t0, r))))
+        server_ops = self.compressor.server_flops(self.net.num_workers, p)
+        t_rc = float(compute_seconds(server_ops, self.net.server_flops))
+        log.append(Interval(r, "server", "broadcast", t0, t0 + t_bc, model_bits))
         if t_rc > 0:
-            log.append(Event(r, "server", "rate_control", t0, t0 + t_rc))
+            log.append(Interval(r, "server", "rate_control", t0, t0 + t_rc))
+        return model_bits, t_bc, t_rc
 
-        # 2. local computation and encoding
+    def _local_work(self, t0: float, t_bc: float, t_rc: float) -> _LocalWork:
+        """Phase 2: local gradients and encoding (DSC paper Algorithm 1, lines 3-12)."""
+        net, opt, k = self.net, self.opt, self.net.num_workers
         jitter = (np.exp(opt.compute_jitter * self._jitter_rng.standard_normal(k))
                   if opt.compute_jitter > 0 else np.ones(k))
         comp_s = compute_seconds(self.source.flops_per_gradient, net.worker_flops) * jitter
-        enc_s = compute_seconds(opt.encode_flops_per_param * p, net.worker_flops)
-        ready = t0 + ready_times(t_bc, comp_s, t_rc, enc_s)
+        enc_s = compute_seconds(self.compressor.encode_flops(self.source.num_params), net.worker_flops)
+        return _LocalWork(t_bc, comp_s, enc_s, t0 + ready_times(t_bc, comp_s, t_rc, enc_s))
+
+    def _allocate(self, r: int, t0: float, ready: np.ndarray) -> tuple[Allocation | None, np.ndarray]:
+        """Rates and upload order of the round."""
         sx, sn = self._stats if self._stats is not None else (None, None)
         alloc = self.allocator.allocate(r, t0, sx, sn) if self.allocator is not None else None
         if alloc is not None and alloc.order is not None:
-            order = alloc.order
-        else:
-            order = completion_order(ready) if opt.upload_order == "completion" else np.arange(k)
+            return alloc, alloc.order
+        order = completion_order(ready) if self.opt.upload_order == "completion" else np.arange(self.net.num_workers)
+        return alloc, order
 
-        ctx = RoundContext(round=r, rng=self._comp_rng, fidelity=opt.fidelity, allocation=alloc,
-                           sigma_x2=sx, sigma_n2=sn)
-        res: CompressionResult = self.compressor.compress(grads, order, ctx)
-        share = self.share
-        if net.access == "fdma" and self.allocator is not None:
-            share = self.allocator.fdma_shares(alloc, np.asarray(res.upload_bits, dtype=float))
+    def _shares(self, alloc: Allocation | None, res: CompressionResult) -> np.ndarray:
+        """Fraction of the uplink band each worker transmits on (TDMA: all of it)."""
+        k = self.net.num_workers
+        if self.net.access != "fdma":
+            return np.ones(k)
+        if self.allocator is not None:
+            return self.allocator.fdma_shares(alloc, np.asarray(res.upload_bits, dtype=float))
+        return np.full(k, 1.0 / k)
 
-        upload_done = [env.event() for _ in range(k)]
-        upload_time = np.zeros(k)
-        prev_done: dict[int, simpy.Event] = {}
-        if net.access == "tdma":
-            for i in range(1, k):
-                prev_done[int(order[i])] = upload_done[int(order[i - 1])]
-
+    def _air_and_decode(self, r: int, t0: float, work: _LocalWork, order: np.ndarray,
+                        res: CompressionResult, share: np.ndarray, log: list[Interval]) -> np.ndarray:
+        """Phases 3-5 as SimPy processes: uploads, pipelined successive decoding, aggregation.
+        Returns the per-worker air time."""
+        env, net = self.env, self.net
+        k, p = net.num_workers, self.source.num_params
         bits = np.asarray(res.upload_bits, dtype=float)
+        upload_done = [env.event() for _ in range(k)]
+        airtime = np.zeros(k)
         actors = [f"worker{w}" for w in range(k)]
+        channel = simpy.Resource(env, capacity=1) if net.access == "tdma" else None
+        # TDMA: worker order[i] requests the band only after order[i-1] has requested it, so the
+        # resource's FIFO queue serves the uploads in ``order``
+        asked = {int(w): env.event() for w in order} if channel is not None else {}
+        before = {int(order[i]): int(order[i - 1]) for i in range(1, k)} if channel is not None else {}
 
         def worker(w: int):
             # compute and encode need no resource: jump straight to the ready time (one event)
-            t_comp = t0 + t_bc
-            yield env.timeout(ready[w] - t0)
-            log.append(Event(r, actors[w], "compute", t_comp, t_comp + comp_s[w]))
-            if enc_s[w] > 0:
-                log.append(Event(r, actors[w], "encode", ready[w] - enc_s[w], ready[w]))
-            if w in prev_done:
-                yield prev_done[w]
-            dur = 0.0
-            if bits[w] > 0:
-                dur = bits[w] / net.uplink_rate(w, env.now, r, net.uplink_bandwidth_hz * share[w])
-            s = env.now
-            yield env.timeout(dur)
-            upload_time[w] = dur
-            log.append(Event(r, actors[w], "upload", s, env.now, float(bits[w])))
+            t_comp = t0 + work.t_bc
+            yield env.timeout(work.ready[w] - t0)
+            log.append(Interval(r, actors[w], "compute", t_comp, t_comp + work.compute_s[w]))
+            if work.encode_s[w] > 0:
+                log.append(Interval(r, actors[w], "encode", work.ready[w] - work.encode_s[w], work.ready[w]))
+            if w in before:
+                yield asked[before[w]]
+            if channel is not None:
+                asked[w].succeed()  # fires after this step, i.e. after our request is queued below
+            bw = net.uplink_bandwidth_hz * share[w]
+            outcome: UploadOutcome = yield from net.link.upload(
+                env, channel, float(bits[w]), bw, lambda t: net.uplink_snr(w, t, r, bw), self._link_rng)
+            airtime[w] = outcome.airtime_s
+            for s, e, b in outcome.intervals:
+                log.append(Interval(r, actors[w], "upload", s, e, b))
             upload_done[w].succeed()
 
         def server():
@@ -188,56 +203,78 @@ class Simulation:
                 if dbits > 0:
                     s = env.now
                     yield env.timeout(dbits / net.decoder_bps)
-                    log.append(Event(r, "server", "decode", s, env.now, dbits))
-            agg_s = float(compute_seconds(opt.aggregate_flops_per_param_worker * k * p, net.server_flops))
+                    log.append(Interval(r, "server", "decode", s, env.now, dbits))
+            agg_s = float(compute_seconds(self.opt.aggregate_flops_per_param_worker * k * p, net.server_flops))
             s = env.now
             yield env.timeout(agg_s)
-            log.append(Event(r, "server", "aggregate", s, env.now))
+            log.append(Interval(r, "server", "aggregate", s, env.now))
 
         for w in range(k):
             env.process(worker(w))
-        done = env.process(server())
-        env.run(until=done)
-        t_end = env.now
+        env.run(until=env.process(server()))
+        return airtime
 
+    # ------------------------------------------------------------------ one round
+    def _round(self, r: int, log: list[Interval]) -> RoundRecord:
+        t0 = self.env.now
+        grads = self.source.local_gradients(r)
+        downlink_bits, t_bc, t_rc = self._broadcast(r, t0, log)
+        work = self._local_work(t0, t_bc, t_rc)
+        alloc, order = self._allocate(r, t0, work.ready)
+        sx, sn = self._stats if self._stats is not None else (None, None)
+        ctx = RoundContext(round=r, rng=self._comp_rng, workers=np.arange(self.net.num_workers),
+                           fidelity=self.opt.fidelity, allocation=alloc, sigma_x2=sx, sigma_n2=sn)
+        res: CompressionResult = self.compressor.compress(grads, order, ctx)
+        airtime = self._air_and_decode(r, t0, work, order, res, self._shares(alloc, res), log)
         metrics = self.source.apply_aggregate(r, res.aggregate)
-        mean_grad = grads.mean(axis=0)
+        self._downlink_bits = res.downlink_bits
+        self._update_statistics(metrics)
+        return self._record(r, t0, downlink_bits, grads, work, res, airtime, metrics)
+
+    def _record(self, r: int, t0: float, downlink_bits: float, grads: np.ndarray, work: _LocalWork,
+                res: CompressionResult, airtime: np.ndarray, metrics: dict[str, Any]) -> RoundRecord:
+        """The round's row of rounds.csv."""
+        net = self.net
+        k, p = net.num_workers, self.source.num_params
+        t_end = self.env.now
         bits = np.asarray(res.upload_bits, dtype=float)
-        energy = float(np.sum(comp_s * net.worker_compute_power_w + upload_time * net.worker_radio_power_w))
-        out.update({
-            "round": r,
-            "start_s": t0,
-            "end_s": t_end,
-            "latency_s": t_end - t0,
-            "broadcast_s": t_bc,
-            "bits_total": float(bits.sum()),
-            "bits_per_worker_mean": float(bits.mean()),
-            "bits_per_worker_min": float(bits.min()),
-            "bits_per_worker_max": float(bits.max()),
-            "bits_per_param": float(bits.sum() / (k * p)),
-            "decode_bits_total": float(np.sum(res.decode_bits)),
-            "distortion": float(np.mean((res.aggregate - mean_grad) ** 2)),
-            "decode_failures": int(res.decode_failures),
-            "undetected_errors": int(res.undetected_errors),
-            "retries": int(res.retries),
-            "upload_airtime_s": float(upload_time.sum()),
-            "worker_energy_j": energy,
-        })
-        for name, value in metrics.items():
-            out[name] = value
+        return RoundRecord(
+            round=r,
+            start_s=t0,
+            end_s=t_end,
+            latency_s=t_end - t0,
+            broadcast_s=work.t_bc,
+            downlink_bits=downlink_bits,
+            bits_total=float(bits.sum()),
+            bits_per_worker_mean=float(bits.mean()),
+            bits_per_worker_min=float(bits.min()),
+            bits_per_worker_max=float(bits.max()),
+            bits_per_param=float(bits.sum() / (k * p)),
+            decode_bits_total=float(np.sum(res.decode_bits)),
+            distortion=float(np.mean((res.aggregate - grads.mean(axis=0)) ** 2)),
+            decode_failures=int(res.decode_failures),
+            undetected_errors=int(res.undetected_errors),
+            retries=int(res.retries),
+            upload_airtime_s=float(airtime.sum()),
+            worker_energy_j=float(np.sum(work.compute_s * net.worker_compute_power_w
+                                         + airtime * net.worker_radio_power_w)),
+            extras=dict(metrics),
+        )
+
+    def _update_statistics(self, metrics: dict[str, Any]) -> None:
+        """Algorithm 1 line 4: round t allocates with the statistics estimated in round t-1."""
         if self.source.statistics() is None and "sigma_x2_est" in metrics and "sigma_n2_est" in metrics:
             est = (float(metrics["sigma_x2_est"]), float(metrics["sigma_n2_est"]))
             if all(np.isfinite(est)) and min(est) > 0:
-                self._stats = est  # Algorithm 1 line 4: round t uses the statistics of round t-1
+                self._stats = est
 
-    def run(self, on_round: Callable[[int, dict[str, Any]], None] | None = None) -> None:
+    def run(self, on_round: Callable[[int, RoundRecord], None] | None = None) -> None:
         """Play out all rounds. A round interrupted midway is dropped; finished ones stay."""
         for r in range(len(self.rounds), self.opt.rounds):
-            log: list[Event] = []
-            out: dict[str, Any] = {}
-            self._round(r, log, out)
+            log: list[Interval] = []
+            rec = self._round(r, log)
             log.sort(key=lambda e: (e.start, e.end, e.actor, e.phase))
             self.events.extend(log)
-            self.rounds.append(out)
+            self.rounds.append(rec)
             if on_round is not None:
-                on_round(r, out)
+                on_round(r, rec)

@@ -1,5 +1,6 @@
 """Rate allocation helpers for the simulator: alpha from the radio, P1 and equal rates, and the
-bandwidth / airtime that the rates cost on the uplink (DESIGN.md "alpha in P1").
+bandwidth / airtime that the rates cost on the uplink (RD paper Sec. V-A: alpha_k is the
+bandwidth consumed per unit rate on a wireless link).
 
 Sending b bits in time t over bandwidth W at spectral efficiency log2(1 + SNR) needs
 W = b / (t log2(1 + SNR)) = alpha b / t, so sum_k alpha_k b_k is, up to 1/t, the total FDMA
@@ -21,7 +22,9 @@ UNCODED_BITS_PER_PARAM = 32.0  # float32 gradients sent as they are
 
 def alpha_from_snr(snr_linear):
     """alpha_k = 1 / log2(1 + SNR_k), Hz per bit/s (RD paper Sec. V-A: alpha_k is the bandwidth
-    consumed per unit rate). SNR is linear (not dB) and must be > 0."""
+    consumed per unit rate) on an ideal Shannon link. SNR is linear (not dB) and must be > 0.
+    The simulator and ``edgefl plan`` use ``LinkModel.alpha`` (:mod:`edgefl.radio.link`), which
+    adds the channel's SNR gap and spectral-efficiency cap; with gap 0 dB and no cap it is this."""
     snr = positive("snr_linear", snr_linear)
     out = 1.0 / np.log2(1.0 + snr)
     return float(out) if np.ndim(out) == 0 else out

@@ -92,15 +92,17 @@ def _saving(base: dict, new: dict) -> dict:
 
 
 def plan_report(snr_linear, bandwidth_hz: float, sigma_x2: float, sigma_n2, D: float, params: int,
-                deadline_s: float | None = None, access: str = "fdma") -> dict:
-    """Upload plan for one round (DESIGN.md "alpha in P1"): per-worker SNR and alpha, P1 rates
-    (RD paper eq. (20), L = 1) and bits, FDMA bandwidth split (all uploads end together, which
+                deadline_s: float | None = None, access: str = "fdma", alpha=None) -> dict:
+    """Upload plan for one round (RD paper Sec. V-A, alpha_k = bandwidth per unit rate): per-worker
+    SNR and alpha, P1 rates (RD paper eq. (20), L = 1) and bits, FDMA bandwidth split (all uploads end together, which
     minimises latency for ``bandwidth_hz``) or TDMA airtime, round upload latency, and, with
     ``deadline_s``, the total FDMA bandwidth that meets it. The same for the equal allocation
     (R_sum(D)/K each; for unequal sigma_n2 the minimum sum rate split equally) and uncoded
     float32, with savings of P1 in percent.
 
-    snr_linear (K,) linear SNRs; sigma_n2 scalar or (K,); D per-parameter distortion."""
+    snr_linear (K,) linear SNRs; sigma_n2 scalar or (K,); D per-parameter distortion. ``alpha`` (K,)
+    overrides alpha_k = 1/log2(1 + SNR_k) (ideal Shannon), e.g. with ``LinkModel.alpha`` of a link
+    with an SNR gap and a cap."""
     if access not in ACCESS_MODES:
         raise ValueError(f"access must be one of {ACCESS_MODES}, got {access!r}")
     snr = positive("snr_linear", snr_linear)
@@ -117,7 +119,7 @@ def plan_report(snr_linear, bandwidth_hz: float, sigma_x2: float, sigma_n2, D: f
             f"plan_report is single-layer: sigma_x2 must be a scalar and sigma_n2 a scalar or (K,), "
             f"got shapes {np.shape(sigma_x2)} and {sn.shape}"
         )
-    alpha = alpha_from_snr(snr)
+    alpha = alpha_from_snr(snr) if alpha is None else positive("alpha", alpha)
     bits_p1, res = p1_rates_bits(alpha, sigma_x2, sn, D, return_result=True)
     if sn.ndim == 0:
         bits_eq = symmetric_rates_bits(K, sigma_x2, float(sn), D)

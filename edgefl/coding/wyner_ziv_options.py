@@ -1,0 +1,43 @@
+"""Options of the successive Wyner-Ziv pipeline (:func:`edgefl.coding.wyner_ziv.successive_wyner_ziv`),
+one frozen object validated once, here, by pydantic's own range checks.
+
+Kept apart from the coder so that validating a scenario imports neither numba nor scipy
+(``block_length`` is checked against the LDPC rate grid only when it is given).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from edgefl.config_model import StrictModel
+
+
+class WynerZivOptions(StrictModel):
+    """LDPC code, BP decoder and failure handling of the DSC paper's coder (Sec. IV-B, Algorithm 1)."""
+
+    block_length: int = Field(2400, description="LDPC block length n (the paper uses 2400)")
+    max_iter: int = Field(100, ge=1, le=10_000, description="BP iterations per decoding attempt (the paper uses 100)")
+    algorithm: Literal["sum-product", "min-sum"] = "sum-product"
+    guesses: int = Field(
+        0, ge=0, le=64,
+        description="augmented BP: a failed decode is retried with each of this many suspicious bits pinned "
+        "to 0 and to 1 (each retry counts as decoder work); 0 = plain BP as in the paper",
+    )
+    failure: Literal["retry", "uncoded"] = Field("retry", description="on a detected decoding failure")
+    retry_step: float = Field(0.02, gt=0, le=1,
+                              description="rate increment per rate-adaptive retry (bits per source bit)")
+    check_bits: int = Field(16, ge=0, le=64, description="per-frame hash bits catching wrong-coset decodes (0 = off)")
+    code_seed: int = Field(0, description="seed of the LDPC code family")
+
+    @field_validator("block_length")
+    @classmethod
+    def _block_length(cls, v: int) -> int:
+        from edgefl.coding.ldpc import rate_grid  # numba: imported only when a dsc block is checked
+
+        try:
+            rate_grid(v)
+        except ValueError as e:
+            raise ValueError(f"block_length={v} has no LDPC rate grid: {e}") from None
+        return v

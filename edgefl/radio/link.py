@@ -1,0 +1,159 @@
+"""Link models: how many bits per second per hertz a worker gets at an SNR, and how an upload
+plays out on the air (one attempt, or several with retransmissions).
+
+Everything that turns an SNR into a rate goes through a :class:`LinkModel`: the simulated
+uploads and the model broadcast (:mod:`edgefl.sim.engine`), the bandwidth costs alpha_k of
+P1 (RD paper Sec. V-A: alpha_k = bandwidth consumed per unit rate = 1 / spectral efficiency),
+the FDMA shares and ``edgefl plan``. So the alpha that P1 optimises is the cost the
+simulator really charges, SNR gap and cap included.
+
+Adding a link model: a file with its config (a pydantic model with a ``model`` literal tag)
+and its :class:`LinkModel` subclass (with ``from_config(cfg, channel)``), plus one entry in
+:data:`LINK_MODELS`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+
+import numpy as np
+import simpy
+from pydantic import BaseModel, Field
+
+from edgefl.config_model import StrictModel
+from edgefl.radio.rate import shannon_spectral_efficiency
+
+if TYPE_CHECKING:
+    from edgefl.radio.config import ChannelConfig
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    """How one upload went. ``intervals`` holds (start, end, bits) of every attempt on the air
+    (one for a plain link; HARQ adds one per retransmission)."""
+
+    start: float  # when the first attempt got the channel
+    end: float  # when the last attempt left the air (plus any feedback delay the link charges)
+    airtime_s: float  # sum of the attempts' air times (what the radio's energy is charged for)
+    attempts: int
+    bits_on_air: float  # all bits transmitted, retransmissions included
+    intervals: tuple[tuple[float, float, float], ...] = ()
+    delivered: bool = True
+
+
+SnrAt = Callable[[float], float]
+UploadProcess = Generator[simpy.Event, Any, UploadOutcome]
+
+
+class LinkModel(ABC):
+    """One worker-to-server (or server-to-workers) link technology."""
+
+    name: str = "abstract"
+
+    @abstractmethod
+    def spectral_efficiency(self, snr_linear: np.ndarray) -> np.ndarray:
+        """Effective bit/s/Hz at linear SNR (what the link delivers on average per hertz)."""
+
+    def alpha(self, snr_linear: np.ndarray) -> np.ndarray:
+        """alpha_k = 1 / spectral efficiency, Hz per bit/s (RD paper Sec. V-A, P1's weights)."""
+        return 1.0 / self.spectral_efficiency(np.asarray(snr_linear, dtype=float))
+
+    def rate_bps(self, bandwidth_hz: float | np.ndarray, snr_linear: float | np.ndarray) -> np.ndarray:
+        """R = B x spectral efficiency (bit/s)."""
+        return np.asarray(bandwidth_hz, dtype=float) * self.spectral_efficiency(np.asarray(snr_linear, dtype=float))
+
+    def airtime_s(self, bits: float, bandwidth_hz: float, snr_linear: float) -> float:
+        """Air time of one attempt carrying ``bits`` (block fading: the SNR holds for the attempt)."""
+        return bits / float(self.rate_bps(bandwidth_hz, snr_linear))
+
+    def upload(self, env: simpy.Environment, channel: simpy.Resource | None, bits: float,
+               bandwidth_hz: float, snr_at: SnrAt, rng: np.random.Generator) -> UploadProcess:
+        """SimPy process of one upload of ``bits`` on ``bandwidth_hz``; returns an :class:`UploadOutcome`.
+
+        ``channel`` is the shared uplink band (TDMA: a capacity-1 resource, requested afresh for
+        every attempt so that a retransmission queues behind other workers) or None (FDMA: the
+        worker owns its sub-band). ``snr_at(t)`` is the linear SNR of an attempt starting at
+        ``t``. The default is a single error-free attempt at B x spectral efficiency; links with
+        retransmissions (HARQ) override this, drawing their errors from ``rng``.
+        """
+        req = channel.request() if channel is not None else None
+        if req is not None:
+            yield req
+        start = env.now
+        dur = self.airtime_s(bits, bandwidth_hz, snr_at(start)) if bits > 0 else 0.0
+        yield env.timeout(dur)
+        if req is not None:
+            channel.release(req)  # type: ignore[union-attr]
+        return UploadOutcome(start, env.now, dur, 1, float(bits), ((start, env.now, float(bits)),))
+
+
+class _LinkConfig(StrictModel):
+    """Base of every link model's config (``channel.link``)."""
+
+
+class ShannonLinkConfig(_LinkConfig):
+    """Shannon capacity with the channel's ``snr_gap_db`` and ``max_spectral_efficiency``."""
+
+    model: Literal["shannon"] = "shannon"
+
+
+class ShannonLink(LinkModel):
+    """B min(log2(1 + SNR / Gamma), eta_max): capacity with the SNR-gap approximation of practical
+    coded modulation (Forney and Ungerboeck, "Modulation and coding for linear Gaussian
+    channels", IEEE Trans. IT 44(6), 1998; gap 0 dB = capacity) and a cap eta_max (e.g. NR
+    256QAM at code rate 948/1024: 7.4063 bit/s/Hz, 3GPP TS 38.214 Table 5.1.3.1-2, MCS 27).
+    One attempt per upload, never in error."""
+
+    name = "shannon"
+
+    def __init__(self, gap_db: float = 0.0, max_spectral_efficiency: float | None = None) -> None:
+        if not (math.isfinite(gap_db) and gap_db >= 0):
+            raise ValueError(f"gap_db must be finite and >= 0 dB, got {gap_db}")
+        if max_spectral_efficiency is not None and not max_spectral_efficiency > 0:
+            raise ValueError(f"max_spectral_efficiency must be > 0 bit/s/Hz or None, got {max_spectral_efficiency}")
+        self.gap_db = float(gap_db)
+        self.max_spectral_efficiency = max_spectral_efficiency
+        self._gap = 10.0 ** (self.gap_db / 10.0)
+
+    @classmethod
+    def from_config(cls, cfg: ShannonLinkConfig, channel: ChannelConfig) -> ShannonLink:
+        return cls(channel.snr_gap_db, channel.max_spectral_efficiency)
+
+    def spectral_efficiency(self, snr_linear: np.ndarray) -> np.ndarray:
+        return shannon_spectral_efficiency(snr_linear, self._gap, self.max_spectral_efficiency)
+
+    def airtime_s(self, bits: float, bandwidth_hz: float, snr_linear: float) -> float:
+        # scalar fast path of the same formula: one call per simulated upload
+        se = math.log2(1.0 + snr_linear / self._gap)
+        if self.max_spectral_efficiency is not None and se > self.max_spectral_efficiency:
+            se = self.max_spectral_efficiency
+        return bits / (bandwidth_hz * se)
+
+
+#: link model tag -> (config model, LinkModel class or "module:Class" imported on first use)
+LINK_MODELS: dict[str, tuple[type[BaseModel], type[LinkModel] | str]] = {
+    "shannon": (ShannonLinkConfig, ShannonLink),
+}
+
+
+def link_config_type() -> Any:
+    """The discriminated union of all link configs (``channel.link`` of a scenario)."""
+    members = tuple(cfg for cfg, _ in LINK_MODELS.values())
+    if len(members) == 1:
+        return members[0]
+    return Annotated[Union[members], Field(discriminator="model")]  # noqa: UP007
+
+
+def make_link(channel: ChannelConfig, cfg: BaseModel | None = None) -> LinkModel:
+    """The link model of a channel (``cfg`` defaults to ``channel.link``)."""
+    cfg = cfg if cfg is not None else channel.link
+    _, cls = LINK_MODELS[cfg.model]  # type: ignore[attr-defined]
+    if isinstance(cls, str):
+        module, name = cls.split(":")
+        cls = getattr(importlib.import_module(module), name)
+    return cls.from_config(cfg, channel)  # type: ignore[union-attr]

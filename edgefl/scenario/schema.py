@@ -1,0 +1,170 @@
+"""The scenario schema (pydantic v2): one model per section of a scenario file.
+
+Every section derives from :class:`edgefl.config_model.StrictModel` (unknown keys, NaN/inf
+and silent number coercion are errors; instances are frozen).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    model_validator,
+)
+
+from edgefl.compress.registry import compression_config_type
+from edgefl.config_model import StrictModel
+from edgefl.learning.config import ModelConfig
+from edgefl.radio.config import ChannelConfig
+from edgefl.radio.placement import PlacementConfig
+
+#: x, y, z in metres; +-1000 km keeps distances and path losses finite
+Coordinate = Annotated[float, Field(ge=-1e6, le=1e6)]
+Position = tuple[Coordinate, Coordinate, Coordinate]
+Variance = Annotated[float, Field(gt=0, le=1e30)]
+
+
+class WorkerGroup(StrictModel):
+    """``count`` workers sharing one device profile."""
+
+    count: PositiveInt
+    device: str
+
+
+class WorkerOverride(StrictModel):
+    """Per-worker exceptions to the group settings."""
+
+    index: NonNegativeInt
+    device: str | None = None
+    position: Position | None = None
+
+
+class WorkersConfig(StrictModel):
+    """The K workers: how many, where, on which devices."""
+
+    count: PositiveInt
+    placement: PlacementConfig
+    device: str | None = Field(None, description="device profile of every worker (or use groups)")
+    groups: list[WorkerGroup] | None = Field(None, description="device profile per group; counts sum to count")
+    overrides: list[WorkerOverride] = Field(default_factory=list)
+    compute_jitter: NonNegativeFloat = Field(
+        0.0, le=3.0, description="sigma of a lognormal factor on each worker's compute time per round "
+        "(stragglers; 0.1-0.5 is typical, <= 3 keeps exp(sigma z) finite)"
+    )
+
+    @model_validator(mode="after")
+    def _devices_given(self) -> WorkersConfig:
+        if (self.device is None) == (self.groups is None):
+            raise ValueError("give exactly one of 'device' (one profile for all) or 'groups'")
+        if self.groups is not None:
+            total = sum(g.count for g in self.groups)
+            if total != self.count:
+                raise ValueError(f"group counts sum to {total}, but count is {self.count}")
+        seen: set[int] = set()
+        for ov in self.overrides:
+            if ov.index >= self.count:
+                raise ValueError(f"override index {ov.index} out of range 0..{self.count - 1}")
+            if ov.index in seen:
+                raise ValueError(f"two overrides for worker {ov.index}; merge them into one")
+            seen.add(ov.index)
+        n_pos = len(getattr(self.placement, "positions_m", ()) or ())
+        if getattr(self.placement, "layout", None) == "explicit" and n_pos != self.count:
+            raise ValueError(f"placement lists {n_pos} positions but count is {self.count}")
+        return self
+
+
+class ServerConfig(StrictModel):
+    """The parameter server: position (metres) and compute/decoder profile."""
+
+    position: Position = (0.0, 0.0, 25.0)
+    profile: str
+
+
+class GaussianCEOConfig(StrictModel):
+    """Synthetic gradients from the RD paper's CEO model: Y_k = X + N_k (RD paper Section II),
+    X ~ N(0, sigma_x2 I_P) drawn afresh each round, N_k ~ N(0, sigma_n2 I_P) independent."""
+
+    source: Literal["gaussian-ceo"] = "gaussian-ceo"
+    params: PositiveInt = Field(..., description="P, parameters per gradient")
+    sigma_x2: Variance
+    sigma_n2: Variance
+    flops_per_gradient: PositiveFloat = Field(1e8, le=1e20, description="FLOPs one worker spends per local gradient")
+
+
+class RateAllocationConfig(StrictModel):
+    """How rates, decoding order and FDMA bandwidth shares are allocated (RD paper problem P1, eq. 20)."""
+
+    scheme: Literal["equal", "p1"] = "equal"
+    target_distortion: Variance | None = Field(
+        None, description="D of the aggregate per parameter; sets the rates of the rd-ideal scheme")
+    snr: Literal["mean", "current"] = Field(
+        "mean", description="SNR behind alpha_k = 1/log2(1+SNR_k): mean link budget or the fading state at round start")
+    update: Literal["round", "once"] = Field("round", description="re-solve every round or once per run")
+    initial_sigma_x2: Variance | None = Field(
+        None, description="sigma_X^2 the server assumes before its first estimate (learning sources)")
+    initial_sigma_n2: Variance | None = Field(None, description="sigma_N^2 assumed before the first estimate")
+
+
+class OutputConfig(StrictModel):
+    """Where results go. ``dir`` defaults to ``results/<name>`` under the current directory."""
+
+    dir: str | None = Field(None, min_length=1, description="results directory (default results/<name>)")
+    timeline: bool = True
+    plots: bool = True
+
+
+CompressionConfig = compression_config_type()
+
+
+class Scenario(StrictModel):
+    """One edgefl scenario."""
+
+    name: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+                      description="letters, digits, _ . - ; starts with a letter or digit (names the results folder)")
+    seed: NonNegativeInt = 0
+    rounds: PositiveInt
+    workers: WorkersConfig
+    server: ServerConfig
+    channel: ChannelConfig
+    gradients: GaussianCEOConfig | None = Field(None, description="synthetic CEO gradients (or use 'model')")
+    model: ModelConfig | None = Field(None, description="real learning with an ONNX model (or use 'gradients')")
+    compression: CompressionConfig = Field(default_factory=lambda: {"scheme": "none"})  # type: ignore[valid-type]
+    rate_allocation: RateAllocationConfig = Field(default_factory=RateAllocationConfig)
+    fidelity: Literal["analytic", "bit-true"] = "analytic"
+    upload_order: Literal["completion", "index"] = Field(
+        "completion", description="TDMA upload order: as workers finish (DSC paper Sec. IV-D) or by index"
+    )
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @model_validator(mode="after")
+    def _one_gradient_source(self) -> Scenario:
+        if (self.gradients is None) == (self.model is None):
+            raise ValueError("give exactly one gradient source: 'gradients' (synthetic gaussian-ceo) "
+                             "or 'model' (ONNX model trained on data)")
+        ra = self.rate_allocation
+        if ra.scheme == "p1" and ra.target_distortion is None:
+            raise ValueError("rate_allocation.scheme p1 needs rate_allocation.target_distortion: P1 (RD paper "
+                             "eq. 20) minimises bandwidth for that distortion; without it nothing is allocated")
+        if self.compression.scheme == "rd-ideal" and ra.target_distortion is None:
+            raise ValueError("compression.scheme rd-ideal needs rate_allocation.target_distortion")
+        if ra.target_distortion is not None and self.gradients is not None:
+            d_min = self.gradients.sigma_n2 / self.workers.count
+            if ra.target_distortion <= d_min:
+                raise ValueError(
+                    f"rate_allocation.target_distortion = {ra.target_distortion!r} is not achievable: it must exceed "
+                    f"sigma_n2 / K = {d_min!r} (RD paper Corollary 2)")
+        if self.model is not None and ra.target_distortion is not None and (
+                ra.initial_sigma_x2 is None or ra.initial_sigma_n2 is None):
+            raise ValueError("with a model and a target_distortion, give rate_allocation.initial_sigma_x2 "
+                             "and initial_sigma_n2 (the server's statistics before its first estimate)")
+        return self
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of a scenario file."""
+    return Scenario.model_json_schema()
