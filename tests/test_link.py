@@ -103,7 +103,7 @@ def test_new_link_model_is_one_file_plus_one_registry_entry(monkeypatch: pytest.
     with pytest.raises(ValueError, match="lossy|shannon"):
         TypeAdapter(link_mod.link_config_type()).validate_python({"model": "nr-typo"})
 
-    rs = load_scenario(QUICK, [*STATIC, "rounds=2", "rate_allocation.scheme=p1"])
+    rs = load_scenario(QUICK, [*STATIC, "rounds=2", "rate_allocation.scheme=p1", "channel.access=fdma"])
     ch = rs.scenario.channel.model_copy(update={"link": cfg})
     rs = dataclasses.replace(rs, scenario=rs.scenario.model_copy(update={"channel": ch}))
     assert isinstance(make_link(rs.scenario.channel), LossyLink)

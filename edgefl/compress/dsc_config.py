@@ -8,7 +8,7 @@ pydantic's range checks, and handed to the coder as it is.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt
 
@@ -21,6 +21,8 @@ class DSCConfig(WynerZivOptions):
     """Scenario block ``compression: {scheme: dsc, ...}``."""
 
     scheme: Literal["dsc"] = "dsc"
+    #: successive (side-information) decoding: P1's Lemma 1 order applies even without a target D
+    successive: ClassVar[bool] = True
     bits: int = Field(1, ge=1, le=10, description=f"quantisation bits m per parameter; 1 = DSC-signSGD "
                       f"(the paper's range 1-10; {MAX_BITS} is the quantiser's hard cap)")
     clip: PositiveFloat = Field(

@@ -13,7 +13,7 @@ benchmark every real scheme is measured against.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, PositiveFloat
@@ -26,6 +26,8 @@ class RDIdealConfig(StrictModel):
     """Ideal Gaussian-CEO coding at the allocator's rates (needs rate_allocation.target_distortion)."""
 
     scheme: Literal["rd-ideal"] = "rd-ideal"
+    #: successive (side-information) decoding: P1's Lemma 1 order applies even without a target D
+    successive: ClassVar[bool] = True
     sigma_n2: PositiveFloat | None = Field(
         None, description="worker noise variance for the test channel (default: the source's)")
 

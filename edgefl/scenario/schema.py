@@ -147,9 +147,13 @@ class Scenario(StrictModel):
             raise ValueError("give exactly one gradient source: 'gradients' (synthetic gaussian-ceo) "
                              "or 'model' (ONNX model trained on data)")
         ra = self.rate_allocation
-        if ra.scheme == "p1" and ra.target_distortion is None:
-            raise ValueError("rate_allocation.scheme p1 needs rate_allocation.target_distortion: P1 (RD paper "
-                             "eq. 20) minimises bandwidth for that distortion; without it nothing is allocated")
+        successive = bool(getattr(type(self.compression), "successive", False))
+        if (ra.scheme == "p1" and ra.target_distortion is None and not successive
+                and self.channel.access == "tdma"):
+            # without D, P1 only orders successive decoders (Lemma 1) and splits FDMA bands
+            raise ValueError("rate_allocation.scheme p1 needs rate_allocation.target_distortion here: P1 (RD paper "
+                             "eq. 20) minimises bandwidth for that distortion; without it, with TDMA and a "
+                             f"non-successive scheme ({self.compression.scheme}), it would change nothing")
         if self.compression.scheme == "rd-ideal" and ra.target_distortion is None:
             raise ValueError("compression.scheme rd-ideal needs rate_allocation.target_distortion")
         if ra.target_distortion is not None and self.gradients is not None:
