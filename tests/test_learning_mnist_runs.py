@@ -149,3 +149,11 @@ def test_rho_for_saving_inverts_the_rate_controller():
     ideal, margins = lc.rho_for_saving(0.38, False), lc.rho_for_saving(0.38, True)
     assert 0.75 < ideal < 0.833 < margins < 0.952
     assert lc.rho_for_saving(0.2, False) < ideal
+
+
+def test_joint_sign_entropy_ignores_repeated_coordinates():
+    """A coordinate block repeated inside every gradient is no agreement between workers."""
+    lc = load_study("learning_curves")
+    g = np.random.default_rng(1).normal(size=(3, 50_000))
+    repeated = np.concatenate([g, np.repeat(g[:, :40], 1000, axis=1)], axis=1)
+    assert lc.joint_sign_entropy(repeated) == pytest.approx(lc.joint_sign_entropy(g), abs=1e-3)
