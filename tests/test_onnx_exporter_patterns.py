@@ -373,6 +373,15 @@ def test_elementwise_and_reduction_gradients(case):
     fd_check(model, np.random.default_rng(3).normal(size=x_shape), tol=TOL[dtype])
 
 
+def test_cast_to_integer_ends_the_gradient_path():
+    """int(m) is piecewise constant: a Cast to int64 and back adds nothing to the gradient
+    (treating it as identity would double dL/dw here)."""
+    model = op_model((3, 6), {"w": 3 * R.normal(size=6)}, [
+        node("Mul", ["x0", "w"], ["m"]), node("Cast", ["m"], ["mi"], to=TensorProto.INT64),
+        node("Cast", ["mi"], ["mf"], to=F64), node("Add", ["m", "mf"])])
+    fd_check(model, np.random.default_rng(4).normal(size=(3, 6)))
+
+
 def test_rank0_initializers_are_constants_not_parameters():
     """Exporters constant-fold GELU/LayerNorm scalars into 0-d initializers: not trained."""
     model = op_model((4, 3), {"w": R.normal(size=3)}, [node("Mul", ["x0", "w"], ["m"]), node("Mul", ["m", "half"])],

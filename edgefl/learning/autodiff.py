@@ -203,6 +203,11 @@ def strip_exported_loss(graph, loss: str) -> None:
     graph.output.append(helper.make_tensor_value_info(scores, elem_type, None))
 
 
+def _casts_to_non_float(node) -> bool:
+    """A Cast to an integer or bool type ends the gradient path (shape arithmetic)."""
+    return node.op_type == "Cast" and attrs_of(node).get("to") not in FLOAT_TYPES
+
+
 def _check_dropout_inference(graph) -> None:
     """Dropout is differentiated as the identity (inference mode); a training_mode input
     that is not a constant False would make the forward pass random."""
@@ -267,7 +272,7 @@ def build_gradient_graph(
     for node in graph.node:
         if not any(n in requires for n in node.input):
             continue
-        if node.op_type in NON_DIFFERENTIABLE:
+        if node.op_type in NON_DIFFERENTIABLE or _casts_to_non_float(node):
             continue
         if node.op_type not in RULES or node.domain not in ("", "ai.onnx"):
             errors.append(f"{node.op_type} (node {node.name!r})")
