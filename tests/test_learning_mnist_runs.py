@@ -121,6 +121,7 @@ def test_saving_breakdown_by_hand():
     lc = load_study("learning_curves")
     rows = [{"scheme": "signsgd", "epoch": e, "bits": 10 * 100 + 320, "num_params": 100, "dsc_bits": b,
              "sign_marginal_entropy": 10.0, "sign_joint_entropy": 6.0, "ideal_rate_sum_offline": 7.0,
+             "ideal_rate_sum_layerwise": 6.5,
              "ideal_rate_sum_used": 7.5, "announced_rate_sum": 9.0} for e, b in ((10.0, 660.0), (30.0, 1320.0))]
     first = lc.saving_breakdown(rows, upto_epoch=20.0)
     assert first["rounds"] == 1 and first["actual_analytic"] == pytest.approx(0.5)
@@ -130,6 +131,26 @@ def test_saving_breakdown_by_hand():
     assert whole["announced"] == pytest.approx(1 - 1800 / 2640)
     assert whole["empirical_entropy_coding"] == pytest.approx(1 - 2000 / 2640)
     assert whole["model_ideal_true_stats"] > whole["model_ideal_estimated_stats"] > whole["announced"]
+    assert whole["model_ideal_layerwise_true_stats"] == pytest.approx(1 - 1300 / 2640)
+
+
+def test_layerwise_rates_of_one_tensor_equal_the_whole_vector_rates():
+    """One tensor: layer-wise = whole-vector; two tensors with different statistics: the
+    size-weighted mean of their own rates."""
+    lc = load_study("learning_curves")
+    from edgefl.coding.statistics import offline_estimate
+    from edgefl.compress.dsc import DSCCompressor
+
+    rc = DSCCompressor().rate_controller
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(1, 3000))
+    g = x + 0.5 * rng.normal(size=(10, 3000))
+    whole = float(rc.ideal_rates(offline_estimate(g), 10).sum())
+    assert lc.layerwise_ideal_rate_sum(g, np.array([0, 3000]), rc) == pytest.approx(whole)
+    h = np.concatenate([g, 3.0 * rng.normal(size=(10, 1000))], axis=1)  # a second, uncorrelated tensor
+    own = (3000 * whole + 1000 * float(rc.ideal_rates(offline_estimate(h[:, 3000:]), 10).sum())) / 4000
+    assert lc.layerwise_ideal_rate_sum(h, np.array([0, 3000, 4000]), rc) == pytest.approx(own)
+    assert own < float(rc.ideal_rates(offline_estimate(h), 10).sum())
 
 
 @pytest.mark.slow
