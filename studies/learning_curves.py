@@ -90,9 +90,16 @@ def plot(results: dict, path: Path) -> None:
             axes[1, col].plot(at, acc, label=LABELS[scheme])
         axes[0, col].set(title=f"MLP on digits, {part}", xlabel="round", ylabel="test accuracy")
         axes[1, col].set(xscale="log", xlabel="total uploaded bits", ylabel="test accuracy")
-        for ax in axes[:, col]:
-            ax.grid(alpha=0.3)
-            ax.legend()
+    _finish(fig, axes, path)
+
+
+def _finish(fig, axes, path: Path) -> None:
+    """Grid and legend on every axes, save, close."""
+    import matplotlib.pyplot as plt
+
+    for ax in axes.ravel():
+        ax.grid(alpha=0.3)
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -388,12 +395,7 @@ def _plot_paper(rows: list[dict], seeds: int, path: Path, st) -> None:
                 axes[1, col].fill_between(ep, (mean - half) / 8e6, (mean + half) / 8e6, alpha=0.25, linewidth=0)
         axes[0, col].set(title=f"mnist-5k, {part} ({seeds} seeds, 95 % CI)", xlabel="epoch", ylabel="test accuracy")
         axes[1, col].set(xlabel="epoch", ylabel="uplink MB per round (all workers)")
-        for ax in axes[:, col]:
-            ax.grid(alpha=0.3)
-            ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _finish(fig, axes, path)
 
 
 def main() -> None:

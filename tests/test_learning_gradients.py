@@ -62,16 +62,21 @@ def fd_check(model, x, loss="mse", tol=1e-5, coords=None, seed=0, frozen=()):
     value, grad = dm.loss_and_grad(x, target, theta)
     assert value == pytest.approx(ref_loss(theta), rel=1e-5)
     idx = np.arange(dm.num_params) if coords is None else rng.choice(dm.num_params, coords, replace=False)
-    h = 1e-6
+    assert_matches_central_differences(ref_loss, theta, grad, idx, tol)
+    return dm
+
+
+def assert_matches_central_differences(ref_loss, theta, grad, idx, tol: float, h: float = 1e-6) -> float:
+    """Relative L2 error of ``grad[idx]`` against (L(theta + h e_i) - L(theta - h e_i)) / 2h."""
     fd = np.empty(len(idx))
     for j, i in enumerate(idx):
         e = np.zeros_like(theta)
         e[i] = h
         fd[j] = (ref_loss(theta + e) - ref_loss(theta - e)) / (2 * h)
-    err = np.linalg.norm(grad[idx] - fd) / np.linalg.norm(fd)
+    err = float(np.linalg.norm(grad[idx] - fd) / np.linalg.norm(fd))
     assert np.linalg.norm(fd) > 0
     assert err < tol, f"relative gradient error {err:.2e}"
-    return dm
+    return err
 
 
 def node(op, inputs, outputs=("y",), **attrs):
