@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -63,21 +62,38 @@ def _output_dir(text: str | None, what: str) -> Path | None:
 def run(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="results directory (default results/<name>)"),
-    overwrite: bool = typer.Option(False, help="write into an existing results directory"),
-    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="progress bar (default: on a TTY)"),
+    output: str | None = typer.Option(None, "--output", "-o", help="results directory (default results/<name>)"),
+    overwrite: bool = typer.Option(False, help="replace the results in an existing directory (the old ones "
+                                   "stay until the new run has finished its first round)"),
+    resume: Path | None = typer.Option(None, "--resume", help="continue the killed or interrupted run in this "
+                                       "results directory (same scenario and --set values)"),
+    progress: bool | None = typer.Option(None, "--progress/--no-progress", help="progress bar (default: on a TTY)"),
 ) -> None:
-    """Run one scenario; write timeline.csv, rounds.csv, summary.json and plots."""
-    from edgefl.runner import run_scenario
+    """Run one scenario; write timeline.csv, rounds.csv, summary.json and plots (round by round)."""
+    try:
+        _run(scenario, set_, output, overwrite, resume, progress)
+    except KeyboardInterrupt:
+        typer.echo("interrupted before the first round: nothing was simulated; no results written "
+                   "(earlier results, if any, are untouched)", err=True)
+        raise typer.Exit(130) from None
+
+
+def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, resume: Path | None,
+         progress: bool | None) -> None:
+    from edgefl.runner import ResumeError, run_scenario
+    from edgefl.results.journal import ResumeMismatch
     from edgefl.scenario import ScenarioError
 
-    out_dir = _output_dir(output, "-o/--output")
+    if resume is not None and (output is not None or overwrite):
+        typer.echo("error: --resume DIR continues the run in DIR; do not combine it with -o or --overwrite", err=True)
+        raise typer.Exit(2)
+    out_dir = resume if resume is not None else _output_dir(output, "-o/--output")
     rs = _load(scenario, set_)
     if out_dir is None:
         _output_dir(rs.scenario.output.dir, f"{rs.source}: output.dir")
     try:
-        outcome = run_scenario(rs, out_dir, overwrite=overwrite, progress=progress)
-    except ScenarioError as exc:  # problems only visible when building (e.g. an ONNX op we cannot train)
+        outcome = run_scenario(rs, out_dir, overwrite=overwrite, progress=progress, resume=resume is not None)
+    except (ScenarioError, ResumeError, ResumeMismatch) as exc:  # found before (or instead of) new work
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except OSError as exc:  # output directory unusable: found before any simulation work
@@ -85,6 +101,11 @@ def run(
         raise typer.Exit(2) from None
     except Exception as exc:  # noqa: BLE001 - radio/coding/learning code rejecting what the scenario fed it
         raise _unexpected(exc, rs.source) from None
+    if outcome.previous_kept:
+        why = f"stopped by {outcome.error}" if outcome.error else "interrupted"
+        typer.echo(f"{rs.scenario.name}: {why} before its first round; the previous results in "
+                   f"{outcome.out_dir} are untouched")
+        raise typer.Exit(1 if outcome.error else 130)
     t = outcome.summary["totals"]
     state = "complete" if outcome.complete else (
         f"STOPPED by {outcome.error} (partial results written)" if outcome.error
@@ -131,7 +152,7 @@ def schema() -> None:
 @app.command()
 def plot(
     results_dir: Path = typer.Argument(..., help="a results directory written by 'edgefl run'"),
-    round_: Optional[int] = typer.Option(None, "--round", help="round of the timing diagram (default: last)"),
+    round_: int | None = typer.Option(None, "--round", help="round of the timing diagram (default: last)"),
 ) -> None:
     """Draw the timing diagram (Gantt) of a round and the per-round curves as PNG."""
     from edgefl.results.plots import plot_results
@@ -154,7 +175,8 @@ def plot(
 def plan(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-    D: Optional[float] = typer.Option(None, "--D", help="target distortion (default rate_allocation.target_distortion, else signSGD's distortion)"),
+    D: float | None = typer.Option(
+        None, "--D", help="target distortion (default rate_allocation.target_distortion, else signSGD's distortion)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); no training."""
@@ -177,12 +199,12 @@ def bound(
     K: int = typer.Option(..., "--K", help="number of workers"),
     sigma_x2: float = typer.Option(..., "--sigma-x2", help="variance of the true gradient, sigma_X^2"),
     sigma_n2: float = typer.Option(..., "--sigma-n2", help="variance of each worker's noise, sigma_N^2"),
-    D: Optional[float] = typer.Option(
+    D: float | None = typer.Option(
         None, "--D", help="target distortion per parameter (> sigma_N^2 / K; default: signSGD's distortion)"),
-    params: Optional[int] = typer.Option(None, "--params", help="P, to print totals"),
-    A: Optional[float] = typer.Option(None, "--A", help="eq. 23 constant A"),
-    beta: Optional[float] = typer.Option(None, "--beta", help="eq. 23 constant beta"),
-    eps: Optional[float] = typer.Option(None, "--eps", help="eq. 23 target accuracy epsilon"),
+    params: int | None = typer.Option(None, "--params", help="P, to print totals"),
+    A: float | None = typer.Option(None, "--A", help="eq. 23 constant A"),
+    beta: float | None = typer.Option(None, "--beta", help="eq. 23 constant beta"),
+    eps: float | None = typer.Option(None, "--eps", help="eq. 23 target accuracy epsilon"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """R_sum(D), R_in(D) (RD paper Corollary 2) and the eq. 23 iteration bound and total cost."""

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from edgefl.compress.base import FLOAT_BITS
-from edgefl.radio.link import make_link
+from edgefl.radio.link_registry import make_link
 from edgefl.radio.rate import equal_finish_fdma_shares
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
 from edgefl.sim.build import gradient_source, layout, radio_environment

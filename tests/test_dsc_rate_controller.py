@@ -103,7 +103,8 @@ def test_rate_controller_top_k_and_margin():
     np.testing.assert_allclose(sloped[1:], full[1:] * 1.2 + 0.02, atol=3e-3)
 
 
-@pytest.mark.parametrize("kwargs", [dict(margin=-0.1), dict(margin_slope=-0.5), dict(top_k=0), dict(method="foo"), dict(method="mc")])
+@pytest.mark.parametrize("kwargs", [dict(margin=-0.1), dict(margin_slope=-0.5), dict(top_k=0), dict(method="foo"),
+                                    dict(method="mc")])
 def test_rate_controller_bad_config(kwargs):
     with pytest.raises(ValueError):
         RateController(UniformQuantizer(1), **kwargs)

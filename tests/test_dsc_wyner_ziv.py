@@ -50,7 +50,8 @@ def test_analytic_mode_skips_decoding_but_counts_the_same_bits():
     rng = np.random.default_rng(2)
     idx = rng.integers(0, 4, (3, 2400))
     rates = np.array([[1.0, 1.0], [0.5, 0.3], [0.4, 0.2]])
-    res = successive_wyner_ziv(idx, np.arange(3), q, rates, STATS, mode="analytic", options=WynerZivOptions(check_bits=8))
+    res = successive_wyner_ziv(idx, np.arange(3), q, rates, STATS, mode="analytic",
+                               options=WynerZivOptions(check_bits=8))
     np.testing.assert_array_equal(res.index, idx)
     assert res.upload_bits.tolist() == [2 * 2400, 1200 + 8 + 720 + 8, 960 + 8 + 480 + 8]
     assert res.decode_bits.tolist() == [0, 2 * 2400, 2 * 2400]

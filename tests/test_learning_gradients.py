@@ -188,7 +188,8 @@ def test_shipped_linreg_mse_gradient():
 
 def test_softmax_output_model_uses_logits():
     """A classifier ending in Softmax: cross-entropy must be taken on its logits."""
-    model = op_model((5, 4), {"W": R.normal(size=(4, 3))}, [node("Gemm", ["x0", "W"], ["z"]), node("Softmax", ["z"], axis=1)])
+    model = op_model((5, 4), {"W": R.normal(size=(4, 3))},
+                     [node("Gemm", ["x0", "W"], ["z"]), node("Softmax", ["z"], axis=1)])
     x = np.random.default_rng(8).normal(size=(5, 4))
     dm = DifferentiableModel(model, loss="cross_entropy")
     target = np.eye(3)[[0, 1, 2, 0, 1]]

@@ -14,8 +14,9 @@ from toy_link import LossyLink, LossyLinkConfig
 
 from edgefl.compress.base import CompressionResult, Compressor
 from edgefl.planning import plan_scenario
-from edgefl.radio import link as link_mod
-from edgefl.radio.link import ShannonLink, make_link
+from edgefl.radio import link_registry as link_mod
+from edgefl.radio.link import ShannonLink
+from edgefl.radio.link_registry import make_link
 from edgefl.scenario import load_scenario
 from edgefl.sim.build import build_simulation, radio_environment
 from edgefl.sim.ceo_source import GaussianCEOSource

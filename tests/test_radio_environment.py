@@ -124,7 +124,7 @@ def test_uplink_and_downlink_fading_independent_and_downlink_shape():
 
 
 def test_rates_use_gap_and_cap():
-    from edgefl.radio.link import make_link
+    from edgefl.radio.link_registry import make_link
 
     cfg = channel(snr_gap_db=3.0, max_spectral_efficiency=1.0)
     env = RadioEnvironment(cfg, ring(2), SERVER, np.full(2, 23.0), 40.0, seed=0)

@@ -169,7 +169,8 @@ def test_unknown_scheme_in_scenario_words() -> None:
 def test_recursive_alias_and_alias_bomb_in_set() -> None:
     with pytest.raises(YAMLLimitError, match="recursive"):
         parse_yaml("a: &a [*a]")
-    code, out = validate(QUICKSTART, "--set", "junk=" + billion_laughs().replace("\n", " ").replace("junk: ", "{") + "}")
+    bomb = billion_laughs().replace("\n", " ").replace("junk: ", "{") + "}"
+    code, out = validate(QUICKSTART, "--set", "junk=" + bomb)
     assert code == 2
     assert_one_screen(out, "--set")
 

@@ -197,7 +197,8 @@ def test_p1_matches_cvxpy_full(seed):
     _check_against_cvxpy(seed)
 
 
-@pytest.mark.parametrize("K,sx,sn,D,a", [(10, 10.0, 1.0, 0.2, 1.0), (3, 0.5, 2.0, 5.0, 2.5), (100, 1.0, 1.0, 0.0101, 0.3)])
+@pytest.mark.parametrize("K,sx,sn,D,a",
+                         [(10, 10.0, 1.0, 0.2, 1.0), (3, 0.5, 2.0, 5.0, 2.5), (100, 1.0, 1.0, 0.0101, 0.3)])
 def test_equal_alphas_equal_noise_give_r_sum(K, sx, sn, D, a):
     res = solve_p1(np.full(K, a), sn, sx, D)
     assert res.objective / a == pytest.approx(th.r_sum(K, sx, sn, D), rel=1e-10)

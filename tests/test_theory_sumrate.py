@@ -10,7 +10,8 @@ import edgefl.theory as th
 LN2 = math.log(2.0)
 
 
-@pytest.mark.parametrize("K,sx,sn,D", [(10, 10.0, 1.0, 0.2), (1, 2.0, 3.0, 4.0), (50, 0.01, 5.0, 0.2), (3, 1e4, 1e-3, 1e-3)])
+@pytest.mark.parametrize("K,sx,sn,D",
+                         [(10, 10.0, 1.0, 0.2), (1, 2.0, 3.0, 4.0), (50, 0.01, 5.0, 0.2), (3, 1e4, 1e-3, 1e-3)])
 def test_corollary2_equals_theorem2_symmetric_point_summed(K, sx, sn, D):
     R = th.symmetric_point(K, sx, sn, D)
     assert np.sum(R) == pytest.approx(th.r_sum(K, sx, sn, D), rel=1e-13)

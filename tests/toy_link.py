@@ -37,21 +37,17 @@ class LossyLink(LinkModel):
     def spectral_efficiency(self, snr_linear):
         return (1.0 - self.loss) * np.log2(1.0 + np.asarray(snr_linear, dtype=float))
 
+    def airtime_s(self, bits, bandwidth_hz, snr_linear):
+        return bits / (bandwidth_hz * np.log2(1.0 + snr_linear))  # each attempt at the full Shannon rate
+
     def upload(self, env, channel, bits, bandwidth_hz, snr_at, rng):
-        first, air, intervals = None, 0.0, []
+        intervals, air = [], 0.0
         while True:
-            req = channel.request() if channel is not None else None
-            if req is not None:
-                yield req
-            s = env.now
-            first = s if first is None else first
-            dur = bits / (bandwidth_hz * np.log2(1.0 + snr_at(s))) if bits > 0 else 0.0
-            yield env.timeout(dur)
-            if req is not None:
-                channel.release(req)
+            s, e, dur = yield from self.transmit(env, channel, bits, bandwidth_hz, snr_at)
+            intervals.append((s, e, float(bits)))
             air += dur
-            intervals.append((s, env.now, float(bits)))
             if bits == 0 or rng.random() >= self.loss:
                 break
             yield env.timeout(self.feedback_s)
-        return UploadOutcome(first, env.now, air, len(intervals), float(bits) * len(intervals), tuple(intervals))
+        return UploadOutcome(intervals[0][0], env.now, air, len(intervals), float(bits) * len(intervals),
+                             tuple(intervals))

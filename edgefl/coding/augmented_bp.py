@@ -32,7 +32,8 @@ the first success; their iterations are added to the frame's count.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 

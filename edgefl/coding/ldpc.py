@@ -147,7 +147,7 @@ def rate_grid(n: int = 2400, family: str = DEFAULT_FAMILY) -> np.ndarray:
     return np.arange(1, steps + 1) / steps
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _block_order(steps: int) -> tuple[int, ...]:
     """Nested order in which the accumulated-syndrome positions 1..K of a block are sent.
 
@@ -377,7 +377,6 @@ def _place_flat(deg, order, m, noise, cap):
                 n_front += 1
                 reached += 1
             var_seen[v] = e
-            last_front = n_front
             level = 0
             # expand until no new check appears or all are reached
             while n_front > 0 and reached < m:
@@ -400,7 +399,6 @@ def _place_flat(deg, order, m, noise, cap):
                     break
                 level += 1
                 frontier[:n_next] = nxt[:n_next]
-                last_front = n_next
                 n_front = n_next
             best = -1
             best_key = (np.int64(0), 0.0)

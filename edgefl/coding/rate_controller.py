@@ -54,7 +54,8 @@ def histograms(num_side: int, levels: int) -> tuple[np.ndarray, np.ndarray]:
         counts = np.stack([num_side - ones, ones], axis=1)
     else:
         counts = np.array(
-            [np.bincount(c, minlength=levels) for c in itertools.combinations_with_replacement(range(levels), num_side)],
+            [np.bincount(c, minlength=levels)
+             for c in itertools.combinations_with_replacement(range(levels), num_side)],
             dtype=np.float64,
         )
     logm = gammaln(num_side + 1) - gammaln(counts + 1).sum(axis=1)

@@ -39,7 +39,7 @@ from edgefl.coding.statistics import (
     x_nodes,
 )
 from edgefl.coding.wyner_ziv import FAMILY, successive_wyner_ziv
-from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
+from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, DecodeStep, RoundContext
 from edgefl.compress.dsc_config import DSCConfig
 
 SCALAR_BITS = FLOAT_BITS  # each side scalar is a float32
@@ -61,7 +61,8 @@ class DSCCompressor(Compressor):
         c = self.cfg
         self.quantizer = UniformQuantizer(c.bits, c.clip)
         self.rate_controller = RateController(
-            self.quantizer, margin=c.rate_margin, margin_slope=c.rate_margin_slope, top_k=c.top_k, method="grid" if c.mc_samples is None else "mc",
+            self.quantizer, margin=c.rate_margin, margin_slope=c.rate_margin_slope, top_k=c.top_k,
+            method="grid" if c.mc_samples is None else "mc",
             samples=c.mc_samples, seed=c.code_seed,
         )
         self.stats = GradientStatistics(c.sigma_x2, c.sigma_n2)
@@ -164,6 +165,7 @@ class DSCCompressor(Compressor):
         return CompressionResult(
             upload_bits=upload, decode_bits=wz.decode_bits, aggregate=aggregate,
             decode_failures=wz.decode_failures, undetected_errors=wz.undetected_errors, retries=wz.retries,
+            decode_schedule=[[DecodeStep(*st) for st in steps] for steps in wz.schedule],
             info=info,
         )
 

@@ -33,7 +33,8 @@ class DSCConfig(WynerZivOptions):
     rate_margin_slope: float = Field(
         0.2, ge=0, le=1, description="plus this fraction of the rate: the LDPCA codes' gap grows with the rate"
     )
-    top_k: PositiveInt | None = Field(None, description="only positions 1..top_k get their own rates (complexity section)")
+    top_k: PositiveInt | None = Field(
+        None, description="only positions 1..top_k get their own rates (complexity section)")
     mc_samples: PositiveInt | None = Field(
         None, description="L samples of the semi-analytical Monte Carlo (eq. 44); None = deterministic quadrature"
     )

@@ -86,7 +86,8 @@ class OnnxGradientSource(GradientSource):
         self.flops_per_gradient = self.flops_per_sample * batch_size
         #: the global model w(t), float64; ``model.layout.views(params)`` gives per-tensor views
         self.params = model.graph.initial.copy()
-        rngs = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, SAMPLER_STREAM]).spawn(self.num_workers)]
+        streams = np.random.SeedSequence([seed, SAMPLER_STREAM]).spawn(self.num_workers)
+        rngs = [np.random.default_rng(s) for s in streams]
         self.samplers = [MinibatchSampler(s, batch_size, r) for s, r in zip(shards, rngs)]
         shape = _input_shape(model, dataset.x_train.shape[1])
         self._x_train = dataset.x_train.reshape(shape)

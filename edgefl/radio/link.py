@@ -9,22 +9,20 @@ simulator really charges, SNR gap and cap included.
 
 Adding a link model: a file with its config (a pydantic model with a ``model`` literal tag)
 and its :class:`LinkModel` subclass (with ``from_config(cfg, channel)``), plus one entry in
-:data:`LINK_MODELS`.
+:data:`edgefl.radio.link_registry.LINK_MODELS` (a separate module, so that a link model's
+file can import this one without an import cycle).
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import simpy
-from pydantic import BaseModel, Field
-
 from edgefl.config_model import StrictModel
 from edgefl.radio.rate import shannon_spectral_efficiency
 
@@ -55,6 +53,11 @@ class LinkModel(ABC):
 
     name: str = "abstract"
 
+    @classmethod
+    def from_config(cls, cfg: Any, channel: ChannelConfig) -> LinkModel:
+        """The link of a scenario's ``channel.link`` block ``cfg`` (``channel`` for shared fields)."""
+        raise NotImplementedError(f"{cls.__name__} must define from_config(cfg, channel) to be named in channel.link")
+
     @abstractmethod
     def spectral_efficiency(self, snr_linear: np.ndarray) -> np.ndarray:
         """Effective bit/s/Hz at linear SNR (what the link delivers on average per hertz)."""
@@ -71,6 +74,24 @@ class LinkModel(ABC):
         """Air time of one attempt carrying ``bits`` (block fading: the SNR holds for the attempt)."""
         return bits / float(self.rate_bps(bandwidth_hz, snr_linear))
 
+    def transmit(self, env: simpy.Environment, channel: simpy.Resource | None, bits: float,
+                 bandwidth_hz: float, snr_at: SnrAt) -> Generator[simpy.Event, Any, tuple[float, float, float]]:
+        """SimPy process of one attempt: take the band (``channel``, if shared), send ``bits`` at
+        the SNR of the moment the attempt starts, release the band. Returns (start, end, air
+        time); the air time is the exact duration (end - start can differ in the last bit).
+        The building block of :meth:`upload`; a link with retransmissions calls it per attempt,
+        so each retransmission queues for the band again."""
+        req = channel.request() if channel is not None else None
+        if req is not None:
+            yield req
+        start = env.now
+        # no bits, no draw from the fading stream
+        dur = self.airtime_s(bits, bandwidth_hz, snr_at(start)) if bits > 0 else 0.0
+        yield env.timeout(dur)
+        if req is not None:
+            channel.release(req)  # type: ignore[union-attr]
+        return start, env.now, dur
+
     def upload(self, env: simpy.Environment, channel: simpy.Resource | None, bits: float,
                bandwidth_hz: float, snr_at: SnrAt, rng: np.random.Generator) -> UploadProcess:
         """SimPy process of one upload of ``bits`` on ``bandwidth_hz``; returns an :class:`UploadOutcome`.
@@ -79,17 +100,11 @@ class LinkModel(ABC):
         every attempt so that a retransmission queues behind other workers) or None (FDMA: the
         worker owns its sub-band). ``snr_at(t)`` is the linear SNR of an attempt starting at
         ``t``. The default is a single error-free attempt at B x spectral efficiency; links with
-        retransmissions (HARQ) override this, drawing their errors from ``rng``.
+        retransmissions (HARQ) override this, e.g. a loop of :meth:`transmit` attempts with a
+        feedback delay (``env.timeout``) between them, drawing their errors from ``rng``.
         """
-        req = channel.request() if channel is not None else None
-        if req is not None:
-            yield req
-        start = env.now
-        dur = self.airtime_s(bits, bandwidth_hz, snr_at(start)) if bits > 0 else 0.0
-        yield env.timeout(dur)
-        if req is not None:
-            channel.release(req)  # type: ignore[union-attr]
-        return UploadOutcome(start, env.now, dur, 1, float(bits), ((start, env.now, float(bits)),))
+        start, end, air = yield from self.transmit(env, channel, bits, bandwidth_hz, snr_at)
+        return UploadOutcome(start, end, air, 1, float(bits), ((start, end, float(bits)),))
 
 
 class _LinkConfig(StrictModel):
@@ -133,27 +148,3 @@ class ShannonLink(LinkModel):
         if self.max_spectral_efficiency is not None and se > self.max_spectral_efficiency:
             se = self.max_spectral_efficiency
         return bits / (bandwidth_hz * se)
-
-
-#: link model tag -> (config model, LinkModel class or "module:Class" imported on first use)
-LINK_MODELS: dict[str, tuple[type[BaseModel], type[LinkModel] | str]] = {
-    "shannon": (ShannonLinkConfig, ShannonLink),
-}
-
-
-def link_config_type() -> Any:
-    """The discriminated union of all link configs (``channel.link`` of a scenario)."""
-    members = tuple(cfg for cfg, _ in LINK_MODELS.values())
-    if len(members) == 1:
-        return members[0]
-    return Annotated[Union[members], Field(discriminator="model")]  # noqa: UP007
-
-
-def make_link(channel: ChannelConfig, cfg: BaseModel | None = None) -> LinkModel:
-    """The link model of a channel (``cfg`` defaults to ``channel.link``)."""
-    cfg = cfg if cfg is not None else channel.link
-    _, cls = LINK_MODELS[cfg.model]  # type: ignore[attr-defined]
-    if isinstance(cls, str):
-        module, name = cls.split(":")
-        cls = getattr(importlib.import_module(module), name)
-    return cls.from_config(cfg, channel)  # type: ignore[union-attr]

@@ -19,7 +19,9 @@ from pydantic import (
 
 from edgefl.compress.registry import compression_config_type
 from edgefl.config_model import StrictModel
+from edgefl.device_trace import DeviceTraceConfig
 from edgefl.learning.config import ModelConfig
+from edgefl.learning.convex_source import ConvexConfig
 from edgefl.radio.config import ChannelConfig
 from edgefl.radio.placement import PlacementConfig
 
@@ -56,6 +58,8 @@ class WorkersConfig(StrictModel):
         0.0, le=3.0, description="sigma of a lognormal factor on each worker's compute time per round "
         "(stragglers; 0.1-0.5 is typical, <= 3 keeps exp(sigma z) finite)"
     )
+    trace: DeviceTraceConfig | None = Field(
+        None, description="replay per-worker compute speed and availability windows (edgefl.device_trace)")
 
     @model_validator(mode="after")
     def _devices_given(self) -> WorkersConfig:
@@ -131,7 +135,8 @@ class Scenario(StrictModel):
     workers: WorkersConfig
     server: ServerConfig
     channel: ChannelConfig
-    gradients: GaussianCEOConfig | None = Field(None, description="synthetic CEO gradients (or use 'model')")
+    gradients: Annotated[GaussianCEOConfig | ConvexConfig, Field(discriminator="source")] | None = Field(
+        None, description="synthetic CEO gradients or the convex test bed (or use 'model')")
     model: ModelConfig | None = Field(None, description="real learning with an ONNX model (or use 'gradients')")
     compression: CompressionConfig = Field(default_factory=lambda: {"scheme": "none"})  # type: ignore[valid-type]
     rate_allocation: RateAllocationConfig = Field(default_factory=RateAllocationConfig)
@@ -156,7 +161,7 @@ class Scenario(StrictModel):
                              f"non-successive scheme ({self.compression.scheme}), it would change nothing")
         if self.compression.scheme == "rd-ideal" and ra.target_distortion is None:
             raise ValueError("compression.scheme rd-ideal needs rate_allocation.target_distortion")
-        if ra.target_distortion is not None and self.gradients is not None:
+        if ra.target_distortion is not None and isinstance(self.gradients, GaussianCEOConfig):
             d_min = self.gradients.sigma_n2 / self.workers.count
             if ra.target_distortion <= d_min:
                 raise ValueError(

@@ -12,14 +12,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgefl.compress.registry import make_compressor
+from edgefl.device_trace import DeviceTrace
+from edgefl.energy import EnergyProfile
 from edgefl.radio.environment import RadioEnvironment
-from edgefl.radio.link import LinkModel, make_link
+from edgefl.radio.link import LinkModel
+from edgefl.radio.link_registry import make_link
 from edgefl.radio.placement import place_workers
+from edgefl.radio.trace import ChannelTrace
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
 from edgefl.sim.allocation import RateAllocator
 from edgefl.sim.ceo_source import GaussianCEOSource
 from edgefl.sim.engine import Network, SimOptions, Simulation
 from edgefl.sim.gradient_source import GradientSource
+from edgefl.trace_table import TraceError, find_trace
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,21 @@ def radio_environment(rs: ResolvedScenario, lay: Layout | None = None) -> RadioE
     ch = scn.channel
     tx = np.array([d.tx_power_dbm for d in rs.worker_devices], dtype=float)
     seed = int(seeds(scn.seed)["radio"].generate_state(1)[0])
-    return RadioEnvironment(ch, lay.workers, lay.server, tx, rs.server_profile.tx_power_dbm, seed)
+    pl = scn.workers.placement
+    return RadioEnvironment(ch, lay.workers, lay.server, tx, rs.server_profile.tx_power_dbm, seed,
+                            trace=channel_trace(rs), indoor=(pl.indoor_fraction, pl.high_loss_fraction))
+
+
+def channel_trace(rs: ResolvedScenario) -> ChannelTrace | None:
+    """The scenario's ``channel.trace``, read and checked against its workers (None without one)."""
+    tc = rs.scenario.channel.trace
+    if tc is None:
+        return None
+    try:
+        path = find_trace(tc.file, rs.base_dir, "channels")
+        return ChannelTrace.read(path, rs.scenario.workers.count, tc.interpolation, tc.wrap)
+    except TraceError as exc:
+        raise ScenarioError(rs.source, [FieldProblem("channel.trace", tc.file, str(exc))]) from exc
 
 
 def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | None = None) -> Network:
@@ -83,6 +102,42 @@ def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | Non
         uplink_snr=radio.uplink_snr,
         downlink_rate=downlink_rate,
         link=link,
+        energy=energy_profile(rs),
+        device_state=device_state(rs),
+        decoder_reference_iterations=rs.server_profile.decoder.reference_iterations,
+    )
+
+
+def device_state(rs: ResolvedScenario):
+    """``workers.trace`` as the engine's callable t -> (speed factors, waits); None without one."""
+    tc = rs.scenario.workers.trace
+    if tc is None:
+        return None
+    k = rs.scenario.workers.count
+    try:
+        trace = DeviceTrace.read(find_trace(tc.file, rs.base_dir, "devices"), k, tc.wrap)
+    except TraceError as exc:
+        raise ScenarioError(rs.source, [FieldProblem("workers.trace", tc.file, str(exc))]) from exc
+
+    def state(t: float) -> tuple[np.ndarray, np.ndarray]:
+        try:
+            return trace.round_state(t, k)
+        except TraceError as exc:
+            raise ScenarioError(rs.source, [FieldProblem("workers.trace", tc.file, str(exc))]) from exc
+
+    return state
+
+
+def energy_profile(rs: ResolvedScenario) -> EnergyProfile:
+    """Receive/idle draw and batteries of the workers, server compute and decoder energy figures.
+    A worker profile without ``radio_rx_power_w`` receives at its idle draw."""
+    devs, srv = rs.worker_devices, rs.server_profile
+    return EnergyProfile(
+        rx_power_w=np.array([d.idle_power_w if d.radio_rx_power_w is None else d.radio_rx_power_w for d in devs]),
+        idle_power_w=np.array([d.idle_power_w for d in devs], dtype=float),
+        battery_capacity_j=np.array([np.nan if d.battery_capacity_j is None else d.battery_capacity_j for d in devs]),
+        server_compute_power_w=srv.compute_power_w,
+        decoder_energy_per_bit_j=srv.decoder.energy_per_bit_j,
     )
 
 
@@ -101,6 +156,10 @@ def gradient_source(rs: ResolvedScenario) -> GradientSource:
             raise ScenarioError(rs.source, [FieldProblem("model", scn.model.model, str(exc))]) from exc
     g = scn.gradients
     assert g is not None
+    if g.source == "convex":
+        from edgefl.learning.convex_source import build_convex_source
+
+        return build_convex_source(g, scn.workers.count, seeds(scn.seed)["gradients"])
     return GaussianCEOSource(scn.workers.count, g.params, g.sigma_x2, g.sigma_n2, g.flops_per_gradient,
                              seeds(scn.seed)["gradients"])
 
@@ -109,7 +168,8 @@ def build_simulation(rs: ResolvedScenario) -> Simulation:
     """Everything wired together for ``Simulation.run``."""
     scn = rs.scenario
     radio = radio_environment(rs)
-    compressor = make_compressor(scn.compression)
+    source = gradient_source(rs)
+    compressor = compressor_for(rs, source)
     opts = SimOptions(
         rounds=scn.rounds,
         fidelity=scn.fidelity,
@@ -119,8 +179,22 @@ def build_simulation(rs: ResolvedScenario) -> Simulation:
     ra = scn.rate_allocation
     initial = (ra.initial_sigma_x2, ra.initial_sigma_n2) if ra.initial_sigma_x2 and ra.initial_sigma_n2 else None
     link = make_link(scn.channel)
-    return Simulation(network(rs, radio, link), gradient_source(rs), compressor, opts, seeds(scn.seed)["engine"],
+    return Simulation(network(rs, radio, link), source, compressor, opts, seeds(scn.seed)["engine"],
                       allocator=rate_allocator(rs, radio, link, compressor.successive), initial_statistics=initial)
+
+
+def compressor_for(rs: ResolvedScenario, source: GradientSource):
+    """The scenario's compressor, told the source's tensor shapes (per-layer schemes), P and,
+    for the convex test bed, the constants the AIADE paper's step-size conditions need."""
+    from edgefl.compress.errors import SchemeParameterError
+
+    layout = getattr(getattr(source, "model", None), "layout", None)
+    shapes = getattr(source, "param_shapes", None) or (list(layout.shapes) if layout is not None else None)
+    try:
+        return make_compressor(rs.scenario.compression, param_shapes=shapes, num_params=source.num_params,
+                               problem=getattr(source, "problem_constants", None))
+    except SchemeParameterError as exc:
+        raise ScenarioError(rs.source, [FieldProblem(f"compression.{exc.field}", exc.value, exc.message)]) from exc
 
 
 def rate_allocator(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel,

@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 import simpy
 
-from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
+from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, DecodeStep, RoundContext
+from edgefl.energy import Batteries, EnergyProfile, server_round_energy, worker_round_energy
 from edgefl.radio.link import LinkModel, UploadOutcome
 from edgefl.results.records import RoundRecord
 from edgefl.sim.allocation import Allocation, RateAllocator
@@ -71,6 +72,12 @@ class Network:
     uplink_snr: Callable[[int, float, int, float], float]
     downlink_rate: Callable[[float, int], float]
     link: LinkModel
+    energy: EnergyProfile | None = None  # receive/idle/battery/server figures (None: not counted)
+    # device trace: t -> (speed factor (K,), wait (K,) s before local work can start at t); None = (1, 0)
+    device_state: Callable[[float], tuple[np.ndarray, np.ndarray]] | None = None
+    # BP iterations per pass at which decoder_bps holds (decode time scales with the iterations
+    # run); None = decode time = coded bits / decoder_bps whatever the iterations
+    decoder_reference_iterations: float | None = None
 
 
 @dataclass
@@ -92,6 +99,7 @@ class _LocalWork:
     compute_s: np.ndarray
     encode_s: np.ndarray
     ready: np.ndarray  # absolute times
+    wait_s: np.ndarray | None = None  # device trace: wait for the availability window after the model
 
 
 class Simulation:
@@ -114,6 +122,8 @@ class Simulation:
         self._jitter_rng = np.random.default_rng(jitter_ss)
         self._comp_rng = np.random.default_rng(comp_ss)
         self._link_rng = np.random.default_rng(link_ss)
+        self.energy = network.energy or EnergyProfile.idle_only(network.num_workers)
+        self.batteries = Batteries(self.energy.battery_capacity_j)
         self.env = simpy.Environment()
         self.events: list[Interval] = []
         self.rounds: list[RoundRecord] = []
@@ -139,9 +149,10 @@ class Simulation:
         net, opt, k = self.net, self.opt, self.net.num_workers
         jitter = (np.exp(opt.compute_jitter * self._jitter_rng.standard_normal(k))
                   if opt.compute_jitter > 0 else np.ones(k))
-        comp_s = compute_seconds(self.source.flops_per_gradient, net.worker_flops) * jitter
-        enc_s = compute_seconds(self.compressor.encode_flops(self.source.num_params), net.worker_flops)
-        return _LocalWork(t_bc, comp_s, enc_s, t0 + ready_times(t_bc, comp_s, t_rc, enc_s))
+        speed, wait = net.device_state(t0 + t_bc) if net.device_state is not None else (1.0, np.zeros(k))
+        comp_s = compute_seconds(self.source.flops_per_gradient, net.worker_flops * speed) * jitter
+        enc_s = compute_seconds(self.compressor.encode_flops(self.source.num_params), net.worker_flops * speed)
+        return _LocalWork(t_bc, comp_s, enc_s, t0 + ready_times(t_bc + wait, comp_s, t_rc, enc_s), wait)
 
     def _allocate(self, r: int, t0: float, ready: np.ndarray) -> tuple[Allocation | None, np.ndarray]:
         """Rates and upload order of the round."""
@@ -164,12 +175,18 @@ class Simulation:
     def _air_and_decode(self, r: int, t0: float, work: _LocalWork, order: np.ndarray,
                         res: CompressionResult, share: np.ndarray, log: list[Interval]) -> np.ndarray:
         """Phases 3-5 as SimPy processes: uploads, pipelined successive decoding, aggregation.
-        Returns the per-worker air time."""
+        Returns per worker the air time (retries included), whether the uploads were delivered
+        and the time spent receiving DSC feedback requests."""
         env, net = self.env, self.net
         k, p = net.num_workers, self.source.num_params
         bits = np.asarray(res.upload_bits, dtype=float)
         upload_done = [env.event() for _ in range(k)]
         airtime = np.zeros(k)
+        delivered = np.ones(k, dtype=bool)
+        feedback_s = np.zeros(k)
+        schedule = res.decode_schedule
+        if schedule is not None:  # the first upload carries what no feedback asked for
+            bits = bits - np.array([sum(st.bits for st in steps if st.kind == "retry") for steps in schedule])
         actors = [f"worker{w}" for w in range(k)]
         channel = simpy.Resource(env, capacity=1) if net.access == "tdma" else None
         # TDMA: worker order[i] requests the band only after order[i-1] has requested it, so the
@@ -179,7 +196,7 @@ class Simulation:
 
         def worker(w: int):
             # compute and encode need no resource: jump straight to the ready time (one event)
-            t_comp = t0 + work.t_bc
+            t_comp = t0 + work.t_bc + (work.wait_s[w] if work.wait_s is not None else 0.0)
             yield env.timeout(work.ready[w] - t0)
             log.append(Interval(r, actors[w], "compute", t_comp, t_comp + work.compute_s[w]))
             if work.encode_s[w] > 0:
@@ -188,22 +205,53 @@ class Simulation:
                 yield asked[before[w]]
             if channel is not None:
                 asked[w].succeed()  # fires after this step, i.e. after our request is queued below
+            outcome = yield from send(w, float(bits[w]), "upload")
+            delivered[w] = outcome.delivered
+            upload_done[w].succeed()
+
+        def send(w: int, nbits: float, phase: str):
             bw = net.uplink_bandwidth_hz * share[w]
             outcome: UploadOutcome = yield from net.link.upload(
-                env, channel, float(bits[w]), bw, lambda t: net.uplink_snr(w, t, r, bw), self._link_rng)
-            airtime[w] = outcome.airtime_s
+                env, channel, nbits, bw, lambda t: net.uplink_snr(w, t, r, bw), self._link_rng)
+            airtime[w] += outcome.airtime_s
             for s, e, b in outcome.intervals:
-                log.append(Interval(r, actors[w], "upload", s, e, b))
-            upload_done[w].succeed()
+                log.append(Interval(r, actors[w], phase, s, e, b))
+            return outcome
+
+        def decode_s(st: DecodeStep) -> float:
+            ref = net.decoder_reference_iterations
+            if ref is None or st.iterations < 0 or st.count == 0:
+                return st.bits / net.decoder_bps
+            return st.bits / net.decoder_bps * (st.iterations / st.count) / ref
+
+        def feedback_then_retry(w: int, st: DecodeStep):
+            # the decoder's request (1 bit per frame asking, as LDPCA's feedback channel) goes out
+            # on the downlink, then the worker uploads the increment like any upload
+            s = env.now
+            yield env.timeout(float(transfer_seconds(float(st.count), float(net.downlink_rate(s, r)))))
+            feedback_s[w] += env.now - s
+            log.append(Interval(r, "server", "feedback", s, env.now, float(st.count)))
+            outcome = yield from send(w, st.bits, "upload_retry")
+            delivered[w] &= outcome.delivered
 
         def server():
             for w in order:
-                yield upload_done[int(w)]
-                dbits = float(res.decode_bits[w])
-                if dbits > 0:
-                    s = env.now
-                    yield env.timeout(dbits / net.decoder_bps)
-                    log.append(Interval(r, "server", "decode", s, env.now, dbits))
+                w = int(w)
+                yield upload_done[w]
+                if schedule is None:
+                    dbits = float(res.decode_bits[w])
+                    if dbits > 0:
+                        s = env.now
+                        yield env.timeout(dbits / net.decoder_bps)
+                        log.append(Interval(r, "server", "decode", s, env.now, dbits))
+                    continue
+                for st in schedule[w]:
+                    if st.kind == "retry":
+                        yield from feedback_then_retry(w, st)
+                    elif st.bits > 0:
+                        s = env.now
+                        yield env.timeout(decode_s(st))
+                        log.append(Interval(r, "server", "decode", s, env.now, st.bits))
             agg_s = float(compute_seconds(self.opt.aggregate_flops_per_param_worker * k * p, net.server_flops))
             s = env.now
             yield env.timeout(agg_s)
@@ -212,7 +260,7 @@ class Simulation:
         for w in range(k):
             env.process(worker(w))
         env.run(until=env.process(server()))
-        return airtime
+        return airtime, delivered, feedback_s
 
     # ------------------------------------------------------------------ one round
     def _round(self, r: int, log: list[Interval]) -> RoundRecord:
@@ -225,15 +273,17 @@ class Simulation:
         ctx = RoundContext(round=r, rng=self._comp_rng, workers=np.arange(self.net.num_workers),
                            fidelity=self.opt.fidelity, allocation=alloc, sigma_x2=sx, sigma_n2=sn)
         res: CompressionResult = self.compressor.compress(grads, order, ctx)
-        airtime = self._air_and_decode(r, t0, work, order, res, self._shares(alloc, res), log)
+        airtime, delivered, feedback_s = self._air_and_decode(r, t0, work, order, res, self._shares(alloc, res), log)
         metrics = self.source.apply_aggregate(r, res.aggregate)
         self._downlink_bits = res.downlink_bits
         self._update_statistics(metrics)
-        return self._record(r, t0, downlink_bits, grads, work, res, airtime, metrics)
+        energy = self._energy(t0, t_rc, work, res, airtime, delivered, feedback_s)
+        return self._record(r, t0, downlink_bits, grads, work, res, airtime, metrics, energy)
 
     def _record(self, r: int, t0: float, downlink_bits: float, grads: np.ndarray, work: _LocalWork,
-                res: CompressionResult, airtime: np.ndarray, metrics: dict[str, Any]) -> RoundRecord:
-        """The round's row of rounds.csv."""
+                res: CompressionResult, airtime: np.ndarray, metrics: dict[str, Any],
+                energy: dict[str, Any]) -> RoundRecord:
+        """The round's row of rounds.csv (``energy``: the columns of :meth:`_energy`)."""
         net = self.net
         k, p = net.num_workers, self.source.num_params
         t_end = self.env.now
@@ -256,8 +306,7 @@ class Simulation:
             undetected_errors=int(res.undetected_errors),
             retries=int(res.retries),
             upload_airtime_s=float(airtime.sum()),
-            worker_energy_j=float(np.sum(work.compute_s * net.worker_compute_power_w
-                                         + airtime * net.worker_radio_power_w)),
+            **energy,
             extras=dict(metrics),
         )
 
@@ -267,6 +316,32 @@ class Simulation:
             est = (float(metrics["sigma_x2_est"]), float(metrics["sigma_n2_est"]))
             if all(np.isfinite(est)) and min(est) > 0:
                 self._stats = est
+
+    def _energy(self, t0: float, t_rc: float, work: _LocalWork, res: CompressionResult,
+                airtime: np.ndarray, delivered: np.ndarray, feedback_s: np.ndarray) -> dict[str, Any]:
+        """Energy columns of the round (:mod:`edgefl.energy`): workers by state, server decoder and
+        compute; batteries drained, workers that ran out counted."""
+        net, en = self.net, self.energy
+        k, p = net.num_workers, self.source.num_params
+        latency = self.env.now - t0
+        we = worker_round_energy(latency, work.compute_s + work.encode_s, airtime, work.t_bc + feedback_s,
+                                 net.worker_compute_power_w, net.worker_radio_power_w, en.rx_power_w,
+                                 en.idle_power_w)
+        agg_s = float(compute_seconds(self.opt.aggregate_flops_per_param_worker * k * p, net.server_flops))
+        e_dec, e_srv = server_round_energy(float(np.sum(res.decode_bits)), en.decoder_energy_per_bit_j,
+                                           t_rc + agg_s, en.server_compute_power_w)
+        emptied = self.batteries.drain(we.total_j)
+        return {
+            "worker_energy_j": float(we.total_j.sum()),
+            "energy_compute_j": float(we.compute_j.sum()),
+            "energy_transmit_j": float(we.transmit_j.sum()),
+            "energy_receive_j": float(we.receive_j.sum()),
+            "energy_idle_j": float(we.idle_j.sum()),
+            "server_decoder_energy_j": e_dec,
+            "server_compute_energy_j": e_srv,
+            "uploads_lost": int((~delivered).sum()),
+            "battery_dropouts": int(emptied.sum()),
+        }
 
     def run(self, on_round: Callable[[int, RoundRecord], None] | None = None) -> None:
         """Play out all rounds. A round interrupted midway is dropped; finished ones stay."""

@@ -87,7 +87,8 @@ def _scheme(bits_per_param, alpha, P, bandwidth_hz, deadline_s, access):
 
 
 def _saving(base: dict, new: dict) -> dict:
-    keys = ["bits_per_round", "latency_s"] + (["bandwidth_for_deadline_hz"] if "bandwidth_for_deadline_hz" in new else [])
+    deadline = ["bandwidth_for_deadline_hz"] if "bandwidth_for_deadline_hz" in new else []
+    keys = ["bits_per_round", "latency_s", *deadline]
     return {k: 100.0 * (1.0 - new[k] / base[k]) for k in keys}
 
 
