@@ -38,7 +38,8 @@ def _uniform(rng: np.random.Generator, shape, fan_in: int, fan_out: int, gain: s
 
 def _dense(rng, name: str, n_in: int, n_out: int, gain: str) -> list:
     w = _uniform(rng, (n_in, n_out), n_in, n_out, gain)
-    return [numpy_helper.from_array(w, f"{name}.weight"), numpy_helper.from_array(np.zeros(n_out, np.float32), f"{name}.bias")]
+    bias = np.zeros(n_out, np.float32)
+    return [numpy_helper.from_array(w, f"{name}.weight"), numpy_helper.from_array(bias, f"{name}.bias")]
 
 
 def _model(name: str, nodes, inits, in_shape, out_dim: int, out_name: str = "logits") -> onnx.ModelProto:
@@ -94,10 +95,12 @@ def cnn(side: int = 8, n_out: int = 10, seed: int = SEED, name: str = "cnn") -> 
     flat = c2 * (side // 4) ** 2
     inits += _dense(rng, "fc", flat, n_out, "glorot")
     nodes = [
-        helper.make_node("Conv", ["x", "conv1.weight", "conv1.bias"], ["c1"], name="conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["x", "conv1.weight", "conv1.bias"], ["c1"], name="conv1", kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1]),
         helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
         helper.make_node("MaxPool", ["r1"], ["p1"], name="pool1", kernel_shape=[2, 2], strides=[2, 2]),
-        helper.make_node("Conv", ["p1", "conv2.weight", "conv2.bias"], ["c2"], name="conv2", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["p1", "conv2.weight", "conv2.bias"], ["c2"], name="conv2", kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1]),
         helper.make_node("Relu", ["c2"], ["r2"], name="relu2"),
         helper.make_node("AveragePool", ["r2"], ["p2"], name="pool2", kernel_shape=[2, 2], strides=[2, 2]),
         helper.make_node("Flatten", ["p2"], ["f"], name="flatten", axis=1),

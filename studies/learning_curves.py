@@ -58,7 +58,8 @@ def scenario(scheme: str, partition: str, rounds: int, seed: int, batch: int, fi
 def simulate(scheme: str, partition: str, rounds: int, seed: int, batch: int = 128,
              fidelity: str = "analytic") -> list[dict]:
     """Per-round rows (as in rounds.csv) of one simulated training run."""
-    rs = resolve(scenario(scheme, partition, rounds, seed, batch, fidelity), f"<learning_curves {scheme} {partition}>", ROOT / "scenarios")
+    data = scenario(scheme, partition, rounds, seed, batch, fidelity)
+    rs = resolve(data, f"<learning_curves {scheme} {partition}>", ROOT / "scenarios")
     sim = build_simulation(rs)
     sim.run()
     return sim.rounds
@@ -209,7 +210,8 @@ def paper_run(partition: str, rounds: int, seed: int, model: str = "mlp784", bit
                 if t in bit_true_rounds:  # the real LDPC codes on this round, from the same coder state
                     bt = copy.deepcopy(dsc).compress(grads, order, RoundContext(
                         round=t, rng=np.random.default_rng([seed, t]), fidelity="bit-true"))
-                    row.update(dsc_bit_true_bits=float(bt.upload_bits.sum()), bit_true_retries=float(np.sum(bt.retries)),
+                    row.update(dsc_bit_true_bits=float(bt.upload_bits.sum()),
+                               bit_true_retries=float(np.sum(bt.retries)),
                                bit_true_failures=float(np.sum(bt.decode_failures)))
                 d = dsc.compress(grads, order, ctx)
                 gap = float(np.max(np.abs(d.aggregate - res.aggregate)))
@@ -222,7 +224,8 @@ def paper_run(partition: str, rounds: int, seed: int, model: str = "mlp784", bit
                     sign_joint_entropy=joint_sign_entropy(grads),
                     sign_marginal_entropy=marginal_sign_entropy(grads),
                     ideal_rate_sum_offline=float(dsc.rate_controller.ideal_rates(stats, WORKERS).sum()),
-                    ideal_rate_sum_layerwise=layerwise_ideal_rate_sum(grads, src.model.layout.offsets, dsc.rate_controller),
+                    ideal_rate_sum_layerwise=layerwise_ideal_rate_sum(
+                        grads, src.model.layout.offsets, dsc.rate_controller),
                     ideal_rate_sum_used=d.info["ideal_rate_sum"], announced_rate_sum=d.info["announced_rate_sum"],
                 )
             metrics = src.apply_aggregate(t, res.aggregate)
@@ -329,9 +332,10 @@ def paper_study(out: Path, rounds: int, seeds: int, model: str, bit_true: int) -
             final[scheme] = float(np.mean(accs))
         entry["final_accuracy"] = final
         sel = [r for r in part_rows if r["scheme"] == "signsgd"]
-        entry["rho_offline_first_10_rounds"] = float(np.mean([r["rho_offline"] for r in sel if r["round"] < 10]))
-        entry["rho_offline_last_10_rounds"] = float(np.mean([r["rho_offline"] for r in sel if r["round"] >= rounds - 10]))
-        entry["rho_offline_first_20_epochs"] = float(np.mean([r["rho_offline"] for r in sel if r["epoch"] <= 20.0]))
+        for key, keep in (("first_10_rounds", lambda r: r["round"] < 10),
+                          ("last_10_rounds", lambda r: r["round"] >= rounds - 10),
+                          ("first_20_epochs", lambda r: r["epoch"] <= 20.0)):
+            entry[f"rho_offline_{key}"] = float(np.mean([r["rho_offline"] for r in sel if keep(r)]))
         summary[part] = entry
         w, f = entry["whole_run"], entry["first_20_epochs"]
         print(f"{part:8s} DSC-signSGD saving over signSGD: whole run {w['actual_analytic']:.1%}, first 20 epochs "

@@ -129,7 +129,8 @@ class Builder:
         if inits_as_inputs:  # keep_initializers_as_inputs=True / IR version 3 exports
             inputs += [helper.make_tensor_value_info(i.name, i.data_type, list(i.dims)) for i in self.inits]
         self.nodes.append(helper.make_node("Identity", [out], ["output"], name="/output_Identity"))
-        graph = helper.make_graph(self.nodes, "exported", inputs, [helper.make_tensor_value_info("output", self.dtype, None)], self.inits)
+        out = [helper.make_tensor_value_info("output", self.dtype, None)]
+        graph = helper.make_graph(self.nodes, "exported", inputs, out, self.inits)
         m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)], producer_name="pytorch")
         m.ir_version = 6 if self.opset < 13 else 8
         return m
@@ -160,14 +161,16 @@ def torch_mlp_cross_entropy(dtype, opset):
 def torch_cnn(dtype, opset):
     """Conv-BN-ReLU-MaxPool, Conv-ReLU, GlobalAveragePool, Flatten, Linear -> logits."""
     b = Builder(dtype, opset)
-    x = b.op("Conv", ["input", b.weight("c1.weight", (4, 1, 3, 3))], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1])
+    x = b.op("Conv", ["input", b.weight("c1.weight", (4, 1, 3, 3))], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+             strides=[1, 1])
     bn = [b.weight("bn.weight", (4,)), b.weight("bn.bias", (4,), 0.1)]
     stats = [numpy_helper.from_array(v.astype(b.np_t), n) for n, v in
              (("bn.running_mean", b.rng.normal(size=4) * 0.1), ("bn.running_var", 0.5 + b.rng.random(4)))]
     b.inits += stats
     x = b.op("BatchNormalization", [x, *bn, "bn.running_mean", "bn.running_var"], epsilon=1e-5, momentum=0.9)
     x = b.op("MaxPool", [b.op("Relu", [x])], kernel_shape=[2, 2], strides=[2, 2])
-    x = b.op("Conv", [x, b.weight("c2.weight", (6, 4, 3, 3)), b.weight("c2.bias", (6,), 0.1)], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    x = b.op("Conv", [x, b.weight("c2.weight", (6, 4, 3, 3)), b.weight("c2.bias", (6,), 0.1)], kernel_shape=[3, 3],
+             pads=[1, 1, 1, 1])
     x = b.op("Flatten", [b.op("GlobalAveragePool", [b.op("Relu", [x])])], axis=1)
     return b.model((5, 1, 6, 6), b.linear(x, "fc", 6, 4)), (5, 1, 6, 6)
 
@@ -180,7 +183,8 @@ def tf_mlp(dtype, opset):
     x = b.op("Reshape", ["input", "flatten/Const"])
     x = b.op("Relu", [b.tf_dense(x, "dense", 16, 10)])
     x = b.op("Identity", [x])
-    x = b.op("Mul", [b.op("Sigmoid", [b.tf_dense(x, "dense_1", 10, 8)]), b.op("Tanh", [b.tf_dense(x, "dense_2", 10, 8)])])
+    gate = b.op("Sigmoid", [b.tf_dense(x, "dense_1", 10, 8)])
+    x = b.op("Mul", [gate, b.op("Tanh", [b.tf_dense(x, "dense_2", 10, 8)])])
     return b.model((6, 4, 4), b.op("Softmax", [b.tf_dense(x, "dense_3", 8, 5)], axis=1)), (6, 4, 4)
 
 
@@ -344,7 +348,8 @@ ELEMENTWISE = [
     ("layer_norm_op_2axes", (2, 3, 4), {"s": R.normal(size=(3, 4)), "b": R.normal(size=4)},
      [node("LayerNormalization", ["x0", "s", "b"], axis=1, epsilon=1e-3)], None, F64),
     ("clip_relu6", (4, 5), {"w": R.normal(size=5)},
-     [node("Mul", ["x0", "w"], ["m"]), node("Clip", ["m", "lo", "hi"])], {"lo": np.array(0.0), "hi": np.array(0.6)}, F64),
+     [node("Mul", ["x0", "w"], ["m"]), node("Clip", ["m", "lo", "hi"])],
+     {"lo": np.array(0.0), "hi": np.array(0.6)}, F64),
     ("prelu", (2, 3, 2, 2), {"slope": R.normal(size=(3, 1, 1))}, [node("PRelu", ["x0", "slope"])], None, F64),
     ("where_sum_expand", (4, 3), {"w": R.normal(size=3), "v": R.normal(size=(1, 3))},
      [node("Greater", ["x0", "w"], ["c"]), node("Where", ["c", "x0", "w"], ["wh"]),
@@ -357,7 +362,8 @@ ELEMENTWISE = [
     ("elu", (4, 5), {}, [node("Elu", ["x0"], alpha=0.7)], None, F32),
     ("selu", (4, 5), {}, [node("Selu", ["x0"])], None, F32),
     ("hard_sigmoid", (4, 5), {}, [node("HardSigmoid", ["x0"], alpha=0.3, beta=0.4)], None, F32),
-    ("hard_swish", (4, 5), {"w": 3 * R.normal(size=5)}, [node("Mul", ["x0", "w"], ["m"]), node("HardSwish", ["m"])], None, F32),
+    ("hard_swish", (4, 5), {"w": 3 * R.normal(size=5)},
+     [node("Mul", ["x0", "w"], ["m"]), node("HardSwish", ["m"])], None, F32),
     ("erf", (4, 5), {}, [node("Erf", ["x0"])], None, F32),
 ]
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import ModelProto, helper, numpy_helper
+from onnx import ModelProto, TensorProto, helper, numpy_helper
 
 from edgefl.learning.emitter import FLOAT_TYPES, Emitter, GradientGraphError, Shape
 from edgefl.learning.grad_rules import (

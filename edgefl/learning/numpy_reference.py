@@ -134,7 +134,7 @@ def _squeeze(v, a):
     return np.squeeze(v[0], axis=None if axes is None else tuple(int(i) for i in axes))
 
 
-def _nll(v, a):
+def _nll(v, a):  # noqa: ARG001 (the OPS signature)
     """NegativeLogLikelihoodLoss, reduction mean, no weights: -(1/N) sum_n X[n, t_n]."""
     t = v[1].astype(np.int64)
     return -np.mean(v[0][np.arange(len(t)), t])
