@@ -45,8 +45,9 @@ class NoCompression(Compressor):
         k, p = grads.shape
         bits = np.full(k, float(FLOAT_BITS * p))
         # float32 on the air: the server sees the rounded values
-        agg = grads.astype(np.float32).astype(np.float64).mean(axis=0)
-        return CompressionResult(upload_bits=bits, decode_bits=np.zeros(k), aggregate=agg)
+        u = grads.astype(np.float32).astype(np.float64)
+        return CompressionResult(upload_bits=bits, decode_bits=np.zeros(k), aggregate=u.mean(axis=0),
+                                 reconstructions=u)
 
 
 class SignSGD(Compressor):
@@ -67,6 +68,7 @@ class SignSGD(Compressor):
         else:
             scale = np.ones((k, 1))
             extra = 0
-        agg = (signs * scale).mean(axis=0)
+        u = signs * scale
         bits = np.full(k, float(p + extra))
-        return CompressionResult(upload_bits=bits, decode_bits=np.zeros(k), aggregate=agg)
+        return CompressionResult(upload_bits=bits, decode_bits=np.zeros(k), aggregate=u.mean(axis=0),
+                                 reconstructions=u)

@@ -89,15 +89,17 @@ class OnnxGradientSource(GradientSource):
         self._test = {"test_loss": math.nan, "test_accuracy": math.nan}
 
     # --- GradientSource ---------------------------------------------------------------
-    def local_gradients(self, round: int) -> np.ndarray:
-        grads = np.empty((self.num_workers, self.num_params))
-        losses = np.empty(self.num_workers)
+    def local_gradients(self, round: int, workers: np.ndarray | None = None) -> np.ndarray:
+        # only the listed workers draw a minibatch (each from its own stream), rows in their order
+        ids = range(self.num_workers) if workers is None else [int(w) for w in workers]
+        grads = np.empty((len(ids), self.num_params))
+        losses = np.empty(len(ids))
         start = time.perf_counter()
-        for k, sampler in enumerate(self.samplers):
-            idx = sampler.next()
-            losses[k], grads[k] = self.model.loss_and_grad(self._x_train[idx], self._t_train[idx], self.params)
+        for row, k in enumerate(ids):
+            idx = self.samplers[k].next()
+            losses[row], grads[row] = self.model.loss_and_grad(self._x_train[idx], self._t_train[idx], self.params)
         wall = time.perf_counter() - start
-        if self.num_workers >= 2:
+        if len(ids) >= 2:
             sx2, sn2 = (float(v[0]) for v in ceo_moments(grads))
             self.layer_moments = ceo_moments(grads, self._blocks)
         else:  # the across-worker spread is undefined for one worker

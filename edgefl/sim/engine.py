@@ -17,6 +17,17 @@ Per round t (DSC paper Sec. IV-D, Algorithm 1):
    decode can add delay (Sec. IV-E);
 5. aggregation and model update.
 
+Partial participation (:mod:`edgefl.sim.participation`): each round ``per_round`` of the
+``num_workers`` workers are sampled (own random stream) before phase 1; only they receive the
+broadcast (the multicast rate is the weakest participant's), compute, are allocated rates (P1's
+alpha and order over them) and upload. Arrays of a round are indexed by row, the position in the
+sorted list of participants; ``RoundContext.workers`` maps rows to worker ids. With a round
+deadline the uploads not ended ``round_deadline_s`` after the round start are cut there and
+dropped: the server waits for the uploads in decoding order until the deadline, aggregates the
+on-time ones (successive schemes: the on-time prefix of the order) and the round ends with that
+aggregation. With neither feature, the round is played exactly as before (same draws, same
+floating point operations).
+
 The processes are thin: all numbers come from the radio, link, device, compression
 and gradient-source objects; every interval is recorded as an :class:`Interval`.
 """
@@ -35,6 +46,7 @@ from edgefl.radio.link import LinkModel, UploadOutcome
 from edgefl.results.records import RoundRecord
 from edgefl.sim.allocation import Allocation, RateAllocator
 from edgefl.sim.gradient_source import GradientSource
+from edgefl.sim.participation import clip_at_deadline, sample_workers
 from edgefl.sim.timing import completion_order, compute_seconds, ready_times, transfer_seconds
 
 
@@ -56,8 +68,9 @@ class Network:
 
     ``uplink_snr(k, t, round, bandwidth_hz)`` is the linear SNR of worker k's upload attempt
     starting at t on ``bandwidth_hz``; ``link`` turns SNRs into air time (and retransmissions);
-    ``downlink_rate(t, round)`` is the multicast rate of the model broadcast in bit/s. The
-    engine never looks inside the radio model.
+    ``downlink_rate(t, round)`` is the multicast rate of the model broadcast in bit/s to all
+    workers, ``downlink_rate(t, round, workers)`` to the listed worker ids. The engine never
+    looks inside the radio model.
     """
 
     num_workers: int
@@ -82,6 +95,9 @@ class SimOptions:
     upload_order: str = "completion"  # "completion" | "index"
     compute_jitter: float = 0.0
     aggregate_flops_per_param_worker: float = 1.0  # server aggregation: K*P adds
+    per_round: int | None = None  # workers sampled per round (None: all take part)
+    sampling_weights: np.ndarray | None = None  # (N,) availability weights; None: uniform sampling
+    round_deadline_s: float | None = None  # uploads not ended this long after the round start are dropped
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,17 @@ class _LocalWork:
     ready: np.ndarray  # absolute times
 
 
+@dataclass(frozen=True)
+class _AirOutcome:
+    """Phases 3-5 of a round, per row: air time and bits on the air (cut at the deadline), whether
+    the upload ended by the deadline, and the rows the server aggregated (decoding order)."""
+
+    airtime: np.ndarray
+    sent_bits: np.ndarray
+    on_time: np.ndarray
+    aggregated: np.ndarray
+
+
 class Simulation:
     """Run ``options.rounds`` rounds of distributed learning over ``network``."""
 
@@ -103,6 +130,10 @@ class Simulation:
                  initial_statistics: tuple[float, float] | None = None) -> None:
         if source.num_workers != network.num_workers:
             raise ValueError(f"source has {source.num_workers} workers, network {network.num_workers}")
+        if options.per_round is not None and not 1 <= options.per_round <= network.num_workers:
+            raise ValueError(f"per_round must be in 1..{network.num_workers}, got {options.per_round}")
+        if options.round_deadline_s is not None and not options.round_deadline_s > 0:
+            raise ValueError(f"round_deadline_s must be > 0, got {options.round_deadline_s}")
         self.net = network
         self.source = source
         self.compressor = compressor
@@ -110,96 +141,138 @@ class Simulation:
         self.allocator = allocator
         self._stats = source.statistics() or initial_statistics
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        jitter_ss, comp_ss, link_ss = ss.spawn(3)  # children 0 and 1 as before the link stream existed
+        # children 0 and 1 as before the link stream existed, 0-2 as before the sampling stream
+        jitter_ss, comp_ss, link_ss, part_ss = ss.spawn(4)
         self._jitter_rng = np.random.default_rng(jitter_ss)
         self._comp_rng = np.random.default_rng(comp_ss)
         self._link_rng = np.random.default_rng(link_ss)
+        self._part_rng = np.random.default_rng(part_ss)
+        n = network.num_workers
+        self._per_round = n if options.per_round is None else options.per_round
+        #: rounds.csv gets the participation columns only when a feature is on (golden outputs)
+        self._report_participation = self._per_round < n or options.round_deadline_s is not None
         self.env = simpy.Environment()
         self.events: list[Interval] = []
         self.rounds: list[RoundRecord] = []
         self._downlink_bits: float | None = None  # announced by the previous round's compression
 
     # ------------------------------------------------------------------ phases of one round
-    def _broadcast(self, r: int, t0: float, log: list[Interval]) -> tuple[float, float, float]:
-        """Phase 1: model broadcast || statistics estimation + rate control. The broadcast carries
-        what the previous round's compression announced (round 0, or None: the float32 model).
-        Returns the broadcast bits and both durations."""
+    def _participants(self) -> np.ndarray:
+        """Worker ids taking part in the coming round (sorted): everyone, or a fresh sample."""
+        return sample_workers(self._part_rng, self.net.num_workers, self._per_round, self.opt.sampling_weights)
+
+    def _broadcast(self, r: int, t0: float, sel: np.ndarray, log: list[Interval]) -> tuple[float, float, float]:
+        """Phase 1: model broadcast to the participants || statistics estimation + rate control.
+        The broadcast carries what the previous round's compression announced (round 0, or None:
+        the float32 model). Returns the broadcast bits and both durations."""
         p = self.source.num_params
         model_bits = float(FLOAT_BITS * p) if self._downlink_bits is None else float(self._downlink_bits)
-        t_bc = float(transfer_seconds(model_bits, float(self.net.downlink_rate(t0, r))))
-        server_ops = self.compressor.server_flops(self.net.num_workers, p)
+        partial = sel.size < self.net.num_workers
+        rate = self.net.downlink_rate(t0, r, sel) if partial else self.net.downlink_rate(t0, r)
+        t_bc = float(transfer_seconds(model_bits, float(rate)))
+        server_ops = self.compressor.server_flops(sel.size, p)
         t_rc = float(compute_seconds(server_ops, self.net.server_flops))
         log.append(Interval(r, "server", "broadcast", t0, t0 + t_bc, model_bits))
         if t_rc > 0:
             log.append(Interval(r, "server", "rate_control", t0, t0 + t_rc))
         return model_bits, t_bc, t_rc
 
-    def _local_work(self, t0: float, t_bc: float, t_rc: float) -> _LocalWork:
-        """Phase 2: local gradients and encoding (DSC paper Algorithm 1, lines 3-12)."""
-        net, opt, k = self.net, self.opt, self.net.num_workers
+    def _local_work(self, t0: float, t_bc: float, t_rc: float, sel: np.ndarray) -> _LocalWork:
+        """Phase 2: local gradients and encoding of the participants (DSC paper Algorithm 1, lines 3-12)."""
+        opt, k = self.opt, sel.size
+        flops = self.net.worker_flops[sel]
         jitter = (np.exp(opt.compute_jitter * self._jitter_rng.standard_normal(k))
                   if opt.compute_jitter > 0 else np.ones(k))
-        comp_s = compute_seconds(self.source.flops_per_gradient, net.worker_flops) * jitter
-        enc_s = compute_seconds(self.compressor.encode_flops(self.source.num_params), net.worker_flops)
+        comp_s = compute_seconds(self.source.flops_per_gradient, flops) * jitter
+        enc_s = compute_seconds(self.compressor.encode_flops(self.source.num_params), flops)
         return _LocalWork(t_bc, comp_s, enc_s, t0 + ready_times(t_bc, comp_s, t_rc, enc_s))
 
-    def _allocate(self, r: int, t0: float, ready: np.ndarray) -> tuple[Allocation | None, np.ndarray]:
-        """Rates and upload order of the round."""
+    def _allocate(self, r: int, t0: float, ready: np.ndarray, sel: np.ndarray
+                  ) -> tuple[Allocation | None, np.ndarray]:
+        """Rates and upload order (rows) of the round, over the participants."""
         sx, sn = self._stats if self._stats is not None else (None, None)
-        alloc = self.allocator.allocate(r, t0, sx, sn) if self.allocator is not None else None
+        alloc = None
+        if self.allocator is not None:
+            partial = sel.size < self.net.num_workers
+            alloc = self.allocator.allocate(r, t0, sx, sn, sel) if partial else self.allocator.allocate(r, t0, sx, sn)
         if alloc is not None and alloc.order is not None:
             return alloc, alloc.order
-        order = completion_order(ready) if self.opt.upload_order == "completion" else np.arange(self.net.num_workers)
+        order = completion_order(ready) if self.opt.upload_order == "completion" else np.arange(sel.size)
         return alloc, order
 
     def _shares(self, alloc: Allocation | None, res: CompressionResult) -> np.ndarray:
         """Fraction of the uplink band each worker transmits on (TDMA: all of it)."""
-        k = self.net.num_workers
+        k = np.asarray(res.upload_bits).shape[0]
         if self.net.access != "fdma":
             return np.ones(k)
         if self.allocator is not None:
             return self.allocator.fdma_shares(alloc, np.asarray(res.upload_bits, dtype=float))
         return np.full(k, 1.0 / k)
 
-    def _air_and_decode(self, r: int, t0: float, work: _LocalWork, order: np.ndarray,
-                        res: CompressionResult, share: np.ndarray, log: list[Interval]) -> np.ndarray:
+    def _air_and_decode(self, r: int, t0: float, work: _LocalWork, order: np.ndarray, res: CompressionResult,
+                        share: np.ndarray, sel: np.ndarray, log: list[Interval]) -> _AirOutcome:
         """Phases 3-5 as SimPy processes: uploads, pipelined successive decoding, aggregation.
-        Returns the per-worker air time."""
+
+        With a round deadline the server waits for each upload of the decoding order only until
+        the deadline; a late upload is cut at the deadline (:func:`clip_at_deadline`) and the
+        server aggregates :func:`aggregated_rows`."""
         env, net = self.env, self.net
-        k, p = net.num_workers, self.source.num_params
+        k, p = sel.size, self.source.num_params
         bits = np.asarray(res.upload_bits, dtype=float)
         upload_done = [env.event() for _ in range(k)]
         airtime = np.zeros(k)
-        actors = [f"worker{w}" for w in range(k)]
+        sent = bits.copy()
+        done_at = np.full(k, np.inf)
+        actors = [f"worker{w}" for w in sel]
+        dl = None if self.opt.round_deadline_s is None else t0 + self.opt.round_deadline_s
         channel = simpy.Resource(env, capacity=1) if net.access == "tdma" else None
         # TDMA: worker order[i] requests the band only after order[i-1] has requested it, so the
         # resource's FIFO queue serves the uploads in ``order``
         asked = {int(w): env.event() for w in order} if channel is not None else {}
         before = {int(order[i]): int(order[i - 1]) for i in range(1, k)} if channel is not None else {}
 
-        def worker(w: int):
+        def worker(i: int):
             # compute and encode need no resource: jump straight to the ready time (one event)
+            w = int(sel[i])
             t_comp = t0 + work.t_bc
-            yield env.timeout(work.ready[w] - t0)
-            log.append(Interval(r, actors[w], "compute", t_comp, t_comp + work.compute_s[w]))
-            if work.encode_s[w] > 0:
-                log.append(Interval(r, actors[w], "encode", work.ready[w] - work.encode_s[w], work.ready[w]))
-            if w in before:
-                yield asked[before[w]]
+            yield env.timeout(work.ready[i] - t0)
+            log.append(Interval(r, actors[i], "compute", t_comp, t_comp + work.compute_s[i]))
+            if work.encode_s[i] > 0:
+                log.append(Interval(r, actors[i], "encode", work.ready[i] - work.encode_s[i], work.ready[i]))
+            if i in before:
+                yield asked[before[i]]
             if channel is not None:
-                asked[w].succeed()  # fires after this step, i.e. after our request is queued below
-            bw = net.uplink_bandwidth_hz * share[w]
+                asked[i].succeed()  # fires after this step, i.e. after our request is queued below
+            bw = net.uplink_bandwidth_hz * share[i]
             outcome: UploadOutcome = yield from net.link.upload(
-                env, channel, float(bits[w]), bw, lambda t: net.uplink_snr(w, t, r, bw), self._link_rng)
-            airtime[w] = outcome.airtime_s
-            for s, e, b in outcome.intervals:
-                log.append(Interval(r, actors[w], "upload", s, e, b))
-            upload_done[w].succeed()
+                env, channel, float(bits[i]), bw, lambda t: net.uplink_snr(w, t, r, bw), self._link_rng)
+            intervals = list(outcome.intervals)
+            airtime[i] = outcome.airtime_s
+            if dl is not None and outcome.end > dl:  # late: cut at the deadline
+                intervals, airtime[i], sent[i] = clip_at_deadline(intervals, dl)
+            for s, e, b in intervals:
+                log.append(Interval(r, actors[i], "upload", s, e, b))
+            done_at[i] = outcome.end
+            upload_done[i].succeed()
+
+        def deadline():
+            yield env.timeout(dl - env.now)
+            yield env.timeout(0)  # let uploads ending exactly at the deadline report first
+
+        kept: list[int] = []
+        successive = self.compressor.successive
 
         def server():
-            for w in order:
-                yield upload_done[int(w)]
-                dbits = float(res.decode_bits[w])
+            cut = False
+            stop = env.process(deadline()) if dl is not None else None
+            for i in (int(i) for i in order):
+                if not cut:
+                    yield upload_done[i] if stop is None else (upload_done[i] | stop)
+                    cut = not upload_done[i].triggered
+                if cut and (successive or not done_at[i] <= dl):
+                    continue  # late, or (successive decoding) missing side information
+                kept.append(i)
+                dbits = float(res.decode_bits[i])
                 if dbits > 0:
                     s = env.now
                     yield env.timeout(dbits / net.decoder_bps)
@@ -209,35 +282,55 @@ class Simulation:
             yield env.timeout(agg_s)
             log.append(Interval(r, "server", "aggregate", s, env.now))
 
-        for w in range(k):
-            env.process(worker(w))
+        for i in range(k):
+            env.process(worker(i))
         env.run(until=env.process(server()))
-        return airtime
+        if dl is not None:
+            # play the late uploads out to the end (their air time up to the deadline is charged),
+            # then go on from the round's end in a fresh environment without their events
+            end = env.now
+            env.run()
+            self.env = simpy.Environment(initial_time=end)
+        on_time = done_at <= (np.inf if dl is None else dl)
+        return _AirOutcome(airtime, sent, on_time, np.asarray(kept, dtype=np.int64))
 
     # ------------------------------------------------------------------ one round
     def _round(self, r: int, log: list[Interval]) -> RoundRecord:
         t0 = self.env.now
-        grads = self.source.local_gradients(r)
-        downlink_bits, t_bc, t_rc = self._broadcast(r, t0, log)
-        work = self._local_work(t0, t_bc, t_rc)
-        alloc, order = self._allocate(r, t0, work.ready)
+        sel = self._participants()
+        partial = sel.size < self.net.num_workers
+        grads = self.source.local_gradients(r, sel) if partial else self.source.local_gradients(r)
+        downlink_bits, t_bc, t_rc = self._broadcast(r, t0, sel, log)
+        work = self._local_work(t0, t_bc, t_rc, sel)
+        alloc, order = self._allocate(r, t0, work.ready, sel)
         sx, sn = self._stats if self._stats is not None else (None, None)
-        ctx = RoundContext(round=r, rng=self._comp_rng, workers=np.arange(self.net.num_workers),
+        ctx = RoundContext(round=r, rng=self._comp_rng, workers=sel,
                            fidelity=self.opt.fidelity, allocation=alloc, sigma_x2=sx, sigma_n2=sn)
         res: CompressionResult = self.compressor.compress(grads, order, ctx)
-        airtime = self._air_and_decode(r, t0, work, order, res, self._shares(alloc, res), log)
-        metrics = self.source.apply_aggregate(r, res.aggregate)
+        air = self._air_and_decode(r, t0, work, order, res, self._shares(alloc, res), sel, log)
+        all_kept = air.aggregated.size == sel.size
+        aggregate = res.aggregate if all_kept else res.aggregate_of(air.aggregated)
+        metrics = self.source.apply_aggregate(r, aggregate)
         self._downlink_bits = res.downlink_bits
         self._update_statistics(metrics)
-        return self._record(r, t0, downlink_bits, grads, work, res, airtime, metrics)
+        return self._record(r, t0, downlink_bits, grads, work, res, air, aggregate, sel, metrics)
 
     def _record(self, r: int, t0: float, downlink_bits: float, grads: np.ndarray, work: _LocalWork,
-                res: CompressionResult, airtime: np.ndarray, metrics: dict[str, Any]) -> RoundRecord:
-        """The round's row of rounds.csv."""
+                res: CompressionResult, air: _AirOutcome, aggregate: np.ndarray, sel: np.ndarray,
+                metrics: dict[str, Any]) -> RoundRecord:
+        """The round's row of rounds.csv (bits: what went on the air, late uploads up to the deadline;
+        distortion: of the aggregate vs the mean gradient of all participants)."""
         net = self.net
-        k, p = net.num_workers, self.source.num_params
+        k, p = sel.size, self.source.num_params
         t_end = self.env.now
-        bits = np.asarray(res.upload_bits, dtype=float)
+        bits = air.sent_bits
+        all_kept = air.aggregated.size == k
+        decode_bits = np.sum(res.decode_bits) if all_kept else np.sum(np.asarray(res.decode_bits)[air.aggregated])
+        extras = dict(metrics)
+        if self._report_participation:
+            extras = {"participants": int(k), "dropped": int(np.sum(~air.on_time)),
+                      "aggregated": int(air.aggregated.size),
+                      "dropped_bits": float(np.sum(bits[~air.on_time])), **extras}
         return RoundRecord(
             round=r,
             start_s=t0,
@@ -250,15 +343,15 @@ class Simulation:
             bits_per_worker_min=float(bits.min()),
             bits_per_worker_max=float(bits.max()),
             bits_per_param=float(bits.sum() / (k * p)),
-            decode_bits_total=float(np.sum(res.decode_bits)),
-            distortion=float(np.mean((res.aggregate - grads.mean(axis=0)) ** 2)),
+            decode_bits_total=float(decode_bits),
+            distortion=float(np.mean((aggregate - grads.mean(axis=0)) ** 2)),
             decode_failures=int(res.decode_failures),
             undetected_errors=int(res.undetected_errors),
             retries=int(res.retries),
-            upload_airtime_s=float(airtime.sum()),
-            worker_energy_j=float(np.sum(work.compute_s * net.worker_compute_power_w
-                                         + airtime * net.worker_radio_power_w)),
-            extras=dict(metrics),
+            upload_airtime_s=float(air.airtime.sum()),
+            worker_energy_j=float(np.sum(work.compute_s * net.worker_compute_power_w[sel]
+                                         + air.airtime * net.worker_radio_power_w[sel])),
+            extras=extras,
         )
 
     def _update_statistics(self, metrics: dict[str, Any]) -> None:
