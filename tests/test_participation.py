@@ -365,3 +365,22 @@ def test_per_round_equal_to_count_gives_identical_outputs(tmp_path: Path) -> Non
                      progress=False).out_dir
     header = (c / "rounds.csv").read_text().splitlines()[0].split(",")
     assert {"participants", "dropped", "aggregated", "dropped_bits"} <= set(header)
+
+
+def test_shipped_partial_participation_scenario_runs(tmp_path: Path) -> None:
+    """scenarios/partial_participation.yaml: 30 workers, 10 per round, 28 ms deadline; a few rounds
+    with the participation columns and summary totals."""
+    import json
+
+    from edgefl.runner import run_scenario
+
+    scn = load_scenario(ROOT / "scenarios" / "partial_participation.yaml", ["rounds=5", "output.plots=false"])
+    assert (scn.scenario.workers.count, scn.scenario.workers.per_round) == (30, 10)
+    out = run_scenario(scn, tmp_path / "pp", progress=False).out_dir
+    rows = (out / "rounds.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    cells = [dict(zip(header, r.split(","))) for r in rows[1:]]
+    assert all(c["participants"] == "10" for c in cells)
+    assert all(int(c["aggregated"]) == 10 - int(c["dropped"]) for c in cells)  # scheme none: no prefix rule
+    totals = json.loads((out / "summary.json").read_text())["totals"]
+    assert totals["dropped_uploads"] == sum(int(c["dropped"]) for c in cells)
