@@ -235,6 +235,26 @@ def test_upload_ending_exactly_at_the_deadline_is_on_time() -> None:
     assert sim.rounds[0]["dropped"] == 1 and sim.rounds[0]["aggregated"] == 1
 
 
+def test_radio_is_not_read_after_the_deadline() -> None:
+    """Attempts that would start after the deadline (TDMA queue) never read the fading state."""
+    calls: list[float] = []
+    net = static_sim([0.1] * 4)[0].net
+
+    def snr(w, t, r, bw):
+        calls.append(t)
+        return 2.0 ** (R_UL / 1e6) - 1.0
+
+    sim2 = Simulation(Network(**{**net.__dict__, "uplink_snr": snr}), Recorder(4, P, 10.0, 1.0, 1e8, seed=0),
+                      FixedBits(), SimOptions(rounds=2, round_deadline_s=0.16), 0)
+    sim2.run()
+    t1 = sim2.rounds[1]["start_s"]
+    assert t1 == pytest.approx(0.16 + 4 * P / 1e12)
+    # workers 0, 1, 2 start at 0.11, 0.13, 0.15 in each round; worker 3 (after the deadline) never reads
+    assert calls == pytest.approx([0.11, 0.13, 0.15, t1 + 0.11, t1 + 0.13, t1 + 0.15])
+    assert [e.end for e in sim2.events if e.phase == "upload"] == pytest.approx(
+        [0.13, 0.15, 0.16] + [0.16 + 4e-9 + x for x in (0.13, 0.15, 0.16)])
+
+
 def test_clip_at_deadline_charges_attempts_pro_rata() -> None:
     iv = [(0.0, 1.0, 100.0), (1.5, 2.5, 100.0), (3.0, 4.0, 100.0)]  # e.g. HARQ attempts
     kept, air, bits = clip_at_deadline(iv, 2.0)

@@ -50,6 +50,10 @@ from edgefl.sim.participation import clip_at_deadline, sample_workers
 from edgefl.sim.timing import completion_order, compute_seconds, ready_times, transfer_seconds
 
 
+#: linear SNR of upload attempts starting after the round deadline (never charged, see _air_and_decode)
+PAST_DEADLINE_SNR = 1e3
+
+
 @dataclass(frozen=True)
 class Interval:
     """One interval on the timing diagram (a row of timeline.csv)."""
@@ -244,8 +248,15 @@ class Simulation:
             if channel is not None:
                 asked[i].succeed()  # fires after this step, i.e. after our request is queued below
             bw = net.uplink_bandwidth_hz * share[i]
+
+            def snr_at(t: float) -> float:
+                # an attempt starting at or after the deadline is never charged: it is played out
+                # only to close the process, at a placeholder SNR, without touching the radio's
+                # fading state (which the next round reads)
+                return PAST_DEADLINE_SNR if dl is not None and t >= dl else net.uplink_snr(w, t, r, bw)
+
             outcome: UploadOutcome = yield from net.link.upload(
-                env, channel, float(bits[i]), bw, lambda t: net.uplink_snr(w, t, r, bw), self._link_rng)
+                env, channel, float(bits[i]), bw, snr_at, self._link_rng)
             intervals = list(outcome.intervals)
             airtime[i] = outcome.airtime_s
             if dl is not None and outcome.end > dl:  # late: cut at the deadline
