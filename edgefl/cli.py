@@ -63,20 +63,37 @@ def run(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
     output: str | None = typer.Option(None, "--output", "-o", help="results directory (default results/<name>)"),
-    overwrite: bool = typer.Option(False, help="write into an existing results directory"),
+    overwrite: bool = typer.Option(False, help="replace the results in an existing directory (the old ones "
+                                   "stay until the new run has finished its first round)"),
+    resume: Path | None = typer.Option(None, "--resume", help="continue the killed or interrupted run in this "
+                                       "results directory (same scenario and --set values)"),
     progress: bool | None = typer.Option(None, "--progress/--no-progress", help="progress bar (default: on a TTY)"),
 ) -> None:
-    """Run one scenario; write timeline.csv, rounds.csv, summary.json and plots."""
-    from edgefl.runner import run_scenario
+    """Run one scenario; write timeline.csv, rounds.csv, summary.json and plots (round by round)."""
+    try:
+        _run(scenario, set_, output, overwrite, resume, progress)
+    except KeyboardInterrupt:
+        typer.echo("interrupted before the first round: nothing was simulated; no results written "
+                   "(earlier results, if any, are untouched)", err=True)
+        raise typer.Exit(130) from None
+
+
+def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, resume: Path | None,
+         progress: bool | None) -> None:
+    from edgefl.runner import ResumeError, run_scenario
+    from edgefl.results.journal import ResumeMismatch
     from edgefl.scenario import ScenarioError
 
-    out_dir = _output_dir(output, "-o/--output")
+    if resume is not None and (output is not None or overwrite):
+        typer.echo("error: --resume DIR continues the run in DIR; do not combine it with -o or --overwrite", err=True)
+        raise typer.Exit(2)
+    out_dir = resume if resume is not None else _output_dir(output, "-o/--output")
     rs = _load(scenario, set_)
     if out_dir is None:
         _output_dir(rs.scenario.output.dir, f"{rs.source}: output.dir")
     try:
-        outcome = run_scenario(rs, out_dir, overwrite=overwrite, progress=progress)
-    except ScenarioError as exc:  # problems only visible when building (e.g. an ONNX op we cannot train)
+        outcome = run_scenario(rs, out_dir, overwrite=overwrite, progress=progress, resume=resume is not None)
+    except (ScenarioError, ResumeError, ResumeMismatch) as exc:  # found before (or instead of) new work
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except OSError as exc:  # output directory unusable: found before any simulation work
@@ -84,6 +101,11 @@ def run(
         raise typer.Exit(2) from None
     except Exception as exc:  # noqa: BLE001 - radio/coding/learning code rejecting what the scenario fed it
         raise _unexpected(exc, rs.source) from None
+    if outcome.previous_kept:
+        why = f"stopped by {outcome.error}" if outcome.error else "interrupted"
+        typer.echo(f"{rs.scenario.name}: {why} before its first round; the previous results in "
+                   f"{outcome.out_dir} are untouched")
+        raise typer.Exit(1 if outcome.error else 130)
     t = outcome.summary["totals"]
     state = "complete" if outcome.complete else (
         f"STOPPED by {outcome.error} (partial results written)" if outcome.error

@@ -1,14 +1,20 @@
 """Run one resolved scenario end to end: simulate, show progress, write results.
 
-Ctrl-C (or SIGTERM) stops after the current round is dropped: the rounds done so
-far are written and summary.json says ``"complete": false``.
+Results grow round by round (:mod:`edgefl.results.journal`): Ctrl-C (or SIGTERM) drops
+the round in flight and keeps the finished ones with ``"complete": false`` in summary.json;
+a SIGKILL loses at most the round in flight, and ``resume=True`` continues such a run.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
 import signal
+import tempfile
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +22,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from edgefl.results.outputs import package_versions, totals, write_rounds, write_summary, write_timeline
+from edgefl import __version__, strict_json
+from edgefl.results.finite import NonFiniteMetric, check_finite
+from edgefl.results.journal import ResumeMismatch, RunJournal, read_finished_rows
+from edgefl.results.outputs import package_versions, totals, write_rounds, write_summary
 from edgefl.results.records import RoundRecord
 from edgefl.results.writer import fresh_output_dir
 from edgefl.scenario import ResolvedScenario
@@ -32,6 +41,7 @@ class RunOutcome:
     rounds_done: int
     summary: dict[str, Any]
     error: str | None = None  # what stopped an incomplete run other than Ctrl-C
+    previous_kept: bool = False  # --overwrite stopped before its first round: old results untouched
 
 
 @contextmanager
@@ -49,22 +59,42 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, old)
 
 
-RESULT_FILES = ("timeline.csv", "rounds.csv", "wall_times.csv", "summary.json", "rounds.png")
+RESULT_FILES = ("timeline.csv", "rounds.csv", "wall_times.csv", "summary.json", "rounds.png", "workers.csv")
 
 
-def prepare_output_dir(requested: Path, overwrite: bool) -> Path:
-    """Choose (see :func:`fresh_output_dir`), create and check the results directory before
-    any simulation work; with ``overwrite`` remove the previous run's result files."""
+def _has_results(directory: Path) -> bool:
+    return directory.is_dir() and any((directory / f).exists() for f in RESULT_FILES)
+
+
+def prepare_output_dir(requested: Path, overwrite: bool) -> tuple[Path, Path]:
+    """Choose (see :func:`fresh_output_dir`), create and check the results directory before any
+    simulation work. Returns (final directory, directory written now): with ``overwrite`` and
+    earlier results in ``requested`` the run writes into a fresh hidden sibling, which replaces
+    the old results only once its first round is on disk (:func:`_swap_in`)."""
+    requested = Path(requested).absolute()
+    if requested.exists() and not requested.is_dir():
+        raise OSError(f"{requested}: exists and is not a directory")
+    if overwrite and _has_results(requested):
+        if not os.access(requested.parent, os.W_OK):
+            raise OSError(f"{requested.parent}: directory is not writable")
+        staging = Path(tempfile.mkdtemp(prefix=f".{requested.name}.new-", dir=requested.parent))
+        return requested, staging
     target = fresh_output_dir(requested, overwrite)
-    if target.exists() and not target.is_dir():
-        raise OSError(f"{target}: exists and is not a directory")
     target.mkdir(parents=True, exist_ok=True)
     if not os.access(target, os.W_OK):
         raise OSError(f"{target}: directory is not writable")
-    if overwrite:
-        for old in [*RESULT_FILES, *(p.name for p in target.glob("timing_round*.png"))]:
-            (target / old).unlink(missing_ok=True)
-    return target
+    return target, target
+
+
+def _swap_in(staging: Path, final: Path) -> Path:
+    """Replace the old results in ``final`` by the new run's files in ``staging`` (first round
+    written); other files in ``final`` are left alone. Each file moves with an atomic rename."""
+    for old in [*RESULT_FILES, *(p.name for p in final.glob("timing_round*.png"))]:
+        (final / old).unlink(missing_ok=True)
+    for f in staging.iterdir():
+        os.replace(f, final / f.name)
+    staging.rmdir()
+    return final
 
 
 def default_output_dir(rs: ResolvedScenario) -> Path:
@@ -72,55 +102,118 @@ def default_output_dir(rs: ResolvedScenario) -> Path:
     return Path(rs.scenario.output.dir) if rs.scenario.output.dir else Path("results") / rs.scenario.name
 
 
+def _devices(rs: ResolvedScenario) -> dict[str, Any]:
+    return {"workers": list({d.name: d.model_dump(mode="json") for d in rs.worker_devices}.values()),
+            "server": rs.server_profile.model_dump(mode="json")}
+
+
+def scenario_hash(rs: ResolvedScenario) -> str:
+    """sha256 of the resolved scenario, its device profiles and the edgefl version: a run can be
+    resumed only by the same inputs (replay then also checks every finished row)."""
+    blob = strict_json.dumps({"scenario": rs.scenario.model_dump(mode="json"), "devices": _devices(rs),
+                              "edgefl": __version__}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class ResumeError(ValueError):
+    """A results directory that cannot be resumed with this scenario."""
+
+
+def resumable_rows(out_dir: Path, rs: ResolvedScenario) -> list[str]:
+    """The finished rounds.csv lines of the killed run in ``out_dir``, after checking that it was
+    started from the same scenario (hash in summary.json) and did not complete."""
+    summary_path = out_dir / "summary.json"
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResumeError(f"{summary_path}: cannot resume, no readable summary.json ({exc})") from None
+    if summary.get("scenario_hash") != scenario_hash(rs):
+        raise ResumeError(f"{out_dir}: was run from a different scenario (or device profiles, or edgefl "
+                          f"version) than {rs.source} with these --set values; resume only the same inputs")
+    if summary.get("complete"):
+        raise ResumeError(f"{out_dir}: the run is complete; nothing to resume")
+    _, rows = read_finished_rows(out_dir / "rounds.csv")
+    return rows[: rs.scenario.rounds]
+
+
 def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite: bool = False,
-                 progress: bool | None = None) -> RunOutcome:
-    """Simulate ``rs`` and write timeline.csv, rounds.csv, summary.json (and plots if asked)."""
+                 progress: bool | None = None, resume: bool = False) -> RunOutcome:
+    """Simulate ``rs`` and write timeline.csv, rounds.csv, summary.json (and plots if asked),
+    round by round (:mod:`edgefl.results.journal`): a killed run keeps its finished rounds and
+    ``resume=True`` continues the run in ``out_dir`` from its last finished round."""
     scn = rs.scenario
+    requested = Path(out_dir or default_output_dir(rs))
+    if resume:
+        final = write_dir = requested.absolute()
+        rows = resumable_rows(final, rs)
+    else:
+        rows = []
     sim = build_simulation(rs)
-    target = prepare_output_dir(out_dir or default_output_dir(rs), overwrite)
+    if not resume:
+        final, write_dir = prepare_output_dir(requested, overwrite)
     wall0 = time.perf_counter()
-    complete = True
-    error: str | None = None
+    digest = scenario_hash(rs)
+    state: dict[str, Any] = {"complete": False, "error": None}
+
+    def summary_of(records: Sequence[RoundRecord]) -> dict[str, Any]:
+        return {
+            "name": scn.name,
+            "source": rs.source,
+            "seed": scn.seed,
+            "complete": state["complete"],
+            "error": state["error"],
+            "rounds_requested": scn.rounds,
+            "resumed_from_round": len(rows) if resume else None,
+            "scenario_hash": digest,
+            "totals": totals(records),
+            "wall_time_s": time.perf_counter() - wall0,
+            "versions": package_versions(),
+            "scenario": scn.model_dump(mode="json"),
+            "devices": _devices(rs),
+        }
+
+    swap = (lambda: _swap_in(write_dir, final)) if write_dir != final else None
+    journal = RunJournal(write_dir, scn.output.timeline, lambda d, recs: write_summary(d, summary_of(recs)),
+                         resume_rows=rows, on_first_round=swap)
+    journal.start(sim.rounds)
     bar = tqdm(total=scn.rounds, desc=scn.name, unit="round", disable=None if progress is None else not progress)
 
     def on_round(_r: int, row: RoundRecord) -> None:
+        try:
+            check_finite(row)
+        except NonFiniteMetric:
+            sim.rounds.pop()  # never written, never counted
+            raise
+        journal.round_done(sim.rounds, sim.events)
         bar.update(1)
         bar.set_postfix(latency=f"{row['latency_s']:.3g}s", refresh=False)
 
     try:
         with _sigterm_as_interrupt():
             sim.run(on_round)
+        state["complete"] = True
     except KeyboardInterrupt:
-        complete = False
+        pass
+    except ResumeMismatch:
+        bar.close()
+        journal.close()
+        raise
     except Exception as exc:  # noqa: BLE001 - keep the finished rounds, then report
-        complete = False
-        error = f"{type(exc).__name__}: {exc}"
+        state["error"] = f"{type(exc).__name__}: {exc}"
     finally:
         bar.close()
-    wall = time.perf_counter() - wall0
-
-    if scn.output.timeline:
-        write_timeline(target, sim.events)
-    write_rounds(target, sim.rounds)
-    summary = {
-        "name": scn.name,
-        "source": rs.source,
-        "seed": scn.seed,
-        "complete": complete,
-        "error": error,
-        "rounds_requested": scn.rounds,
-        "totals": totals(sim.rounds),
-        "wall_time_s": wall,
-        "versions": package_versions(),
-        "scenario": scn.model_dump(mode="json"),
-        "devices": {
-            "workers": list({d.name: d.model_dump(mode="json") for d in rs.worker_devices}.values()),
-            "server": rs.server_profile.model_dump(mode="json"),
-        },
-    }
+    journal.close()
+    if swap is not None and journal.out_dir != final:  # no round reached disk: old results stay
+        shutil.rmtree(write_dir, ignore_errors=True)
+        return RunOutcome(final, False, 0, summary_of([]), state["error"], previous_kept=True)
+    target = journal.out_dir
+    if len(sim.rounds) < len(rows):  # stopped while replaying: the files on disk are untouched
+        return RunOutcome(target, False, len(rows), summary_of(sim.rounds), state["error"])
+    write_rounds(target, sim.rounds)  # the appended file, rewritten whole and atomically
+    summary = summary_of(sim.rounds)
     write_summary(target, summary)
     if scn.output.plots and sim.rounds and scn.output.timeline:
         from edgefl.results.plots import plot_results
 
         plot_results(target)
-    return RunOutcome(target, complete, len(sim.rounds), summary, error)
+    return RunOutcome(target, state["complete"], len(sim.rounds), summary, state["error"])
