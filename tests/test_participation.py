@@ -404,3 +404,28 @@ def test_shipped_partial_participation_scenario_runs(tmp_path: Path) -> None:
     assert all(int(c["aggregated"]) == 10 - int(c["dropped"]) for c in cells)  # scheme none: no prefix rule
     totals = json.loads((out / "summary.json").read_text())["totals"]
     assert totals["dropped_uploads"] == sum(int(c["dropped"]) for c in cells)
+
+
+def test_interrupted_partial_run_resumes_to_the_same_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sampling and deadline cuts replay exactly under --resume (issue 12 crash safety)."""
+    from edgefl.runner import run_scenario
+
+    rs = load_scenario(QUICK, ["rounds=6", "gradients.params=500", "output.plots=false", "workers.per_round=4",
+                               "round_deadline_s=0.15"])
+    whole = run_scenario(rs, tmp_path / "whole", progress=False)
+    real = GaussianCEOSource.local_gradients
+
+    def interrupted(self, round, *a, **k):
+        if round == 3:
+            raise KeyboardInterrupt
+        return real(self, round, *a, **k)
+
+    monkeypatch.setattr(GaussianCEOSource, "local_gradients", interrupted)
+    part = run_scenario(rs, tmp_path / "part", progress=False)
+    assert part.rounds_done == 3
+    monkeypatch.setattr(GaussianCEOSource, "local_gradients", real)
+    resumed = run_scenario(rs, part.out_dir, progress=False, resume=True)
+    assert resumed.complete
+    for name in ("rounds.csv", "timeline.csv"):
+        assert (resumed.out_dir / name).read_bytes() == (whole.out_dir / name).read_bytes()
+    assert "dropped" in (whole.out_dir / "rounds.csv").read_text().splitlines()[0]
