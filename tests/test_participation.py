@@ -429,3 +429,25 @@ def test_interrupted_partial_run_resumes_to_the_same_files(tmp_path: Path, monke
     for name in ("rounds.csv", "timeline.csv"):
         assert (resumed.out_dir / name).read_bytes() == (whole.out_dir / name).read_bytes()
     assert "dropped" in (whole.out_dir / "rounds.csv").read_text().splitlines()[0]
+
+
+def test_dsc_statistics_estimate_uses_only_the_aggregated_uploads() -> None:
+    """After a deadline the online estimate (DSC paper eq. 62) is the one a server that decoded
+    only those rows would make: equal to a fresh coder's estimate on those workers alone."""
+    from edgefl.compress.dsc import DSCCompressor
+
+    rng = np.random.default_rng(4)
+    g = rng.standard_normal(3000) * 2 + rng.standard_normal((4, 3000))
+    ctx = RoundContext(round=3, rng=np.random.default_rng(0))
+    full = DSCCompressor(bits=1, estimator="online")
+    full.compress(g, np.arange(4), ctx)
+    all_rows = full.stats
+    full.uploads_dropped(np.array([0, 2]))
+    alone = DSCCompressor(bits=1, estimator="online")
+    alone.compress(g[[0, 2]], np.arange(2), ctx)
+    assert full.stats.ratio == alone.stats.ratio and full.stats.ratio != all_rows.ratio
+    start = DSCCompressor(bits=1, estimator="online")
+    before = start.stats
+    start.compress(g, np.arange(4), ctx)
+    start.uploads_dropped(np.array([1]))
+    assert start.stats is before

@@ -106,6 +106,12 @@ class Compressor(ABC):
     def compress(self, grads: np.ndarray, order: np.ndarray, ctx: RoundContext) -> CompressionResult:
         """Compress the (K, P) local gradients uploaded in ``order`` (row indices of ``grads``)."""
 
+    def uploads_dropped(self, rows: np.ndarray) -> None:
+        """The server aggregated only ``rows`` of the last :meth:`compress` call (a round deadline
+        cut the others, :mod:`edgefl.sim.participation`): a scheme that updates state from the
+        decoded uploads (e.g. a statistics estimate) redoes that update from these rows. Not
+        called when every upload arrived."""
+
     def encode_flops(self, num_params: int) -> float:
         """Operations one worker spends encoding its gradient of ``num_params`` parameters in the
         coming round (DSC paper Fig. 5 "encode"); 0 for schemes whose encoding is free."""

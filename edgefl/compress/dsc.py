@@ -69,6 +69,7 @@ class DSCCompressor(Compressor):
         self._rates_done: set[tuple[float, int]] = set()  # statistics the rates were computed for
         self._estimated = False  # an online estimate was made after the last round
         self._mean_degree: float | None = None
+        self._last_round: tuple | None = None  # (round, indices, scales, powers, statistics before it)
 
     # ---- costs (DSC paper Fig. 5: encode on the workers, statistics + rate control on the server)
     def encode_flops(self, num_params: int) -> float:
@@ -145,6 +146,8 @@ class DSCCompressor(Compressor):
         upload = wz.upload_bits + scalars * SCALAR_BITS
 
         estimate = None
+        # what the statistics update needs again if the server ends up with fewer uploads
+        self._last_round = (ctx.round, wz.index, scales, power, self.stats)
         if c.estimator == "online" and K >= 2:
             # statistics ML problem (eq. 62) on the decoded indices, used next round
             estimate = online_ml_estimate(wz.index, self.quantizer, scales, float(power.mean()),
@@ -167,6 +170,21 @@ class DSCCompressor(Compressor):
             decode_failures=wz.decode_failures, undetected_errors=wz.undetected_errors, retries=wz.retries,
             info=info, reconstructions=recon, weights=weights,
         )
+
+    def uploads_dropped(self, rows: np.ndarray) -> None:
+        """The server decoded only ``rows`` of the last round (round deadline): the online
+        statistics estimate (eq. 62) is redone on their indices alone, or with fewer than two
+        the statistics stay those the round started with."""
+        if self.cfg.estimator != "online" or self._last_round is None:
+            return
+        rnd, index, scales, power, before = self._last_round
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size >= 2:
+            self.stats = online_ml_estimate(index[rows], self.quantizer, scales[rows], float(power[rows].mean()),
+                                            rng=np.random.default_rng(rnd))
+        else:
+            self.stats = before
+        self._estimated = rows.size >= 2
 
     def _reconstruct(self, index: np.ndarray, grads: np.ndarray, scales: np.ndarray,
                      stats: GradientStatistics) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

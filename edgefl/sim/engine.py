@@ -321,6 +321,8 @@ class Simulation:
         air = self._air_and_decode(r, t0, work, order, res, self._shares(alloc, res), sel, log)
         all_kept = air.aggregated.size == sel.size
         aggregate = res.aggregate if all_kept else res.aggregate_of(air.aggregated)
+        if not all_kept:
+            self.compressor.uploads_dropped(air.aggregated)
         metrics = self.source.apply_aggregate(r, aggregate)
         self._downlink_bits = res.downlink_bits
         self._update_statistics(metrics)
