@@ -49,6 +49,16 @@ CHANGED = {
                         "0.1252, 0.1157 to 0.1350 and P1's rates, order and FDMA shares move",
     "p1_tdma_dsc_digits": "issue 16 item 1: as above; capped workers tie on alpha, so P1's upload order changes",
 }
+#: issue 13 item 4 regenerated every rounds.csv: energy columns added (energy_compute_j, energy_transmit_j,
+#: energy_receive_j, energy_idle_j, server_decoder_energy_j, server_compute_energy_j, uploads_lost,
+#: battery_dropouts) and worker_energy_j now includes receive and idle energy; every other column and
+#: every timeline.csv are byte-identical to the files before that change
+ENERGY_COLUMNS_CHANGE = "issue 13 item 4: rounds.csv energy columns (see ENERGY_COLUMNS_CHANGE)"
+for _case in CASES:
+    CHANGED[_case] = f"{CHANGED[_case]}; {ENERGY_COLUMNS_CHANGE}" if _case in CHANGED else ENERGY_COLUMNS_CHANGE
+CHANGED["dsc_bit_true"] += ("; issue 13 item 3: the two retries of round 1 are now a downlink feedback interval "
+                            "(1 request bit) and an upload_retry interval (48 bits) between two decodes, the "
+                            "first uploads carry 48 bits less; round latencies unchanged, receive energy grows")
 
 
 #: cases whose compressor has real encode / rate-control costs since issue 16 item 3; the golden
@@ -147,11 +157,16 @@ def test_dsc_costs_are_the_only_change(tmp_path: Path) -> None:
     for a, b in zip(sorted(rest, key=lambda e: (key(e), float(e["start"]))),
                     sorted(old, key=lambda e: (key(e), float(e["start"])))):
         moved = float(a["start"]) - float(b["start"])  # each round starts later by all earlier encodes
-        rounds_before = int(a["round"]) + (a["phase"] in ("upload", "decode", "aggregate"))
+        rounds_before = int(a["round"]) + (a["phase"] in ("upload", "decode", "aggregate", "feedback", "upload_retry"))
         assert moved == pytest.approx(enc_s * rounds_before, rel=1e-6, abs=1e-15)
     rows_new = list(csv.DictReader(open(out / "rounds.csv")))
     rows_old = list(csv.DictReader(open(GOLDEN / "dsc_bit_true" / "rounds.csv")))
+    # energy follows the times: encoding is compute (10 workers x enc_s x 6.4 W), rate control is server
+    # compute, and the longer round shifts idle energy
+    timed = ("start_s", "end_s", "latency_s", "worker_energy_j", "energy_compute_j", "energy_idle_j",
+             "server_compute_energy_j")
     for a, b in zip(rows_new, rows_old, strict=True):
         assert float(a["latency_s"]) - float(b["latency_s"]) == pytest.approx(enc_s, rel=1e-6)
-        assert {k: v for k, v in a.items() if k not in ("start_s", "end_s", "latency_s", *NEW_COLUMNS)} == {
-            k: v for k, v in b.items() if k not in ("start_s", "end_s", "latency_s")}
+        assert float(a["energy_compute_j"]) - float(b["energy_compute_j"]) == pytest.approx(10 * enc_s * 6.4, rel=1e-6)
+        assert {k: v for k, v in a.items() if k not in (*timed, *NEW_COLUMNS)} == {
+            k: v for k, v in b.items() if k not in timed}

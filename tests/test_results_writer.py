@@ -101,7 +101,10 @@ def test_totals_from_declared_aggregates() -> None:
     assert t == {"rounds_done": 2, "simulated_time_s": 3.0, "mean_round_latency_s": 1.5, "downlink_bits_total": 0.0,
                  "bits_total": 40.0,
                  "mean_bits_per_param": 2.0, "mean_distortion": 1.0, "decode_failures": 1, "undetected_errors": 0,
-                 "retries": 3, "worker_energy_j": 4.0, "final_train_loss": 1.0, "final_test_accuracy": 0.75}
+                 "retries": 3, "worker_energy_j": 4.0, "final_train_loss": 1.0, "final_test_accuracy": 0.75,
+                 **dict.fromkeys(("energy_compute_j", "energy_transmit_j", "energy_receive_j", "energy_idle_j",
+                                  "server_decoder_energy_j", "server_compute_energy_j", "uploads_lost",
+                                  "battery_dropouts"), 0)}
     assert list(t)[:5] == ["rounds_done", "simulated_time_s", "mean_round_latency_s", "downlink_bits_total",
                            "bits_total"]
     assert totals([]) == {"rounds_done": 0}

@@ -23,7 +23,7 @@ wrong coset member survives with probability ``2**-hash_bits``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -55,6 +55,10 @@ class AdaptiveDecodeResult(DecodeResult):
     attempts: np.ndarray
     uncoded: np.ndarray
     undetected: np.ndarray
+    #: one entry per request/answer of the feedback loop, in order: (bits uploaded, frames
+    #: concerned, BP passes, BP iterations); entry 0 is the first syndrome, a last entry with
+    #: 0 passes the uncoded fallback
+    exchanges: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
 def sw_encode(bits: np.ndarray, rate: float, seed: int = 0,
@@ -117,13 +121,17 @@ def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, 
     expected_hash = hash_parities(b, hash_bits, seed)
     final_rate = np.zeros(frames)
     active = np.arange(frames)
+    exchanges: list[tuple[int, int, int, int]] = []
     prev_m = 0
     prev_nested = True
     while active.size:
         code = code_at_step(k, n=n, seed=seed, family=family)
         # nested ladder: a retry uploads only the new accumulated-syndrome bits
-        bits_sent[active] += code.m - prev_m if (code.nested and prev_nested) else code.m
+        sent_now = code.m - prev_m if (code.nested and prev_nested) else code.m
+        bits_sent[active] += sent_now
         res = decode_syndrome(code, syndrome(code, b[active]), llr[active], **decoder_kwargs)
+        exchanges.append((int(sent_now * active.size + (hash_bits * frames if not exchanges else 0)),
+                          int(active.size), int(res.passes.sum()), int(res.iterations.sum())))
         ok = res.success & (hash_parities(res.bits, hash_bits, seed) == expected_hash[active]).all(axis=1)
         out_bits[active] = res.bits
         success[active] = ok
@@ -142,9 +150,11 @@ def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, 
     if fallback == "uncoded" and active.size:
         uncoded[active] = True
         bits_sent[active] += n
+        exchanges.append((int(n * active.size), int(active.size), 0, 0))
         out_bits[active] = b[active]
         success[active] = True
     undetected = success & ~uncoded & (out_bits != b).any(axis=1)
     result = AdaptiveDecodeResult(bits=out_bits, success=success, iterations=iterations, passes=passes,
-                                  attempts=attempts, uncoded=uncoded, undetected=undetected)
+                                  attempts=attempts, uncoded=uncoded, undetected=undetected,
+                                  exchanges=exchanges)
     return result, bits_sent, final_rate

@@ -56,11 +56,16 @@ class WynerZivResult:
     retries: int = 0  # rate-adaptive retransmission requests (frames x attempts)
     uncoded_frames: int = 0  # frames that ended up sent uncoded after failing
     planes: list[dict[str, Any]] = field(default_factory=list)
+    #: per worker, the server's work in decoding order: ("decode", coded bits, BP passes, BP
+    #: iterations or -1 if not simulated) and ("retry", bits uploaded on request, frames asking, 0);
+    #: the retry bits are part of ``upload_bits``, the decode bits sum to ``decode_bits``
+    schedule: list[list[tuple[str, float, int, int]]] = field(default_factory=list)
 
     def add(self, worker: int, plane: PlaneDecode) -> None:
         """Count one decoded bit-plane of ``worker``."""
         self.upload_bits[worker] += plane.extra_upload_bits
         self.decode_bits[worker] += plane.extra_decode_bits
+        self.schedule[worker].extend(plane.steps)
         self.decode_failures += plane.failures
         self.retries += plane.retries
         self.uncoded_frames += plane.uncoded
@@ -112,7 +117,8 @@ def successive_wyner_ziv(
     steps = rate_grid(n, FAMILY).size
     k_step = max(1, int(round(opt.retry_step * steps)))
     F = -(-P // n)
-    res = WynerZivResult(index=index.copy(), upload_bits=np.zeros(K), decode_bits=np.zeros(K))
+    res = WynerZivResult(index=index.copy(), upload_bits=np.zeros(K), decode_bits=np.zeros(K),
+                         schedule=[[] for _ in range(K)])
     posterior = SideInformationPosterior(quantizer, stats, P) if mode == "bit-true" else None
     truth_planes = to_bitplanes(index, m)  # (m, K, P)
 
@@ -137,7 +143,9 @@ def successive_wyner_ziv(
             if Fc > 0:
                 res.upload_bits[w] += Fc * (code.m + opt.check_bits)
                 res.decode_bits[w] += Fc * n
-                if mode == "bit-true":
+                if mode != "bit-true":
+                    res.schedule[w].append(("decode", float(Fc * n), Fc, -1))
+                else:
                     plane = _decode_plane(truth[:Pc], bitplane_llr(post[:Pc], lower[:Pc], i), k, steps, k_step, opt)
                     decoded = truth.copy()
                     decoded[:Pc] = plane.bits
@@ -162,6 +170,7 @@ class PlaneDecode:
     retries: int
     uncoded: int
     undetected: int
+    steps: tuple[tuple[str, float, int, int], ...] = ()  # schedule entries (WynerZivResult.schedule)
 
 
 def _decode_plane(truth: np.ndarray, llr: np.ndarray, k: int, steps: int, k_step: int,
@@ -186,8 +195,15 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, k: int, steps: int, k_step
     if pad and out.uncoded[-1]:
         extra[-1] -= pad  # the padding of a partial last frame is not resent
     failed = (out.attempts > 1) | out.uncoded
+    steps: list[tuple[str, float, int, int]] = []
+    for j, (up, frames, passes, iters) in enumerate(out.exchanges):
+        if j > 0:  # the decoder asked ``frames`` frames for more bits
+            steps.append(("retry", float(up - (pad if passes == 0 and pad and out.uncoded[-1] else 0)), frames, 0))
+        if passes > 0:
+            steps.append(("decode", float(n * passes), passes, iters))
     return PlaneDecode(
         bits=out.bits.reshape(-1)[:P], extra_upload_bits=float(extra.sum()),
         extra_decode_bits=float(n * (out.passes.sum() - F)), failures=int(failed.sum()),
         retries=int((out.attempts - 1).sum()), uncoded=int(out.uncoded.sum()), undetected=int(out.undetected.sum()),
+        steps=tuple(steps),
     )

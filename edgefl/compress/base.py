@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -50,6 +50,21 @@ class RoundContext:
         return np.arange(num_rows) if self.workers is None else np.asarray(self.workers)
 
 
+class DecodeStep(NamedTuple):
+    """One piece of the server's work on a worker's upload, in decoding order.
+
+    ``kind="decode"``: a BP decoding of ``bits`` coded bits in ``count`` frame-passes taking
+    ``iterations`` BP iterations in all (-1: not simulated). ``kind="retry"``: the decoder asks
+    ``count`` frames for more syndrome bits (a downlink feedback message) and the worker uploads
+    ``bits`` more (DSC paper Sec. IV-B rate-adaptive requests).
+    """
+
+    kind: str
+    bits: float
+    count: int
+    iterations: int
+
+
 @dataclass
 class CompressionResult:
     """Outcome of compressing one round.
@@ -66,6 +81,9 @@ class CompressionResult:
     #: bits the server broadcasts after aggregating this round (the next round's model
     #: broadcast); None = the uncompressed model, FLOAT_BITS per parameter
     downlink_bits: float | None = None
+    #: per worker, the decoder's work and feedback requests in order (None: one decoding of
+    #: ``decode_bits`` after the upload, no feedback); retry bits are part of ``upload_bits``
+    decode_schedule: list[list[DecodeStep]] | None = None
     info: dict[str, Any] = field(default_factory=dict)
     #: (K, P) what the server reconstructs of each worker's gradient, and (K,) the unnormalised
     #: weights c_k of its combination, aggregate = sum_k c_k u_k / sum_k c_k (None = equal

@@ -39,7 +39,7 @@ from edgefl.coding.statistics import (
     x_nodes,
 )
 from edgefl.coding.wyner_ziv import FAMILY, successive_wyner_ziv
-from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
+from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, DecodeStep, RoundContext
 from edgefl.compress.dsc_config import DSCConfig
 
 SCALAR_BITS = FLOAT_BITS  # each side scalar is a float32
@@ -168,6 +168,7 @@ class DSCCompressor(Compressor):
         return CompressionResult(
             upload_bits=upload, decode_bits=wz.decode_bits, aggregate=aggregate,
             decode_failures=wz.decode_failures, undetected_errors=wz.undetected_errors, retries=wz.retries,
+            decode_schedule=[[DecodeStep(*st) for st in steps] for steps in wz.schedule],
             info=info, reconstructions=recon, weights=weights,
         )
 

@@ -15,9 +15,9 @@ from typing import Literal, get_args
 from pydantic import BaseModel, Field, PositiveFloat, model_validator
 
 from edgefl.config_model import StrictModel
-
 from edgefl.radio.link import ShannonLinkConfig
 from edgefl.radio.link_registry import link_config_type
+from edgefl.radio.trace import ChannelTraceConfig
 
 PathLossModel = Literal[
     "free_space",
@@ -180,6 +180,9 @@ class ChannelConfig(_Strict):
     link: LinkConfig = Field(  # type: ignore[valid-type]
         default_factory=ShannonLinkConfig,
         description="link model turning SNR into rate and playing out uploads (see edgefl.radio.link)")
+    trace: ChannelTraceConfig | None = Field(
+        None, description="replay per-worker SNR or path gain from a CSV (edgefl.radio.trace) instead of "
+        "path loss, shadowing and fading")
 
     @model_validator(mode="after")
     def _check_carrier(self) -> ChannelConfig:

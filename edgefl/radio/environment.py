@@ -5,6 +5,10 @@ Mean SNR (dB) = P_tx - PL(d) - X_sigma - N(B), with N(B) = -174 + 10 log10 B + N
 shadowing drawn once and shared by uplink and downlink (reciprocal large-scale
 channel). Instantaneous SNR = mean SNR x fading power gain (unit mean).
 
+A channel trace (:mod:`edgefl.radio.trace`), when given, replaces path loss, shadowing and
+fading: SNR = P + G(t) - N(B) both ways with the trace's gain G, and the mean SNR uses the
+worker's average trace gain in dB.
+
 Randomness: every random quantity of worker k comes from its own generator,
 ``SeedSequence(seed, spawn_key=(stream, k))`` with stream 0 = shadowing,
 1 = uplink fading, 2 = downlink fading. Worker k's values therefore depend only on
@@ -21,6 +25,7 @@ from edgefl.radio.config import TR38901_MODELS, ChannelConfig
 from edgefl.radio.fading import FadingStream, power_gain_from_state
 from edgefl.radio.noise import NOISE_DENSITY_DBM_HZ, thermal_noise_dbm
 from edgefl.radio.pathloss import pathloss_db
+from edgefl.radio.trace import ChannelTrace
 
 _SHADOW, _UPLINK, _DOWNLINK = 0, 1, 2
 
@@ -41,6 +46,7 @@ class RadioEnvironment:
         worker_tx_dbm: np.ndarray,
         server_tx_dbm: float,
         seed: int,
+        trace: ChannelTrace | None = None,
     ) -> None:
         wp = np.asarray(worker_pos, dtype=float)
         sp = np.asarray(server_pos, dtype=float)
@@ -94,6 +100,12 @@ class RadioEnvironment:
             if cfg.downlink_noise_figure_db is not None
             else cfg.noise_figure_db
         )
+        self._trace = trace
+        if trace is not None:  # the trace replaces path loss, shadowing and fading (mean: its average)
+            self._ul_noise_full_dbm = thermal_noise_dbm(cfg.uplink_bandwidth_hz, cfg.noise_figure_db)
+            g = np.array([trace.mean_gain_db(i, tx[i], self._ul_noise_full_dbm) for i in range(k)])
+            self._ul_rx_dbm = tx + g
+            self._dl_rx_dbm = self.server_tx_dbm + g
         self._ul = [
             FadingStream(cfg.fading, cfg.correlation, np.random.SeedSequence(seed, spawn_key=(_UPLINK, i)))
             for i in range(k)
@@ -126,11 +138,20 @@ class RadioEnvironment:
         """
         if not (isinstance(k, (int, np.integer)) and 0 <= k < self.n_workers):
             raise ValueError(f"k must be a worker index in [0, {self.n_workers}), got {k!r}")
+        if self._trace is not None:
+            g = self._trace.gain_db(int(k), t, self.worker_tx_dbm[k], self._ul_noise_full_dbm)
+            snr_db = self.worker_tx_dbm[k] + g - self._noise_dbm_scalar(float(bandwidth_hz), self.cfg.noise_figure_db)
+            return float(10.0 ** (snr_db / 10.0))
         mean_db = self._ul_rx_dbm[k] - self._noise_dbm_scalar(float(bandwidth_hz), self.cfg.noise_figure_db)
         return float(10.0 ** (mean_db / 10.0) * self._ul[k].gain(t, round))
 
     def downlink_snr(self, t: float, round: int, bandwidth_hz: float) -> np.ndarray:
         """(K,) linear SNR of a broadcast starting at time ``t`` in round ``round``."""
+        if self._trace is not None:
+            g = np.array([self._trace.gain_db(i, t, self.worker_tx_dbm[i], self._ul_noise_full_dbm)
+                          for i in range(self.n_workers)])
+            return np.power(10.0, (self.server_tx_dbm + g - self._noise_dbm_scalar(float(bandwidth_hz),
+                                                                                   self._dl_nf_db)) / 10.0)
         mean_db = self._dl_rx_dbm - self._noise_dbm_scalar(float(bandwidth_hz), self._dl_nf_db)
         raw = [s.raw(t, round) for s in self._dl]
         if self._dl[0].returns_state:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 from pydantic import BaseModel, Field
 
 from edgefl.radio.link import LinkModel, ShannonLink, ShannonLinkConfig
+from edgefl.radio.nr_config import NRLinkConfig
+from edgefl.radio.nr_link import NRLink
 
 if TYPE_CHECKING:
     from edgefl.radio.config import ChannelConfig
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 #: link model tag -> (config model, LinkModel class or "module:Class" imported on first use)
 LINK_MODELS: dict[str, tuple[type[BaseModel], type[LinkModel] | str]] = {
     "shannon": (ShannonLinkConfig, ShannonLink),
+    "nr": (NRLinkConfig, NRLink),
 }
 
 

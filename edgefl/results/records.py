@@ -51,7 +51,16 @@ class RoundRecord:
     undetected_errors: int = field(metadata=_total("sum", "undetected_errors"))
     retries: int = field(metadata=_total("sum", "retries"))
     upload_airtime_s: float
-    worker_energy_j: float = field(metadata=_total("sum", "worker_energy_j"))
+    worker_energy_j: float = field(metadata=_total("sum", "worker_energy_j"))  # sum of the four below
+    # worker energy by state and server energy (edgefl.energy); 0 where a profile gives no figure
+    energy_compute_j: float = field(default=0.0, metadata=_total("sum"))
+    energy_transmit_j: float = field(default=0.0, metadata=_total("sum"))
+    energy_receive_j: float = field(default=0.0, metadata=_total("sum"))
+    energy_idle_j: float = field(default=0.0, metadata=_total("sum"))
+    server_decoder_energy_j: float = field(default=0.0, metadata=_total("sum"))
+    server_compute_energy_j: float = field(default=0.0, metadata=_total("sum"))
+    uploads_lost: int = field(default=0, metadata=_total("sum"))  # link gave up (delivered=False)
+    battery_dropouts: int = field(default=0, metadata=_total("sum"))  # workers whose battery ran out
     extras: dict[str, Any] = field(default_factory=dict)  # the gradient source's metrics
 
     # mapping-style access over fields and extras

@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveInt, model_validator
 
 from edgefl.config_model import StrictModel
+from edgefl.device_trace import DeviceTraceConfig
 from edgefl.radio.placement import PlacementConfig
 
 #: x, y, z in metres; +-1000 km keeps distances and path losses finite
@@ -57,6 +58,8 @@ class WorkersConfig(StrictModel):
         0.0, le=3.0, description="sigma of a lognormal factor on each worker's compute time per round "
         "(stragglers; 0.1-0.5 is typical, <= 3 keeps exp(sigma z) finite)"
     )
+    trace: DeviceTraceConfig | None = Field(
+        None, description="replay per-worker compute speed and availability windows (edgefl.device_trace)")
     per_round: PositiveInt | None = Field(
         None, description="workers sampled (without replacement) to take part in each round; default all (count)")
     sampling: Literal["uniform", "availability"] = Field(

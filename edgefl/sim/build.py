@@ -12,15 +12,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgefl.compress.registry import make_compressor
+from edgefl.device_trace import DeviceTrace
+from edgefl.energy import EnergyProfile
 from edgefl.radio.environment import RadioEnvironment
 from edgefl.radio.link import LinkModel
 from edgefl.radio.link_registry import make_link
 from edgefl.radio.placement import place_workers
+from edgefl.radio.trace import ChannelTrace
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
 from edgefl.sim.allocation import RateAllocator
 from edgefl.sim.ceo_source import GaussianCEOSource
 from edgefl.sim.engine import Network, SimOptions, Simulation
 from edgefl.sim.gradient_source import GradientSource
+from edgefl.trace_table import TraceError, find_trace
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,20 @@ def radio_environment(rs: ResolvedScenario, lay: Layout | None = None) -> RadioE
     ch = scn.channel
     tx = np.array([d.tx_power_dbm for d in rs.worker_devices], dtype=float)
     seed = int(seeds(scn.seed)["radio"].generate_state(1)[0])
-    return RadioEnvironment(ch, lay.workers, lay.server, tx, rs.server_profile.tx_power_dbm, seed)
+    return RadioEnvironment(ch, lay.workers, lay.server, tx, rs.server_profile.tx_power_dbm, seed,
+                            trace=channel_trace(rs))
+
+
+def channel_trace(rs: ResolvedScenario) -> ChannelTrace | None:
+    """The scenario's ``channel.trace``, read and checked against its workers (None without one)."""
+    tc = rs.scenario.channel.trace
+    if tc is None:
+        return None
+    try:
+        path = find_trace(tc.file, rs.base_dir, "channels")
+        return ChannelTrace.read(path, rs.scenario.workers.count, tc.interpolation, tc.wrap)
+    except TraceError as exc:
+        raise ScenarioError(rs.source, [FieldProblem("channel.trace", tc.file, str(exc))]) from exc
 
 
 def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | None = None) -> Network:
@@ -86,6 +103,42 @@ def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | Non
         uplink_snr=radio.uplink_snr,
         downlink_rate=downlink_rate,
         link=link,
+        energy=energy_profile(rs),
+        device_state=device_state(rs),
+        decoder_reference_iterations=rs.server_profile.decoder.reference_iterations,
+    )
+
+
+def device_state(rs: ResolvedScenario):
+    """``workers.trace`` as the engine's callable t -> (speed factors, waits); None without one."""
+    tc = rs.scenario.workers.trace
+    if tc is None:
+        return None
+    k = rs.scenario.workers.count
+    try:
+        trace = DeviceTrace.read(find_trace(tc.file, rs.base_dir, "devices"), k, tc.wrap)
+    except TraceError as exc:
+        raise ScenarioError(rs.source, [FieldProblem("workers.trace", tc.file, str(exc))]) from exc
+
+    def state(t: float) -> tuple[np.ndarray, np.ndarray]:
+        try:
+            return trace.round_state(t, k)
+        except TraceError as exc:
+            raise ScenarioError(rs.source, [FieldProblem("workers.trace", tc.file, str(exc))]) from exc
+
+    return state
+
+
+def energy_profile(rs: ResolvedScenario) -> EnergyProfile:
+    """Receive/idle draw and batteries of the workers, server compute and decoder energy figures.
+    A worker profile without ``radio_rx_power_w`` receives at its idle draw."""
+    devs, srv = rs.worker_devices, rs.server_profile
+    return EnergyProfile(
+        rx_power_w=np.array([d.idle_power_w if d.radio_rx_power_w is None else d.radio_rx_power_w for d in devs]),
+        idle_power_w=np.array([d.idle_power_w for d in devs], dtype=float),
+        battery_capacity_j=np.array([np.nan if d.battery_capacity_j is None else d.battery_capacity_j for d in devs]),
+        server_compute_power_w=srv.compute_power_w,
+        decoder_energy_per_bit_j=srv.decoder.energy_per_bit_j,
     )
 
 

@@ -20,13 +20,13 @@ Per round t (DSC paper Sec. IV-D, Algorithm 1):
 Partial participation (:mod:`edgefl.sim.participation`): each round ``per_round`` of the
 ``num_workers`` workers are sampled (own random stream) before phase 1; only they receive the
 broadcast (the multicast rate is the weakest participant's), compute, are allocated rates (P1's
-alpha and order over them) and upload. Arrays of a round are indexed by row, the position in the
-sorted list of participants; ``RoundContext.workers`` maps rows to worker ids. With a round
-deadline the uploads not ended ``round_deadline_s`` after the round start are cut there and
-dropped: the server waits for the uploads in decoding order until the deadline, aggregates the
-on-time ones (successive schemes: the on-time prefix of the order) and the round ends with that
-aggregation. With neither feature, the round is played exactly as before (same draws, same
-floating point operations).
+alpha and order over them), upload and are charged energy. Arrays of a round are indexed by row,
+the position in the sorted list of participants; ``RoundContext.workers`` maps rows to worker
+ids. With a round deadline the uploads (DSC retries included) not ended ``round_deadline_s``
+after the round start are cut there and dropped: the server waits for the uploads in decoding
+order until the deadline, aggregates the on-time ones (successive schemes: the on-time prefix
+of the order) and the round ends with that aggregation. With neither feature, the round is
+played exactly as before (same draws, same floating point operations).
 
 The processes are thin: all numbers come from the radio, link, device, compression
 and gradient-source objects; every interval is recorded as an :class:`Interval`.
@@ -41,7 +41,8 @@ from typing import Any
 import numpy as np
 import simpy
 
-from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
+from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, DecodeStep, RoundContext
+from edgefl.energy import Batteries, EnergyProfile, server_round_energy, worker_round_energy
 from edgefl.radio.link import LinkModel, UploadOutcome
 from edgefl.results.records import RoundRecord
 from edgefl.sim.allocation import Allocation, RateAllocator
@@ -73,8 +74,8 @@ class Network:
     ``uplink_snr(k, t, round, bandwidth_hz)`` is the linear SNR of worker k's upload attempt
     starting at t on ``bandwidth_hz``; ``link`` turns SNRs into air time (and retransmissions);
     ``downlink_rate(t, round)`` is the multicast rate of the model broadcast in bit/s to all
-    workers, ``downlink_rate(t, round, workers)`` to the listed worker ids. The engine never
-    looks inside the radio model.
+    workers, ``downlink_rate(t, round, workers)`` to the listed worker ids (partial
+    participation). The engine never looks inside the radio model.
     """
 
     num_workers: int
@@ -88,6 +89,12 @@ class Network:
     uplink_snr: Callable[[int, float, int, float], float]
     downlink_rate: Callable[[float, int], float]
     link: LinkModel
+    energy: EnergyProfile | None = None  # receive/idle/battery/server figures (None: not counted)
+    # device trace: t -> (speed factor (K,), wait (K,) s before local work can start at t); None = (1, 0)
+    device_state: Callable[[float], tuple[np.ndarray, np.ndarray]] | None = None
+    # BP iterations per pass at which decoder_bps holds (decode time scales with the iterations
+    # run); None = decode time = coded bits / decoder_bps whatever the iterations
+    decoder_reference_iterations: float | None = None
 
 
 @dataclass
@@ -112,15 +119,20 @@ class _LocalWork:
     compute_s: np.ndarray
     encode_s: np.ndarray
     ready: np.ndarray  # absolute times
+    wait_s: np.ndarray | None = None  # device trace: wait for the availability window after the model
 
 
 @dataclass(frozen=True)
 class _AirOutcome:
-    """Phases 3-5 of a round, per row: air time and bits on the air (cut at the deadline), whether
-    the upload ended by the deadline, and the rows the server aggregated (decoding order)."""
+    """Phases 3-5 of a round, per row: air time (retries included, cut at the deadline), delivery
+    by the link, DSC feedback receive time, bits a late upload put on the air before the deadline,
+    whether the upload (and its retries) ended by the deadline, and the rows the server
+    aggregated (in decoding order)."""
 
     airtime: np.ndarray
-    sent_bits: np.ndarray
+    delivered: np.ndarray
+    feedback_s: np.ndarray
+    late_bits: np.ndarray
     on_time: np.ndarray
     aggregated: np.ndarray
 
@@ -155,6 +167,8 @@ class Simulation:
         self._per_round = n if options.per_round is None else options.per_round
         #: rounds.csv gets the participation columns only when a feature is on (golden outputs)
         self._report_participation = self._per_round < n or options.round_deadline_s is not None
+        self.energy = network.energy or EnergyProfile.idle_only(network.num_workers)
+        self.batteries = Batteries(self.energy.battery_capacity_j)
         self.env = simpy.Environment()
         self.events: list[Interval] = []
         self.rounds: list[RoundRecord] = []
@@ -165,15 +179,18 @@ class Simulation:
         """Worker ids taking part in the coming round (sorted): everyone, or a fresh sample."""
         return sample_workers(self._part_rng, self.net.num_workers, self._per_round, self.opt.sampling_weights)
 
+    def _downlink_rate(self, t: float, r: int, sel: np.ndarray) -> float:
+        """Multicast rate to the round's participants (all workers: the call as without sampling)."""
+        partial = sel.size < self.net.num_workers
+        return float(self.net.downlink_rate(t, r, sel) if partial else self.net.downlink_rate(t, r))
+
     def _broadcast(self, r: int, t0: float, sel: np.ndarray, log: list[Interval]) -> tuple[float, float, float]:
         """Phase 1: model broadcast to the participants || statistics estimation + rate control.
         The broadcast carries what the previous round's compression announced (round 0, or None:
         the float32 model). Returns the broadcast bits and both durations."""
         p = self.source.num_params
         model_bits = float(FLOAT_BITS * p) if self._downlink_bits is None else float(self._downlink_bits)
-        partial = sel.size < self.net.num_workers
-        rate = self.net.downlink_rate(t0, r, sel) if partial else self.net.downlink_rate(t0, r)
-        t_bc = float(transfer_seconds(model_bits, float(rate)))
+        t_bc = float(transfer_seconds(model_bits, self._downlink_rate(t0, r, sel)))
         server_ops = self.compressor.server_flops(sel.size, p)
         t_rc = float(compute_seconds(server_ops, self.net.server_flops))
         log.append(Interval(r, "server", "broadcast", t0, t0 + t_bc, model_bits))
@@ -183,13 +200,16 @@ class Simulation:
 
     def _local_work(self, t0: float, t_bc: float, t_rc: float, sel: np.ndarray) -> _LocalWork:
         """Phase 2: local gradients and encoding of the participants (DSC paper Algorithm 1, lines 3-12)."""
-        opt, k = self.opt, sel.size
-        flops = self.net.worker_flops[sel]
+        net, opt, k = self.net, self.opt, sel.size
         jitter = (np.exp(opt.compute_jitter * self._jitter_rng.standard_normal(k))
                   if opt.compute_jitter > 0 else np.ones(k))
-        comp_s = compute_seconds(self.source.flops_per_gradient, flops) * jitter
-        enc_s = compute_seconds(self.compressor.encode_flops(self.source.num_params), flops)
-        return _LocalWork(t_bc, comp_s, enc_s, t0 + ready_times(t_bc, comp_s, t_rc, enc_s))
+        speed, wait = net.device_state(t0 + t_bc) if net.device_state is not None else (1.0, np.zeros(net.num_workers))
+        if k < net.num_workers:
+            speed, wait = np.broadcast_to(speed, (net.num_workers,))[sel], np.asarray(wait)[sel]
+        flops = net.worker_flops if k == net.num_workers else net.worker_flops[sel]
+        comp_s = compute_seconds(self.source.flops_per_gradient, flops * speed) * jitter
+        enc_s = compute_seconds(self.compressor.encode_flops(self.source.num_params), flops * speed)
+        return _LocalWork(t_bc, comp_s, enc_s, t0 + ready_times(t_bc + wait, comp_s, t_rc, enc_s), wait)
 
     def _allocate(self, r: int, t0: float, ready: np.ndarray, sel: np.ndarray
                   ) -> tuple[Allocation | None, np.ndarray]:
@@ -215,20 +235,27 @@ class Simulation:
 
     def _air_and_decode(self, r: int, t0: float, work: _LocalWork, order: np.ndarray, res: CompressionResult,
                         share: np.ndarray, sel: np.ndarray, log: list[Interval]) -> _AirOutcome:
-        """Phases 3-5 as SimPy processes: uploads, pipelined successive decoding, aggregation.
+        """Phases 3-5 as SimPy processes: uploads, pipelined successive decoding (with DSC feedback
+        and retries), aggregation.
 
-        With a round deadline the server waits for each upload of the decoding order only until
-        the deadline; a late upload is cut at the deadline (:func:`clip_at_deadline`) and the
-        server aggregates :func:`aggregated_rows`."""
+        With a round deadline the server waits for each upload of the decoding order (and each
+        retry it asks for) only until the deadline; whatever is on the air at the deadline is
+        cut there (:func:`clip_at_deadline`), and the server aggregates the on-time rows, or for
+        successive decoding the on-time prefix of the order (:func:`aggregated_rows`)."""
         env, net = self.env, self.net
         k, p = sel.size, self.source.num_params
         bits = np.asarray(res.upload_bits, dtype=float)
         upload_done = [env.event() for _ in range(k)]
         airtime = np.zeros(k)
-        sent = bits.copy()
-        done_at = np.full(k, np.inf)
-        actors = [f"worker{w}" for w in sel]
+        delivered = np.ones(k, dtype=bool)
+        feedback_s = np.zeros(k)
+        late_bits = np.zeros(k)
+        late = np.zeros(k, dtype=bool)
         dl = None if self.opt.round_deadline_s is None else t0 + self.opt.round_deadline_s
+        schedule = res.decode_schedule
+        if schedule is not None:  # the first upload carries what no feedback asked for
+            bits = bits - np.array([sum(st.bits for st in steps if st.kind == "retry") for steps in schedule])
+        actors = [f"worker{w}" for w in sel]
         channel = simpy.Resource(env, capacity=1) if net.access == "tdma" else None
         # TDMA: worker order[i] requests the band only after order[i-1] has requested it, so the
         # resource's FIFO queue serves the uploads in ``order``
@@ -237,8 +264,7 @@ class Simulation:
 
         def worker(i: int):
             # compute and encode need no resource: jump straight to the ready time (one event)
-            w = int(sel[i])
-            t_comp = t0 + work.t_bc
+            t_comp = t0 + work.t_bc + (work.wait_s[i] if work.wait_s is not None else 0.0)
             yield env.timeout(work.ready[i] - t0)
             log.append(Interval(r, actors[i], "compute", t_comp, t_comp + work.compute_s[i]))
             if work.encode_s[i] > 0:
@@ -247,7 +273,13 @@ class Simulation:
                 yield asked[before[i]]
             if channel is not None:
                 asked[i].succeed()  # fires after this step, i.e. after our request is queued below
+            outcome = yield from send(i, float(bits[i]), "upload")
+            delivered[i] = outcome.delivered
+            upload_done[i].succeed()
+
+        def send(i: int, nbits: float, phase: str):
             bw = net.uplink_bandwidth_hz * share[i]
+            w = int(sel[i])
 
             def snr_at(t: float) -> float:
                 # an attempt starting at or after the deadline is never charged: it is played out
@@ -255,16 +287,33 @@ class Simulation:
                 # fading state (which the next round reads)
                 return PAST_DEADLINE_SNR if dl is not None and t >= dl else net.uplink_snr(w, t, r, bw)
 
-            outcome: UploadOutcome = yield from net.link.upload(
-                env, channel, float(bits[i]), bw, snr_at, self._link_rng)
-            intervals = list(outcome.intervals)
-            airtime[i] = outcome.airtime_s
-            if dl is not None and outcome.end > dl:  # late: cut at the deadline
-                intervals, airtime[i], sent[i] = clip_at_deadline(intervals, dl)
+            outcome: UploadOutcome = yield from net.link.upload(env, channel, nbits, bw, snr_at, self._link_rng)
+            intervals, air = list(outcome.intervals), outcome.airtime_s
+            if dl is not None and outcome.end > dl:  # late: cut at the deadline, what went out is charged
+                late[i] = True
+                intervals, air, _ = clip_at_deadline(intervals, dl)
+            if dl is not None:
+                late_bits[i] += sum(b for _, _, b in intervals)
+            airtime[i] += air
             for s, e, b in intervals:
-                log.append(Interval(r, actors[i], "upload", s, e, b))
-            done_at[i] = outcome.end
-            upload_done[i].succeed()
+                log.append(Interval(r, actors[i], phase, s, e, b))
+            return outcome
+
+        def decode_s(st: DecodeStep) -> float:
+            ref = net.decoder_reference_iterations
+            if ref is None or st.iterations < 0 or st.count == 0:
+                return st.bits / net.decoder_bps
+            return st.bits / net.decoder_bps * (st.iterations / st.count) / ref
+
+        def feedback_then_retry(i: int, st: DecodeStep):
+            # the decoder's request (1 bit per frame asking, as LDPCA's feedback channel) goes out
+            # on the downlink, then the worker uploads the increment like any upload
+            s = env.now
+            yield env.timeout(float(transfer_seconds(float(st.count), self._downlink_rate(s, r, sel))))
+            feedback_s[i] += env.now - s
+            log.append(Interval(r, "server", "feedback", s, env.now, float(st.count)))
+            outcome = yield from send(i, st.bits, "upload_retry")
+            delivered[i] &= outcome.delivered
 
         def deadline():
             yield env.timeout(dl - env.now)
@@ -274,20 +323,37 @@ class Simulation:
         successive = self.compressor.successive
 
         def server():
-            cut = False
             stop = env.process(deadline()) if dl is not None else None
+            cut = False
             for i in (int(i) for i in order):
                 if not cut:
                     yield upload_done[i] if stop is None else (upload_done[i] | stop)
-                    cut = not upload_done[i].triggered
-                if cut and (successive or not done_at[i] <= dl):
+                    cut = not upload_done[i].triggered or bool(late[i])
+                if cut and (successive or not upload_done[i].triggered or late[i]):
                     continue  # late, or (successive decoding) missing side information
-                kept.append(i)
-                dbits = float(res.decode_bits[i])
-                if dbits > 0:
-                    s = env.now
-                    yield env.timeout(dbits / net.decoder_bps)
-                    log.append(Interval(r, "server", "decode", s, env.now, dbits))
+                if schedule is None:
+                    kept.append(i)
+                    dbits = float(res.decode_bits[i])
+                    if dbits > 0:
+                        s = env.now
+                        yield env.timeout(dbits / net.decoder_bps)
+                        log.append(Interval(r, "server", "decode", s, env.now, dbits))
+                    continue
+                for st in schedule[i]:
+                    if st.kind == "retry" and stop is None:
+                        yield from feedback_then_retry(i, st)
+                    elif st.kind == "retry":
+                        retry = env.process(feedback_then_retry(i, st))
+                        yield retry | stop
+                        if not retry.triggered or late[i]:  # the increment missed the deadline
+                            late[i] = cut = True
+                            break
+                    elif st.bits > 0:
+                        s = env.now
+                        yield env.timeout(decode_s(st))
+                        log.append(Interval(r, "server", "decode", s, env.now, st.bits))
+                if not late[i]:
+                    kept.append(i)
             agg_s = float(compute_seconds(self.opt.aggregate_flops_per_param_worker * k * p, net.server_flops))
             s = env.now
             yield env.timeout(agg_s)
@@ -297,13 +363,13 @@ class Simulation:
             env.process(worker(i))
         env.run(until=env.process(server()))
         if dl is not None:
-            # play the late uploads out to the end (their air time up to the deadline is charged),
-            # then go on from the round's end in a fresh environment without their events
+            # play the late uploads out (only their air time up to the deadline is charged), then
+            # go on from the round's end in a fresh environment without their events
             end = env.now
             env.run()
             self.env = simpy.Environment(initial_time=end)
-        on_time = done_at <= (np.inf if dl is None else dl)
-        return _AirOutcome(airtime, sent, on_time, np.asarray(kept, dtype=np.int64))
+        on_time = ~late
+        return _AirOutcome(airtime, delivered, feedback_s, late_bits, on_time, np.asarray(kept, dtype=np.int64))
 
     # ------------------------------------------------------------------ one round
     def _round(self, r: int, log: list[Interval]) -> RoundRecord:
@@ -326,24 +392,27 @@ class Simulation:
         metrics = self.source.apply_aggregate(r, aggregate)
         self._downlink_bits = res.downlink_bits
         self._update_statistics(metrics)
-        return self._record(r, t0, downlink_bits, grads, work, res, air, aggregate, sel, metrics)
+        dbits = np.asarray(res.decode_bits)
+        decode_bits = float(np.sum(dbits) if all_kept else np.sum(dbits[air.aggregated]))
+        energy = self._energy(t0, t_rc, work, decode_bits, air, sel)
+        return self._record(r, t0, downlink_bits, grads, work, res, air, aggregate, decode_bits, sel, metrics, energy)
 
     def _record(self, r: int, t0: float, downlink_bits: float, grads: np.ndarray, work: _LocalWork,
-                res: CompressionResult, air: _AirOutcome, aggregate: np.ndarray, sel: np.ndarray,
-                metrics: dict[str, Any]) -> RoundRecord:
-        """The round's row of rounds.csv (bits: what went on the air, late uploads up to the deadline;
-        distortion: of the aggregate vs the mean gradient of all participants)."""
-        net = self.net
+                res: CompressionResult, air: _AirOutcome, aggregate: np.ndarray, decode_bits: float,
+                sel: np.ndarray, metrics: dict[str, Any], energy: dict[str, Any]) -> RoundRecord:
+        """The round's row of rounds.csv (``energy``: the columns of :meth:`_energy`; bits: what went
+        on the air, late uploads up to the deadline; distortion: of the aggregate vs the mean
+        gradient of all participants)."""
         k, p = sel.size, self.source.num_params
         t_end = self.env.now
-        bits = air.sent_bits
-        all_kept = air.aggregated.size == k
-        decode_bits = np.sum(res.decode_bits) if all_kept else np.sum(np.asarray(res.decode_bits)[air.aggregated])
+        bits = np.asarray(res.upload_bits, dtype=float)
         extras = dict(metrics)
+        if self.opt.round_deadline_s is not None:
+            bits = np.where(air.on_time, bits, air.late_bits)
         if self._report_participation:
             extras = {"participants": int(k), "dropped": int(np.sum(~air.on_time)),
                       "aggregated": int(air.aggregated.size),
-                      "dropped_bits": float(np.sum(bits[~air.on_time])), **extras}
+                      "dropped_bits": float(np.sum(air.late_bits[~air.on_time])), **extras}
         return RoundRecord(
             round=r,
             start_s=t0,
@@ -356,14 +425,13 @@ class Simulation:
             bits_per_worker_min=float(bits.min()),
             bits_per_worker_max=float(bits.max()),
             bits_per_param=float(bits.sum() / (k * p)),
-            decode_bits_total=float(decode_bits),
+            decode_bits_total=decode_bits,
             distortion=float(np.mean((aggregate - grads.mean(axis=0)) ** 2)),
             decode_failures=int(res.decode_failures),
             undetected_errors=int(res.undetected_errors),
             retries=int(res.retries),
             upload_airtime_s=float(air.airtime.sum()),
-            worker_energy_j=float(np.sum(work.compute_s * net.worker_compute_power_w[sel]
-                                         + air.airtime * net.worker_radio_power_w[sel])),
+            **energy,
             extras=extras,
         )
 
@@ -373,6 +441,42 @@ class Simulation:
             est = (float(metrics["sigma_x2_est"]), float(metrics["sigma_n2_est"]))
             if all(np.isfinite(est)) and min(est) > 0:
                 self._stats = est
+
+    def _energy(self, t0: float, t_rc: float, work: _LocalWork, decode_bits: float, air: _AirOutcome,
+                sel: np.ndarray) -> dict[str, Any]:
+        """Energy columns of the round (:mod:`edgefl.energy`): the participants by state (workers not
+        sampled are not charged), server decoder (bits decoded) and compute; batteries drained,
+        workers that ran out counted."""
+        net, en = self.net, self.energy
+        k, p = sel.size, self.source.num_params
+        latency = self.env.now - t0
+        full = k == net.num_workers
+
+        def of(a: np.ndarray) -> np.ndarray:
+            return a if full else np.asarray(a)[sel]
+
+        we = worker_round_energy(latency, work.compute_s + work.encode_s, air.airtime, work.t_bc + air.feedback_s,
+                                 of(net.worker_compute_power_w), of(net.worker_radio_power_w), of(en.rx_power_w),
+                                 of(en.idle_power_w))
+        agg_s = float(compute_seconds(self.opt.aggregate_flops_per_param_worker * k * p, net.server_flops))
+        e_dec, e_srv = server_round_energy(decode_bits, en.decoder_energy_per_bit_j,
+                                           t_rc + agg_s, en.server_compute_power_w)
+        drained = we.total_j
+        if not full:
+            drained = np.zeros(net.num_workers)
+            drained[sel] = we.total_j
+        emptied = self.batteries.drain(drained)
+        return {
+            "worker_energy_j": float(we.total_j.sum()),
+            "energy_compute_j": float(we.compute_j.sum()),
+            "energy_transmit_j": float(we.transmit_j.sum()),
+            "energy_receive_j": float(we.receive_j.sum()),
+            "energy_idle_j": float(we.idle_j.sum()),
+            "server_decoder_energy_j": e_dec,
+            "server_compute_energy_j": e_srv,
+            "uploads_lost": int((~air.delivered).sum()),
+            "battery_dropouts": int(emptied.sum()),
+        }
 
     def run(self, on_round: Callable[[int, RoundRecord], None] | None = None) -> None:
         """Play out all rounds. A round interrupted midway is dropped; finished ones stay."""

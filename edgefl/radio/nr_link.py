@@ -1,0 +1,69 @@
+"""The 5G NR link model behind :class:`edgefl.radio.link.LinkModel` (``channel.link: {model: nr}``).
+
+Spectral efficiency (and so P1's alpha = 1/SE, the FDMA shares and ``edgefl plan``):
+SE(SNR) = SE_m (1 - overhead) / E[N], m the MCS chosen at the SNR for the BLER target and
+E[N] the expected transmissions per transport block on a static channel with HARQ
+(:func:`edgefl.radio.nr.expected_spectral_efficiency`).
+
+Upload: the message is cut into transport blocks; each pass sends every undecoded TB once
+at the pass's MCS (chosen from the SNR at the first pass of a HARQ process), lasting
+bits / (B SE_m (1 - overhead)); failures are drawn per TB from the combined-SNR BLER
+(:class:`edgefl.radio.nr.HarqTransfer`); failed TBs go again after ``harq_rtt_s``. Under
+TDMA each pass requests the band afresh, so other workers' uploads use it during the round trip.
+An upload whose TBs exhaust ``max_rlc_retx`` fresh HARQ processes ends with ``delivered=False``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import simpy
+
+from edgefl.radio.link import LinkModel, SnrAt, UploadOutcome, UploadProcess
+from edgefl.radio.nr import HarqTransfer, expected_spectral_efficiency, payload_rate_bps
+from edgefl.radio.nr_config import NRLinkConfig
+
+if TYPE_CHECKING:
+    from edgefl.radio.config import ChannelConfig
+
+
+class NRLink(LinkModel):
+    """5G NR link adaptation (TS 38.214 MCS tables) with HARQ; see :mod:`edgefl.radio.nr`."""
+
+    name = "nr"
+
+    def __init__(self, cfg: NRLinkConfig) -> None:
+        self.cfg = cfg
+
+    @classmethod
+    def from_config(cls, cfg: NRLinkConfig, channel: ChannelConfig) -> NRLink:
+        return cls(cfg)
+
+    def spectral_efficiency(self, snr_linear: np.ndarray) -> np.ndarray:
+        return expected_spectral_efficiency(self.cfg, snr_linear)
+
+    def upload(self, env: simpy.Environment, channel: simpy.Resource | None, bits: float,
+               bandwidth_hz: float, snr_at: SnrAt, rng: np.random.Generator) -> UploadProcess:
+        """HARQ passes until every TB is decoded (module docstring); one interval per pass."""
+        if bits <= 0:
+            return (yield from super().upload(env, channel, bits, bandwidth_hz, snr_at, rng))
+        h = HarqTransfer(self.cfg, bits, rng)
+        first, air, sent, intervals = None, 0.0, 0.0, []
+        while True:
+            req = channel.request() if channel is not None else None
+            if req is not None:
+                yield req
+            s = env.now
+            first = s if first is None else first
+            on_air, row = h.start_pass(snr_at(s))
+            yield env.timeout(on_air / payload_rate_bps(self.cfg, bandwidth_hz, row))
+            if req is not None:
+                channel.release(req)  # type: ignore[union-attr]
+            air += env.now - s
+            sent += on_air
+            intervals.append((s, env.now, on_air))
+            if h.end_pass():
+                break
+            yield env.timeout(self.cfg.harq_rtt_s)
+        return UploadOutcome(first, env.now, air, h.passes, sent, tuple(intervals), delivered=h.done)
