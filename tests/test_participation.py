@@ -181,6 +181,9 @@ def test_tdma_completion_order_deadline() -> None:
     rec = sim.rounds[0]
     assert (rec["dropped"], rec["aggregated"]) == (2, 2)
     assert rec["dropped_bits"] == pytest.approx(BITS * 0.01 / 0.02)
+    # worker 3 computes until the deadline (0.01-0.42): 2 W x (0.1 + 0.2 + 0.4 + 0.41) s + 0.5 W x 0.05 s
+    assert [e.end for e in sim.events if e.actor == "worker3"] == pytest.approx([0.42])
+    assert rec["worker_energy_j"] == pytest.approx(2 * 1.11 + 0.5 * 0.05)
 
 
 def test_fdma_deadline_drops_exactly_the_late_uploads() -> None:

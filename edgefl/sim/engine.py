@@ -266,9 +266,14 @@ class Simulation:
             # compute and encode need no resource: jump straight to the ready time (one event)
             t_comp = t0 + work.t_bc + (work.wait_s[i] if work.wait_s is not None else 0.0)
             yield env.timeout(work.ready[i] - t0)
-            log.append(Interval(r, actors[i], "compute", t_comp, t_comp + work.compute_s[i]))
+            local = [("compute", t_comp, t_comp + work.compute_s[i])]
             if work.encode_s[i] > 0:
-                log.append(Interval(r, actors[i], "encode", work.ready[i] - work.encode_s[i], work.ready[i]))
+                local.append(("encode", work.ready[i] - work.encode_s[i], work.ready[i]))
+            for phase, s, e in local:
+                if dl is None:
+                    log.append(Interval(r, actors[i], phase, s, e))
+                elif s < dl:  # local work still going at the deadline stops there
+                    log.append(Interval(r, actors[i], phase, s, min(e, dl)))
             if i in before:
                 yield asked[before[i]]
             if channel is not None:
@@ -455,7 +460,11 @@ class Simulation:
         def of(a: np.ndarray) -> np.ndarray:
             return a if full else np.asarray(a)[sel]
 
-        we = worker_round_energy(latency, work.compute_s + work.encode_s, air.airtime, work.t_bc + air.feedback_s,
+        busy = work.compute_s + work.encode_s
+        if self.opt.round_deadline_s is not None:  # local work still going at the deadline stops there
+            wait = work.wait_s if work.wait_s is not None else 0.0
+            busy = np.minimum(busy, np.maximum(self.opt.round_deadline_s - work.t_bc - wait, 0.0))
+        we = worker_round_energy(latency, busy, air.airtime, work.t_bc + air.feedback_s,
                                  of(net.worker_compute_power_w), of(net.worker_radio_power_w), of(en.rx_power_w),
                                  of(en.idle_power_w))
         agg_s = float(compute_seconds(self.opt.aggregate_flops_per_param_worker * k * p, net.server_flops))
