@@ -23,13 +23,14 @@ from typing import Any
 from tqdm import tqdm
 
 from edgefl import __version__, strict_json
+from edgefl.radio.worker_table import write_workers
 from edgefl.results.finite import NonFiniteMetric, check_finite
 from edgefl.results.journal import ResumeMismatch, RunJournal, read_finished_rows
 from edgefl.results.outputs import package_versions, totals, write_rounds, write_summary
 from edgefl.results.records import RoundRecord
 from edgefl.results.writer import fresh_output_dir
 from edgefl.scenario import ResolvedScenario
-from edgefl.sim.build import build_simulation
+from edgefl.sim.build import build_simulation, radio_environment
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,7 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
     if len(sim.rounds) < len(rows):  # stopped while replaying: the files on disk are untouched
         return RunOutcome(target, False, len(rows), summary_of(sim.rounds), state["error"])
     write_rounds(target, sim.rounds)  # the appended file, rewritten whole and atomically
+    write_workers(target, radio_environment(rs))  # per-worker LOS state / indoor flag (issue 17)
     summary = summary_of(sim.rounds)
     write_summary(target, summary)
     if scn.output.plots and sim.rounds and scn.output.timeline:

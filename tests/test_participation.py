@@ -454,3 +454,28 @@ def test_dsc_statistics_estimate_uses_only_the_aggregated_uploads() -> None:
     start.compress(g, np.arange(4), ctx)
     start.uploads_dropped(np.array([1]))
     assert start.stats is before
+
+
+@pytest.mark.parametrize("scheme", ["qsgd", "terngrad", "topk", "randk", "ef-signsgd"])
+def test_subset_aggregate_of_the_baseline_schemes(scheme: str) -> None:
+    """The baselines that average per-worker reconstructions expose them: all rows give back the
+    scheme's aggregate, a subset their mean; signSGD's majority vote votes over the subset."""
+    from edgefl.compress.registry import SCHEMES, make_compressor
+
+    rng = np.random.default_rng(1)
+    g = rng.standard_normal(300) + 0.5 * rng.standard_normal((4, 300))
+    ctx = RoundContext(round=0, rng=np.random.default_rng(2), workers=np.array([3, 5, 8, 9]))
+    res = make_compressor(SCHEMES[scheme][0]()).compress(g, np.arange(4), ctx)
+    np.testing.assert_allclose(res.reconstructions.mean(axis=0), res.aggregate, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(res.aggregate_of(np.array([1, 3])), res.reconstructions[[1, 3]].mean(axis=0))
+
+
+def test_majority_vote_subset_votes_over_the_subset() -> None:
+    from edgefl.compress.simple import SignSGD, SignSGDConfig
+
+    g = np.array([[1.0, -2.0], [3.0, -1.0], [-1.0, -1.0]])
+    res = SignSGD(SignSGDConfig(majority_vote=True, scaled=False)).compress(
+        g, np.arange(3), RoundContext(round=0, rng=np.random.default_rng(0)))
+    np.testing.assert_array_equal(res.aggregate, [1.0, -1.0])
+    np.testing.assert_array_equal(res.aggregate_of(np.array([2])), [-1.0, -1.0])
+    np.testing.assert_array_equal(res.aggregate_of(np.array([0, 1])), [1.0, -1.0])

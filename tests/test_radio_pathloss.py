@@ -84,7 +84,8 @@ def test_uma_nlos_max_rule_takes_los_when_larger():
     #   d'BP = 4 x 24 x 21.5 x 3.5e9 / 3e8 = 24080 m, so LOS = PL1
     #   PL_LOS = 28 + 22 x 1.3043967 + 10.881361 = 67.578088
     #   PL'    = 13.54 + 39.08 x 1.3043967 + 10.881361 - 0.6 x 21 = 62.797183  -> max = LOS
-    assert pl("uma_nlos", 20.0, 25.0, 22.5) == pytest.approx(67.578088, abs=1e-5)
+    #   (h_E is random at hUT = 22.5 m, so it is fixed here; d2D = 20 m is below d'BP for every h_E)
+    assert pl("uma_nlos", 20.0, 25.0, 22.5, h_e_m=1.0) == pytest.approx(67.578088, abs=1e-5)
 
 
 def test_umi_nlos_both_branches_of_max():

@@ -87,12 +87,12 @@ def test_summary_json_is_strict(tmp_path: Path) -> None:
 
 
 def test_error_inside_radio_code_names_the_scenario_fields(monkeypatch: pytest.MonkeyPatch) -> None:
-    from edgefl.radio import environment
+    from edgefl.radio import link_state  # the per-worker path loss is computed there (issue 17)
 
     def broken(*args, **kwargs):
         raise ValueError("snr_linear must be positive and finite")
 
-    monkeypatch.setattr(environment, "pathloss_db", broken)
+    monkeypatch.setattr(link_state, "pathloss_db", broken)
     code, out = validate()
     assert code == 2
     assert "Traceback" not in out and "snr_linear must be positive" in out

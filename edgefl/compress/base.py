@@ -15,6 +15,7 @@ Adding a scheme: one file with its config (pydantic, ``scheme`` literal tag) and
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -91,6 +92,8 @@ class CompressionResult:
     #: :meth:`aggregate_of`). None: the scheme cannot drop uploads.
     reconstructions: np.ndarray | None = None
     weights: np.ndarray | None = None
+    #: the scheme's aggregate of a subset of rows when it is not a weighted mean (e.g. majority vote)
+    combine: Callable[[np.ndarray], np.ndarray] | None = None
 
     def aggregate_of(self, rows: np.ndarray) -> np.ndarray:
         """The aggregate the server forms from the uploads of ``rows`` alone: the scheme's own
@@ -102,6 +105,8 @@ class CompressionResult:
         k = np.asarray(self.upload_bits).shape[0]
         if rows.size == k and np.array_equal(np.sort(rows), np.arange(k)):
             return self.aggregate
+        if rows.size and self.combine is not None:
+            return self.combine(rows)
         if self.reconstructions is None:
             raise ValueError("this compression scheme gives no per-worker reconstructions "
                              "(CompressionResult.reconstructions), so it cannot aggregate a subset of the uploads")

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, Field
 
 from edgefl.compress.base import Compressor
 from edgefl.compress.dsc_config import DSCConfig
+from edgefl.compress.ef_signsgd import EFSignSGDConfig
+from edgefl.compress.iade import AIADEConfig, IADEConfig, IADESGDConfig
+from edgefl.compress.powersgd import PowerSGDConfig
+from edgefl.compress.qsgd import QSGDConfig
 from edgefl.compress.rd_ideal import RDIdeal, RDIdealConfig
 from edgefl.compress.simple import NoCompression, NoneConfig, SignSGD, SignSGDConfig
+from edgefl.compress.sparsify import RandKConfig, TopKConfig
+from edgefl.compress.terngrad import TernGradConfig
 
 #: scheme name -> (config model, compressor class taking that config, or "module:Class" loaded
 #: on first use so that heavy coders (numba, scipy) are imported only by the runs that need them)
@@ -19,6 +26,15 @@ SCHEMES: dict[str, tuple[type[BaseModel], type[Compressor] | str]] = {
     "signsgd": (SignSGDConfig, SignSGD),
     "rd-ideal": (RDIdealConfig, RDIdeal),
     "dsc": (DSCConfig, "edgefl.compress.dsc:DSCCompressor"),
+    "iade": (IADEConfig, "edgefl.compress.iade:IADE"),
+    "aiade": (AIADEConfig, "edgefl.compress.iade:IADE"),
+    "iade-sgd": (IADESGDConfig, "edgefl.compress.iade:IADE"),
+    "qsgd": (QSGDConfig, "edgefl.compress.qsgd:QSGD"),
+    "terngrad": (TernGradConfig, "edgefl.compress.terngrad:TernGrad"),
+    "topk": (TopKConfig, "edgefl.compress.sparsify:Sparsifier"),
+    "randk": (RandKConfig, "edgefl.compress.sparsify:Sparsifier"),
+    "ef-signsgd": (EFSignSGDConfig, "edgefl.compress.ef_signsgd:EFSignSGD"),
+    "powersgd": (PowerSGDConfig, "edgefl.compress.powersgd:PowerSGD"),
 }
 
 
@@ -31,9 +47,13 @@ def compression_config_type() -> Any:
 
 
 def make_compressor(cfg: BaseModel, **kwargs: Any) -> Compressor:
-    """Instantiate the compressor for a validated scheme config."""
+    """Instantiate the compressor for a validated scheme config. Keyword arguments the
+    constructor does not name (``param_shapes``, ``num_params``, ``problem``, offered to every
+    scheme) are dropped (a ``**overrides`` catch-all does not count as naming them)."""
     _, cls = SCHEMES[cfg.scheme]  # type: ignore[attr-defined]
     if isinstance(cls, str):
         module, name = cls.split(":")
         cls = getattr(importlib.import_module(module), name)
-    return cls(cfg, **kwargs)
+    named = {name for name, p in inspect.signature(cls.__init__).parameters.items()
+             if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)}
+    return cls(cfg, **{k: v for k, v in kwargs.items() if k in named})

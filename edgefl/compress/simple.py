@@ -8,6 +8,15 @@ the mean magnitude the workers report, a standard scaled-sign estimator
 Neither scheme charges encode or server time (:meth:`Compressor.encode_flops` and
 ``server_flops`` stay 0): float32 is what the gradient already is, and the sign (and the
 scale's running sum) come out of the gradient pass itself.
+
+Variants a user tries when signSGD lags (issue 14 item 5):
+
+* ``per_layer``: the scale is the mean magnitude of each tensor (one float32 per layer
+  and worker), the layer-wise scaled sign of Karimireddy et al. (ICML 2019, Sec. 6);
+* ``majority_vote`` (Bernstein et al., ICLR 2019, "signSGD with majority vote", Alg. 1):
+  the server broadcasts sign(sum_k sign(g_k)) (ties sent as +) at 1 bit per parameter,
+  times the mean of the workers' scales when ``scaled`` (one float32 per layer), instead
+  of the model; ``downlink_bits`` carries that broadcast.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from typing import Literal
 import numpy as np
 
 from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
+from edgefl.compress.bitstream import layer_slices
 from edgefl.config_model import StrictModel
 
 
@@ -31,6 +41,8 @@ class SignSGDConfig(StrictModel):
 
     scheme: Literal["signsgd"] = "signsgd"
     scaled: bool = True  # send mean |g_k| so the server can undo the sign's shrinkage
+    per_layer: bool = False  # one scale per tensor instead of one per worker
+    majority_vote: bool = False  # server broadcasts the sign of the vote (1 bit/param) instead of the model
 
 
 class NoCompression(Compressor):
@@ -56,19 +68,36 @@ class SignSGD(Compressor):
 
     name = "signsgd"
 
-    def __init__(self, cfg: SignSGDConfig | None = None) -> None:
+    def __init__(self, cfg: SignSGDConfig | None = None, *, param_shapes: list[tuple[int, ...]] | None = None,
+                 **_: object) -> None:
         self.cfg = cfg or SignSGDConfig()
+        self.param_shapes = param_shapes if self.cfg.per_layer else None
 
     def compress(self, grads: np.ndarray, order: np.ndarray, ctx: RoundContext) -> CompressionResult:
         k, p = grads.shape
         signs = np.where(grads >= 0, 1.0, -1.0)
+        sizes = [b - a for a, b, _ in layer_slices(self.param_shapes, p)]
         if self.cfg.scaled:
-            scale = np.abs(grads).mean(axis=1, keepdims=True).astype(np.float32).astype(np.float64)
-            extra = FLOAT_BITS
+            if len(sizes) == 1:
+                layer_mean = np.abs(grads).mean(axis=1, keepdims=True)
+            else:
+                layer_mean = np.add.reduceat(np.abs(grads), np.cumsum([0] + sizes)[:-1], axis=1) / np.asarray(sizes)
+            scale = np.repeat(layer_mean.astype(np.float32).astype(np.float64), sizes, axis=1)
+            extra = FLOAT_BITS * len(sizes)
         else:
             scale = np.ones((k, 1))
             extra = 0
-        u = signs * scale
         bits = np.full(k, float(p + extra))
+        if self.cfg.majority_vote:
+            def vote_of(rows: np.ndarray) -> np.ndarray:
+                vote = np.where(signs[rows].sum(axis=0) >= 0, 1.0, -1.0)
+                return vote * np.broadcast_to(scale, signs.shape)[rows].mean(axis=0).astype(np.float32).astype(
+                    np.float64)
+
+            vote = np.where(signs.sum(axis=0) >= 0, 1.0, -1.0)
+            mean_scale = scale.mean(axis=0).astype(np.float32).astype(np.float64)
+            return CompressionResult(upload_bits=bits, decode_bits=np.zeros(k), aggregate=vote * mean_scale,
+                                     downlink_bits=float(p + extra), combine=vote_of)
+        u = signs * scale
         return CompressionResult(upload_bits=bits, decode_bits=np.zeros(k), aggregate=u.mean(axis=0),
                                  reconstructions=u)

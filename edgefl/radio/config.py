@@ -10,13 +10,14 @@ rates and times derived from it stay finite floats (e.g. a 1e6 dB SNR gap overfl
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, Field, PositiveFloat, model_validator
 
 from edgefl.config_model import StrictModel
 from edgefl.radio.link import ShannonLinkConfig
 from edgefl.radio.link_registry import link_config_type
+from edgefl.radio.los import INF_CLUTTER_SCENARIOS, LosScenario
 from edgefl.radio.trace import ChannelTraceConfig
 
 PathLossModel = Literal[
@@ -30,6 +31,8 @@ PathLossModel = Literal[
     "inh_office_nlos",
     "inf_los",
     "inf_nlos",
+    "rma_los",
+    "rma_nlos",
 ]
 
 #: Models of 3GPP TR 38.901 Table 7.4.1-1 (they use antenna heights).
@@ -38,6 +41,8 @@ TR38901_MODELS = frozenset(get_args(PathLossModel)) - {"free_space", "log_distan
 
 #: Carrier range of validity of 38.901 Table 7.4.1-1 (UMa, UMi, InH, InF): 0.5-100 GHz.
 TR38901_CARRIER_RANGE_HZ = (0.5e9, 100e9)
+#: RMa path loss of 38.901 Table 7.4.1-1 is valid for 0.5-30 GHz (38.901 Sec. 7.4.1).
+RMA_CARRIER_RANGE_HZ = (0.5e9, 30e9)
 
 
 _Strict = StrictModel
@@ -57,15 +62,18 @@ class PathLossConfig(_Strict):
     * ``free_space``: Friis, PL = 20 log10(4 pi d f / c).
     * ``log_distance``: PL = PL(d0) + 10 n log10(d / d0); ``pl0_db`` defaults to the
       free-space loss at ``d0_m`` (Rappaport, *Wireless Communications*, 2nd ed., Sec. 4.9.1).
-    * ``uma_*``, ``umi_*`` (street canyon), ``inh_office_*``, ``inf_*``: 3GPP TR 38.901
-      V17 Table 7.4.1-1. ``inf_nlos`` uses the sub-scenario ``inf_subscenario``
-      (``sl`` sparse/low BS, ``dl`` dense/low BS, ``sh`` sparse/high BS, ``dh`` dense/high BS).
+    * ``uma_*``, ``umi_*`` (street canyon), ``inh_office_*``, ``inf_*``, ``rma_*``: 3GPP TR 38.901
+      V17 Table 7.4.1-1 (RMa with ``building_height_m`` h and, NLOS, ``street_width_m`` W).
+      ``inf_nlos`` uses the sub-scenario ``inf_subscenario`` (``sl`` sparse/low BS,
+      ``dl`` dense/low BS, ``sh`` sparse/high BS, ``dh`` dense/high BS).
 
     ``h_bs_m`` / ``h_ut_m`` override the antenna heights taken from the z coordinates of
     the server / worker positions (38.901 models only); ``h_e_m`` is the effective
-    environment height of the UMa/UMi breakpoint distance (38.901 Note 1; 1 m for UMi
-    and for UMa with h_UT < 13 m). Distances below ``min_distance_m`` (default: the
-    lower validity limit of the model) are clamped to it.
+    environment height of the UMa/UMi breakpoint distance (38.901 Note 1): ``"standard"``
+    (default) is 1 m for UMi and, for UMa, 1 m with probability 1/(1 + C(d_2D, h_UT)),
+    else uniform over {12, 15, ..., h_UT - 1.5}, drawn per link; a number fixes it (the
+    standard's value only for h_UT < 13 m). Distances below ``min_distance_m`` (default:
+    the lower validity limit of the model) are clamped to it.
     """
 
     model: PathLossModel
@@ -80,13 +88,31 @@ class PathLossConfig(_Strict):
     h_ut_m: PositiveFloat | None = Field(
         None, le=1e4, description="38.901: UT (worker) antenna height, m; default: worker z"
     )
-    h_e_m: float = Field(1.0, ge=0, le=1e4, description="38.901 UMa/UMi: effective environment height, m")
+    h_e_m: Annotated[float, Field(ge=0, le=1e4)] | Literal["standard"] = Field(
+        "standard",
+        description="38.901 UMa/UMi: effective environment height h_E, m; 'standard' = 1 m for UMi "
+        "and drawn per link for UMa (Table 7.4.1-1 Note 1), a number = that fixed h_E",
+    )
     inf_subscenario: Literal["sl", "dl", "sh", "dh"] | None = Field(
         None, description="inf_nlos: InF sub-scenario (default 'dl')"
     )
     min_distance_m: PositiveFloat | None = Field(
         None, le=1e6, description="clamp distances below this (m); default: the model's validity limit"
     )
+    building_height_m: float | None = Field(
+        None, ge=5, le=50, description="rma: average building height h, 5-50 m (default 5)"
+    )
+    street_width_m: float | None = Field(
+        None, ge=5, le=50, description="rma_nlos: average street width W, 5-50 m (default 20)"
+    )
+
+    @model_validator(mode="after")
+    def _check_rma_params(self) -> PathLossConfig:
+        if not self.model.startswith("rma"):
+            _reject_unused(self, "model", self.model, ("building_height_m",))
+        if self.model != "rma_nlos":
+            _reject_unused(self, "model", self.model, ("street_width_m",))
+        return self
 
     @model_validator(mode="after")
     def _check_params(self) -> PathLossConfig:
@@ -147,6 +173,104 @@ class CorrelationConfig(_Strict):
         return self
 
 
+#: Path-loss fields of the geometry, shared by both LOS states (set at the top level only).
+NLOS_INHERITED = frozenset({"h_bs_m", "h_ut_m", "h_e_m", "min_distance_m", "building_height_m"})
+
+
+class LinkStateConfig(_Strict):
+    """Path loss, shadowing and fading of the NLOS state of a mixed LOS/NLOS profile.
+
+    Antenna heights, h_E and the building height come from the channel's top-level
+    ``pathloss`` (one geometry per link, whatever its state), so they are not allowed here.
+    """
+
+    pathloss: PathLossConfig
+    shadowing_sigma_db: float = Field(0.0, ge=0, description="log-normal shadowing std (dB)")
+    fading: FadingConfig = FadingConfig()
+
+    @model_validator(mode="after")
+    def _check_heights(self) -> LinkStateConfig:
+        given = sorted(NLOS_INHERITED & self.pathloss.model_fields_set)
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} must not be set in los_state.nlos.pathloss: heights, h_E, building "
+                "height and the distance clamp come from the channel's top-level pathloss"
+            )
+        return self
+
+
+#: Path-loss model pairs (LOS state, NLOS state) each Table 7.4.2-1 row goes with.
+LOS_STATE_MODELS = {
+    "rma": ("rma_los", "rma_nlos"),
+    "umi_street_canyon": ("umi_los", "umi_nlos"),
+    "uma": ("uma_los", "uma_nlos"),
+    "inh_office_mixed": ("inh_office_los", "inh_office_nlos"),
+    "inh_office_open": ("inh_office_los", "inh_office_nlos"),
+    "inf_sl": ("inf_los", "inf_nlos"),
+    "inf_dl": ("inf_los", "inf_nlos"),
+    "inf_sh": ("inf_los", "inf_nlos"),
+    "inf_dh": ("inf_los", "inf_nlos"),
+}
+
+
+class LosStateConfig(_Strict):
+    """Per-worker LOS/NLOS state drawn from 3GPP TR 38.901 Table 7.4.2-1 (a mixed profile).
+
+    The channel's top-level ``pathloss``, ``shadowing_sigma_db`` and ``fading`` apply in
+    the LOS state, ``nlos`` in the NLOS state. ``redraw``: ``placement`` draws each
+    worker's state once (fixed for the run); ``correlation`` redraws it with the
+    channel's ``correlation`` policy (once per round for ``block_round``, per
+    transmission for ``block_upload``; not with ``gauss_markov``). InF-SL/DL/SH/DH need
+    the clutter of 38.901 Table 7.2-4: ``clutter_size_m`` (d_clutter), ``clutter_density``
+    (r) and ``clutter_height_m`` (h_c).
+    """
+
+    probability: LosScenario = Field(description="row of 38.901 Table 7.4.2-1")
+    redraw: Literal["placement", "correlation"] = "placement"
+    nlos: LinkStateConfig
+    clutter_size_m: PositiveFloat | None = Field(None, description="InF: d_clutter, m")
+    clutter_density: float | None = Field(None, gt=0, lt=1, description="InF: clutter density r")
+    clutter_height_m: PositiveFloat | None = Field(None, description="InF: effective clutter height h_c, m")
+
+    @model_validator(mode="after")
+    def _check_clutter(self) -> LosStateConfig:
+        clutter = ("clutter_size_m", "clutter_density", "clutter_height_m")
+        if self.probability in INF_CLUTTER_SCENARIOS:
+            missing = [f for f in clutter if getattr(self, f) is None]
+            if missing:
+                raise ValueError(
+                    f"probability={self.probability!r} needs {', '.join(missing)} (38.901 Table 7.2-4 clutter)"
+                )
+        else:
+            _reject_unused(self, "probability", self.probability, clutter)
+        return self
+
+
+class O2IConfig(_Strict):
+    """Outdoor-to-indoor penetration, 3GPP TR 38.901 Sec. 7.4.3.1, for UMa / UMi profiles.
+
+    ``indoor_fraction`` and ``high_loss_fraction`` are the defaults a scenario's placement
+    may override: the share of workers placed indoors (38.901 Table 7.2-1: 80 % for UMa
+    and UMi) and the share of those in high-loss buildings (Table 7.4.3-2; the standard
+    leaves the mix to the user). An indoor worker gets PL_tw + 0.5 d_2D-in + N(0, sigma_P^2)
+    on top of its outdoor path loss, d_2D-in = min of two U(0, ``max_indoor_distance_m``).
+    ``shadowing_sigma_db`` and ``fading``, when set, replace the state's values for indoor
+    workers (38.901 Table 7.5-6 lists sigma_SF = 7 dB and no K-factor for O2I links).
+    ``indoor_height: floors`` puts each indoor worker on a random floor of a random
+    building (38.901 Table 7.2-1), which overrides the path loss's ``h_ut_m`` for them.
+    """
+
+    indoor_fraction: float = Field(0.0, ge=0, le=1, description="default share of indoor workers")
+    high_loss_fraction: float = Field(0.5, ge=0, le=1, description="default share in high-loss buildings")
+    max_indoor_distance_m: PositiveFloat = Field(25.0, description="d_2D-in upper limit, m (25 UMa/UMi)")
+    shadowing_sigma_db: float | None = Field(None, ge=0, description="indoor workers' shadowing std, dB")
+    fading: FadingConfig | None = Field(None, description="indoor workers' fading; default the state's")
+    indoor_height: Literal["placement", "floors"] = Field(
+        "placement", description="indoor workers' h_UT: the placement's, or 'floors' = 3(n_fl - 1) + 1.5 m "
+        "with n_fl ~ U{1..N_fl}, N_fl ~ U{4..8} (38.901 Table 7.2-1)"
+    )
+
+
 LinkConfig = link_config_type()
 
 
@@ -177,6 +301,10 @@ class ChannelConfig(_Strict):
     max_spectral_efficiency: PositiveFloat | None = Field(
         None, le=100, description="cap on bit/s/Hz (e.g. 256-QAM at the highest code rate)"
     )
+    los_state: LosStateConfig | None = Field(
+        None, description="mixed LOS/NLOS profile: per-worker state from 38.901 Table 7.4.2-1"
+    )
+    o2i: O2IConfig | None = Field(None, description="outdoor-to-indoor penetration (38.901 Sec. 7.4.3)")
     link: LinkConfig = Field(  # type: ignore[valid-type]
         default_factory=ShannonLinkConfig,
         description="link model turning SNR into rate and playing out uploads (see edgefl.radio.link)")
@@ -191,5 +319,49 @@ class ChannelConfig(_Strict):
             raise ValueError(
                 f"carrier_hz={self.carrier_hz:g} is outside the 3GPP TR 38.901 range "
                 f"[{lo:g}, {hi:g}] Hz of path-loss model {self.pathloss.model!r}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_rma_carrier(self) -> ChannelConfig:
+        lo, hi = RMA_CARRIER_RANGE_HZ
+        if self.pathloss.model.startswith("rma") and not lo <= self.carrier_hz <= hi:
+            raise ValueError(
+                f"carrier_hz={self.carrier_hz:g} is outside the 3GPP TR 38.901 RMa range [{lo:g}, {hi:g}] Hz"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_mixed(self) -> ChannelConfig:
+        los = self.los_state
+        if los is not None:
+            if los.probability not in LOS_STATE_MODELS:
+                raise ValueError(
+                    f"los_state.probability={los.probability!r} has no LOS/NLOS path-loss pair in edgefl; "
+                    f"allowed: {sorted(LOS_STATE_MODELS)}"
+                )
+            want = LOS_STATE_MODELS[los.probability]
+            got = (self.pathloss.model, los.nlos.pathloss.model)
+            if got != want:
+                raise ValueError(
+                    f"los_state.probability={los.probability!r} needs pathloss.model={want[0]!r} (LOS state) "
+                    f"and los_state.nlos.pathloss.model={want[1]!r}; got {got[0]!r} and {got[1]!r}"
+                )
+            if los.probability.startswith("inf_"):
+                sub = los.nlos.pathloss.inf_subscenario or "dl"
+                if los.probability != f"inf_{sub}":
+                    raise ValueError(
+                        f"los_state.probability={los.probability!r} does not match "
+                        f"los_state.nlos.pathloss.inf_subscenario={sub!r}"
+                    )
+            if los.redraw == "correlation" and self.correlation.kind == "gauss_markov":
+                raise ValueError(
+                    "los_state.redraw='correlation' needs correlation.kind block_round or block_upload; "
+                    "gauss_markov has no LOS-state process (use redraw: placement)"
+                )
+        if self.o2i is not None and self.pathloss.model not in ("uma_los", "uma_nlos", "umi_los", "umi_nlos"):
+            raise ValueError(
+                f"o2i applies to outdoor base stations (UMa / UMi path loss), not pathloss.model="
+                f"{self.pathloss.model!r}"
             )
         return self

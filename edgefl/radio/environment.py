@@ -23,8 +23,8 @@ import numpy as np
 
 from edgefl.radio.config import TR38901_MODELS, ChannelConfig
 from edgefl.radio.fading import FadingStream, power_gain_from_state
+from edgefl.radio.link_state import fading_streams, worker_links
 from edgefl.radio.noise import NOISE_DENSITY_DBM_HZ, thermal_noise_dbm
-from edgefl.radio.pathloss import pathloss_db
 from edgefl.radio.trace import ChannelTrace
 
 _SHADOW, _UPLINK, _DOWNLINK = 0, 1, 2
@@ -36,6 +36,11 @@ class RadioEnvironment:
     ``worker_pos`` (K, 3) and ``server_pos`` (3,) are metres; heights are the z
     coordinates unless the path-loss config sets ``h_bs_m`` / ``h_ut_m``.
     ``cfg.tx_power_dbm``, when set, replaces ``worker_tx_dbm`` for every worker.
+    ``indoor`` = (indoor fraction, high-loss fraction) of the placement (None: the
+    channel's ``o2i`` defaults). Mixed LOS/NLOS and indoor workers: see
+    :mod:`edgefl.radio.link_state`; the mean SNR is then that of each worker's state drawn
+    at placement, and with ``los_state.redraw: correlation`` the fading gain carries the
+    change of state.
     """
 
     def __init__(
@@ -47,6 +52,7 @@ class RadioEnvironment:
         server_tx_dbm: float,
         seed: int,
         trace: ChannelTrace | None = None,
+        indoor: tuple[float | None, float | None] = (None, None),
     ) -> None:
         wp = np.asarray(worker_pos, dtype=float)
         sp = np.asarray(server_pos, dtype=float)
@@ -79,12 +85,13 @@ class RadioEnvironment:
         self.h_ut_m = (
             np.full(k, pl_cfg.h_ut_m) if (is_38901 and pl_cfg.h_ut_m is not None) else wp[:, 2].copy()
         )
-        self.distance_3d_m = np.sqrt(self.distance_2d_m**2 + (self.h_bs_m - self.h_ut_m) ** 2)
-        self.pathloss_db = pathloss_db(
-            pl_cfg, self.distance_2d_m, cfg.carrier_hz, self.h_bs_m, self.h_ut_m
-        )
         seed = int(seed)
-        self.shadowing_db = np.array(
+        # Per-worker LOS state, indoor / O2I loss and h_E (38.901 Tables 7.4.2-1, 7.4.1-1, Sec. 7.4.3).
+        self.links = worker_links(cfg, self.distance_2d_m, self.h_bs_m, self.h_ut_m, seed, *indoor)
+        self.h_ut_m = self.links.h_ut_m  # indoor workers may be placed on a floor (o2i.indoor_height)
+        self.distance_3d_m = np.sqrt(self.distance_2d_m**2 + (self.h_bs_m - self.h_ut_m) ** 2)
+        self.pathloss_db = self.links.pathloss_db
+        self.shadowing_db = self.links.shadowing_db if not self.links.plain else np.array(
             [
                 np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SHADOW, i))).normal(
                     0.0, cfg.shadowing_sigma_db
@@ -106,6 +113,10 @@ class RadioEnvironment:
             g = np.array([trace.mean_gain_db(i, tx[i], self._ul_noise_full_dbm) for i in range(k)])
             self._ul_rx_dbm = tx + g
             self._dl_rx_dbm = self.server_tx_dbm + g
+        if not self.links.plain:
+            self._ul = fading_streams(cfg, self.links, seed, downlink=False)
+            self._dl = fading_streams(cfg, self.links, seed, downlink=True)
+            return
         self._ul = [
             FadingStream(cfg.fading, cfg.correlation, np.random.SeedSequence(seed, spawn_key=(_UPLINK, i)))
             for i in range(k)

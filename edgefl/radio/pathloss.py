@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgefl.radio.config import TR38901_CARRIER_RANGE_HZ, TR38901_MODELS, PathLossConfig
+from edgefl.radio.config import (
+    RMA_CARRIER_RANGE_HZ,
+    TR38901_CARRIER_RANGE_HZ,
+    TR38901_MODELS,
+    PathLossConfig,
+)
 
 SPEED_OF_LIGHT_M_S = 299_792_458.0
 #: 38.901 Note 1 of Table 7.4.1-1 uses c = 3.0e8 m/s in the breakpoint distance.
@@ -17,7 +22,7 @@ _C_38901 = 3.0e8
 
 #: Default lower distance limits (m): 38.901 validity ranges of Table 7.4.1-1
 #: (UMa/UMi: 10 m <= d_2D; InH/InF: 1 m <= d_3D); free space / log-distance: 1 m / d0.
-_MIN_D2D_M = {"uma": 10.0, "umi": 10.0}
+_MIN_D2D_M = {"uma": 10.0, "umi": 10.0, "rma": 10.0}
 _MIN_D3D_M = {"inh": 1.0, "inf": 1.0, "free": 1.0}
 
 
@@ -36,11 +41,12 @@ def log_distance_pathloss_db(
 
 
 def breakpoint_distance_m(
-    h_bs_m: np.ndarray, h_ut_m: np.ndarray, carrier_hz: float, h_e_m: float = 1.0
+    h_bs_m: np.ndarray, h_ut_m: np.ndarray, carrier_hz: float, h_e_m: float | np.ndarray = 1.0
 ) -> np.ndarray:
     """38.901 Table 7.4.1-1 Note 1: d'_BP = 4 h'_BS h'_UT f_c / c, h' = h - h_E (f_c in Hz, c = 3e8)."""
-    h_bs_eff = np.asarray(h_bs_m, dtype=float) - h_e_m
-    h_ut_eff = np.asarray(h_ut_m, dtype=float) - h_e_m
+    h_e = np.asarray(h_e_m, dtype=float)
+    h_bs_eff = np.asarray(h_bs_m, dtype=float) - h_e
+    h_ut_eff = np.asarray(h_ut_m, dtype=float) - h_e
     if np.any(h_bs_eff <= 0) or np.any(h_ut_eff <= 0):
         raise ValueError(
             f"antenna heights must exceed the effective environment height h_e_m={h_e_m} m "
@@ -102,11 +108,40 @@ def _inf_nlos(d3d, fc_ghz, sub: str):
     return pl
 
 
+def rma_breakpoint_distance_m(h_bs_m, h_ut_m, carrier_hz: float) -> np.ndarray:
+    """RMa d_BP = 2 pi h_BS h_UT f_c / c (38.901 Table 7.4.1-1 Note 5; f_c in Hz, c = 3e8)."""
+    return 2.0 * np.pi * np.asarray(h_bs_m, dtype=float) * np.asarray(h_ut_m, dtype=float) * carrier_hz / _C_38901
+
+
+def _rma_pl1(d3d, fc_ghz, h):
+    """RMa PL1 = 20 log10(40 pi d3D fc / 3) + min(0.03 h^1.72, 10) log10 d3D - min(0.044 h^1.72, 14.77)
+    + 0.002 log10(h) d3D (38.901 Table 7.4.1-1, fc in GHz)."""
+    return (20.0 * np.log10(40.0 * np.pi * d3d * fc_ghz / 3.0) + min(0.03 * h**1.72, 10.0) * np.log10(d3d)
+            - min(0.044 * h**1.72, 14.77) + 0.002 * np.log10(h) * d3d)
+
+
+def _rma_los(d2d, d3d, fc_ghz, carrier_hz, h_bs, h_ut, h):
+    """RMa LOS: PL1 for d2D <= d_BP, PL2 = PL1(d_BP) + 40 log10(d3D / d_BP) beyond (Table 7.4.1-1)."""
+    d_bp = rma_breakpoint_distance_m(h_bs, h_ut, carrier_hz)
+    pl2 = _rma_pl1(d_bp, fc_ghz, h) + 40.0 * np.log10(d3d / d_bp)
+    return np.where(d2d <= d_bp, _rma_pl1(d3d, fc_ghz, h), pl2)
+
+
+def _rma_nlos_prime(d3d, fc_ghz, h_bs, h_ut, h, w):
+    """PL'_RMa-NLOS = 161.04 - 7.1 log10 W + 7.5 log10 h - (24.37 - 3.7 (h/hBS)^2) log10 hBS
+    + (43.42 - 3.1 log10 hBS)(log10 d3D - 3) + 20 log10 fc - (3.2 (log10(11.75 hUT))^2 - 4.97)."""
+    return (161.04 - 7.1 * np.log10(w) + 7.5 * np.log10(h) - (24.37 - 3.7 * (h / h_bs) ** 2) * np.log10(h_bs)
+            + (43.42 - 3.1 * np.log10(h_bs)) * (np.log10(d3d) - 3.0) + 20.0 * np.log10(fc_ghz)
+            - (3.2 * np.log10(11.75 * h_ut) ** 2 - 4.97))
+
+
 def check_carrier(model: str, carrier_hz: float) -> None:
     """Raise ValueError when ``carrier_hz`` is outside the validity range of ``model``."""
     if not np.isfinite(carrier_hz) or carrier_hz <= 0:
         raise ValueError(f"carrier_hz must be a positive finite frequency in Hz, got {carrier_hz}")
     lo, hi = TR38901_CARRIER_RANGE_HZ
+    if model.startswith("rma"):
+        lo, hi = RMA_CARRIER_RANGE_HZ
     if model in TR38901_MODELS and not lo <= carrier_hz <= hi:
         raise ValueError(
             f"carrier_hz={carrier_hz:g} is outside the 3GPP TR 38.901 range [{lo:g}, {hi:g}] Hz "
@@ -124,18 +159,43 @@ def default_min_distance_m(cfg: PathLossConfig) -> float:
     return _MIN_D2D_M.get(family, _MIN_D3D_M.get(family, 1.0))
 
 
+def effective_height_m(
+    cfg: PathLossConfig, d2d_m: np.ndarray, h_ut_m: np.ndarray, h_e_m: np.ndarray | float | None = None
+) -> np.ndarray | float:
+    """h_E for the UMa/UMi breakpoint (38.901 Table 7.4.1-1 Note 1): ``h_e_m`` when given (per-link
+    draws, see :func:`edgefl.radio.los.draw_uma_h_e`), a fixed ``cfg.h_e_m``, 1 m for UMi, and for UMa
+    with ``"standard"`` 1 m where that is certain (C(d_2D, h_UT) = 0 or h_UT < 13.5 m); otherwise
+    h_E is random and must be drawn by the caller."""
+    if h_e_m is not None:
+        return np.asarray(h_e_m, dtype=float)
+    if cfg.h_e_m != "standard":
+        return float(cfg.h_e_m)
+    if cfg.model.startswith("umi"):
+        return 1.0
+    from edgefl.radio.los import uma_h_e_pmf_is_one
+
+    if not np.all(uma_h_e_pmf_is_one(d2d_m, h_ut_m)):
+        raise ValueError(
+            "UMa h_E is random for these links (h_UT >= 13.5 m beyond 18 m, 38.901 Table 7.4.1-1 Note 1): "
+            "pass per-link h_e_m drawn with edgefl.radio.los.draw_uma_h_e, or set pathloss.h_e_m to a number"
+        )
+    return 1.0
+
+
 def pathloss_db(
     cfg: PathLossConfig,
     d2d_m: np.ndarray,
     carrier_hz: float,
     h_bs_m: np.ndarray | float,
     h_ut_m: np.ndarray | float,
+    h_e_m: np.ndarray | float | None = None,
 ) -> np.ndarray:
     """Path loss in dB for horizontal distances ``d2d_m`` and antenna heights.
 
     d_3D = sqrt(d_2D^2 + (h_BS - h_UT)^2). NLOS 38.901 models return
-    max(PL_LOS, PL'_NLOS) as Table 7.4.1-1 prescribes. UMa/UMi clamp d_2D, the other
-    models clamp d_3D, from below at :func:`default_min_distance_m`.
+    max(PL_LOS, PL'_NLOS) as Table 7.4.1-1 prescribes. UMa/UMi/RMa clamp d_2D, the other
+    models clamp d_3D, from below at :func:`default_min_distance_m`. ``h_e_m`` (UMa/UMi):
+    per-link effective environment heights overriding ``cfg.h_e_m`` (see :func:`effective_height_m`).
     """
     check_carrier(cfg.model, carrier_hz)
     d2d = np.asarray(d2d_m, dtype=float)
@@ -156,13 +216,25 @@ def pathloss_db(
             raise ValueError(f"38.901 heights must be > 0 m, got h_bs_m={h_bs_m}, h_ut_m={h_ut_m}")
         d2d = np.maximum(d2d, d_min)
         d3d = np.sqrt(d2d**2 + dh2)
-        d_bp = breakpoint_distance_m(h_bs, h_ut, carrier_hz, cfg.h_e_m)
+        d_bp = breakpoint_distance_m(h_bs, h_ut, carrier_hz, effective_height_m(cfg, d2d, h_ut, h_e_m))
         family = model[:3]
         pl = _two_slope_los(family, d2d, d3d, fc_ghz, h_bs, h_ut, d_bp)
         if model == "uma_nlos":
             pl = np.maximum(pl, _uma_nlos_prime(d3d, fc_ghz, h_ut))
         elif model == "umi_nlos":
             pl = np.maximum(pl, _umi_nlos_prime(d3d, fc_ghz, h_ut))
+        return pl
+
+    if model in ("rma_los", "rma_nlos"):
+        if np.any(h_bs <= 0) or np.any(h_ut <= 0):
+            raise ValueError(f"38.901 heights must be > 0 m, got h_bs_m={h_bs_m}, h_ut_m={h_ut_m}")
+        d2d = np.maximum(d2d, d_min)
+        d3d = np.sqrt(d2d**2 + dh2)
+        h = cfg.building_height_m if cfg.building_height_m is not None else 5.0
+        pl = _rma_los(d2d, d3d, fc_ghz, carrier_hz, h_bs, h_ut, h)
+        if model == "rma_nlos":
+            w = cfg.street_width_m if cfg.street_width_m is not None else 20.0
+            pl = np.maximum(pl, _rma_nlos_prime(d3d, fc_ghz, h_bs, h_ut, h, w))
         return pl
 
     d3d = np.maximum(np.sqrt(d2d**2 + dh2), d_min)

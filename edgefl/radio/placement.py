@@ -20,12 +20,27 @@ Coordinate = Annotated[float, Field(ge=-1e6, le=1e6)]
 Point = tuple[Coordinate, Coordinate] | tuple[Coordinate, Coordinate, Coordinate]
 
 
-class _Layout(StrictModel):
+class _Indoor(StrictModel):
+    """Indoor share of the workers (3GPP TR 38.901 Sec. 7.4.3 outdoor-to-indoor).
+
+    ``indoor_fraction``: share of workers placed indoors; ``high_loss_fraction``: share of
+    the indoor workers in high-loss buildings (38.901 Table 7.4.3-2). Unset (None) takes the
+    channel profile's ``o2i`` defaults (e.g. 80 % indoor for the mixed UMa/UMi profiles,
+    38.901 Table 7.2-1), or no indoor workers when the channel has no ``o2i`` section.
+    """
+
+    indoor_fraction: float | None = Field(None, ge=0, le=1, description="share of indoor workers")
+    high_loss_fraction: float | None = Field(
+        None, ge=0, le=1, description="share of indoor workers in high-loss buildings"
+    )
+
+
+class _Layout(_Indoor):
     center_m: tuple[Coordinate, Coordinate] = Field((0.0, 0.0), description="x, y of the layout centre (m)")
     height_m: float = Field(1.5, ge=0, le=1e4, description="worker antenna height z (m)")
 
 
-class ExplicitPlacement(StrictModel):
+class ExplicitPlacement(_Indoor):
     """Given coordinates: [x, y] (z = ``height_m``) or [x, y, z] per worker."""
 
     layout: Literal["explicit"]

@@ -19,6 +19,7 @@ FEEDS: dict[str, tuple[str, str]] = {
     "edgefl.coding": ("the distributed source coder", "compression.*"),
     "edgefl.compress": ("the gradient compressor", "compression.*, rate_allocation.target_distortion"),
     "edgefl.learning": ("the learning model or its data", "model.*"),
+    "edgefl.learning.convex": ("the convex test bed", "gradients.*, workers.count"),
     "edgefl.theory": ("the rate allocation (RD paper P1)",
                       "rate_allocation.*, gradients.sigma_x2, gradients.sigma_n2, channel.*"),
     "edgefl.sim.allocation": ("the rate allocation (RD paper P1)",

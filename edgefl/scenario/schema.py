@@ -19,6 +19,7 @@ from pydantic import (
 from edgefl.compress.registry import compression_config_type
 from edgefl.config_model import StrictModel
 from edgefl.learning.config import ModelConfig
+from edgefl.learning.convex_source import ConvexConfig
 from edgefl.radio.config import ChannelConfig
 from edgefl.scenario.workers import Position, WorkerGroup, WorkerOverride, WorkersConfig
 
@@ -80,7 +81,8 @@ class Scenario(StrictModel):
     workers: WorkersConfig
     server: ServerConfig
     channel: ChannelConfig
-    gradients: GaussianCEOConfig | None = Field(None, description="synthetic CEO gradients (or use 'model')")
+    gradients: Annotated[GaussianCEOConfig | ConvexConfig, Field(discriminator="source")] | None = Field(
+        None, description="synthetic CEO gradients or the convex test bed (or use 'model')")
     model: ModelConfig | None = Field(None, description="real learning with an ONNX model (or use 'gradients')")
     compression: CompressionConfig = Field(default_factory=lambda: {"scheme": "none"})  # type: ignore[valid-type]
     rate_allocation: RateAllocationConfig = Field(default_factory=RateAllocationConfig)
@@ -108,7 +110,7 @@ class Scenario(StrictModel):
                              f"non-successive scheme ({self.compression.scheme}), it would change nothing")
         if self.compression.scheme == "rd-ideal" and ra.target_distortion is None:
             raise ValueError("compression.scheme rd-ideal needs rate_allocation.target_distortion")
-        if ra.target_distortion is not None and self.gradients is not None:
+        if ra.target_distortion is not None and isinstance(self.gradients, GaussianCEOConfig):
             d_min = self.gradients.sigma_n2 / self.workers.participants  # K of a round, not the population
             if ra.target_distortion <= d_min:
                 raise ValueError(

@@ -63,8 +63,9 @@ def radio_environment(rs: ResolvedScenario, lay: Layout | None = None) -> RadioE
     ch = scn.channel
     tx = np.array([d.tx_power_dbm for d in rs.worker_devices], dtype=float)
     seed = int(seeds(scn.seed)["radio"].generate_state(1)[0])
+    pl = scn.workers.placement
     return RadioEnvironment(ch, lay.workers, lay.server, tx, rs.server_profile.tx_power_dbm, seed,
-                            trace=channel_trace(rs))
+                            trace=channel_trace(rs), indoor=(pl.indoor_fraction, pl.high_loss_fraction))
 
 
 def channel_trace(rs: ResolvedScenario) -> ChannelTrace | None:
@@ -157,6 +158,10 @@ def gradient_source(rs: ResolvedScenario) -> GradientSource:
             raise ScenarioError(rs.source, [FieldProblem("model", scn.model.model, str(exc))]) from exc
     g = scn.gradients
     assert g is not None
+    if g.source == "convex":
+        from edgefl.learning.convex_source import build_convex_source
+
+        return build_convex_source(g, scn.workers.count, seeds(scn.seed)["gradients"])
     return GaussianCEOSource(scn.workers.count, g.params, g.sigma_x2, g.sigma_n2, g.flops_per_gradient,
                              seeds(scn.seed)["gradients"])
 
@@ -165,7 +170,8 @@ def build_simulation(rs: ResolvedScenario) -> Simulation:
     """Everything wired together for ``Simulation.run``."""
     scn = rs.scenario
     radio = radio_environment(rs)
-    compressor = make_compressor(scn.compression)
+    source = gradient_source(rs)
+    compressor = compressor_for(rs, source)
     w = scn.workers
     opts = SimOptions(
         rounds=scn.rounds,
@@ -179,8 +185,22 @@ def build_simulation(rs: ResolvedScenario) -> Simulation:
     ra = scn.rate_allocation
     initial = (ra.initial_sigma_x2, ra.initial_sigma_n2) if ra.initial_sigma_x2 and ra.initial_sigma_n2 else None
     link = make_link(scn.channel)
-    return Simulation(network(rs, radio, link), gradient_source(rs), compressor, opts, seeds(scn.seed)["engine"],
+    return Simulation(network(rs, radio, link), source, compressor, opts, seeds(scn.seed)["engine"],
                       allocator=rate_allocator(rs, radio, link, compressor.successive), initial_statistics=initial)
+
+
+def compressor_for(rs: ResolvedScenario, source: GradientSource):
+    """The scenario's compressor, told the source's tensor shapes (per-layer schemes), P and,
+    for the convex test bed, the constants the AIADE paper's step-size conditions need."""
+    from edgefl.compress.errors import SchemeParameterError
+
+    layout = getattr(getattr(source, "model", None), "layout", None)
+    shapes = getattr(source, "param_shapes", None) or (list(layout.shapes) if layout is not None else None)
+    try:
+        return make_compressor(rs.scenario.compression, param_shapes=shapes, num_params=source.num_params,
+                               problem=getattr(source, "problem_constants", None))
+    except SchemeParameterError as exc:
+        raise ScenarioError(rs.source, [FieldProblem(f"compression.{exc.field}", exc.value, exc.message)]) from exc
 
 
 def rate_allocator(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel,

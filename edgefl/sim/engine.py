@@ -391,7 +391,12 @@ class Simulation:
         res: CompressionResult = self.compressor.compress(grads, order, ctx)
         air = self._air_and_decode(r, t0, work, order, res, self._shares(alloc, res), sel, log)
         all_kept = air.aggregated.size == sel.size
-        aggregate = res.aggregate if all_kept else res.aggregate_of(air.aggregated)
+        try:
+            aggregate = res.aggregate if all_kept else res.aggregate_of(air.aggregated)
+        except ValueError as exc:
+            raise ValueError(f"round_deadline_s: round {r} dropped uploads, but compression scheme "
+                             f"{self.compressor.name!r} cannot aggregate a subset of them ({exc}); "
+                             "run it without a deadline") from exc
         if not all_kept:
             self.compressor.uploads_dropped(air.aggregated)
         metrics = self.source.apply_aggregate(r, aggregate)
