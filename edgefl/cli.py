@@ -8,6 +8,15 @@ from pathlib import Path
 
 import typer
 
+from edgefl.sweep.cli import (  # network-planning commands live with the sweep package
+    COVERAGE_HELP,
+    DEADLINE_HELP,
+    PERCENTILES_HELP,
+    plan_search,
+    sweep,
+    whatif,
+)
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Emulate federated learning over wireless edge networks.")
 
@@ -33,14 +42,32 @@ def _unexpected(exc: Exception, source: str) -> typer.Exit:
 SET_HELP = "Override a scenario field, e.g. --set workers.count=50 (repeatable; type-checked like the file)."
 
 
-def _load(scenario: Path, overrides: list[str]):
-    from edgefl.scenario import ScenarioError, load_scenario
+ESTIMATE_HELP = "Print the memory and wall-time estimate of the run (made before any work)."
+MAX_MEMORY_HELP = "Refuse runs estimated above this much memory, e.g. 4G (default: the available memory)."
+
+
+def _load(scenario: Path, overrides: list[str], max_memory: str | None = None, show_estimate: bool = False):
+    """Load and resolve a scenario; the memory estimate is checked before anything is allocated."""
+    from edgefl.estimate import parse_memory
+    from edgefl.scenario import ResourceError, ScenarioError, load_scenario
 
     try:
-        return load_scenario(scenario, overrides)
+        limit = None if max_memory is None else parse_memory(max_memory)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        rs = load_scenario(scenario, overrides, max_memory=limit)
+    except ResourceError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        typer.echo("\n".join(exc.estimate.lines()), err=True)
+        raise typer.Exit(2) from None
     except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    if show_estimate and rs.estimate is not None:
+        typer.echo("\n".join(rs.estimate.lines()))
+    return rs
 
 
 def _output_dir(text: str | None, what: str) -> Path | None:
@@ -68,10 +95,12 @@ def run(
     resume: Path | None = typer.Option(None, "--resume", help="continue the killed or interrupted run in this "
                                        "results directory (same scenario and --set values)"),
     progress: bool | None = typer.Option(None, "--progress/--no-progress", help="progress bar (default: on a TTY)"),
+    estimate: bool = typer.Option(False, "--estimate", help=ESTIMATE_HELP),
+    max_memory: str | None = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
 ) -> None:
     """Run one scenario; write timeline.csv, rounds.csv, summary.json and plots (round by round)."""
     try:
-        _run(scenario, set_, output, overwrite, resume, progress)
+        _run(scenario, set_, output, overwrite, resume, progress, estimate, max_memory)
     except KeyboardInterrupt:
         typer.echo("interrupted before the first round: nothing was simulated; no results written "
                    "(earlier results, if any, are untouched)", err=True)
@@ -79,7 +108,7 @@ def run(
 
 
 def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, resume: Path | None,
-         progress: bool | None) -> None:
+         progress: bool | None, estimate: bool, max_memory: str | None) -> None:
     from edgefl.runner import ResumeError, run_scenario
     from edgefl.results.journal import ResumeMismatch
     from edgefl.scenario import ScenarioError
@@ -88,7 +117,7 @@ def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, r
         typer.echo("error: --resume DIR continues the run in DIR; do not combine it with -o or --overwrite", err=True)
         raise typer.Exit(2)
     out_dir = resume if resume is not None else _output_dir(output, "-o/--output")
-    rs = _load(scenario, set_)
+    rs = _load(scenario, set_, max_memory, estimate)
     if out_dir is None:
         _output_dir(rs.scenario.output.dir, f"{rs.source}: output.dir")
     try:
@@ -114,6 +143,9 @@ def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, r
     if outcome.rounds_done:
         typer.echo(f"  mean round latency {t['mean_round_latency_s']:.6g} s, "
                    f"{t['mean_bits_per_param']:.4g} bits/parameter, mean distortion {t['mean_distortion']:.4g}")
+    acc = t.get("final_test_accuracy")
+    if isinstance(acc, float) and acc == acc:
+        typer.echo(f"  final test accuracy {acc:.4f}")
     typer.echo(f"  results in {outcome.out_dir}")
     if not outcome.complete:
         raise typer.Exit(1 if outcome.error else 130)
@@ -123,14 +155,24 @@ def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, r
 def validate(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    estimate: bool = typer.Option(False, "--estimate", help=ESTIMATE_HELP),
+    max_memory: str | None = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
 ) -> None:
-    """Check a scenario (schema, catalog names, model ops); run nothing."""
+    """Check a scenario (schema, catalog names, model ops, memory estimate); run nothing."""
+    rs = _load(scenario, set_, max_memory, estimate)
+    from edgefl.estimate import VALIDATE_BUILD_S, build_seconds
     from edgefl.scenario import ScenarioError
-    from edgefl.sim.build import build_simulation
+    from edgefl.sim.build import build_simulation, gradient_source, layout
 
-    rs = _load(scenario, set_)
+    note = ""
     try:
-        build_simulation(rs)  # loads the ONNX model and data, places workers; simulates nothing
+        if build_seconds(rs.scenario) <= VALIDATE_BUILD_S:
+            build_simulation(rs)  # loads the ONNX model and data, places workers; simulates nothing
+        else:  # keep validate fast: check placement and the model, not every worker's radio state
+            layout(rs)
+            if rs.scenario.model is not None:
+                gradient_source(rs)
+            note = f" (per-worker radio state not built: ~{build_seconds(rs.scenario):.0f} s; 'run' builds it)"
     except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -138,7 +180,7 @@ def validate(
         raise _unexpected(exc, rs.source) from None
     s = rs.scenario
     typer.echo(f"{scenario}: ok ({s.name}: {s.workers.count} workers, {s.rounds} rounds, "
-               f"compression {s.compression.scheme}, {s.channel.access}, fidelity {s.fidelity})")
+               f"compression {s.compression.scheme}, {s.channel.access}, fidelity {s.fidelity}){note}")
 
 
 @app.command()
@@ -178,11 +220,19 @@ def plan(
     D: float | None = typer.Option(
         None, "--D", help="target distortion (default rate_allocation.target_distortion, else signSGD's distortion)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    deadline: float | None = typer.Option(None, "--deadline", help=DEADLINE_HELP),
+    coverage: bool = typer.Option(False, "--coverage", help=COVERAGE_HELP),
+    percentiles: bool = typer.Option(False, "--percentiles", help=PERCENTILES_HELP),
+    draws: int = typer.Option(100, "--draws", min=1, help="rounds (fading draws) per probe run of the searches"),
 ) -> None:
-    """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); no training."""
+    """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); no training. With --deadline /
+    --coverage / --percentiles: round-latency answers searched over analytic runs."""
     from edgefl.planning import format_plan, plan_scenario
     from edgefl.scenario import ScenarioError
 
+    if deadline is not None or coverage or percentiles:
+        plan_search(scenario, set_, deadline, coverage, draws, as_json)
+        return
     rs = _load(scenario, set_)
     try:
         rep = plan_scenario(rs, D)
@@ -229,6 +279,10 @@ def _print_flat(rep: dict, prefix: str = "") -> None:
             typer.echo(f"{prefix + key:>40}: {value:.6g}")
         else:
             typer.echo(f"{prefix + key:>40}: {value}")
+
+
+app.command()(sweep)
+app.command()(whatif)
 
 
 def main() -> None:  # pragma: no cover

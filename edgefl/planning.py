@@ -106,6 +106,18 @@ def format_plan(rep: dict[str, Any]) -> str:
     sv = rep["saving_percent"]
     lines += ["* upload s: sum_k alpha_k b_k / B (RD paper's linear bandwidth cost); round s: full round "
               "with the exact rates (FDMA: sub-band SNR gain)"]
-    lines += ["", "P1 saving vs equal:   " + ", ".join(f"{k} {v:.1f}%" for k, v in sv["p1_vs_equal"].items()),
-              "P1 saving vs uncoded: " + ", ".join(f"{k} {v:.1f}%" for k, v in sv["p1_vs_uncoded"].items())]
+    lines += ["", "P1 vs equal:   " + ", ".join(_change(k, v) for k, v in sv["p1_vs_equal"].items()),
+              "P1 vs uncoded: " + ", ".join(_change(k, v) for k, v in sv["p1_vs_uncoded"].items())]
     return "\n".join(lines)
+
+
+_QUANTITY = {"bits_per_round": "bits per round", "latency_s": "upload time*", "round_latency_s": "round time"}
+
+
+def _change(key: str, saving_percent: float) -> str:
+    """A saving (100 (1 - P1/ref), JSON's sign convention) in words: "uses 16.1 % more bits per round"."""
+    what = _QUANTITY.get(key, key)
+    if abs(saving_percent) < 0.05:
+        return f"same {what}"
+    fewer = "fewer" if key.startswith("bits") else "less"
+    return f"{abs(saving_percent):.1f} % {fewer if saving_percent > 0 else 'more'} {what}"

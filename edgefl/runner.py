@@ -14,6 +14,7 @@ import shutil
 import signal
 import tempfile
 import time
+import traceback
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class RunOutcome:
     summary: dict[str, Any]
     error: str | None = None  # what stopped an incomplete run other than Ctrl-C
     previous_kept: bool = False  # --overwrite stopped before its first round: old results untouched
+    traceback: str | None = None  # of that error (for `edgefl sweep`'s per-point traceback file)
 
 
 @contextmanager
@@ -201,6 +203,7 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
         raise
     except Exception as exc:  # noqa: BLE001 - keep the finished rounds, then report
         state["error"] = f"{type(exc).__name__}: {exc}"
+        state["traceback"] = traceback.format_exc()
     finally:
         bar.close()
     journal.close()
@@ -218,4 +221,5 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
         from edgefl.results.plots import plot_results
 
         plot_results(target)
-    return RunOutcome(target, state["complete"], len(sim.rounds), summary, state["error"])
+    return RunOutcome(target, state["complete"], len(sim.rounds), summary, state["error"],
+                      traceback=state.get("traceback"))

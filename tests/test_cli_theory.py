@@ -38,7 +38,7 @@ def test_bound_rejects_infeasible_distortion() -> None:
 def test_plan_prints_table_and_json() -> None:
     res = runner.invoke(app, ["plan", str(QUICKSTART), "--D", "0.2"])
     assert res.exit_code == 0, res.output
-    assert "P1 saving vs equal" in res.output and "alpha" in res.output
+    assert "P1 vs equal" in res.output and "alpha" in res.output
     res = runner.invoke(app, ["plan", str(QUICKSTART), "--D", "0.2", "--json"])
     rep = json.loads(res.output)
     assert rep["schemes"]["p1"]["latency_s"] <= rep["schemes"]["equal"]["latency_s"]

@@ -110,3 +110,12 @@ def test_blame_picks_the_innermost_edgefl_module() -> None:
     else:
         pytest.fail("negative bandwidth accepted")
     assert blame(ValueError("not raised")) is None
+
+
+def test_run_refuses_before_making_the_results_folder(tmp_path: Path) -> None:
+    """Issue row: tx_power_dbm 1e6 used to stop mid-run naming no field and leave an empty folder."""
+    out = tmp_path / "r"
+    res = runner.invoke(app, ["run", str(QUICKSTART), "-o", str(out), "--no-progress",
+                              "--set", "channel.tx_power_dbm=1e6"])
+    assert res.exit_code == 2 and "channel.tx_power_dbm" in res.output and "Traceback" not in res.output
+    assert not out.exists()

@@ -10,12 +10,22 @@ Public API:
     ceo_moments(grads)               (sigma_X^2, sigma_N^2) estimates, RD paper eq. (5)
 """
 
-from edgefl.learning.autodiff import DifferentiableModel, build_gradient_graph
-from edgefl.learning.config import ModelConfig
-from edgefl.learning.emitter import GradientGraphError
-from edgefl.learning.flops import count_flops
-from edgefl.learning.moments import ceo_moments
-from edgefl.learning.source import OnnxGradientSource, build_source
+# Imported on first use (PEP 562): the scenario schema imports the config submodules, and
+# pulling in the numerical ones with them would slow `edgefl --help` and `validate`.
+from __future__ import annotations
+
+from edgefl.lazy import lazy_attributes
+
+_LAZY = {
+    "DifferentiableModel": "edgefl.learning.autodiff",
+    "build_gradient_graph": "edgefl.learning.autodiff",
+    "ModelConfig": "edgefl.learning.config",
+    "GradientGraphError": "edgefl.learning.emitter",
+    "count_flops": "edgefl.learning.flops",
+    "ceo_moments": "edgefl.learning.moments",
+    "OnnxGradientSource": "edgefl.learning.source",
+    "build_source": "edgefl.learning.source",
+}
 
 __all__ = [
     "DifferentiableModel",
@@ -27,3 +37,6 @@ __all__ = [
     "ceo_moments",
     "count_flops",
 ]
+
+
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY)

@@ -1,19 +1,32 @@
 """Radio models: path loss, shadowing, fading, noise, rates, link models, placement and the per-run environment."""
 
-from edgefl.radio.config import ChannelConfig, CorrelationConfig, FadingConfig, PathLossConfig
-from edgefl.radio.environment import RadioEnvironment
-from edgefl.radio.fading import jakes_correlation, sample_power_gain
-from edgefl.radio.link import LinkModel, ShannonLink, UploadOutcome
-from edgefl.radio.link_registry import make_link
-from edgefl.radio.noise import thermal_noise_dbm
-from edgefl.radio.pathloss import pathloss_db
-from edgefl.radio.placement import PlacementConfig, place_workers
-from edgefl.radio.rate import (
-    broadcast_rate_bps,
-    shannon_rate_bps,
-    spectral_efficiency,
-    upload_bandwidths_hz,
-)
+# Imported on first use (PEP 562): the scenario schema imports the config submodules, and
+# pulling in the numerical ones with them would slow `edgefl --help` and `validate`.
+from __future__ import annotations
+
+from edgefl.lazy import lazy_attributes
+
+_LAZY = {
+    "ChannelConfig": "edgefl.radio.config",
+    "CorrelationConfig": "edgefl.radio.config",
+    "FadingConfig": "edgefl.radio.config",
+    "PathLossConfig": "edgefl.radio.config",
+    "RadioEnvironment": "edgefl.radio.environment",
+    "jakes_correlation": "edgefl.radio.fading",
+    "sample_power_gain": "edgefl.radio.fading",
+    "LinkModel": "edgefl.radio.link",
+    "ShannonLink": "edgefl.radio.link",
+    "UploadOutcome": "edgefl.radio.link",
+    "make_link": "edgefl.radio.link_registry",
+    "thermal_noise_dbm": "edgefl.radio.noise",
+    "pathloss_db": "edgefl.radio.pathloss",
+    "PlacementConfig": "edgefl.radio.placement",
+    "place_workers": "edgefl.radio.placement",
+    "broadcast_rate_bps": "edgefl.radio.rate",
+    "shannon_rate_bps": "edgefl.radio.rate",
+    "spectral_efficiency": "edgefl.radio.rate",
+    "upload_bandwidths_hz": "edgefl.radio.rate",
+}
 
 __all__ = [
     "ChannelConfig",
@@ -36,3 +49,6 @@ __all__ = [
     "thermal_noise_dbm",
     "upload_bandwidths_hz",
 ]
+
+
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY)

@@ -21,7 +21,7 @@ from edgefl.sim.engine import Interval
 __all__ = ["package_versions", "split_wall", "totals", "write_rounds", "write_summary", "write_timeline"]
 
 TIMELINE_COLUMNS = ["round", "actor", "phase", "start", "end", "bits"]
-_PACKAGES = ["edgefl", "numpy", "scipy", "simpy", "numba", "onnxruntime", "onnx", "pydantic"]
+_PACKAGES = ["edgefl-sim", "numpy", "scipy", "simpy", "numba", "onnxruntime", "onnx", "pydantic"]
 
 
 def package_versions() -> dict[str, str]:

@@ -18,7 +18,7 @@ from edgefl.scenario.errors import (
 )
 from edgefl.scenario.loader import load_scenario
 from edgefl.scenario.overrides import apply_overrides, parse_override
-from edgefl.scenario.resolve import ResolvedScenario, resolve
+from edgefl.scenario.resolve import ResolvedScenario, ResourceError, resolve
 from edgefl.scenario.schema import (
     CompressionConfig,
     GaussianCEOConfig,
@@ -35,7 +35,7 @@ from edgefl.scenario.schema import (
 
 __all__ = [
     "MISSING", "CompressionConfig", "FieldProblem", "GaussianCEOConfig", "OutputConfig", "Position",
-    "RateAllocationConfig", "ResolvedScenario", "Scenario", "ScenarioError", "ServerConfig", "StrictModel",
-    "WorkerGroup", "WorkerOverride", "WorkersConfig", "apply_overrides", "json_schema", "load_scenario",
+    "RateAllocationConfig", "ResolvedScenario", "ResourceError", "Scenario", "ScenarioError", "ServerConfig",
+    "StrictModel", "WorkerGroup", "WorkerOverride", "WorkersConfig", "apply_overrides", "json_schema", "load_scenario",
     "parse_override", "problems_from_validation", "resolve",
 ]

@@ -9,8 +9,9 @@ from edgefl.scenario.errors import MISSING, FieldProblem, ScenarioError
 from edgefl.scenario.resolve import ResolvedScenario, resolve
 
 
-def load_scenario(path: str | Path, overrides: list[str] | None = None) -> ResolvedScenario:
-    """Load, override, validate and resolve a scenario file."""
+def load_scenario(path: str | Path, overrides: list[str] | None = None,
+                  max_memory: float | None = None) -> ResolvedScenario:
+    """Load, override, validate and resolve a scenario file (``max_memory``: see :func:`resolve`)."""
     path = Path(path)
     if not path.is_file():
         raise ScenarioError(str(path), [FieldProblem("", MISSING, "file not found" if not path.exists()
@@ -21,4 +22,4 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Resol
         msg = str(exc)
         prefix = f"{path}: "
         raise ScenarioError(str(path), [FieldProblem("", MISSING, msg.removeprefix(prefix))])
-    return resolve(data, str(path), path.parent, overrides)
+    return resolve(data, str(path), path.parent, overrides, max_memory)

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from edgefl import catalog
 from edgefl.devices import ServerProfile, WorkerProfile, parse_device_profile
+from edgefl.estimate import Estimate, available_memory, estimate_scenario, npy_shape, over_limit
 from edgefl.learning.config import ModelConfig
 from edgefl.radio.config import ChannelConfig
 from edgefl.scenario.errors import (
@@ -34,6 +35,7 @@ class ResolvedScenario:
     base_dir: Path
     worker_devices: tuple[WorkerProfile, ...]  # one per worker
     server_profile: ServerProfile
+    estimate: Estimate | None = None  # memory and wall time, computed before anything was allocated
 
 
 _TAGS = ("kind", "model", "layout", "scheme")
@@ -144,28 +146,12 @@ def _npz_problem(path: Path) -> str | None:
             missing = sorted({"X", "y"} - set(npz.files))
             if missing:
                 return f"lacks array(s) {', '.join(missing)}; it has {', '.join(npz.files) or 'none'}"
-            n_x, n_y = (_npz_rows(npz.zip, name) for name in ("X", "y"))
+            n_x, n_y = ((shape or (None,))[0] for shape in (npy_shape(npz.zip, name) for name in ("X", "y")))
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         return f"not a readable .npz file ({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})"
     if n_x is not None and n_y is not None and (n_x != n_y or n_x < 2):
         return f"X has {n_x} rows and y {n_y}; need the same number, at least 2"
     return None
-
-
-def _npz_rows(zf: Any, name: str) -> int | None:
-    """Leading dimension of array ``name`` from its .npy header, without reading the data."""
-    import numpy as np
-
-    fmt = np.lib.format
-    with zf.open(f"{name}.npy") as fh:
-        version = fmt.read_magic(fh)
-        if version == (1, 0):
-            shape = fmt.read_array_header_1_0(fh)[0]
-        elif version == (2, 0):
-            shape = fmt.read_array_header_2_0(fh)[0]
-        else:  # a newer format: leave the check to the loader
-            return None
-    return int(shape[0]) if shape else None
 
 
 def _onnx_problem(path: Path) -> str | None:
@@ -179,9 +165,21 @@ def _onnx_problem(path: Path) -> str | None:
     return None
 
 
+class ResourceError(ScenarioError):
+    """A valid scenario whose estimated memory exceeds the limit; ``estimate`` has the terms."""
+
+    def __init__(self, source: str, problems: list[FieldProblem], estimate: Estimate) -> None:
+        super().__init__(source, problems)
+        self.estimate = estimate
+
+
 def resolve(data: Any, source: str = "<dict>", base_dir: Path | None = None,
-            overrides: list[str] | None = None) -> ResolvedScenario:
-    """Validate a scenario given as parsed YAML; raise ScenarioError naming every problem."""
+            overrides: list[str] | None = None, max_memory: float | None = None) -> ResolvedScenario:
+    """Validate a scenario given as parsed YAML; raise ScenarioError naming every problem.
+
+    Before anything per worker is allocated, the run's memory is estimated
+    (:mod:`edgefl.estimate`); above ``max_memory`` bytes (default: the machine's available
+    memory) a :class:`ResourceError` names the fields that drive it."""
     base_dir = Path(base_dir or ".").resolve()
     if not isinstance(data, dict):
         raise ScenarioError(source, [FieldProblem("", type(data).__name__, "a scenario must be a YAML mapping")])
@@ -197,6 +195,12 @@ def resolve(data: Any, source: str = "<dict>", base_dir: Path | None = None,
         scn = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(source, problems_from_validation(exc, Scenario)) from exc
+    est = estimate_scenario(scn, base_dir)
+    limit = available_memory() if max_memory is None else max_memory
+    why = over_limit(est, limit)
+    if why is not None:
+        top = max(est.memory, key=lambda t: t.amount)
+        raise ResourceError(source, [FieldProblem(top.fields, MISSING, why)], est)
 
     problems = []
     w = scn.workers
@@ -222,4 +226,4 @@ def resolve(data: Any, source: str = "<dict>", base_dir: Path | None = None,
         problems += _check_model_files(scn.model, base_dir)
     if problems:
         raise ScenarioError(source, problems)
-    return ResolvedScenario(scn, source, base_dir, tuple(devices), server)
+    return ResolvedScenario(scn, source, base_dir, tuple(devices), server, est)

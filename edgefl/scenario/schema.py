@@ -17,9 +17,10 @@ from pydantic import (
 )
 
 from edgefl.compress.registry import compression_config_type
+from edgefl.compress.simple import NoneConfig
 from edgefl.config_model import StrictModel
 from edgefl.learning.config import ModelConfig
-from edgefl.learning.convex_source import ConvexConfig
+from edgefl.learning.convex_config import ConvexConfig
 from edgefl.radio.config import ChannelConfig
 from edgefl.scenario.workers import Position, WorkerGroup, WorkerOverride, WorkersConfig
 
@@ -84,7 +85,7 @@ class Scenario(StrictModel):
     gradients: Annotated[GaussianCEOConfig | ConvexConfig, Field(discriminator="source")] | None = Field(
         None, description="synthetic CEO gradients or the convex test bed (or use 'model')")
     model: ModelConfig | None = Field(None, description="real learning with an ONNX model (or use 'gradients')")
-    compression: CompressionConfig = Field(default_factory=lambda: {"scheme": "none"})  # type: ignore[valid-type]
+    compression: CompressionConfig = Field(default_factory=NoneConfig)  # type: ignore[valid-type]
     rate_allocation: RateAllocationConfig = Field(default_factory=RateAllocationConfig)
     fidelity: Literal["analytic", "bit-true"] = "analytic"
     upload_order: Literal["completion", "index"] = Field(

@@ -1,0 +1,383 @@
+"""Study files: a base scenario, axes over its fields, seeds, metrics and plots.
+
+A study is one YAML file::
+
+    name: bandwidth_vs_workers
+    base: ../quickstart.yaml          # a scenario file (relative to the study), or an inline mapping
+    set: [rounds=10]                  # fixed overrides, same syntax as `edgefl run --set`
+    axes:                             # dotted scenario paths, as with --set
+      workers.count: [5, 10, 20]
+      channel.uplink_bandwidth_hz: {log: [1.0e+6, 1.0e+8, 5]}
+      compression.scheme: [signsgd, dsc]
+      server.profile: [edge_server_fa_asic, edge_server_cpu]
+    zip: [[compression.scheme, server.profile]]   # these axes move together (default: crossed)
+    seeds: 3                          # base seed, +1, +2 (or an explicit list)
+    metrics:
+      latency_p95: latency_s:p95      # rounds.csv column : mean|p50|p95|p99|final|sum|min|max
+      energy: total:worker_energy_j   # a summary.json total
+      wait: critical.decode_wait:p95  # a part of the round latency (see edgefl.sweep.critical_path)
+    plots:
+      - {metric: latency_p95, x: workers.count, lines: channel.uplink_bandwidth_hz}
+      - {metric: latency_p95, heatmap: [workers.count, channel.uplink_bandwidth_hz], threshold: 0.1}
+
+Every point of the grid is resolved and validated with the scenario schema
+(:func:`edgefl.scenario.resolve`) before anything runs; a bad value names the axis, the
+point, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+)
+
+import edgefl
+from edgefl import catalog
+from edgefl.scenario import ResolvedScenario, ScenarioError, resolve
+
+AGGREGATES = ("mean", "p50", "p95", "p99", "final", "sum", "min", "max")
+FORBIDDEN_AXES = ("seed", "output", "name")  # seeds come from `seeds:`; the sweep owns the output
+
+
+class StudyError(ValueError):
+    """A study that cannot run; the message names the file, the field or axis, the value and what is allowed."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class LogGrid(_Strict):
+    """``{log: [a, b, n]}``: n values geometrically spaced from a to b (numpy.geomspace)."""
+
+    log: tuple[int | float, int | float, PositiveInt]
+
+
+class LinGrid(_Strict):
+    """``{lin: [a, b, n]}``: n values evenly spaced from a to b (numpy.linspace)."""
+
+    lin: tuple[int | float, int | float, PositiveInt]
+
+
+AxisSpec = LogGrid | LinGrid | list[Any]
+
+
+class LinePlot(_Strict):
+    """Metric (mean over seeds, 95 % CI band) vs axis ``x``, one line per value of ``lines``;
+    any other axis with several values gets its own panel (or is fixed by ``where``)."""
+
+    metric: str
+    x: str
+    lines: str | None = None
+    where: dict[str, Any] = Field(default_factory=dict)
+    minus: dict[str, Any] | None = Field(
+        None, description="{axis: value}: plot the metric minus its value at that axis value, same seed and "
+                          "other axes (e.g. DSC's extra delay over signSGD)")
+    logx: bool | None = None
+    logy: bool = False
+
+
+class HeatMap(_Strict):
+    """Metric (mean over seeds) over two axes, with a contour line at ``threshold``."""
+
+    metric: str
+    heatmap: tuple[str, str]
+    threshold: float | None = None
+    where: dict[str, Any] = Field(default_factory=dict)
+
+
+class StudyFile(_Strict):
+    """The YAML of a study."""
+
+    name: str = Field(..., pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    base: str | dict[str, Any] = Field(..., description="scenario file (relative to the study) or inline scenario")
+    set: list[str] = Field(default_factory=list, description="fixed overrides of the base, dotted.path=value")
+    axes: dict[str, AxisSpec] = Field(..., min_length=1)
+    zip: list[list[str]] = Field(default_factory=list, description="groups of axes that move together")
+    seeds: PositiveInt | list[NonNegativeInt] = 1
+    metrics: dict[str, str] | list[str] = Field(..., min_length=1)
+    plots: list[HeatMap | LinePlot] = Field(default_factory=list)
+    output: str | None = Field(None, description="results directory (default results/studies/<name>)")
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, v: Any) -> Any:
+        if isinstance(v, list) and (not v or len(set(v)) != len(v)):
+            raise ValueError("seeds must be a positive count or a non-empty list of distinct seeds")
+        return v
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One study.csv column: ``aggregate`` of rounds.csv ``column``, or summary.json total ``total``."""
+
+    name: str
+    column: str | None = None
+    aggregate: str | None = None
+    total: str | None = None
+
+
+@dataclass(frozen=True)
+class Point:
+    """One grid point x one seed, resolved and validated."""
+
+    index: int  # grid point number (0-based), the same for all its seeds
+    seed: int
+    values: dict[str, Any]  # axis -> value
+    scenario: ResolvedScenario
+    key: str  # result directory name: hash of resolved scenario + devices + seed + edgefl version
+
+
+@dataclass(frozen=True)
+class Study:
+    """A loaded study: its grid expanded, every point validated."""
+
+    name: str
+    source: Path
+    axes: dict[str, list[Any]]
+    log_axes: frozenset[str]
+    seeds: list[int]
+    metrics: list[Metric]
+    plots: list[LinePlot | HeatMap]
+    points: list[Point]  # grid order, then seed order
+    output: Path
+
+    @property
+    def num_grid_points(self) -> int:
+        return len(self.points) // len(self.seeds)
+
+
+def _plain(v: Any) -> Any:
+    """numpy scalars to Python numbers (for YAML overrides, JSON and the hash)."""
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def axis_values(name: str, spec: Any) -> list[Any]:
+    """Values of one axis. A grid whose endpoints are both written as integers (``5``, not ``5.0``
+    or ``1e6``) gives integers, rounded; otherwise floats."""
+    if isinstance(spec, list):
+        if not spec:
+            raise StudyError(f"axis {name}: empty list of values")
+        return [_plain(v) for v in spec]
+    kind, (a, b, n) = ("log", spec.log) if isinstance(spec, LogGrid) else ("lin", spec.lin)
+    if kind == "log" and (a <= 0 or b <= 0):
+        raise StudyError(f"axis {name}: {{log: [{a}, {b}, {n}]}}: log grid endpoints must be > 0")
+    vals = np.geomspace(a, b, n) if kind == "log" else np.linspace(a, b, n)
+    if isinstance(a, int) and isinstance(b, int):
+        ints = [round(float(v)) for v in vals]
+        if len(set(ints)) != len(ints):
+            raise StudyError(f"axis {name}: {{{kind}: [{a:g}, {b:g}, {n}]}} rounds to repeated integers {ints}; "
+                             "use fewer values or non-integer endpoints")
+        return ints
+    return [float(v) for v in vals]
+
+
+def parse_metric(name: str | None, text: str) -> Metric:
+    """``column:aggregate`` or ``total:key`` -> :class:`Metric` (name defaults to ``column_aggregate``)."""
+    if ":" not in text:
+        raise StudyError(f"metric {text!r}: expected 'column:aggregate' (aggregate one of {', '.join(AGGREGATES)}) "
+                         "or 'total:key' (a summary.json total)")
+    left, right = (s.strip() for s in text.split(":", 1))
+    if left == "total":
+        m = Metric(name or right, total=right)
+    elif right in AGGREGATES:
+        m = Metric(name or f"{left}_{right}", column=left, aggregate=right)
+    else:
+        raise StudyError(f"metric {text!r}: aggregate {right!r} is not one of {', '.join(AGGREGATES)}")
+    if not m.name or not m.name.replace("_", "").replace(".", "").isalnum():
+        raise StudyError(f"metric name {m.name!r}: use letters, digits, _ and .")
+    return m
+
+
+def _override(path: str, value: Any) -> str:
+    # JSON is YAML: the value round-trips through apply_overrides' YAML parse unchanged
+    return f"{path}={json.dumps(value)}"
+
+
+def _point_text(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in values.items())
+
+
+def _axes_of_problem(field: str, values: dict[str, Any]) -> list[str]:
+    """The axes whose path is, contains or lies inside the problem's field (none for a
+    whole-scenario rule such as 'p1 needs a target distortion')."""
+    if not field:
+        return []
+    return [a for a in values if field == a or field.startswith((a + ".", a + "[")) or a.startswith(field + ".")]
+
+
+def point_key(rs: ResolvedScenario) -> str:
+    """Hash naming a point's result directory: the resolved scenario (output settings the sweep
+    controls removed), its device profiles, and the edgefl version."""
+    scn = rs.scenario.model_dump(mode="json")
+    scn["output"] = {"timeline": scn["output"]["timeline"]}
+    blob = {
+        "scenario": scn,
+        "workers": [d.model_dump(mode="json") for d in rs.worker_devices],
+        "server": rs.server_profile.model_dump(mode="json"),
+        "edgefl": edgefl.__version__,
+    }
+    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def _grid(axes: dict[str, list[Any]], groups: list[list[str]]) -> list[dict[str, Any]]:
+    """Crossed product of the groups; the axes of one zip group move together."""
+    group_of = {a: tuple(g) for g in groups for a in g}
+    blocks: list[tuple[str, ...]] = []
+    for a in axes:  # a group sits where its first axis (in axes order) sits
+        block = group_of.get(a, (a,))
+        if block not in blocks:
+            blocks.append(block)
+    choices = [list(zip(*(axes[a] for a in b))) for b in blocks]
+    out = []
+    for combo in itertools.product(*choices):
+        point: dict[str, Any] = {}
+        for block, vals in zip(blocks, combo):
+            point.update(zip(block, vals))
+        out.append({a: point[a] for a in axes})
+    return out
+
+
+def load_study(path: str | Path, output: str | Path | None = None) -> Study:
+    """Read, expand and validate a study file; raise :class:`StudyError` before anything runs."""
+    path = Path(path)
+    try:
+        raw = catalog.load_yaml(path)
+    except catalog.CatalogError as exc:
+        raise StudyError(str(exc)) from None
+    try:
+        sf = StudyFile.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{path}: {'.'.join(map(str, e['loc'])) or '(top level)'}"
+                 f"{' = ' + repr(e['input']) if 'input' in e and not isinstance(e['input'], dict) else ''}: {e['msg']}"
+                 for e in exc.errors(include_url=False)]
+        raise StudyError("\n".join(lines)) from None
+    return build_study(sf, path, output)
+
+
+def build_study(sf: StudyFile, path: Path, output: str | Path | None = None) -> Study:
+    """Expand a parsed study file and validate every point with the scenario schema."""
+    where = str(path)
+    for a in sf.axes:
+        if a.split(".")[0] in FORBIDDEN_AXES:
+            raise StudyError(f"{where}: axis {a}: not allowed; vary seeds with 'seeds:', "
+                             "the sweep chooses output directories")
+    axes: dict[str, list[Any]] = {}
+    for a, spec in sf.axes.items():
+        try:
+            axes[a] = axis_values(a, spec)
+        except StudyError as exc:
+            raise StudyError(f"{where}: {exc}") from None
+    seen: set[str] = set()
+    for g in sf.zip:
+        unknown = [a for a in g if a not in axes]
+        if unknown or len(g) < 2:
+            raise StudyError(f"{where}: zip group {g}: needs two or more axes named under 'axes' "
+                             f"(unknown: {unknown}; axes: {', '.join(axes)})")
+        if seen & set(g):
+            raise StudyError(f"{where}: zip group {g}: axis {sorted(seen & set(g))} is in two zip groups")
+        seen |= set(g)
+        lengths = {a: len(axes[a]) for a in g}
+        if len(set(lengths.values())) != 1:
+            raise StudyError(f"{where}: zip group {g}: axes must have equal numbers of values, got {lengths}")
+    metric_items = sf.metrics.items() if isinstance(sf.metrics, dict) else ((None, m) for m in sf.metrics)
+    try:
+        metrics = [parse_metric(n, t) for n, t in metric_items]
+    except StudyError as exc:
+        raise StudyError(f"{where}: {exc}") from None
+    names = [m.name for m in metrics]
+    if len(set(names)) != len(names) or set(names) & set(axes):
+        raise StudyError(f"{where}: metric names must be distinct and differ from axis names: {names}")
+    for p in sf.plots:
+        used = [p.x, *([p.lines] if p.lines else [])] if isinstance(p, LinePlot) else list(p.heatmap)
+        minus = getattr(p, "minus", None) or {}
+        bad = [a for a in [*used, *p.where, *minus] if a not in axes]
+        if len(minus) > 1 or any(a in axes and v not in axes[a] for a, v in minus.items()):
+            raise StudyError(f"{where}: plot {p.model_dump(exclude_defaults=True)}: 'minus' takes one axis and "
+                             f"one of its values ({ {a: axes.get(a) for a in minus} })")
+        if p.metric not in names or bad:
+            raise StudyError(f"{where}: plot {p.model_dump(exclude_defaults=True)}: metric must be one of {names} "
+                             f"and axes one of {list(axes)} (unknown: {bad or p.metric})")
+        for a, v in p.where.items():
+            if v not in axes[a]:
+                raise StudyError(f"{where}: plot {p.model_dump(exclude_defaults=True)}: where {a} = {v!r} is not "
+                                 f"one of the axis values {axes[a]}")
+
+    base_dir = path.parent
+    if isinstance(sf.base, str):
+        base_path = (base_dir / sf.base)
+        try:
+            base = catalog.load_yaml(base_path)
+        except catalog.CatalogError as exc:
+            raise StudyError(f"{where}: base: {exc}") from None
+        source, scn_dir = str(base_path), base_path.parent
+    else:
+        base, source, scn_dir = sf.base, f"{where} (inline base)", base_dir
+    if not isinstance(base, dict):
+        raise StudyError(f"{where}: base: a scenario must be a YAML mapping")
+    seeds: list[int] = [] if isinstance(sf.seeds, int) else list(sf.seeds)  # a count starts at the base's seed
+
+    grid = _grid(axes, sf.zip)
+    points: list[Point] = []
+    problems: list[str] = []
+    seen_problems: set[tuple[str, str, str]] = set()
+    combos: dict[str, list[int]] = {}  # whole-scenario problem -> points that have it
+    for i, values in enumerate(grid):
+        ov = list(sf.set) + [_override(a, v) for a, v in values.items()]
+        try:
+            rs0 = resolve(base, source, scn_dir, ov)
+        except ScenarioError as exc:
+            for pr in exc.problems:
+                hit = _axes_of_problem(pr.field, values)
+                if not hit:
+                    combos.setdefault(pr.render(), []).append(i)
+                for a in hit:
+                    if (a, repr(values[a]), pr.render()) not in seen_problems:
+                        seen_problems.add((a, repr(values[a]), pr.render()))
+                        problems.append(f"axis {a}, point {i} of {len(grid)} ({_point_text(values)}): "
+                                        f"value {values[a]!r} rejected: {pr.render()}")
+            continue
+        if not seeds:  # the seed of the base with its fixed overrides (axes may not vary it)
+            seeds = list(range(rs0.scenario.seed, rs0.scenario.seed + int(sf.seeds)))  # type: ignore[arg-type]
+        for s in seeds:
+            rs = _with_seed(rs0, s)
+            points.append(Point(i, s, values, rs, point_key(rs)))
+    for text, idx in combos.items():
+        more = f" (and {len(idx) - 1} more points)" if len(idx) > 1 else ""
+        problems.append(f"point {idx[0]} of {len(grid)} ({_point_text(grid[idx[0]])}){more}: "
+                        f"this combination is rejected: {text}")
+    if problems:
+        head = f"{where}: {len(problems)} problem{'s' * (len(problems) != 1)} with axis values (nothing was run)"
+        raise StudyError("\n".join([head, *(f"  {p}" for p in problems)]))
+    out = Path(output) if output is not None else Path(sf.output) if sf.output else Path("results/studies") / sf.name
+    log_axes = frozenset(a for a, spec in sf.axes.items() if isinstance(spec, LogGrid))
+    return Study(sf.name, path, axes, log_axes, seeds, metrics, list(sf.plots), points, out)
+
+
+def _with_seed(rs: ResolvedScenario, seed: int) -> ResolvedScenario:
+    """The same resolved scenario with another seed and plots off (the sweep draws its own)."""
+    s = rs.scenario
+    scn = s.model_copy(update={"seed": seed, "output": s.output.model_copy(update={"plots": False, "dir": None})})
+    return ResolvedScenario(scn, rs.source, rs.base_dir, rs.worker_devices, rs.server_profile)
+
+
+def is_number(v: Any) -> bool:
+    """True for int/float axis values (bool excluded), which plots place on a numeric axis."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
