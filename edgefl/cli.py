@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -85,6 +88,26 @@ def _output_dir(text: str | None, what: str) -> Path | None:
     return path
 
 
+STRICT_HELP = "treat scenario warnings (e.g. a step size outside a theorem's condition) as errors"
+
+
+@contextmanager
+def _strict_warnings(strict: bool) -> Iterator[None]:
+    """With ``strict``, a :class:`edgefl.diagnostics.ScenarioWarning` stops the command (exit 2)."""
+    if not strict:
+        yield
+        return
+    from edgefl.diagnostics import ScenarioWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScenarioWarning)
+        try:
+            yield
+        except ScenarioWarning as w:
+            typer.echo(f"error (--strict): {w}", err=True)
+            raise typer.Exit(2) from None
+
+
 @app.command()
 def run(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
@@ -97,12 +120,14 @@ def run(
     progress: bool | None = typer.Option(None, "--progress/--no-progress", help="progress bar (default: on a TTY)"),
     estimate: bool = typer.Option(False, "--estimate", help=ESTIMATE_HELP),
     max_memory: str | None = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
+    strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
     engine: str = typer.Option("auto", "--engine", help="auto: the analytic fast path when the scenario qualifies, "
                                "else SimPy; simpy: force the SimPy reference engine; fast: require the fast path"),
 ) -> None:
     """Run one scenario; write timeline.csv, rounds.csv, summary.json and plots (round by round)."""
     try:
-        _run(scenario, set_, output, overwrite, resume, progress, estimate, max_memory, engine)
+        with _strict_warnings(strict):
+            _run(scenario, set_, output, overwrite, resume, progress, estimate, max_memory, engine)
     except KeyboardInterrupt:
         typer.echo("interrupted before the first round: nothing was simulated; no results written "
                    "(earlier results, if any, are untouched)", err=True)
@@ -135,6 +160,8 @@ def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, r
     except OSError as exc:  # output directory unusable: found before any simulation work
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except Warning:  # a ScenarioWarning made an error by --strict: reported by _strict_warnings
+        raise
     except Exception as exc:  # noqa: BLE001 - radio/coding/learning code rejecting what the scenario fed it
         raise _unexpected(exc, rs.source) from None
     if outcome.previous_kept:
@@ -166,8 +193,14 @@ def validate(
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
     estimate: bool = typer.Option(False, "--estimate", help=ESTIMATE_HELP),
     max_memory: str | None = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
+    strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
 ) -> None:
     """Check a scenario (schema, catalog names, model ops, memory estimate); run nothing."""
+    with _strict_warnings(strict):
+        _validate(scenario, set_, estimate, max_memory)
+
+
+def _validate(scenario: Path, set_: list[str], estimate: bool, max_memory: str | None) -> None:
     rs = _load(scenario, set_, max_memory, estimate)
     from edgefl.estimate import VALIDATE_BUILD_S, build_seconds
     from edgefl.scenario import ScenarioError
@@ -185,6 +218,8 @@ def validate(
     except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except Warning:  # a ScenarioWarning made an error by --strict: reported by _strict_warnings
+        raise
     except Exception as exc:  # noqa: BLE001 - radio/coding/learning code rejecting what the scenario fed it
         raise _unexpected(exc, rs.source) from None
     s = rs.scenario

@@ -41,7 +41,7 @@ FIXED_BYTES = 300 * 2**20
 WORKER_BYTES = 8 * 2**10
 RECORD_BYTES = 512  # per worker per round
 #: peak bytes per float64 gradient entry, by compression scheme (tracemalloc, see docstring)
-GRADIENT_COPIES = {"none": 3.0, "signsgd": 3.5, "rd-ideal": 4.5, "dsc": 5.5}
+GRADIENT_COPIES = {"none": 3.0, "signsgd": 4.5, "rd-ideal": 4.5, "dsc": 5.5}
 GRADIENT_COPIES_BIT_TRUE = 7.5
 #: seconds per worker per round (SimPy events, radio draws) and per gradient entry per round
 WORKER_ROUND_S = 3e-4
@@ -182,7 +182,14 @@ def estimate_scenario(scn: Scenario, base_dir: Path = Path(".")) -> Estimate:
            Term("round records and timeline", rounds * k * RECORD_BYTES, "rounds x workers.count")]
     time = [Term("round timing", rounds * k * WORKER_ROUND_S, "rounds x workers.count"),
             Term("building per-worker state", build_seconds(scn), "workers.count")]
-    if scn.gradients is not None:
+    if scn.gradients is not None and scn.gradients.source == "convex":
+        g = scn.gradients
+        # digits: 64 pixels; synthetic: num_features columns (AIADE test bed, learning/convex.py)
+        p, p_field = (64, "the 64 digits features") if g.data == "digits" else (g.num_features,
+                                                                                  "gradients.num_features")
+        rows = 1797 if g.data == "digits" else g.num_samples
+        mem.append(Term("training data", 3 * rows * p * 8, "gradients.num_samples x gradients.num_features"))
+    elif scn.gradients is not None:
         p = scn.gradients.params
         p_field = "gradients.params"
     else:

@@ -2,8 +2,9 @@
 
     python models/make_models.py          # writes models/*.onnx next to this script
 
-All models take float32 inputs with a symbolic batch axis and are sized for scikit-learn's
-8x8 digits (64 features, 10 classes). Weights are drawn once with a fixed seed
+All models take float32 inputs with a symbolic batch axis; the first four are sized for
+scikit-learn's 8x8 digits (64 features, 10 classes), ``mlp784`` and ``cnn28`` for 28x28
+MNIST images (784 features, 10 classes). Weights are drawn once with a fixed seed
 (Glorot-uniform for dense layers, He-uniform for the CNN's convolutions, zero biases), so every
 run starts from the same model.
 
@@ -13,6 +14,8 @@ run starts from the same model.
 * ``cnn``: input (N, 1, 8, 8); Conv 3x3 (8 ch, pad 1), ReLU, MaxPool 2 -> Conv 3x3
   (16 ch, pad 1), ReLU, AveragePool 2 -> Flatten -> Gemm 64 -> 10.
 * ``linreg``: Gemm 64 -> 1; linear regression for the synthetic regression data.
+* ``mlp784``: Gemm 784 -> 128, ReLU, Gemm 128 -> 10 (the papers' MNIST MLP).
+* ``cnn28``: the ``cnn`` layout on (N, 1, 28, 28): Flatten gives 16 x 7 x 7 = 784 -> 10.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ def _uniform(rng: np.random.Generator, shape, fan_in: int, fan_out: int, gain: s
 
 def _dense(rng, name: str, n_in: int, n_out: int, gain: str) -> list:
     w = _uniform(rng, (n_in, n_out), n_in, n_out, gain)
-    return [numpy_helper.from_array(w, f"{name}.weight"), numpy_helper.from_array(np.zeros(n_out, np.float32), f"{name}.bias")]
+    bias = np.zeros(n_out, np.float32)
+    return [numpy_helper.from_array(w, f"{name}.weight"), numpy_helper.from_array(bias, f"{name}.bias")]
 
 
 def _model(name: str, nodes, inits, in_shape, out_dim: int, out_name: str = "logits") -> onnx.ModelProto:
@@ -79,7 +83,7 @@ def mlp(n_in: int = 64, hidden: int = 128, n_out: int = 10, seed: int = SEED) ->
     return _model("mlp", nodes, inits, [n_in], n_out)
 
 
-def cnn(side: int = 8, n_out: int = 10, seed: int = SEED) -> onnx.ModelProto:
+def cnn(side: int = 8, n_out: int = 10, seed: int = SEED, name: str = "cnn") -> onnx.ModelProto:
     rng = np.random.default_rng(seed)
     c1, c2 = 8, 16
     inits = [
@@ -91,22 +95,39 @@ def cnn(side: int = 8, n_out: int = 10, seed: int = SEED) -> onnx.ModelProto:
     flat = c2 * (side // 4) ** 2
     inits += _dense(rng, "fc", flat, n_out, "glorot")
     nodes = [
-        helper.make_node("Conv", ["x", "conv1.weight", "conv1.bias"], ["c1"], name="conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["x", "conv1.weight", "conv1.bias"], ["c1"], name="conv1", kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1]),
         helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
         helper.make_node("MaxPool", ["r1"], ["p1"], name="pool1", kernel_shape=[2, 2], strides=[2, 2]),
-        helper.make_node("Conv", ["p1", "conv2.weight", "conv2.bias"], ["c2"], name="conv2", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["p1", "conv2.weight", "conv2.bias"], ["c2"], name="conv2", kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1]),
         helper.make_node("Relu", ["c2"], ["r2"], name="relu2"),
         helper.make_node("AveragePool", ["r2"], ["p2"], name="pool2", kernel_shape=[2, 2], strides=[2, 2]),
         helper.make_node("Flatten", ["p2"], ["f"], name="flatten", axis=1),
         helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["logits"], name="fc"),
     ]
-    return _model("cnn", nodes, inits, [1, side, side], n_out)
+    return _model(name, nodes, inits, [1, side, side], n_out)
 
 
-BUILDERS = {"logreg": logreg, "mlp": mlp, "cnn": cnn, "linreg": linreg}
+def mlp784(seed: int = SEED) -> onnx.ModelProto:
+    """The DSC/RD papers' MNIST MLP on 28x28 = 784 inputs: 784 -> 128, ReLU, 128 -> 10.
+    The papers do not give the hidden width; 128 is the common PyTorch MNIST example's
+    and the one ``mlp`` uses for digits."""
+    model = mlp(n_in=784, hidden=128, n_out=10, seed=seed)
+    model.graph.name = "mlp784"
+    return model
 
 
-def main(out_dir: Path = Path(__file__).resolve().parent) -> None:
+def cnn28(seed: int = SEED) -> onnx.ModelProto:
+    """The ``cnn`` layout for 28x28 images: 28 -> 14 (MaxPool) -> 7 (AveragePool), 16 x 7 x 7 -> 10."""
+    return cnn(side=28, seed=seed, name="cnn28")
+
+
+BUILDERS = {"logreg": logreg, "mlp": mlp, "cnn": cnn, "linreg": linreg, "mlp784": mlp784, "cnn28": cnn28}
+
+
+def main(out_dir: Path | None = None) -> None:
+    out_dir = out_dir or Path(__file__).resolve().parent
     for name, build in BUILDERS.items():
         path = out_dir / f"{name}.onnx"
         onnx.save(build(), str(path))

@@ -13,12 +13,19 @@ covers each shard, so the averaged uncoded gradient is close to the full gradien
 either partition; ``--batch 20`` (the DSC paper's Fig. 1 setting) makes non-IID bite.
 Writes curves.png, correlation.png, curves.csv and summary.json; prints the bits each scheme
 needs to reach the target accuracy and the DSC saving over signSGD.
+
+``--paper`` runs the DSC paper's set-up instead (Sec. V-A, Figs. 11-12; see
+:func:`paper_study`): the MNIST MLP (``mlp784``, or ``--model cnn28``) on mnist-5k, 10
+workers, batch 128, momentum 0.5, lr 0.01, IID and non-IID, over ``--seeds`` seeds, and
+the breakdown of the DSC saving against the paper's 38 % by measurement. Writes
+paper_curves.csv, paper_breakdown.csv, paper_summary.json and paper_curves.png.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import time
 from pathlib import Path
@@ -51,7 +58,8 @@ def scenario(scheme: str, partition: str, rounds: int, seed: int, batch: int, fi
 def simulate(scheme: str, partition: str, rounds: int, seed: int, batch: int = 128,
              fidelity: str = "analytic") -> list[dict]:
     """Per-round rows (as in rounds.csv) of one simulated training run."""
-    rs = resolve(scenario(scheme, partition, rounds, seed, batch, fidelity), f"<learning_curves {scheme} {partition}>", ROOT / "scenarios")
+    data = scenario(scheme, partition, rounds, seed, batch, fidelity)
+    rs = resolve(data, f"<learning_curves {scheme} {partition}>", ROOT / "scenarios")
     sim = build_simulation(rs)
     sim.run()
     return sim.rounds
@@ -83,9 +91,16 @@ def plot(results: dict, path: Path) -> None:
             axes[1, col].plot(at, acc, label=LABELS[scheme])
         axes[0, col].set(title=f"MLP on digits, {part}", xlabel="round", ylabel="test accuracy")
         axes[1, col].set(xscale="log", xlabel="total uploaded bits", ylabel="test accuracy")
-        for ax in axes[:, col]:
-            ax.grid(alpha=0.3)
-            ax.legend()
+    _finish(fig, axes, path)
+
+
+def _finish(fig, axes, path: Path) -> None:
+    """Grid and legend on every axes, save, close."""
+    import matplotlib.pyplot as plt
+
+    for ax in axes.ravel():
+        ax.grid(alpha=0.3)
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -114,8 +129,285 @@ def plot_correlation(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+# --- the DSC paper's set-up on mnist-5k (Figs. 11-12) ----------------------------------
+
+PAPER_SAVING = 0.38  # DSC paper Sec. V-E: DSC-signSGD vs signSGD, MNIST MLP, whole run
+WORKERS, BATCH = 10, 128
+
+
+def joint_sign_entropy(grads: np.ndarray) -> float:
+    """Empirical joint entropy H(B_1, ..., B_K) in bits of the K workers' gradient signs,
+    treating the distinct coordinates as i.i.d. draws (plug-in estimate over the 2^K
+    patterns; bias about (2^K - 1) / (2 P ln 2), 0.01 bits for K = 10, P = 75,000). By the
+    chain rule it equals sum_k H(B_k | B_1..B_{k-1}), the least total rate of lossless
+    successive Slepian-Wolf coding of the signs (DSC paper eq. (45) with the true, not the
+    Gaussian-model, distribution). Coordinates whose K gradient values repeat another
+    coordinate's exactly are dropped first: MNIST's constant border pixels give a quarter
+    of the first layer's weights one shared gradient per hidden unit, a repetition inside
+    each gradient that would otherwise pass for agreement between workers."""
+    distinct = np.unique(np.asarray(grads).T, axis=0).T
+    k = distinct.shape[0]
+    codes = ((distinct >= 0).astype(np.int64) << np.arange(k)[:, None]).sum(axis=0)
+    q = np.bincount(codes, minlength=2**k) / distinct.shape[1]
+    q = q[q > 0]
+    return float(-(q * np.log2(q)).sum())
+
+
+def marginal_sign_entropy(grads: np.ndarray) -> float:
+    """sum_k H(B_k) in bits: what entropy coding each worker's signs alone (no side
+    information) would need; 1 - this / K is the part of any saving that is not DSC's."""
+    q = (grads >= 0).mean(axis=1)
+    q = np.clip(q, 1e-300, 1.0)
+    h = -(q * np.log2(q)) - np.where(q < 1, (1 - q) * np.log2(np.clip(1 - q, 1e-300, 1.0)), 0.0)
+    return float(h.sum())
+
+
+def layerwise_ideal_rate_sum(grads: np.ndarray, offsets: np.ndarray, rate_controller) -> float:
+    """Sum over workers of the ideal one-bit rates (bits per parameter) when each tensor
+    gets its own Gaussian-CEO statistics (offline estimate, DSC paper eq. 48-56) as in
+    the paper's layer-wise DSC (Sec. II footnote 1), weighted by the tensors' sizes."""
+    from edgefl.coding.statistics import offline_estimate
+
+    total = 0.0
+    for lo, hi in itertools.pairwise(offsets):
+        st = offline_estimate(grads[:, lo:hi])
+        total += (hi - lo) * float(rate_controller.ideal_rates(st, grads.shape[0]).sum())
+    return total / grads.shape[1]
+
+
+def paper_run(partition: str, rounds: int, seed: int, model: str = "mlp784", bit_true_rounds: tuple[int, ...] = ()):
+    """One training in the paper's set-up, driving the gradient source and the coders
+    directly (the network only adds timing, not bits or accuracy). Two trainings: uncoded
+    (float32 mean) and signSGD; DSC-signSGD (analytic) codes the same signs with the same
+    scales, so its aggregates equal signSGD's (checked each round) and it is evaluated on
+    the signSGD trajectory. Returns per-round rows of both."""
+    import copy
+
+    from edgefl.coding.statistics import offline_estimate
+    from edgefl.compress.base import RoundContext
+    from edgefl.compress.dsc_config import DSCConfig
+    from edgefl.compress.registry import SCHEMES, make_compressor
+    from edgefl.learning import ModelConfig, build_source
+
+    cfg = ModelConfig(model=model, data="mnist-5k", partition=PARTITIONS[partition], batch_size=BATCH, lr=0.01,
+                      momentum=0.5, optimizer="momentum", eval_every=5)
+    rows = []
+    for scheme in ("none", "signsgd"):
+        src = build_source(cfg, WORKERS, seed, ROOT)
+        src.last_round = rounds - 1
+        per_epoch = len(src.dataset.x_train) / (WORKERS * BATCH)
+        coder = make_compressor(SCHEMES[scheme][0](scheme=scheme))
+        dsc = make_compressor(DSCConfig()) if scheme == "signsgd" else None
+        order = np.arange(WORKERS)
+        for t in range(rounds):
+            grads = src.local_gradients(t)
+            ctx = RoundContext(round=t, rng=np.random.default_rng([seed, t]), fidelity="analytic")
+            res = coder.compress(grads, order, ctx)
+            row = {"partition": partition, "seed": seed, "scheme": scheme, "round": t, "epoch": (t + 1) / per_epoch,
+                   "bits": float(res.upload_bits.sum())}
+            if dsc is not None:
+                stats = offline_estimate(grads)
+                if t in bit_true_rounds:  # the real LDPC codes on this round, from the same coder state
+                    bt = copy.deepcopy(dsc).compress(grads, order, RoundContext(
+                        round=t, rng=np.random.default_rng([seed, t]), fidelity="bit-true"))
+                    row.update(dsc_bit_true_bits=float(bt.upload_bits.sum()),
+                               bit_true_retries=float(np.sum(bt.retries)),
+                               bit_true_failures=float(np.sum(bt.decode_failures)))
+                d = dsc.compress(grads, order, ctx)
+                gap = float(np.max(np.abs(d.aggregate - res.aggregate)))
+                if gap > 1e-9 * max(float(np.max(np.abs(res.aggregate))), 1e-300):
+                    raise AssertionError(f"round {t}: DSC (analytic) aggregate differs from signSGD's by {gap}")
+                row.update(
+                    dsc_bits=float(d.upload_bits.sum()),
+                    rho_offline=stats.ratio / (1 + stats.ratio), ratio_offline=stats.ratio,
+                    ratio_used=d.info["ratio_used"],
+                    sign_joint_entropy=joint_sign_entropy(grads),
+                    sign_marginal_entropy=marginal_sign_entropy(grads),
+                    ideal_rate_sum_offline=float(dsc.rate_controller.ideal_rates(stats, WORKERS).sum()),
+                    ideal_rate_sum_layerwise=layerwise_ideal_rate_sum(
+                        grads, src.model.layout.offsets, dsc.rate_controller),
+                    ideal_rate_sum_used=d.info["ideal_rate_sum"], announced_rate_sum=d.info["announced_rate_sum"],
+                )
+            metrics = src.apply_aggregate(t, res.aggregate)
+            row.update(test_accuracy=metrics["test_accuracy"], evaluated=bool(metrics["evaluated"]),
+                       num_params=src.num_params)
+            rows.append(row)
+    return rows
+
+
+def saving_breakdown(rows: list[dict], upto_epoch: float | None = None) -> dict[str, float]:
+    """DSC-signSGD's saving over signSGD and where it goes, each a fraction of signSGD's
+    total bits (K P + 32 K per round) over the rounds up to ``upto_epoch``:
+
+    * ``empirical_entropy_coding``: 1 - sum_k H(B_k) P / bits: entropy coding each
+      worker's signs alone (biased signs; not a DSC gain);
+    * ``empirical_ideal``: 1 - sum H(B_1..B_K) P / bits: an ideal Slepian-Wolf code of the
+      real sign distribution (distinct coordinates taken as i.i.d.; every coordinate then
+      charged at that rate);
+    * ``model_ideal_layerwise_true_stats``: the same with statistics per tensor (the
+      paper's layer-wise DSC);
+    * ``model_ideal_true_stats``: 1 - sum R_ideal(offline statistics) P / bits: the rate
+      controller's Gaussian-CEO conditional entropies at this round's true statistics
+      for the whole vector (what edgefl's dsc scheme does);
+    * ``model_ideal_estimated_stats``: the same at the statistics the online estimator
+      supplied (from the previous round);
+    * ``announced``: the margins for the finite-length codes added;
+    * ``actual_analytic``: upload bits incl. side scalars and per-frame hash bits.
+    Differences between consecutive entries are the losses of each step.
+    """
+    sel = [r for r in rows if r["scheme"] == "signsgd" and (upto_epoch is None or r["epoch"] <= upto_epoch + 1e-9)]
+    sign_bits = sum(r["bits"] for r in sel)
+
+    def saving(key: str, per_param: bool = True) -> float:
+        coded = sum(r[key] * (r["num_params"] if per_param else 1) for r in sel)
+        return 1.0 - coded / sign_bits
+
+    return {
+        "empirical_entropy_coding": saving("sign_marginal_entropy"),
+        "empirical_ideal": saving("sign_joint_entropy"),
+        "model_ideal_layerwise_true_stats": saving("ideal_rate_sum_layerwise"),
+        "model_ideal_true_stats": saving("ideal_rate_sum_offline"),
+        "model_ideal_estimated_stats": saving("ideal_rate_sum_used"),
+        "announced": saving("announced_rate_sum"),
+        "actual_analytic": saving("dsc_bits", per_param=False),
+        "rounds": len(sel),
+    }
+
+
+def rho_for_saving(target: float, with_margins: bool) -> float:
+    """Correlation of two local gradients, rho = sigma_X^2 / (sigma_X^2 + sigma_N^2) (Gaussian
+    CEO model, RD paper eq. (5)), at which the rate controller's K = 10 one-bit rates
+    (ideal, or announced with the default code margins) save ``target`` of signSGD's
+    K bits per parameter; bisection on log(sigma_X^2 / sigma_N^2)."""
+    from edgefl.coding.statistics import GradientStatistics
+    from edgefl.compress.dsc import DSCCompressor
+
+    rc = DSCCompressor().rate_controller
+
+    def saving(log_ratio: float) -> float:
+        r = float(np.exp(log_ratio))
+        st = GradientStatistics(r / (1 + r), 1 / (1 + r))
+        rates = rc.rates(st, WORKERS) if with_margins else rc.ideal_rates(st, WORKERS)
+        return 1.0 - float(rates.sum()) / WORKERS
+
+    lo, hi = -4.0, 8.0
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if saving(mid) < target else (lo, mid)
+    r = float(np.exp(0.5 * (lo + hi)))
+    return r / (1 + r)
+
+
+def paper_study(out: Path, rounds: int, seeds: int, model: str, bit_true: int) -> dict:
+    """Figs. 11-12 on mnist-5k and the breakdown of the gap to the paper's 38 %."""
+    import scipy.stats
+
+    out.mkdir(parents=True, exist_ok=True)
+    rows, summary = [], {"paper_saving": PAPER_SAVING, "model": model, "rounds": rounds, "seeds": seeds,
+                         "rho_for_paper_saving_ideal": rho_for_saving(PAPER_SAVING, False),
+                         "rho_for_paper_saving_with_margins": rho_for_saving(PAPER_SAVING, True)}
+    print(f"the paper's 38 % needs rho = {summary['rho_for_paper_saving_ideal']:.3f} (ideal rates) or "
+          f"{summary['rho_for_paper_saving_with_margins']:.3f} (with the default code margins)")
+    for part in PARTITIONS:
+        for seed in range(seeds):
+            marks = tuple(int(t) for t in np.linspace(1, rounds - 1, bit_true)) if seed == 0 and bit_true else ()
+            start = time.perf_counter()
+            rows += paper_run(part, rounds, seed, model, marks)
+            print(f"{part:8s} seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
+        part_rows = [r for r in rows if r["partition"] == part]
+        entry = {}
+        for label, upto in (("whole_run", None), ("first_20_epochs", 20.0)):
+            per_seed = [saving_breakdown([r for r in part_rows if r["seed"] == s], upto) for s in range(seeds)]
+            entry[label] = {k: float(np.mean([p[k] for p in per_seed])) for k in per_seed[0]}
+            entry[label]["actual_analytic_per_seed"] = [p["actual_analytic"] for p in per_seed]
+        bt = [r for r in part_rows if "dsc_bit_true_bits" in r]
+        if bt:
+            entry["bit_true_overhead"] = float(np.mean([r["dsc_bit_true_bits"] / r["dsc_bits"] - 1 for r in bt]))
+            entry["bit_true_rounds"] = [r["round"] for r in bt]
+            entry["bit_true_retries_per_round"] = float(np.mean([r["bit_true_retries"] for r in bt]))
+        final = {}
+        for scheme in ("none", "signsgd"):
+            accs = [[r["test_accuracy"] for r in part_rows if r["scheme"] == scheme and r["seed"] == s][-1]
+                    for s in range(seeds)]
+            final[scheme] = float(np.mean(accs))
+        entry["final_accuracy"] = final
+        sel = [r for r in part_rows if r["scheme"] == "signsgd"]
+        for key, keep in (("first_10_rounds", lambda r: r["round"] < 10),
+                          ("last_10_rounds", lambda r: r["round"] >= rounds - 10),
+                          ("first_20_epochs", lambda r: r["epoch"] <= 20.0)):
+            entry[f"rho_offline_{key}"] = float(np.mean([r["rho_offline"] for r in sel if keep(r)]))
+        summary[part] = entry
+        w, f = entry["whole_run"], entry["first_20_epochs"]
+        print(f"{part:8s} DSC-signSGD saving over signSGD: whole run {w['actual_analytic']:.1%}, first 20 epochs "
+              f"{f['actual_analytic']:.1%} (paper 38 %); entropy coding alone {w['empirical_entropy_coding']:.1%}, "
+              f"ideal SW on the real signs {w['empirical_ideal']:.1%}, Gaussian model per tensor "
+              f"{w['model_ideal_layerwise_true_stats']:.1%}, "
+              f"Gaussian model at true stats {w['model_ideal_true_stats']:.1%}, at estimated stats "
+              f"{w['model_ideal_estimated_stats']:.1%}, with code margins {w['announced']:.1%}"
+              + (f"; bit-true overhead {entry['bit_true_overhead']:+.1%} of the analytic bits" if bt else ""))
+    keys = sorted({k for r in rows for k in r})
+    with open(out / "paper_curves.csv", "w", newline="") as fh:
+        wr = csv.DictWriter(fh, fieldnames=keys)
+        wr.writeheader()
+        wr.writerows(rows)
+    with open(out / "paper_breakdown.csv", "w", newline="") as fh:
+        wr = csv.writer(fh)
+        wr.writerow(["partition", "span", "step", "saving"])
+        for part in PARTITIONS:
+            for span in ("whole_run", "first_20_epochs"):
+                for step in ("empirical_entropy_coding", "empirical_ideal", "model_ideal_layerwise_true_stats",
+                             "model_ideal_true_stats", "model_ideal_estimated_stats", "announced",
+                             "actual_analytic"):
+                    wr.writerow([part, span, step, summary[part][span][step]])
+    (out / "paper_summary.json").write_text(json.dumps(summary, indent=2))
+    _plot_paper(rows, seeds, out / "paper_curves.png", scipy.stats)
+    print(f"wrote {out}/paper_curves.png, paper_curves.csv, paper_breakdown.csv, paper_summary.json")
+    return summary
+
+
+def _band(values: np.ndarray, st) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and 95 % Student-t half-width over axis 0 (0 for one seed)."""
+    mean = values.mean(axis=0)
+    if len(values) < 2:
+        return mean, np.zeros_like(mean)
+    return mean, st.t.ppf(0.975, len(values) - 1) * values.std(axis=0, ddof=1) / np.sqrt(len(values))
+
+
+def _plot_paper(rows: list[dict], seeds: int, path: Path, st) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    for col, part in enumerate(PARTITIONS):
+        for scheme, label, key in (("none", "uncoded (32-bit)", "bits"), ("signsgd", "signSGD", "bits"),
+                                   ("signsgd", "DSC-signSGD (analytic)", "dsc_bits")):
+            sel = [[r for r in rows if r["partition"] == part and r["scheme"] == scheme and r["seed"] == s]
+                   for s in range(seeds)]
+            ev = [[r for r in runs if r["evaluated"]] for runs in sel]
+            epochs = np.array([r["epoch"] for r in ev[0]])
+            if key == "bits":
+                acc, half = _band(np.array([[r["test_accuracy"] for r in e] for e in ev]), st)
+                axes[0, col].plot(epochs, acc, label=label)
+                axes[0, col].fill_between(epochs, acc - half, acc + half, alpha=0.25, linewidth=0)
+            if scheme == "signsgd":
+                per_round = np.array([[r[key] for r in runs] for runs in sel])
+                ep = np.array([r["epoch"] for r in sel[0]])
+                mean, half = _band(per_round, st)
+                axes[1, col].plot(ep, mean / 8e6, label=label)
+                axes[1, col].fill_between(ep, (mean - half) / 8e6, (mean + half) / 8e6, alpha=0.25, linewidth=0)
+        axes[0, col].set(title=f"mnist-5k, {part} ({seeds} seeds, 95 % CI)", xlabel="epoch", ylabel="test accuracy")
+        axes[1, col].set(xlabel="epoch", ylabel="uplink MB per round (all workers)")
+    _finish(fig, axes, path)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--paper", action="store_true", help="the DSC paper's set-up on mnist-5k (Figs. 11-12)")
+    ap.add_argument("--seeds", type=int, default=2, help="--paper: trainings per curve")
+    ap.add_argument("--model", default="mlp784", choices=["mlp784", "cnn28"], help="--paper: model")
+    ap.add_argument("--bit-true", type=int, default=2, help="--paper: rounds also coded with the real LDPC codes")
     ap.add_argument("--rounds", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch", type=int, default=128, help="local batch (128 as in the papers)")
@@ -123,6 +415,9 @@ def main() -> None:
     ap.add_argument("--target", type=float, default=0.7, help="accuracy for the bits-to-accuracy comparison")
     ap.add_argument("--out", type=Path, default=ROOT / "studies" / "out" / "learning_curves")
     args = ap.parse_args()
+    if args.paper:
+        paper_study(args.out, args.rounds, args.seeds, args.model, args.bit_true)
+        return
     args.out.mkdir(parents=True, exist_ok=True)
     schemes = [s for s in ("none", "signsgd", "dsc") if s in SCHEMES]
     if "dsc" not in SCHEMES:

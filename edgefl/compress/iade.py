@@ -38,9 +38,10 @@ from pydantic import Field, PositiveFloat
 from edgefl.compress import uniform_code
 from edgefl.compress.base import CompressionResult, Compressor, RoundContext
 from edgefl.config_model import StrictModel
+from edgefl.diagnostics import ScenarioWarning
 
 
-class StepSizeWarning(UserWarning):
+class StepSizeWarning(ScenarioWarning):
     """A step-size condition of the AIADE paper's theorems does not hold."""
 
 
@@ -199,8 +200,8 @@ def check_step_size(cfg: IADEConfig | AIADEConfig | IADESGDConfig, pb: ProblemCo
                    f"the source uses momentum {pb.momentum:.6g} (gradients.optimizer: gd)")
     if isinstance(cfg, IADESGDConfig):
         if pb.eta > (1.0 + rel) / (pb.rho * pb.L):
-            out.append(f"Theorem 5.2 needs eta <= 1/(rho L) = {1.0 / (pb.rho * pb.L):.6g}, the source uses {pb.eta:.6g} "
-                       "(gradients.lr)")
+            out.append(f"Theorem 5.2 needs eta <= 1/(rho L) = {1.0 / (pb.rho * pb.L):.6g}, "
+                       f"the source uses {pb.eta:.6g} (gradients.lr)")
     elif not 0.0 < pb.eta < 2.0 / (pb.L + pb.mu):
         out.append(f"Theorem 3.1 needs eta in (0, 2/(L+mu)) = (0, {2.0 / (pb.L + pb.mu):.6g}), "
                    f"the source uses {pb.eta:.6g} (gradients.lr)")

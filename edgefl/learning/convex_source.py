@@ -14,50 +14,13 @@ tau = (sqrt L - sqrt mu) / (sqrt L + sqrt mu). rounds.csv gets ``train_loss`` (f
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import numpy as np
-from pydantic import (
-    Field,
-    PositiveFloat,
-    PositiveInt,
-    model_validator,
-)
 
 from edgefl.compress.iade import ProblemConstants
-from edgefl.config_model import StrictModel
+from edgefl.learning.convex_config import ConvexConfig
 from edgefl.learning.convex import ConvexProblem, digits_problem, synthetic_problem
 from edgefl.sim.gradient_source import GradientSource
-
-
-class ConvexConfig(StrictModel):
-    """A strongly convex problem with a known optimum, split over the workers."""
-
-    source: Literal["convex"] = "convex"
-    problem: Literal["ridge", "logistic"] = "ridge"
-    data: Literal["synthetic", "digits"] = "synthetic"
-    kappa: float = Field(100.0, gt=1.0, description="condition number L/mu of synthetic data")
-    num_samples: PositiveInt = Field(2000, description="synthetic rows")
-    num_features: PositiveInt = Field(50, description="synthetic features d")
-    noise: float = Field(0.1, ge=0.0, description="ridge target noise (synthetic)")
-    interpolation: bool = Field(False, description="synthetic ridge without noise or regulariser: weak growth holds")
-    lam: float | None = Field(None, ge=0.0, description="L2 weight; default 1e-2 on digits, from kappa on synthetic")
-    batch_size: PositiveInt | None = Field(None, description="minibatch rows per worker (None: full batch)")
-    optimizer: Literal["gd", "nesterov"] = "gd"
-    lr: PositiveFloat | None = Field(None, description="step eta; default 1/L (1/(rho L) with minibatches)")
-    momentum: float | None = Field(None, ge=0.0, lt=1.0,
-                                   description="Nesterov tau; default (sqrt L - sqrt mu)/(sqrt L + sqrt mu)")
-    flops_per_gradient: PositiveFloat | None = Field(None, description="default 4 n_i d (two mat-vec products)")
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ConvexConfig:
-        if self.interpolation and (self.problem != "ridge" or self.data != "synthetic"):
-            raise ValueError("interpolation: only for problem ridge on synthetic data")
-        if self.data == "synthetic" and self.num_samples < self.num_features:
-            raise ValueError(f"num_samples = {self.num_samples} must be >= num_features = {self.num_features}")
-        if self.momentum is not None and self.optimizer != "nesterov":
-            raise ValueError("momentum: only with optimizer nesterov")
-        return self
 
 
 class ConvexSource(GradientSource):
@@ -98,14 +61,17 @@ class ConvexSource(GradientSource):
         l_b = (n - b) / (b * (n - 1)) * self.pb.sample_smoothness + n * (b - 1) / (b * (n - 1)) * self.pb.L
         return max(1.0, l_b / self.pb.L)
 
-    def local_gradients(self, round: int) -> np.ndarray:
-        out = np.empty((self.num_workers, self.num_params))
-        for i, shard in enumerate(self.pb.shards):
+    def local_gradients(self, round: int, workers: np.ndarray | None = None) -> np.ndarray:
+        # rows in the order of ``workers`` (all workers: None); only they draw minibatches
+        ids = range(self.num_workers) if workers is None else [int(w) for w in workers]
+        out = np.empty((len(ids), self.num_params))
+        for row, i in enumerate(ids):
+            shard = self.pb.shards[i]
             if self.cfg.batch_size is None or self.cfg.batch_size >= len(shard):
-                out[i] = self.pb.local_grad(i, self.y)
+                out[row] = self.pb.local_grad(i, self.y)
             else:
                 rows = self._rng.choice(shard, size=self.cfg.batch_size, replace=False)
-                out[i] = self.pb.rows_grad(rows, self.y)
+                out[row] = self.pb.rows_grad(rows, self.y)
         return out
 
     def apply_aggregate(self, round: int, aggregate: np.ndarray) -> dict[str, float]:

@@ -8,7 +8,8 @@ times the batch size. Counts follow the usual conventions (a multiply-add is 2 F
 * Conv: 2 (C_in kh kw) numel(Y) forward; backward likewise per needed dX, dW.
 * Pooling: kh kw numel(Y) forward, the same backward; GlobalAveragePool numel(X).
 * Elementwise and activation ops: a per-element cost (1 for Add/Relu, 4 for
-  Sigmoid/Tanh, 5 for Softmax) forward, twice that backward (local derivative, product).
+  Sigmoid/Tanh/Exp, 5 for Softmax, 8 for Erf/LayerNormalization) forward, twice that
+  backward (local derivative, product); ReduceSum/ReduceMean per input element.
 * Shape ops cost nothing.
 
 Shapes come from ONNX shape inference with the batch axis fixed to 1.
@@ -22,13 +23,18 @@ from pathlib import Path
 import numpy as np
 from onnx import ModelProto
 
-from edgefl.learning.autodiff import shape_table, trainable_initializers, load_model
+from edgefl.learning.autodiff import load_model, shape_table, trainable_initializers
 from edgefl.learning.grad_rules import attrs_of
 
 ELEMENTWISE_COST = {
     "Add": 1, "Sub": 1, "Mul": 1, "Div": 1, "Relu": 1, "LeakyRelu": 2, "Sigmoid": 4, "Tanh": 4,
-    "Softmax": 5, "LogSoftmax": 5, "BatchNormalization": 2, "Sum": 1,
+    "Softmax": 5, "LogSoftmax": 5, "BatchNormalization": 2, "Sum": 1, "Neg": 1, "Abs": 1,
+    "Reciprocal": 1, "Clip": 1, "Where": 1, "PRelu": 2, "HardSigmoid": 2, "HardSwish": 3,
+    "Exp": 4, "Log": 4, "Sqrt": 4, "Pow": 4, "Elu": 4, "Selu": 4, "Softplus": 8, "Erf": 8,
+    "LayerNormalization": 8,
 }
+#: reductions cost per element of their input
+REDUCTION_COST = {"ReduceSum": 1, "ReduceMean": 1}
 
 
 def _numel(shape) -> float:
@@ -37,9 +43,10 @@ def _numel(shape) -> float:
     return float(np.prod(shape, dtype=np.float64))
 
 
-def count_flops(model: str | Path | ModelProto, frozen: tuple[str, ...] = ()) -> float:
-    """FLOPs of forward + backward for ONE sample of ``model`` (see module docstring)."""
-    proto = copy.deepcopy(load_model(model))
+def count_flops(model: str | Path | ModelProto, frozen: tuple[str, ...] = (), loss: str | None = None) -> float:
+    """FLOPs of forward + backward for ONE sample of ``model`` (see module docstring);
+    ``loss`` as for the gradient graph (an exported loss node is cut off first)."""
+    proto = copy.deepcopy(load_model(model, loss))
     init_names = {i.name for i in proto.graph.initializer}
     for inp in proto.graph.input:
         if inp.name not in init_names and inp.type.tensor_type.shape.dim:
@@ -75,6 +82,8 @@ def count_flops(model: str | Path | ModelProto, frozen: tuple[str, ...] = ()) ->
             total += 2.0 * float(np.prod(k)) * _numel(shapes.get(node.output[0]))
         elif op == "GlobalAveragePool":
             total += 2.0 * _numel(shapes.get(node.input[0]))
+        elif op in REDUCTION_COST:
+            total += 3.0 * REDUCTION_COST[op] * _numel(shapes.get(node.input[0]))
         elif op in ELEMENTWISE_COST:
             total += 3.0 * ELEMENTWISE_COST[op] * _numel(shapes.get(node.output[0]))
     return total

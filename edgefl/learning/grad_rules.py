@@ -361,6 +361,250 @@ def rule_batch_norm(node, em, gy, needs):
     return out
 
 
+# --- unary elementwise (exporters' activation and normalisation building blocks) -------
+
+
+def rule_neg(node, em, gy, needs):
+    """Y = -X: dX = -dY."""
+    return [em.op("Neg", [gy[0]], "dNeg")]
+
+
+def rule_exp(node, em, gy, needs):
+    """Y = exp(X): dX = dY Y."""
+    return [em.op("Mul", [gy[0], node.output[0]], "dExp")]
+
+
+def rule_log(node, em, gy, needs):
+    """Y = log(X): dX = dY / X."""
+    return [em.op("Div", [gy[0], node.input[0]], "dLog")]
+
+
+def rule_sqrt(node, em, gy, needs):
+    """Y = sqrt(X): dX = dY / (2 Y)."""
+    return [em.op("Div", [gy[0], em.op("Mul", [node.output[0], em.scalar(2.0)])], "dSqrt")]
+
+
+def rule_reciprocal(node, em, gy, needs):
+    """Y = 1 / X: dX = -dY Y^2."""
+    y = node.output[0]
+    return [em.op("Neg", [em.op("Mul", [gy[0], em.op("Mul", [y, y])])], "dReciprocal")]
+
+
+def rule_abs(node, em, gy, needs):
+    """Y = |X|: dX = dY sign(X) (0 at X = 0, as PyTorch)."""
+    return [em.op("Mul", [gy[0], em.op("Sign", [node.input[0]])], "dAbs")]
+
+
+def rule_erf(node, em, gy, needs):
+    """Y = erf(X) (PyTorch's exact GELU, x/2 (1 + erf(x / sqrt 2))): dX = dY 2/sqrt(pi) exp(-X^2)."""
+    x = node.input[0]
+    e = em.op("Exp", [em.op("Neg", [em.op("Mul", [x, x])])])
+    return [em.op("Mul", [gy[0], em.op("Mul", [e, em.scalar(2.0 / np.sqrt(np.pi))])], "dErf")]
+
+
+def rule_pow(node, em, gy, needs):
+    """Y = A^B (ONNX Pow; B may be an integer tensor): dA = dY B A^(B-1). The exponent is
+    never trained: exporters write it as a constant (x^2 in LayerNorm, x^3 in tanh-GELU)."""
+    a, b = node.input
+    bf = em.op("Cast", [b], "exponent", to=em.elem_type)
+    pow_m1 = em.op("Pow", [a, em.op("Sub", [bf, em.scalar(1.0)])])
+    g = em.op("Mul", [gy[0], em.op("Mul", [bf, pow_m1])], "dPow")
+    return [em.unbroadcast(g, a, node.output[0], node.name), None]
+
+
+def rule_softplus(node, em, gy, needs):
+    """Y = log(1 + exp(X)): dX = dY sigmoid(X)."""
+    return [em.op("Mul", [gy[0], em.op("Sigmoid", [node.input[0]])], "dSoftplus")]
+
+
+def rule_elu(node, em, gy, needs):
+    """Y = X (X > 0), alpha (exp(X) - 1) otherwise: dX = dY, or dY (Y + alpha)."""
+    alpha = float(attrs_of(node).get("alpha", 1.0))
+    neg = em.op("Mul", [gy[0], em.op("Add", [node.output[0], em.scalar(alpha)])])
+    return [em.op("Where", [_positive(em, node.input[0]), gy[0], neg], "dElu")]
+
+
+def rule_selu(node, em, gy, needs):
+    """Y = gamma X (X > 0), gamma alpha (exp(X) - 1) otherwise:
+    dX = gamma dY, or dY (Y + gamma alpha)."""
+    at = attrs_of(node)
+    alpha, gamma = float(at.get("alpha", 1.67326319217681884765625)), float(at.get("gamma", 1.05070102214813232421875))
+    pos = em.op("Mul", [gy[0], em.scalar(gamma)])
+    neg = em.op("Mul", [gy[0], em.op("Add", [node.output[0], em.scalar(gamma * alpha)])])
+    return [em.op("Where", [_positive(em, node.input[0]), pos, neg], "dSelu")]
+
+
+def _hard_sigmoid_parts(em, x, alpha, beta):
+    """(max(0, min(1, alpha x + beta)), indicator of its linear part 0 < alpha x + beta < 1)."""
+    z = em.op("Add", [em.op("Mul", [x, em.scalar(alpha)]), em.scalar(beta)])
+    inside = em.op("And", [em.op("Greater", [z, em.scalar(0.0)]), em.op("Less", [z, em.scalar(1.0)])])
+    return em.op("Clip", [z, em.scalar(0.0), em.scalar(1.0)]), inside
+
+
+def rule_hard_sigmoid(node, em, gy, needs):
+    """Y = max(0, min(1, alpha X + beta)): dX = alpha dY on the linear part, else 0."""
+    at = attrs_of(node)
+    alpha, beta = float(at.get("alpha", 0.2)), float(at.get("beta", 0.5))
+    _, inside = _hard_sigmoid_parts(em, node.input[0], alpha, beta)
+    return [em.op("Where", [inside, em.op("Mul", [gy[0], em.scalar(alpha)]), em.scalar(0.0)], "dHardSigmoid")]
+
+
+def rule_hard_swish(node, em, gy, needs):
+    """Y = X h(X), h = HardSigmoid(alpha 1/6, beta 1/2): dX = dY (h + X/6 [0 < X/6 + 1/2 < 1])."""
+    x = node.input[0]
+    h, inside = _hard_sigmoid_parts(em, x, 1.0 / 6.0, 0.5)
+    slope = em.op("Where", [inside, em.op("Mul", [x, em.scalar(1.0 / 6.0)]), em.scalar(0.0)])
+    return [em.op("Mul", [gy[0], em.op("Add", [h, slope])], "dHardSwish")]
+
+
+def rule_clip(node, em, gy, needs):
+    """Y = min(max(X, lo), hi) (ReLU6 and friends; opset >= 11 bounds are inputs):
+    dX = dY where lo <= X <= hi (PyTorch's clamp convention), else 0."""
+    x = node.input[0]
+    mask = None
+    for i, op in ((1, "GreaterOrEqual"), (2, "LessOrEqual")):
+        if len(node.input) > i and node.input[i]:
+            m = em.op(op, [x, node.input[i]])
+            mask = m if mask is None else em.op("And", [mask, m])
+    if mask is None:
+        return [gy[0]]
+    return [em.op("Where", [mask, gy[0], em.scalar(0.0)], "dClip")] + [None] * (len(node.input) - 1)
+
+
+def rule_prelu(node, em, gy, needs):
+    """Y = X (X > 0), slope X otherwise (slope broadcast to X): dX = dY or slope dY;
+    dslope = dY X where X <= 0, summed back to the slope's shape."""
+    x, slope = node.input
+    pos = _positive(em, x)
+    return _binary(
+        node, em, needs,
+        lambda: em.op("Where", [pos, gy[0], em.op("Mul", [gy[0], slope])], "dPRelu"),
+        lambda: em.op("Where", [pos, em.scalar(0.0), em.op("Mul", [gy[0], x])], "dSlope"),
+    )
+
+
+def rule_cast(node, em, gy, needs):
+    """Y = cast(X) between float types: dX = dY in the model's float type."""
+    return [em.op("Cast", [gy[0]], "dCast", to=em.elem_type)]
+
+
+def rule_where(node, em, gy, needs):
+    """Y = cond ? A : B: dA = dY where cond, dB = dY where not cond (unbroadcast)."""
+    c = node.input[0]
+    zero = em.scalar(0.0)
+    out = [None] * 3
+    for i, (on, off) in ((1, (gy[0], zero)), (2, (zero, gy[0]))):
+        if needs[i]:
+            out[i] = em.unbroadcast(em.op("Where", [c, on, off], "dWhere"), node.input[i], node.output[0], node.name)
+    return out
+
+
+def rule_sum(node, em, gy, needs):
+    """Y = sum_i X_i (broadcasting): dX_i = dY summed back to X_i's shape."""
+    return [em.unbroadcast(gy[0], x, node.output[0], node.name) if n else None for x, n in zip(node.input, needs)]
+
+
+def rule_expand(node, em, gy, needs):
+    """Y = broadcast of X to a shape: dX = dY summed over the broadcast axes."""
+    return [em.unbroadcast(gy[0], node.input[0], node.output[0], node.name), None]
+
+
+# --- reductions -----------------------------------------------------------------------
+
+
+def reduce_axes(node: NodeProto) -> tuple[list[int] | None, str | None]:
+    """Axes of a Reduce* node: (attribute list, None) for the attribute form, (None, input
+    name) for the input form (ReduceSum >= 13, ReduceMean >= 18), (None, None) = all axes."""
+    at = attrs_of(node)
+    if "axes" in at:
+        return [int(a) for a in at["axes"]], None
+    if len(node.input) > 1 and node.input[1]:
+        return None, node.input[1]
+    return None, None
+
+
+def _reduce_back(node, em, dy: str) -> str:
+    """dY of a ReduceSum/ReduceMean broadcast back to X's shape (Unsqueeze the reduced
+    axes first when keepdims = 0; negative axes index X's rank, as Unsqueeze's do)."""
+    at = attrs_of(node)
+    x = node.input[0]
+    axes_list, axes_input = reduce_axes(node)
+    no_axes = axes_input is None and not axes_list
+    if no_axes and int(at.get("noop_with_empty_axes", 0)):
+        return dy
+    if not int(at.get("keepdims", 1)) and not no_axes:
+        axes = axes_input if axes_input is not None else em.ints(axes_list)
+        dy = em.op("Unsqueeze", [dy, axes])
+    return em.op("Expand", [dy, em.op("Shape", [x])], "dReduce")
+
+
+def rule_reduce_sum(node, em, gy, needs):
+    """Y = sum of X over axes: dX = dY broadcast back over the reduced axes."""
+    return [_reduce_back(node, em, gy[0])] + [None] * (len(node.input) - 1)
+
+
+def rule_reduce_mean(node, em, gy, needs):
+    """Y = mean of X over axes: dX = dY / m broadcast back, m = numel(X) / numel(Y)."""
+    m = em.op("Div", [em.op("Cast", [em.op("Size", [node.input[0]])], to=em.elem_type),
+                      em.op("Cast", [em.op("Size", [node.output[0]])], to=em.elem_type)], "count")
+    return [_reduce_back(node, em, em.op("Div", [gy[0], m]))] + [None] * (len(node.input) - 1)
+
+
+def rule_layer_norm(node, em, gy, needs):
+    """ONNX LayerNormalization (opset 17), normalised axes D = [axis, rank):
+    xhat = (X - mu) r, r = 1/sqrt(var + eps) (mu, var over D); Y = xhat scale + B.
+    dscale = sum(dY xhat), dB = sum(dY) over the other axes (unbroadcast);
+    dX = r (g - mean_D(g) - xhat mean_D(g xhat)) with g = dY scale (Ba et al. 2016)."""
+    at = attrs_of(node)
+    if len(node.output) > 1 and any(node.output[1:]):
+        raise GradientGraphError(f"node {node.name!r}: LayerNormalization Mean/InvStdDev outputs are not supported")
+    x, scale = node.input[0], node.input[1]
+    rank = em.rank_of(x, node.name)
+    axis = int(at.get("axis", -1)) % rank
+    axes = em.ints(list(range(axis, rank)))
+    eps = float(at.get("epsilon", 1e-5))
+    dy = gy[0]
+    centred = em.op("Sub", [x, _reduce_mean(em, x, axes)])
+    var = _reduce_mean(em, em.op("Mul", [centred, centred]), axes)
+    r = em.op("Reciprocal", [em.op("Sqrt", [em.op("Add", [var, em.scalar(eps)])])])
+    xhat = em.op("Mul", [centred, r], "xhat")
+    out = [None] * len(node.input)
+    if needs[0]:
+        g = em.op("Mul", [dy, scale])
+        inner = em.op("Sub", [g, _reduce_mean(em, g, axes)])
+        inner = em.op("Sub", [inner, em.op("Mul", [xhat, _reduce_mean(em, em.op("Mul", [g, xhat]), axes)])])
+        out[0] = em.op("Mul", [r, inner], "dX")
+    if needs[1]:
+        out[1] = em.unbroadcast(em.op("Mul", [dy, xhat]), scale, node.output[0], node.name)
+    if len(node.input) > 2 and node.input[2] and needs[2]:
+        out[2] = em.unbroadcast(dy, node.input[2], node.output[0], node.name)
+    return out
+
+
+def _reduce_mean(em: Emitter, x: str, axes: str) -> str:
+    """ReduceMean with keepdims over an axes tensor, as ReduceSum / count (ReduceMean's
+    axes only became an input in opset 18)."""
+    s = em.op("ReduceSum", [x, axes], keepdims=1)
+    count = em.op("Div", [em.op("Cast", [em.op("Size", [x])], to=em.elem_type),
+                          em.op("Cast", [em.op("Size", [s])], to=em.elem_type)])
+    return em.op("Div", [s, count], "mean")
+
+
+def rule_gather(node, em, gy, needs):
+    """Y = X[indices] along axis 0 (embedding lookup): dX = zeros(X) with dY rows added
+    at the indices (ScatterND, reduction add, so repeated indices accumulate)."""
+    if int(attrs_of(node).get("axis", 0)) != 0:
+        raise GradientGraphError(f"node {node.name!r} (Gather): only axis 0 is differentiable")
+    x, idx = node.input
+    dims0 = em.op("Gather", [em.op("Shape", [x]), em.ints([0])])
+    # negative indices count from the end (Gather's spec); ScatterND wants them explicit
+    idx64 = em.op("Cast", [idx], to=7)
+    wrapped = em.op("Mod", [em.op("Add", [idx64, dims0]), dims0])
+    coords = em.op("Unsqueeze", [wrapped, em.ints([-1])])
+    scattered = em.op("ScatterND", [em.zeros_like(x), coords, gy[0]], "dGather", reduction="add")
+    return [scattered, None]
+
+
 #: op type -> (rule, indices of inputs that may carry gradient)
 RULES: dict[str, tuple[Rule, tuple[int, ...] | None]] = {
     "Gemm": (rule_gemm, (0, 1, 2)),
@@ -388,12 +632,36 @@ RULES: dict[str, tuple[Rule, tuple[int, ...] | None]] = {
     "BatchNormalization": (rule_batch_norm, (0, 1, 2)),
     "Dropout": (rule_identity, (0,)),  # inference: identity
     "Identity": (rule_identity, (0,)),
+    "Neg": (rule_neg, (0,)),
+    "Exp": (rule_exp, (0,)),
+    "Log": (rule_log, (0,)),
+    "Sqrt": (rule_sqrt, (0,)),
+    "Reciprocal": (rule_reciprocal, (0,)),
+    "Abs": (rule_abs, (0,)),
+    "Erf": (rule_erf, (0,)),
+    "Pow": (rule_pow, (0,)),
+    "Softplus": (rule_softplus, (0,)),
+    "Elu": (rule_elu, (0,)),
+    "Selu": (rule_selu, (0,)),
+    "HardSigmoid": (rule_hard_sigmoid, (0,)),
+    "HardSwish": (rule_hard_swish, (0,)),
+    "Clip": (rule_clip, (0,)),
+    "PRelu": (rule_prelu, (0, 1)),
+    "Cast": (rule_cast, (0,)),
+    "Where": (rule_where, (1, 2)),
+    "Sum": (rule_sum, None),
+    "Expand": (rule_expand, (0,)),
+    "ReduceSum": (rule_reduce_sum, (0,)),
+    "ReduceMean": (rule_reduce_mean, (0,)),
+    "LayerNormalization": (rule_layer_norm, (0, 1, 2)),
+    "Gather": (rule_gather, (0,)),
 }
 
 #: ops whose outputs never carry gradient (shape arithmetic, comparisons, constants)
 NON_DIFFERENTIABLE = frozenset(
     {"Shape", "Size", "Constant", "ConstantOfShape", "ArgMax", "ArgMin", "Equal", "Greater",
-     "Less", "GreaterOrEqual", "LessOrEqual", "Not", "And", "Or", "NonZero", "Range"}
+     "Less", "GreaterOrEqual", "LessOrEqual", "Not", "And", "Or", "Xor", "NonZero", "Range",
+     "Sign", "Floor", "Ceil", "Round", "IsNaN", "IsInf"}
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from onnx import ModelProto, numpy_helper
+from scipy.special import erf
 
 from edgefl.learning.grad_rules import attrs_of, explicit_pads
 
@@ -85,6 +86,60 @@ def _flatten(v, a):
     return v[0].reshape(int(np.prod(v[0].shape[:axis])), -1)
 
 
+def _reduce(fn):
+    """ReduceSum / ReduceMean with axes as attribute (older opsets) or input (newer)."""
+
+    def run(v, a):
+        axes = a.get("axes", v[1] if len(v) > 1 and v[1] is not None else None)
+        if axes is None or len(axes) == 0:
+            if a.get("noop_with_empty_axes", 0):
+                return v[0]
+            axes = range(v[0].ndim)
+        return fn(v[0], axis=tuple(int(i) for i in axes), keepdims=bool(a.get("keepdims", 1)))
+
+    return run
+
+
+def _layer_norm(v, a):
+    x = v[0]
+    axes = tuple(range(a.get("axis", -1) % x.ndim, x.ndim))
+    xc = x - x.mean(axis=axes, keepdims=True)
+    xhat = xc / np.sqrt((xc**2).mean(axis=axes, keepdims=True) + a.get("epsilon", 1e-5))
+    y = xhat * v[1]
+    return y + v[2] if len(v) > 2 and v[2] is not None else y
+
+
+def _clip(v, a):
+    lo = v[1] if len(v) > 1 and v[1] is not None else a.get("min", -np.inf)
+    hi = v[2] if len(v) > 2 and v[2] is not None else a.get("max", np.inf)
+    return np.minimum(np.maximum(v[0], lo), hi)
+
+
+def _hard_sigmoid(x, alpha, beta):
+    return np.clip(alpha * x + beta, 0.0, 1.0)
+
+
+def _selu(v, a):
+    alpha, gamma = a.get("alpha", 1.67326319217681884765625), a.get("gamma", 1.05070102214813232421875)
+    return gamma * np.where(v[0] > 0, v[0], alpha * (np.exp(v[0]) - 1.0))
+
+
+def _unsqueeze(v, a):
+    axes = a.get("axes", v[1] if len(v) > 1 else None)
+    return np.expand_dims(v[0], axis=tuple(int(i) % (v[0].ndim + len(axes)) for i in axes))
+
+
+def _squeeze(v, a):
+    axes = a.get("axes", v[1] if len(v) > 1 else None)
+    return np.squeeze(v[0], axis=None if axes is None else tuple(int(i) for i in axes))
+
+
+def _nll(v, a):  # noqa: ARG001 (the OPS signature)
+    """NegativeLogLikelihoodLoss, reduction mean, no weights: -(1/N) sum_n X[n, t_n]."""
+    t = v[1].astype(np.int64)
+    return -np.mean(v[0][np.arange(len(t)), t])
+
+
 def _leaky_relu(v, a):
     return np.where(v[0] > 0, v[0], a.get("alpha", 0.01) * v[0])
 
@@ -115,24 +170,56 @@ OPS = {
     "Identity": lambda v, a: v[0],
     "Shape": lambda v, a: np.array(v[0].shape, dtype=np.int64),
     "Gather": lambda v, a: np.take(v[0], v[1], axis=a.get("axis", 0)),
-    "Squeeze": lambda v, a: np.squeeze(v[0], axis=tuple(int(i) for i in v[1])),
-    "Unsqueeze": lambda v, a: np.expand_dims(v[0], axis=tuple(int(i) for i in v[1])),
+    "Squeeze": _squeeze,
+    "Unsqueeze": _unsqueeze,
+    "Constant": lambda v, a: np.asarray(a["value"]),
+    "Neg": lambda v, a: -v[0],
+    "Exp": lambda v, a: np.exp(v[0]),
+    "Log": lambda v, a: np.log(v[0]),
+    "Sqrt": lambda v, a: np.sqrt(v[0]),
+    "Reciprocal": lambda v, a: 1.0 / v[0],
+    "Abs": lambda v, a: np.abs(v[0]),
+    "Erf": lambda v, a: erf(v[0]),
+    "Pow": lambda v, a: np.power(v[0], v[1].astype(np.float64)),
+    "Softplus": lambda v, a: np.logaddexp(0.0, v[0]),
+    "Elu": lambda v, a: np.where(v[0] > 0, v[0], a.get("alpha", 1.0) * (np.exp(v[0]) - 1.0)),
+    "Selu": _selu,
+    "HardSigmoid": lambda v, a: _hard_sigmoid(v[0], a.get("alpha", 0.2), a.get("beta", 0.5)),
+    "HardSwish": lambda v, a: v[0] * _hard_sigmoid(v[0], 1.0 / 6.0, 0.5),
+    "Clip": _clip,
+    "PRelu": lambda v, a: np.where(v[0] > 0, v[0], v[1] * v[0]),
+    "Cast": lambda v, a: v[0].astype(np.float64) if a["to"] in (1, 11) else v[0].astype(np.int64),
+    "Where": lambda v, a: np.where(v[0], v[1], v[2]),
+    "Sum": lambda v, a: sum(v[1:], v[0]),
+    "Expand": lambda v, a: v[0] * np.ones([int(s) for s in v[1]]),
+    "ReduceSum": _reduce(np.sum),
+    "ReduceMean": _reduce(np.mean),
+    "LayerNormalization": _layer_norm,
+    "Greater": lambda v, a: v[0] > v[1],
+    "NegativeLogLikelihoodLoss": _nll,
 }
 
 
-def run_reference(model: ModelProto, x: np.ndarray, params: dict[str, np.ndarray] | None = None) -> np.ndarray:
-    """Evaluate the (single-input, single-output) model in float64; ``params`` override
-    initializers by name."""
+def run_reference(
+    model: ModelProto, x: np.ndarray, params: dict[str, np.ndarray] | None = None,
+    extra: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Evaluate the model's first output in float64 on data ``x``; ``params`` override
+    initializers by name; ``extra`` feeds further inputs (e.g. labels of a loss node)."""
     env: dict[str, np.ndarray] = {}
     for init in model.graph.initializer:
         arr = numpy_helper.to_array(init)
         env[init.name] = arr.astype(np.float64) if arr.dtype.kind == "f" else arr
     env.update({k: np.asarray(v, dtype=np.float64) for k, v in (params or {}).items()})
+    env.update(extra or {})
     data = [i.name for i in model.graph.input if i.name not in env]
     env[data[0]] = np.asarray(x, dtype=np.float64)
     for node in model.graph.node:
         if node.op_type not in OPS:
             raise ValueError(f"numpy reference: op {node.op_type!r} is not implemented")
         vals = [env[n] if n else None for n in node.input]
-        env[node.output[0]] = OPS[node.op_type](vals, attrs_of(node))
+        attrs = attrs_of(node)
+        if node.op_type == "Constant":
+            attrs["value"] = numpy_helper.to_array(attrs["value"])
+        env[node.output[0]] = OPS[node.op_type](vals, attrs)
     return env[model.graph.output[0].name]

@@ -18,14 +18,29 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefl.learning.autodiff import DifferentiableModel
+from edgefl.learning.autodiff import DifferentiableModel, producer_of
 from edgefl.learning.config import SHIPPED_MODELS, ModelConfig
-from edgefl.learning.data import Dataset, load_digits_xy, load_npz_xy, make_dataset, synthetic_xy
+from edgefl.learning.data import (
+    Dataset,
+    load_digits_xy,
+    load_mnist5k_xy,
+    load_npz,
+    make_dataset,
+    mnist5k_split,
+    split_dataset,
+    synthetic_xy,
+)
 from edgefl.learning.flops import count_flops
 from edgefl.learning.moments import ceo_moments
 from edgefl.learning.optim import Optimizer
-from edgefl.learning.partition import MinibatchSampler, partition_dirichlet, partition_iid, partition_shards
+from edgefl.learning.partition import (
+    MinibatchSampler,
+    partition_dirichlet,
+    partition_iid,
+    partition_shards,
+)
 from edgefl.sim.gradient_source import GradientSource
+
 
 def _models_dir() -> Path:
     # repository checkout (editable install) first, then the copy packed into a wheel
@@ -89,15 +104,24 @@ class OnnxGradientSource(GradientSource):
         self._test = {"test_loss": math.nan, "test_accuracy": math.nan}
 
     # --- GradientSource ---------------------------------------------------------------
-    def local_gradients(self, round: int) -> np.ndarray:
-        grads = np.empty((self.num_workers, self.num_params))
-        losses = np.empty(self.num_workers)
+    def local_gradients(self, round: int, workers: np.ndarray | list[int] | None = None) -> np.ndarray:
+        """(K', P) local gradients of round ``round`` for the worker ids ``workers`` (all K
+        in id order when None), row i for ``workers[i]``.
+
+        Partial participation (DSC paper Sec. V-A: K of a population take part in each
+        iteration): only the selected workers draw a minibatch and run the model, so the
+        cost is that of K' gradients; each worker's minibatch stream is its own, so a
+        worker's batches do not depend on who else was selected, and ``workers=None``
+        gives exactly the full-participation result."""
+        ids = self._worker_ids(workers)
+        grads = np.empty((len(ids), self.num_params))
+        losses = np.empty(len(ids))
         start = time.perf_counter()
-        for k, sampler in enumerate(self.samplers):
-            idx = sampler.next()
-            losses[k], grads[k] = self.model.loss_and_grad(self._x_train[idx], self._t_train[idx], self.params)
+        for row, k in enumerate(ids):
+            idx = self.samplers[k].next()
+            losses[row], grads[row] = self.model.loss_and_grad(self._x_train[idx], self._t_train[idx], self.params)
         wall = time.perf_counter() - start
-        if self.num_workers >= 2:
+        if len(ids) >= 2:
             sx2, sn2 = (float(v[0]) for v in ceo_moments(grads))
             self.layer_moments = ceo_moments(grads, self._blocks)
         else:  # the across-worker spread is undefined for one worker
@@ -110,6 +134,16 @@ class OnnxGradientSource(GradientSource):
         }
         self._pending_round = round
         return grads
+
+    def _worker_ids(self, workers) -> np.ndarray:
+        if workers is None:
+            return np.arange(self.num_workers)
+        ids = np.asarray(workers)
+        if ids.ndim != 1 or len(ids) == 0 or ids.dtype.kind not in "iu":
+            raise ValueError(f"workers: need a non-empty 1-D list of worker ids, got {workers!r}")
+        if ids.min() < 0 or ids.max() >= self.num_workers or len(np.unique(ids)) != len(ids):
+            raise ValueError(f"workers: ids must be distinct and in 0..{self.num_workers - 1}, got {ids.tolist()}")
+        return ids
 
     def apply_aggregate(self, round: int, aggregate: np.ndarray) -> dict[str, float]:
         if self._pending is None or self._pending_round != round:
@@ -149,8 +183,7 @@ class OnnxGradientSource(GradientSource):
 
 
 def _ends_in_softmax(model: DifferentiableModel) -> bool:
-    out = model.graph.output_name
-    producer = next((n for n in model.graph.inference.graph.node if out in n.output), None)
+    producer = producer_of(model.graph.inference.graph, model.graph.output_name)
     return producer is not None and producer.op_type == "Softmax"
 
 
@@ -187,9 +220,16 @@ def load_dataset(cfg: ModelConfig, rng: np.random.Generator, base_dir: Path) -> 
     if data.kind == "digits":
         x, y = load_digits_xy()
         task = "classification"
+    elif data.kind == "mnist-5k":
+        x, y = load_mnist5k_xy()
+        train, test = mnist5k_split(y, cfg.test_fraction)
+        return split_dataset(x[train], y[train], x[test], y[test], "classification", data.standardize)
     elif data.kind == "npz":
         path = data.path if data.path.is_absolute() else base_dir / data.path
-        x, y = load_npz_xy(path)
+        arrays = load_npz(path, data.task)
+        if arrays.x_test is not None:  # the file's own held-out set
+            return split_dataset(arrays.x, arrays.y, arrays.x_test, arrays.y_test, data.task, data.standardize)
+        x, y = arrays.x, arrays.y
         task = data.task
     else:
         x, y = synthetic_xy(data.task, data.num_samples, data.num_features, data.num_classes, data.noise, rng)
@@ -208,7 +248,10 @@ def build_source(cfg: ModelConfig, num_workers: int, seed: int, base_dir: Path) 
     out_shape = model.graph.output_shape
     n_out = out_shape[-1] if out_shape else None
     if dataset.task == "classification" and isinstance(n_out, int) and n_out < dataset.num_classes:
-        raise ValueError(f"model: output has {n_out} classes but the data has {dataset.num_classes}")
+        where = f"data file {str(cfg.data.path)!r}, key 'y'" if cfg.data.kind == "npz" else f"data {cfg.data.kind}"
+        raise ValueError(
+            f"{where}: label {dataset.num_classes - 1} is out of range for the model's {n_out} classes (0..{n_out - 1})"
+        )
     if dataset.task == "regression" and isinstance(n_out, int) and n_out != dataset.y_train.shape[1]:
         raise ValueError(f"model: output has {n_out} values but the data has {dataset.y_train.shape[1]} targets")
     if dataset.task == "classification" and isinstance(n_out, int):
@@ -224,5 +267,5 @@ def build_source(cfg: ModelConfig, num_workers: int, seed: int, base_dir: Path) 
     optimizer = Optimizer(cfg.optimizer, cfg.lr, cfg.momentum if cfg.optimizer == "momentum" else 0.0)
     return OnnxGradientSource(
         model, dataset, shards, optimizer, cfg.batch_size, cfg.eval_every, seed,
-        flops_per_sample=count_flops(path, cfg.frozen),
+        flops_per_sample=count_flops(path, cfg.frozen, cfg.loss),
     )

@@ -87,8 +87,10 @@ def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | Non
     bw_dl = ch.downlink_bandwidth_hz
     link = link or make_link(ch)
 
-    def downlink_rate(t: float, r: int) -> float:  # multicast: the weakest worker must decode
-        return float(link.rate_bps(bw_dl, radio.downlink_snr(t, r, bw_dl).min()))
+    def downlink_rate(t: float, r: int, workers: np.ndarray | None = None) -> float:
+        # multicast: the weakest receiving worker (of the round's participants) must decode
+        snr = radio.downlink_snr(t, r, bw_dl)
+        return float(link.rate_bps(bw_dl, (snr if workers is None else snr[workers]).min()))
 
     return Network(
         num_workers=len(devs),
@@ -184,11 +186,15 @@ def build_simulation(rs: ResolvedScenario, engine: str = "auto") -> Simulation:
     radio = radio_environment(rs)
     source = gradient_source(rs)
     compressor = compressor_for(rs, source)
+    w = scn.workers
     opts = SimOptions(
         rounds=scn.rounds,
         fidelity=scn.fidelity,
         upload_order=scn.upload_order,
-        compute_jitter=scn.workers.compute_jitter,
+        compute_jitter=w.compute_jitter,
+        per_round=w.per_round,
+        sampling_weights=w.availability_weights() if w.sampling == "availability" else None,
+        round_deadline_s=scn.round_deadline_s,
         timeline=scn.output.timeline,
     )
     ra = scn.rate_allocation
@@ -232,8 +238,10 @@ def rate_allocator(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkMode
     def mean_snr() -> np.ndarray:
         return 10.0 ** (np.asarray(radio.mean_uplink_snr_db(bw), dtype=float) / 10.0)
 
-    def current_snr(t: float, r: int) -> np.ndarray:
-        return np.array([radio.uplink_snr(w, t, r, bw) for w in range(k)])
+    def current_snr(t: float, r: int, workers: np.ndarray | None = None) -> np.ndarray:
+        # only the selected workers' fading is read (each worker's fading stream is its own)
+        ids = range(k) if workers is None else workers
+        return np.array([radio.uplink_snr(int(w), t, r, bw) for w in ids])
 
     return RateAllocator(ra.scheme, ra.target_distortion, ra.snr, ra.update, mean_snr, current_snr,
                          link, impose_order)

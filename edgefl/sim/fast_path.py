@@ -17,9 +17,11 @@ timeline.csv are identical to the SimPy engine's (``tests/test_fast_path.py`` ch
 every shipped scenario). SimPy stays the reference.
 
 It declines (:func:`fast_path_problems` says why) whatever it cannot replay exactly: a link
-model whose uploads are not one error-free attempt (retransmissions), fading that depends on
-the upload start time (Gauss-Markov), and any engine option it does not know at a non-default
-value (e.g. partial participation or round deadlines).
+model whose uploads are not one error-free attempt (retransmissions, HARQ), an SNR that depends
+on the upload start time (Gauss-Markov fading, a channel trace), and any engine option it does
+not know at a non-default value (e.g. partial participation or round deadlines). A round whose
+compression asks for DSC feedback on the air (``CompressionResult.decode_schedule``) is played
+by the SimPy processes of the base class.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import numpy as np
 from edgefl.compress.base import CompressionResult
 from edgefl.radio.link import LinkModel
 from edgefl.scenario import ResolvedScenario
-from edgefl.sim.engine import Interval, Network, SimOptions, Simulation, _LocalWork
+from edgefl.sim.engine import Interval, Network, SimOptions, Simulation, _AirOutcome, _LocalWork
 from edgefl.sim.timing import compute_seconds
 
 #: SimOptions fields whose every value the fast path replays; any other field must keep its default
@@ -57,9 +59,18 @@ def fast_path_problems(rs: ResolvedScenario, net: Network, opt: SimOptions) -> l
         problems.append(f"access {net.access!r}")
     defaults = SimOptions(rounds=1)
     for f in dataclasses.fields(opt):
-        if f.name not in _KNOWN_OPTIONS and getattr(opt, f.name) != getattr(defaults, f.name):
-            problems.append(f"engine option {f.name}={getattr(opt, f.name)!r}")
+        if f.name not in _KNOWN_OPTIONS and not _same(getattr(opt, f.name), getattr(defaults, f.name)):
+            problems.append(f"engine option {f.name} is set (partial participation, round deadline, ...)")
     return problems
+
+
+def _same(value: object, default: object) -> bool:
+    if value is default:
+        return True
+    try:
+        return bool(value == default)
+    except ValueError:  # an array against a scalar default
+        return False
 
 
 class FastSimulation(Simulation):
@@ -69,9 +80,10 @@ class FastSimulation(Simulation):
     engine_path = "fast"
 
     def _air_and_decode(self, r: int, t0: float, work: _LocalWork, order: np.ndarray, res: CompressionResult,
-                        share: np.ndarray, log: list[Interval]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                        share: np.ndarray, sel: np.ndarray, log: list[Interval]) -> _AirOutcome:
+        # the build admits no participation sampling (sel = every worker) and no deadline
         if res.decode_schedule is not None:  # DSC feedback on the air this round: SimPy plays it
-            return super()._air_and_decode(r, t0, work, order, res, share, log)
+            return super()._air_and_decode(r, t0, work, order, res, share, sel, log)
         net, link, k = self.net, self.net.link, self.net.num_workers
         keep = self.opt.timeline
         bits = np.asarray(res.upload_bits, dtype=float)
@@ -116,7 +128,9 @@ class FastSimulation(Simulation):
             self._log_intervals(r, t0, work, res, start, end, bits, decodes, t_dec, t_end, log)
         # the records read the round's end from the SimPy clock, as after a SimPy round
         self.env._now = t_end  # noqa: SLF001 - no public setter; the value is SimPy's own now + delay
-        return airtime, np.ones(k, dtype=bool), np.zeros(k)  # single attempts are delivered; no feedback
+        # single attempts are delivered, nothing is late, every upload is aggregated in decoding order
+        return _AirOutcome(airtime, np.ones(k, dtype=bool), np.zeros(k), np.zeros(k), np.ones(k, dtype=bool),
+                           np.asarray(order, dtype=np.int64))
 
     def _log_intervals(self, r: int, t0: float, work: _LocalWork, res: CompressionResult, start: np.ndarray,
                        end: np.ndarray, bits: np.ndarray, decodes: list[tuple[int, float, float]],
