@@ -60,7 +60,7 @@ def fast_path_problems(rs: ResolvedScenario, net: Network, opt: SimOptions) -> l
     defaults = SimOptions(rounds=1)
     for f in dataclasses.fields(opt):
         if f.name not in _KNOWN_OPTIONS and not _same(getattr(opt, f.name), getattr(defaults, f.name)):
-            problems.append(f"engine option {f.name} is set (partial participation, round deadline, ...)")
+            problems.append(f"engine option {f.name} is set (the fast path plays every worker, no deadline)")
     return problems
 
 
