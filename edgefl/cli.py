@@ -174,8 +174,10 @@ def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, r
         f"STOPPED by {outcome.error} (partial results written)" if outcome.error
         else "INTERRUPTED (partial results written)")
     typer.echo(f"{rs.scenario.name}: {outcome.rounds_done}/{rs.scenario.rounds} rounds, {state}")
-    declined = outcome.summary["fast_path_declined"]
-    typer.echo(f"  engine path: {outcome.summary['engine_path']}" + (f" ({'; '.join(declined)})" if declined else ""))
+    if "engine_path" in outcome.summary:
+        declined = outcome.summary.get("fast_path_declined") or []
+        why = f" ({'; '.join(declined)})" if declined else ""
+        typer.echo(f"  engine path: {outcome.summary['engine_path']}{why}")
     if outcome.rounds_done:
         typer.echo(f"  mean round latency {t['mean_round_latency_s']:.6g} s, "
                    f"{t['mean_bits_per_param']:.4g} bits/parameter, mean distortion {t['mean_distortion']:.4g}")
