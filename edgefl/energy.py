@@ -79,6 +79,10 @@ def server_round_energy(decoded_bits: float, energy_per_bit_j: float | None, com
     return e_dec, e_cmp
 
 
+class BatteriesExhausted(RuntimeError):
+    """No worker with charge left can take part in a round: the run cannot go on."""
+
+
 class Batteries:
     """Remaining charge per worker; ``None`` capacity = mains powered (never drops out)."""
 
@@ -87,6 +91,10 @@ class Batteries:
         if np.any(cap[~np.isnan(cap)] <= 0):
             raise ValueError(f"battery capacities must be > 0 J, got {capacity_j}")
         self.remaining_j = cap.copy()
+
+    def any_battery(self) -> bool:
+        """Whether any worker runs on a battery (participation can then change over the run)."""
+        return bool(np.any(~np.isnan(self.remaining_j)))
 
     def alive(self) -> np.ndarray:
         """(K,) True for workers that can take part in the next round."""

@@ -65,3 +65,32 @@ def test_battery_dropout_is_reported_in_the_round_that_empties_it():
     sim.run()
     assert [row["battery_dropouts"] for row in sim.rounds] == [0, 1, 1, 0]
     assert sim.batteries.alive().tolist() == [False, False] + [True] * (k - 2)
+
+
+def test_exhausted_workers_take_no_further_part():
+    """A worker whose battery ran out is not sampled again (issue 13 item 4), and a run whose
+    workers are all exhausted stops with a clear error."""
+    rs = load_scenario(QUICK, [*STATIC, "rounds=4"])
+    base = build_simulation(rs)
+    k = base.net.num_workers
+    probe = Simulation(base.net, base.source, base.compressor, base.opt, 0)
+    probe.run()
+    per_round = probe.rounds[0]["worker_energy_j"] / k
+    cap = np.full(k, np.nan)
+    cap[0], cap[1] = 1.5 * per_round, 2.5 * per_round
+    net = dataclasses.replace(base.net, energy=dataclasses.replace(base.net.energy, battery_capacity_j=cap))
+    sim = Simulation(net, build_simulation(load_scenario(QUICK, [*STATIC, "rounds=4"])).source,
+                     base.compressor, base.opt, 0)
+    sim.run()
+    assert [row["participants"] for row in sim.rounds] == [k, k, k - 1, k - 2]
+    actors = {(e.round, e.actor) for e in sim.events}
+    assert (2, "worker0") not in actors and (3, "worker0") not in actors and (3, "worker1") not in actors
+    assert (2, "worker1") in actors
+
+    net = dataclasses.replace(base.net, energy=dataclasses.replace(
+        base.net.energy, battery_capacity_j=np.full(k, 0.5 * per_round)))
+    sim = Simulation(net, build_simulation(load_scenario(QUICK, [*STATIC, "rounds=4"])).source,
+                     base.compressor, base.opt, 0)
+    with pytest.raises(RuntimeError, match="round 1: every worker's battery is exhausted"):
+        sim.run()
+    assert len(sim.rounds) == 1

@@ -52,6 +52,9 @@ class LinkModel(ABC):
     """One worker-to-server (or server-to-workers) link technology."""
 
     name: str = "abstract"
+    #: the link can give up on an upload (UploadOutcome.delivered False), so rounds.csv reports
+    #: how many uploads were aggregated
+    may_lose_uploads: bool = False
 
     @classmethod
     def from_config(cls, cfg: Any, channel: ChannelConfig) -> LinkModel:

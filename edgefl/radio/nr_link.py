@@ -32,6 +32,7 @@ class NRLink(LinkModel):
     """5G NR link adaptation (TS 38.214 MCS tables) with HARQ; see :mod:`edgefl.radio.nr`."""
 
     name = "nr"
+    may_lose_uploads = True  # after max_harq transmissions and max_rlc_retx RLC retries
 
     def __init__(self, cfg: NRLinkConfig) -> None:
         self.cfg = cfg

@@ -42,7 +42,7 @@ import numpy as np
 import simpy
 
 from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, DecodeStep, RoundContext
-from edgefl.energy import Batteries, EnergyProfile, server_round_energy, worker_round_energy
+from edgefl.energy import Batteries, BatteriesExhausted, EnergyProfile, server_round_energy, worker_round_energy
 from edgefl.radio.link import LinkModel, UploadOutcome
 from edgefl.results.records import RoundRecord
 from edgefl.sim.allocation import Allocation, RateAllocator
@@ -173,9 +173,10 @@ class Simulation:
         n = network.num_workers
         self._per_round = n if options.per_round is None else options.per_round
         #: rounds.csv gets the participation columns only when a feature is on (golden outputs)
-        self._report_participation = self._per_round < n or options.round_deadline_s is not None
         self.energy = network.energy or EnergyProfile.idle_only(network.num_workers)
         self.batteries = Batteries(self.energy.battery_capacity_j)
+        self._report_participation = (self._per_round < n or options.round_deadline_s is not None
+                                      or self.batteries.any_battery() or network.link.may_lose_uploads)
         self.env = simpy.Environment()
         self.events: list[Interval] = []
         self.rounds: list[RoundRecord] = []
@@ -183,9 +184,21 @@ class Simulation:
         self.fast_path_declined: list[str] = []  # why the build chose SimPy (edgefl.sim.build)
 
     # ------------------------------------------------------------------ phases of one round
-    def _participants(self) -> np.ndarray:
-        """Worker ids taking part in the coming round (sorted): everyone, or a fresh sample."""
-        return sample_workers(self._part_rng, self.net.num_workers, self._per_round, self.opt.sampling_weights)
+    def _participants(self, r: int) -> np.ndarray:
+        """Worker ids taking part in the coming round (sorted): everyone, or a fresh sample, among
+        the workers whose battery is not exhausted (all of them while none is)."""
+        alive = self.batteries.alive()
+        if alive.all():
+            return sample_workers(self._part_rng, self.net.num_workers, self._per_round, self.opt.sampling_weights)
+        ids = np.flatnonzero(alive)
+        if ids.size == 0:
+            raise BatteriesExhausted(f"round {r}: every worker's battery is exhausted (battery_capacity_j of the "
+                                     "device profiles); the network cannot train any longer")
+        w = None if self.opt.sampling_weights is None else np.asarray(self.opt.sampling_weights, dtype=float)[ids]
+        k = min(self._per_round, ids.size if w is None else int(np.count_nonzero(w)))
+        if k == 0:
+            raise BatteriesExhausted(f"round {r}: no worker with charge left has a sampling weight > 0")
+        return ids[sample_workers(self._part_rng, ids.size, k, w)]
 
     def _downlink_rate(self, t: float, r: int, sel: np.ndarray) -> float:
         """Multicast rate to the round's participants (all workers: the call as without sampling)."""
@@ -337,13 +350,16 @@ class Simulation:
 
         def server():
             stop = env.process(deadline()) if dl is not None else None
-            cut = False
+            cut = gap = False
             for i in (int(i) for i in order):
                 if not cut:
                     yield upload_done[i] if stop is None else (upload_done[i] | stop)
                     cut = not upload_done[i].triggered or bool(late[i])
                 if cut and (successive or not upload_done[i].triggered or late[i]):
                     continue  # late, or (successive decoding) missing side information
+                if not delivered[i] or (gap and successive):
+                    gap = True  # the link gave up on this upload: nothing to decode or aggregate
+                    continue
                 if schedule is None:
                     kept.append(i)
                     dbits = float(res.decode_bits[i])
@@ -365,8 +381,10 @@ class Simulation:
                         s = env.now
                         yield env.timeout(decode_s(st))
                         log.append(Interval(r, "server", "decode", s, env.now, st.bits))
-                if not late[i]:
+                if not late[i] and delivered[i]:
                     kept.append(i)
+                elif not delivered[i]:
+                    gap = True
             agg_s = float(compute_seconds(self.opt.aggregate_flops_per_param_worker * k * p, net.server_flops))
             s = env.now
             yield env.timeout(agg_s)
@@ -387,7 +405,7 @@ class Simulation:
     # ------------------------------------------------------------------ one round
     def _round(self, r: int, log: list[Interval]) -> RoundRecord:
         t0 = self.env.now
-        sel = self._participants()
+        sel = self._participants(r)
         partial = sel.size < self.net.num_workers
         grads = self.source.local_gradients(r, sel) if partial else self.source.local_gradients(r)
         downlink_bits, t_bc, t_rc = self._broadcast(r, t0, sel, log)
