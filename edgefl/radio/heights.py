@@ -165,8 +165,9 @@ def check_heights(ch: ChannelConfig, h_bs_m: float, h_ut_m: np.ndarray) -> list[
     if h_bs_m <= 0 or not lo <= h_bs_m <= hi:
         bs(f"{fam} BS height must be > 0 m and within [{lo:g}, {hi:g}] m, {rule.range_source}", True)
     elif not any(math.isclose(h_bs_m, n) for n in rule.nominal_bs_m):
-        bs(f"{fam} is calibrated for a {' or '.join(f'{n:g}' for n in rule.nominal_bs_m)} m BS ({rule.nominal_source}); "
-           "the path-loss formula still applies, its shadowing / LOS / fading calibration does not", False)
+        nominal = " or ".join(f"{n:g}" for n in rule.nominal_bs_m)
+        bs(f"{fam} is calibrated for a {nominal} m BS ({rule.nominal_source}); the path-loss formula "
+           "still applies, its shadowing / LOS / fading calibration does not", False)
     lo, hi = rule.ut_range_m
     bad_ut = (h_ut <= 0) | (h_ut < lo) | (h_ut > hi)
     out.append(_ut_issue(h_ut, bad_ut, f"{fam} UT height must be > 0 m and within [{lo:g}, {hi:g}] m, "
