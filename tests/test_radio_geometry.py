@@ -140,6 +140,16 @@ def test_uma_bs_below_terminals_is_an_error():
     assert p.field == "workers.placement.height_m" and "must exceed h_UT" in p.message
 
 
+def test_uma_bs_below_the_highest_floor_is_an_error():
+    # uma: 80 % indoor on floors up to 22.5 m (Table 7.2-1); a 20 m BS is below some of them
+    p, _ = problem(scenario("uma", server_z=20.0))
+    assert p.field == "server.position" and "22.5 m" in p.message
+    load(scenario("uma", server_z=25.0), strict=False)
+    with pytest.warns(HeightWarning, match="25 m BS"):  # all outdoors at 1.5 m: valid, not the calibration
+        load(scenario("uma", server_z=20.0, placement={"layout": "disc", "radius_m": 150.0, "indoor_fraction": 0.0}),
+             strict=False)
+
+
 def test_inf_low_bs_above_clutter_is_an_error():
     # indoor_factory_mixed is InF-DL with h_c = 6 m: a low BS sits below the clutter (Table 7.2-4)
     p, _ = problem(scenario("indoor_factory_mixed", server_z=8.0))

@@ -148,9 +148,14 @@ def _ut_issue(h_ut: np.ndarray, bad: np.ndarray, message: str, error: bool) -> H
     return HeightIssue("ut", idx, float(h_ut[idx[0]]), message, error) if idx else None
 
 
-def check_heights(ch: ChannelConfig, h_bs_m: float, h_ut_m: np.ndarray) -> list[HeightIssue]:
+#: Highest indoor UT of ``o2i.indoor_height: floors``: 3 (8 - 1) + 1.5 m (38.901 Table 7.2-1).
+MAX_FLOOR_HEIGHT_M = 22.5
+
+
+def check_heights(ch: ChannelConfig, h_bs_m: float, h_ut_m: np.ndarray, floors: bool = False) -> list[HeightIssue]:
     """Errors and warnings of the heights (h_BS, h_UT per worker) for the channel's 38.901 model
-    (see the module docstring for which is which); [] for other models."""
+    (see the module docstring for which is which); [] for other models. ``floors``: some workers
+    will be put on random floors (``o2i.indoor_height: floors``), up to :data:`MAX_FLOOR_HEIGHT_M`."""
     rule = height_rule(ch)
     if rule is None:
         return []
@@ -180,6 +185,9 @@ def check_heights(ch: ChannelConfig, h_bs_m: float, h_ut_m: np.ndarray) -> list[
         out.append(_ut_issue(h_ut, h_ut >= h_bs_m, f"UMa needs the BS above every terminal (h_BS = {h_bs_m:g} m "
                              "must exceed h_UT: above-rooftop macro BS, and h'_BS = h_BS - h_E > 0 for every "
                              "h_E <= h_UT - 1.5 m, 38.901 Table 7.4.1-1 Note 1)", True))
+    if model.startswith("uma") and floors and h_bs_m <= MAX_FLOOR_HEIGHT_M:
+        bs(f"UMa needs the BS above every terminal; o2i.indoor_height: floors puts indoor terminals up to "
+           f"{MAX_FLOOR_HEIGHT_M:g} m (38.901 Table 7.2-1)", True)
     if model[:3] in ("uma", "umi") and (ch.pathloss.h_e_m != "standard" or model.startswith("umi")):
         h_e = 1.0 if ch.pathloss.h_e_m == "standard" else float(ch.pathloss.h_e_m)
         if h_bs_m <= h_e:

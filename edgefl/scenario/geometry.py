@@ -66,7 +66,12 @@ def check_geometry(scn: Scenario, channel_file: str,
     z, fields = worker_heights(scn)
     h_bs, h_ut = link_heights_m(ch, scn.server.position[2], z)
     problems = []
-    for issue in check_heights(ch, h_bs, h_ut):
+    pl = scn.workers.placement
+    # the placement's indoor share over the channel's default, as edgefl.radio.link_state.resolve_indoor
+    # (not imported: it would load scipy into `edgefl validate`)
+    floors = ch.o2i is not None and ch.o2i.indoor_height == "floors" and (
+        ch.o2i.indoor_fraction if pl.indoor_fraction is None else pl.indoor_fraction) > 0
+    for issue in check_heights(ch, h_bs, h_ut, floors):
         key = "h_bs_m" if issue.end == "bs" else "h_ut_m"
         pin = ch.pathloss.h_bs_m if issue.end == "bs" else ch.pathloss.h_ut_m
         if pin is not None:
