@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -85,6 +88,26 @@ def _output_dir(text: str | None, what: str) -> Path | None:
     return path
 
 
+STRICT_HELP = "treat scenario warnings (e.g. a step size outside a theorem's condition) as errors"
+
+
+@contextmanager
+def _strict_warnings(strict: bool) -> Iterator[None]:
+    """With ``strict``, a :class:`edgefl.diagnostics.ScenarioWarning` stops the command (exit 2)."""
+    if not strict:
+        yield
+        return
+    from edgefl.diagnostics import ScenarioWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScenarioWarning)
+        try:
+            yield
+        except ScenarioWarning as w:
+            typer.echo(f"error (--strict): {w}", err=True)
+            raise typer.Exit(2) from None
+
+
 @app.command()
 def run(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
@@ -97,10 +120,14 @@ def run(
     progress: bool | None = typer.Option(None, "--progress/--no-progress", help="progress bar (default: on a TTY)"),
     estimate: bool = typer.Option(False, "--estimate", help=ESTIMATE_HELP),
     max_memory: str | None = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
+    strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
+    engine: str = typer.Option("auto", "--engine", help="auto: the analytic fast path when the scenario qualifies, "
+                               "else SimPy; simpy: force the SimPy reference engine; fast: require the fast path"),
 ) -> None:
     """Run one scenario; write timeline.csv, rounds.csv, summary.json and plots (round by round)."""
     try:
-        _run(scenario, set_, output, overwrite, resume, progress, estimate, max_memory)
+        with _strict_warnings(strict):
+            _run(scenario, set_, output, overwrite, resume, progress, estimate, max_memory, engine)
     except KeyboardInterrupt:
         typer.echo("interrupted before the first round: nothing was simulated; no results written "
                    "(earlier results, if any, are untouched)", err=True)
@@ -108,11 +135,15 @@ def run(
 
 
 def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, resume: Path | None,
-         progress: bool | None, estimate: bool, max_memory: str | None) -> None:
+         progress: bool | None, estimate: bool, max_memory: str | None, engine: str = "auto") -> None:
     from edgefl.runner import ResumeError, run_scenario
     from edgefl.results.journal import ResumeMismatch
     from edgefl.scenario import ScenarioError
+    from edgefl.sim.build import ENGINE_PATHS
 
+    if engine not in ENGINE_PATHS:
+        typer.echo(f"error: --engine = {engine!r}: use one of {', '.join(ENGINE_PATHS)}", err=True)
+        raise typer.Exit(2)
     if resume is not None and (output is not None or overwrite):
         typer.echo("error: --resume DIR continues the run in DIR; do not combine it with -o or --overwrite", err=True)
         raise typer.Exit(2)
@@ -121,13 +152,16 @@ def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, r
     if out_dir is None:
         _output_dir(rs.scenario.output.dir, f"{rs.source}: output.dir")
     try:
-        outcome = run_scenario(rs, out_dir, overwrite=overwrite, progress=progress, resume=resume is not None)
+        outcome = run_scenario(rs, out_dir, overwrite=overwrite, progress=progress, resume=resume is not None,
+                               engine=engine)
     except (ScenarioError, ResumeError, ResumeMismatch) as exc:  # found before (or instead of) new work
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except OSError as exc:  # output directory unusable: found before any simulation work
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except Warning:  # a ScenarioWarning made an error by --strict: reported by _strict_warnings
+        raise
     except Exception as exc:  # noqa: BLE001 - radio/coding/learning code rejecting what the scenario fed it
         raise _unexpected(exc, rs.source) from None
     if outcome.previous_kept:
@@ -140,6 +174,10 @@ def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, r
         f"STOPPED by {outcome.error} (partial results written)" if outcome.error
         else "INTERRUPTED (partial results written)")
     typer.echo(f"{rs.scenario.name}: {outcome.rounds_done}/{rs.scenario.rounds} rounds, {state}")
+    if "engine_path" in outcome.summary:
+        declined = outcome.summary.get("fast_path_declined") or []
+        why = f" ({'; '.join(declined)})" if declined else ""
+        typer.echo(f"  engine path: {outcome.summary['engine_path']}{why}")
     if outcome.rounds_done:
         typer.echo(f"  mean round latency {t['mean_round_latency_s']:.6g} s, "
                    f"{t['mean_bits_per_param']:.4g} bits/parameter, mean distortion {t['mean_distortion']:.4g}")
@@ -157,8 +195,14 @@ def validate(
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
     estimate: bool = typer.Option(False, "--estimate", help=ESTIMATE_HELP),
     max_memory: str | None = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
+    strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
 ) -> None:
     """Check a scenario (schema, catalog names, model ops, memory estimate); run nothing."""
+    with _strict_warnings(strict):
+        _validate(scenario, set_, estimate, max_memory)
+
+
+def _validate(scenario: Path, set_: list[str], estimate: bool, max_memory: str | None) -> None:
     rs = _load(scenario, set_, max_memory, estimate)
     from edgefl.estimate import VALIDATE_BUILD_S, build_seconds
     from edgefl.scenario import ScenarioError
@@ -176,6 +220,8 @@ def validate(
     except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except Warning:  # a ScenarioWarning made an error by --strict: reported by _strict_warnings
+        raise
     except Exception as exc:  # noqa: BLE001 - radio/coding/learning code rejecting what the scenario fed it
         raise _unexpected(exc, rs.source) from None
     s = rs.scenario
@@ -223,15 +269,30 @@ def plan(
     deadline: float | None = typer.Option(None, "--deadline", help=DEADLINE_HELP),
     coverage: bool = typer.Option(False, "--coverage", help=COVERAGE_HELP),
     percentiles: bool = typer.Option(False, "--percentiles", help=PERCENTILES_HELP),
-    draws: int = typer.Option(100, "--draws", min=1, help="rounds (fading draws) per probe run of the searches"),
+    draws: int | None = typer.Option(None, "--draws", min=1, help="runs: rounds (fading draws) per probe run "
+                                     "(default 100); draws: independent channel draws (default 2000)"),
+    method: str = typer.Option("runs", "--method", help="runs: search over analytic edgefl runs (any scheme); "
+                               "draws: vectorised timing formulas over independent channel draws (none/signsgd, "
+                               "equal allocation; edgefl.planning)"),
+    quantile: float = typer.Option(95.0, "--quantile", min=0.0, max=100.0,
+                                   help="--method draws: percentile held to the deadline"),
+    resolution: float = typer.Option(1e-3, "--resolution", help="--method draws: relative resolution of the "
+                                     "bandwidth and radius searches"),
 ) -> None:
     """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); no training. With --deadline /
-    --coverage / --percentiles: round-latency answers searched over analytic runs."""
+    --coverage / --percentiles: round-latency answers searched over analytic runs (or, --method
+    draws, over vectorised channel draws)."""
     from edgefl.planning import format_plan, plan_scenario
     from edgefl.scenario import ScenarioError
 
+    if method not in ("runs", "draws"):
+        typer.echo(f"error: --method = {method!r}: use runs or draws", err=True)
+        raise typer.Exit(2)
+    if (deadline is not None or coverage or percentiles) and method == "runs":
+        plan_search(scenario, set_, deadline, coverage, draws or 100, as_json)
+        return
     if deadline is not None or coverage or percentiles:
-        plan_search(scenario, set_, deadline, coverage, draws, as_json)
+        _plan_draws(scenario, set_, percentiles, deadline, coverage, draws or 2000, quantile, resolution, as_json)
         return
     rs = _load(scenario, set_)
     try:
@@ -242,6 +303,43 @@ def plan(
     except Exception as exc:  # noqa: BLE001 - radio/theory code rejecting what the scenario fed it
         raise _unexpected(exc, rs.source) from None
     typer.echo(json.dumps(rep, indent=2) if as_json else format_plan(rep))
+
+
+def _plan_draws(scenario: Path, set_: list[str], percentiles: bool, deadline: float | None, coverage: bool,
+                draws: int, quantile: float, resolution: float, as_json: bool) -> None:
+    """``edgefl plan --method draws``: the answers of :mod:`edgefl.planning`, keyed by question."""
+    from edgefl.planning.coverage import max_radius
+    from edgefl.planning.deadline import max_workers, min_bandwidth
+    from edgefl.planning.percentiles import latency_percentiles
+    from edgefl.scenario import ScenarioError
+
+    problem = ("--coverage needs --deadline T" if coverage and deadline is None else
+               f"--deadline must be a positive number of seconds, got {deadline}"
+               if deadline is not None and not deadline > 0 else
+               f"--resolution must be in (0, 1), got {resolution}" if not 0 < resolution < 1 else None)
+    if problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2)
+    rs = _load(scenario, set_)
+    rep: dict = {"scenario": rs.scenario.name, "method": "vectorised timing formulas over independent draws"}
+    try:
+        if percentiles:
+            rep["percentiles"] = latency_percentiles(rs, draws)
+        if deadline is not None:
+            rep["max_workers"] = max_workers(lambda k: _load(scenario, [*set_, f"workers.count={k}"]), deadline,
+                                             draws, quantile)
+            rep["min_bandwidth"] = min_bandwidth(rs, deadline, draws, quantile, resolution)
+            if coverage:
+                rep["coverage"] = max_radius(rs, deadline, draws, quantile, resolution)
+    except ScenarioError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except Exception as exc:  # noqa: BLE001 - radio/theory code rejecting what the scenario fed it
+        raise _unexpected(exc, rs.source) from None
+    if as_json:
+        typer.echo(json.dumps(rep, indent=2))
+    else:
+        _print_flat(rep)
 
 
 @app.command()

@@ -19,28 +19,20 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from edgefl.config_model import StrictModel
-from edgefl.trace_table import TraceError, TraceTable, read_trace
+from edgefl.trace_table import TraceError, TraceFileConfig, TraceTable, read_trace
 
 DEVICE_COLUMNS = {"speed_factor": (1e-9, 1e9), "available": (0.0, 1.0)}
 
 
-class DeviceTraceConfig(StrictModel):
+class DeviceTraceConfig(TraceFileConfig):
     """``workers.trace``: a device trace file (next to the scenario or under a catalog root, e.g.
     ``devices/traces/example_availability.csv``); a bare string is the file, no wrap."""
 
     file: str = Field(min_length=1, description="CSV trace: time_s, worker, speed_factor and/or available")
-    wrap: bool = Field(False, description="repeat the trace past its end (else a later time is an error)")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _bare_file(cls, data: Any) -> Any:
-        return {"file": data} if isinstance(data, str) else data
 
 
 class DeviceTrace:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -61,6 +62,8 @@ def _sigterm_as_interrupt():
     finally:
         signal.signal(signal.SIGTERM, old)
 
+
+log = logging.getLogger(__name__)
 
 RESULT_FILES = ("timeline.csv", "rounds.csv", "wall_times.csv", "summary.json", "rounds.png", "workers.csv")
 
@@ -140,10 +143,11 @@ def resumable_rows(out_dir: Path, rs: ResolvedScenario) -> list[str]:
 
 
 def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite: bool = False,
-                 progress: bool | None = None, resume: bool = False) -> RunOutcome:
+                 progress: bool | None = None, resume: bool = False, engine: str = "auto") -> RunOutcome:
     """Simulate ``rs`` and write timeline.csv, rounds.csv, summary.json (and plots if asked),
     round by round (:mod:`edgefl.results.journal`): a killed run keeps its finished rounds and
-    ``resume=True`` continues the run in ``out_dir`` from its last finished round."""
+    ``resume=True`` continues the run in ``out_dir`` from its last finished round. ``engine``:
+    "auto", "simpy" or "fast" (see :func:`edgefl.sim.build.build_simulation`)."""
     scn = rs.scenario
     requested = Path(out_dir or default_output_dir(rs))
     if resume:
@@ -151,7 +155,9 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
         rows = resumable_rows(final, rs)
     else:
         rows = []
-    sim = build_simulation(rs)
+    sim = build_simulation(rs, engine)
+    log.info("%s: engine path %s%s", scn.name, sim.engine_path,
+             f" (fast path declined: {'; '.join(sim.fast_path_declined)})" if sim.fast_path_declined else "")
     if not resume:
         final, write_dir = prepare_output_dir(requested, overwrite)
     wall0 = time.perf_counter()
@@ -170,6 +176,8 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
             "scenario_hash": digest,
             "totals": totals(records),
             "wall_time_s": time.perf_counter() - wall0,
+            "engine_path": sim.engine_path,
+            "fast_path_declined": sim.fast_path_declined,
             "versions": package_versions(),
             "scenario": scn.model_dump(mode="json"),
             "devices": _devices(rs),

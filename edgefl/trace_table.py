@@ -30,15 +30,31 @@ import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field, model_validator
+
+from edgefl.config_model import StrictModel
 
 Interpolation = Literal["linear", "previous"]
 
 
 class TraceError(ValueError):
     """A malformed trace file or a lookup outside it."""
+
+
+class TraceFileConfig(StrictModel):
+    """A trace file in a scenario (path relative to the scenario file, or under a catalog root
+    such as ``channels/traces/...``); a bare string is the file with the defaults."""
+
+    file: str = Field(min_length=1, description="CSV trace file")
+    wrap: bool = Field(False, description="repeat the trace past its end (else a later time is an error)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_file(cls, data: Any) -> Any:
+        return {"file": data} if isinstance(data, str) else data
 
 
 @dataclass(frozen=True, eq=False)

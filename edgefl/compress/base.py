@@ -15,6 +15,7 @@ Adding a scheme: one file with its config (pydantic, ``scheme`` literal tag) and
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -85,6 +86,35 @@ class CompressionResult:
     #: ``decode_bits`` after the upload, no feedback); retry bits are part of ``upload_bits``
     decode_schedule: list[list[DecodeStep]] | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    #: (K, P) what the server reconstructs of each worker's gradient, and (K,) the unnormalised
+    #: weights c_k of its combination, aggregate = sum_k c_k u_k / sum_k c_k (None = equal
+    #: weights); lets the server aggregate a subset of the uploads (round deadline,
+    #: :meth:`aggregate_of`). None: the scheme cannot drop uploads.
+    reconstructions: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    #: the scheme's aggregate of a subset of rows when it is not a weighted mean (e.g. majority vote)
+    combine: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def aggregate_of(self, rows: np.ndarray) -> np.ndarray:
+        """The aggregate the server forms from the uploads of ``rows`` alone: the scheme's own
+        combination rule restricted to them, sum_{k in rows} c_k u_k / sum_{k in rows} c_k (the
+        unbiased linear estimators of RD paper eq. 29 / DSC paper eq. 37 renormalised over the
+        workers heard). All rows: ``aggregate`` itself. No row (or zero total weight): zero,
+        the server has nothing to add."""
+        rows = np.asarray(rows, dtype=np.int64)
+        k = np.asarray(self.upload_bits).shape[0]
+        if rows.size == k and np.array_equal(np.sort(rows), np.arange(k)):
+            return self.aggregate
+        if rows.size and self.combine is not None:
+            return self.combine(rows)
+        if self.reconstructions is None:
+            raise ValueError("this compression scheme gives no per-worker reconstructions "
+                             "(CompressionResult.reconstructions), so it cannot aggregate a subset of the uploads")
+        u = np.asarray(self.reconstructions, dtype=np.float64)[rows]
+        c = np.ones(rows.size) if self.weights is None else np.asarray(self.weights, dtype=np.float64)[rows]
+        if rows.size == 0 or not c.sum() > 0:
+            return np.zeros(np.asarray(self.aggregate).shape)
+        return (c[:, None] * u).sum(axis=0) / c.sum()
 
 
 class Compressor(ABC):
@@ -98,6 +128,12 @@ class Compressor(ABC):
     @abstractmethod
     def compress(self, grads: np.ndarray, order: np.ndarray, ctx: RoundContext) -> CompressionResult:
         """Compress the (K, P) local gradients uploaded in ``order`` (row indices of ``grads``)."""
+
+    def uploads_dropped(self, rows: np.ndarray) -> None:
+        """The server aggregated only ``rows`` of the last :meth:`compress` call (a round deadline
+        cut the others, :mod:`edgefl.sim.participation`): a scheme that updates state from the
+        decoded uploads (e.g. a statistics estimate) redoes that update from these rows. Not
+        called when every upload arrived."""
 
     def encode_flops(self, num_params: int) -> float:
         """Operations one worker spends encoding its gradient of ``num_params`` parameters in the

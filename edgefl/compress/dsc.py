@@ -28,7 +28,7 @@ import numpy as np
 
 from edgefl.coding import op_counts
 from edgefl.coding.ldpc import code_at_step, rate_grid
-from edgefl.coding.linear_estimator import linear_estimate
+from edgefl.coding.linear_estimator import linear_estimate, linear_estimator_weights
 from edgefl.coding.quantizer import UniformQuantizer
 from edgefl.coding.rate_controller import RateController
 from edgefl.coding.statistics import (
@@ -69,6 +69,7 @@ class DSCCompressor(Compressor):
         self._rates_done: set[tuple[float, int]] = set()  # statistics the rates were computed for
         self._estimated = False  # an online estimate was made after the last round
         self._mean_degree: float | None = None
+        self._last_round: tuple | None = None  # (round, indices, scales, powers, statistics before it)
 
     # ---- costs (DSC paper Fig. 5: encode on the workers, statistics + rate control on the server)
     def encode_flops(self, num_params: int) -> float:
@@ -140,11 +141,13 @@ class DSCCompressor(Compressor):
 
         wz = successive_wyner_ziv(index, order, self.quantizer, rates, llr_stats, scales=scales,
                                   mode=ctx.fidelity, options=c)
-        aggregate = self._reconstruct(wz.index, grads, scales, llr_stats)
+        aggregate, recon, weights = self._reconstruct(wz.index, grads, scales, llr_stats)
         scalars = 2 if (c.bits == 1 and c.scaled) else 1
         upload = wz.upload_bits + scalars * SCALAR_BITS
 
         estimate = None
+        # what the statistics update needs again if the server ends up with fewer uploads
+        self._last_round = (ctx.round, wz.index, scales, power, self.stats)
         if c.estimator == "online" and K >= 2:
             # statistics ML problem (eq. 62) on the decoded indices, used next round
             estimate = online_ml_estimate(wz.index, self.quantizer, scales, float(power.mean()),
@@ -166,12 +169,28 @@ class DSCCompressor(Compressor):
             upload_bits=upload, decode_bits=wz.decode_bits, aggregate=aggregate,
             decode_failures=wz.decode_failures, undetected_errors=wz.undetected_errors, retries=wz.retries,
             decode_schedule=[[DecodeStep(*st) for st in steps] for steps in wz.schedule],
-            info=info,
+            info=info, reconstructions=recon, weights=weights,
         )
 
+    def uploads_dropped(self, rows: np.ndarray) -> None:
+        """The server decoded only ``rows`` of the last round (round deadline): the online
+        statistics estimate (eq. 62) is redone on their indices alone, or with fewer than two
+        the statistics stay those the round started with."""
+        if self.cfg.estimator != "online" or self._last_round is None:
+            return
+        rnd, index, scales, power, before = self._last_round
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size >= 2:
+            self.stats = online_ml_estimate(index[rows], self.quantizer, scales[rows], float(power[rows].mean()),
+                                            rng=np.random.default_rng(rnd))
+        else:
+            self.stats = before
+        self._estimated = rows.size >= 2
+
     def _reconstruct(self, index: np.ndarray, grads: np.ndarray, scales: np.ndarray,
-                     stats: GradientStatistics) -> np.ndarray:
-        """Dequantise and combine (Algorithm 1 line 16, eq. 37)."""
+                     stats: GradientStatistics) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Dequantise and combine (Algorithm 1 line 16, eq. 37). Returns the aggregate, the
+        per-worker reconstructions and their combination weights (None: equal)."""
         c = self.cfg
         if c.bits == 1:
             signs = np.where(index == 1, 1.0, -1.0)
@@ -179,7 +198,10 @@ class DSCCompressor(Compressor):
                 mag = np.abs(grads).mean(axis=1, keepdims=True).astype(np.float32).astype(np.float64)
             else:
                 mag = np.ones((grads.shape[0], 1))
-            return (signs * mag).mean(axis=0)
+            u = signs * mag
+            return u.mean(axis=0), u, None
         u = np.stack([self.quantizer.dequantize(index[k], scales[k]) for k in range(index.shape[0])])
         sigma_w2 = np.array([self.quantizer.noise_variance(s) for s in scales])
-        return linear_estimate(u, stats.sigma_n2, sigma_w2)
+        # eq. (37)'s weights are normalised 1/(sigma_N^2 + sigma_Wk^2): a subset renormalises them
+        weights = linear_estimator_weights(stats.sigma_n2, sigma_w2, len(u))
+        return linear_estimate(u, stats.sigma_n2, sigma_w2), u, weights

@@ -69,6 +69,7 @@ class EFSignSGD(Compressor):
         sizes = [b - a for a, b, _ in slices]
         up = np.zeros(n)
         agg = np.zeros(p)
+        rec = np.empty((n, p))  # per-worker reconstructions: the server can aggregate a subset
         for row, w in enumerate(ctx.worker_ids(n).tolist()):
             vec = self.feedback.corrected(w, grads[row])
             scales, signs = scaled_sign(vec, slices)
@@ -81,7 +82,8 @@ class EFSignSGD(Compressor):
                 up[row] = p + 32 * len(slices)
             self.feedback.update(w, vec, sent)
             agg += sent
-        return CompressionResult(upload_bits=up, decode_bits=np.zeros(n), aggregate=agg / n)
+            rec[row] = sent
+        return CompressionResult(upload_bits=up, decode_bits=np.zeros(n), aggregate=agg / n, reconstructions=rec)
 
     def encode_flops(self, num_params: int) -> float:
         # p = g + e, |p| sum, sign-scale, residual: 4 per parameter

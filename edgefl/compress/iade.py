@@ -38,9 +38,10 @@ from pydantic import Field, PositiveFloat
 from edgefl.compress import uniform_code
 from edgefl.compress.base import CompressionResult, Compressor, RoundContext
 from edgefl.config_model import StrictModel
+from edgefl.diagnostics import ScenarioWarning
 
 
-class StepSizeWarning(UserWarning):
+class StepSizeWarning(ScenarioWarning):
     """A step-size condition of the AIADE paper's theorems does not hold."""
 
 

@@ -52,6 +52,8 @@ class RDIdeal(Compressor):
         var_v = np.maximum(1.0 / z[used] - sigma_n2, 0.0)
         noise = ctx.rng.standard_normal((int(used.sum()), p)) * np.sqrt(var_v)[:, None]
         agg = (z[used, None] * (grads[used] + noise)).sum(axis=0) / z.sum()
+        u = np.zeros((k, p))
+        u[used] = grads[used] + noise
         bits = np.asarray(alloc.rates_bits, dtype=float) * p
         return CompressionResult(upload_bits=bits, decode_bits=bits.copy(), aggregate=agg,
-                                 info={"target_distortion": 1.0 / z.sum()})
+                                 info={"target_distortion": 1.0 / z.sum()}, reconstructions=u, weights=z)

@@ -57,8 +57,9 @@ class NoCompression(Compressor):
         k, p = grads.shape
         bits = np.full(k, float(FLOAT_BITS * p))
         # float32 on the air: the server sees the rounded values
-        agg = grads.astype(np.float32).astype(np.float64).mean(axis=0)
-        return CompressionResult(upload_bits=bits, decode_bits=np.zeros(k), aggregate=agg)
+        u = grads.astype(np.float32).astype(np.float64)
+        return CompressionResult(upload_bits=bits, decode_bits=np.zeros(k), aggregate=u.mean(axis=0),
+                                 reconstructions=u)
 
 
 class SignSGD(Compressor):
@@ -88,9 +89,15 @@ class SignSGD(Compressor):
             extra = 0
         bits = np.full(k, float(p + extra))
         if self.cfg.majority_vote:
+            def vote_of(rows: np.ndarray) -> np.ndarray:
+                vote = np.where(signs[rows].sum(axis=0) >= 0, 1.0, -1.0)
+                return vote * np.broadcast_to(scale, signs.shape)[rows].mean(axis=0).astype(np.float32).astype(
+                    np.float64)
+
             vote = np.where(signs.sum(axis=0) >= 0, 1.0, -1.0)
             mean_scale = scale.mean(axis=0).astype(np.float32).astype(np.float64)
             return CompressionResult(upload_bits=bits, decode_bits=np.zeros(k), aggregate=vote * mean_scale,
-                                     downlink_bits=float(p + extra))
-        agg = (signs * scale).mean(axis=0)
-        return CompressionResult(upload_bits=bits, decode_bits=np.zeros(k), aggregate=agg)
+                                     downlink_bits=float(p + extra), combine=vote_of)
+        u = signs * scale
+        return CompressionResult(upload_bits=bits, decode_bits=np.zeros(k), aggregate=u.mean(axis=0),
+                                 reconstructions=u)

@@ -106,6 +106,7 @@ class Sparsifier(Compressor):
         scale = p / k if (self.cfg.scheme == "randk" and self.feedback is None) else 1.0
         up = np.zeros(n)
         agg = np.zeros(p)
+        rec = np.empty((n, p))  # per-worker reconstructions: the server can aggregate a subset
         for row, w in enumerate(ctx.worker_ids(n).tolist()):
             vec = self.feedback.corrected(w, grads[row]) if self.feedback else grads[row]
             idx = self.select(vec, k, ctx.rng)
@@ -121,7 +122,8 @@ class Sparsifier(Compressor):
             if self.feedback:
                 self.feedback.update(w, vec, sent)
             agg += sent
-        return CompressionResult(upload_bits=up, decode_bits=np.zeros(n), aggregate=agg / n)
+            rec[row] = sent
+        return CompressionResult(upload_bits=up, decode_bits=np.zeros(n), aggregate=agg / n, reconstructions=rec)
 
     def encode_flops(self, num_params: int) -> float:
         # error feedback add + residual (2P); top-k by introselect (~3P comparisons, counted as flops)

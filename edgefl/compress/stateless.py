@@ -31,12 +31,13 @@ class StatelessCoder(Compressor):
         k, p = grads.shape
         up = np.zeros(k)
         agg = np.zeros(p)
+        rec = np.empty((k, p))  # per-worker reconstructions: the server can aggregate a subset
         for row in range(k):
             if ctx.fidelity == "bit-true":
                 bits = self.encode(grads[row], ctx.rng)
-                agg += self.decode(bits, p)
+                rec[row] = self.decode(bits, p)
                 up[row] = bits.size
             else:
-                vec, up[row] = self.reconstruct(grads[row], ctx.rng)
-                agg += vec
-        return CompressionResult(upload_bits=up, decode_bits=np.zeros(k), aggregate=agg / k)
+                rec[row], up[row] = self.reconstruct(grads[row], ctx.rng)
+            agg += rec[row]
+        return CompressionResult(upload_bits=up, decode_bits=np.zeros(k), aggregate=agg / k, reconstructions=rec)

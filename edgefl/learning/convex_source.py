@@ -61,14 +61,17 @@ class ConvexSource(GradientSource):
         l_b = (n - b) / (b * (n - 1)) * self.pb.sample_smoothness + n * (b - 1) / (b * (n - 1)) * self.pb.L
         return max(1.0, l_b / self.pb.L)
 
-    def local_gradients(self, round: int) -> np.ndarray:
-        out = np.empty((self.num_workers, self.num_params))
-        for i, shard in enumerate(self.pb.shards):
+    def local_gradients(self, round: int, workers: np.ndarray | None = None) -> np.ndarray:
+        # rows in the order of ``workers`` (all workers: None); only they draw minibatches
+        ids = range(self.num_workers) if workers is None else [int(w) for w in workers]
+        out = np.empty((len(ids), self.num_params))
+        for row, i in enumerate(ids):
+            shard = self.pb.shards[i]
             if self.cfg.batch_size is None or self.cfg.batch_size >= len(shard):
-                out[i] = self.pb.local_grad(i, self.y)
+                out[row] = self.pb.local_grad(i, self.y)
             else:
                 rows = self._rng.choice(shard, size=self.cfg.batch_size, replace=False)
-                out[i] = self.pb.rows_grad(rows, self.y)
+                out[row] = self.pb.rows_grad(rows, self.y)
         return out
 
     def apply_aggregate(self, round: int, aggregate: np.ndarray) -> dict[str, float]:

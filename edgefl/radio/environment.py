@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from edgefl.radio.config import TR38901_MODELS, ChannelConfig
-from edgefl.radio.fading import FadingStream, power_gain_from_state
+from edgefl.radio.fading import FadingBank, power_gain_from_state
 from edgefl.radio.link_state import fading_streams, worker_links
 from edgefl.radio.noise import NOISE_DENSITY_DBM_HZ, thermal_noise_dbm
 from edgefl.radio.trace import ChannelTrace
@@ -114,17 +114,13 @@ class RadioEnvironment:
             self._ul_rx_dbm = tx + g
             self._dl_rx_dbm = self.server_tx_dbm + g
         if not self.links.plain:
-            self._ul = fading_streams(cfg, self.links, seed, downlink=False)
-            self._dl = fading_streams(cfg, self.links, seed, downlink=True)
+            self._ul = FadingBank.of_streams(fading_streams(cfg, self.links, seed, downlink=False))
+            self._dl = FadingBank.of_streams(fading_streams(cfg, self.links, seed, downlink=True))
             return
-        self._ul = [
-            FadingStream(cfg.fading, cfg.correlation, np.random.SeedSequence(seed, spawn_key=(_UPLINK, i)))
-            for i in range(k)
-        ]
-        self._dl = [
-            FadingStream(cfg.fading, cfg.correlation, np.random.SeedSequence(seed, spawn_key=(_DOWNLINK, i)))
-            for i in range(k)
-        ]
+        self._ul = FadingBank(cfg.fading, cfg.correlation,
+                              [np.random.SeedSequence(seed, spawn_key=(_UPLINK, i)) for i in range(k)])
+        self._dl = FadingBank(cfg.fading, cfg.correlation,
+                              [np.random.SeedSequence(seed, spawn_key=(_DOWNLINK, i)) for i in range(k)])
 
     # ---- mean (large-scale) SNR -------------------------------------------------
     def mean_uplink_snr_db(self, bandwidth_hz: float | np.ndarray) -> np.ndarray:
@@ -154,7 +150,22 @@ class RadioEnvironment:
             snr_db = self.worker_tx_dbm[k] + g - self._noise_dbm_scalar(float(bandwidth_hz), self.cfg.noise_figure_db)
             return float(10.0 ** (snr_db / 10.0))
         mean_db = self._ul_rx_dbm[k] - self._noise_dbm_scalar(float(bandwidth_hz), self.cfg.noise_figure_db)
-        return float(10.0 ** (mean_db / 10.0) * self._ul[k].gain(t, round))
+        return float(10.0 ** (mean_db / 10.0) * self._ul.gain(k, t, round))
+
+    def uplink_snr_many(self, workers: np.ndarray, t: float, round: int, bandwidth_hz: np.ndarray) -> list[float]:
+        """:meth:`uplink_snr` of each of ``workers`` (distinct indices) on its ``bandwidth_hz``, all
+        starting at ``t``: the same values (same scalar arithmetic per worker), the fading drawn for
+        all workers at once (block fading; Gauss-Markov: worker by worker)."""
+        workers = np.asarray(workers, dtype=np.int64)
+        if self._trace is not None:  # the trace's gain depends on t: worker by worker
+            return [self.uplink_snr(int(w), t, round, float(b))
+                    for w, b in zip(workers, np.broadcast_to(bandwidth_hz, workers.shape))]
+        gains = self._ul.gains(workers, t, round).tolist()
+        nf = self.cfg.noise_figure_db
+        noise = {b: self._noise_dbm_scalar(b, nf) for b in set(np.asarray(bandwidth_hz, dtype=float).tolist())}
+        rx = self._ul_rx_dbm[workers]
+        return [float(10.0 ** ((r - noise[b]) / 10.0) * g)
+                for r, b, g in zip(rx, np.broadcast_to(bandwidth_hz, workers.shape).tolist(), gains)]
 
     def downlink_snr(self, t: float, round: int, bandwidth_hz: float) -> np.ndarray:
         """(K,) linear SNR of a broadcast starting at time ``t`` in round ``round``."""
@@ -164,9 +175,6 @@ class RadioEnvironment:
             return np.power(10.0, (self.server_tx_dbm + g - self._noise_dbm_scalar(float(bandwidth_hz),
                                                                                    self._dl_nf_db)) / 10.0)
         mean_db = self._dl_rx_dbm - self._noise_dbm_scalar(float(bandwidth_hz), self._dl_nf_db)
-        raw = [s.raw(t, round) for s in self._dl]
-        if self._dl[0].returns_state:
-            gains = power_gain_from_state(self.cfg.fading, np.array(raw, dtype=complex))
-        else:
-            gains = np.array(raw, dtype=float)
+        raw = self._dl.raw(t, round)
+        gains = power_gain_from_state(self.cfg.fading, raw) if self._dl.returns_state else raw
         return np.power(10.0, mean_db / 10.0) * gains

@@ -161,3 +161,125 @@ class FadingStream:
         if self.returns_state:
             return float(power_gain_from_state(self._fading, x))
         return x
+
+
+class FadingBank:
+    """The fading streams of K workers (one link direction), with the values and order of K
+    separate :class:`FadingStream` objects, advanced together where the correlation allows.
+
+    For block fading (``block_round``, ``block_upload``) and no fading, the state of all
+    streams lives in (K,) arrays and a vector of gains comes out in a few numpy steps; each
+    worker's draws still come from its own generator in batches of ``_BATCH``
+    (``sample_power_gain(fading, rng_k, _BATCH)``, as :meth:`FadingStream._next`), so worker k's
+    gains depend only on its seed and its own calls. Gauss-Markov keeps one stream per worker.
+    """
+
+    _NEVER = np.iinfo(np.int64).min
+
+    def __init__(self, fading: FadingConfig, correlation: CorrelationConfig,
+                 seeds: list[np.random.SeedSequence]) -> None:
+        self._fading = fading
+        self._corr = correlation
+        k = len(seeds)
+        self.size = k
+        self.vectorised = fading.model == "none" or correlation.kind != "gauss_markov"
+        if not self.vectorised:
+            self._streams = [FadingStream(fading, correlation, s) for s in seeds]
+            return
+        self._seeds = list(seeds)
+        self._rngs: list[np.random.Generator | None] = [None] * k  # created at the first draw
+        self._buf = np.empty((k, _BATCH))
+        self._pos = np.full(k, _BATCH)
+        self._last_round = np.full(k, self._NEVER, dtype=np.int64)
+        self._last_gain = np.ones(k)
+
+    @classmethod
+    def of_streams(cls, streams: list) -> FadingBank:
+        """A bank over ready-made per-worker streams (objects with ``gain(t, round)``,
+        ``raw(t, round)`` and ``returns_state``, e.g. LOS/NLOS switching streams), advanced one
+        by one."""
+        bank = cls.__new__(cls)
+        bank.size = len(streams)
+        bank.vectorised = False
+        bank._streams = list(streams)
+        bank._fading = bank._corr = None
+        return bank
+
+    def __getitem__(self, k: int):
+        """Worker ``k``'s stream (banks over ready-made streams only)."""
+        if self.vectorised:
+            raise TypeError("a vectorised FadingBank keeps no per-worker stream objects")
+        return self._streams[k]
+
+    @property
+    def returns_state(self) -> bool:
+        """True when :meth:`raw` returns Gauss-Markov states rather than gains."""
+        if not self.vectorised:
+            return bool(self._streams[0].returns_state)
+        return self._fading.model != "none" and self._corr.kind == "gauss_markov"
+
+    def _draw(self, workers: np.ndarray) -> np.ndarray:
+        """The next draw of each of ``workers`` (distinct indices)."""
+        for w in workers[self._pos[workers] >= _BATCH].tolist():  # a refill every _BATCH draws per worker
+            rng = self._rngs[w]
+            if rng is None:
+                rng = self._rngs[w] = np.random.default_rng(self._seeds[w])
+            self._buf[w] = sample_power_gain(self._fading, rng, _BATCH)
+            self._pos[w] = 0
+        g = self._buf[workers, self._pos[workers]]
+        self._pos[workers] += 1
+        return g
+
+    def gains(self, workers: np.ndarray, t: float, round: int) -> np.ndarray:
+        """Power gains of ``workers`` (distinct indices) for transmissions at ``t`` in ``round``:
+        element i equals ``FadingStream.gain(t, round)`` of worker ``workers[i]``."""
+        workers = np.asarray(workers, dtype=np.int64)
+        if not self.vectorised:
+            return np.array([self._streams[w].gain(t, round) for w in workers.tolist()], dtype=float)
+        if self._fading.model == "none":
+            return np.ones(workers.size)
+        if self._corr.kind == "block_upload":
+            return self._draw(workers)
+        last = self._last_round[workers]
+        if np.any((last != self._NEVER) & (round < last)):
+            raise ValueError(f"round must not decrease on a fading stream: got {round} after {int(last.max())}")
+        new = workers[last != round]
+        if new.size:
+            self._last_gain[new] = self._draw(new)
+            self._last_round[new] = round
+        return self._last_gain[workers]
+
+    def _draw_one(self, k: int) -> float:
+        """The next draw of worker ``k`` (scalar twin of :meth:`_draw`: one call per upload in SimPy)."""
+        pos = int(self._pos[k])
+        if pos >= _BATCH:
+            rng = self._rngs[k]
+            if rng is None:
+                rng = self._rngs[k] = np.random.default_rng(self._seeds[k])
+            self._buf[k] = sample_power_gain(self._fading, rng, _BATCH)
+            pos = 0
+        self._pos[k] = pos + 1
+        return float(self._buf[k, pos])
+
+    def gain(self, k: int, t: float, round: int) -> float:
+        """Power gain of worker ``k`` (see :meth:`FadingStream.gain`)."""
+        if not self.vectorised:
+            return self._streams[k].gain(t, round)
+        if self._fading.model == "none":
+            return 1.0
+        if self._corr.kind == "block_upload":
+            return self._draw_one(k)
+        last = int(self._last_round[k])
+        if last != self._NEVER and round < last:
+            raise ValueError(f"round must not decrease on a fading stream: got {round} after {last}")
+        if round != last:
+            self._last_gain[k] = self._draw_one(k)
+            self._last_round[k] = round
+        return float(self._last_gain[k])
+
+    def raw(self, t: float, round: int) -> np.ndarray:
+        """Every worker's :meth:`FadingStream.raw`: gains, or Gauss-Markov states (complex)."""
+        if not self.vectorised:
+            vals = [s.raw(t, round) for s in self._streams]
+            return np.array(vals, dtype=complex if self.returns_state else float)
+        return self.gains(np.arange(self.size), t, round)

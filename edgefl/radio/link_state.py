@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgefl.diagnostics import ScenarioWarning
 from edgefl.radio.config import NLOS_INHERITED, ChannelConfig, FadingConfig
 from edgefl.radio.fading import FadingStream
 from edgefl.radio.heights import check_heights
@@ -117,6 +118,7 @@ def draw_h_e(cfg: ChannelConfig, d2d_m: np.ndarray, h_ut_m: np.ndarray, seed: in
                 f"channel.pathloss.h_e_m={pl.h_e_m} m is fixed for UMa terminals at h_UT >= 13 m "
                 f"(max {np.max(h_ut_m):g} m); 38.901 Table 7.4.1-1 Note 1 draws h_E per link there "
                 "(h_e_m: standard)",
+                ScenarioWarning,
                 stacklevel=3,
             )
         return None

@@ -20,19 +20,18 @@ Example traces ship in ``channels/traces/``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from edgefl.config_model import StrictModel
-from edgefl.trace_table import Interpolation, TraceError, TraceTable, read_trace
+from edgefl.trace_table import Interpolation, TraceError, TraceFileConfig, TraceTable, read_trace
 
 #: value columns of a channel trace and their accepted ranges (dB)
 CHANNEL_COLUMNS = {"snr_db": (-100.0, 100.0), "path_gain_db": (-300.0, 0.0)}
 
 
-class ChannelTraceConfig(StrictModel):
+class ChannelTraceConfig(TraceFileConfig):
     """``channel.trace``: a trace file (path relative to the scenario file, or under the catalog
     root such as ``channels/traces/example_snr.csv``) and how to read it between samples. A bare
     string is the file with the defaults."""
@@ -40,12 +39,6 @@ class ChannelTraceConfig(StrictModel):
     file: str = Field(min_length=1, description="CSV trace: time_s, worker, snr_db | path_gain_db")
     interpolation: Literal["linear", "previous"] = Field(
         "linear", description="between samples: linear in dB, or hold the previous sample")
-    wrap: bool = Field(False, description="repeat the trace past its end (else a later time is an error)")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _bare_file(cls, data: Any) -> Any:
-        return {"file": data} if isinstance(data, str) else data
 
 
 class ChannelTrace:

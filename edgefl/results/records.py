@@ -85,6 +85,9 @@ class RoundRecord:
 EXTRA_TOTALS: dict[str, tuple[str, str]] = {
     "train_loss": ("last", "final_train_loss"),
     "test_accuracy": ("last", "final_test_accuracy"),
+    # partial participation / round deadline (edgefl.sim.participation), present only when used
+    "dropped": ("sum", "dropped_uploads"),
+    "dropped_bits": ("sum", "dropped_bits_total"),
 }
 
 _FIELDS = [f for f in dataclasses.fields(RoundRecord) if f.name != "extras"]

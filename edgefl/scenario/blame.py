@@ -25,7 +25,10 @@ FEEDS: dict[str, tuple[str, str]] = {
     "edgefl.sim.allocation": ("the rate allocation (RD paper P1)",
                               "rate_allocation.*, gradients.sigma_x2, gradients.sigma_n2, channel.*"),
     "edgefl.sim.ceo_source": ("the synthetic gradients", "gradients.*, workers.count"),
-    "edgefl.sim": ("the round timing", "workers.*, rounds, the device profiles"),
+    "edgefl.sim.participation": ("the round's participants or its deadline",
+                                 "workers.count, workers.per_round, workers.sampling, the availability "
+                                 "weights, round_deadline_s"),
+    "edgefl.sim": ("the round timing", "workers.*, rounds, round_deadline_s, the device profiles"),
     "edgefl.planning": ("the plan", "rate_allocation.*, channel.*, gradients.*"),
 }
 

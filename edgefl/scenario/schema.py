@@ -10,7 +10,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
-    NonNegativeFloat,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
@@ -20,67 +19,14 @@ from pydantic import (
 from edgefl.compress.registry import compression_config_type
 from edgefl.compress.simple import NoneConfig
 from edgefl.config_model import StrictModel
-from edgefl.device_trace import DeviceTraceConfig
 from edgefl.learning.config import ModelConfig
 from edgefl.learning.convex_config import ConvexConfig
 from edgefl.radio.config import ChannelConfig
-from edgefl.radio.placement import PlacementConfig
+from edgefl.scenario.workers import Position, WorkerGroup, WorkerOverride, WorkersConfig
 
-#: x, y, z in metres; +-1000 km keeps distances and path losses finite
-Coordinate = Annotated[float, Field(ge=-1e6, le=1e6)]
-Position = tuple[Coordinate, Coordinate, Coordinate]
+__all__ = ["Position", "WorkerGroup", "WorkerOverride", "WorkersConfig"]  # re-exported from .workers
+
 Variance = Annotated[float, Field(gt=0, le=1e30)]
-
-
-class WorkerGroup(StrictModel):
-    """``count`` workers sharing one device profile."""
-
-    count: PositiveInt
-    device: str
-
-
-class WorkerOverride(StrictModel):
-    """Per-worker exceptions to the group settings."""
-
-    index: NonNegativeInt
-    device: str | None = None
-    position: Position | None = None
-
-
-class WorkersConfig(StrictModel):
-    """The K workers: how many, where, on which devices."""
-
-    count: PositiveInt
-    placement: PlacementConfig
-    device: str | None = Field(None, description="device profile of every worker (or use groups)")
-    groups: list[WorkerGroup] | None = Field(None, description="device profile per group; counts sum to count")
-    overrides: list[WorkerOverride] = Field(default_factory=list)
-    compute_jitter: NonNegativeFloat = Field(
-        0.0, le=3.0, description="sigma of a lognormal factor on each worker's compute time per round "
-        "(stragglers; 0.1-0.5 is typical, <= 3 keeps exp(sigma z) finite)"
-    )
-    trace: DeviceTraceConfig | None = Field(
-        None, description="replay per-worker compute speed and availability windows (edgefl.device_trace)")
-
-    @model_validator(mode="after")
-    def _devices_given(self) -> WorkersConfig:
-        if (self.device is None) == (self.groups is None):
-            raise ValueError("give exactly one of 'device' (one profile for all) or 'groups'")
-        if self.groups is not None:
-            total = sum(g.count for g in self.groups)
-            if total != self.count:
-                raise ValueError(f"group counts sum to {total}, but count is {self.count}")
-        seen: set[int] = set()
-        for ov in self.overrides:
-            if ov.index >= self.count:
-                raise ValueError(f"override index {ov.index} out of range 0..{self.count - 1}")
-            if ov.index in seen:
-                raise ValueError(f"two overrides for worker {ov.index}; merge them into one")
-            seen.add(ov.index)
-        n_pos = len(getattr(self.placement, "positions_m", ()) or ())
-        if getattr(self.placement, "layout", None) == "explicit" and n_pos != self.count:
-            raise ValueError(f"placement lists {n_pos} positions but count is {self.count}")
-        return self
 
 
 class ServerConfig(StrictModel):
@@ -147,6 +93,9 @@ class Scenario(StrictModel):
     upload_order: Literal["completion", "index"] = Field(
         "completion", description="TDMA upload order: as workers finish (DSC paper Sec. IV-D) or by index"
     )
+    round_deadline_s: PositiveFloat | None = Field(
+        None, le=1e9, description="uploads not finished this many seconds after the round start are dropped "
+        "from the round's aggregate (straggler deadline); default none")
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     @model_validator(mode="after")
@@ -165,11 +114,12 @@ class Scenario(StrictModel):
         if self.compression.scheme == "rd-ideal" and ra.target_distortion is None:
             raise ValueError("compression.scheme rd-ideal needs rate_allocation.target_distortion")
         if ra.target_distortion is not None and isinstance(self.gradients, GaussianCEOConfig):
-            d_min = self.gradients.sigma_n2 / self.workers.count
+            d_min = self.gradients.sigma_n2 / self.workers.participants  # K of a round, not the population
             if ra.target_distortion <= d_min:
                 raise ValueError(
                     f"rate_allocation.target_distortion = {ra.target_distortion!r} is not achievable: it must exceed "
-                    f"sigma_n2 / K = {d_min!r} (RD paper Corollary 2)")
+                    f"sigma_n2 / K = {d_min!r} with K = {self.workers.participants} workers per round "
+                    "(RD paper Corollary 2)")
         if self.model is not None and ra.target_distortion is not None and (
                 ra.initial_sigma_x2 is None or ra.initial_sigma_n2 is None):
             raise ValueError("with a model and a target_distortion, give rate_allocation.initial_sigma_x2 "

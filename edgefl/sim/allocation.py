@@ -52,7 +52,7 @@ class RateAllocator:
     """Runs the allocation rule of a scenario each round."""
 
     def __init__(self, scheme: str, target_distortion: float | None, snr_source: str, update: str,
-                 mean_snr: Callable[[], np.ndarray], current_snr: Callable[[float, int], np.ndarray],
+                 mean_snr: Callable[[], np.ndarray], current_snr: Callable[..., np.ndarray],
                  link: LinkModel, impose_order: bool = True) -> None:
         self.scheme = scheme
         self.D = target_distortion
@@ -62,15 +62,25 @@ class RateAllocator:
         self._current_snr = current_snr
         self.link = link
         self._cached: Allocation | None = None
+        self._cached_key: tuple[int, ...] | None = None  # the workers of the cached allocation
         # the Lemma 1 order only pays off for successive (side-information) coding
         self.impose_order = impose_order
 
-    def allocate(self, round: int, t: float, sigma_x2: float | None, sigma_n2: float | None) -> Allocation:
-        """Allocation for the round starting at ``t`` given the server's gradient statistics."""
-        if self._cached is not None and self.update == "once":
+    def allocate(self, round: int, t: float, sigma_x2: float | None, sigma_n2: float | None,
+                 workers: np.ndarray | None = None) -> Allocation:
+        """Allocation for the round starting at ``t`` given the server's gradient statistics, over
+        all workers or (partial participation) over the selected ``workers`` only: alpha, P1's
+        rates and order of that subset, arrays indexed by position in ``workers``. ``update:
+        once`` reuses the last allocation only for the same set of workers."""
+        key = None if workers is None else tuple(int(w) for w in workers)
+        if self._cached is not None and self.update == "once" and key == self._cached_key:
             return self._cached
-        snr = np.asarray(self._mean_snr() if self.snr_source == "mean" else self._current_snr(t, round),
-                         dtype=float).reshape(-1)
+        if self.snr_source == "mean":
+            snr = np.asarray(self._mean_snr(), dtype=float).reshape(-1)
+            snr = snr if workers is None else snr[np.asarray(workers, dtype=np.int64)]
+        else:
+            snr = self._current_snr(t, round) if workers is None else self._current_snr(t, round, workers)
+            snr = np.asarray(snr, dtype=float).reshape(-1)
         alpha = np.asarray(self.link.alpha(snr), dtype=float).reshape(-1)
         k = alpha.size
         order = rates = z = None
@@ -85,7 +95,7 @@ class RateAllocator:
         elif self.scheme == "p1" and self.impose_order:
             order = np.argsort(alpha, kind="stable")
         alloc = Allocation(alpha, snr, order, rates, z)
-        self._cached = alloc
+        self._cached, self._cached_key = alloc, key
         return alloc
 
     def fdma_shares(self, alloc: Allocation, bits: np.ndarray) -> np.ndarray:

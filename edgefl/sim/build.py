@@ -87,8 +87,10 @@ def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | Non
     bw_dl = ch.downlink_bandwidth_hz
     link = link or make_link(ch)
 
-    def downlink_rate(t: float, r: int) -> float:  # multicast: the weakest worker must decode
-        return float(link.rate_bps(bw_dl, radio.downlink_snr(t, r, bw_dl).min()))
+    def downlink_rate(t: float, r: int, workers: np.ndarray | None = None) -> float:
+        # multicast: the weakest receiving worker (of the round's participants) must decode
+        snr = radio.downlink_snr(t, r, bw_dl)
+        return float(link.rate_bps(bw_dl, (snr if workers is None else snr[workers]).min()))
 
     return Network(
         num_workers=len(devs),
@@ -102,6 +104,7 @@ def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | Non
         uplink_snr=radio.uplink_snr,
         downlink_rate=downlink_rate,
         link=link,
+        uplink_snr_many=radio.uplink_snr_many,
         energy=energy_profile(rs),
         device_state=device_state(rs),
         decoder_reference_iterations=rs.server_profile.decoder.reference_iterations,
@@ -164,23 +167,51 @@ def gradient_source(rs: ResolvedScenario) -> GradientSource:
                              seeds(scn.seed)["gradients"])
 
 
-def build_simulation(rs: ResolvedScenario) -> Simulation:
-    """Everything wired together for ``Simulation.run``."""
+ENGINE_PATHS = ("auto", "simpy", "fast")
+
+
+def build_simulation(rs: ResolvedScenario, engine: str = "auto") -> Simulation:
+    """Everything wired together for ``Simulation.run``.
+
+    ``engine``: "simpy" forces the SimPy engine (the reference); "fast" requires the analytic
+    fast path of :mod:`edgefl.sim.fast_path` (ScenarioError saying why when the scenario does not
+    qualify); "auto" takes the fast path when the scenario qualifies. The chosen simulation's
+    ``engine_path`` says which, ``fast_path_declined`` why not.
+    """
+    from edgefl.sim.fast_path import FastSimulation, fast_path_problems
+
+    if engine not in ENGINE_PATHS:
+        raise ValueError(f"engine must be one of {ENGINE_PATHS}, got {engine!r}")
     scn = rs.scenario
     radio = radio_environment(rs)
     source = gradient_source(rs)
     compressor = compressor_for(rs, source)
+    w = scn.workers
     opts = SimOptions(
         rounds=scn.rounds,
         fidelity=scn.fidelity,
         upload_order=scn.upload_order,
-        compute_jitter=scn.workers.compute_jitter,
+        compute_jitter=w.compute_jitter,
+        per_round=w.per_round,
+        sampling_weights=w.availability_weights() if w.sampling == "availability" else None,
+        round_deadline_s=scn.round_deadline_s,
+        timeline=scn.output.timeline,
     )
     ra = scn.rate_allocation
     initial = (ra.initial_sigma_x2, ra.initial_sigma_n2) if ra.initial_sigma_x2 and ra.initial_sigma_n2 else None
     link = make_link(scn.channel)
-    return Simulation(network(rs, radio, link), source, compressor, opts, seeds(scn.seed)["engine"],
-                      allocator=rate_allocator(rs, radio, link, compressor.successive), initial_statistics=initial)
+    net = network(rs, radio, link)
+    declined = fast_path_problems(rs, net, opts)
+    if engine == "fast" and declined:
+        raise ScenarioError(rs.source, [FieldProblem("--engine", "fast", "the analytic fast path does not apply: "
+                                                     + "; ".join(declined))])
+    if engine == "simpy":
+        declined = ["forced SimPy"]
+    cls = Simulation if declined else FastSimulation
+    sim = cls(net, source, compressor, opts, seeds(scn.seed)["engine"],
+              allocator=rate_allocator(rs, radio, link, compressor.successive), initial_statistics=initial)
+    sim.fast_path_declined = declined
+    return sim
 
 
 def compressor_for(rs: ResolvedScenario, source: GradientSource):
@@ -207,8 +238,10 @@ def rate_allocator(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkMode
     def mean_snr() -> np.ndarray:
         return 10.0 ** (np.asarray(radio.mean_uplink_snr_db(bw), dtype=float) / 10.0)
 
-    def current_snr(t: float, r: int) -> np.ndarray:
-        return np.array([radio.uplink_snr(w, t, r, bw) for w in range(k)])
+    def current_snr(t: float, r: int, workers: np.ndarray | None = None) -> np.ndarray:
+        # only the selected workers' fading is read (each worker's fading stream is its own)
+        ids = range(k) if workers is None else workers
+        return np.array([radio.uplink_snr(int(w), t, r, bw) for w in ids])
 
     return RateAllocator(ra.scheme, ra.target_distortion, ra.snr, ra.update, mean_snr, current_snr,
                          link, impose_order)

@@ -31,8 +31,11 @@ class GaussianCEOSource(GradientSource):
         self._rng = np.random.default_rng(seed)
         self._x: np.ndarray | None = None
 
-    def local_gradients(self, round: int) -> np.ndarray:
-        p, k = self.num_params, self.num_workers
+    def local_gradients(self, round: int, workers: np.ndarray | None = None) -> np.ndarray:
+        # the N_k are i.i.d., so the selected workers' noise is drawn for them alone (rows in
+        # the order of ``workers``); workers = arange(K) draws exactly what workers=None draws
+        p = self.num_params
+        k = self.num_workers if workers is None else len(workers)
         self._x = self._rng.standard_normal(p) * np.sqrt(self.sigma_x2)
         noise = self._rng.standard_normal((k, p)) * np.sqrt(self.sigma_n2)
         return self._x[None, :] + noise

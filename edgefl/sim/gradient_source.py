@@ -20,8 +20,10 @@ class GradientSource(ABC):
     flops_per_gradient: float
 
     @abstractmethod
-    def local_gradients(self, round: int) -> np.ndarray:
-        """Return the (K, P) float64 local gradients at the current model."""
+    def local_gradients(self, round: int, workers: np.ndarray | None = None) -> np.ndarray:
+        """Return the (K, P) float64 local gradients at the current model: of every worker
+        (``workers`` None), or of the workers listed in ``workers`` (real worker ids), one row
+        per id in the order of ``workers`` (partial participation: only the selected compute)."""
 
     @abstractmethod
     def apply_aggregate(self, round: int, aggregate: np.ndarray) -> dict[str, float]:

@@ -1,0 +1,63 @@
+"""Monotone searches behind ``edgefl plan --deadline`` and ``--coverage``.
+
+Both assume the answer's predicate is monotone in the searched variable (stated with each
+answer): bracket by doubling/halving, then bisect. Integers are found exactly; positive reals
+to a relative resolution: the returned bracket (lo, hi) has hi / lo <= 1 + rel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def largest_int(ok: Callable[[int], bool], start: int = 1, limit: int = 10**6) -> int:
+    """Largest n in [1, limit] with ok(n), for ok true up to some n* and false after; 0 if ok(1) is false."""
+    if not ok(1):
+        return 0
+    lo = 1
+    hi = max(2, start)
+    while hi <= limit and ok(hi):
+        lo, hi = hi, 2 * hi
+    if hi > limit:
+        if ok(limit):
+            return limit
+        hi = limit
+    while hi - lo > 1:  # ok(lo), not ok(hi)
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    return lo
+
+
+def boundary(ok: Callable[[float], bool], start: float, lowest: float, highest: float,
+             rel: float) -> tuple[float, float] | None:
+    """(lo, hi), hi / lo <= 1 + rel, around the point where ok changes value, for ok monotone
+    on [lowest, highest] (either direction); None when ok has the same value at both ends."""
+    if not rel > 0:
+        raise ValueError(f"resolution must be > 0, got {rel}")
+    at_low, at_high = ok(lowest), ok(highest)
+    if at_low == at_high:
+        return None
+    lo, hi = lowest, highest
+    x = min(max(start, lowest), highest)
+    # bracket from the start by factors of 2 (cheap when the answer is near the scenario's value)
+    if ok(x) == at_low:
+        lo = x
+        while x < highest:
+            x = min(2 * x, highest)
+            if ok(x) == at_low:
+                lo = x
+            else:
+                hi = x
+                break
+    else:
+        hi = x
+        while x > lowest:
+            x = max(x / 2, lowest)
+            if ok(x) == at_low:
+                lo = x
+                break
+            hi = x
+    while hi / lo > 1 + rel:
+        mid = (lo * hi) ** 0.5
+        lo, hi = (mid, hi) if ok(mid) == at_low else (lo, mid)
+    return float(lo), float(hi)

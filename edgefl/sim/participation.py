@@ -1,0 +1,72 @@
+"""Partial participation and the round deadline: who takes part in a round, whose upload counts.
+
+Sampling (DSC paper Sec. V-A, RD paper Sec. VI: a population of N workers of which K take part
+in each iteration; FedAvg-style client sampling): K of the N workers drawn without replacement,
+uniformly or with probabilities proportional to per-worker availability weights (numpy's
+sequential weighted draw without replacement: the first pick has probability w_i / sum w,
+the next ones are drawn the same way from the workers left).
+
+Round deadline (the straggler policy of deployed FL, e.g. Bonawitz et al., "Towards federated
+learning at scale", MLSys 2019, Sec. 2.2: the server ends the reporting phase at a timeout and
+ignores late reports): an upload that has not ended ``deadline`` seconds after the round start
+is dropped. The worker stops transmitting at the deadline; what it put on the air before the
+deadline (its air time up to the deadline, bits pro rata of each attempt's air time) is
+charged. An upload ending exactly at the deadline is on time.
+
+Successive (Wyner-Ziv) decoding needs every earlier worker of the decoding order as side
+information: the syndrome rate of the i-th worker was announced for side information from
+workers 1..i-1 (DSC paper eq. 45; RD paper Lemma 1's corner point), so without worker j a
+later worker's syndrome is short of bits and cannot be decoded. A real server therefore keeps
+the longest on-time prefix of the decoding order and discards the on-time uploads after the
+first late one. Schemes without side information keep every on-time upload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def sample_workers(rng: np.random.Generator, population: int, per_round: int,
+                   weights: np.ndarray | None = None) -> np.ndarray:
+    """Sorted ids of ``per_round`` workers out of ``population``, without replacement: uniform, or
+    sequentially proportional to ``weights`` (>= 0). ``per_round == population`` takes everyone
+    without drawing from ``rng``."""
+    if not 1 <= per_round <= population:
+        raise ValueError(f"per_round must be in 1..{population}, got {per_round}")
+    if per_round == population:
+        return np.arange(population)
+    p = None
+    if weights is not None:
+        w = np.asarray(weights, dtype=float)
+        if w.shape != (population,) or np.any(~np.isfinite(w)) or np.any(w < 0) or (w > 0).sum() < per_round:
+            raise ValueError(f"weights must be {population} finite values >= 0 with at least {per_round} > 0")
+        p = w / w.sum()
+    return np.sort(rng.choice(population, size=per_round, replace=False, p=p))
+
+
+def clip_at_deadline(intervals: Sequence[tuple[float, float, float]], deadline: float
+                     ) -> tuple[list[tuple[float, float, float]], float, float]:
+    """The attempts (start, end, bits) of an upload cut at ``deadline`` (absolute time): intervals
+    ending by the deadline whole, the one spanning it up to the deadline with bits pro rata of
+    its air time (constant rate within an attempt), later ones dropped. Returns the kept
+    intervals, their air time and their bits."""
+    kept = []
+    for s, e, b in intervals:
+        if e <= deadline:
+            kept.append((s, e, b))
+        elif s < deadline:
+            kept.append((s, deadline, b * (deadline - s) / (e - s)))
+    return kept, float(sum(e - s for s, e, _ in kept)), float(sum(b for _, _, b in kept))
+
+
+def aggregated_rows(order: np.ndarray, on_time: np.ndarray, successive: bool) -> np.ndarray:
+    """Rows whose uploads enter the aggregate, in decoding ``order``: every on-time row, or for
+    successive decoding the on-time prefix of ``order`` (up to the first late row)."""
+    order = np.asarray(order, dtype=np.int64)
+    ok = np.asarray(on_time, dtype=bool)[order]
+    if successive:
+        late = np.flatnonzero(~ok)
+        return order[: late[0]] if late.size else order
+    return order[ok]
