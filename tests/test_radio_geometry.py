@@ -182,6 +182,18 @@ def test_non_nominal_heights_warn_nominal_ones_do_not():
     load(scenario("umi_street_canyon_nlos"))  # 10 m / 1.5 m: no warning (strict turns one into an error)
 
 
+def test_strict_makes_a_non_nominal_height_an_error():
+    from typer.testing import CliRunner
+
+    from edgefl.cli import app
+
+    args = ["validate", str(QUICKSTART), "--set", "server.position=[0,0,15]"]
+    with pytest.warns(HeightWarning):
+        assert CliRunner().invoke(app, args).exit_code == 0
+    res = CliRunner().invoke(app, [*args, "--strict"])
+    assert res.exit_code == 2 and "error (--strict): server.position" in res.output
+
+
 def test_profile_pin_overrides_the_geometry():
     ch = {"profile": "umi_street_canyon_nlos", "pathloss": {"model": "umi_nlos", "h_bs_m": 10.0, "h_ut_m": 1.5}}
     rs = load(scenario(ch, server_z=40.0, height_m=20.0))  # pinned: no warning about 40 m / 20 m

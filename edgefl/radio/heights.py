@@ -54,11 +54,13 @@ from typing import Literal
 
 import numpy as np
 
+from edgefl.diagnostics import ScenarioWarning
 from edgefl.radio.config import TR38901_MODELS, ChannelConfig
 
 
-class HeightWarning(UserWarning):
-    """An antenna height inside the 38.901 formula's range but not the standard's nominal value."""
+class HeightWarning(ScenarioWarning):
+    """An antenna height inside the 38.901 formula's range but not the standard's nominal value
+    (an error with ``--strict``)."""
 
 
 @dataclass(frozen=True)
