@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from edgefl.devices import ServerProfile, WorkerProfile, parse_device_profile
 from edgefl.radio.config import ChannelConfig
 from edgefl.radio.environment import RadioEnvironment
+from edgefl.radio.heights import nominal_heights_m
 
 ROOT = Path(__file__).resolve().parents[1]
 CHANNELS = sorted((ROOT / "channels").glob("*.yaml"))
@@ -43,10 +44,11 @@ def test_every_number_has_a_citation_comment(path):
 def test_channel_file_parses_and_gives_finite_snr(path):
     cfg = ChannelConfig.model_validate(load(path))
     assert cfg.name == path.stem
+    h_bs, h_ut = nominal_heights_m(cfg) or (10.0, 1.5)  # 38.901 profiles: the heights they are calibrated for
     env = RadioEnvironment(
         cfg,
-        np.array([[30.0, 0.0, 1.5], [100.0, 50.0, 1.5]]),
-        np.array([0.0, 0.0, 10.0]),
+        np.array([[30.0, 0.0, h_ut], [100.0, 50.0, h_ut]]),
+        np.array([0.0, 0.0, h_bs]),
         np.array([23.0, 23.0]),
         46.0,
         seed=0,

@@ -106,6 +106,7 @@ def test_empirical_los_fraction_matches_pr_los(profile, d, h_z):
     from edgefl import catalog
     from edgefl.radio.config import ChannelConfig
     from edgefl.radio.environment import RadioEnvironment
+    from edgefl.radio.heights import nominal_heights_m
 
     raw = catalog.load_profile("channels", profile, [])
     raw.pop("o2i", None)  # outdoor workers: Pr_LOS of the full distance
@@ -113,9 +114,9 @@ def test_empirical_los_fraction_matches_pr_los(profile, d, h_z):
     n = 1500
     phi = np.linspace(0, 2 * np.pi, n, endpoint=False)
     pos = np.column_stack([d * np.cos(phi), d * np.sin(phi), np.full(n, h_z)])
-    h_bs = cfg.pathloss.h_bs_m
+    h_bs = nominal_heights_m(cfg)[0]  # the profile's model at its nominal BS height
     env = RadioEnvironment(cfg, pos, np.array([0.0, 0.0, h_bs]), np.full(n, 23.0), 30.0, seed=7)
-    p = float(los_probability(cfg.los_state.probability, d, cfg.pathloss.h_ut_m or h_z))
+    p = float(los_probability(cfg.los_state.probability, d, h_z))
     assert np.allclose(env.links.pr_los, p)
     assert abs(env.links.los.mean() - p) < _ci_halfwidth(p, n)
 

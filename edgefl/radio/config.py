@@ -67,8 +67,12 @@ class PathLossConfig(_Strict):
       ``inf_nlos`` uses the sub-scenario ``inf_subscenario`` (``sl`` sparse/low BS,
       ``dl`` dense/low BS, ``sh`` sparse/high BS, ``dh`` dense/high BS).
 
-    ``h_bs_m`` / ``h_ut_m`` override the antenna heights taken from the z coordinates of
-    the server / worker positions (38.901 models only); ``h_e_m`` is the effective
+    Antenna heights (38.901 models) are the z coordinates of the server and of each worker
+    (``server.position``, ``workers.placement.height_m``, ``workers.overrides[i].position``);
+    a scenario that gives none gets the model's nominal heights, and heights outside the
+    model's validity range are scenario errors (:mod:`edgefl.radio.heights`). ``h_bs_m`` /
+    ``h_ut_m`` pin them instead, overriding the scenario geometry for every worker (a what-if
+    at fixed heights; the shipped profiles leave them unset). ``h_e_m`` is the effective
     environment height of the UMa/UMi breakpoint distance (38.901 Note 1): ``"standard"``
     (default) is 1 m for UMi and, for UMa, 1 m with probability 1/(1 + C(d_2D, h_UT)),
     else uniform over {12, 15, ..., h_UT - 1.5}, drawn per link; a number fixes it (the
@@ -83,10 +87,10 @@ class PathLossConfig(_Strict):
         None, ge=-50, le=300, description="log_distance: loss at d0 (dB); default free-space loss at d0"
     )
     h_bs_m: PositiveFloat | None = Field(
-        None, le=1e4, description="38.901: BS (server) antenna height, m; default: server z"
+        None, le=1e4, description="38.901: pins the BS (server) antenna height, m, over the server's z"
     )
     h_ut_m: PositiveFloat | None = Field(
-        None, le=1e4, description="38.901: UT (worker) antenna height, m; default: worker z"
+        None, le=1e4, description="38.901: pins every UT (worker) antenna height, m, over the workers' z"
     )
     h_e_m: Annotated[float, Field(ge=0, le=1e4)] | Literal["standard"] = Field(
         "standard",

@@ -26,6 +26,7 @@ import numpy as np
 from edgefl.diagnostics import ScenarioWarning
 from edgefl.radio.config import NLOS_INHERITED, ChannelConfig, FadingConfig
 from edgefl.radio.fading import FadingStream
+from edgefl.radio.heights import check_heights
 from edgefl.radio.los import draw_uma_h_e, los_probability
 from edgefl.radio.o2i import draw_indoor_distance, penetration_loss_db
 from edgefl.radio.pathloss import pathloss_db
@@ -154,6 +155,11 @@ def worker_links(
         o2i_db = np.where(indoor, penetration_loss_db(high, fc_ghz, d_in, z), 0.0)
         if cfg.o2i.indoor_height == "floors":
             h_ut_m = np.where(indoor, floor_height_m(u[4], u[5]), h_ut_m)
+    errors = [i for i in check_heights(cfg, h_bs_m, h_ut_m) if i.error]
+    if errors:  # a scenario reports these at load time with its fields (edgefl.scenario.geometry)
+        e = errors[0]
+        who = "h_BS" if e.end == "bs" else f"h_UT of worker {e.workers[0]}"
+        raise ValueError(f"{who} = {e.value:g} m: {e.message}")
     h_e = draw_h_e(cfg, d2d_m, h_ut_m, seed)
 
     los_cfg = cfg.los_state

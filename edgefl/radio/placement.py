@@ -37,7 +37,8 @@ class _Indoor(StrictModel):
 
 class _Layout(_Indoor):
     center_m: tuple[Coordinate, Coordinate] = Field((0.0, 0.0), description="x, y of the layout centre (m)")
-    height_m: float = Field(1.5, ge=0, le=1e4, description="worker antenna height z (m)")
+    height_m: float = Field(1.5, ge=0, le=1e4, description="worker antenna height z (m); unset with a "
+                            "3GPP TR 38.901 channel: the model's nominal h_UT (edgefl.radio.heights)")
 
 
 class ExplicitPlacement(_Indoor):
@@ -45,7 +46,8 @@ class ExplicitPlacement(_Indoor):
 
     layout: Literal["explicit"]
     positions_m: list[Point] = Field(min_length=1)
-    height_m: float = Field(1.5, ge=0, le=1e4, description="z for points given as [x, y] (m)")
+    height_m: float = Field(1.5, ge=0, le=1e4, description="z for points given as [x, y] (m); unset with a "
+                            "3GPP TR 38.901 channel: the model's nominal h_UT")
 
 
 class DiscPlacement(_Layout):

@@ -22,6 +22,7 @@ from edgefl.scenario.errors import (
     ScenarioError,
     problems_from_validation,
 )
+from edgefl.scenario.geometry import apply_nominal_heights, channel_source, check_geometry
 from edgefl.scenario.overrides import apply_overrides
 from edgefl.scenario.schema import Scenario
 
@@ -188,6 +189,7 @@ def resolve(data: Any, source: str = "<dict>", base_dir: Path | None = None,
     except ValueError as exc:
         raise ScenarioError(source, [FieldProblem("--set", MISSING, str(exc))]) from exc
     dirs = [base_dir]
+    inline_channel = data.get("channel")
     problems = _resolve_channel(data, dirs)
     if problems:
         raise ScenarioError(source, problems)
@@ -201,6 +203,13 @@ def resolve(data: Any, source: str = "<dict>", base_dir: Path | None = None,
     if why is not None:
         top = max(est.memory, key=lambda t: t.amount)
         raise ResourceError(source, [FieldProblem(top.fields, MISSING, why)], est)
+    # heights after the memory check: they are per worker
+    scn = apply_nominal_heights(scn)
+    profile = inline_channel.get("profile") if isinstance(inline_channel, dict) else None
+    problems = check_geometry(scn, *channel_source(
+        inline_channel, catalog.find_profile("channels", profile, dirs) if profile else None, source))
+    if problems:
+        raise ScenarioError(source, problems)
 
     problems = []
     w = scn.workers

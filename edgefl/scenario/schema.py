@@ -32,7 +32,9 @@ Variance = Annotated[float, Field(gt=0, le=1e30)]
 class ServerConfig(StrictModel):
     """The parameter server: position (metres) and compute/decoder profile."""
 
-    position: Position = (0.0, 0.0, 25.0)
+    position: Position = Field(
+        (0.0, 0.0, 25.0), description="x, y, z (m); z is the BS antenna height of a 3GPP TR 38.901 channel "
+        "(unset: the model's nominal height, edgefl.radio.heights)")
     profile: str
 
 
