@@ -123,9 +123,9 @@ def markdown(rows: list[dict]) -> str:
     lines = ["| variant | final test accuracy (%) | uplink Mbit | downlink Mbit | total Mbit | gap to uncoded (pp) |",
              "|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['label']} | {100 * r['final_accuracy_mean']:.2f} ± {100 * r['final_accuracy_halfrange']:.2f}"
-                     f" | {r['uplink_mbit']:.1f} | {r['downlink_mbit']:.1f} | {r['total_mbit']:.1f}"
-                     f" | {r['gap_to_uncoded_pp']:+.2f} |")
+        acc = f"{100 * r['final_accuracy_mean']:.2f} ± {100 * r['final_accuracy_halfrange']:.2f}"
+        lines.append(f"| {r['label']} | {acc} | {r['uplink_mbit']:.1f} | {r['downlink_mbit']:.1f}"
+                     f" | {r['total_mbit']:.1f} | {r['gap_to_uncoded_pp']:+.2f} |")
     return "\n".join(lines) + "\n"
 
 
