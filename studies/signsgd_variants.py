@@ -28,7 +28,8 @@ Writes curves.csv (one row per run and evaluated round: test accuracy, cumulativ
 downlink bits), curves.png (mean over seeds, band = min..max, against rounds and against
 total uplink + downlink bits) and table.md / table.csv: final test accuracy (mean ±
 half-range over seeds), uplink and downlink Mbit (mean over seeds, from each run's
-summary.json totals), and the gap to uncoded in percentage points.
+summary.json totals), the gap to uncoded in percentage points, and the round and total
+(uplink + downlink) Mbit at which the test accuracy first reaches ``--target`` (0.9).
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
 }
 REFERENCE = "uncoded"
 TABLE_COLUMNS = ["variant", "label", "seeds", "rounds", "final_accuracy_mean", "final_accuracy_halfrange",
-                 "uplink_mbit", "downlink_mbit", "total_mbit", "gap_to_uncoded_pp", "wall_s_mean"]
+                 "uplink_mbit", "downlink_mbit", "total_mbit", "gap_to_uncoded_pp", "target_accuracy",
+                 "rounds_to_target", "total_mbit_to_target", "wall_s_mean"]
 
 
 def run_one(variant: str, seed: int, rounds: int, scenario: str, extra: Sequence[str], out_root: str) -> dict:
@@ -95,9 +97,20 @@ def run_one(variant: str, seed: int, rounds: int, scenario: str, extra: Sequence
             "downlink_bits": float(tot["downlink_bits_total"])}
 
 
-def table(runs: list[dict], rounds: int) -> list[dict]:
+def to_target(curve: list[dict], target: float) -> tuple[float, float]:
+    """(round, total uplink + downlink bits up to and including it) of the first evaluation
+    with test accuracy >= ``target``; (NaN, NaN) if none reaches it."""
+    for c in curve:
+        if c["test_accuracy"] >= target:
+            return float(c["round"]), c["uplink_bits_cum"] + c["downlink_bits_cum"]
+    return float("nan"), float("nan")
+
+
+def table(runs: list[dict], rounds: int, target: float = 0.9) -> list[dict]:
     """One row per variant: final accuracy mean and half-range (max - min) / 2 over seeds,
-    mean uplink / downlink Mbit, gap to the uncoded mean in percentage points."""
+    mean uplink / downlink Mbit, gap to the uncoded mean in percentage points, and the mean
+    over seeds of the first evaluated round (and total Mbit) at test accuracy >= ``target``
+    (NaN when a seed never gets there)."""
     by_variant: dict[str, list[dict]] = {}
     for r in runs:
         by_variant.setdefault(r["variant"], []).append(r)
@@ -109,24 +122,33 @@ def table(runs: list[dict], rounds: int) -> list[dict]:
         acc = np.array([r["final_accuracy"] for r in rs])
         up = float(np.mean([r["uplink_bits"] for r in rs])) / 1e6
         down = float(np.mean([r["downlink_bits"] for r in rs])) / 1e6
+        hit = np.array([to_target(r["curve"], target) for r in rs])
         out.append({"variant": variant, "label": VARIANTS[variant][0], "seeds": len(rs), "rounds": rounds,
                     "final_accuracy_mean": float(acc.mean()),
                     "final_accuracy_halfrange": float(acc.max() - acc.min()) / 2,
                     "uplink_mbit": up, "downlink_mbit": down, "total_mbit": up + down,
-                    "gap_to_uncoded_pp": 100 * (ref_acc - float(acc.mean())),
+                    "gap_to_uncoded_pp": 100 * (ref_acc - float(acc.mean())), "target_accuracy": target,
+                    "rounds_to_target": float(hit[:, 0].mean()), "total_mbit_to_target": float(hit[:, 1].mean()) / 1e6,
                     "wall_s_mean": float(np.mean([r["wall_s"] for r in rs]))})
     return out
 
 
 def markdown(rows: list[dict]) -> str:
     """The table as GitHub markdown (accuracy in %, bits in Mbit)."""
-    lines = ["| variant | final test accuracy (%) | uplink Mbit | downlink Mbit | total Mbit | gap to uncoded (pp) |",
-             "|---|---|---|---|---|---|"]
+    target = f"{100 * rows[0]['target_accuracy']:g} %" if rows else ""
+    lines = ["| variant | final test accuracy (%) | uplink Mbit | downlink Mbit | total Mbit | gap to uncoded (pp)"
+             f" | rounds to {target} | total Mbit to {target} |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         acc = f"{100 * r['final_accuracy_mean']:.2f} ± {100 * r['final_accuracy_halfrange']:.2f}"
         lines.append(f"| {r['label']} | {acc} | {r['uplink_mbit']:.1f} | {r['downlink_mbit']:.1f}"
-                     f" | {r['total_mbit']:.1f} | {r['gap_to_uncoded_pp']:+.2f} |")
+                     f" | {r['total_mbit']:.1f} | {r['gap_to_uncoded_pp']:+.2f}"
+                     f" | {_or_never(r['rounds_to_target'], '.0f')} | {_or_never(r['total_mbit_to_target'], '.1f')} |")
     return "\n".join(lines) + "\n"
+
+
+def _or_never(x: float, fmt: str) -> str:
+    return "never" if np.isnan(x) else format(x, fmt)
 
 
 def plot(runs: list[dict], path: Path, title: str) -> None:
@@ -146,7 +168,8 @@ def plot(runs: list[dict], path: Path, title: str) -> None:
         x = np.array([c["round"] for c in curves[0]])
         mean = acc.mean(axis=0)
         for ax, xs in ((axes[0], x), (axes[1], bits)):
-            (line,) = ax.plot(xs, mean, label=label)
+            # DSC-signSGD's aggregates are signSGD's: dashed so both curves show
+            (line,) = ax.plot(xs, mean, label=label, linestyle="--" if variant == "dsc-signsgd" else "-")
             ax.fill_between(xs, acc.min(axis=0), acc.max(axis=0), color=line.get_color(), alpha=0.2, linewidth=0)
     n = len({r["seed"] for r in runs})
     axes[0].set(title=f"{title} ({n} seeds, band min..max)", xlabel="round", ylabel="test accuracy")
@@ -164,7 +187,7 @@ def plot(runs: list[dict], path: Path, title: str) -> None:
 
 
 def study(out: Path, rounds: int, seeds: Sequence[int], variants: Sequence[str] | None = None,
-          scenario: Path = SCENARIO, extra: Sequence[str] = (), jobs: int = 2) -> list[dict]:
+          scenario: Path = SCENARIO, extra: Sequence[str] = (), jobs: int = 2, target: float = 0.9) -> list[dict]:
     """Run every (variant, seed) in a pool of ``jobs`` processes; write curves.csv,
     curves.png, table.csv, table.md and summary.json to ``out``; return the table rows."""
     variants = list(variants or VARIANTS)
@@ -191,7 +214,7 @@ def study(out: Path, rounds: int, seeds: Sequence[int], variants: Sequence[str] 
         w.writeheader()
         for r in runs:
             w.writerows(r["curve"])
-    rows = table(runs, rounds)
+    rows = table(runs, rounds, target)
     with open(out / "table.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=TABLE_COLUMNS)
         w.writeheader()
@@ -215,10 +238,11 @@ def main() -> None:
     ap.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     ap.add_argument("--scenario", type=Path, default=SCENARIO)
     ap.add_argument("--set", dest="extra", action="append", default=[], help="further scenario overrides")
+    ap.add_argument("--target", type=float, default=0.9, help="accuracy for the rounds/bits-to-target columns")
     ap.add_argument("--jobs", type=int, default=2, help="runs in parallel (processes)")
     ap.add_argument("--out", type=Path, default=ROOT / "studies" / "out" / "signsgd_variants")
     args = ap.parse_args()
-    study(args.out, args.rounds, args.seeds, args.variants, args.scenario, args.extra, args.jobs)
+    study(args.out, args.rounds, args.seeds, args.variants, args.scenario, args.extra, args.jobs, args.target)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def study_out(tmp_path_factory):
     sv = _study()
     out = tmp_path_factory.mktemp("signsgd_variants")
     rows = sv.study(out, ROUNDS, SEEDS, ["uncoded", "majority-vote-per-layer"],
-                    scenario=ROOT / "scenarios" / "digits_mlp.yaml", jobs=2)
+                    scenario=ROOT / "scenarios" / "digits_mlp.yaml", jobs=2, target=0.0)
     return sv, out, rows
 
 
@@ -75,6 +75,20 @@ def test_bits_match_rounds_csv_and_closed_forms(study_out):
     mv = by["majority-vote-per-layer"]
     assert mv["uplink_mbit"] * 1e6 == ROUNDS * WORKERS * (p + 32 * layers)
     assert mv["downlink_mbit"] * 1e6 == 32 * p + (ROUNDS - 1) * (p + 32 * layers)
+    # target 0: reached at the first evaluation (round 1), after round 1's uplink and the model broadcast
+    assert by["uncoded"]["rounds_to_target"] == mv["rounds_to_target"] == 1.0
+    assert by["uncoded"]["total_mbit_to_target"] * 1e6 == WORKERS * 32 * p + 32 * p
+    assert mv["total_mbit_to_target"] * 1e6 == WORKERS * (p + 32 * layers) + 32 * p
+
+
+def test_target_never_reached(study_out):
+    sv, out, rows = study_out
+    curves = [{"round": 1, "test_accuracy": 0.5, "uplink_bits_cum": 10.0, "downlink_bits_cum": 5.0},
+              {"round": 10, "test_accuracy": 0.8, "uplink_bits_cum": 100.0, "downlink_bits_cum": 50.0}]
+    assert sv.to_target(curves, 0.7) == (10.0, 150.0)
+    assert all(math.isnan(x) for x in sv.to_target(curves, 0.81))
+    never = [dict(r, rounds_to_target=float("nan"), total_mbit_to_target=float("nan")) for r in rows]
+    assert sv.markdown(never).splitlines()[2].endswith("| never | never |")
 
 
 def test_accuracy_statistics_from_runs(study_out):
