@@ -7,7 +7,6 @@ a SIGKILL loses at most the round in flight, and ``resume=True`` continues such 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -24,7 +23,6 @@ from typing import Any
 
 from tqdm import tqdm
 
-from edgefl import __version__, strict_json
 from edgefl.radio.worker_table import write_workers
 from edgefl.results.finite import NonFiniteMetric, check_finite
 from edgefl.results.journal import ResumeMismatch, RunJournal, read_finished_rows
@@ -32,6 +30,7 @@ from edgefl.results.outputs import package_versions, totals, write_rounds, write
 from edgefl.results.records import RoundRecord
 from edgefl.results.writer import fresh_output_dir
 from edgefl.scenario import ResolvedScenario
+from edgefl.scenario.digest import input_digest
 from edgefl.sim.build import build_simulation, radio_environment
 
 
@@ -114,19 +113,17 @@ def _devices(rs: ResolvedScenario) -> dict[str, Any]:
 
 
 def scenario_hash(rs: ResolvedScenario) -> str:
-    """sha256 of the resolved scenario, its device profiles and the edgefl version: a run can be
-    resumed only by the same inputs (replay then also checks every finished row)."""
-    blob = strict_json.dumps({"scenario": rs.scenario.model_dump(mode="json"), "devices": _devices(rs),
-                              "edgefl": __version__}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    """The run's input digest (:func:`edgefl.scenario.digest.input_digest`): a run can be resumed only
+    by the same inputs (replay then also checks every finished row)."""
+    return input_digest(rs)
 
 
 class ResumeError(ValueError):
     """A results directory that cannot be resumed with this scenario."""
 
 
-def resumable_rows(out_dir: Path, rs: ResolvedScenario) -> list[str]:
-    """The finished rounds.csv lines of the killed run in ``out_dir``, after checking that it was
+def resumable_rows(out_dir: Path, rs: ResolvedScenario) -> tuple[list[str], list[str]]:
+    """The header and finished rounds.csv lines of the killed run in ``out_dir``, after checking that it was
     started from the same scenario (hash in summary.json) and did not complete."""
     summary_path = out_dir / "summary.json"
     try:
@@ -138,8 +135,8 @@ def resumable_rows(out_dir: Path, rs: ResolvedScenario) -> list[str]:
                           f"version) than {rs.source} with these --set values; resume only the same inputs")
     if summary.get("complete"):
         raise ResumeError(f"{out_dir}: the run is complete; nothing to resume")
-    _, rows = read_finished_rows(out_dir / "rounds.csv")
-    return rows[: rs.scenario.rounds]
+    header, rows = read_finished_rows(out_dir / "rounds.csv")
+    return header, rows[: rs.scenario.rounds]
 
 
 def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite: bool = False,
@@ -152,9 +149,9 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
     requested = Path(out_dir or default_output_dir(rs))
     if resume:
         final = write_dir = requested.absolute()
-        rows = resumable_rows(final, rs)
+        header, rows = resumable_rows(final, rs)
     else:
-        rows = []
+        header, rows = [], []
     sim = build_simulation(rs, engine)
     log.info("%s: engine path %s%s", scn.name, sim.engine_path,
              f" (fast path declined: {'; '.join(sim.fast_path_declined)})" if sim.fast_path_declined else "")
@@ -185,7 +182,7 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
 
     swap = (lambda: _swap_in(write_dir, final)) if write_dir != final else None
     journal = RunJournal(write_dir, scn.output.timeline, lambda d, recs: write_summary(d, summary_of(recs)),
-                         resume_rows=rows, on_first_round=swap)
+                         resume_rows=rows, resume_header=header, on_first_round=swap)
     journal.start(sim.rounds)
     bar = tqdm(total=scn.rounds, desc=scn.name, unit="round", disable=None if progress is None else not progress)
 

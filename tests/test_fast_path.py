@@ -87,6 +87,7 @@ def test_timeline_off_keeps_no_events_and_same_rounds(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("overrides, reason", [
     (["channel.correlation.kind=gauss_markov", "channel.correlation.doppler_hz=5"], "gauss_markov"),
+    (["workers.device=smartphone"], "battery_capacity_j"),  # workers can drop out mid-run
 ])
 def test_declines_what_it_cannot_replay(overrides: list[str], reason: str) -> None:
     rs = load_scenario(QUICK, ["gradients.params=200", "rounds=1", *overrides])

@@ -21,7 +21,7 @@ from edgefl.scenario import ScenarioError, load_scenario
 from edgefl.sim.allocation import RateAllocator
 from edgefl.sim.ceo_source import GaussianCEOSource
 from edgefl.sim.engine import Network, SimOptions, Simulation
-from edgefl.sim.participation import aggregated_rows, clip_at_deadline, sample_workers
+from edgefl.sim.participation import clip_at_deadline, sample_workers
 from edgefl.theory import solve_p1
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -218,9 +218,6 @@ def test_successive_decoding_keeps_the_on_time_prefix() -> None:
     g = src_plain.grads[0].astype(np.float32).astype(np.float64)
     np.testing.assert_allclose(src_plain.aggregates[0], g[[0, 2, 3]].mean(axis=0), rtol=0, atol=1e-15)
     np.testing.assert_array_equal(src_succ.aggregates[0], src_succ.grads[0].astype(np.float32)[0])
-    on_time = np.array([True, False, True, True])
-    assert aggregated_rows(np.arange(4), on_time, successive=False).tolist() == [0, 2, 3]
-    assert aggregated_rows(np.arange(4), on_time, successive=True).tolist() == [0]
 
 
 def test_deadline_that_nobody_misses_changes_nothing_but_the_columns() -> None:

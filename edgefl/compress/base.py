@@ -124,6 +124,10 @@ class Compressor(ABC):
     #: decodes workers one after another with earlier ones as side information, so the
     #: upload/decoding order matters (P1's Lemma 1 order is then imposed)
     successive: bool = False
+    #: the server can aggregate a subset of the uploads (CompressionResult.aggregate_of), so a
+    #: round deadline or a link that gives up on uploads can drop some; False for schemes whose
+    #: server state needs every worker's upload (IADE's reference vectors, PowerSGD's Q)
+    can_drop_uploads: bool = True
 
     @abstractmethod
     def compress(self, grads: np.ndarray, order: np.ndarray, ctx: RoundContext) -> CompressionResult:

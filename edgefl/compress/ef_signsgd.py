@@ -70,6 +70,7 @@ class EFSignSGD(Compressor):
         up = np.zeros(n)
         agg = np.zeros(p)
         rec = np.empty((n, p))  # per-worker reconstructions: the server can aggregate a subset
+        self.feedback.begin_round()
         for row, w in enumerate(ctx.worker_ids(n).tolist()):
             vec = self.feedback.corrected(w, grads[row])
             scales, signs = scaled_sign(vec, slices)
@@ -84,6 +85,10 @@ class EFSignSGD(Compressor):
             agg += sent
             rec[row] = sent
         return CompressionResult(upload_bits=up, decode_bits=np.zeros(n), aggregate=agg / n, reconstructions=rec)
+
+    def uploads_dropped(self, rows: np.ndarray) -> None:
+        """Dropped uploads applied nothing at the server: their workers keep e_w <- p."""
+        self.feedback.dropped(rows)
 
     def encode_flops(self, num_params: int) -> float:
         # p = g + e, |p| sum, sign-scale, residual: 4 per parameter

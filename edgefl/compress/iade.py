@@ -92,6 +92,8 @@ UNKNOWN_PROBLEM_RATE = 0.99
 class IADE(Compressor):
     """Double encoding of gradient differences with increasing accuracy (Algs. 1-3)."""
 
+    can_drop_uploads = False  # the server state needs every worker's upload
+
     def __init__(self, cfg: IADEConfig | AIADEConfig | IADESGDConfig | None = None, *,
                  problem: ProblemConstants | None = None, **_: object) -> None:
         self.cfg = cfg or IADEConfig()

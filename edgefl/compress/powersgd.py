@@ -65,6 +65,8 @@ def _f32(x: np.ndarray) -> np.ndarray:
 class PowerSGD(Compressor):
     """Rank-r power iteration per matrix with error feedback (module docstring)."""
 
+    can_drop_uploads = False  # the server state needs every worker's upload
+
     name = "powersgd"
 
     def __init__(self, cfg: PowerSGDConfig | None = None, *, param_shapes: list[tuple[int, ...]] | None = None,

@@ -107,6 +107,8 @@ class Sparsifier(Compressor):
         up = np.zeros(n)
         agg = np.zeros(p)
         rec = np.empty((n, p))  # per-worker reconstructions: the server can aggregate a subset
+        if self.feedback:
+            self.feedback.begin_round()
         for row, w in enumerate(ctx.worker_ids(n).tolist()):
             vec = self.feedback.corrected(w, grads[row]) if self.feedback else grads[row]
             idx = self.select(vec, k, ctx.rng)
@@ -124,6 +126,11 @@ class Sparsifier(Compressor):
             agg += sent
             rec[row] = sent
         return CompressionResult(upload_bits=up, decode_bits=np.zeros(n), aggregate=agg / n, reconstructions=rec)
+
+    def uploads_dropped(self, rows: np.ndarray) -> None:
+        """Dropped uploads applied nothing at the server: their workers keep e_w <- p."""
+        if self.feedback:
+            self.feedback.dropped(rows)
 
     def encode_flops(self, num_params: int) -> float:
         # error feedback add + residual (2P); top-k by introselect (~3P comparisons, counted as flops)

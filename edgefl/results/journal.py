@@ -97,11 +97,13 @@ class RunJournal:
     """
 
     def __init__(self, out_dir: Path, timeline: bool, write_summary: Callable[[Path, Sequence[RoundRecord]], None],
-                 resume_rows: Sequence[str] = (), on_first_round: Callable[[], Path] | None = None) -> None:
+                 resume_rows: Sequence[str] = (), on_first_round: Callable[[], Path] | None = None,
+                 resume_header: Sequence[str] = ()) -> None:
         self.out_dir = Path(out_dir)
         self.timeline = timeline
         self._write_summary = write_summary
         self._resume = list(resume_rows)
+        self._resume_header = list(resume_header)  # columns of the file on disk (a later round may add some)
         self._on_first_round = on_first_round
         self._rounds = _Appender(self.out_dir / "rounds.csv")
         self._wall = _Appender(self.out_dir / "wall_times.csv")
@@ -160,7 +162,7 @@ class RunJournal:
                 self._reopen()
 
     def _check_replay(self, records: Sequence[RoundRecord], r: int) -> None:
-        cols, _ = split_wall(records)
+        cols = self._resume_header or split_wall(records)[0]
         got = _rounds_lines(records[-1:], cols)[0]
         if got != self._resume[r]:
             raise ResumeMismatch(

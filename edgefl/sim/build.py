@@ -200,6 +200,14 @@ def build_simulation(rs: ResolvedScenario, engine: str = "auto") -> Simulation:
     ra = scn.rate_allocation
     initial = (ra.initial_sigma_x2, ra.initial_sigma_n2) if ra.initial_sigma_x2 and ra.initial_sigma_n2 else None
     link = make_link(scn.channel)
+    if not compressor.can_drop_uploads and (scn.round_deadline_s is not None or link.may_lose_uploads):
+        field, value, why = (("round_deadline_s", scn.round_deadline_s, "a round deadline drops late uploads")
+                             if scn.round_deadline_s is not None else
+                             ("channel.link.model", link.name, f"link {link.name!r} can give up on an upload"))
+        raise ScenarioError(rs.source, [FieldProblem(field, value, f"{why}, but compression.scheme "
+                                                     f"{scn.compression.scheme!r} needs every worker's upload "
+                                                     "each round; use another scheme, or no deadline / a link "
+                                                     "without losses (shannon)")])
     net = network(rs, radio, link)
     declined = fast_path_problems(rs, net, opts)
     if engine == "fast" and declined:

@@ -262,7 +262,8 @@ class Simulation:
         With a round deadline the server waits for each upload of the decoding order (and each
         retry it asks for) only until the deadline; whatever is on the air at the deadline is
         cut there (:func:`clip_at_deadline`), and the server aggregates the on-time rows, or for
-        successive decoding the on-time prefix of the order (:func:`aggregated_rows`)."""
+        successive decoding the on-time prefix of the order (:mod:`edgefl.sim.participation`);
+        an upload the link gave up on is charged, never aggregated, and ends that prefix too."""
         env, net = self.env, self.net
         k, p = sel.size, self.source.num_params
         bits = np.asarray(res.upload_bits, dtype=float)
@@ -336,8 +337,12 @@ class Simulation:
             # on the downlink, then the worker uploads the increment like any upload
             s = env.now
             yield env.timeout(float(transfer_seconds(float(st.count), self._downlink_rate(s, r, sel))))
-            feedback_s[i] += env.now - s
-            log.append(Interval(r, "server", "feedback", s, env.now, float(st.count)))
+            e = env.now if dl is None else min(env.now, dl)  # played out past the deadline: not charged
+            if e > s:
+                feedback_s[i] += e - s
+                log.append(Interval(r, "server", "feedback", s, e, float(st.count) * (e - s) / (env.now - s)))
+            elif s == env.now:
+                log.append(Interval(r, "server", "feedback", s, e, float(st.count)))
             outcome = yield from send(i, st.bits, "upload_retry")
             delivered[i] &= outcome.delivered
 
@@ -420,9 +425,9 @@ class Simulation:
         try:
             aggregate = res.aggregate if all_kept else res.aggregate_of(air.aggregated)
         except ValueError as exc:
-            raise ValueError(f"round_deadline_s: round {r} dropped uploads, but compression scheme "
-                             f"{self.compressor.name!r} cannot aggregate a subset of them ({exc}); "
-                             "run it without a deadline") from exc
+            raise ValueError(f"round {r} dropped uploads (round_deadline_s or a link that gives up on "
+                             f"uploads), but compression scheme {self.compressor.name!r} cannot aggregate a "
+                             f"subset of them ({exc})") from exc
         if not all_kept:
             self.compressor.uploads_dropped(air.aggregated)
         metrics = self.source.apply_aggregate(r, aggregate)
@@ -493,8 +498,11 @@ class Simulation:
 
         busy = work.compute_s + work.encode_s
         if self.opt.round_deadline_s is not None:  # local work still going at the deadline stops there
+            # the same cut as the timeline's compute [t_bc + wait, + c] and encode [ready - e, ready]
+            dl = t0 + self.opt.round_deadline_s
             wait = work.wait_s if work.wait_s is not None else 0.0
-            busy = np.minimum(busy, np.maximum(self.opt.round_deadline_s - work.t_bc - wait, 0.0))
+            busy = (np.clip(dl - (t0 + work.t_bc + wait), 0.0, work.compute_s)
+                    + np.clip(dl - (work.ready - work.encode_s), 0.0, work.encode_s))
         we = worker_round_energy(latency, busy, air.airtime, work.t_bc + air.feedback_s,
                                  of(net.worker_compute_power_w), of(net.worker_radio_power_w), of(en.rx_power_w),
                                  of(en.idle_power_w))

@@ -57,6 +57,8 @@ def fast_path_problems(rs: ResolvedScenario, net: Network, opt: SimOptions) -> l
         problems.append("channel.trace: the SNR depends on the upload start time")
     if net.access not in ("tdma", "fdma"):
         problems.append(f"access {net.access!r}")
+    if net.energy is not None and np.any(np.isfinite(net.energy.battery_capacity_j)):
+        problems.append("battery_capacity_j: workers whose battery runs out stop taking part")
     defaults = SimOptions(rounds=1)
     for f in dataclasses.fields(opt):
         if f.name not in _KNOWN_OPTIONS and not _same(getattr(opt, f.name), getattr(defaults, f.name)):
@@ -82,7 +84,7 @@ class FastSimulation(Simulation):
     def _air_and_decode(self, r: int, t0: float, work: _LocalWork, order: np.ndarray, res: CompressionResult,
                         share: np.ndarray, sel: np.ndarray, log: list[Interval]) -> _AirOutcome:
         # the build admits no participation sampling (sel = every worker) and no deadline
-        if res.decode_schedule is not None:  # DSC feedback on the air this round: SimPy plays it
+        if res.decode_schedule is not None or sel.size != self.net.num_workers:  # SimPy plays it
             return super()._air_and_decode(r, t0, work, order, res, share, sel, log)
         net, link, k = self.net, self.net.link, self.net.num_workers
         keep = self.opt.timeline

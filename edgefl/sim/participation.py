@@ -59,14 +59,3 @@ def clip_at_deadline(intervals: Sequence[tuple[float, float, float]], deadline: 
         elif s < deadline:
             kept.append((s, deadline, b * (deadline - s) / (e - s)))
     return kept, float(sum(e - s for s, e, _ in kept)), float(sum(b for _, _, b in kept))
-
-
-def aggregated_rows(order: np.ndarray, on_time: np.ndarray, successive: bool) -> np.ndarray:
-    """Rows whose uploads enter the aggregate, in decoding ``order``: every on-time row, or for
-    successive decoding the on-time prefix of ``order`` (up to the first late row)."""
-    order = np.asarray(order, dtype=np.int64)
-    ok = np.asarray(on_time, dtype=bool)[order]
-    if successive:
-        late = np.flatnonzero(~ok)
-        return order[: late[0]] if late.size else order
-    return order[ok]

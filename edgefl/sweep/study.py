@@ -27,7 +27,6 @@ point, the value and what is allowed.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
@@ -46,7 +45,6 @@ from pydantic import (
     field_validator,
 )
 
-import edgefl
 from edgefl import catalog
 from edgefl.scenario import ResolvedScenario, ScenarioError, resolve
 
@@ -224,17 +222,14 @@ def _axes_of_problem(field: str, values: dict[str, Any]) -> list[str]:
 
 
 def point_key(rs: ResolvedScenario) -> str:
-    """Hash naming a point's result directory: the resolved scenario (output settings the sweep
-    controls removed), its device profiles, and the edgefl version."""
+    """Hash naming a point's result directory: :func:`edgefl.scenario.digest.input_digest` of the
+    point (resolved scenario without the output settings the sweep controls, device profiles,
+    contents of the files it reads, edgefl version)."""
+    from edgefl.scenario.digest import input_digest
+
     scn = rs.scenario.model_dump(mode="json")
     scn["output"] = {"timeline": scn["output"]["timeline"]}
-    blob = {
-        "scenario": scn,
-        "workers": [d.model_dump(mode="json") for d in rs.worker_devices],
-        "server": rs.server_profile.model_dump(mode="json"),
-        "edgefl": edgefl.__version__,
-    }
-    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:20]
+    return input_digest(rs, scn)[:20]
 
 
 def _grid(axes: dict[str, list[Any]], groups: list[list[str]]) -> list[dict[str, Any]]:
