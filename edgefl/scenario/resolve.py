@@ -214,16 +214,18 @@ def resolve(data: Any, source: str = "<dict>", base_dir: Path | None = None,
     problems = []
     w = scn.workers
     names: list[str] = []
+    fields: list[str] = []
     if w.groups is not None:
-        for g in w.groups:
+        for gi, g in enumerate(w.groups):
             names += [g.device] * g.count
+            fields += [f"workers.groups[{gi}].device"] * g.count
     else:
         names = [w.device] * w.count  # type: ignore[list-item]
-    fields = ["workers.device" if w.groups is None else "workers.groups.device" for _ in names]
-    for ov in w.overrides:
+        fields = ["workers.device"] * w.count
+    for oi, ov in enumerate(w.overrides):  # the path names the entry of the overrides list
         if ov.device is not None:
             names[ov.index] = ov.device
-            fields[ov.index] = f"workers.overrides[{ov.index}].device"
+            fields[ov.index] = f"workers.overrides[{oi}].device"
     cache: dict[str, Any] = {}
     devices = []
     for name, field in zip(names, fields):

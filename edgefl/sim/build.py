@@ -208,6 +208,7 @@ def build_simulation(rs: ResolvedScenario, engine: str = "auto") -> Simulation:
                                                      f"{scn.compression.scheme!r} needs every worker's upload "
                                                      "each round; use another scheme, or no deadline / a link "
                                                      "without losses (shannon)")])
+    _check_reachable(rs, radio, link)
     net = network(rs, radio, link)
     declined = fast_path_problems(rs, net, opts)
     if engine == "fast" and declined:
@@ -220,6 +221,26 @@ def build_simulation(rs: ResolvedScenario, engine: str = "auto") -> Simulation:
               allocator=rate_allocator(rs, radio, link, compressor.successive), initial_statistics=initial)
     sim.fast_path_declined = declined
     return sim
+
+
+def _check_reachable(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel) -> None:
+    """Every worker must get a positive spectral efficiency at its mean SNR, up and down (a link
+    model with a lowest MCS, e.g. NR, gives 0 below it: no upload would ever finish and the
+    multicast broadcast would take forever)."""
+    ch = rs.scenario.channel
+    for what, snr_db in (("uplink", radio.mean_uplink_snr_db(ch.uplink_bandwidth_hz)),
+                         ("downlink", radio.mean_downlink_snr_db(ch.downlink_bandwidth_hz))):
+        snr_db = np.asarray(snr_db, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se = np.asarray(link.spectral_efficiency(10.0 ** (snr_db / 10.0)), dtype=float)
+        dead = np.flatnonzero(~(se > 0))
+        if dead.size:
+            shown = ", ".join(f"{int(w)} ({snr_db[w]:.1f} dB)" for w in dead[:8]) + (" ..." if dead.size > 8 else "")
+            raise ScenarioError(rs.source, [FieldProblem(
+                "channel.link", link.name,
+                f"{dead.size} worker(s) get no {what} rate at their mean SNR with link {link.name!r}: workers "
+                f"{shown}; move them closer (workers.placement), raise the power or bandwidth, or use a "
+                "link that serves them")])
 
 
 def compressor_for(rs: ResolvedScenario, source: GradientSource):
