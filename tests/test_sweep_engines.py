@@ -96,8 +96,8 @@ def test_sigkill_midway_then_resume_runs_only_missing_points(reference, tmp_path
             f"run_study(load_study({str(path)!r}, {str(out)!r}), jobs=2, progress=False, plots=False)")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, start_new_session=True)
 
-    def done_files() -> list[Path]:
-        return list((out / "points").glob("*/point.json"))
+    def done_files() -> list[Path]:  # committed points (not the .tmp- directories being assembled)
+        return [p for p in (out / "points").glob("*/point.json") if not p.parent.name.startswith(".")]
 
     deadline = time.monotonic() + 120
     while len(done_files()) < 3 and proc.poll() is None and time.monotonic() < deadline:
