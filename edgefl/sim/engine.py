@@ -28,8 +28,11 @@ order until the deadline, aggregates the on-time ones (successive schemes: the o
 of the order) and the round ends with that aggregation. With neither feature, the round is
 played exactly as before (same draws, same floating point operations).
 
-The processes are thin: all numbers come from the radio, link, device, compression
-and gradient-source objects; every interval is recorded as an :class:`Interval`.
+The engine only orchestrates the phases. The SimPy processes of phases 3-5 live in
+:mod:`edgefl.sim.air`, the round's energy and rounds.csv row in :mod:`edgefl.sim.round_record`,
+the data the phases hand on in :mod:`edgefl.sim.round_phases`; all numbers come from the radio,
+link, device, compression and gradient-source objects; every interval is recorded as an
+:class:`Interval`.
 """
 
 from __future__ import annotations
