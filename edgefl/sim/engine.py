@@ -28,8 +28,11 @@ order until the deadline, aggregates the on-time ones (successive schemes: the o
 of the order) and the round ends with that aggregation. With neither feature, the round is
 played exactly as before (same draws, same floating point operations).
 
-The processes are thin: all numbers come from the radio, link, device, compression
-and gradient-source objects; every interval is recorded as an :class:`Interval`.
+The engine only orchestrates the phases. The SimPy processes of phases 3-5 live in
+:mod:`edgefl.sim.air`, the round's energy and rounds.csv row in :mod:`edgefl.sim.round_record`,
+the data the phases hand on in :mod:`edgefl.sim.round_phases`; all numbers come from the radio,
+link, device, compression and gradient-source objects; every interval is recorded as an
+:class:`Interval`.
 """
 
 from __future__ import annotations
@@ -41,30 +44,21 @@ from typing import Any
 import numpy as np
 import simpy
 
-from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, DecodeStep, RoundContext
-from edgefl.energy import Batteries, BatteriesExhausted, EnergyProfile, server_round_energy, worker_round_energy
-from edgefl.radio.link import LinkModel, UploadOutcome
+from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
+from edgefl.energy import Batteries, BatteriesExhausted, EnergyProfile
+from edgefl.radio.link import LinkModel
 from edgefl.results.records import RoundRecord
+from edgefl.sim.air import PAST_DEADLINE_SNR, play_air_and_decode
 from edgefl.sim.allocation import Allocation, RateAllocator
 from edgefl.sim.gradient_source import GradientSource
-from edgefl.sim.participation import clip_at_deadline, sample_workers
+from edgefl.sim.participation import sample_workers
+from edgefl.sim.round_phases import AirOutcome as _AirOutcome
+from edgefl.sim.round_phases import Interval
+from edgefl.sim.round_phases import LocalWork as _LocalWork
+from edgefl.sim.round_record import round_energy, round_record
 from edgefl.sim.timing import completion_order, compute_seconds, ready_times, transfer_seconds
 
-
-#: linear SNR of upload attempts starting after the round deadline (never charged, see _air_and_decode)
-PAST_DEADLINE_SNR = 1e3
-
-
-@dataclass(frozen=True)
-class Interval:
-    """One interval on the timing diagram (a row of timeline.csv)."""
-
-    round: int
-    actor: str  # "server" or "worker<k>"
-    phase: str  # broadcast, rate_control, compute, encode, upload, decode, aggregate
-    start: float
-    end: float
-    bits: float = 0.0
+__all__ = ["PAST_DEADLINE_SNR", "Interval", "Network", "SimOptions", "Simulation"]
 
 
 @dataclass(frozen=True)
@@ -113,32 +107,6 @@ class SimOptions:
     sampling_weights: np.ndarray | None = None  # (N,) availability weights; None: uniform sampling
     round_deadline_s: float | None = None  # uploads not ended this long after the round start are dropped
     timeline: bool = True  # keep every interval in ``Simulation.events`` (off: nothing per event kept)
-
-
-@dataclass(frozen=True)
-class _LocalWork:
-    """Phase 2 of a round: per-worker compute and encode seconds and upload-ready times."""
-
-    t_bc: float
-    compute_s: np.ndarray
-    encode_s: np.ndarray
-    ready: np.ndarray  # absolute times
-    wait_s: np.ndarray | None = None  # device trace: wait for the availability window after the model
-
-
-@dataclass(frozen=True)
-class _AirOutcome:
-    """Phases 3-5 of a round, per row: air time (retries included, cut at the deadline), delivery
-    by the link, DSC feedback receive time, bits a late upload put on the air before the deadline,
-    whether the upload (and its retries) ended by the deadline, and the rows the server
-    aggregated (in decoding order)."""
-
-    airtime: np.ndarray
-    delivered: np.ndarray
-    feedback_s: np.ndarray
-    late_bits: np.ndarray
-    on_time: np.ndarray
-    aggregated: np.ndarray
 
 
 class Simulation:
@@ -254,158 +222,21 @@ class Simulation:
             return self.allocator.fdma_shares(alloc, np.asarray(res.upload_bits, dtype=float))
         return np.full(k, 1.0 / k)
 
+    def _aggregate_s(self, k: int) -> float:
+        """Server aggregation time of ``k`` uploads: ``aggregate_flops_per_param_worker`` k P FLOPs."""
+        return float(compute_seconds(self.opt.aggregate_flops_per_param_worker * k * self.source.num_params,
+                                     self.net.server_flops))
+
     def _air_and_decode(self, r: int, t0: float, work: _LocalWork, order: np.ndarray, res: CompressionResult,
                         share: np.ndarray, sel: np.ndarray, log: list[Interval]) -> _AirOutcome:
-        """Phases 3-5 as SimPy processes: uploads, pipelined successive decoding (with DSC feedback
-        and retries), aggregation.
-
-        With a round deadline the server waits for each upload of the decoding order (and each
-        retry it asks for) only until the deadline; whatever is on the air at the deadline is
-        cut there (:func:`clip_at_deadline`), and the server aggregates the on-time rows, or for
-        successive decoding the on-time prefix of the order (:mod:`edgefl.sim.participation`);
-        an upload the link gave up on is charged, never aggregated, and ends that prefix too."""
-        env, net = self.env, self.net
-        k, p = sel.size, self.source.num_params
-        bits = np.asarray(res.upload_bits, dtype=float)
-        upload_done = [env.event() for _ in range(k)]
-        airtime = np.zeros(k)
-        delivered = np.ones(k, dtype=bool)
-        feedback_s = np.zeros(k)
-        late_bits = np.zeros(k)
-        late = np.zeros(k, dtype=bool)
-        dl = None if self.opt.round_deadline_s is None else t0 + self.opt.round_deadline_s
-        schedule = res.decode_schedule
-        if schedule is not None:  # the first upload carries what no feedback asked for
-            bits = bits - np.array([sum(st.bits for st in steps if st.kind == "retry") for steps in schedule])
-        actors = [f"worker{w}" for w in sel]
-        channel = simpy.Resource(env, capacity=1) if net.access == "tdma" else None
-        # TDMA: worker order[i] requests the band only after order[i-1] has requested it, so the
-        # resource's FIFO queue serves the uploads in ``order``
-        asked = {int(w): env.event() for w in order} if channel is not None else {}
-        before = {int(order[i]): int(order[i - 1]) for i in range(1, k)} if channel is not None else {}
-
-        def worker(i: int):
-            # compute and encode need no resource: jump straight to the ready time (one event)
-            t_comp = t0 + work.t_bc + (work.wait_s[i] if work.wait_s is not None else 0.0)
-            yield env.timeout(work.ready[i] - t0)
-            local = [("compute", t_comp, t_comp + work.compute_s[i])]
-            if work.encode_s[i] > 0:
-                local.append(("encode", work.ready[i] - work.encode_s[i], work.ready[i]))
-            for phase, s, e in local:
-                if dl is None:
-                    log.append(Interval(r, actors[i], phase, s, e))
-                elif s < dl:  # local work still going at the deadline stops there
-                    log.append(Interval(r, actors[i], phase, s, min(e, dl)))
-            if i in before:
-                yield asked[before[i]]
-            if channel is not None:
-                asked[i].succeed()  # fires after this step, i.e. after our request is queued below
-            outcome = yield from send(i, float(bits[i]), "upload")
-            delivered[i] = outcome.delivered
-            upload_done[i].succeed()
-
-        def send(i: int, nbits: float, phase: str):
-            bw = net.uplink_bandwidth_hz * share[i]
-            w = int(sel[i])
-
-            def snr_at(t: float) -> float:
-                # an attempt starting at or after the deadline is never charged: it is played out
-                # only to close the process, at a placeholder SNR, without touching the radio's
-                # fading state (which the next round reads)
-                return PAST_DEADLINE_SNR if dl is not None and t >= dl else net.uplink_snr(w, t, r, bw)
-
-            outcome: UploadOutcome = yield from net.link.upload(env, channel, nbits, bw, snr_at, self._link_rng)
-            intervals, air = list(outcome.intervals), outcome.airtime_s
-            if dl is not None and outcome.end > dl:  # late: cut at the deadline, what went out is charged
-                late[i] = True
-                intervals, air, _ = clip_at_deadline(intervals, dl)
-            if dl is not None:
-                late_bits[i] += sum(b for _, _, b in intervals)
-            airtime[i] += air
-            for s, e, b in intervals:
-                log.append(Interval(r, actors[i], phase, s, e, b))
-            return outcome
-
-        def decode_s(st: DecodeStep) -> float:
-            ref = net.decoder_reference_iterations
-            if ref is None or st.iterations < 0 or st.count == 0:
-                return st.bits / net.decoder_bps
-            return st.bits / net.decoder_bps * (st.iterations / st.count) / ref
-
-        def feedback_then_retry(i: int, st: DecodeStep):
-            # the decoder's request (1 bit per frame asking, as LDPCA's feedback channel) goes out
-            # on the downlink, then the worker uploads the increment like any upload
-            s = env.now
-            yield env.timeout(float(transfer_seconds(float(st.count), self._downlink_rate(s, r, sel))))
-            e = env.now if dl is None else min(env.now, dl)  # played out past the deadline: not charged
-            if e > s:
-                feedback_s[i] += e - s
-                log.append(Interval(r, "server", "feedback", s, e, float(st.count) * (e - s) / (env.now - s)))
-            elif s == env.now:
-                log.append(Interval(r, "server", "feedback", s, e, float(st.count)))
-            outcome = yield from send(i, st.bits, "upload_retry")
-            delivered[i] &= outcome.delivered
-
-        def deadline():
-            yield env.timeout(dl - env.now)
-            yield env.timeout(0)  # let uploads ending exactly at the deadline report first
-
-        kept: list[int] = []
-        successive = self.compressor.successive
-
-        def server():
-            stop = env.process(deadline()) if dl is not None else None
-            cut = gap = False
-            for i in (int(i) for i in order):
-                if not cut:
-                    yield upload_done[i] if stop is None else (upload_done[i] | stop)
-                    cut = not upload_done[i].triggered or bool(late[i])
-                if cut and (successive or not upload_done[i].triggered or late[i]):
-                    continue  # late, or (successive decoding) missing side information
-                if not delivered[i] or (gap and successive):
-                    gap = True  # the link gave up on this upload: nothing to decode or aggregate
-                    continue
-                if schedule is None:
-                    kept.append(i)
-                    dbits = float(res.decode_bits[i])
-                    if dbits > 0:
-                        s = env.now
-                        yield env.timeout(dbits / net.decoder_bps)
-                        log.append(Interval(r, "server", "decode", s, env.now, dbits))
-                    continue
-                for st in schedule[i]:
-                    if st.kind == "retry" and stop is None:
-                        yield from feedback_then_retry(i, st)
-                    elif st.kind == "retry":
-                        retry = env.process(feedback_then_retry(i, st))
-                        yield retry | stop
-                        if not retry.triggered or late[i]:  # the increment missed the deadline
-                            late[i] = cut = True
-                            break
-                    elif st.bits > 0:
-                        s = env.now
-                        yield env.timeout(decode_s(st))
-                        log.append(Interval(r, "server", "decode", s, env.now, st.bits))
-                if not late[i] and delivered[i]:
-                    kept.append(i)
-                elif not delivered[i]:
-                    gap = True
-            agg_s = float(compute_seconds(self.opt.aggregate_flops_per_param_worker * k * p, net.server_flops))
-            s = env.now
-            yield env.timeout(agg_s)
-            log.append(Interval(r, "server", "aggregate", s, env.now))
-
-        for i in range(k):
-            env.process(worker(i))
-        env.run(until=env.process(server()))
-        if dl is not None:
-            # play the late uploads out (only their air time up to the deadline is charged), then
-            # go on from the round's end in a fresh environment without their events
-            end = env.now
-            env.run()
-            self.env = simpy.Environment(initial_time=end)
-        on_time = ~late
-        return _AirOutcome(airtime, delivered, feedback_s, late_bits, on_time, np.asarray(kept, dtype=np.int64))
+        """Phases 3-5 as SimPy processes (:func:`edgefl.sim.air.play_air_and_decode`): uploads,
+        pipelined successive decoding (with DSC feedback and retries), the deadline, aggregation.
+        :class:`edgefl.sim.fast_path.FastSimulation` overrides it."""
+        air, self.env = play_air_and_decode(
+            self.env, self.net, r, t0, work, order, res, share, sel, log, link_rng=self._link_rng,
+            downlink_rate=lambda t: self._downlink_rate(t, r, sel), successive=self.compressor.successive,
+            deadline_s=self.opt.round_deadline_s, aggregate_s=self._aggregate_s(sel.size))
+        return air
 
     # ------------------------------------------------------------------ one round
     def _round(self, r: int, log: list[Interval]) -> RoundRecord:
@@ -435,46 +266,11 @@ class Simulation:
         self._update_statistics(metrics)
         dbits = np.asarray(res.decode_bits)
         decode_bits = float(np.sum(dbits) if all_kept else np.sum(dbits[air.aggregated]))
-        energy = self._energy(t0, t_rc, work, decode_bits, air, sel)
-        return self._record(r, t0, downlink_bits, grads, work, res, air, aggregate, decode_bits, sel, metrics, energy)
-
-    def _record(self, r: int, t0: float, downlink_bits: float, grads: np.ndarray, work: _LocalWork,
-                res: CompressionResult, air: _AirOutcome, aggregate: np.ndarray, decode_bits: float,
-                sel: np.ndarray, metrics: dict[str, Any], energy: dict[str, Any]) -> RoundRecord:
-        """The round's row of rounds.csv (``energy``: the columns of :meth:`_energy`; bits: what went
-        on the air, late uploads up to the deadline; distortion: of the aggregate vs the mean
-        gradient of all participants)."""
-        k, p = sel.size, self.source.num_params
-        t_end = self.env.now
-        bits = np.asarray(res.upload_bits, dtype=float)
-        extras = dict(metrics)
-        if self.opt.round_deadline_s is not None:
-            bits = np.where(air.on_time, bits, air.late_bits)
-        if self._report_participation:
-            extras = {"participants": int(k), "dropped": int(np.sum(~air.on_time)),
-                      "aggregated": int(air.aggregated.size),
-                      "dropped_bits": float(np.sum(air.late_bits[~air.on_time])), **extras}
-        return RoundRecord(
-            round=r,
-            start_s=t0,
-            end_s=t_end,
-            latency_s=t_end - t0,
-            broadcast_s=work.t_bc,
-            downlink_bits=downlink_bits,
-            bits_total=float(bits.sum()),
-            bits_per_worker_mean=float(bits.mean()),
-            bits_per_worker_min=float(bits.min()),
-            bits_per_worker_max=float(bits.max()),
-            bits_per_param=float(bits.sum() / (k * p)),
-            decode_bits_total=decode_bits,
-            distortion=float(np.mean((aggregate - grads.mean(axis=0)) ** 2)),
-            decode_failures=int(res.decode_failures),
-            undetected_errors=int(res.undetected_errors),
-            retries=int(res.retries),
-            upload_airtime_s=float(air.airtime.sum()),
-            **energy,
-            extras=extras,
-        )
+        energy = round_energy(self.net, self.energy, self.batteries, t0, self.env.now - t0, t_rc,
+                              self._aggregate_s(sel.size), work, decode_bits, air, sel, self.opt.round_deadline_s)
+        return round_record(r, t0, self.env.now, downlink_bits, grads, work, res, air, aggregate, decode_bits, sel,
+                            self.source.num_params, metrics, energy, deadline=self.opt.round_deadline_s is not None,
+                            report_participation=self._report_participation)
 
     def _update_statistics(self, metrics: dict[str, Any]) -> None:
         """Algorithm 1 line 4: round t allocates with the statistics estimated in round t-1."""
@@ -482,49 +278,6 @@ class Simulation:
             est = (float(metrics["sigma_x2_est"]), float(metrics["sigma_n2_est"]))
             if all(np.isfinite(est)) and min(est) > 0:
                 self._stats = est
-
-    def _energy(self, t0: float, t_rc: float, work: _LocalWork, decode_bits: float, air: _AirOutcome,
-                sel: np.ndarray) -> dict[str, Any]:
-        """Energy columns of the round (:mod:`edgefl.energy`): the participants by state (workers not
-        sampled are not charged), server decoder (bits decoded) and compute; batteries drained,
-        workers that ran out counted."""
-        net, en = self.net, self.energy
-        k, p = sel.size, self.source.num_params
-        latency = self.env.now - t0
-        full = k == net.num_workers
-
-        def of(a: np.ndarray) -> np.ndarray:
-            return a if full else np.asarray(a)[sel]
-
-        busy = work.compute_s + work.encode_s
-        if self.opt.round_deadline_s is not None:  # local work still going at the deadline stops there
-            # the same cut as the timeline's compute [t_bc + wait, + c] and encode [ready - e, ready]
-            dl = t0 + self.opt.round_deadline_s
-            wait = work.wait_s if work.wait_s is not None else 0.0
-            busy = (np.clip(dl - (t0 + work.t_bc + wait), 0.0, work.compute_s)
-                    + np.clip(dl - (work.ready - work.encode_s), 0.0, work.encode_s))
-        we = worker_round_energy(latency, busy, air.airtime, work.t_bc + air.feedback_s,
-                                 of(net.worker_compute_power_w), of(net.worker_radio_power_w), of(en.rx_power_w),
-                                 of(en.idle_power_w))
-        agg_s = float(compute_seconds(self.opt.aggregate_flops_per_param_worker * k * p, net.server_flops))
-        e_dec, e_srv = server_round_energy(decode_bits, en.decoder_energy_per_bit_j,
-                                           t_rc + agg_s, en.server_compute_power_w)
-        drained = we.total_j
-        if not full:
-            drained = np.zeros(net.num_workers)
-            drained[sel] = we.total_j
-        emptied = self.batteries.drain(drained)
-        return {
-            "worker_energy_j": float(we.total_j.sum()),
-            "energy_compute_j": float(we.compute_j.sum()),
-            "energy_transmit_j": float(we.transmit_j.sum()),
-            "energy_receive_j": float(we.receive_j.sum()),
-            "energy_idle_j": float(we.idle_j.sum()),
-            "server_decoder_energy_j": e_dec,
-            "server_compute_energy_j": e_srv,
-            "uploads_lost": int((~air.delivered).sum()),
-            "battery_dropouts": int(emptied.sum()),
-        }
 
     def run(self, on_round: Callable[[int, RoundRecord], None] | None = None) -> None:
         """Play out all rounds. A round interrupted midway is dropped; finished ones stay."""

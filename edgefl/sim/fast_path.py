@@ -34,8 +34,8 @@ import numpy as np
 from edgefl.compress.base import CompressionResult
 from edgefl.radio.link import LinkModel
 from edgefl.scenario import ResolvedScenario
-from edgefl.sim.engine import Interval, Network, SimOptions, Simulation, _AirOutcome, _LocalWork
-from edgefl.sim.timing import compute_seconds
+from edgefl.sim.engine import Network, SimOptions, Simulation
+from edgefl.sim.round_phases import AirOutcome, Interval, LocalWork
 
 #: SimOptions fields whose every value the fast path replays; any other field must keep its default
 _KNOWN_OPTIONS = {"rounds", "fidelity", "upload_order", "compute_jitter", "aggregate_flops_per_param_worker",
@@ -81,8 +81,8 @@ class FastSimulation(Simulation):
 
     engine_path = "fast"
 
-    def _air_and_decode(self, r: int, t0: float, work: _LocalWork, order: np.ndarray, res: CompressionResult,
-                        share: np.ndarray, sel: np.ndarray, log: list[Interval]) -> _AirOutcome:
+    def _air_and_decode(self, r: int, t0: float, work: LocalWork, order: np.ndarray, res: CompressionResult,
+                        share: np.ndarray, sel: np.ndarray, log: list[Interval]) -> AirOutcome:
         # the build admits no participation sampling (sel = every worker) and no deadline
         if res.decode_schedule is not None or sel.size != self.net.num_workers:  # SimPy plays it
             return super()._air_and_decode(r, t0, work, order, res, share, sel, log)
@@ -123,18 +123,16 @@ class FastSimulation(Simulation):
                 t_dec = s + float(dec_s[w])
                 if keep:
                     decodes.append((w, s, t_dec))
-        agg_s = float(compute_seconds(self.opt.aggregate_flops_per_param_worker * k * self.source.num_params,
-                                      net.server_flops))
-        t_end = t_dec + agg_s
+        t_end = t_dec + self._aggregate_s(k)
         if keep:
             self._log_intervals(r, t0, work, res, start, end, bits, decodes, t_dec, t_end, log)
         # the records read the round's end from the SimPy clock, as after a SimPy round
         self.env._now = t_end  # noqa: SLF001 - no public setter; the value is SimPy's own now + delay
         # single attempts are delivered, nothing is late, every upload is aggregated in decoding order
-        return _AirOutcome(airtime, np.ones(k, dtype=bool), np.zeros(k), np.zeros(k), np.ones(k, dtype=bool),
+        return AirOutcome(airtime, np.ones(k, dtype=bool), np.zeros(k), np.zeros(k), np.ones(k, dtype=bool),
                            np.asarray(order, dtype=np.int64))
 
-    def _log_intervals(self, r: int, t0: float, work: _LocalWork, res: CompressionResult, start: np.ndarray,
+    def _log_intervals(self, r: int, t0: float, work: LocalWork, res: CompressionResult, start: np.ndarray,
                        end: np.ndarray, bits: np.ndarray, decodes: list[tuple[int, float, float]],
                        agg_start: float, t_end: float, log: list[Interval]) -> None:
         """The intervals the SimPy processes would have logged (same values, same fields)."""
