@@ -112,25 +112,20 @@ def _devices(rs: ResolvedScenario) -> dict[str, Any]:
             "server": rs.server_profile.model_dump(mode="json")}
 
 
-def scenario_hash(rs: ResolvedScenario) -> str:
-    """The run's input digest (:func:`edgefl.scenario.digest.input_digest`): a run can be resumed only
-    by the same inputs (replay then also checks every finished row)."""
-    return input_digest(rs)
-
-
 class ResumeError(ValueError):
     """A results directory that cannot be resumed with this scenario."""
 
 
-def resumable_rows(out_dir: Path, rs: ResolvedScenario) -> tuple[list[str], list[str]]:
+def resumable_rows(out_dir: Path, rs: ResolvedScenario, digest: str) -> tuple[list[str], list[str]]:
     """The header and finished rounds.csv lines of the killed run in ``out_dir``, after checking that it was
-    started from the same scenario (hash in summary.json) and did not complete."""
+    started from the same inputs (``digest``, :func:`edgefl.scenario.digest.input_digest`, against
+    summary.json's ``scenario_hash``; replay then also checks every finished row) and did not complete."""
     summary_path = out_dir / "summary.json"
     try:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ResumeError(f"{summary_path}: cannot resume, no readable summary.json ({exc})") from None
-    if summary.get("scenario_hash") != scenario_hash(rs):
+    if summary.get("scenario_hash") != digest:
         raise ResumeError(f"{out_dir}: was run from a different scenario (or device profiles, or edgefl "
                           f"version) than {rs.source} with these --set values; resume only the same inputs")
     if summary.get("complete"):
@@ -147,9 +142,10 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
     "auto", "simpy" or "fast" (see :func:`edgefl.sim.build.build_simulation`)."""
     scn = rs.scenario
     requested = Path(out_dir or default_output_dir(rs))
+    digest = input_digest(rs)  # hashes the trace/model/data files: once per run
     if resume:
         final = write_dir = requested.absolute()
-        header, rows = resumable_rows(final, rs)
+        header, rows = resumable_rows(final, rs, digest)
     else:
         header, rows = [], []
     sim = build_simulation(rs, engine)
@@ -158,7 +154,6 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
     if not resume:
         final, write_dir = prepare_output_dir(requested, overwrite)
     wall0 = time.perf_counter()
-    digest = scenario_hash(rs)
     state: dict[str, Any] = {"complete": False, "error": None}
 
     def summary_of(records: Sequence[RoundRecord]) -> dict[str, Any]:

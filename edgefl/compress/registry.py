@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
-from typing import Annotated, Any, Union
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from edgefl.compress.base import Compressor
 from edgefl.compress.dsc_config import DSCConfig
@@ -18,6 +17,7 @@ from edgefl.compress.rd_ideal import RDIdeal, RDIdealConfig
 from edgefl.compress.simple import NoCompression, NoneConfig, SignSGD, SignSGDConfig
 from edgefl.compress.sparsify import RandKConfig, TopKConfig
 from edgefl.compress.terngrad import TernGradConfig
+from edgefl.tagged_registry import implementation, tagged_union
 
 #: scheme name -> (config model, compressor class taking that config, or "module:Class" loaded
 #: on first use so that heavy coders (numba, scipy) are imported only by the runs that need them)
@@ -40,20 +40,14 @@ SCHEMES: dict[str, tuple[type[BaseModel], type[Compressor] | str]] = {
 
 def compression_config_type() -> Any:
     """The discriminated union of all scheme configs, for the scenario schema."""
-    members = tuple(cfg for cfg, _ in SCHEMES.values())
-    if len(members) == 1:
-        return members[0]
-    return Annotated[Union[members], Field(discriminator="scheme")]  # noqa: UP007
+    return tagged_union((cfg for cfg, _ in SCHEMES.values()), "scheme")
 
 
 def make_compressor(cfg: BaseModel, **kwargs: Any) -> Compressor:
     """Instantiate the compressor for a validated scheme config. Keyword arguments the
     constructor does not name (``param_shapes``, ``num_params``, ``problem``, offered to every
     scheme) are dropped (a ``**overrides`` catch-all does not count as naming them)."""
-    _, cls = SCHEMES[cfg.scheme]  # type: ignore[attr-defined]
-    if isinstance(cls, str):
-        module, name = cls.split(":")
-        cls = getattr(importlib.import_module(module), name)
+    cls = implementation(SCHEMES[cfg.scheme][1])  # type: ignore[attr-defined]
     named = {name for name, p in inspect.signature(cls.__init__).parameters.items()
              if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)}
     return cls(cfg, **{k: v for k, v in kwargs.items() if k in named})

@@ -6,14 +6,14 @@ One entry per link model: its config (a pydantic model with a ``model`` literal 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Annotated, Any, Union
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from edgefl.radio.link import LinkModel, ShannonLink, ShannonLinkConfig
 from edgefl.radio.nr_config import NRLinkConfig
 from edgefl.radio.nr_link import NRLink
+from edgefl.tagged_registry import implementation, tagged_union
 
 if TYPE_CHECKING:
     from edgefl.radio.config import ChannelConfig
@@ -27,17 +27,11 @@ LINK_MODELS: dict[str, tuple[type[BaseModel], type[LinkModel] | str]] = {
 
 def link_config_type() -> Any:
     """The discriminated union of all link configs (``channel.link`` of a scenario)."""
-    members = tuple(cfg for cfg, _ in LINK_MODELS.values())
-    if len(members) == 1:
-        return members[0]
-    return Annotated[Union[members], Field(discriminator="model")]  # noqa: UP007
+    return tagged_union((cfg for cfg, _ in LINK_MODELS.values()), "model")
 
 
 def make_link(channel: ChannelConfig, cfg: BaseModel | None = None) -> LinkModel:
     """The link model of a channel (``cfg`` defaults to ``channel.link``)."""
     cfg = cfg if cfg is not None else channel.link  # type: ignore[attr-defined]
-    _, cls = LINK_MODELS[cfg.model]  # type: ignore[attr-defined]
-    if isinstance(cls, str):
-        module, name = cls.split(":")
-        cls = getattr(importlib.import_module(module), name)
+    cls = implementation(LINK_MODELS[cfg.model][1])  # type: ignore[attr-defined]
     return cls.from_config(cfg, channel)  # type: ignore[union-attr]

@@ -66,7 +66,11 @@ class _Appender:
         self.close()
         write()  # atomic full write
         self.header = header
-        self._fh = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115 - kept open across rounds
+        self.reopen()
+
+    def reopen(self) -> None:
+        """Open the file for appending (kept open across rounds)."""
+        self._fh = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115
 
     def append(self, lines: Sequence[str]) -> None:
         assert self._fh is not None
@@ -181,7 +185,7 @@ class RunJournal:
     def _reopen(self) -> None:
         for f in (self._rounds, self._wall, self._tl):
             if f.header is not None:
-                f._fh = open(f.path, "a", newline="", encoding="utf-8")  # noqa: SIM115
+                f.reopen()
 
     def close(self) -> None:
         """Flush, fsync and close the files (the final rewrite is the caller's)."""

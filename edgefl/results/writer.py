@@ -65,19 +65,9 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) 
     write_atomic(path, csv_text(header, rows))
 
 
-def _json_default(o: Any) -> Any:
-    if hasattr(o, "tolist"):
-        return o.tolist()
-    if hasattr(o, "item"):
-        return o.item()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
 def write_json(path: Path, obj: Any) -> None:
     """Atomically write pretty, strict JSON (non-finite numbers as null)."""
-    write_atomic(path, strict_json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    write_atomic(path, strict_json.dumps(obj, indent=2, sort_keys=False) + "\n")  # json_ready converts numpy and paths
 
 
 #: empty file that marks a results directory as taken by a run (created with O_EXCL)
