@@ -18,7 +18,7 @@ from edgefl.planning.coverage import out_of_coverage
 from edgefl.planning.samples import METHODS, OVER
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
 
-DEFAULT_SAMPLES = 400  # bounds the p99 interval of i.i.d. samples (needs n >= 367)
+DEFAULT_SAMPLES = 200  # initial samples per point (the p99 interval of i.i.d. samples needs n >= 367: grown)
 DEFAULT_MAX_SAMPLES = 6400
 DEFAULT_RESOLUTION = 0.05
 DEFAULT_PER_PLACEMENT = 10
@@ -28,8 +28,12 @@ class PlanError(ValueError):
     """A planning question asked with options that cannot go together (message names the option)."""
 
 
-def _check(rs: ResolvedScenario, deadline: float | None, coverage: bool, over: str, method: str, quantile: float,
-           resolution: float, samples: int, max_samples: int, per_placement: int) -> None:
+def check_options(*, deadline: float | None = None, coverage: bool = False, over: str = "fading",
+                  method: str = "auto", quantile: float = 95.0, resolution: float = DEFAULT_RESOLUTION,
+                  samples: int = DEFAULT_SAMPLES, max_samples: int = DEFAULT_MAX_SAMPLES,
+                  rounds_per_placement: int = DEFAULT_PER_PLACEMENT) -> None:
+    """Raise :class:`PlanError` naming every option of :func:`plan` out of its range."""
+    per_placement = rounds_per_placement
     problems = []
     if method not in METHODS:
         problems.append(f"--method = {method!r}: use one of {', '.join(METHODS)}")
@@ -49,6 +53,10 @@ def _check(rs: ResolvedScenario, deadline: float | None, coverage: bool, over: s
         problems.append(f"--rounds-per-placement = {per_placement!r}: must be >= 1")
     if problems:
         raise PlanError("; ".join(problems))
+
+
+def check_scenario(rs: ResolvedScenario) -> None:
+    """Raise ScenarioError (naming the field) for a scenario whose rounds the planner cannot sample."""
     scn = rs.scenario
     if scn.model is not None or scn.gradients is None:
         raise ScenarioError(rs.source, [FieldProblem(
@@ -94,7 +102,10 @@ def plan(rs: ResolvedScenario, *, deadline: float | None = None, percentiles: bo
     bandwidth and radius searches. Raises :class:`PlanError` for bad options, ScenarioError for a
     scenario the planner cannot sample (naming the field).
     """
-    _check(rs, deadline, coverage, over, method, quantile, resolution, samples, max_samples, rounds_per_placement)
+    check_options(deadline=deadline, coverage=coverage, over=over, method=method, quantile=quantile,
+                  resolution=resolution, samples=samples, max_samples=max_samples,
+                  rounds_per_placement=rounds_per_placement)
+    check_scenario(rs)
     oc = out_of_coverage(rs)
     report = PlanReport(
         scenario=rs.scenario.name, method=method, over=over, quantile=quantile, resolution=resolution,

@@ -34,6 +34,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import logging
+
 import numpy as np
 
 from edgefl.planning import limits
@@ -46,10 +48,11 @@ from edgefl.planning.answers import (
     Sampling,
 )
 from edgefl.planning.samples import PlacementSamples, RoundSamples, Samples, variant
-from edgefl.planning.search import boundary, largest_int
-from edgefl.planning.stats import ci_method, confidence_interval, percentile
+from edgefl.planning.search import boundary, largest_int, refine_boundary, refine_int
+from edgefl.planning.stats import ci_method, confidence_interval, min_bounded_samples, percentile
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
 
+log = logging.getLogger(__name__)
 REPORTED = (50.0, 95.0, 99.0)
 STOP_DEADLINE = "deadline outside the CI"
 STOP_RESOLUTION = "CI narrower than the resolution"
@@ -87,7 +90,9 @@ class Sampler:
         return Estimate(q, percentile(x, q), confidence_interval(x, q, s.cluster_size(n), self._ci_seed()), n)
 
     def value(self, overrides: tuple[str, ...], n: int, q: float, over: str | None = None) -> float:
-        return percentile(self.points(overrides, over).take(n), q)
+        v = percentile(self.points(overrides, over).take(n), q)
+        log.debug("plan point %s over %s: p%g of %d samples = %.6g s", overrides, over or self.over, q, n, v)
+        return v
 
     def _ci_seed(self) -> int:
         return self.rs.scenario.seed if self.seed is None else self.seed
@@ -112,13 +117,15 @@ def _stop(ests: list[Estimate], deadline: float | None, scale: float, resolution
     return None
 
 
-def grow(search: Callable[[int], tuple[object, list[Estimate]]], deadline: float | None, resolution: float,
-         n0: int, max_samples: int, scale: Callable[[list[Estimate]], float] | None = None
+def grow(search: Callable[[int, object], tuple[object, list[Estimate]]], deadline: float | None,
+         resolution: float, n0: int, max_samples: int, scale: Callable[[list[Estimate]], float] | None = None
          ) -> tuple[object, int, str]:
-    """Run ``search(n)`` for n = n0, 2 n0, ... (capped) until :func:`_stop` says why to stop."""
+    """Run ``search(n, previous answer)`` for n = n0, 2 n0, ... (capped) until :func:`_stop` says why
+    to stop; each search after the first starts from the previous answer."""
     n = min(n0, max_samples)
+    result: object = None
     while True:
-        result, ests = search(n)
+        result, ests = search(n, result)
         s = deadline if deadline is not None else (scale(ests) if scale else 1.0)
         why = _stop(ests, deadline, s, resolution, n, max_samples)
         if why is not None:
@@ -129,14 +136,16 @@ def grow(search: Callable[[int], tuple[object, list[Estimate]]], deadline: float
 def percentiles(sp: Sampler, q: float, resolution: float, n0: int, deadline: float | None = None
                 ) -> PercentilesAnswer:
     """p50/p95/p99 and the mean of the scenario's round latency, with 95 % intervals."""
-    def search(n: int):
+    def search(n: int, _prev: object):
         e = sp.estimate((), n, q)
         return e, [e]
 
+    qs = sorted({*REPORTED, q})
+    if sp.points(()).cluster_size(n0) == 1:  # every reported interval bounded
+        n0 = max(n0, *(min_bounded_samples(v) for v in qs))
     _, n, why = grow(search, deadline, resolution, n0, sp.max_samples, scale=lambda es: abs(es[0].value_s))
     s = sp.points(())
     x = s.take(n)
-    qs = sorted({*REPORTED, q})
     lat = {f"p{v:g}": percentile(x, v) for v in qs}
     lat["mean"] = float(np.mean(x))
     lat["ci95"] = {f"p{v:g}": confidence_interval(x, v, s.cluster_size(n), sp._ci_seed()).as_list() for v in qs}
@@ -166,8 +175,12 @@ def max_workers(sp: Sampler, deadline: float, q: float, resolution: float, n0: i
     def at(k: int) -> tuple[str, ...]:
         return (f"{name}={k}",)
 
-    def search(n: int):
-        k_star = largest_int(lambda k: sp.value(at(k), n, q) <= deadline, start=min(start, cap), limit=cap)
+    def search(n: int, prev: object):
+        def ok(k: int) -> bool:
+            return sp.value(at(k), n, q) <= deadline
+
+        k_star = (largest_int(ok, start=min(start, cap), limit=cap) if prev is None
+                  else refine_int(ok, int(prev), cap))
         ests = [sp.estimate(at(k), n, q) for k in (k_star, k_star + 1) if 1 <= k <= cap]
         return k_star, ests
 
@@ -186,8 +199,12 @@ def min_bandwidth(sp: Sampler, deadline: float, q: float, resolution: float, n0:
     def at(b: float) -> tuple[str, ...]:
         return (f"channel.uplink_bandwidth_hz={float(b)!r}",)
 
-    def search(n: int):
-        br = boundary(lambda b: sp.value(at(b), n, q) <= deadline, b0, b_lo, b_hi, resolution)
+    def search(n: int, prev: object):
+        def ok(b: float) -> bool:
+            return sp.value(at(b), n, q) <= deadline
+
+        br = (boundary(ok, b0, b_lo, b_hi, resolution) if prev is None
+              else refine_boundary(ok, prev, False, b_lo, b_hi, resolution))
         if br is None:
             return None, [sp.estimate(at(b_hi), n, q)]
         return br, [sp.estimate(at(br[0]), n, q), sp.estimate(at(br[1]), n, q)]
@@ -226,8 +243,12 @@ def max_radius(sp: Sampler, deadline: float, q: float, resolution: float, n0: in
     def value(r: float, n: int) -> float:
         return sp.value(at(r), n, q, over="placements")
 
-    def search(n: int):
-        br = boundary(lambda r: value(r, n) <= deadline, r0, r_lo, r_hi, resolution)
+    def search(n: int, prev: object):
+        def ok(r: float) -> bool:
+            return value(r, n) <= deadline
+
+        br = (boundary(ok, r0, r_lo, r_hi, resolution) if prev is None
+              else refine_boundary(ok, prev, True, r_lo, r_hi, resolution))
         if br is None:
             return None, [sp.estimate(at(r_lo), n, q, over="placements")]
         return br, [sp.estimate(at(r), n, q, over="placements") for r in br]

@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binom
+from scipy.special import bdtr
 
 LEVEL = 0.95
 BOOTSTRAP_RESAMPLES = 1000
@@ -64,7 +64,7 @@ def order_statistic_ranks(n: int, q: float, level: float = LEVEL) -> tuple[int |
         raise ValueError(f"need n >= 1 and 0 < q < 1, got n={n}, q={q}")
     a = (1.0 - level) / 2.0
     j = np.arange(n + 1)
-    cdf = binom.cdf(j, n, q)  # P(Bin <= j)
+    cdf = bdtr(j, n, q)  # P(Bin(n, q) <= j)
     low_ok = np.flatnonzero(cdf <= a)  # l - 1 in these
     lo = int(low_ok[-1]) + 1 if low_ok.size else None
     high_ok = np.flatnonzero(cdf >= 1.0 - a)  # u - 1 in these
@@ -117,3 +117,11 @@ def ci_method(cluster_size: int) -> str:
         return "distribution-free order-statistic interval (binomial; David & Nagaraja 2003, Sec. 7.1)"
     return (f"cluster bootstrap ({BOOTSTRAP_RESAMPLES} resamples of clusters of {cluster_size} dependent "
             "samples; Efron & Tibshirani 1993, Sec. 13.3)")
+
+
+def min_bounded_samples(q: float, level: float = LEVEL) -> int:
+    """Fewest i.i.d. samples whose order-statistic interval of the ``q``-th percentile (0-100) is bounded
+    on both sides: (q/100)^n <= alpha/2 and (1 - q/100)^n <= alpha/2."""
+    a = (1.0 - level) / 2.0
+    p = min(q, 100.0 - q) / 100.0
+    return int(np.ceil(np.log(a) / np.log(1.0 - p)))
