@@ -6,8 +6,10 @@ downlink: for NR, an SNR so far below the lowest MCS (TS 38.214 Sec. 5.2.2.1, CQ
 range") that no transport block gets through (:mod:`edgefl.radio.nr`); for Shannon, never. This
 is the rule of the build's reachability check (``edgefl.sim.build``), which refuses such runs.
 
-When the simulation build exposes its own answer (``edgefl.sim.build.out_of_coverage``, the
-workers a run excludes) that one is used, so ``plan`` and ``run`` name the same workers.
+When the simulation build exposes its own answer (``edgefl.sim.build.out_of_coverage``: a
+``CoverageReport`` of the workers a run excludes, ``channel.out_of_coverage``) that one is used,
+so ``plan`` and ``run`` name the same workers; the rule above is the fallback of a build that
+refuses such workers instead.
 """
 
 from __future__ import annotations
@@ -46,12 +48,10 @@ def out_of_coverage(rs: ResolvedScenario) -> OutOfCoverage:
     lay = build.layout(rs)
     dist = np.hypot(*(lay.workers[:, :2] - lay.server[:2]).T)
     own = getattr(build, "out_of_coverage", None)
-    if callable(own):  # the run's own rule (the workers a run excludes)
-        try:
-            ids = np.asarray(own(rs), dtype=np.int64).ravel()
-            return OutOfCoverage(ids, dist[ids], lay.workers.shape[0])
-        except TypeError:  # another signature: fall back on the rule above
-            pass
+    if callable(own):  # the run's own rule: the workers a run excludes (channel.out_of_coverage)
+        rep = own(rs)
+        ids = np.asarray(rep.out_ids, dtype=np.int64)
+        return OutOfCoverage(ids, dist[ids], lay.workers.shape[0])
     from edgefl.radio.link_registry import make_link
 
     ch = rs.scenario.channel
