@@ -107,3 +107,18 @@ def test_refine_boundary_from_any_bracket(bracket: tuple[float, float]) -> None:
         lo, hi = refine_boundary(ok, bracket, low_value, 1e-3, 1e6, 1e-6)
         assert lo < 3.7 <= hi and hi / lo <= 1 + 1e-6
     assert refine_boundary(lambda x: True, bracket, True, 1e-3, 1e6, 1e-3) is None
+
+
+def test_boundary_with_a_known_direction_walks_one_way() -> None:
+    seen: list[float] = []
+
+    def ok(x: float) -> bool:
+        seen.append(x)
+        return x >= 3.7
+
+    lo, hi = boundary(ok, 100.0, 1e-3, 1e9, 1e-3, ok_above=True)
+    assert lo < 3.7 <= hi and max(seen) == 100.0  # never above the start: the change is below
+    seen.clear()
+    lo, hi = boundary(lambda x: seen.append(x) or x < 3.7, 1.0, 1e-3, 1e9, 1e-3, ok_above=False)
+    assert lo < 3.7 <= hi and min(seen) == 1.0
+    assert boundary(lambda x: x < 1e12, 1.0, 1e-3, 1e9, 1e-3, ok_above=False) is None

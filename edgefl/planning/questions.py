@@ -203,7 +203,7 @@ def min_bandwidth(sp: Sampler, deadline: float, q: float, resolution: float, n0:
         def ok(b: float) -> bool:
             return sp.value(at(b), n, q) <= deadline
 
-        br = (boundary(ok, b0, b_lo, b_hi, resolution) if prev is None
+        br = (boundary(ok, b0, b_lo, b_hi, resolution, ok_above=True) if prev is None
               else refine_boundary(ok, prev, False, b_lo, b_hi, resolution))
         if br is None:
             return None, [sp.estimate(at(b_hi), n, q)]
@@ -247,7 +247,7 @@ def max_radius(sp: Sampler, deadline: float, q: float, resolution: float, n0: in
         def ok(r: float) -> bool:
             return value(r, n) <= deadline
 
-        br = (boundary(ok, r0, r_lo, r_hi, resolution) if prev is None
+        br = (boundary(ok, r0, r_lo, r_hi, resolution, ok_above=False) if prev is None
               else refine_boundary(ok, prev, True, r_lo, r_hi, resolution))
         if br is None:
             return None, [sp.estimate(at(r_lo), n, q, over="placements")]

@@ -157,6 +157,8 @@ class PlacementSamples:
         return self.m
 
     def _add_placement(self) -> None:
+        """Draw the next placement: its rounds' latencies (inf when no round can end: every worker
+        out of coverage, or a build that refuses those out of coverage) and its coverage."""
         from edgefl.planning.coverage import out_of_coverage
 
         rs_i = timing_run(self.rs, self.m, placement_seed(self.seed, len(self._lat)))
@@ -164,12 +166,16 @@ class PlacementSamples:
         self.placed.append(rs_i.scenario.workers.count)
         self.out.append(oc.workers)
         self.distances.append(oc.distances_m)
+        if oc.workers.size == oc.placed:  # nobody can upload: the round never ends
+            self._lat.append(np.full(self.m, np.inf))
+            self._paths.add("none (every worker out of coverage)")
+            return
         try:
             sim = build(rs_i, self.method)
         except ScenarioError:
             if oc.workers.size == 0:
                 raise
-            # a build that refuses workers out of coverage: the round cannot finish
+            # a build that refuses workers out of coverage (no channel.out_of_coverage: exclude)
             self._lat.append(np.full(self.m, np.inf))
             self._paths.add("none (workers out of coverage refused by the build)")
             return
