@@ -65,6 +65,11 @@ class LinkModel(ABC):
     def spectral_efficiency(self, snr_linear: np.ndarray) -> np.ndarray:
         """Effective bit/s/Hz at linear SNR (what the link delivers on average per hertz)."""
 
+    def coverage_snr_linear(self) -> float:
+        """Lowest linear SNR the link serves: a worker whose mean SNR is below it is out of coverage
+        (:mod:`edgefl.sim.coverage`). 0 for a link with a positive rate at every positive SNR."""
+        return 0.0
+
     def alpha(self, snr_linear: np.ndarray) -> np.ndarray:
         """alpha_k = 1 / spectral efficiency, Hz per bit/s (RD paper Sec. V-A, P1's weights)."""
         return 1.0 / self.spectral_efficiency(np.asarray(snr_linear, dtype=float))
