@@ -24,6 +24,7 @@ from typing import Any
 from tqdm import tqdm
 
 from edgefl.radio.worker_table import write_workers
+from edgefl.sim.bits_only import NoGradients
 from edgefl.results.finite import NonFiniteMetric, check_finite
 from edgefl.results.journal import ResumeMismatch, RunJournal, read_finished_rows
 from edgefl.results.outputs import package_versions, totals, write_rounds, write_summary
@@ -171,6 +172,7 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
             "engine_path": sim.engine_path,
             "fast_path_declined": sim.fast_path_declined,
             "coverage": sim.coverage.to_json(),
+            "gradients_drawn": not isinstance(sim.source, NoGradients),  # output.timing_only took effect if False
             "versions": package_versions(),
             "scenario": scn.model_dump(mode="json"),
             "devices": _devices(rs),

@@ -21,6 +21,7 @@ from edgefl.radio.link_registry import make_link
 from edgefl.radio.placement import place_workers
 from edgefl.radio.trace import ChannelTrace
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
+from edgefl.sim import bits_only
 from edgefl.sim.allocation import RateAllocator
 from edgefl.sim.ceo_source import GaussianCEOSource
 from edgefl.sim.coverage import CoverageReport, CoverageWarning, coverage_report
@@ -190,6 +191,8 @@ def build_simulation(rs: ResolvedScenario, engine: str = "auto") -> Simulation:
     coverage = _apply_coverage(rs, out_of_coverage(rs, radio, link))
     source = gradient_source(rs)
     compressor = compressor_for(rs, source)
+    if scn.output.timing_only and bits_only.applies(source, compressor):
+        source, compressor = bits_only.NoGradients(source), bits_only.BitsOnly(compressor, source.num_params)
     w = scn.workers
     per_round, weights = _participation(rs, coverage)
     opts = SimOptions(

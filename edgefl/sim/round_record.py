@@ -91,7 +91,8 @@ def round_record(r: int, t0: float, t_end: float, downlink_bits: float, grads: n
         bits_per_worker_max=float(bits.max()),
         bits_per_param=float(bits.sum() / (k * p)),
         decode_bits_total=decode_bits,
-        distortion=float(np.mean((aggregate - grads.mean(axis=0)) ** 2)),
+        # timing-only runs (edgefl.sim.bits_only) have no gradient values: no distortion
+        distortion=float(np.mean((aggregate - grads.mean(axis=0)) ** 2)) if grads.shape[1] else None,
         decode_failures=int(res.decode_failures),
         undetected_errors=int(res.undetected_errors),
         retries=int(res.retries),
