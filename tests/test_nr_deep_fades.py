@@ -32,12 +32,13 @@ K = 4
 
 
 def _trace(path: Path, rounds_s: float) -> Path:
-    """Worker SNRs alternating between 15 dB and -60 dB (far below MCS 0) every 200 ms, out of phase."""
+    """Worker SNRs at 25 dB with a 200 ms fade to -60 dB (far below MCS 0) every 1.2 s, out of phase
+    (mean 10.8 dB: every worker is in coverage)."""
     rows = ["time_s,worker,snr_db"]
     times = np.arange(0.0, rounds_s, 0.2)
     for w in range(K):
         for i, t in enumerate(times):
-            rows.append(f"{t:.3f},{w},{-60.0 if (i + w) % 3 == 0 else 15.0}")
+            rows.append(f"{t:.3f},{w},{-60.0 if (i + w) % 6 == 0 else 25.0}")
     path.write_text("\n".join(rows) + "\n")
     return path
 
@@ -97,3 +98,16 @@ def test_p1_fdma_shares_stay_positive_with_a_worker_in_a_deep_fade() -> None:
     t = bits / (s * expected_spectral_efficiency(p, snr / s))  # seconds per hertz of the band
     np.testing.assert_allclose(t, t[0], rtol=1e-6)  # the split under which all end together
     assert np.isfinite(t).all()
+
+
+def test_a_broadcast_longer_than_the_round_deadline_is_cut_there(tmp_path: Path) -> None:
+    nr_cell = QUICK.parent / "nr_cell.yaml"
+    rs = load_scenario(nr_cell, ["rounds=2", "round_deadline_s=0.02", "output.plots=false"])
+    out = run_scenario(rs, tmp_path / "run", progress=False)
+    assert out.complete, out.error
+    rx_w = rs.worker_devices[0].radio_rx_power_w
+    with open(out.out_dir / "rounds.csv") as f:
+        for r in csv.DictReader(f):
+            assert float(r["broadcast_s"]) > 0.02 and int(r["aggregated"]) == 0
+            # every participant receives until the deadline, not for the whole broadcast
+            assert float(r["energy_receive_j"]) == pytest.approx(int(r["participants"]) * rx_w * 0.02, rel=1e-9)
