@@ -129,3 +129,14 @@ def test_studies_of_timing_metrics_run_timing_only() -> None:
     assert timing_only_metrics(timing)
     for values in ("distortion:mean", "distortion_x:mean", "total:mean_distortion", "total:final_test_accuracy"):
         assert not timing_only_metrics([*timing, parse_metric("v", values)])
+
+
+def test_the_cli_reports_a_timing_only_run(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from edgefl.cli import app
+
+    args = ["run", str(QUICK), "--output", str(tmp_path / "r"), "--set", "rounds=2", "--set", "output.plots=false",
+            "--set", "gradients.params=500", "--set", "output.timing_only=true"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0 and "timing only (no gradients drawn)" in res.output, res.output
