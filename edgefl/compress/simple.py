@@ -94,11 +94,11 @@ class SignSGD(Compressor):
         signs = np.where(grads >= 0, 1.0, -1.0)
         sizes = [b - a for a, b, _ in layer_slices(self.param_shapes, p)]
         if self.cfg.scaled:
-            if len(sizes) == 1:
-                layer_mean = np.abs(grads).mean(axis=1, keepdims=True)
+            if len(sizes) == 1:  # one scale per worker: a (K, 1) column, broadcast (no K x P copy)
+                scale = np.abs(grads).mean(axis=1, keepdims=True).astype(np.float32).astype(np.float64)
             else:
                 layer_mean = np.add.reduceat(np.abs(grads), np.cumsum([0] + sizes)[:-1], axis=1) / np.asarray(sizes)
-            scale = np.repeat(layer_mean.astype(np.float32).astype(np.float64), sizes, axis=1)
+                scale = np.repeat(layer_mean.astype(np.float32).astype(np.float64), sizes, axis=1)
             extra = FLOAT_BITS * len(sizes)
         else:
             scale = np.ones((k, 1))
@@ -111,9 +111,10 @@ class SignSGD(Compressor):
                     np.float64)
 
             vote = np.where(signs.sum(axis=0) >= 0, 1.0, -1.0)
-            mean_scale = scale.mean(axis=0).astype(np.float32).astype(np.float64)
+            mean_scale = np.broadcast_to(scale, signs.shape).mean(axis=0).astype(np.float32).astype(np.float64)
             return CompressionResult(upload_bits=bits, decode_bits=np.zeros(k), aggregate=vote * mean_scale,
                                      downlink_bits=float(p + extra), combine=vote_of)
-        u = signs * scale
+        u = signs
+        u *= scale  # in place: the signs are not needed any more
         return CompressionResult(upload_bits=bits, decode_bits=np.zeros(k), aggregate=u.mean(axis=0),
                                  reconstructions=u)
