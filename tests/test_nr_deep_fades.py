@@ -111,3 +111,15 @@ def test_a_broadcast_longer_than_the_round_deadline_is_cut_there(tmp_path: Path)
             assert float(r["broadcast_s"]) > 0.02 and int(r["aggregated"]) == 0
             # every participant receives until the deadline, not for the whole broadcast
             assert float(r["energy_receive_j"]) == pytest.approx(int(r["participants"]) * rx_w * 0.02, rel=1e-9)
+
+
+def test_shannon_airtime_is_finite_in_any_fade_and_refuses_a_zero_snr() -> None:
+    from edgefl.radio.link import ShannonLink
+
+    link = ShannonLink(gap_db=3.0, max_spectral_efficiency=7.4063)
+    for snr_db in (-100.0, -60.0, 0.0, 60.0):  # -100 dB: the lowest a channel trace admits
+        snr = 10.0 ** (snr_db / 10)
+        t = link.airtime_s(1e5, 1e6, snr)
+        assert math.isfinite(t) and t == pytest.approx(1e5 / (1e6 * min(math.log2(1 + snr / 10**0.3), 7.4063)))
+    with pytest.raises(ValueError, match="gives no rate"):
+        link.airtime_s(1e5, 1e6, 0.0)
