@@ -72,3 +72,14 @@ def test_a_shannon_link_covers_every_worker() -> None:
     rs = load_scenario(ROOT / "scenarios" / "quickstart.yaml", ["workers.placement.radius_m=2000"])
     cov = out_of_coverage(rs)
     assert cov.count == 0 and cov.to_json()["workers"] == [] and cov.to_json()["threshold_snr_db"] is None
+
+
+def test_full_participation_takes_every_covered_worker_each_round() -> None:
+    rs = load_scenario(ROOT / "scenarios" / "quickstart.yaml", ["channel.link.model=nr",
+                                                                "workers.placement.radius_m=400"])
+    with pytest.warns(CoverageWarning):
+        sim = build_simulation(rs)
+    covered = np.flatnonzero(sim.coverage.in_coverage)
+    assert 0 < covered.size < 10
+    for r in range(5):
+        np.testing.assert_array_equal(sim._participants(r), covered)

@@ -2,7 +2,8 @@
 
 Spectral efficiency (and so P1's alpha = 1/SE, the FDMA shares and ``edgefl plan``):
 SE(SNR) = SE_m (1 - overhead) / E[N], m the MCS chosen at the SNR for the BLER target and
-E[N] the expected transmissions per transport block on a static channel with HARQ
+E[N] the expected transmissions per transport block on a static channel with HARQ, at most
+max_harq (max_rlc_retx + 1) (the RLC limit included)
 (:func:`edgefl.radio.nr.expected_spectral_efficiency`).
 
 Upload: the message is cut into transport blocks; each pass sends every undecoded TB once
