@@ -179,8 +179,10 @@ def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, r
         why = f" ({'; '.join(declined)})" if declined else ""
         typer.echo(f"  engine path: {outcome.summary['engine_path']}{why}")
     if outcome.rounds_done:
-        typer.echo(f"  mean round latency {t['mean_round_latency_s']:.6g} s, "
-                   f"{t['mean_bits_per_param']:.4g} bits/parameter, mean distortion {t['mean_distortion']:.4g}")
+        dist = t.get("mean_distortion")  # None in a timing-only run
+        typer.echo(f"  mean round latency {t['mean_round_latency_s']:.6g} s, {t['mean_bits_per_param']:.4g} "
+                   f"bits/parameter, " + ("timing only (no gradients drawn)" if dist is None
+                                          else f"mean distortion {dist:.4g}"))
     acc = t.get("final_test_accuracy")
     if isinstance(acc, float) and acc == acc:
         typer.echo(f"  final test accuracy {acc:.4f}")

@@ -12,9 +12,11 @@ term                       bytes                                             fie
 =========================  ================================================  ===========
 per-worker state           K x 8 KiB (SimPy processes, radio and device      workers.count
                            state)
-gradient vectors           c_scheme x K x P x 8 (float64 local gradients,    workers.count,
-                           compressor and aggregation temporaries)           P
-round records              rounds x K x 512 (timeline intervals, rows)       rounds, K
+gradient vectors           c_scheme x K' x P x 8 (float64 local gradients,   workers.per_round,
+                           compressor and aggregation temporaries; K' the    P
+                           workers of a round, ``per_round`` or K; none in
+                           a timing-only run of a value-free scheme)
+round records              rounds x K' x 512 (timeline intervals, rows)      rounds, K'
 training data (models)     3 x N x F x 8 (train/test split, reshaped copy)   model.data
 minibatch activations      3 x B x (F + A) x 8, A = activations per sample   model.batch_size
 =========================  ================================================  ===========
@@ -51,6 +53,8 @@ ENTRY_S = {"none": 2e-8, "signsgd": 4e-8, "rd-ideal": 6e-8, "dsc": 5e-7}
 ENTRY_S_BIT_TRUE = 2.5e-6
 TRAIN_FLOP_S = 2e9  # effective FLOP/s of onnxruntime on one thread for small models
 DIGITS = (1797, 64)  # samples, features of scikit-learn's digits
+#: schemes whose bit counts do not depend on the gradient values (Compressor.value_free_bits)
+VALUE_FREE_SCHEMES = frozenset({"none", "signsgd", "ef-signsgd", "rd-ideal"})
 
 
 @dataclass(frozen=True)
@@ -178,9 +182,11 @@ def estimate_scenario(scn: Scenario, base_dir: Path = Path(".")) -> Estimate:
     bit_true = scheme == "dsc" and scn.fidelity == "bit-true"
     copies = GRADIENT_COPIES_BIT_TRUE if bit_true else GRADIENT_COPIES.get(scheme, max(GRADIENT_COPIES.values()))
     per_entry_s = ENTRY_S_BIT_TRUE if bit_true else ENTRY_S.get(scheme, max(ENTRY_S.values()))
+    # only the round's participants (per_round of the population) draw, compress, upload and log
+    active, k_field = (scn.workers.per_round, "workers.per_round") if scn.workers.per_round else (k, "workers.count")
     mem = [Term("per-worker state", k * WORKER_BYTES, "workers.count"),
-           Term("round records and timeline", rounds * k * RECORD_BYTES, "rounds x workers.count")]
-    time = [Term("round timing", rounds * k * WORKER_ROUND_S, "rounds x workers.count"),
+           Term("round records and timeline", rounds * active * RECORD_BYTES, f"rounds x {k_field}")]
+    time = [Term("round timing", rounds * active * WORKER_ROUND_S, f"rounds x {k_field}"),
             Term("building per-worker state", build_seconds(scn), "workers.count")]
     if scn.gradients is not None and scn.gradients.source == "convex":
         g = scn.gradients
@@ -205,13 +211,26 @@ def estimate_scenario(scn: Scenario, base_dir: Path = Path(".")) -> Estimate:
         batch = cfg.batch_size
         mem.append(Term("training data", 3 * n * f * 8, "model.data"))
         mem.append(Term("minibatch activations", 3 * batch * (f + size.activations) * 8, "model.batch_size"))
-        time.append(Term("local training", rounds * k * batch * 6 * max(p, 1) / TRAIN_FLOP_S,
-                         "rounds x workers.count x model.batch_size x parameters"))
-    mem.append(Term(f"gradient vectors ({scheme}{', bit-true' if bit_true else ''})", copies * k * p * 8,
-                    f"workers.count x {p_field}"))
-    time.append(Term(f"gradient compression ({scheme})", rounds * k * p * per_entry_s,
-                     f"rounds x workers.count x {p_field}"))
+        time.append(Term("local training", rounds * active * batch * 6 * max(p, 1) / TRAIN_FLOP_S,
+                         f"rounds x {k_field} x model.batch_size x parameters"))
+    if scn.workers.per_round and _per_worker_memory(scn):  # error feedback / reference vectors of every
+        mem.append(Term(f"per-worker compressor memory ({scheme})", k * p * 8,  # worker that ever took part
+                        f"workers.count x {p_field}"))
+    # no gradients at all in a timing-only run of a scheme whose bits do not depend on the values
+    # (edgefl.sim.bits_only)
+    if not (scn.output.timing_only and scheme in VALUE_FREE_SCHEMES):
+        mem.append(Term(f"gradient vectors ({scheme}{', bit-true' if bit_true else ''})", copies * active * p * 8,
+                        f"{k_field} x {p_field}"))
+        time.append(Term(f"gradient compression ({scheme})", rounds * active * p * per_entry_s,
+                         f"rounds x {k_field} x {p_field}"))
     return Estimate(tuple(mem), tuple(time))
+
+
+def _per_worker_memory(scn: Scenario) -> bool:
+    """The scheme keeps a P-vector per worker across rounds (error feedback, IADE references)."""
+    c = scn.compression
+    return c.scheme in ("ef-signsgd", "iade", "aiade", "iade-sgd", "powersgd") or bool(
+        getattr(c, "error_feedback", False))
 
 
 def build_seconds(scn: Scenario) -> float:

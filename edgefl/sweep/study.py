@@ -22,7 +22,10 @@ A study is one YAML file::
 
 Every point of the grid is resolved and validated with the scenario schema
 (:func:`edgefl.scenario.resolve`) before anything runs; a bad value names the axis, the
-point, the value and what is allowed.
+point, the value and what is allowed. A study whose metrics are all timing, bit and energy
+quantities (:func:`timing_only_metrics`) runs its points with ``output.timing_only``: no
+gradient is drawn where the scheme's bits do not depend on the values (:mod:`edgefl.sim.bits_only`);
+the out-of-coverage share of each point is a column of the tables (:mod:`edgefl.sweep.tables`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +50,7 @@ from pydantic import (
 )
 
 from edgefl import catalog
+from edgefl.results.records import RoundRecord
 from edgefl.scenario import ResolvedScenario, ScenarioError, resolve
 
 AGGREGATES = ("mean", "p50", "p95", "p99", "final", "sum", "min", "max")
@@ -228,7 +233,9 @@ def point_key(rs: ResolvedScenario) -> str:
     from edgefl.scenario.digest import input_digest
 
     scn = rs.scenario.model_dump(mode="json")
-    scn["output"] = {"timeline": scn["output"]["timeline"]}
+    # timing-only points (no distortion column) are other results: keyed apart, others unchanged
+    scn["output"] = {"timeline": scn["output"]["timeline"],
+                     **({"timing_only": True} if scn["output"].get("timing_only") else {})}
     return input_digest(rs, scn)[:20]
 
 
@@ -329,6 +336,7 @@ def build_study(sf: StudyFile, path: Path, output: str | Path | None = None) -> 
         raise StudyError(f"{where}: base: a scenario must be a YAML mapping")
     seeds: list[int] = [] if isinstance(sf.seeds, int) else list(sf.seeds)  # a count starts at the base's seed
 
+    timing_only = timing_only_metrics(metrics)
     grid = _grid(axes, sf.zip)
     points: list[Point] = []
     problems: list[str] = []
@@ -352,7 +360,7 @@ def build_study(sf: StudyFile, path: Path, output: str | Path | None = None) -> 
         if not seeds:  # the seed of the base with its fixed overrides (axes may not vary it)
             seeds = list(range(rs0.scenario.seed, rs0.scenario.seed + int(sf.seeds)))  # type: ignore[arg-type]
         for s in seeds:
-            rs = _with_seed(rs0, s)
+            rs = _with_seed(rs0, s, timing_only)
             points.append(Point(i, s, values, rs, point_key(rs)))
     for text, idx in combos.items():
         more = f" (and {len(idx) - 1} more points)" if len(idx) > 1 else ""
@@ -366,10 +374,29 @@ def build_study(sf: StudyFile, path: Path, output: str | Path | None = None) -> 
     return Study(sf.name, path, axes, log_axes, seeds, metrics, list(sf.plots), points, out)
 
 
-def _with_seed(rs: ResolvedScenario, seed: int) -> ResolvedScenario:
-    """The same resolved scenario with another seed and plots off (the sweep draws its own)."""
+#: rounds.csv columns and summary.json totals that need no gradient value (timing, bits, energy,
+#: participation; edgefl.sim.bits_only): a study asking only for these runs its points timing-only
+TIMING_COLUMNS = frozenset(
+    [f.name for f in dataclasses.fields(RoundRecord) if f.name not in ("distortion", "extras")]
+    + ["participants", "dropped", "aggregated", "dropped_bits"])
+TIMING_TOTALS = frozenset(
+    [f.metadata["total"][1] or f.name for f in dataclasses.fields(RoundRecord)
+     if "total" in f.metadata and f.name != "distortion"] + ["rounds_done", "dropped_uploads", "dropped_bits_total"])
+
+
+def timing_only_metrics(metrics: list[Metric]) -> bool:
+    """Every metric is a timing, bit or energy quantity (``critical.*`` parts included)."""
+    return all((m.total in TIMING_TOTALS) if m.total is not None else
+               bool(m.column) and (m.column in TIMING_COLUMNS or m.column.startswith("critical."))
+               for m in metrics)
+
+
+def _with_seed(rs: ResolvedScenario, seed: int, timing_only: bool = False) -> ResolvedScenario:
+    """The same resolved scenario with another seed and plots off (the sweep draws its own);
+    ``timing_only`` when the study's metrics need no gradient value (:func:`timing_only_metrics`)."""
     s = rs.scenario
-    scn = s.model_copy(update={"seed": seed, "output": s.output.model_copy(update={"plots": False, "dir": None})})
+    out = s.output.model_copy(update={"plots": False, "dir": None, "timing_only": s.output.timing_only or timing_only})
+    scn = s.model_copy(update={"seed": seed, "output": out})
     return ResolvedScenario(scn, rs.source, rs.base_dir, rs.worker_devices, rs.server_profile)
 
 
