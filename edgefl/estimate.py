@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +61,7 @@ class Term:
     what: str
     amount: float  # bytes or seconds
     fields: str  # the scenario fields whose product drives it
+    file: str | None = None  # the input file behind it (traces, data, model), named when refusing
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,9 @@ def model_size(path: Path) -> ModelSize:
     batch axis as 1); reads the file, runs nothing."""
     import onnx
 
-    model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+    from edgefl.file_sizes import onnx_without_weights
+
+    model = onnx.shape_inference.infer_shapes(onnx_without_weights(path))  # no tensor data read
     params = sum(math.prod(t.dims) for t in model.graph.initializer)
     init = {t.name for t in model.graph.initializer}
 
@@ -203,15 +207,84 @@ def estimate_scenario(scn: Scenario, base_dir: Path = Path(".")) -> Estimate:
         p, p_field = size.params, f"the parameters of model.model {cfg.model!r}"
         n, f = _data_shape(scn, base_dir, size.features)
         batch = cfg.batch_size
-        mem.append(Term("training data", 3 * n * f * 8, "model.data"))
+        if cfg.data.kind != "npz":  # an .npz is counted member by member (input_file_terms)
+            mem.append(Term("training data", 3 * n * f * 8, "model.data"))
         mem.append(Term("minibatch activations", 3 * batch * (f + size.activations) * 8, "model.batch_size"))
         time.append(Term("local training", rounds * k * batch * 6 * max(p, 1) / TRAIN_FLOP_S,
                          "rounds x workers.count x model.batch_size x parameters"))
+    mem.extend(input_file_terms(scn, base_dir))
     mem.append(Term(f"gradient vectors ({scheme}{', bit-true' if bit_true else ''})", copies * k * p * 8,
                     f"workers.count x {p_field}"))
     time.append(Term(f"gradient compression ({scheme})", rounds * k * p * per_entry_s,
                      f"rounds x workers.count x {p_field}"))
     return Estimate(tuple(mem), tuple(time))
+
+
+#: trace reader (edgefl.trace_table): per row, (columns + line number) float64 twice (parsed, then
+#: grouped by worker), plus its text chunks; measured with tracemalloc: 59 B/row for 3 columns
+TRACE_BYTES_PER_CELL = 16
+TRACE_CHUNK_BYTES = 4 * (4 << 20)
+#: .npz members edgefl.learning.data.load_npz reads, and the float64 copies of each that loading,
+#: splitting and normalising make besides the raw array (tracemalloc peak of load_dataset on
+#: 20000 x 784 float32: 431 MiB = raw + 3.1 float64 copies; with X_test/y_test: 1.8 copies)
+NPZ_KEYS = ("X", "y", "X_test", "y_test")
+NPZ_FLOAT_COPIES = {False: 3.5, True: 2.5}  # keyed by: the file has its own test set
+#: copies of the ONNX weights held while the gradient and inference graphs are built (protobuf
+#: objects, deep copies, serialised strings, two onnxruntime sessions; measured as RSS growth)
+ONNX_WEIGHT_COPIES = 8
+
+
+def input_file_terms(scn: Scenario, base_dir: Path) -> list[Term]:
+    """Memory of reading the scenario's input files, from their headers and sizes
+    (:mod:`edgefl.file_sizes`): channel and device traces, an .npz data set member by member,
+    the ONNX model's initializers and external data. A file that cannot be found or read adds
+    nothing here (the file checks report it)."""
+    from edgefl import file_sizes as fs
+
+    out = []
+    for field, cfg, kind in (("channel.trace", getattr(scn.channel, "trace", None), "channels"),
+                             ("workers.trace", getattr(scn.workers, "trace", None), "devices")):
+        if cfg is None:
+            continue
+        try:
+            from edgefl.trace_table import find_trace
+
+            path = find_trace(cfg.file, base_dir, kind)
+            shape = fs.trace_shape(path)
+        except (OSError, ValueError):
+            continue
+        cells = shape.lines * (max(shape.columns, 3) + 1)
+        out.append(Term(f"{field} {path.name} ({shape.lines:,} lines x {shape.columns} columns, "
+                        f"{fmt_bytes(shape.size)})", cells * TRACE_BYTES_PER_CELL + TRACE_CHUNK_BYTES,
+                        f"{field} {cfg.file!r}", str(path)))
+    cfg = scn.model
+    if cfg is None:
+        return out
+    data_path = getattr(cfg.data, "path", None)
+    if data_path is not None:
+        path = data_path if data_path.is_absolute() else base_dir / data_path
+        try:
+            members = fs.npz_members(path) if path.is_file() else {}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+            members = {}
+        loaded = [m for k, m in members.items() if k in NPZ_KEYS]
+        if loaded:
+            amount = sum(m.nbytes + NPZ_FLOAT_COPIES['X_test' in members] * 8 * m.count for m in loaded)
+            parts = ", ".join(f"{m.name} {m.shape} {fmt_bytes(m.nbytes)}" for m in loaded)
+            out.append(Term(f"data file {path.name} ({parts})", amount, f"model.data.path {str(data_path)!r}",
+                            str(path)))
+    if cfg.model.endswith(".onnx"):
+        path = Path(cfg.model) if Path(cfg.model).is_absolute() else base_dir / cfg.model
+        try:
+            w = fs.onnx_weights(path) if path.is_file() else None
+        except (OSError, ValueError):
+            w = None
+        if w is not None:
+            total = max(w.nbytes, w.file_bytes) + w.external_bytes
+            ext = f" + {fmt_bytes(w.external_bytes)} external data" if w.external_bytes else ""
+            out.append(Term(f"ONNX model {path.name} ({fmt_bytes(w.file_bytes)}{ext}, {w.params:,} weights)",
+                            ONNX_WEIGHT_COPIES * total, f"model.model {cfg.model!r}", str(path)))
+    return out
 
 
 def build_seconds(scn: Scenario) -> float:
@@ -254,6 +327,9 @@ def over_limit(est: Estimate, limit: float) -> str | None:
         return None
     top = max(est.memory, key=lambda t: t.amount)
     head = f"needs ~{fmt_bytes(est.memory_bytes)} of memory, more than the {fmt_bytes(limit)} allowed"
+    files = [t for t in est.memory if t.file is not None and (t is not top or top.amount < FIXED_BYTES)]
+    if files:  # named even when not the largest part: reading them is what the refusal avoids
+        head += "; input files: " + ", ".join(f"{t.file} ~{fmt_bytes(t.amount)}" for t in files)
     if top.amount < FIXED_BYTES:
         return f"{head}; {fmt_bytes(FIXED_BYTES)} of it is the interpreter and libraries alone: raise --max-memory"
     return (f"{head}; the largest part is {top.what}: ~{fmt_bytes(top.amount)} from {top.fields}. Reduce "
