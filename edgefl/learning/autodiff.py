@@ -125,6 +125,32 @@ def _value_info(name: str, elem_type: int, shape: Shape | None):
     return helper.make_tensor_value_info(name, elem_type, dims)
 
 
+#: ops whose attributes hold subgraphs; their gradient is not built (see build_gradient_graph)
+CONTROL_FLOW = ("If", "Loop", "Scan")
+
+
+def outer_names(node) -> set[str]:
+    """Tensors of the enclosing graph(s) that ``node``'s subgraphs (If branches, Loop and Scan
+    bodies, nested ones included) read: their inputs and outputs not defined inside."""
+    out: set[str] = set()
+    for a in node.attribute:
+        graphs = [a.g] if a.type == onnx.AttributeProto.GRAPH else list(a.graphs)
+        for g in graphs:
+            defined = {i.name for i in g.input} | {i.name for i in g.initializer}
+            defined |= {o for n in g.node for o in n.output}
+            used = {o.name for o in g.output}
+            for n in g.node:
+                used.update(x for x in n.input if x)
+                used |= outer_names(n)
+            out |= used - defined
+    return out
+
+
+def node_inputs(node) -> list[str]:
+    """Everything ``node`` reads: its inputs, then (for control flow) the outer tensors its subgraphs read."""
+    return list(node.input) + sorted(outer_names(node) - set(node.input))
+
+
 def trainable_initializers(graph, frozen: set[str]) -> list[str]:
     """Float initializers of rank >= 1 that feed a differentiable input slot of some node
     (so not BatchNorm running statistics), in initializer order, minus ``frozen``.
@@ -137,6 +163,7 @@ def trainable_initializers(graph, frozen: set[str]) -> list[str]:
     for node in graph.node:
         diff = differentiable_inputs(node) if node.op_type in RULES else range(len(node.input))
         used.update(name for i, name in enumerate(node.input) if name in floats and i in diff)
+        used.update(name for name in outer_names(node) if name in floats)  # read inside a subgraph
     return [i.name for i in graph.initializer if i.name in used]
 
 
@@ -270,7 +297,14 @@ def build_gradient_graph(
     requires = set(param_set)
     errors = []
     for node in graph.node:
-        if not any(n in requires for n in node.input):
+        reads = node_inputs(node)
+        if not any(n in requires for n in reads):
+            continue
+        if node.op_type in CONTROL_FLOW or any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+                                               for a in node.attribute):
+            via = sorted(n for n in reads if n in requires and n not in node.input)
+            errors.append(f"{node.op_type} (node {node.name!r}, control flow"
+                          + (f" whose subgraphs read {via[:5]}" if via else "") + ")")
             continue
         if node.op_type in NON_DIFFERENTIABLE or _casts_to_non_float(node):
             continue
@@ -281,9 +315,12 @@ def build_gradient_graph(
         if any(node.input[i] in requires for i in slots if i < len(node.input)):
             requires.add(node.output[0])
     if errors:
+        flow = any("control flow" in e for e in errors)
         raise GradientGraphError(
             "model: unsupported op(s) on the gradient path: " + ", ".join(errors)
-            + f"; supported: {sorted(RULES)}"
+            + (f"; edgefl does not differentiate through {'/'.join(CONTROL_FLOW)}: export the model with the "
+               "branch or loop resolved (e.g. trace it with fixed shapes, constant-fold the condition)" if flow
+               else "") + f"; supported: {sorted(RULES)}"
         )
 
     em = Emitter(elem_type, shapes)
@@ -317,11 +354,16 @@ def build_gradient_graph(
             if g is not None and name in requires:
                 contributions.setdefault(name, []).append(g)
 
+    detached = [p for p in params if not contributions.get(p)]
+    if detached:
+        raise GradientGraphError(
+            f"model: trainable initializer(s) {detached[:20]} never reach the loss through differentiable ops, "
+            "so their gradient is always 0 and they would never train; list them in model.frozen to keep "
+            "them fixed, or fix the graph"
+        )
     grad_outputs = []
     for p in params:
         g = total(p)
-        if g is None:  # parameter does not influence the loss
-            g = em.zeros_like(p)
         name = f"grad/{p}"
         em.nodes.append(helper.make_node("Identity", [g], [name], name=name))
         grad_outputs.append(_value_info(name, elem_type, shapes[p]))

@@ -33,6 +33,7 @@ from edgefl.learning.data import (
 from edgefl.learning.flops import count_flops
 from edgefl.learning.moments import ceo_moments
 from edgefl.learning.optim import Optimizer
+from edgefl.learning.probe import check_gradients_reach
 from edgefl.learning.partition import (
     MinibatchSampler,
     partition_dirichlet,
@@ -265,7 +266,9 @@ def build_source(cfg: ModelConfig, num_workers: int, seed: int, base_dir: Path) 
     else:
         shards = partition_shards(dataset.y_train, num_workers, part.shards_per_worker, part_rng)
     optimizer = Optimizer(cfg.optimizer, cfg.lr, cfg.momentum if cfg.optimizer == "momentum" else 0.0)
-    return OnnxGradientSource(
+    source = OnnxGradientSource(
         model, dataset, shards, optimizer, cfg.batch_size, cfg.eval_every, seed,
         flops_per_sample=count_flops(path, cfg.frozen, cfg.loss),
     )
+    check_gradients_reach(model, source._x_train, source._t_train, source.params)
+    return source
