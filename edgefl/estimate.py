@@ -150,12 +150,12 @@ def _data_shape(scn: Scenario, base_dir: Path, features: int) -> tuple[int, int]
         return DIGITS
     if data.kind == "synthetic":
         return data.num_samples, data.num_features
-    try:
-        import zipfile
+    from edgefl.file_sizes import npz_members
 
-        with zipfile.ZipFile(base_dir / data.path) as zf:
-            shape = npy_shape(zf, "X")
-    except Exception:  # noqa: BLE001 - the file checks report unreadable data; estimate with the model's input
+    try:
+        member = npz_members(base_dir / data.path).get("X")
+        shape = None if member is None else member.shape
+    except Exception:  # noqa: BLE001 - the file checks report unreadable or forged data; estimate with the model's input
         shape = None
     return (int(shape[0]), int(math.prod(shape[1:]))) if shape else (0, features)
 
@@ -209,7 +209,9 @@ def estimate_scenario(scn: Scenario, base_dir: Path = Path(".")) -> Estimate:
         batch = cfg.batch_size
         if cfg.data.kind != "npz":  # an .npz is counted member by member (input_file_terms)
             mem.append(Term("training data", 3 * n * f * 8, "model.data"))
-        mem.append(Term("minibatch activations", 3 * batch * (f + size.activations) * 8, "model.batch_size"))
+        npz = getattr(cfg.data, "path", None)
+        mem.append(Term("minibatch activations", 3 * batch * (f + size.activations) * 8,
+                        "model.batch_size" + (f" x the features of model.data.path {str(npz)!r}" if npz else "")))
         time.append(Term("local training", rounds * k * batch * 6 * max(p, 1) / TRAIN_FLOP_S,
                          "rounds x workers.count x model.batch_size x parameters"))
     mem.extend(input_file_terms(scn, base_dir))
@@ -221,8 +223,9 @@ def estimate_scenario(scn: Scenario, base_dir: Path = Path(".")) -> Estimate:
 
 
 #: trace reader (edgefl.trace_table): per row, (columns + line number) float64 twice (parsed, then
-#: grouped by worker), plus its text chunks; measured with tracemalloc: 59 B/row for 3 columns
-TRACE_BYTES_PER_CELL = 16
+#: grouped by worker), plus its text chunks; measured with tracemalloc: 59 B/row for 3 columns, and
+#: peak RSS (what the machine sees: freed blocks not returned at once) about 1.35 x that
+TRACE_BYTES_PER_CELL = 20
 TRACE_CHUNK_BYTES = 4 * (4 << 20)
 #: .npz members edgefl.learning.data.load_npz reads, and the float64 copies of each that loading,
 #: splitting and normalising make besides the raw array (tracemalloc peak of load_dataset on

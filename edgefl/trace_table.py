@@ -31,7 +31,7 @@ import codecs
 import csv
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -89,6 +89,7 @@ class TraceTable:
     lines: np.ndarray
     workers: np.ndarray  # (m,) sorted worker ids present
     starts: np.ndarray  # (m + 1,) offsets into the sorted arrays
+    _views: dict[int, WorkerSeries] = field(default_factory=dict, repr=False)  # series handed out so far
 
     @property
     def series(self) -> WorkerSeriesMap:
@@ -151,12 +152,16 @@ class WorkerSeriesMap(Mapping[int, WorkerSeries]):
         return i if i < ids.size and ids[i] == worker else None
 
     def __getitem__(self, worker: int) -> WorkerSeries:
+        t = self._t
+        s = t._views.get(int(worker))
+        if s is not None:
+            return s
         i = self._index(int(worker))
         if i is None:
             raise KeyError(worker)
-        t = self._t
         sl = slice(int(t.starts[i]), int(t.starts[i + 1]))
-        return WorkerSeries(t.times[sl], {c: v[sl] for c, v in t.values.items()}, t.lines[sl])
+        s = t._views[int(worker)] = WorkerSeries(t.times[sl], {c: v[sl] for c, v in t.values.items()}, t.lines[sl])
+        return s
 
     def __contains__(self, worker: object) -> bool:
         return isinstance(worker, (int, np.integer)) and self._index(int(worker)) is not None

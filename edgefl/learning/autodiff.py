@@ -92,7 +92,47 @@ def load_model(model: str | Path | ModelProto, loss: str | None = None) -> Model
     # IR < 4 demands every initializer be a graph input; the built graphs feed only the
     # trainable ones, and opset 17 needs IR 8 anyway
     proto.ir_version = max(proto.ir_version, MIN_IR_VERSION)
+    check_structure(proto)
     return proto
+
+
+def check_structure(proto: ModelProto) -> None:
+    """Initializers whose data matches their dims and type, and default-domain nodes with as many
+    inputs and outputs as their ONNX schema allows; an error names the tensor or node."""
+    for t in proto.graph.initializer:
+        where = f"model: initializer {t.name!r}"
+        dims = [int(d) for d in t.dims]
+        if any(d < 0 for d in dims):
+            raise GradientGraphError(f"{where} has negative dimensions {dims}")
+        try:
+            itemsize = np.dtype(helper.tensor_dtype_to_np_dtype(t.data_type)).itemsize
+            field = helper.tensor_dtype_to_field(t.data_type)
+        except Exception:  # noqa: BLE001 - onnx raises KeyError/ValueError for unknown type codes
+            raise GradientGraphError(f"{where} has unknown data type {t.data_type}") from None
+        n = int(np.prod(dims, dtype=np.float64)) if dims else 1
+        if t.data_location == TensorProto.EXTERNAL or t.data_type in (TensorProto.STRING, TensorProto.COMPLEX64,
+                                                                      TensorProto.COMPLEX128):
+            continue
+        have = len(t.raw_data) / itemsize if t.HasField("raw_data") else len(getattr(t, field))
+        if have != n:
+            raise GradientGraphError(
+                f"{where}: dims {dims} need {n} values of {helper.tensor_dtype_to_np_dtype(t.data_type)} but it "
+                f"holds {have:g}")
+    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), TARGET_OPSET)
+    for node in proto.graph.node:
+        if node.domain not in ("", "ai.onnx"):
+            continue
+        try:
+            schema = onnx.defs.get_schema(node.op_type, opset, "")
+        except Exception:  # noqa: BLE001 - unknown ops are reported on the gradient path
+            continue
+        n_in = len(node.input)
+        n_out = len(node.output)
+        if not (schema.min_input <= n_in <= schema.max_input and schema.min_output <= n_out <= schema.max_output):
+            raise GradientGraphError(
+                f"model: node {node.name!r} ({node.op_type}) has {n_in} inputs and {n_out} outputs; "
+                f"{node.op_type}-{schema.since_version} takes {schema.min_input}..{schema.max_input} inputs and "
+                f"{schema.min_output}..{schema.max_output} outputs")
 
 
 def shape_table(model: ModelProto) -> dict[str, Shape | None]:

@@ -228,10 +228,12 @@ def load_dataset(cfg: ModelConfig, rng: np.random.Generator, base_dir: Path) -> 
     elif data.kind == "npz":
         path = data.path if data.path.is_absolute() else base_dir / data.path
         arrays = load_npz(path, data.task)
-        if arrays.x_test is not None:  # the file's own held-out set
-            return split_dataset(arrays.x, arrays.y, arrays.x_test, arrays.y_test, data.task, data.standardize)
-        x, y = arrays.x, arrays.y
-        task = data.task
+        try:  # what splitting finds wrong is the file's: name it
+            if arrays.x_test is not None:  # the file's own held-out set
+                return split_dataset(arrays.x, arrays.y, arrays.x_test, arrays.y_test, data.task, data.standardize)
+            return make_dataset(arrays.x, arrays.y, data.task, cfg.test_fraction, rng, standardize=data.standardize)
+        except ValueError as exc:
+            raise ValueError(f"data file {str(path)!r}: {exc}") from None
     else:
         x, y = synthetic_xy(data.task, data.num_samples, data.num_features, data.num_classes, data.noise, rng)
         task = data.task
