@@ -17,10 +17,17 @@ gradient vectors           c_scheme x K x P x 8 (float64 local gradients,    wor
 round records              rounds x K x 512 (timeline intervals, rows)       rounds, K
 training data (models)     3 x N x F x 8 (train/test split, reshaped copy)   model.data
 minibatch activations      3 x B x (F + A) x 8, A = activations per sample   model.batch_size
+channel / device trace     lines x (columns + 1) x 20 + 16 MiB of chunks     channel.trace,
+                           (:func:`edgefl.file_sizes.trace_shape`)           workers.trace
+.npz data set              per member X, y, X_test, y_test: header bytes     model.data.path
+                           + c x count x 8 (c = 3.5, or 2.5 with X_test)
+ONNX model                 8 x (initializer bytes + external data bytes)     model.model
 =========================  ================================================  ===========
 
-plus a fixed 300 MiB for the interpreter and libraries (numpy, scipy, numba,
-onnxruntime). The coefficients were measured with ``tracemalloc`` on quickstart variants
+The input-file terms come from the files' headers and sizes before any of them is read (see
+:mod:`edgefl.file_sizes`; an .npz data set replaces the ``training data`` row), and a refusal
+names every input file with its share. Plus a fixed 300 MiB for the interpreter and
+libraries (numpy, scipy, numba, onnxruntime). The coefficients were measured with ``tracemalloc`` on quickstart variants
 (peak traced bytes / K P 8: none 2.5, signsgd 3.1, rd-ideal 3.9, dsc 5.2, dsc bit-true
 6.9, rounded up) and are checked against measured runs in tests/test_scenario_estimate.py. Wall time uses the
 same products with seconds per unit measured on one core (a rough figure, +-3x).
