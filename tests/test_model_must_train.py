@@ -109,6 +109,14 @@ def test_initializer_that_never_reaches_the_loss_is_named():
     build_gradient_graph(model, frozen=("unused_scale",))  # frozen on purpose: fine
 
 
+def test_threshold_read_only_by_a_comparison_is_a_constant():
+    # y = y0 * (y0 > thr): thr is a threshold, not a weight: not trainable, not refused
+    model = mlp(extra_nodes=[helper.make_node("Greater", ["y0", "thr"], ["m"]),
+                             helper.make_node("Cast", ["m"], ["mf"], to=TensorProto.FLOAT),
+                             helper.make_node("Mul", ["y0", "mf"], ["y"])], extra_inits=[init("thr", np.zeros(C))])
+    assert build_gradient_graph(model).layout.names == ("W1", "b1", "W2", "b2")
+
+
 def test_rounded_weight_is_refused():
     # Round has zero gradient almost everywhere: the weight it reads can never train
     model = mlp(extra_nodes=[helper.make_node("Round", ["q"], ["rq"]), helper.make_node("Mul", ["y0", "rq"], ["y"])],

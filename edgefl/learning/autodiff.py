@@ -165,6 +165,8 @@ def _value_info(name: str, elem_type: int, shape: Shape | None):
     return helper.make_tensor_value_info(name, elem_type, dims)
 
 
+#: non-differentiable ops whose float inputs are thresholds or shape sources, never weights
+STRUCTURAL = NON_DIFFERENTIABLE - {"Sign", "Floor", "Ceil", "Round"}
 #: ops whose attributes hold subgraphs; their gradient is not built (see build_gradient_graph)
 CONTROL_FLOW = ("If", "Loop", "Scan")
 
@@ -197,10 +199,14 @@ def trainable_initializers(graph, frozen: set[str]) -> list[str]:
 
     Rank-0 initializers are constants: exporters constant-fold the scalars of GELU
     (0.5, sqrt 2), LayerNorm (eps) and the like into 0-d tensors, while layer weights
-    and biases always have rank >= 1."""
+    and biases always have rank >= 1. So are initializers read only by comparisons and
+    shape ops (:data:`STRUCTURAL`); one read by Round/Floor/Ceil/Sign stays trainable, so that
+    its zero gradient is reported (build_gradient_graph) rather than silently frozen."""
     floats = {i.name for i in graph.initializer if i.data_type in FLOAT_TYPES and len(i.dims) > 0} - frozen
     used = set()
     for node in graph.node:
+        if node.op_type in STRUCTURAL:  # a threshold or shape source, not a weight
+            continue
         diff = differentiable_inputs(node) if node.op_type in RULES else range(len(node.input))
         used.update(name for i, name in enumerate(node.input) if name in floats and i in diff)
         used.update(name for name in outer_names(node) if name in floats)  # read inside a subgraph
