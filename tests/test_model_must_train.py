@@ -203,3 +203,11 @@ def test_run_refuses_the_if_model_and_the_zero_layer_model(tmp_path):
         res = runner.invoke(app, ["run", str(scenario(tmp_path / sub, model)), "-o", str(tmp_path / sub / "out")])
         assert res.exit_code == 2 and needle in res.output and "Traceback" not in res.output, res.output
         assert not (tmp_path / sub / "out" / "rounds.csv").exists()
+
+
+def test_negative_initializer_dims_name_the_tensor(tmp_path):
+    model = mlp()
+    del model.graph.initializer[0].dims[:]
+    model.graph.initializer[0].dims.extend([-1, H])
+    res = runner.invoke(app, ["validate", str(scenario(tmp_path, model))])
+    assert res.exit_code == 2 and "initializer 'W1' has negative dimensions [-1, 8]" in res.output, res.output
