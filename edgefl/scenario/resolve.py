@@ -137,6 +137,7 @@ def _check_model_files(cfg: ModelConfig, base_dir: Path) -> list[FieldProblem]:
 def _npz_problem(path: Path) -> str | None:
     """Why ``path`` is not an .npz with arrays X and y of equal length (reads headers only)."""
     import zipfile
+    import zlib
 
     import numpy as np
 
@@ -148,10 +149,24 @@ def _npz_problem(path: Path) -> str | None:
             if missing:
                 return f"lacks array(s) {', '.join(missing)}; it has {', '.join(npz.files) or 'none'}"
             n_x, n_y = ((shape or (None,))[0] for shape in (npy_shape(npz.zip, name) for name in ("X", "y")))
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
         return f"not a readable .npz file ({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})"
     if n_x is not None and n_y is not None and (n_x != n_y or n_x < 2):
         return f"X has {n_x} rows and y {n_y}; need the same number, at least 2"
+    return _npz_sizes_problem(path)
+
+
+def _npz_sizes_problem(path: Path) -> str | None:
+    """A member whose .npy header declares more data than the archive stores (numpy would
+    allocate the declared size before finding out)."""
+    from edgefl.file_sizes import InputFileError, npz_members
+
+    try:
+        npz_members(path)
+    except InputFileError as exc:
+        return str(exc).removeprefix(f"{path}: ")
+    except Exception:  # noqa: BLE001 - unreadable archives were reported above
+        pass
     return None
 
 
