@@ -187,7 +187,7 @@ def resolve(data: Any, source: str = "<dict>", base_dir: Path | None = None,
     try:
         data = apply_overrides(data, overrides or [])
     except ValueError as exc:
-        raise ScenarioError(source, [FieldProblem("--set", MISSING, str(exc))]) from exc
+        raise ScenarioError(source, [FieldProblem("--set", MISSING, str(exc).removeprefix("--set "))]) from exc
     dirs = [base_dir]
     inline_channel = data.get("channel")
     problems = _resolve_channel(data, dirs)
