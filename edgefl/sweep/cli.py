@@ -29,21 +29,26 @@ def sweep(
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="draw the study's plots")] = True,
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help="progress bar (default: on a TTY)")] = None,
+    max_points: Annotated[int | None, typer.Option(
+        "--max-points", min=1, help="refuse studies of more runs (grid points x seeds), counted before "
+        "anything is expanded (default 20,000)")] = None,
 ) -> None:
     """Run a network-planning study: every point of a grid of scenarios, x seeds; resumable."""
     from edgefl.sweep.engines import ENGINES, EngineError
     from edgefl.sweep.run import dry_run as do_dry_run
     from edgefl.sweep.run import run_study
-    from edgefl.sweep.study import StudyError, load_study
+    from edgefl.sweep.study import DEFAULT_MAX_POINTS, StudyError, load_study
 
     if engine not in ENGINES:
         raise _fail(f"--engine {engine!r}: allowed: {', '.join(ENGINES)}")
     if scheduler and engine != "dask":
         raise _fail("--scheduler needs --engine dask")
     try:
-        st = load_study(study, output)
+        st = load_study(study, output, DEFAULT_MAX_POINTS if max_points is None else max_points)
     except StudyError as exc:
         raise _fail(str(exc)) from None
+    except MemoryError:  # only with --max-points raised beyond what this machine holds
+        raise _fail(f"{study}: out of memory while expanding the study; lower --max-points") from None
     n_grid = st.num_grid_points
     if dry_run:
         try:
