@@ -43,12 +43,23 @@ def sweep(
         raise _fail(f"--engine {engine!r}: allowed: {', '.join(ENGINES)}")
     if scheduler and engine != "dask":
         raise _fail("--scheduler needs --engine dask")
+    from edgefl.file_checks import FileArgError, check_output_dir
+
+    try:
+        if output is not None:  # before the study is even read
+            check_output_dir(output, "-o/--output")
+    except FileArgError as exc:
+        raise _fail(str(exc)) from None
     try:
         st = load_study(study, output, DEFAULT_MAX_POINTS if max_points is None else max_points)
     except StudyError as exc:
         raise _fail(str(exc)) from None
     except MemoryError:  # only with --max-points raised beyond what this machine holds
         raise _fail(f"{study}: out of memory while expanding the study; lower --max-points") from None
+    try:  # the study's own output: or the default results/studies/<name>
+        check_output_dir(st.output, "-o/--output" if output is not None else f"{study}: output")
+    except FileArgError as exc:
+        raise _fail(str(exc)) from None
     n_grid = st.num_grid_points
     if dry_run:
         try:

@@ -341,7 +341,7 @@ def load_study(path: str | Path, output: str | Path | None = None,
     runs (above ``max_points`` runs, before anything is expanded)."""
     path = Path(path)
     try:
-        raw = catalog.load_yaml(path)
+        raw = catalog.load_yaml(path, "study file")
     except catalog.CatalogError as exc:
         raise StudyError(str(exc)) from None
     try:
@@ -400,7 +400,7 @@ def build_study(sf: StudyFile, path: Path, output: str | Path | None = None,
     if isinstance(sf.base, str):
         base_path = (base_dir / sf.base)
         try:
-            base = catalog.load_yaml(base_path)
+            base = catalog.load_yaml(base_path, "base scenario")
         except catalog.CatalogError as exc:
             raise StudyError(f"{where}: base: {exc}") from None
         source, scn_dir = str(base_path), base_path.parent
