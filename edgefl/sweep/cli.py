@@ -76,6 +76,8 @@ def sweep(
         rep = run_study(st, engine, jobs, scheduler, retry_failed, progress, plots=plots)
     except (EngineError, StudyError, ValueError) as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:  # the study directory became unusable (full disk, removed, permissions)
+        raise _fail(f"{st.output}: {exc.strerror or exc}") from None
     typer.echo(f"{st.name}: {rep.points} runs ({n_grid} points x {len(st.seeds)} seeds): {rep.ran} run now "
                f"({rep.failed} failed), {rep.already_done} done before; {rep.failed_total} failed in total"
                + (f", {rep.missing} missing" if rep.missing else ""))
