@@ -71,6 +71,8 @@ SETS = st.lists(st.one_of(
               st.sampled_from(SCENARIO_PATHS), SCALARS)), max_size=3)
 
 
+LIST_PATHS = ["server.position.0", "server.position.2", "server.position.3", "server.position.0.x",
+              "server.position.x", "server.position.-1", "workers.groups.0.count", "workers.placement.0"]
 GOOD_AXES = {  # small, valid axes of the quickstart scenario
     "workers.count": [2, 3, 4],
     "channel.uplink_bandwidth_hz": {"log": [1.0e6, 1.0e7, 2]},
@@ -86,8 +88,14 @@ def _corrupt(draw: st.DrawFn, data: dict) -> None:
     """One hostile change to a study's fields."""
     names = list(data.get("axes") or {})
     kind = draw(st.sampled_from(["axis_spec", "axis_name", "huge_axis", "seeds", "metrics", "set", "zip", "plots",
-                                 "name", "base", "drop", "extra"]))
-    if kind == "axis_spec" and names:
+                                 "name", "base", "drop", "extra", "list_path"]))
+    if kind == "list_path":  # --set paths through list elements, in set: or as an axis
+        path = draw(st.sampled_from(LIST_PATHS))
+        if draw(st.booleans()):
+            data["set"] = [*data.get("set", []), f"{path}={draw(st.sampled_from(['1', '0.5', 'x', '[1, 2]']))}"]
+        else:
+            data.setdefault("axes", {})[path] = draw(st.sampled_from([[1.0, 2.0], [0.0], ["a", "b"]]))
+    elif kind == "axis_spec" and names:
         data["axes"][draw(st.sampled_from(names))] = draw(AXIS_SPECS)
     elif kind == "axis_name":
         data.setdefault("axes", {})[draw(AXIS_NAMES)] = draw(AXIS_SPECS)
