@@ -103,9 +103,11 @@ def _study(tmp_path: Path, **fields) -> Path:
 def test_study_set_and_axes_through_lists(tmp_path: Path) -> None:
     st_ = load_study(_study(tmp_path, axes={"server.position.0": [0.0, 5.0]}, set=["rounds=2"]))
     assert [p.scenario.scenario.server.position[0] for p in st_.points] == [0.0, 5.0]
-    for fields in ({"set": ["server.position.0.x=1"]}, {"axes": {"server.position.5": [1.0, 2.0]}}):
+    for fields, named in (({"set": ["server.position.0.x=1"]}, "set: server.position.0.x: server.position.0 is 0.0"),
+                          ({"axes": {"server.position.5": [1.0, 2.0]}}, "axis server.position.5: server.position.5: "
+                                                                        "server.position has 3 items")):
         with pytest.raises(StudyError, match=r"server\.position"):
             load_study(_study(tmp_path, **fields))
         res = runner.invoke(app, ["sweep", str(_study(tmp_path, **fields)), "-o", str(tmp_path / "out")])
-        assert res.exit_code == 2 and "server.position" in res.output and "Traceback" not in res.output
+        assert res.exit_code == 2 and named in res.output and "Traceback" not in res.output, res.output
         assert not (tmp_path / "out").exists()

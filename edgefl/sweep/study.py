@@ -408,6 +408,7 @@ def build_study(sf: StudyFile, path: Path, output: str | Path | None = None,
         base, source, scn_dir = sf.base, f"{where} (inline base)", base_dir
     if not isinstance(base, dict):
         raise StudyError(f"{where}: base: a scenario must be a YAML mapping")
+    _check_paths(sf, base, axes, where)
     seeds: list[int] = [] if isinstance(sf.seeds, int) else list(sf.seeds)  # a count starts at the base's seed
 
     grid = _grid(axes, sf.zip)
@@ -445,6 +446,22 @@ def build_study(sf: StudyFile, path: Path, output: str | Path | None = None,
     out = Path(output) if output is not None else Path(sf.output) if sf.output else Path("results/studies") / sf.name
     log_axes = frozenset(a for a, spec in sf.axes.items() if isinstance(spec, LogGrid))
     return Study(sf.name, path, axes, log_axes, seeds, metrics, list(sf.plots), points, out)
+
+
+def _check_paths(sf: StudyFile, base: dict[str, Any], axes: dict[str, list[Any]], where: str) -> None:
+    """Every ``set:`` entry and axis path can be followed in the base (list items included),
+    named by the study field before any point is resolved."""
+    from edgefl.scenario import apply_overrides
+
+    try:
+        fixed = apply_overrides(base, list(sf.set))
+    except ValueError as exc:
+        raise StudyError(f"{where}: set: {str(exc).removeprefix('--set ')}") from None
+    for a, values in axes.items():  # in the order the points apply them, with the first point's values
+        try:
+            fixed = apply_overrides(fixed, [_override(a, values[0])])
+        except ValueError as exc:
+            raise StudyError(f"{where}: axis {a}: {str(exc).removeprefix('--set ')}") from None
 
 
 def _with_seed(rs: ResolvedScenario, seed: int) -> ResolvedScenario:
