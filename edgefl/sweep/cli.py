@@ -34,16 +34,14 @@ def sweep(
         "anything is expanded (default 20,000)")] = None,
 ) -> None:
     """Run a network-planning study: every point of a grid of scenarios, x seeds; resumable."""
+    from edgefl.file_checks import FileArgError, check_output_dir
     from edgefl.sweep.engines import ENGINES, EngineError
-    from edgefl.sweep.run import dry_run as do_dry_run
-    from edgefl.sweep.run import run_study
     from edgefl.sweep.study import DEFAULT_MAX_POINTS, StudyError, load_study
 
     if engine not in ENGINES:
         raise _fail(f"--engine {engine!r}: allowed: {', '.join(ENGINES)}")
     if scheduler and engine != "dask":
         raise _fail("--scheduler needs --engine dask")
-    from edgefl.file_checks import FileArgError, check_output_dir
 
     try:
         if output is not None:  # before the study is even read
@@ -61,6 +59,8 @@ def sweep(
     except FileArgError as exc:
         raise _fail(str(exc)) from None
     n_grid = st.num_grid_points
+    from edgefl.sweep.run import dry_run as do_dry_run  # after the checks: it imports scipy.stats (seconds)
+    from edgefl.sweep.run import run_study
     if dry_run:
         try:
             d = do_dry_run(st, jobs, retry_failed=retry_failed)
