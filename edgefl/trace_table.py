@@ -347,7 +347,12 @@ def find_trace(file: str, base_dir: Path, kind: str) -> Path:
 
     p = Path(file)
     cands = [p] if p.is_absolute() else [base_dir / p, *(d.parent / p for d in catalog.search_path(kind))]
+    from edgefl.file_checks import FileArgError, check_input_file
+
     for c in cands:
-        if c.is_file():
-            return c
+        if c.exists():  # a FIFO, device or directory is named, not read (it could block forever)
+            try:
+                return check_input_file(c, "trace")
+            except FileArgError as exc:
+                raise TraceError(str(exc)) from None
     raise TraceError(f"trace file {file!r} not found (looked in: {', '.join(str(c.parent) for c in cands)})")
