@@ -61,3 +61,17 @@ def out_of_coverage(rs: ResolvedScenario) -> OutOfCoverage:
         link, radio.mean_downlink_snr_db(ch.downlink_bandwidth_hz))
     ids = np.flatnonzero(dead)
     return OutOfCoverage(ids, dist[ids], lay.workers.shape[0])
+
+
+def from_build(sim, rs: ResolvedScenario) -> OutOfCoverage | None:
+    """The coverage a built simulation of ``rs`` already computed (``sim.coverage``, a
+    ``CoverageReport``), without a second radio environment; None when the build has none."""
+    rep = getattr(sim, "coverage", None)
+    if rep is None or not hasattr(rep, "out_ids"):
+        return None
+    from edgefl.sim import build
+
+    lay = build.layout(rs)
+    ids = np.asarray(rep.out_ids, dtype=np.int64)
+    dist = np.hypot(*(lay.workers[ids, :2] - lay.server[:2]).T) if ids.size else np.zeros(0)
+    return OutOfCoverage(ids, dist, int(rep.in_coverage.size))

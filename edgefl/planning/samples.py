@@ -159,28 +159,29 @@ class PlacementSamples:
     def _add_placement(self) -> None:
         """Draw the next placement: its rounds' latencies (inf when no round can end: every worker
         out of coverage, or a build that refuses those out of coverage) and its coverage."""
-        from edgefl.planning.coverage import out_of_coverage
+        from edgefl.planning.coverage import from_build, out_of_coverage
 
         rs_i = timing_run(self.rs, self.m, placement_seed(self.seed, len(self._lat)))
-        oc = out_of_coverage(rs_i)
-        self.placed.append(rs_i.scenario.workers.count)
-        self.out.append(oc.workers)
-        self.distances.append(oc.distances_m)
-        if oc.workers.size == oc.placed:  # nobody can upload: the round never ends
-            self._lat.append(np.full(self.m, np.inf))
-            self._paths.add("none (every worker out of coverage)")
-            return
         try:
             sim = build(rs_i, self.method)
         except ScenarioError:
+            oc = out_of_coverage(rs_i)
             if oc.workers.size == 0:
                 raise
-            # a build that refuses workers out of coverage (no channel.out_of_coverage: exclude)
+            # every worker out of coverage, or a build that refuses those out of coverage: no round ends
+            self._note(oc)
             self._lat.append(np.full(self.m, np.inf))
-            self._paths.add("none (workers out of coverage refused by the build)")
+            self._paths.add("none (workers out of coverage: no round can end)")
             return
+        oc = from_build(sim, rs_i)
+        self._note(oc if oc is not None else out_of_coverage(rs_i))
         self._paths.add(sim.engine_path)
         self._lat.append(play(sim, self.m))
+
+    def _note(self, oc) -> None:
+        self.placed.append(oc.placed)
+        self.out.append(oc.workers)
+        self.distances.append(oc.distances_m)
 
     def take(self, n: int) -> np.ndarray:
         while len(self._lat) * self.m < n:
