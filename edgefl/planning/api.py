@@ -55,17 +55,32 @@ def check_options(*, deadline: float | None = None, coverage: bool = False, over
         raise PlanError("; ".join(problems))
 
 
+def timing_only_applies(rs: ResolvedScenario) -> bool:
+    """Whether a timing-only run of ``rs`` draws no gradients: its scheme's bits do not depend on the
+    gradient values (:func:`edgefl.sim.bits_only.applies`), so a trained model costs nothing to sample."""
+    from edgefl.sim import bits_only
+    from edgefl.sim.build import compressor_for, gradient_source
+
+    src = gradient_source(rs)
+    return bool(bits_only.applies(src, compressor_for(rs, src)))
+
+
 def check_scenario(rs: ResolvedScenario) -> None:
-    """Raise ScenarioError (naming the field) for a scenario whose rounds the planner cannot sample."""
+    """Raise ScenarioError (naming the field) for a scenario whose rounds the planner cannot sample
+    cheaply: every round of a trained model or of bit-true coding would be computed in full, unless
+    the scheme's bits do not depend on the gradient values (none, signsgd, ef-signsgd: timing only)."""
     scn = rs.scenario
-    if scn.model is not None or scn.gradients is None:
+    synthetic_analytic = scn.model is None and scn.gradients is not None and scn.fidelity == "analytic"
+    if synthetic_analytic or timing_only_applies(rs):
+        return
+    if scn.model is not None:
         raise ScenarioError(rs.source, [FieldProblem(
-            "model", scn.model.model if scn.model is not None else None,
-            "plan samples many rounds of the scenario; it needs fidelity: analytic and a 'gradients' "
-            "(synthetic) source, not a trained model")])
-    if scn.fidelity != "analytic":
-        raise ScenarioError(rs.source, [FieldProblem("fidelity", scn.fidelity, "plan samples many rounds; use "
-                                                     "fidelity: analytic (same timing, no BP decoding)")])
+            "model", scn.model.model, f"plan samples many rounds; with compression.scheme "
+            f"{scn.compression.scheme!r} every round would train the model. Use a scheme whose bits do not "
+            "depend on the gradients (none, signsgd, ef-signsgd), or fidelity: analytic and a 'gradients' "
+            "(synthetic) source")])
+    raise ScenarioError(rs.source, [FieldProblem("fidelity", scn.fidelity, "plan samples many rounds; use "
+                                                 "fidelity: analytic (same timing model, no BP decoding)")])
 
 
 def assumptions(rs: ResolvedScenario) -> dict[str, Any]:
