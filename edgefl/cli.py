@@ -310,7 +310,7 @@ def plan(
     from edgefl.planning import plan as plan_answers
 
     try:
-        check_options(deadline=deadline, coverage=coverage, over=over, method=method, quantile=quantile,
+        check_options(deadline=deadline, coverage=coverage, over=over, method=method, quantile=quantile / 100.0,
                       resolution=resolution, samples=samples, max_samples=max_samples,
                       rounds_per_placement=per_placement)
     except PlanError as exc:  # every option problem before the scenario is even read
@@ -319,7 +319,7 @@ def plan(
     rs = _load(scenario, set_, max_memory)
     try:
         rep = plan_answers(rs, deadline=deadline, percentiles=percentiles, coverage=coverage, over=over,
-                           method=method, quantile=quantile, resolution=resolution, samples=samples,
+                           method=method, quantile=quantile / 100.0, resolution=resolution, samples=samples,
                            max_samples=max_samples, rounds_per_placement=per_placement, seed=seed,
                            max_memory=None if max_memory is None else parse_memory(max_memory))
     except (ScenarioError, PlanError) as exc:

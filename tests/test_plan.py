@@ -223,3 +223,14 @@ def test_nr_cell_out_of_coverage_is_an_answer(tmp_path: Path) -> None:
     assert text.exit_code == 0, text.output
     assert f"out of coverage at their mean SNR: {len(oc.workers)} of 1000 workers" in text.output
     assert f"{oc.workers[0]} (" in text.output
+
+
+def test_quantile_and_resolution_are_honoured() -> None:
+    """--quantile picks the percentile held (and reported); --resolution decides when sampling stops."""
+    rs = load_scenario(QUICK, ["gradients.params=500"])
+    rep = plan(rs, percentiles=True, quantile=0.9, samples=80, max_samples=640, resolution=0.5)
+    lat = rep.percentiles.round_latency_s
+    assert rep.quantile == 90.0 and "p90" in lat and len(lat["ci95"]["p90"]) == 2
+    assert rep.percentiles.samples == 368 and rep.percentiles.sampling.stopped == "CI narrower than the resolution"
+    fine = plan(rs, percentiles=True, quantile=0.9, samples=80, max_samples=640, resolution=1e-4)
+    assert fine.percentiles.samples == 640 and fine.percentiles.sampling.stopped == "sample cap"

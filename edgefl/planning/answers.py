@@ -123,7 +123,7 @@ class PlanReport:
     scenario: str
     method: str
     over: str
-    quantile: float
+    quantile: float  # percent: 95.0 = p95 (the API's quantile=0.95)
     resolution: float
     deadline_s: float | None
     assumes: dict[str, Any]

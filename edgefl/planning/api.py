@@ -29,7 +29,7 @@ class PlanError(ValueError):
 
 
 def check_options(*, deadline: float | None = None, coverage: bool = False, over: str = "fading",
-                  method: str = "auto", quantile: float = 95.0, resolution: float = DEFAULT_RESOLUTION,
+                  method: str = "auto", quantile: float = 0.95, resolution: float = DEFAULT_RESOLUTION,
                   samples: int = DEFAULT_SAMPLES, max_samples: int = DEFAULT_MAX_SAMPLES,
                   rounds_per_placement: int = DEFAULT_PER_PLACEMENT) -> None:
     """Raise :class:`PlanError` naming every option of :func:`plan` out of its range."""
@@ -43,8 +43,8 @@ def check_options(*, deadline: float | None = None, coverage: bool = False, over
         problems.append(f"--deadline = {deadline!r}: must be a positive number of seconds")
     if coverage and deadline is None:
         problems.append("--coverage needs --deadline T (the largest radius whose round latency meets T)")
-    if not 0.0 < quantile < 100.0:
-        problems.append(f"--quantile = {quantile!r}: must be in (0, 100)")
+    if not 0.0 < quantile < 1.0:
+        problems.append(f"--quantile = {100 * quantile!r} %: must be in (0, 100) % (a fraction in (0, 1) in Python)")
     if not 0.0 < resolution < 1.0:
         problems.append(f"--resolution = {resolution!r}: must be in (0, 1) (relative)")
     if not 1 <= samples <= max_samples:
@@ -96,7 +96,7 @@ def assumptions(rs: ResolvedScenario) -> dict[str, Any]:
 
 
 def plan(rs: ResolvedScenario, *, deadline: float | None = None, percentiles: bool = False, coverage: bool = False,
-         over: str = "fading", method: str = "auto", quantile: float = 95.0, resolution: float = DEFAULT_RESOLUTION,
+         over: str = "fading", method: str = "auto", quantile: float = 0.95, resolution: float = DEFAULT_RESOLUTION,
          samples: int = DEFAULT_SAMPLES, max_samples: int = DEFAULT_MAX_SAMPLES,
          rounds_per_placement: int = DEFAULT_PER_PLACEMENT, seed: int | None = None,
          max_workers_limit: int | None = None, max_memory: float | None = None) -> PlanReport:
@@ -104,7 +104,7 @@ def plan(rs: ResolvedScenario, *, deadline: float | None = None, percentiles: bo
 
     * ``percentiles``: p50/p95/p99 with 95 % intervals (also given when nothing else is asked);
     * ``deadline`` T (s): the largest worker count and the smallest uplink bandwidth whose
-      ``quantile``-th percentile meets T;
+      ``quantile`` (a fraction, 0.95 = p95) meets T;
     * ``coverage`` (with ``deadline``): the largest cell radius meeting T over placements and
       fading, and the share of placed workers out of coverage there.
 
@@ -122,17 +122,18 @@ def plan(rs: ResolvedScenario, *, deadline: float | None = None, percentiles: bo
                   rounds_per_placement=rounds_per_placement)
     check_scenario(rs)
     oc = out_of_coverage(rs)
+    q = 100.0 * quantile  # the questions and the report speak percent (p95)
     report = PlanReport(
-        scenario=rs.scenario.name, method=method, over=over, quantile=quantile, resolution=resolution,
+        scenario=rs.scenario.name, method=method, over=over, quantile=q, resolution=resolution,
         deadline_s=deadline, assumes=assumptions(rs),
         out_of_coverage=ScenarioCoverage([int(w) for w in oc.workers], [float(d) for d in oc.distances_m],
                                          oc.placed, oc.fraction))
     sp = questions.Sampler(rs, method, over, max_samples, rounds_per_placement, seed, max_memory)
     if percentiles or deadline is None:
-        report.percentiles = questions.percentiles(sp, quantile, resolution, samples, deadline)
+        report.percentiles = questions.percentiles(sp, q, resolution, samples, deadline)
     if deadline is not None:
-        report.max_workers = questions.max_workers(sp, deadline, quantile, resolution, samples, max_workers_limit)
-        report.min_bandwidth = questions.min_bandwidth(sp, deadline, quantile, resolution, samples)
+        report.max_workers = questions.max_workers(sp, deadline, q, resolution, samples, max_workers_limit)
+        report.min_bandwidth = questions.min_bandwidth(sp, deadline, q, resolution, samples)
         if coverage:
-            report.coverage = questions.max_radius(sp, deadline, quantile, resolution, samples)
+            report.coverage = questions.max_radius(sp, deadline, q, resolution, samples)
     return report
