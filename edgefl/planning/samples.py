@@ -6,6 +6,9 @@ vectorised fast path where it applies, else SimPy; timeline off, nothing written
 every scheme, allocation, link, access scheme, participation rule, deadline and trace the
 simulator supports is planned for exactly as it is simulated. ``method`` only chooses the engine
 path: ``auto`` (as ``edgefl run``), ``fast`` (require the fast path) or ``simpy`` (the reference).
+There is no ``runs`` method any more: probe runs written to disk answered nothing these samples
+do not (they are the same rounds, read from the engine instead of rounds.csv), and the old
+``draws`` method was a second copy of the round's timing diagram, now gone.
 
 Two populations of samples (issue 20, item 4):
 
