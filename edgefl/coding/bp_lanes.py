@@ -48,23 +48,68 @@ def _idle_lane(lane, post, c2v, sgn, hard, parity):
 
 
 @njit(cache=True)
-def _load_lane(lane, f, chk_ptr, edge_var, synd, llr, post, c2v, sgn, hard, parity):
-    """Put frame f in lane; returns its count of unsatisfied checks before any iteration."""
-    row = llr[f]
+def _pack_signs(llr, f0, k, packed):
+    """Hard decisions of frames f0..f0+k-1 (k <= 8) as bytes j of a 64-bit word per variable."""
+    n = llr.shape[1]
+    for j in range(8):
+        if j < k:
+            row = llr[f0 + j]
+            for v in range(n):
+                packed[v * 8 + j] = 1 if row[v] < 0.0 else 0
+        else:
+            for v in range(n):
+                packed[v * 8 + j] = 0
+
+
+@njit(cache=True)
+def _check_words(chk_ptr, edge_var, words, acc):
+    """XOR over each check's variables of their 64-bit words (eight frames per word)."""
+    for c in range(chk_ptr.size - 1):
+        x = np.uint64(0)
+        for e in range(chk_ptr[c], chk_ptr[c + 1]):
+            x ^= words[edge_var[e]]
+        acc[c] = x
+
+
+@njit(cache=True)
+def _initial_parity(chk_ptr, edge_var, synd, llr, first, last):
+    """Parity (H z xor s) of the hard side information z of frames first..last-1, (F, m) uint8,
+    and each frame's count of unsatisfied checks: eight frames at a time, one byte per frame
+    in a 64-bit word per variable, so one XOR per edge serves eight frames."""
+    n = llr.shape[1]
+    m = chk_ptr.size - 1
+    frames = last - first
+    par0 = np.zeros((frames, m), dtype=np.uint8)
+    unsat0 = np.zeros(frames, dtype=np.int64)
+    packed = np.zeros(n * 8, dtype=np.uint8)
+    acc = np.zeros(m, dtype=np.uint64)
+    for blk in range(0, frames, 8):
+        k = min(8, frames - blk)
+        _pack_signs(llr, first + blk, k, packed)
+        _check_words(chk_ptr, edge_var, packed.view(np.uint64), acc)
+        for j in range(k):
+            f = first + blk + j
+            shift = np.uint64(8 * j)
+            u = 0
+            for c in range(m):
+                p = np.uint8((acc[c] >> shift) & np.uint64(1)) ^ synd[f, c]
+                par0[blk + j, c] = p
+                u += p
+            unsat0[blk + j] = u
+    return par0, unsat0
+
+
+@njit(cache=True)
+def _load_lane(lane, row, synd_row, par_row, post, c2v, sgn, hard, parity):
+    """Put a frame (its LLRs, syndrome and initial parity rows) in lane."""
     for v in range(row.size):
         post[v * LANES + lane] = row[v]
         hard[v * LANES + lane] = 1 if row[v] < 0.0 else 0
-    for e in range(edge_var.size):
+    for e in range(c2v.size // LANES):
         c2v[e * LANES + lane] = 0.0
-    unsat = 0
-    for c in range(chk_ptr.size - 1):
-        par = synd[f, c]
-        for e in range(chk_ptr[c], chk_ptr[c + 1]):
-            par ^= 1 if row[edge_var[e]] < 0.0 else 0
-        parity[c * LANES + lane] = par
-        sgn[c * LANES + lane] = -1.0 if synd[f, c] else 1.0
-        unsat += par
-    return unsat
+    for c in range(synd_row.size):
+        parity[c * LANES + lane] = par_row[c]
+        sgn[c * LANES + lane] = -1.0 if synd_row[c] else 1.0
 
 
 @njit(cache=True)
@@ -76,19 +121,21 @@ def _finish(lane, f, ok, it, hard, bits_out, success, iters):
 
 
 @njit(cache=True)
-def _update_hard(n, var_ptr, var_edges, edge_chk, post, hard, parity, unsat):
-    """Incremental syndrome test: only flipped hard decisions touch their checks' parity."""
+def _update_hard(n, var_ptr, var_edges, edge_chk, post, hard, flips, parity, unsat):
+    """Incremental syndrome test: only flipped hard decisions touch their checks' parity.
+
+    The flips of all lanes are found in one flat (vectorised) pass; a variable whose
+    eight lanes did not flip costs one 64-bit test."""
+    for k in range(post.size):
+        flips[k] = (1 if post[k] < 0.0 else 0) ^ hard[k]
+    words = flips.view(np.uint64)
     for v in range(n):
-        vb = v * LANES
-        changed = 0
-        for lane in range(LANES):
-            changed |= (1 if post[vb + lane] < 0.0 else 0) ^ hard[vb + lane]
-        if changed == 0:
+        if words[v] == 0:
             continue
+        vb = v * LANES
         for lane in range(LANES):
-            h = 1 if post[vb + lane] < 0.0 else 0
-            if h != hard[vb + lane]:
-                hard[vb + lane] = h
+            if flips[vb + lane]:
+                hard[vb + lane] ^= 1
                 for j in range(var_ptr[v], var_ptr[v + 1]):
                     cb = edge_chk[var_edges[j]] * LANES + lane
                     parity[cb] ^= 1
@@ -105,7 +152,9 @@ def _decode_group(chk_ptr, edge_var, edge_chk, var_ptr, var_edges, synd, llr, fi
     c2v = np.zeros(edge_var.size * LANES, dtype=np.float32)
     sgn = np.ones(m * LANES, dtype=np.float32)
     hard = np.zeros(n * LANES, dtype=np.uint8)
+    flips = np.zeros(n * LANES, dtype=np.uint8)
     parity = np.zeros(m * LANES, dtype=np.uint8)
+    par0, unsat0 = _initial_parity(chk_ptr, edge_var, synd, llr, first, last)
     t = np.empty(max_deg * LANES, dtype=np.float32)
     th = np.empty(max_deg * LANES, dtype=np.float32)
     fwd = np.empty(max_deg * LANES, dtype=np.float32)
@@ -124,10 +173,15 @@ def _decode_group(chk_ptr, edge_var, edge_chk, var_ptr, var_edges, synd, llr, fi
             while nxt < last:
                 f = nxt
                 nxt += 1
-                u = _load_lane(lane, f, chk_ptr, edge_var, synd, llr, post, c2v, sgn, hard, parity)
+                u = unsat0[f - first]
                 if u == 0 or max_iter == 0:
-                    _finish(lane, f, u == 0, 0, hard, bits_out, success, iters)
+                    row = llr[f]
+                    for v in range(n):
+                        bits_out[f, v] = 1 if row[v] < 0.0 else 0
+                    success[f] = u == 0
+                    iters[f] = 0
                 else:
+                    _load_lane(lane, llr[f], synd[f], par0[f - first], post, c2v, sgn, hard, parity)
                     lane_frame[lane] = f
                     lane_it[lane] = 0
                     unsat[lane] = u
@@ -144,7 +198,7 @@ def _decode_group(chk_ptr, edge_var, edge_chk, var_ptr, var_edges, synd, llr, fi
                 minsum_layer(c, e0, chk_ptr[c + 1] - e0, edge_var, post, c2v, sgn, t, scale32)
             else:
                 sumproduct_layer(c, e0, chk_ptr[c + 1] - e0, edge_var, post, c2v, sgn, t, th, fwd)
-        _update_hard(n, var_ptr, var_edges, edge_chk, post, hard, parity, unsat)
+        _update_hard(n, var_ptr, var_edges, edge_chk, post, hard, flips, parity, unsat)
         for lane in range(LANES):
             f = lane_frame[lane]
             if f < 0:
