@@ -29,9 +29,12 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from edgefl.coding._bp_lanes_kernels import LANES, LLR_MAX, minsum_layer, sumproduct_layer
+from edgefl.coding._bp_lanes_kernels import LANES, LLR_MAX, minsum_sweep, sumproduct_sweep
 
 _LLR_MAX32 = np.float32(LLR_MAX)
+#: 64-bit words per variable or check in the byte-per-lane arrays
+WORDS = LANES // 8
+assert LANES % 8 == 0, "hard decisions and parities are packed eight lanes to a 64-bit word"
 
 
 @njit(cache=True)
@@ -100,16 +103,16 @@ def _initial_parity(chk_ptr, edge_var, synd, llr, first, last):
 
 
 @njit(cache=True)
-def _load_lane(lane, row, synd_row, par_row, post, c2v, sgn, hard, parity):
-    """Put a frame (its LLRs, syndrome and initial parity rows) in lane."""
+def _load_lane(lane, row, synd_row, par_row, post, sgn, hard, parity, keep):
+    """Put a frame (its LLRs, syndrome and initial parity rows) in lane; its old messages
+    are ignored by the next sweep (``keep[lane] = 0``) instead of being cleared."""
     for v in range(row.size):
         post[v * LANES + lane] = row[v]
         hard[v * LANES + lane] = 1 if row[v] < 0.0 else 0
-    for e in range(c2v.size // LANES):
-        c2v[e * LANES + lane] = 0.0
     for c in range(synd_row.size):
         parity[c * LANES + lane] = par_row[c]
         sgn[c * LANES + lane] = -1.0 if synd_row[c] else 1.0
+    keep[lane] = 0.0
 
 
 @njit(cache=True)
@@ -121,29 +124,41 @@ def _finish(lane, f, ok, it, hard, bits_out, success, iters):
 
 
 @njit(cache=True)
-def _update_hard(n, var_ptr, var_edges, edge_chk, post, hard, flips, parity, unsat):
+def _update_hard(var_ptr, var_chk, post, hard, flips, parity):
     """Incremental syndrome test: only flipped hard decisions touch their checks' parity.
 
-    The flips of all lanes are found in one flat (vectorised) pass; a variable whose
-    eight lanes did not flip costs one 64-bit test."""
+    Hard decisions, flips and parities hold one byte per lane, so a variable's or a
+    check's LANES lanes are LANES // 8 64-bit words: the flips of all lanes come from one
+    flat (vectorised) pass, a flipped variable XORs its flip words into its checks' parity
+    words, and the return value ORs all parity words (byte ``lane`` of word ``lane // 8``
+    is nonzero iff that lane still has an unsatisfied check)."""
     for k in range(post.size):
-        flips[k] = (1 if post[k] < 0.0 else 0) ^ hard[k]
-    words = flips.view(np.uint64)
-    for v in range(n):
-        if words[v] == 0:
-            continue
-        vb = v * LANES
-        for lane in range(LANES):
-            if flips[vb + lane]:
-                hard[vb + lane] ^= 1
+        h = 1 if post[k] < 0.0 else 0
+        flips[k] = h ^ hard[k]
+        hard[k] = h
+    fw = flips.view(np.uint64)
+    pw = parity.view(np.uint64)
+    for v in range(var_ptr.size - 1):
+        for w in range(WORDS):
+            x = fw[v * WORDS + w]
+            if x != 0:
                 for j in range(var_ptr[v], var_ptr[v + 1]):
-                    cb = edge_chk[var_edges[j]] * LANES + lane
-                    parity[cb] ^= 1
-                    unsat[lane] += 1 if parity[cb] else -1
+                    pw[var_chk[j] * WORDS + w] ^= x
+    unsat = np.zeros(WORDS, dtype=np.uint64)
+    for c in range(pw.size // WORDS):
+        for w in range(WORDS):
+            unsat[w] |= pw[c * WORDS + w]
+    return unsat
 
 
 @njit(cache=True)
-def _decode_group(chk_ptr, edge_var, edge_chk, var_ptr, var_edges, synd, llr, first, last,
+def _lane_unsat(unsat, lane):
+    """Whether lane has an unsatisfied check (from :func:`_update_hard`'s words)."""
+    return (unsat[lane // 8] >> np.uint64(8 * (lane % 8))) & np.uint64(0xFF) != 0
+
+
+@njit(cache=True)
+def _decode_group(chk_ptr, edge_var, var_ptr, var_chk, synd, llr, first, last,
                   max_iter, minsum, scale, bits_out, success, iters, max_deg):
     """Decode frames first..last-1 with LANES frames in flight; results go to frame rows."""
     n = llr.shape[1]
@@ -154,11 +169,11 @@ def _decode_group(chk_ptr, edge_var, edge_chk, var_ptr, var_edges, synd, llr, fi
     hard = np.zeros(n * LANES, dtype=np.uint8)
     flips = np.zeros(n * LANES, dtype=np.uint8)
     parity = np.zeros(m * LANES, dtype=np.uint8)
+    keep = np.ones(LANES, dtype=np.float32)
     par0, unsat0 = _initial_parity(chk_ptr, edge_var, synd, llr, first, last)
     t = np.empty(max_deg * LANES, dtype=np.float32)
     th = np.empty(max_deg * LANES, dtype=np.float32)
     fwd = np.empty(max_deg * LANES, dtype=np.float32)
-    unsat = np.zeros(LANES, dtype=np.int64)
     lane_frame = np.full(LANES, -1, dtype=np.int64)
     lane_it = np.zeros(LANES, dtype=np.int64)
     scale32 = np.float32(scale)
@@ -181,10 +196,9 @@ def _decode_group(chk_ptr, edge_var, edge_chk, var_ptr, var_edges, synd, llr, fi
                     success[f] = u == 0
                     iters[f] = 0
                 else:
-                    _load_lane(lane, llr[f], synd[f], par0[f - first], post, c2v, sgn, hard, parity)
+                    _load_lane(lane, llr[f], synd[f], par0[f - first], post, sgn, hard, parity, keep)
                     lane_frame[lane] = f
                     lane_it[lane] = 0
-                    unsat[lane] = u
                     active += 1
                     break
             if lane_frame[lane] < 0 and not idle[lane]:
@@ -192,29 +206,29 @@ def _decode_group(chk_ptr, edge_var, edge_chk, var_ptr, var_edges, synd, llr, fi
                 idle[lane] = True
         if active == 0:
             break
-        for c in range(m):
-            e0 = chk_ptr[c]
-            if minsum:
-                minsum_layer(c, e0, chk_ptr[c + 1] - e0, edge_var, post, c2v, sgn, t, scale32)
-            else:
-                sumproduct_layer(c, e0, chk_ptr[c + 1] - e0, edge_var, post, c2v, sgn, t, th, fwd)
-        _update_hard(n, var_ptr, var_edges, edge_chk, post, hard, flips, parity, unsat)
+        if minsum:
+            minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale32, keep)
+        else:
+            sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep)
+        keep[:] = 1.0
+        unsat = _update_hard(var_ptr, var_chk, post, hard, flips, parity)
         for lane in range(LANES):
             f = lane_frame[lane]
             if f < 0:
                 continue
             lane_it[lane] += 1
-            if unsat[lane] == 0 or lane_it[lane] >= max_iter:
-                _finish(lane, f, unsat[lane] == 0, lane_it[lane], hard, bits_out, success, iters)
+            ok = not _lane_unsat(unsat, lane)
+            if ok or lane_it[lane] >= max_iter:
+                _finish(lane, f, ok, lane_it[lane], hard, bits_out, success, iters)
                 lane_frame[lane] = -1
                 active -= 1
 
 
 @njit(cache=True, parallel=True)
-def _decode_groups_parallel(chk_ptr, edge_var, edge_chk, var_ptr, var_edges, synd, llr, bounds,
+def _decode_groups_parallel(chk_ptr, edge_var, var_ptr, var_chk, synd, llr, bounds,
                             max_iter, minsum, scale, bits_out, success, iters, max_deg):
     for g in prange(bounds.size - 1):
-        _decode_group(chk_ptr, edge_var, edge_chk, var_ptr, var_edges, synd, llr, bounds[g],
+        _decode_group(chk_ptr, edge_var, var_ptr, var_chk, synd, llr, bounds[g],
                       bounds[g + 1], max_iter, minsum, scale, bits_out, success, iters, max_deg)
 
 
@@ -261,7 +275,8 @@ def decode_lanes(code, synd: np.ndarray, llr: np.ndarray, max_iter: int, minsum:
     max_deg = int(np.diff(code.chk_ptr).max()) if code.m else 1
     groups = max(1, min(int(threads), frames // LANES))
     bounds = np.linspace(0, frames, groups + 1).round().astype(np.int64)
-    args = (code.chk_ptr, code.edge_var, code.edge_chk, code.var_ptr, code.var_edges, synd, llr32)
+    var_chk = code.edge_chk[code.var_edges]  # checks of each variable, variable-major
+    args = (code.chk_ptr, code.edge_var, code.var_ptr, var_chk, synd, llr32)
     tail = (int(max_iter), bool(minsum), float(scale), bits, success, iters, max_deg)
     if groups == 1:
         _run(_decode_group, *args, 0, frames, *tail)

@@ -53,82 +53,98 @@ X_MAX = np.float32(40.0)
 
 
 @njit(cache=True, fastmath={{"nsz", "contract"}}, error_model="numpy")
-def minsum_layer(c, e0, deg, edge_var, post, c2v, sgn, t, scale):
-    """Normalised min-sum update of check c for every lane (layered)."""
-    sb = c * LANES
-    s$ = sgn[sb + $]
-    m1_$ = BIG
-    m2_$ = BIG
-    for i in range(deg):
-        vb = edge_var[e0 + i] * LANES
-        eb = (e0 + i) * LANES
-        tb = i * LANES
-        p$ = post[vb + $]
-        q$ = c2v[eb + $]
-        x$ = p$ - q$
-        a$ = abs(x$)
-        m2_$ = min(m2_$, max(m1_$, a$))
-        m1_$ = min(m1_$, a$)
-        s$ = -s$ if x$ < ZERO else s$
-        t[tb + $] = x$
-    for i in range(deg):
-        vb = edge_var[e0 + i] * LANES
-        eb = (e0 + i) * LANES
-        tb = i * LANES
-        x$ = t[tb + $]
-        a$ = abs(x$)
-        g$ = min(scale * (m2_$ if a$ == m1_$ else m1_$), MSG_MAX)
-        y$ = -s$ * g$ if x$ < ZERO else s$ * g$
-        c2v[eb + $] = y$
-        post[vb + $] = x$ + y$
+def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
+    """One layered iteration of normalised min-sum: every check in turn, for every lane.
+
+    The loop over checks is inside the kernel: a call per check would pass every
+    array again and reload the constants, which costs as much as the update.
+    ``keep[lane]`` is 0 in a lane's first iteration (its messages from the previous
+    frame count as zero: no clearing pass) and 1 after."""
+    k$ = keep[$]
+    for c in range(chk_ptr.size - 1):
+        e0 = chk_ptr[c]
+        deg = chk_ptr[c + 1] - e0
+        sb = c * LANES
+        s$ = sgn[sb + $]
+        m1_$ = BIG
+        m2_$ = BIG
+        for i in range(deg):
+            vb = edge_var[e0 + i] * LANES
+            eb = (e0 + i) * LANES
+            tb = i * LANES
+            p$ = post[vb + $]
+            q$ = c2v[eb + $] * k$
+            x$ = p$ - q$
+            a$ = abs(x$)
+            m2_$ = min(m2_$, max(m1_$, a$))
+            m1_$ = min(m1_$, a$)
+            s$ = -s$ if x$ < ZERO else s$
+            t[tb + $] = x$
+        # signed magnitudes: to the edge that holds the minimum, and to every other edge
+        h1_$ = s$ * min(scale * m1_$, MSG_MAX)
+        h2_$ = s$ * min(scale * m2_$, MSG_MAX)
+        for i in range(deg):
+            vb = edge_var[e0 + i] * LANES
+            eb = (e0 + i) * LANES
+            tb = i * LANES
+            x$ = t[tb + $]
+            y$ = h2_$ if abs(x$) == m1_$ else h1_$
+            y$ = -y$ if x$ < ZERO else y$
+            c2v[eb + $] = y$
+            post[vb + $] = x$ + y$
 
 
 @njit(cache=True, fastmath={{"nsz", "contract"}}, error_model="numpy")
-def sumproduct_layer(c, e0, deg, edge_var, post, c2v, sgn, t, th, fwd):
-    """Sum-product (tanh rule) update of check c for every lane (layered).
+def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
+    """One layered iteration of sum-product (tanh rule): every check in turn, every lane.
 
     Forward products of the other edges' tanh values go to ``fwd``, the backward
     product is carried: no division by a tanh value, so zero inputs stay exact.
     The exp and log passes run over the check's deg * LANES values in one flat
     loop, which LLVM's loop vectoriser handles better than unrolled lanes.
+    ``keep``: as in :func:`minsum_sweep`.
     """
-    for i in range(deg):
-        vb = edge_var[e0 + i] * LANES
-        eb = (e0 + i) * LANES
-        tb = i * LANES
-        p$ = post[vb + $]
-        q$ = c2v[eb + $]
-        t[tb + $] = p$ - q$
-    for k in range(deg * LANES):
-        x = t[k]
-        ex = exp32(-min(abs(x), X_MAX))
-        h = (ONE - ex) / (ONE + ex)
-        th[k] = -h if x < ZERO else h
-    sb = c * LANES
-    acc$ = sgn[sb + $]
-    for i in range(deg):
-        tb = i * LANES
-        h$ = th[tb + $]
-        fwd[tb + $] = acc$
-        acc$ = acc$ * h$
-    acc$ = ONE
-    for i in range(deg - 1, -1, -1):
-        tb = i * LANES
-        h$ = th[tb + $]
-        f$ = fwd[tb + $]
-        fwd[tb + $] = f$ * acc$
-        acc$ = acc$ * h$
-    for k in range(deg * LANES):
-        r = min(max(fwd[k], -P_MAX), P_MAX)
-        fwd[k] = log32((ONE + r) / (ONE - r))
-    for i in range(deg):
-        vb = edge_var[e0 + i] * LANES
-        eb = (e0 + i) * LANES
-        tb = i * LANES
-        x$ = t[tb + $]
-        y$ = fwd[tb + $]
-        c2v[eb + $] = y$
-        post[vb + $] = x$ + y$
+    k$ = keep[$]
+    for c in range(chk_ptr.size - 1):
+        e0 = chk_ptr[c]
+        deg = chk_ptr[c + 1] - e0
+        for i in range(deg):
+            vb = edge_var[e0 + i] * LANES
+            eb = (e0 + i) * LANES
+            tb = i * LANES
+            p$ = post[vb + $]
+            q$ = c2v[eb + $] * k$
+            t[tb + $] = p$ - q$
+        for k in range(deg * LANES):
+            x = t[k]
+            ex = exp32(-min(abs(x), X_MAX))
+            h = (ONE - ex) / (ONE + ex)
+            th[k] = -h if x < ZERO else h
+        sb = c * LANES
+        acc$ = sgn[sb + $]
+        for i in range(deg):
+            tb = i * LANES
+            h$ = th[tb + $]
+            fwd[tb + $] = acc$
+            acc$ = acc$ * h$
+        acc$ = ONE
+        for i in range(deg - 1, -1, -1):
+            tb = i * LANES
+            h$ = th[tb + $]
+            f$ = fwd[tb + $]
+            fwd[tb + $] = f$ * acc$
+            acc$ = acc$ * h$
+        for k in range(deg * LANES):
+            r = min(max(fwd[k], -P_MAX), P_MAX)
+            fwd[k] = log32((ONE + r) / (ONE - r))
+        for i in range(deg):
+            vb = edge_var[e0 + i] * LANES
+            eb = (e0 + i) * LANES
+            tb = i * LANES
+            x$ = t[tb + $]
+            y$ = fwd[tb + $]
+            c2v[eb + $] = y$
+            post[vb + $] = x$ + y$
 '''
 
 
