@@ -1,4 +1,4 @@
-"""Lane-parallel layered syndrome BP: ``LANES`` frames decoded side by side in float32.
+"""Lane-parallel layered syndrome BP: frames decoded side by side in SIMD lanes.
 
 Same message-passing rules as :mod:`edgefl.coding.bp_decoder` (DSC paper Section
 IV-B; syndrome-flipped check updates of Liveris, Xiong and Georghiades 2002),
@@ -18,6 +18,20 @@ Cephes exp/log of :mod:`edgefl.coding.simd_math`; ``|p|`` is capped at the large
 float32 below 1, so sum-product messages saturate at about 17.3.  Min-sum messages
 are capped at ``LLR_MAX`` (the channel LLR clip) so that posteriors of frames that
 never converge stay finite over 100 iterations in float32.
+
+Fixed point (``arithmetic="int8"`` / ``"int16"``, min-sum only; Cassagne et al. 2016
+use 8-bit saturated messages the same way): LLRs are quantised to
+``round(L 2^FRAC_BITS)`` (1/4 for int8, 1/256 for int16), a nonzero LLR to at least one
+quantum so that hard decisions are those of the float LLRs; every message and posterior
+saturates at +-127 (int8: +-31.75 in LLR units) or +-32767 (int16: +-128); the
+normalisation multiplies by ``round(32 scale) / 32`` with rounding.  One 256-bit
+register holds 32 int8 or 16 int16 lanes against 8 float32, so a sweep costs about the
+same for four (two) times the frames.  Results differ from float32 in some frames near
+the threshold (the test compares frame-error rates), so float32 stays the default.
+
+Early stopping works on whole 64-bit words of the byte-per-lane hard decisions and
+parities (:func:`_update_hard`), so a flipped decision costs one XOR per check for eight
+lanes at once.
 """
 
 from __future__ import annotations
@@ -27,27 +41,46 @@ import threading
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
-from edgefl.coding._bp_lanes_kernels import LANES, LLR_MAX, minsum_sweep, sumproduct_sweep
+from edgefl.coding._bp_lanes_kernels import (LANES, LANES_INT8, LANES_INT16, LLR_MAX, minsum_sweep,
+                                             minsum_sweep_int8, minsum_sweep_int16, sumproduct_sweep)
+from edgefl.coding.simd_math import SCALE_BITS
 
-_LLR_MAX32 = np.float32(LLR_MAX)
-#: 64-bit words per variable or check in the byte-per-lane arrays
-WORDS = LANES // 8
-assert LANES % 8 == 0, "hard decisions and parities are packed eight lanes to a 64-bit word"
+ARITHMETICS = ("float", "int8", "int16")
+#: fixed point: lanes per group, LLR quantum 2^-FRAC_BITS, saturation bound
+_FIXED = {"int8": (np.int8, LANES_INT8, 2, 127), "int16": (np.int16, LANES_INT16, 8, 32767)}
+
+
+def lanes_of(arithmetic: str) -> int:
+    """Frames per SIMD group of an arithmetic."""
+    return LANES if arithmetic == "float" else _FIXED[arithmetic][1]
+
+
+def quantize(llr: np.ndarray, arithmetic: str) -> np.ndarray:
+    """LLRs in fixed point: ``round(|L| 2^FRAC_BITS)`` saturated, at least 1 for L != 0, sign kept."""
+    dtype, _, frac, qmax = _FIXED[arithmetic]
+    mag = np.clip(np.rint(np.abs(llr) * 2.0**frac), 1, qmax)
+    return (np.sign(llr) * mag).astype(dtype)
+
+
+def scale_num(scale: float) -> int:
+    """Fixed-point normalisation ``round(scale 2^SCALE_BITS)`` (the kernels' ``num``)."""
+    return int(round(scale * 2**SCALE_BITS))
 
 
 @njit(cache=True)
-def _idle_lane(lane, post, c2v, sgn, hard, parity):
+def _idle_lane(lane, post, c2v, sgn, hard, parity, post_max, sgn_pos, lanes):
     """A lane without a frame: a satisfied all-zero frame whose messages stay finite."""
-    for v in range(post.size // LANES):
-        post[v * LANES + lane] = _LLR_MAX32
-        hard[v * LANES + lane] = 0
-    for e in range(c2v.size // LANES):
-        c2v[e * LANES + lane] = 0.0
-    for c in range(sgn.size // LANES):
-        sgn[c * LANES + lane] = 1.0
-        parity[c * LANES + lane] = 0
+    for v in range(post.size // lanes):
+        post[v * lanes + lane] = post_max
+        hard[v * lanes + lane] = 0
+    for e in range(c2v.size // lanes):
+        c2v[e * lanes + lane] = 0
+    for c in range(sgn.size // lanes):
+        sgn[c * lanes + lane] = sgn_pos
+        parity[c * lanes + lane] = 0
 
 
 @njit(cache=True)
@@ -58,7 +91,7 @@ def _pack_signs(llr, f0, k, packed):
         if j < k:
             row = llr[f0 + j]
             for v in range(n):
-                packed[v * 8 + j] = 1 if row[v] < 0.0 else 0
+                packed[v * 8 + j] = 1 if row[v] < 0 else 0
         else:
             for v in range(n):
                 packed[v * 8 + j] = 0
@@ -103,24 +136,17 @@ def _initial_parity(chk_ptr, edge_var, synd, llr, first, last):
 
 
 @njit(cache=True)
-def _load_lane(lane, row, synd_row, par_row, post, sgn, hard, parity, keep):
+def _load_lane(lane, row, synd_row, par_row, post, sgn, hard, parity, keep, sgn_pos, sgn_neg):
     """Put a frame (its LLRs, syndrome and initial parity rows) in lane; its old messages
     are ignored by the next sweep (``keep[lane] = 0``) instead of being cleared."""
+    lanes = keep.size
     for v in range(row.size):
-        post[v * LANES + lane] = row[v]
-        hard[v * LANES + lane] = 1 if row[v] < 0.0 else 0
+        post[v * lanes + lane] = row[v]
+        hard[v * lanes + lane] = 1 if row[v] < 0 else 0
     for c in range(synd_row.size):
-        parity[c * LANES + lane] = par_row[c]
-        sgn[c * LANES + lane] = -1.0 if synd_row[c] else 1.0
-    keep[lane] = 0.0
-
-
-@njit(cache=True)
-def _finish(lane, f, ok, it, hard, bits_out, success, iters):
-    for v in range(bits_out.shape[1]):
-        bits_out[f, v] = hard[v * LANES + lane]
-    success[f] = ok
-    iters[f] = it
+        parity[c * lanes + lane] = par_row[c]
+        sgn[c * lanes + lane] = sgn_neg if synd_row[c] else sgn_pos
+    keep[lane] = 0
 
 
 @njit(cache=True)
@@ -128,108 +154,183 @@ def _update_hard(var_ptr, var_chk, post, hard, flips, parity):
     """Incremental syndrome test: only flipped hard decisions touch their checks' parity.
 
     Hard decisions, flips and parities hold one byte per lane, so a variable's or a
-    check's LANES lanes are LANES // 8 64-bit words: the flips of all lanes come from one
-    flat (vectorised) pass, a flipped variable XORs its flip words into its checks' parity
-    words, and the return value ORs all parity words (byte ``lane`` of word ``lane // 8``
-    is nonzero iff that lane still has an unsatisfied check)."""
+    check's lanes are lanes / 8 64-bit words: the flips of all lanes come from one flat
+    (vectorised) pass, a flipped variable XORs its flip words into its checks' parity
+    words, and the return value ORs all parity words (byte ``lane % 8`` of word
+    ``lane // 8`` is nonzero iff that lane still has an unsatisfied check)."""
+    words = post.size // (var_ptr.size - 1) // 8
     for k in range(post.size):
-        h = 1 if post[k] < 0.0 else 0
+        h = 1 if post[k] < 0 else 0
         flips[k] = h ^ hard[k]
         hard[k] = h
     fw = flips.view(np.uint64)
     pw = parity.view(np.uint64)
     for v in range(var_ptr.size - 1):
-        for w in range(WORDS):
-            x = fw[v * WORDS + w]
+        for w in range(words):
+            x = fw[v * words + w]
             if x != 0:
                 for j in range(var_ptr[v], var_ptr[v + 1]):
-                    pw[var_chk[j] * WORDS + w] ^= x
-    unsat = np.zeros(WORDS, dtype=np.uint64)
-    for c in range(pw.size // WORDS):
-        for w in range(WORDS):
-            unsat[w] |= pw[c * WORDS + w]
+                    pw[var_chk[j] * words + w] ^= x
+    unsat = np.zeros(words, dtype=np.uint64)
+    for c in range(pw.size // words):
+        for w in range(words):
+            unsat[w] |= pw[c * words + w]
     return unsat
 
 
 @njit(cache=True)
-def _lane_unsat(unsat, lane):
-    """Whether lane has an unsatisfied check (from :func:`_update_hard`'s words)."""
-    return (unsat[lane // 8] >> np.uint64(8 * (lane % 8))) & np.uint64(0xFF) != 0
+def _lanes_state(chk_ptr, edge_var, synd, llr, first, last, lanes):
+    """Arrays of a lane engine shared by every arithmetic (hard decisions, parities, lane
+    bookkeeping, the initial parities of its frames); cursor = [next frame, active lanes]."""
+    n = llr.shape[1]
+    m = chk_ptr.size - 1
+    hard = np.zeros(n * lanes, dtype=np.uint8)
+    flips = np.zeros(n * lanes, dtype=np.uint8)
+    parity = np.zeros(m * lanes, dtype=np.uint8)
+    par0, unsat0 = _initial_parity(chk_ptr, edge_var, synd, llr, first, last)
+    lane_frame = np.full(lanes, -1, dtype=np.int64)
+    lane_it = np.zeros(lanes, dtype=np.int64)
+    idle = np.zeros(lanes, dtype=np.bool_)
+    cursor = np.array([first, 0], dtype=np.int64)
+    return hard, flips, parity, par0, unsat0, lane_frame, lane_it, idle, cursor
+
+
+@njit(cache=True)
+def _refill(first, last, max_iter, synd, llr, post, c2v, sgn, keep, hard, parity, par0, unsat0, lane_frame,
+            lane_it, idle, cursor, bits_out, success, iters, post_max, sgn_pos, sgn_neg):
+    """(Re)fill free lanes with the next frames; frames already satisfied before iterating
+    finish here.  Returns the number of lanes with a frame."""
+    lanes = keep.size
+    n = llr.shape[1]
+    for lane in range(lanes):
+        if lane_frame[lane] >= 0:
+            continue
+        while cursor[0] < last:
+            f = cursor[0]
+            cursor[0] += 1
+            u = unsat0[f - first]
+            if u == 0 or max_iter == 0:
+                row = llr[f]
+                for v in range(n):
+                    bits_out[f, v] = 1 if row[v] < 0 else 0
+                success[f] = u == 0
+                iters[f] = 0
+            else:
+                _load_lane(lane, llr[f], synd[f], par0[f - first], post, sgn, hard, parity, keep, sgn_pos, sgn_neg)
+                lane_frame[lane] = f
+                lane_it[lane] = 0
+                cursor[1] += 1
+                break
+        if lane_frame[lane] < 0 and not idle[lane]:
+            _idle_lane(lane, post, c2v, sgn, hard, parity, post_max, sgn_pos, lanes)
+            idle[lane] = True
+    return cursor[1]
+
+
+@njit(cache=True)
+def _after_sweep(var_ptr, var_chk, post, hard, flips, parity, keep, keep_on, lane_frame, lane_it, cursor,
+                 max_iter, bits_out, success, iters):
+    """Syndrome test after a sweep; lanes whose frame is satisfied or out of iterations finish."""
+    lanes = keep.size
+    keep[:] = keep_on
+    unsat = _update_hard(var_ptr, var_chk, post, hard, flips, parity)
+    n = bits_out.shape[1]
+    for lane in range(lanes):
+        f = lane_frame[lane]
+        if f < 0:
+            continue
+        lane_it[lane] += 1
+        ok = (unsat[lane // 8] >> np.uint64(8 * (lane % 8))) & np.uint64(0xFF) == 0
+        if ok or lane_it[lane] >= max_iter:
+            for v in range(n):
+                bits_out[f, v] = hard[v * lanes + lane]
+            success[f] = ok
+            iters[f] = lane_it[lane]
+            lane_frame[lane] = -1
+            cursor[1] -= 1
 
 
 @njit(cache=True)
 def _decode_group(chk_ptr, edge_var, var_ptr, var_chk, synd, llr, first, last,
                   max_iter, minsum, scale, bits_out, success, iters, max_deg):
-    """Decode frames first..last-1 with LANES frames in flight; results go to frame rows."""
+    """Decode frames first..last-1 in float32 with LANES frames in flight; results go to frame rows."""
     n = llr.shape[1]
     m = chk_ptr.size - 1
     post = np.empty(n * LANES, dtype=np.float32)
     c2v = np.zeros(edge_var.size * LANES, dtype=np.float32)
     sgn = np.ones(m * LANES, dtype=np.float32)
-    hard = np.zeros(n * LANES, dtype=np.uint8)
-    flips = np.zeros(n * LANES, dtype=np.uint8)
-    parity = np.zeros(m * LANES, dtype=np.uint8)
     keep = np.ones(LANES, dtype=np.float32)
-    par0, unsat0 = _initial_parity(chk_ptr, edge_var, synd, llr, first, last)
     t = np.empty(max_deg * LANES, dtype=np.float32)
     th = np.empty(max_deg * LANES, dtype=np.float32)
     fwd = np.empty(max_deg * LANES, dtype=np.float32)
-    lane_frame = np.full(LANES, -1, dtype=np.int64)
-    lane_it = np.zeros(LANES, dtype=np.int64)
     scale32 = np.float32(scale)
-    nxt = first
-    active = 0
-    idle = np.zeros(LANES, dtype=np.bool_)
-    while True:
-        # (re)fill free lanes; frames already satisfied before iterating finish here
-        for lane in range(LANES):
-            if lane_frame[lane] >= 0:
-                continue
-            while nxt < last:
-                f = nxt
-                nxt += 1
-                u = unsat0[f - first]
-                if u == 0 or max_iter == 0:
-                    row = llr[f]
-                    for v in range(n):
-                        bits_out[f, v] = 1 if row[v] < 0.0 else 0
-                    success[f] = u == 0
-                    iters[f] = 0
-                else:
-                    _load_lane(lane, llr[f], synd[f], par0[f - first], post, sgn, hard, parity, keep)
-                    lane_frame[lane] = f
-                    lane_it[lane] = 0
-                    active += 1
-                    break
-            if lane_frame[lane] < 0 and not idle[lane]:
-                _idle_lane(lane, post, c2v, sgn, hard, parity)
-                idle[lane] = True
-        if active == 0:
-            break
+    hard, flips, parity, par0, unsat0, lane_frame, lane_it, idle, cursor = _lanes_state(
+        chk_ptr, edge_var, synd, llr, first, last, LANES)
+    while _refill(first, last, max_iter, synd, llr, post, c2v, sgn, keep, hard, parity, par0, unsat0,
+                  lane_frame, lane_it, idle, cursor, bits_out, success, iters, np.float32(LLR_MAX),
+                  np.float32(1.0), np.float32(-1.0)):
         if minsum:
             minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale32, keep)
         else:
             sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep)
-        keep[:] = 1.0
-        unsat = _update_hard(var_ptr, var_chk, post, hard, flips, parity)
-        for lane in range(LANES):
-            f = lane_frame[lane]
-            if f < 0:
-                continue
-            lane_it[lane] += 1
-            ok = not _lane_unsat(unsat, lane)
-            if ok or lane_it[lane] >= max_iter:
-                _finish(lane, f, ok, lane_it[lane], hard, bits_out, success, iters)
-                lane_frame[lane] = -1
-                active -= 1
+        _after_sweep(var_ptr, var_chk, post, hard, flips, parity, keep, np.float32(1.0), lane_frame, lane_it,
+                     cursor, max_iter, bits_out, success, iters)
+
+
+def _fixed_sweep(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
+    """The fixed-point min-sum sweep of post's dtype (resolved when numba compiles)."""
+    raise NotImplementedError("called only from numba code")
+
+
+@overload(_fixed_sweep)
+def _fixed_sweep_impl(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):  # noqa: ARG001 (numba overload signature)
+    kernel = {types.int8: minsum_sweep_int8, types.int16: minsum_sweep_int16}.get(post.dtype)
+    if kernel is None:
+        return None
+
+    def impl(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
+        kernel(chk_ptr, edge_var, post, c2v, sgn, t, num, keep)
+
+    return impl
+
+
+@njit(cache=True)
+def _decode_group_fixed(chk_ptr, edge_var, var_ptr, var_chk, synd, q, first, last,
+                        max_iter, num, bits_out, success, iters, max_deg, lanes, qmax):
+    """Min-sum in fixed point (q: quantised LLRs, int8 or int16) with ``lanes`` frames in flight."""
+    n = q.shape[1]
+    m = chk_ptr.size - 1
+    zero = q.dtype.type(0)
+    post = np.empty(n * lanes, dtype=q.dtype)
+    c2v = np.zeros(edge_var.size * lanes, dtype=q.dtype)
+    sgn = np.zeros(m * lanes, dtype=q.dtype)
+    keep = np.full(lanes, -1, dtype=q.dtype)
+    t = np.empty(max_deg * lanes, dtype=q.dtype)
+    num_q = q.dtype.type(num)
+    hard, flips, parity, par0, unsat0, lane_frame, lane_it, idle, cursor = _lanes_state(
+        chk_ptr, edge_var, synd, q, first, last, lanes)
+    while _refill(first, last, max_iter, synd, q, post, c2v, sgn, keep, hard, parity, par0, unsat0,
+                  lane_frame, lane_it, idle, cursor, bits_out, success, iters, q.dtype.type(qmax),
+                  zero, q.dtype.type(-1)):
+        _fixed_sweep(chk_ptr, edge_var, post, c2v, sgn, t, num_q, keep)
+        _after_sweep(var_ptr, var_chk, post, hard, flips, parity, keep, q.dtype.type(-1), lane_frame, lane_it,
+                     cursor, max_iter, bits_out, success, iters)
 
 
 @njit(cache=True, parallel=True)
 def _decode_groups_parallel(chk_ptr, edge_var, var_ptr, var_chk, synd, llr, bounds,
                             max_iter, minsum, scale, bits_out, success, iters, max_deg):
     for g in prange(bounds.size - 1):
-        _decode_group(chk_ptr, edge_var, var_ptr, var_chk, synd, llr, bounds[g],
-                      bounds[g + 1], max_iter, minsum, scale, bits_out, success, iters, max_deg)
+        _decode_group(chk_ptr, edge_var, var_ptr, var_chk, synd, llr, bounds[g], bounds[g + 1],
+                      max_iter, minsum, scale, bits_out, success, iters, max_deg)
+
+
+@njit(cache=True, parallel=True)
+def _decode_groups_parallel_fixed(chk_ptr, edge_var, var_ptr, var_chk, synd, q, bounds,
+                                  max_iter, num, bits_out, success, iters, max_deg, lanes, qmax):
+    for g in prange(bounds.size - 1):
+        _decode_group_fixed(chk_ptr, edge_var, var_ptr, var_chk, synd, q, bounds[g], bounds[g + 1],
+                            max_iter, num, bits_out, success, iters, max_deg, lanes, qmax)
 
 
 _SLP_LOCK = threading.Lock()
@@ -253,32 +354,50 @@ def slp_compile():
             numba.config.SLP_VECTORIZE = before
 
 
+_COMPILED: set = set()
+
+
 def _run(kernel, *args) -> None:
-    # only the first call compiles (or loads the cache): later calls skip the lock
-    if kernel.signatures:
+    # the first call of each specialisation (here: the LLR dtype) compiles or loads the
+    # cache under slp_compile; later calls skip the lock
+    key = (kernel, args[5].dtype)
+    if key in _COMPILED:
         kernel(*args)
         return
     with slp_compile():
         kernel(*args)
+    _COMPILED.add(key)
 
 
 def decode_lanes(code, synd: np.ndarray, llr: np.ndarray, max_iter: int, minsum: bool, scale: float,
-                 bits: np.ndarray, success: np.ndarray, iters: np.ndarray, threads: int) -> None:
+                 bits: np.ndarray, success: np.ndarray, iters: np.ndarray, threads: int,
+                 arithmetic: str = "float") -> None:
     """Layered BP of all frames into ``bits`` / ``success`` / ``iters`` (validated inputs).
 
     ``llr`` (F, n) comes clipped to +-LLR_MAX (by :func:`decode_syndrome`) and is cast to
-    float32 here; frames are split into up to ``threads`` contiguous groups of at least
-    LANES frames, one lane engine each.
+    float32 (or quantised, for a fixed-point ``arithmetic``, min-sum only) here; frames
+    are split into up to ``threads`` contiguous groups of at least one lane group's
+    frames, one lane engine each.
     """
-    llr32 = llr.astype(np.float32)
+    if arithmetic not in ARITHMETICS:
+        raise ValueError(f"arithmetic must be one of {ARITHMETICS}, got {arithmetic!r}")
+    if arithmetic != "float" and not minsum:
+        raise ValueError(f"arithmetic {arithmetic!r} is implemented for min-sum only")
+    lanes = lanes_of(arithmetic)
     frames = synd.shape[0]
     max_deg = int(np.diff(code.chk_ptr).max()) if code.m else 1
-    groups = max(1, min(int(threads), frames // LANES))
+    groups = max(1, min(int(threads), frames // lanes))
     bounds = np.linspace(0, frames, groups + 1).round().astype(np.int64)
     var_chk = code.edge_chk[code.var_edges]  # checks of each variable, variable-major
-    args = (code.chk_ptr, code.edge_var, code.var_ptr, var_chk, synd, llr32)
-    tail = (int(max_iter), bool(minsum), float(scale), bits, success, iters, max_deg)
-    if groups == 1:
-        _run(_decode_group, *args, 0, frames, *tail)
+    if arithmetic == "float":
+        args = (code.chk_ptr, code.edge_var, code.var_ptr, var_chk, synd, llr.astype(np.float32))
+        tail = (int(max_iter), bool(minsum), float(scale), bits, success, iters, max_deg)
+        single, parallel = _decode_group, _decode_groups_parallel
     else:
-        _run(_decode_groups_parallel, *args, bounds, *tail)
+        args = (code.chk_ptr, code.edge_var, code.var_ptr, var_chk, synd, quantize(llr, arithmetic))
+        tail = (int(max_iter), scale_num(scale), bits, success, iters, max_deg, lanes, _FIXED[arithmetic][3])
+        single, parallel = _decode_group_fixed, _decode_groups_parallel_fixed
+    if groups == 1:
+        _run(single, *args, 0, frames, *tail)
+    else:
+        _run(parallel, *args, bounds, *tail)

@@ -22,6 +22,8 @@ import sys
 
 #: frames per SIMD group: 8 float32 = one 256-bit AVX register
 LANES = 8
+#: frames per group of the fixed-point min-sum kernels: one 256-bit register of int8 / int16
+FIXED_LANES = {"int8": 32, "int16": 16}
 
 _TEMPLATE = '''\
 """Check-node updates of the lane-parallel layered BP decoder, unrolled over lanes.
@@ -36,9 +38,12 @@ scratch ``t`` / ``th`` / ``fwd`` indexed ``[i * LANES + lane]`` for the check's 
 import numpy as np
 from numba import njit
 
-from edgefl.coding.simd_math import exp32, log32
+from edgefl.coding.simd_math import (exp32, iabs, iand, ieq, imax, imin, ineg, isneg, ixor, log32, sat_add, sat_sub,
+                                     scaled)
 
 LANES = {lanes}
+LANES_INT8 = {lanes_int8}
+LANES_INT16 = {lanes_int16}
 ZERO = np.float32(0.0)
 ONE = np.float32(1.0)
 BIG = np.float32(3.0e38)
@@ -50,6 +55,11 @@ MSG_MAX = np.float32(LLR_MAX)
 P_MAX = np.float32(1.0 - 2.0**-24)
 #: tanh(x / 2) is 1.0 in float32 beyond |x| = 17.4; e^-40 stays a normal float32
 X_MAX = np.float32(40.0)
+#: fixed-point saturation: symmetric, so that |x| and -x never overflow
+INT8_MAX = np.int8(127)
+INT8_MIN = np.int8(-127)
+INT16_MAX = np.int16(32767)
+INT16_MIN = np.int16(-32767)
 
 
 @njit(cache=True, fastmath={{"nsz", "contract"}}, error_model="numpy")
@@ -147,15 +157,64 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
             post[vb + $] = x$ + y$
 '''
 
+_FIXED_TEMPLATE = '''
 
-def render(lanes: int = LANES) -> str:
-    """Source of the kernels module with every ``$`` line repeated per lane."""
+@njit(cache=True, error_model="numpy")
+def minsum_sweep_@DT@(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
+    """One layered iteration of normalised min-sum in @DT@ fixed point, every check, every lane.
+
+    Saturating arithmetic on [-@QMAX@, @QMAX@]; ``sgn`` is 0 or -1 (the syndrome bit as a
+    sign mask) and the message sign is the XOR of sign bits; magnitudes are scaled by
+    ``num / 32`` (rounded); ``keep[lane]`` is 0 (first iteration: old messages ignored) or -1."""
+    k$ = keep[$]
+    for c in range(chk_ptr.size - 1):
+        e0 = chk_ptr[c]
+        deg = chk_ptr[c + 1] - e0
+        sb = c * LANES_@DTU@
+        s$ = sgn[sb + $]
+        m1_$ = @DTU@_MAX
+        m2_$ = @DTU@_MAX
+        for i in range(deg):
+            vb = edge_var[e0 + i] * LANES_@DTU@
+            eb = (e0 + i) * LANES_@DTU@
+            tb = i * LANES_@DTU@
+            x$ = imax(sat_sub(post[vb + $], iand(c2v[eb + $], k$)), @DTU@_MIN)
+            a$ = iabs(x$)
+            m2_$ = imin(m2_$, imax(m1_$, a$))
+            m1_$ = imin(m1_$, a$)
+            s$ = ixor(s$, x$)
+            t[tb + $] = x$
+        h1_$ = scaled(m1_$, num)
+        h2_$ = scaled(m2_$, num)
+        for i in range(deg):
+            vb = edge_var[e0 + i] * LANES_@DTU@
+            eb = (e0 + i) * LANES_@DTU@
+            tb = i * LANES_@DTU@
+            x$ = t[tb + $]
+            g$ = h2_$ if ieq(iabs(x$), m1_$) else h1_$
+            y$ = ineg(g$) if isneg(ixor(s$, x$)) else g$
+            c2v[eb + $] = y$
+            post[vb + $] = imax(sat_add(x$, y$), @DTU@_MIN)
+'''
+
+
+def _expand(text: str, lanes: int) -> list[str]:
     out = []
-    for line in _TEMPLATE.format(lanes=lanes).splitlines():
+    for line in text.splitlines():
         if "$" in line:
             out.extend(line.replace("$", str(lane)) for lane in range(lanes))
         else:
             out.append(line)
+    return out
+
+
+def render(lanes: int = LANES) -> str:
+    """Source of the kernels module with every ``$`` line repeated per lane."""
+    out = _expand(_TEMPLATE.format(lanes=lanes, lanes_int8=FIXED_LANES["int8"],
+                                   lanes_int16=FIXED_LANES["int16"]), lanes)
+    for dt, qmax in (("int8", 127), ("int16", 32767)):
+        text = _FIXED_TEMPLATE.replace("@DTU@", dt.upper()).replace("@DT@", dt).replace("@QMAX@", str(qmax))
+        out += _expand(text, FIXED_LANES[dt])
     return "\n".join(out) + "\n"
 
 
