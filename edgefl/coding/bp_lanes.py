@@ -29,9 +29,9 @@ register holds 32 int8 or 16 int16 lanes against 8 float32, so a sweep costs abo
 same for four (two) times the frames.  Results differ from float32 in some frames near
 the threshold (the test compares frame-error rates), so float32 stays the default.
 
-Early stopping works on whole 64-bit words of the byte-per-lane hard decisions and
-parities (:func:`_update_hard`), so a flipped decision costs one XOR per check for eight
-lanes at once.
+Early stopping keeps hard decisions and check parities as bit masks over the lanes
+(:func:`_update_hard`): one vector compare gives a variable's decisions in every lane,
+and a flipped decision costs one XOR per check for all lanes at once.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from numba.extending import overload
 
 from edgefl.coding._bp_lanes_kernels import (LANES, LANES_INT8, LANES_INT16, LLR_MAX, minsum_sweep,
                                              minsum_sweep_int8, minsum_sweep_int16, sumproduct_sweep)
-from edgefl.coding.simd_math import SCALE_BITS
+from edgefl.coding.simd_math import SCALE_BITS, sign_bits
 
 ARITHMETICS = ("float", "int8", "int16")
 #: fixed point: lanes per group, LLR quantum 2^-FRAC_BITS, saturation bound
@@ -61,8 +61,17 @@ def lanes_of(arithmetic: str) -> int:
 def quantize(llr: np.ndarray, arithmetic: str) -> np.ndarray:
     """LLRs in fixed point: ``round(|L| 2^FRAC_BITS)`` saturated, at least 1 for L != 0, sign kept."""
     dtype, _, frac, qmax = _FIXED[arithmetic]
-    mag = np.clip(np.rint(np.abs(llr) * 2.0**frac), 1, qmax)
-    return (np.sign(llr) * mag).astype(dtype)
+    out = np.empty(llr.shape, dtype=dtype)
+    _quantize(np.ascontiguousarray(llr, dtype=np.float64).reshape(-1), float(2.0**frac), float(qmax),
+              out.reshape(-1))
+    return out
+
+
+@njit(cache=True)
+def _quantize(llr, unit, qmax, out):
+    for i in range(llr.size):
+        mag = min(max(np.rint(abs(llr[i]) * unit), 1.0), qmax)
+        out[i] = mag if llr[i] > 0 else (-mag if llr[i] < 0 else 0.0)
 
 
 def scale_num(scale: float) -> int:
@@ -71,128 +80,109 @@ def scale_num(scale: float) -> int:
 
 
 @njit(cache=True)
-def _idle_lane(lane, post, c2v, sgn, hard, parity, post_max, sgn_pos, lanes):
+def _idle_lane(lane, post, c2v, sgn, parity, post_max, sgn_pos, lanes):
     """A lane without a frame: a satisfied all-zero frame whose messages stay finite."""
+    clear = ~(np.uint64(1) << np.uint64(lane))
     for v in range(post.size // lanes):
         post[v * lanes + lane] = post_max
-        hard[v * lanes + lane] = 0
     for e in range(c2v.size // lanes):
         c2v[e * lanes + lane] = 0
     for c in range(sgn.size // lanes):
         sgn[c * lanes + lane] = sgn_pos
-        parity[c * lanes + lane] = 0
-
-
-@njit(cache=True)
-def _pack_signs(llr, f0, k, packed):
-    """Hard decisions of frames f0..f0+k-1 (k <= 8) as bytes j of a 64-bit word per variable."""
-    n = llr.shape[1]
-    for j in range(8):
-        if j < k:
-            row = llr[f0 + j]
-            for v in range(n):
-                packed[v * 8 + j] = 1 if row[v] < 0 else 0
-        else:
-            for v in range(n):
-                packed[v * 8 + j] = 0
-
-
-@njit(cache=True)
-def _check_words(chk_ptr, edge_var, words, acc):
-    """XOR over each check's variables of their 64-bit words (eight frames per word)."""
-    for c in range(chk_ptr.size - 1):
-        x = np.uint64(0)
-        for e in range(chk_ptr[c], chk_ptr[c + 1]):
-            x ^= words[edge_var[e]]
-        acc[c] = x
+        parity[c] &= clear
 
 
 @njit(cache=True)
 def _initial_parity(chk_ptr, edge_var, synd, llr, first, last):
     """Parity (H z xor s) of the hard side information z of frames first..last-1, (F, m) uint8,
-    and each frame's count of unsatisfied checks: eight frames at a time, one byte per frame
-    in a 64-bit word per variable, so one XOR per edge serves eight frames."""
+    and each frame's count of unsatisfied checks.  64 frames at a time: bit j of a uint64
+    per variable holds frame j's decision (a vectorised pass per frame), so one XOR per
+    edge serves 64 frames."""
     n = llr.shape[1]
     m = chk_ptr.size - 1
     frames = last - first
     par0 = np.zeros((frames, m), dtype=np.uint8)
     unsat0 = np.zeros(frames, dtype=np.int64)
-    packed = np.zeros(n * 8, dtype=np.uint8)
+    words = np.zeros(n, dtype=np.uint64)
     acc = np.zeros(m, dtype=np.uint64)
-    for blk in range(0, frames, 8):
-        k = min(8, frames - blk)
-        _pack_signs(llr, first + blk, k, packed)
-        _check_words(chk_ptr, edge_var, packed.view(np.uint64), acc)
+    one = np.uint64(1)
+    zero = np.uint64(0)
+    for blk in range(0, frames, 64):
+        k = min(64, frames - blk)
+        words[:] = 0
+        for j in range(k):
+            row = llr[first + blk + j]
+            bit = one << np.uint64(j)
+            for v in range(n):
+                words[v] |= bit if row[v] < 0 else zero
+        for c in range(m):
+            x = zero
+            for e in range(chk_ptr[c], chk_ptr[c + 1]):
+                x ^= words[edge_var[e]]
+            acc[c] = x
         for j in range(k):
             f = first + blk + j
-            shift = np.uint64(8 * j)
-            u = 0
+            shift = np.uint64(j)
+            out = par0[blk + j]
             for c in range(m):
-                p = np.uint8((acc[c] >> shift) & np.uint64(1)) ^ synd[f, c]
-                par0[blk + j, c] = p
-                u += p
-            unsat0[blk + j] = u
+                out[c] = np.uint8((acc[c] >> shift) & one) ^ synd[f, c]
+            unsat0[blk + j] = out.sum()
     return par0, unsat0
 
 
 @njit(cache=True)
-def _load_lane(lane, row, synd_row, par_row, post, sgn, hard, parity, keep, sgn_pos, sgn_neg):
+def _load_lane(lane, row, synd_row, par_row, post, sgn, parity, keep, sgn_pos, sgn_neg):
     """Put a frame (its LLRs, syndrome and initial parity rows) in lane; its old messages
-    are ignored by the next sweep (``keep[lane] = 0``) instead of being cleared."""
+    are ignored by the next sweep (``keep[lane] = 0``) instead of being cleared, and its
+    hard decisions are set by :func:`_refill` for all lanes at once."""
     lanes = keep.size
+    bit = np.uint64(1) << np.uint64(lane)
+    clear = ~bit
+    zero = np.uint64(0)
     for v in range(row.size):
         post[v * lanes + lane] = row[v]
-        hard[v * lanes + lane] = 1 if row[v] < 0 else 0
     for c in range(synd_row.size):
-        parity[c * lanes + lane] = par_row[c]
+        parity[c] = (parity[c] & clear) | (bit if par_row[c] else zero)
         sgn[c * lanes + lane] = sgn_neg if synd_row[c] else sgn_pos
     keep[lane] = 0
 
 
 @njit(cache=True)
-def _update_hard(var_ptr, var_chk, post, hard, flips, parity):
+def _update_hard(var_ptr, var_chk, post, hard, parity, lanes):
     """Incremental syndrome test: only flipped hard decisions touch their checks' parity.
 
-    Hard decisions, flips and parities hold one byte per lane, so a variable's or a
-    check's lanes are lanes / 8 64-bit words: the flips of all lanes come from one flat
-    (vectorised) pass, a flipped variable XORs its flip words into its checks' parity
-    words, and the return value ORs all parity words (byte ``lane % 8`` of word
-    ``lane // 8`` is nonzero iff that lane still has an unsatisfied check)."""
-    words = post.size // (var_ptr.size - 1) // 8
-    for k in range(post.size):
-        h = 1 if post[k] < 0 else 0
-        flips[k] = h ^ hard[k]
-        hard[k] = h
-    fw = flips.view(np.uint64)
-    pw = parity.view(np.uint64)
+    ``hard[v]`` and ``parity[c]`` are bit masks over the lanes, so a variable's hard
+    decisions are one vector compare and mask move (:func:`sign_bits`), and its flips
+    are XORed into its checks' parities for every lane at once.  Returns the OR of all
+    parities: bit ``lane`` is set iff that lane still has an unsatisfied check."""
     for v in range(var_ptr.size - 1):
-        for w in range(words):
-            x = fw[v * words + w]
-            if x != 0:
-                for j in range(var_ptr[v], var_ptr[v + 1]):
-                    pw[var_chk[j] * words + w] ^= x
-    unsat = np.zeros(words, dtype=np.uint64)
-    for c in range(pw.size // words):
-        for w in range(words):
-            unsat[w] |= pw[c * words + w]
+        h = sign_bits(post, v * lanes)
+        x = h ^ hard[v]
+        if x != 0:
+            hard[v] = h
+            for j in range(var_ptr[v], var_ptr[v + 1]):
+                parity[var_chk[j]] ^= x
+    unsat = np.uint64(0)
+    for c in range(parity.size):
+        unsat |= parity[c]
     return unsat
 
 
 @njit(cache=True)
 def _lanes_state(chk_ptr, edge_var, synd, llr, first, last, lanes):
-    """Arrays of a lane engine shared by every arithmetic (hard decisions, parities, lane
-    bookkeeping, the initial parities of its frames); cursor = [next frame, active lanes]."""
+    """Arrays of a lane engine shared by every arithmetic (hard decisions and check parities
+    as lane bit masks, lane bookkeeping, the initial parities of its frames); cursor =
+    [next frame, active lanes]."""
     n = llr.shape[1]
     m = chk_ptr.size - 1
-    hard = np.zeros(n * lanes, dtype=np.uint8)
-    flips = np.zeros(n * lanes, dtype=np.uint8)
-    parity = np.zeros(m * lanes, dtype=np.uint8)
+    hard = np.zeros(n, dtype=np.uint64)
+    parity = np.zeros(m, dtype=np.uint64)
     par0, unsat0 = _initial_parity(chk_ptr, edge_var, synd, llr, first, last)
     lane_frame = np.full(lanes, -1, dtype=np.int64)
     lane_it = np.zeros(lanes, dtype=np.int64)
     idle = np.zeros(lanes, dtype=np.bool_)
     cursor = np.array([first, 0], dtype=np.int64)
-    return hard, flips, parity, par0, unsat0, lane_frame, lane_it, idle, cursor
+    return hard, parity, par0, unsat0, lane_frame, lane_it, idle, cursor
 
 
 @njit(cache=True)
@@ -202,6 +192,7 @@ def _refill(first, last, max_iter, synd, llr, post, c2v, sgn, keep, hard, parity
     finish here.  Returns the number of lanes with a frame."""
     lanes = keep.size
     n = llr.shape[1]
+    loaded = False
     for lane in range(lanes):
         if lane_frame[lane] >= 0:
             continue
@@ -216,34 +207,40 @@ def _refill(first, last, max_iter, synd, llr, post, c2v, sgn, keep, hard, parity
                 success[f] = u == 0
                 iters[f] = 0
             else:
-                _load_lane(lane, llr[f], synd[f], par0[f - first], post, sgn, hard, parity, keep, sgn_pos, sgn_neg)
+                _load_lane(lane, llr[f], synd[f], par0[f - first], post, sgn, parity, keep, sgn_pos, sgn_neg)
+                loaded = True
                 lane_frame[lane] = f
                 lane_it[lane] = 0
                 cursor[1] += 1
                 break
         if lane_frame[lane] < 0 and not idle[lane]:
-            _idle_lane(lane, post, c2v, sgn, hard, parity, post_max, sgn_pos, lanes)
+            _idle_lane(lane, post, c2v, sgn, parity, post_max, sgn_pos, lanes)
             idle[lane] = True
+            loaded = True
+    if loaded:  # the other lanes' decisions are those of their posteriors already
+        for v in range(hard.size):
+            hard[v] = sign_bits(post, v * lanes)
     return cursor[1]
 
 
 @njit(cache=True)
-def _after_sweep(var_ptr, var_chk, post, hard, flips, parity, keep, keep_on, lane_frame, lane_it, cursor,
+def _after_sweep(var_ptr, var_chk, post, hard, parity, keep, keep_on, lane_frame, lane_it, cursor,
                  max_iter, bits_out, success, iters):
     """Syndrome test after a sweep; lanes whose frame is satisfied or out of iterations finish."""
     lanes = keep.size
     keep[:] = keep_on
-    unsat = _update_hard(var_ptr, var_chk, post, hard, flips, parity)
+    unsat = _update_hard(var_ptr, var_chk, post, hard, parity, lanes)
     n = bits_out.shape[1]
     for lane in range(lanes):
         f = lane_frame[lane]
         if f < 0:
             continue
         lane_it[lane] += 1
-        ok = (unsat[lane // 8] >> np.uint64(8 * (lane % 8))) & np.uint64(0xFF) == 0
+        shift = np.uint64(lane)
+        ok = (unsat >> shift) & np.uint64(1) == 0
         if ok or lane_it[lane] >= max_iter:
             for v in range(n):
-                bits_out[f, v] = hard[v * lanes + lane]
+                bits_out[f, v] = (hard[v] >> shift) & np.uint64(1)
             success[f] = ok
             iters[f] = lane_it[lane]
             lane_frame[lane] = -1
@@ -264,7 +261,7 @@ def _decode_group(chk_ptr, edge_var, var_ptr, var_chk, synd, llr, first, last,
     th = np.empty(max_deg * LANES, dtype=np.float32)
     fwd = np.empty(max_deg * LANES, dtype=np.float32)
     scale32 = np.float32(scale)
-    hard, flips, parity, par0, unsat0, lane_frame, lane_it, idle, cursor = _lanes_state(
+    hard, parity, par0, unsat0, lane_frame, lane_it, idle, cursor = _lanes_state(
         chk_ptr, edge_var, synd, llr, first, last, LANES)
     while _refill(first, last, max_iter, synd, llr, post, c2v, sgn, keep, hard, parity, par0, unsat0,
                   lane_frame, lane_it, idle, cursor, bits_out, success, iters, np.float32(LLR_MAX),
@@ -273,7 +270,7 @@ def _decode_group(chk_ptr, edge_var, var_ptr, var_chk, synd, llr, first, last,
             minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale32, keep)
         else:
             sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep)
-        _after_sweep(var_ptr, var_chk, post, hard, flips, parity, keep, np.float32(1.0), lane_frame, lane_it,
+        _after_sweep(var_ptr, var_chk, post, hard, parity, keep, np.float32(1.0), lane_frame, lane_it,
                      cursor, max_iter, bits_out, success, iters)
 
 
@@ -307,13 +304,13 @@ def _decode_group_fixed(chk_ptr, edge_var, var_ptr, var_chk, synd, q, first, las
     keep = np.full(lanes, -1, dtype=q.dtype)
     t = np.empty(max_deg * lanes, dtype=q.dtype)
     num_q = q.dtype.type(num)
-    hard, flips, parity, par0, unsat0, lane_frame, lane_it, idle, cursor = _lanes_state(
+    hard, parity, par0, unsat0, lane_frame, lane_it, idle, cursor = _lanes_state(
         chk_ptr, edge_var, synd, q, first, last, lanes)
     while _refill(first, last, max_iter, synd, q, post, c2v, sgn, keep, hard, parity, par0, unsat0,
                   lane_frame, lane_it, idle, cursor, bits_out, success, iters, q.dtype.type(qmax),
                   zero, q.dtype.type(-1)):
         _fixed_sweep(chk_ptr, edge_var, post, c2v, sgn, t, num_q, keep)
-        _after_sweep(var_ptr, var_chk, post, hard, flips, parity, keep, q.dtype.type(-1), lane_frame, lane_it,
+        _after_sweep(var_ptr, var_chk, post, hard, parity, keep, q.dtype.type(-1), lane_frame, lane_it,
                      cursor, max_iter, bits_out, success, iters)
 
 

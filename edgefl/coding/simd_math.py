@@ -253,3 +253,31 @@ def scaled(typingctx, a, num):
         return builder.trunc(builder.ashr(rounded, ir.Constant(wide, SCALE_BITS)), ty)
 
     return a(a, num), codegen
+
+
+_SIGN_LANES = {types.float32: 8, types.int8: 32, types.int16: 16}
+
+
+@intrinsic
+def sign_bits(typingctx, arr, start):
+    """Bit ``i`` set iff ``arr[start + i] < 0``, for the 256 bits at ``arr[start:]`` (8 float32,
+    16 int16 or 32 int8 lanes): one vector compare and a mask move (``vmovmskps`` /
+    ``vpmovmskb``), the hard decisions of all lanes of one variable as a uint64."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C" and arr.dtype in _SIGN_LANES):
+        return None
+    if not isinstance(start, types.Integer):
+        return None
+    lanes = _SIGN_LANES[arr.dtype]
+    is_float = arr.dtype == types.float32
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        elty = context.get_data_type(signature.args[0].dtype)
+        vecty = ir.VectorType(elty, lanes)
+        ptr = builder.gep(ary.data, [args[1]])
+        vec = builder.load(builder.bitcast(ptr, vecty.as_pointer()), align=1)
+        zero = ir.Constant(vecty, None)
+        neg = builder.fcmp_ordered("<", vec, zero) if is_float else builder.icmp_signed("<", vec, zero)
+        return builder.zext(builder.bitcast(neg, ir.IntType(lanes)), ir.IntType(64))
+
+    return types.uint64(arr, start), codegen
