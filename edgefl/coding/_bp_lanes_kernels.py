@@ -387,7 +387,7 @@ def minsum_sweep_int8(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
 
     Saturating arithmetic on [-127, 127]; ``sgn`` is 0 or -1 (the syndrome bit as a
     sign mask) and the message sign is the XOR of sign bits; magnitudes are scaled by
-    ``num / 32`` (rounded); ``keep[lane]`` is 0 (first iteration: old messages ignored) or -1."""
+    ``num / 32`` (rounded down); ``keep[lane]`` is 0 (first iteration: old messages ignored) or -1."""
     k0 = keep[0]
     k1 = keep[1]
     k2 = keep[2]
@@ -952,7 +952,7 @@ def minsum_sweep_int16(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
 
     Saturating arithmetic on [-32767, 32767]; ``sgn`` is 0 or -1 (the syndrome bit as a
     sign mask) and the message sign is the XOR of sign bits; magnitudes are scaled by
-    ``num / 32`` (rounded); ``keep[lane]`` is 0 (first iteration: old messages ignored) or -1."""
+    ``num / 32`` (rounded down); ``keep[lane]`` is 0 (first iteration: old messages ignored) or -1."""
     k0 = keep[0]
     k1 = keep[1]
     k2 = keep[2]

@@ -24,7 +24,7 @@ use 8-bit saturated messages the same way): LLRs are quantised to
 ``round(L 2^FRAC_BITS)`` (1/4 for int8, 1/256 for int16), a nonzero LLR to at least one
 quantum so that hard decisions are those of the float LLRs; every message and posterior
 saturates at +-127 (int8: +-31.75 in LLR units) or +-32767 (int16: +-128); the
-normalisation multiplies by ``round(32 scale) / 32`` with rounding.  One 256-bit
+normalisation multiplies by ``round(32 scale) / 32`` rounding down.  One 256-bit
 register holds 32 int8 or 16 int16 lanes against 8 float32, so a sweep costs about the
 same for four (two) times the frames.  Results differ from float32 in some frames near
 the threshold (the test compares frame-error rates), so float32 stays the default.

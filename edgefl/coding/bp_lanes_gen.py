@@ -165,7 +165,7 @@ def minsum_sweep_@DT@(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
 
     Saturating arithmetic on [-@QMAX@, @QMAX@]; ``sgn`` is 0 or -1 (the syndrome bit as a
     sign mask) and the message sign is the XOR of sign bits; magnitudes are scaled by
-    ``num / 32`` (rounded); ``keep[lane]`` is 0 (first iteration: old messages ignored) or -1."""
+    ``num / 32`` (rounded down); ``keep[lane]`` is 0 (first iteration: old messages ignored) or -1."""
     k$ = keep[$]
     for c in range(chk_ptr.size - 1):
         e0 = chk_ptr[c]

@@ -240,8 +240,10 @@ SCALE_BITS = 5
 
 @intrinsic
 def scaled(typingctx, a, num):
-    """round(a * num / 2^SCALE_BITS) for 0 <= a and 0 <= num <= 2^SCALE_BITS, computed at
-    twice a's width (a normalised min-sum magnitude: num = round(scale 2^SCALE_BITS))."""
+    """floor(a * num / 2^SCALE_BITS) for 0 <= a and 0 <= num <= 2^SCALE_BITS, computed at
+    twice a's width: a normalised min-sum magnitude, num = round(scale 2^SCALE_BITS).
+    Rounding down (rather than to nearest) acts as a small offset as well, which
+    decodes better in fixed point (measured: frame-error rates at or below float32's)."""
     if not _narrow(a, num):
         return None
 
@@ -249,8 +251,7 @@ def scaled(typingctx, a, num):
         ty = args[0].type
         wide = ir.IntType(2 * ty.width)
         prod = builder.mul(builder.sext(args[0], wide), builder.sext(args[1], wide))
-        rounded = builder.add(prod, ir.Constant(wide, 1 << (SCALE_BITS - 1)))
-        return builder.trunc(builder.ashr(rounded, ir.Constant(wide, SCALE_BITS)), ty)
+        return builder.trunc(builder.ashr(prod, ir.Constant(wide, SCALE_BITS)), ty)
 
     return a(a, num), codegen
 
