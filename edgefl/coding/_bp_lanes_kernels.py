@@ -13,7 +13,7 @@ from numba import njit
 from edgefl.coding.simd_math import (exp32, iabs, iand, ieq, imax, imin, ineg, isneg, ixor, log32, sat_add, sat_sub,
                                      scaled)
 
-LANES = 8
+LANES = 16
 LANES_INT8 = 32
 LANES_INT16 = 16
 ZERO = np.float32(0.0)
@@ -50,6 +50,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
     k5 = keep[5]
     k6 = keep[6]
     k7 = keep[7]
+    k8 = keep[8]
+    k9 = keep[9]
+    k10 = keep[10]
+    k11 = keep[11]
+    k12 = keep[12]
+    k13 = keep[13]
+    k14 = keep[14]
+    k15 = keep[15]
     for c in range(chk_ptr.size - 1):
         e0 = chk_ptr[c]
         deg = chk_ptr[c + 1] - e0
@@ -62,6 +70,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
         s5 = sgn[sb + 5]
         s6 = sgn[sb + 6]
         s7 = sgn[sb + 7]
+        s8 = sgn[sb + 8]
+        s9 = sgn[sb + 9]
+        s10 = sgn[sb + 10]
+        s11 = sgn[sb + 11]
+        s12 = sgn[sb + 12]
+        s13 = sgn[sb + 13]
+        s14 = sgn[sb + 14]
+        s15 = sgn[sb + 15]
         m1_0 = BIG
         m1_1 = BIG
         m1_2 = BIG
@@ -70,6 +86,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
         m1_5 = BIG
         m1_6 = BIG
         m1_7 = BIG
+        m1_8 = BIG
+        m1_9 = BIG
+        m1_10 = BIG
+        m1_11 = BIG
+        m1_12 = BIG
+        m1_13 = BIG
+        m1_14 = BIG
+        m1_15 = BIG
         m2_0 = BIG
         m2_1 = BIG
         m2_2 = BIG
@@ -78,6 +102,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
         m2_5 = BIG
         m2_6 = BIG
         m2_7 = BIG
+        m2_8 = BIG
+        m2_9 = BIG
+        m2_10 = BIG
+        m2_11 = BIG
+        m2_12 = BIG
+        m2_13 = BIG
+        m2_14 = BIG
+        m2_15 = BIG
         for i in range(deg):
             vb = edge_var[e0 + i] * LANES
             eb = (e0 + i) * LANES
@@ -90,6 +122,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
             p5 = post[vb + 5]
             p6 = post[vb + 6]
             p7 = post[vb + 7]
+            p8 = post[vb + 8]
+            p9 = post[vb + 9]
+            p10 = post[vb + 10]
+            p11 = post[vb + 11]
+            p12 = post[vb + 12]
+            p13 = post[vb + 13]
+            p14 = post[vb + 14]
+            p15 = post[vb + 15]
             q0 = c2v[eb + 0] * k0
             q1 = c2v[eb + 1] * k1
             q2 = c2v[eb + 2] * k2
@@ -98,6 +138,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
             q5 = c2v[eb + 5] * k5
             q6 = c2v[eb + 6] * k6
             q7 = c2v[eb + 7] * k7
+            q8 = c2v[eb + 8] * k8
+            q9 = c2v[eb + 9] * k9
+            q10 = c2v[eb + 10] * k10
+            q11 = c2v[eb + 11] * k11
+            q12 = c2v[eb + 12] * k12
+            q13 = c2v[eb + 13] * k13
+            q14 = c2v[eb + 14] * k14
+            q15 = c2v[eb + 15] * k15
             x0 = p0 - q0
             x1 = p1 - q1
             x2 = p2 - q2
@@ -106,6 +154,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
             x5 = p5 - q5
             x6 = p6 - q6
             x7 = p7 - q7
+            x8 = p8 - q8
+            x9 = p9 - q9
+            x10 = p10 - q10
+            x11 = p11 - q11
+            x12 = p12 - q12
+            x13 = p13 - q13
+            x14 = p14 - q14
+            x15 = p15 - q15
             a0 = abs(x0)
             a1 = abs(x1)
             a2 = abs(x2)
@@ -114,6 +170,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
             a5 = abs(x5)
             a6 = abs(x6)
             a7 = abs(x7)
+            a8 = abs(x8)
+            a9 = abs(x9)
+            a10 = abs(x10)
+            a11 = abs(x11)
+            a12 = abs(x12)
+            a13 = abs(x13)
+            a14 = abs(x14)
+            a15 = abs(x15)
             m2_0 = min(m2_0, max(m1_0, a0))
             m2_1 = min(m2_1, max(m1_1, a1))
             m2_2 = min(m2_2, max(m1_2, a2))
@@ -122,6 +186,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
             m2_5 = min(m2_5, max(m1_5, a5))
             m2_6 = min(m2_6, max(m1_6, a6))
             m2_7 = min(m2_7, max(m1_7, a7))
+            m2_8 = min(m2_8, max(m1_8, a8))
+            m2_9 = min(m2_9, max(m1_9, a9))
+            m2_10 = min(m2_10, max(m1_10, a10))
+            m2_11 = min(m2_11, max(m1_11, a11))
+            m2_12 = min(m2_12, max(m1_12, a12))
+            m2_13 = min(m2_13, max(m1_13, a13))
+            m2_14 = min(m2_14, max(m1_14, a14))
+            m2_15 = min(m2_15, max(m1_15, a15))
             m1_0 = min(m1_0, a0)
             m1_1 = min(m1_1, a1)
             m1_2 = min(m1_2, a2)
@@ -130,6 +202,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
             m1_5 = min(m1_5, a5)
             m1_6 = min(m1_6, a6)
             m1_7 = min(m1_7, a7)
+            m1_8 = min(m1_8, a8)
+            m1_9 = min(m1_9, a9)
+            m1_10 = min(m1_10, a10)
+            m1_11 = min(m1_11, a11)
+            m1_12 = min(m1_12, a12)
+            m1_13 = min(m1_13, a13)
+            m1_14 = min(m1_14, a14)
+            m1_15 = min(m1_15, a15)
             s0 = -s0 if x0 < ZERO else s0
             s1 = -s1 if x1 < ZERO else s1
             s2 = -s2 if x2 < ZERO else s2
@@ -138,6 +218,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
             s5 = -s5 if x5 < ZERO else s5
             s6 = -s6 if x6 < ZERO else s6
             s7 = -s7 if x7 < ZERO else s7
+            s8 = -s8 if x8 < ZERO else s8
+            s9 = -s9 if x9 < ZERO else s9
+            s10 = -s10 if x10 < ZERO else s10
+            s11 = -s11 if x11 < ZERO else s11
+            s12 = -s12 if x12 < ZERO else s12
+            s13 = -s13 if x13 < ZERO else s13
+            s14 = -s14 if x14 < ZERO else s14
+            s15 = -s15 if x15 < ZERO else s15
             t[tb + 0] = x0
             t[tb + 1] = x1
             t[tb + 2] = x2
@@ -146,6 +234,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
             t[tb + 5] = x5
             t[tb + 6] = x6
             t[tb + 7] = x7
+            t[tb + 8] = x8
+            t[tb + 9] = x9
+            t[tb + 10] = x10
+            t[tb + 11] = x11
+            t[tb + 12] = x12
+            t[tb + 13] = x13
+            t[tb + 14] = x14
+            t[tb + 15] = x15
         # signed magnitudes: to the edge that holds the minimum, and to every other edge
         h1_0 = s0 * min(scale * m1_0, MSG_MAX)
         h1_1 = s1 * min(scale * m1_1, MSG_MAX)
@@ -155,6 +251,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
         h1_5 = s5 * min(scale * m1_5, MSG_MAX)
         h1_6 = s6 * min(scale * m1_6, MSG_MAX)
         h1_7 = s7 * min(scale * m1_7, MSG_MAX)
+        h1_8 = s8 * min(scale * m1_8, MSG_MAX)
+        h1_9 = s9 * min(scale * m1_9, MSG_MAX)
+        h1_10 = s10 * min(scale * m1_10, MSG_MAX)
+        h1_11 = s11 * min(scale * m1_11, MSG_MAX)
+        h1_12 = s12 * min(scale * m1_12, MSG_MAX)
+        h1_13 = s13 * min(scale * m1_13, MSG_MAX)
+        h1_14 = s14 * min(scale * m1_14, MSG_MAX)
+        h1_15 = s15 * min(scale * m1_15, MSG_MAX)
         h2_0 = s0 * min(scale * m2_0, MSG_MAX)
         h2_1 = s1 * min(scale * m2_1, MSG_MAX)
         h2_2 = s2 * min(scale * m2_2, MSG_MAX)
@@ -163,6 +267,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
         h2_5 = s5 * min(scale * m2_5, MSG_MAX)
         h2_6 = s6 * min(scale * m2_6, MSG_MAX)
         h2_7 = s7 * min(scale * m2_7, MSG_MAX)
+        h2_8 = s8 * min(scale * m2_8, MSG_MAX)
+        h2_9 = s9 * min(scale * m2_9, MSG_MAX)
+        h2_10 = s10 * min(scale * m2_10, MSG_MAX)
+        h2_11 = s11 * min(scale * m2_11, MSG_MAX)
+        h2_12 = s12 * min(scale * m2_12, MSG_MAX)
+        h2_13 = s13 * min(scale * m2_13, MSG_MAX)
+        h2_14 = s14 * min(scale * m2_14, MSG_MAX)
+        h2_15 = s15 * min(scale * m2_15, MSG_MAX)
         for i in range(deg):
             vb = edge_var[e0 + i] * LANES
             eb = (e0 + i) * LANES
@@ -175,6 +287,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
             x5 = t[tb + 5]
             x6 = t[tb + 6]
             x7 = t[tb + 7]
+            x8 = t[tb + 8]
+            x9 = t[tb + 9]
+            x10 = t[tb + 10]
+            x11 = t[tb + 11]
+            x12 = t[tb + 12]
+            x13 = t[tb + 13]
+            x14 = t[tb + 14]
+            x15 = t[tb + 15]
             y0 = h2_0 if abs(x0) == m1_0 else h1_0
             y1 = h2_1 if abs(x1) == m1_1 else h1_1
             y2 = h2_2 if abs(x2) == m1_2 else h1_2
@@ -183,6 +303,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
             y5 = h2_5 if abs(x5) == m1_5 else h1_5
             y6 = h2_6 if abs(x6) == m1_6 else h1_6
             y7 = h2_7 if abs(x7) == m1_7 else h1_7
+            y8 = h2_8 if abs(x8) == m1_8 else h1_8
+            y9 = h2_9 if abs(x9) == m1_9 else h1_9
+            y10 = h2_10 if abs(x10) == m1_10 else h1_10
+            y11 = h2_11 if abs(x11) == m1_11 else h1_11
+            y12 = h2_12 if abs(x12) == m1_12 else h1_12
+            y13 = h2_13 if abs(x13) == m1_13 else h1_13
+            y14 = h2_14 if abs(x14) == m1_14 else h1_14
+            y15 = h2_15 if abs(x15) == m1_15 else h1_15
             y0 = -y0 if x0 < ZERO else y0
             y1 = -y1 if x1 < ZERO else y1
             y2 = -y2 if x2 < ZERO else y2
@@ -191,6 +319,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
             y5 = -y5 if x5 < ZERO else y5
             y6 = -y6 if x6 < ZERO else y6
             y7 = -y7 if x7 < ZERO else y7
+            y8 = -y8 if x8 < ZERO else y8
+            y9 = -y9 if x9 < ZERO else y9
+            y10 = -y10 if x10 < ZERO else y10
+            y11 = -y11 if x11 < ZERO else y11
+            y12 = -y12 if x12 < ZERO else y12
+            y13 = -y13 if x13 < ZERO else y13
+            y14 = -y14 if x14 < ZERO else y14
+            y15 = -y15 if x15 < ZERO else y15
             c2v[eb + 0] = y0
             c2v[eb + 1] = y1
             c2v[eb + 2] = y2
@@ -199,6 +335,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
             c2v[eb + 5] = y5
             c2v[eb + 6] = y6
             c2v[eb + 7] = y7
+            c2v[eb + 8] = y8
+            c2v[eb + 9] = y9
+            c2v[eb + 10] = y10
+            c2v[eb + 11] = y11
+            c2v[eb + 12] = y12
+            c2v[eb + 13] = y13
+            c2v[eb + 14] = y14
+            c2v[eb + 15] = y15
             post[vb + 0] = x0 + y0
             post[vb + 1] = x1 + y1
             post[vb + 2] = x2 + y2
@@ -207,6 +351,14 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
             post[vb + 5] = x5 + y5
             post[vb + 6] = x6 + y6
             post[vb + 7] = x7 + y7
+            post[vb + 8] = x8 + y8
+            post[vb + 9] = x9 + y9
+            post[vb + 10] = x10 + y10
+            post[vb + 11] = x11 + y11
+            post[vb + 12] = x12 + y12
+            post[vb + 13] = x13 + y13
+            post[vb + 14] = x14 + y14
+            post[vb + 15] = x15 + y15
 
 
 @njit(cache=True, fastmath={"nsz", "contract"}, error_model="numpy")
@@ -227,6 +379,14 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
     k5 = keep[5]
     k6 = keep[6]
     k7 = keep[7]
+    k8 = keep[8]
+    k9 = keep[9]
+    k10 = keep[10]
+    k11 = keep[11]
+    k12 = keep[12]
+    k13 = keep[13]
+    k14 = keep[14]
+    k15 = keep[15]
     for c in range(chk_ptr.size - 1):
         e0 = chk_ptr[c]
         deg = chk_ptr[c + 1] - e0
@@ -242,6 +402,14 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
             p5 = post[vb + 5]
             p6 = post[vb + 6]
             p7 = post[vb + 7]
+            p8 = post[vb + 8]
+            p9 = post[vb + 9]
+            p10 = post[vb + 10]
+            p11 = post[vb + 11]
+            p12 = post[vb + 12]
+            p13 = post[vb + 13]
+            p14 = post[vb + 14]
+            p15 = post[vb + 15]
             q0 = c2v[eb + 0] * k0
             q1 = c2v[eb + 1] * k1
             q2 = c2v[eb + 2] * k2
@@ -250,6 +418,14 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
             q5 = c2v[eb + 5] * k5
             q6 = c2v[eb + 6] * k6
             q7 = c2v[eb + 7] * k7
+            q8 = c2v[eb + 8] * k8
+            q9 = c2v[eb + 9] * k9
+            q10 = c2v[eb + 10] * k10
+            q11 = c2v[eb + 11] * k11
+            q12 = c2v[eb + 12] * k12
+            q13 = c2v[eb + 13] * k13
+            q14 = c2v[eb + 14] * k14
+            q15 = c2v[eb + 15] * k15
             t[tb + 0] = p0 - q0
             t[tb + 1] = p1 - q1
             t[tb + 2] = p2 - q2
@@ -258,6 +434,14 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
             t[tb + 5] = p5 - q5
             t[tb + 6] = p6 - q6
             t[tb + 7] = p7 - q7
+            t[tb + 8] = p8 - q8
+            t[tb + 9] = p9 - q9
+            t[tb + 10] = p10 - q10
+            t[tb + 11] = p11 - q11
+            t[tb + 12] = p12 - q12
+            t[tb + 13] = p13 - q13
+            t[tb + 14] = p14 - q14
+            t[tb + 15] = p15 - q15
         for k in range(deg * LANES):
             x = t[k]
             ex = exp32(-min(abs(x), X_MAX))
@@ -272,6 +456,14 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
         acc5 = sgn[sb + 5]
         acc6 = sgn[sb + 6]
         acc7 = sgn[sb + 7]
+        acc8 = sgn[sb + 8]
+        acc9 = sgn[sb + 9]
+        acc10 = sgn[sb + 10]
+        acc11 = sgn[sb + 11]
+        acc12 = sgn[sb + 12]
+        acc13 = sgn[sb + 13]
+        acc14 = sgn[sb + 14]
+        acc15 = sgn[sb + 15]
         for i in range(deg):
             tb = i * LANES
             h0 = th[tb + 0]
@@ -282,6 +474,14 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
             h5 = th[tb + 5]
             h6 = th[tb + 6]
             h7 = th[tb + 7]
+            h8 = th[tb + 8]
+            h9 = th[tb + 9]
+            h10 = th[tb + 10]
+            h11 = th[tb + 11]
+            h12 = th[tb + 12]
+            h13 = th[tb + 13]
+            h14 = th[tb + 14]
+            h15 = th[tb + 15]
             fwd[tb + 0] = acc0
             fwd[tb + 1] = acc1
             fwd[tb + 2] = acc2
@@ -290,6 +490,14 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
             fwd[tb + 5] = acc5
             fwd[tb + 6] = acc6
             fwd[tb + 7] = acc7
+            fwd[tb + 8] = acc8
+            fwd[tb + 9] = acc9
+            fwd[tb + 10] = acc10
+            fwd[tb + 11] = acc11
+            fwd[tb + 12] = acc12
+            fwd[tb + 13] = acc13
+            fwd[tb + 14] = acc14
+            fwd[tb + 15] = acc15
             acc0 = acc0 * h0
             acc1 = acc1 * h1
             acc2 = acc2 * h2
@@ -298,6 +506,14 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
             acc5 = acc5 * h5
             acc6 = acc6 * h6
             acc7 = acc7 * h7
+            acc8 = acc8 * h8
+            acc9 = acc9 * h9
+            acc10 = acc10 * h10
+            acc11 = acc11 * h11
+            acc12 = acc12 * h12
+            acc13 = acc13 * h13
+            acc14 = acc14 * h14
+            acc15 = acc15 * h15
         acc0 = ONE
         acc1 = ONE
         acc2 = ONE
@@ -306,6 +522,14 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
         acc5 = ONE
         acc6 = ONE
         acc7 = ONE
+        acc8 = ONE
+        acc9 = ONE
+        acc10 = ONE
+        acc11 = ONE
+        acc12 = ONE
+        acc13 = ONE
+        acc14 = ONE
+        acc15 = ONE
         for i in range(deg - 1, -1, -1):
             tb = i * LANES
             h0 = th[tb + 0]
@@ -316,6 +540,14 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
             h5 = th[tb + 5]
             h6 = th[tb + 6]
             h7 = th[tb + 7]
+            h8 = th[tb + 8]
+            h9 = th[tb + 9]
+            h10 = th[tb + 10]
+            h11 = th[tb + 11]
+            h12 = th[tb + 12]
+            h13 = th[tb + 13]
+            h14 = th[tb + 14]
+            h15 = th[tb + 15]
             f0 = fwd[tb + 0]
             f1 = fwd[tb + 1]
             f2 = fwd[tb + 2]
@@ -324,6 +556,14 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
             f5 = fwd[tb + 5]
             f6 = fwd[tb + 6]
             f7 = fwd[tb + 7]
+            f8 = fwd[tb + 8]
+            f9 = fwd[tb + 9]
+            f10 = fwd[tb + 10]
+            f11 = fwd[tb + 11]
+            f12 = fwd[tb + 12]
+            f13 = fwd[tb + 13]
+            f14 = fwd[tb + 14]
+            f15 = fwd[tb + 15]
             fwd[tb + 0] = f0 * acc0
             fwd[tb + 1] = f1 * acc1
             fwd[tb + 2] = f2 * acc2
@@ -332,6 +572,14 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
             fwd[tb + 5] = f5 * acc5
             fwd[tb + 6] = f6 * acc6
             fwd[tb + 7] = f7 * acc7
+            fwd[tb + 8] = f8 * acc8
+            fwd[tb + 9] = f9 * acc9
+            fwd[tb + 10] = f10 * acc10
+            fwd[tb + 11] = f11 * acc11
+            fwd[tb + 12] = f12 * acc12
+            fwd[tb + 13] = f13 * acc13
+            fwd[tb + 14] = f14 * acc14
+            fwd[tb + 15] = f15 * acc15
             acc0 = acc0 * h0
             acc1 = acc1 * h1
             acc2 = acc2 * h2
@@ -340,6 +588,14 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
             acc5 = acc5 * h5
             acc6 = acc6 * h6
             acc7 = acc7 * h7
+            acc8 = acc8 * h8
+            acc9 = acc9 * h9
+            acc10 = acc10 * h10
+            acc11 = acc11 * h11
+            acc12 = acc12 * h12
+            acc13 = acc13 * h13
+            acc14 = acc14 * h14
+            acc15 = acc15 * h15
         for k in range(deg * LANES):
             r = min(max(fwd[k], -P_MAX), P_MAX)
             fwd[k] = log32((ONE + r) / (ONE - r))
@@ -355,6 +611,14 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
             x5 = t[tb + 5]
             x6 = t[tb + 6]
             x7 = t[tb + 7]
+            x8 = t[tb + 8]
+            x9 = t[tb + 9]
+            x10 = t[tb + 10]
+            x11 = t[tb + 11]
+            x12 = t[tb + 12]
+            x13 = t[tb + 13]
+            x14 = t[tb + 14]
+            x15 = t[tb + 15]
             y0 = fwd[tb + 0]
             y1 = fwd[tb + 1]
             y2 = fwd[tb + 2]
@@ -363,6 +627,14 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
             y5 = fwd[tb + 5]
             y6 = fwd[tb + 6]
             y7 = fwd[tb + 7]
+            y8 = fwd[tb + 8]
+            y9 = fwd[tb + 9]
+            y10 = fwd[tb + 10]
+            y11 = fwd[tb + 11]
+            y12 = fwd[tb + 12]
+            y13 = fwd[tb + 13]
+            y14 = fwd[tb + 14]
+            y15 = fwd[tb + 15]
             c2v[eb + 0] = y0
             c2v[eb + 1] = y1
             c2v[eb + 2] = y2
@@ -371,6 +643,14 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
             c2v[eb + 5] = y5
             c2v[eb + 6] = y6
             c2v[eb + 7] = y7
+            c2v[eb + 8] = y8
+            c2v[eb + 9] = y9
+            c2v[eb + 10] = y10
+            c2v[eb + 11] = y11
+            c2v[eb + 12] = y12
+            c2v[eb + 13] = y13
+            c2v[eb + 14] = y14
+            c2v[eb + 15] = y15
             post[vb + 0] = x0 + y0
             post[vb + 1] = x1 + y1
             post[vb + 2] = x2 + y2
@@ -379,6 +659,14 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
             post[vb + 5] = x5 + y5
             post[vb + 6] = x6 + y6
             post[vb + 7] = x7 + y7
+            post[vb + 8] = x8 + y8
+            post[vb + 9] = x9 + y9
+            post[vb + 10] = x10 + y10
+            post[vb + 11] = x11 + y11
+            post[vb + 12] = x12 + y12
+            post[vb + 13] = x13 + y13
+            post[vb + 14] = x14 + y14
+            post[vb + 15] = x15 + y15
 
 
 @njit(cache=True, error_model="numpy")

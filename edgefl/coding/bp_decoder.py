@@ -25,7 +25,7 @@ The syndrome test after each iteration is incremental (only flipped hard
 decisions touch their checks' parities).
 
 Two implementations: ``"lanes"`` (:mod:`edgefl.coding.bp_lanes`, layered only):
-eight frames side by side in float32 SIMD lanes, each with its own early stop,
+sixteen frames side by side in float32 SIMD lanes, each with its own early stop,
 4-6x faster than ``"scalar"``; ``"scalar"`` (this module, both schedules): one
 frame at a time in float64, the reference the lane decoder is tested against.
 ``"auto"`` (default) takes lanes for the layered schedule.  Frames are decoded

@@ -24,9 +24,10 @@ use 8-bit saturated messages the same way): LLRs are quantised to
 ``round(L 2^FRAC_BITS)`` (1/4 for int8, 1/256 for int16), a nonzero LLR to at least one
 quantum so that hard decisions are those of the float LLRs; every message and posterior
 saturates at +-127 (int8: +-31.75 in LLR units) or +-32767 (int16: +-128); the
-normalisation multiplies by ``round(32 scale) / 32`` rounding down.  One 256-bit
-register holds 32 int8 or 16 int16 lanes against 8 float32, so a sweep costs about the
-same for four (two) times the frames.  Results differ from float32 in some frames near
+normalisation multiplies by ``round(32 scale) / 32`` rounding down.  A sweep costs
+about the same per edge for 32 int8, 16 int16 (one 256-bit register) or 16 float32
+lanes (one AVX-512 register), and the fewer frames of a batch each engine holds in
+flight, the fewer lanes idle at its end.  Results differ from float32 in some frames near
 the threshold (the test compares frame-error rates), so float32 stays the default.
 
 Early stopping keeps hard decisions and check parities as bit masks over the lanes
@@ -46,11 +47,13 @@ from numba.extending import overload
 
 from edgefl.coding._bp_lanes_kernels import (LANES, LANES_INT8, LANES_INT16, LLR_MAX, minsum_sweep,
                                              minsum_sweep_int8, minsum_sweep_int16, sumproduct_sweep)
-from edgefl.coding.simd_math import SCALE_BITS, sign_bits
+from edgefl.coding.simd_math import SCALE_BITS, SIGN_LANES, sign_bits
 
 ARITHMETICS = ("float", "int8", "int16")
 #: fixed point: lanes per group, LLR quantum 2^-FRAC_BITS, saturation bound
 _FIXED = {"int8": (np.int8, LANES_INT8, 2, 127), "int16": (np.int16, LANES_INT16, 8, 32767)}
+assert SIGN_LANES == {types.float32: LANES, types.int8: LANES_INT8, types.int16: LANES_INT16}, \
+    "simd_math.SIGN_LANES must match the generated kernels' lane counts"
 
 
 def lanes_of(arithmetic: str) -> int:

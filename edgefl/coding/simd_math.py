@@ -256,19 +256,20 @@ def scaled(typingctx, a, num):
     return a(a, num), codegen
 
 
-_SIGN_LANES = {types.float32: 8, types.int8: 32, types.int16: 16}
+#: lanes per variable that sign_bits reads, by dtype (bp_lanes checks its lane counts against it)
+SIGN_LANES = {types.float32: 16, types.int8: 32, types.int16: 16}
 
 
 @intrinsic
 def sign_bits(typingctx, arr, start):
-    """Bit ``i`` set iff ``arr[start + i] < 0``, for the 256 bits at ``arr[start:]`` (8 float32,
-    16 int16 or 32 int8 lanes): one vector compare and a mask move (``vmovmskps`` /
-    ``vpmovmskb``), the hard decisions of all lanes of one variable as a uint64."""
-    if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C" and arr.dtype in _SIGN_LANES):
+    """Bit ``i`` set iff ``arr[start + i] < 0``, for the lanes at ``arr[start:]`` (16 float32,
+    16 int16 or 32 int8: the lane counts of :mod:`edgefl.coding.bp_lanes`): one vector
+    compare and a mask move, the hard decisions of all lanes of one variable as a uint64."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C" and arr.dtype in SIGN_LANES):
         return None
     if not isinstance(start, types.Integer):
         return None
-    lanes = _SIGN_LANES[arr.dtype]
+    lanes = SIGN_LANES[arr.dtype]
     is_float = arr.dtype == types.float32
 
     def codegen(context, builder, signature, args):
