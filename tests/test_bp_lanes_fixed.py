@@ -173,3 +173,22 @@ def test_arithmetic_is_validated():
     with pytest.raises(ValueError, match="needs algorithm='min-sum'"):
         WynerZivOptions(arithmetic="int8")
     assert WynerZivOptions(algorithm="min-sum", arithmetic="int16").arithmetic == "int16"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arithmetic", FIXED)
+def test_fixed_point_result_does_not_depend_on_thread_count(arithmetic):
+    """Frames split over two lane engines (numba threads) decode as on one."""
+    code = get_code(0.5, n=N)
+    b, llr = bsc_frames(0.075, 3 * lanes_of(arithmetic), seed=5)
+    synd = syndrome(code, b)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = decode_syndrome(code, synd, llr, algorithm="min-sum", arithmetic=arithmetic)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = decode_syndrome(code, synd, llr, algorithm="min-sum", arithmetic=arithmetic)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one.bits, two.bits)
+    np.testing.assert_array_equal(one.iterations, two.iterations)
