@@ -35,13 +35,15 @@ INT16_MIN = np.int16(-32767)
 
 
 @njit(cache=True, fastmath={"nsz", "contract"}, error_model="numpy")
-def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
+def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, scale, keep):
     """One layered iteration of normalised min-sum: every check in turn, for every lane.
 
     The loop over checks is inside the kernel: a call per check would pass every
     array again and reload the constants, which costs as much as the update.
     ``keep[lane]`` is 0 in a lane's first iteration (its messages from the previous
-    frame count as zero: no clearing pass) and 1 after."""
+    frame count as zero: no clearing pass) and 1 after.  The second pass recomputes
+    the extrinsic values instead of storing and reading them back: loads
+    are cheaper than stores, and ``q k`` with k in {0, 1} is exact, so the values match."""
     k0 = keep[0]
     k1 = keep[1]
     k2 = keep[2]
@@ -113,7 +115,6 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
         for i in range(deg):
             vb = edge_var[e0 + i] * LANES
             eb = (e0 + i) * LANES
-            tb = i * LANES
             p0 = post[vb + 0]
             p1 = post[vb + 1]
             p2 = post[vb + 2]
@@ -226,22 +227,6 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
             s13 = -s13 if x13 < ZERO else s13
             s14 = -s14 if x14 < ZERO else s14
             s15 = -s15 if x15 < ZERO else s15
-            t[tb + 0] = x0
-            t[tb + 1] = x1
-            t[tb + 2] = x2
-            t[tb + 3] = x3
-            t[tb + 4] = x4
-            t[tb + 5] = x5
-            t[tb + 6] = x6
-            t[tb + 7] = x7
-            t[tb + 8] = x8
-            t[tb + 9] = x9
-            t[tb + 10] = x10
-            t[tb + 11] = x11
-            t[tb + 12] = x12
-            t[tb + 13] = x13
-            t[tb + 14] = x14
-            t[tb + 15] = x15
         # signed magnitudes: to the edge that holds the minimum, and to every other edge
         h1_0 = s0 * min(scale * m1_0, MSG_MAX)
         h1_1 = s1 * min(scale * m1_1, MSG_MAX)
@@ -278,23 +263,22 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
         for i in range(deg):
             vb = edge_var[e0 + i] * LANES
             eb = (e0 + i) * LANES
-            tb = i * LANES
-            x0 = t[tb + 0]
-            x1 = t[tb + 1]
-            x2 = t[tb + 2]
-            x3 = t[tb + 3]
-            x4 = t[tb + 4]
-            x5 = t[tb + 5]
-            x6 = t[tb + 6]
-            x7 = t[tb + 7]
-            x8 = t[tb + 8]
-            x9 = t[tb + 9]
-            x10 = t[tb + 10]
-            x11 = t[tb + 11]
-            x12 = t[tb + 12]
-            x13 = t[tb + 13]
-            x14 = t[tb + 14]
-            x15 = t[tb + 15]
+            x0 = post[vb + 0] - c2v[eb + 0] * k0
+            x1 = post[vb + 1] - c2v[eb + 1] * k1
+            x2 = post[vb + 2] - c2v[eb + 2] * k2
+            x3 = post[vb + 3] - c2v[eb + 3] * k3
+            x4 = post[vb + 4] - c2v[eb + 4] * k4
+            x5 = post[vb + 5] - c2v[eb + 5] * k5
+            x6 = post[vb + 6] - c2v[eb + 6] * k6
+            x7 = post[vb + 7] - c2v[eb + 7] * k7
+            x8 = post[vb + 8] - c2v[eb + 8] * k8
+            x9 = post[vb + 9] - c2v[eb + 9] * k9
+            x10 = post[vb + 10] - c2v[eb + 10] * k10
+            x11 = post[vb + 11] - c2v[eb + 11] * k11
+            x12 = post[vb + 12] - c2v[eb + 12] * k12
+            x13 = post[vb + 13] - c2v[eb + 13] * k13
+            x14 = post[vb + 14] - c2v[eb + 14] * k14
+            x15 = post[vb + 15] - c2v[eb + 15] * k15
             y0 = h2_0 if abs(x0) == m1_0 else h1_0
             y1 = h2_1 if abs(x1) == m1_1 else h1_1
             y2 = h2_2 if abs(x2) == m1_2 else h1_2
@@ -670,12 +654,13 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
 
 
 @njit(cache=True, error_model="numpy")
-def minsum_sweep_int8(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
+def minsum_sweep_int8(chk_ptr, edge_var, post, c2v, sgn, num, keep):
     """One layered iteration of normalised min-sum in int8 fixed point, every check, every lane.
 
     Saturating arithmetic on [-127, 127]; ``sgn`` is 0 or -1 (the syndrome bit as a
     sign mask) and the message sign is the XOR of sign bits; magnitudes are scaled by
-    ``num / 32`` (rounded down); ``keep[lane]`` is 0 (first iteration: old messages ignored) or -1."""
+    ``num / 32`` (rounded down); ``keep[lane]`` is 0 (first iteration: old messages ignored)
+    or -1.  The second pass recomputes the extrinsic values, as :func:`minsum_sweep` does."""
     k0 = keep[0]
     k1 = keep[1]
     k2 = keep[2]
@@ -811,7 +796,6 @@ def minsum_sweep_int8(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
         for i in range(deg):
             vb = edge_var[e0 + i] * LANES_INT8
             eb = (e0 + i) * LANES_INT8
-            tb = i * LANES_INT8
             x0 = imax(sat_sub(post[vb + 0], iand(c2v[eb + 0], k0)), INT8_MIN)
             x1 = imax(sat_sub(post[vb + 1], iand(c2v[eb + 1], k1)), INT8_MIN)
             x2 = imax(sat_sub(post[vb + 2], iand(c2v[eb + 2], k2)), INT8_MIN)
@@ -972,38 +956,6 @@ def minsum_sweep_int8(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
             s29 = ixor(s29, x29)
             s30 = ixor(s30, x30)
             s31 = ixor(s31, x31)
-            t[tb + 0] = x0
-            t[tb + 1] = x1
-            t[tb + 2] = x2
-            t[tb + 3] = x3
-            t[tb + 4] = x4
-            t[tb + 5] = x5
-            t[tb + 6] = x6
-            t[tb + 7] = x7
-            t[tb + 8] = x8
-            t[tb + 9] = x9
-            t[tb + 10] = x10
-            t[tb + 11] = x11
-            t[tb + 12] = x12
-            t[tb + 13] = x13
-            t[tb + 14] = x14
-            t[tb + 15] = x15
-            t[tb + 16] = x16
-            t[tb + 17] = x17
-            t[tb + 18] = x18
-            t[tb + 19] = x19
-            t[tb + 20] = x20
-            t[tb + 21] = x21
-            t[tb + 22] = x22
-            t[tb + 23] = x23
-            t[tb + 24] = x24
-            t[tb + 25] = x25
-            t[tb + 26] = x26
-            t[tb + 27] = x27
-            t[tb + 28] = x28
-            t[tb + 29] = x29
-            t[tb + 30] = x30
-            t[tb + 31] = x31
         h1_0 = scaled(m1_0, num)
         h1_1 = scaled(m1_1, num)
         h1_2 = scaled(m1_2, num)
@@ -1071,39 +1023,38 @@ def minsum_sweep_int8(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
         for i in range(deg):
             vb = edge_var[e0 + i] * LANES_INT8
             eb = (e0 + i) * LANES_INT8
-            tb = i * LANES_INT8
-            x0 = t[tb + 0]
-            x1 = t[tb + 1]
-            x2 = t[tb + 2]
-            x3 = t[tb + 3]
-            x4 = t[tb + 4]
-            x5 = t[tb + 5]
-            x6 = t[tb + 6]
-            x7 = t[tb + 7]
-            x8 = t[tb + 8]
-            x9 = t[tb + 9]
-            x10 = t[tb + 10]
-            x11 = t[tb + 11]
-            x12 = t[tb + 12]
-            x13 = t[tb + 13]
-            x14 = t[tb + 14]
-            x15 = t[tb + 15]
-            x16 = t[tb + 16]
-            x17 = t[tb + 17]
-            x18 = t[tb + 18]
-            x19 = t[tb + 19]
-            x20 = t[tb + 20]
-            x21 = t[tb + 21]
-            x22 = t[tb + 22]
-            x23 = t[tb + 23]
-            x24 = t[tb + 24]
-            x25 = t[tb + 25]
-            x26 = t[tb + 26]
-            x27 = t[tb + 27]
-            x28 = t[tb + 28]
-            x29 = t[tb + 29]
-            x30 = t[tb + 30]
-            x31 = t[tb + 31]
+            x0 = imax(sat_sub(post[vb + 0], iand(c2v[eb + 0], k0)), INT8_MIN)
+            x1 = imax(sat_sub(post[vb + 1], iand(c2v[eb + 1], k1)), INT8_MIN)
+            x2 = imax(sat_sub(post[vb + 2], iand(c2v[eb + 2], k2)), INT8_MIN)
+            x3 = imax(sat_sub(post[vb + 3], iand(c2v[eb + 3], k3)), INT8_MIN)
+            x4 = imax(sat_sub(post[vb + 4], iand(c2v[eb + 4], k4)), INT8_MIN)
+            x5 = imax(sat_sub(post[vb + 5], iand(c2v[eb + 5], k5)), INT8_MIN)
+            x6 = imax(sat_sub(post[vb + 6], iand(c2v[eb + 6], k6)), INT8_MIN)
+            x7 = imax(sat_sub(post[vb + 7], iand(c2v[eb + 7], k7)), INT8_MIN)
+            x8 = imax(sat_sub(post[vb + 8], iand(c2v[eb + 8], k8)), INT8_MIN)
+            x9 = imax(sat_sub(post[vb + 9], iand(c2v[eb + 9], k9)), INT8_MIN)
+            x10 = imax(sat_sub(post[vb + 10], iand(c2v[eb + 10], k10)), INT8_MIN)
+            x11 = imax(sat_sub(post[vb + 11], iand(c2v[eb + 11], k11)), INT8_MIN)
+            x12 = imax(sat_sub(post[vb + 12], iand(c2v[eb + 12], k12)), INT8_MIN)
+            x13 = imax(sat_sub(post[vb + 13], iand(c2v[eb + 13], k13)), INT8_MIN)
+            x14 = imax(sat_sub(post[vb + 14], iand(c2v[eb + 14], k14)), INT8_MIN)
+            x15 = imax(sat_sub(post[vb + 15], iand(c2v[eb + 15], k15)), INT8_MIN)
+            x16 = imax(sat_sub(post[vb + 16], iand(c2v[eb + 16], k16)), INT8_MIN)
+            x17 = imax(sat_sub(post[vb + 17], iand(c2v[eb + 17], k17)), INT8_MIN)
+            x18 = imax(sat_sub(post[vb + 18], iand(c2v[eb + 18], k18)), INT8_MIN)
+            x19 = imax(sat_sub(post[vb + 19], iand(c2v[eb + 19], k19)), INT8_MIN)
+            x20 = imax(sat_sub(post[vb + 20], iand(c2v[eb + 20], k20)), INT8_MIN)
+            x21 = imax(sat_sub(post[vb + 21], iand(c2v[eb + 21], k21)), INT8_MIN)
+            x22 = imax(sat_sub(post[vb + 22], iand(c2v[eb + 22], k22)), INT8_MIN)
+            x23 = imax(sat_sub(post[vb + 23], iand(c2v[eb + 23], k23)), INT8_MIN)
+            x24 = imax(sat_sub(post[vb + 24], iand(c2v[eb + 24], k24)), INT8_MIN)
+            x25 = imax(sat_sub(post[vb + 25], iand(c2v[eb + 25], k25)), INT8_MIN)
+            x26 = imax(sat_sub(post[vb + 26], iand(c2v[eb + 26], k26)), INT8_MIN)
+            x27 = imax(sat_sub(post[vb + 27], iand(c2v[eb + 27], k27)), INT8_MIN)
+            x28 = imax(sat_sub(post[vb + 28], iand(c2v[eb + 28], k28)), INT8_MIN)
+            x29 = imax(sat_sub(post[vb + 29], iand(c2v[eb + 29], k29)), INT8_MIN)
+            x30 = imax(sat_sub(post[vb + 30], iand(c2v[eb + 30], k30)), INT8_MIN)
+            x31 = imax(sat_sub(post[vb + 31], iand(c2v[eb + 31], k31)), INT8_MIN)
             g0 = h2_0 if ieq(iabs(x0), m1_0) else h1_0
             g1 = h2_1 if ieq(iabs(x1), m1_1) else h1_1
             g2 = h2_2 if ieq(iabs(x2), m1_2) else h1_2
@@ -1235,12 +1186,13 @@ def minsum_sweep_int8(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
 
 
 @njit(cache=True, error_model="numpy")
-def minsum_sweep_int16(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
+def minsum_sweep_int16(chk_ptr, edge_var, post, c2v, sgn, num, keep):
     """One layered iteration of normalised min-sum in int16 fixed point, every check, every lane.
 
     Saturating arithmetic on [-32767, 32767]; ``sgn`` is 0 or -1 (the syndrome bit as a
     sign mask) and the message sign is the XOR of sign bits; magnitudes are scaled by
-    ``num / 32`` (rounded down); ``keep[lane]`` is 0 (first iteration: old messages ignored) or -1."""
+    ``num / 32`` (rounded down); ``keep[lane]`` is 0 (first iteration: old messages ignored)
+    or -1.  The second pass recomputes the extrinsic values, as :func:`minsum_sweep` does."""
     k0 = keep[0]
     k1 = keep[1]
     k2 = keep[2]
@@ -1312,7 +1264,6 @@ def minsum_sweep_int16(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
         for i in range(deg):
             vb = edge_var[e0 + i] * LANES_INT16
             eb = (e0 + i) * LANES_INT16
-            tb = i * LANES_INT16
             x0 = imax(sat_sub(post[vb + 0], iand(c2v[eb + 0], k0)), INT16_MIN)
             x1 = imax(sat_sub(post[vb + 1], iand(c2v[eb + 1], k1)), INT16_MIN)
             x2 = imax(sat_sub(post[vb + 2], iand(c2v[eb + 2], k2)), INT16_MIN)
@@ -1393,22 +1344,6 @@ def minsum_sweep_int16(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
             s13 = ixor(s13, x13)
             s14 = ixor(s14, x14)
             s15 = ixor(s15, x15)
-            t[tb + 0] = x0
-            t[tb + 1] = x1
-            t[tb + 2] = x2
-            t[tb + 3] = x3
-            t[tb + 4] = x4
-            t[tb + 5] = x5
-            t[tb + 6] = x6
-            t[tb + 7] = x7
-            t[tb + 8] = x8
-            t[tb + 9] = x9
-            t[tb + 10] = x10
-            t[tb + 11] = x11
-            t[tb + 12] = x12
-            t[tb + 13] = x13
-            t[tb + 14] = x14
-            t[tb + 15] = x15
         h1_0 = scaled(m1_0, num)
         h1_1 = scaled(m1_1, num)
         h1_2 = scaled(m1_2, num)
@@ -1444,23 +1379,22 @@ def minsum_sweep_int16(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
         for i in range(deg):
             vb = edge_var[e0 + i] * LANES_INT16
             eb = (e0 + i) * LANES_INT16
-            tb = i * LANES_INT16
-            x0 = t[tb + 0]
-            x1 = t[tb + 1]
-            x2 = t[tb + 2]
-            x3 = t[tb + 3]
-            x4 = t[tb + 4]
-            x5 = t[tb + 5]
-            x6 = t[tb + 6]
-            x7 = t[tb + 7]
-            x8 = t[tb + 8]
-            x9 = t[tb + 9]
-            x10 = t[tb + 10]
-            x11 = t[tb + 11]
-            x12 = t[tb + 12]
-            x13 = t[tb + 13]
-            x14 = t[tb + 14]
-            x15 = t[tb + 15]
+            x0 = imax(sat_sub(post[vb + 0], iand(c2v[eb + 0], k0)), INT16_MIN)
+            x1 = imax(sat_sub(post[vb + 1], iand(c2v[eb + 1], k1)), INT16_MIN)
+            x2 = imax(sat_sub(post[vb + 2], iand(c2v[eb + 2], k2)), INT16_MIN)
+            x3 = imax(sat_sub(post[vb + 3], iand(c2v[eb + 3], k3)), INT16_MIN)
+            x4 = imax(sat_sub(post[vb + 4], iand(c2v[eb + 4], k4)), INT16_MIN)
+            x5 = imax(sat_sub(post[vb + 5], iand(c2v[eb + 5], k5)), INT16_MIN)
+            x6 = imax(sat_sub(post[vb + 6], iand(c2v[eb + 6], k6)), INT16_MIN)
+            x7 = imax(sat_sub(post[vb + 7], iand(c2v[eb + 7], k7)), INT16_MIN)
+            x8 = imax(sat_sub(post[vb + 8], iand(c2v[eb + 8], k8)), INT16_MIN)
+            x9 = imax(sat_sub(post[vb + 9], iand(c2v[eb + 9], k9)), INT16_MIN)
+            x10 = imax(sat_sub(post[vb + 10], iand(c2v[eb + 10], k10)), INT16_MIN)
+            x11 = imax(sat_sub(post[vb + 11], iand(c2v[eb + 11], k11)), INT16_MIN)
+            x12 = imax(sat_sub(post[vb + 12], iand(c2v[eb + 12], k12)), INT16_MIN)
+            x13 = imax(sat_sub(post[vb + 13], iand(c2v[eb + 13], k13)), INT16_MIN)
+            x14 = imax(sat_sub(post[vb + 14], iand(c2v[eb + 14], k14)), INT16_MIN)
+            x15 = imax(sat_sub(post[vb + 15], iand(c2v[eb + 15], k15)), INT16_MIN)
             g0 = h2_0 if ieq(iabs(x0), m1_0) else h1_0
             g1 = h2_1 if ieq(iabs(x1), m1_1) else h1_1
             g2 = h2_2 if ieq(iabs(x2), m1_2) else h1_2

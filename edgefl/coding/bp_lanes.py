@@ -262,7 +262,7 @@ def _decode_group(chk_ptr, edge_var, var_ptr, var_chk, synd, llr, first, last,
     sgn = np.ones(m * LANES, dtype=np.float32)
     keep = np.ones(LANES, dtype=np.float32)
     t = np.empty(max_deg * LANES, dtype=np.float32)
-    th = np.empty(max_deg * LANES, dtype=np.float32)
+    th = np.empty(max_deg * LANES, dtype=np.float32)  # t, th, fwd: sum-product's scratch
     fwd = np.empty(max_deg * LANES, dtype=np.float32)
     scale32 = np.float32(scale)
     hard, parity, par0, unsat0, lane_frame, lane_it, idle, cursor = _lanes_state(
@@ -271,33 +271,33 @@ def _decode_group(chk_ptr, edge_var, var_ptr, var_chk, synd, llr, first, last,
                   lane_frame, lane_it, idle, cursor, bits_out, success, iters, np.float32(LLR_MAX),
                   np.float32(1.0), np.float32(-1.0)):
         if minsum:
-            minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale32, keep)
+            minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, scale32, keep)
         else:
             sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep)
         _after_sweep(var_ptr, var_chk, post, hard, parity, keep, np.float32(1.0), lane_frame, lane_it,
                      cursor, max_iter, bits_out, success, iters)
 
 
-def _fixed_sweep(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
+def _fixed_sweep(chk_ptr, edge_var, post, c2v, sgn, num, keep):
     """The fixed-point min-sum sweep of post's dtype (resolved when numba compiles)."""
     raise NotImplementedError("called only from numba code")
 
 
 @overload(_fixed_sweep)
-def _fixed_sweep_impl(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):  # noqa: ARG001 (numba overload signature)
+def _fixed_sweep_impl(chk_ptr, edge_var, post, c2v, sgn, num, keep):  # noqa: ARG001 (numba overload signature)
     kernel = {types.int8: minsum_sweep_int8, types.int16: minsum_sweep_int16}.get(post.dtype)
     if kernel is None:
         return None
 
-    def impl(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
-        kernel(chk_ptr, edge_var, post, c2v, sgn, t, num, keep)
+    def impl(chk_ptr, edge_var, post, c2v, sgn, num, keep):
+        kernel(chk_ptr, edge_var, post, c2v, sgn, num, keep)
 
     return impl
 
 
 @njit(cache=True)
 def _decode_group_fixed(chk_ptr, edge_var, var_ptr, var_chk, synd, q, first, last,
-                        max_iter, num, bits_out, success, iters, max_deg, lanes, qmax):
+                        max_iter, num, bits_out, success, iters, lanes, qmax):
     """Min-sum in fixed point (q: quantised LLRs, int8 or int16) with ``lanes`` frames in flight."""
     n = q.shape[1]
     m = chk_ptr.size - 1
@@ -306,14 +306,13 @@ def _decode_group_fixed(chk_ptr, edge_var, var_ptr, var_chk, synd, q, first, las
     c2v = np.zeros(edge_var.size * lanes, dtype=q.dtype)
     sgn = np.zeros(m * lanes, dtype=q.dtype)
     keep = np.full(lanes, -1, dtype=q.dtype)
-    t = np.empty(max_deg * lanes, dtype=q.dtype)
     num_q = q.dtype.type(num)
     hard, parity, par0, unsat0, lane_frame, lane_it, idle, cursor = _lanes_state(
         chk_ptr, edge_var, synd, q, first, last, lanes)
     while _refill(first, last, max_iter, synd, q, post, c2v, sgn, keep, hard, parity, par0, unsat0,
                   lane_frame, lane_it, idle, cursor, bits_out, success, iters, q.dtype.type(qmax),
                   zero, q.dtype.type(-1)):
-        _fixed_sweep(chk_ptr, edge_var, post, c2v, sgn, t, num_q, keep)
+        _fixed_sweep(chk_ptr, edge_var, post, c2v, sgn, num_q, keep)
         _after_sweep(var_ptr, var_chk, post, hard, parity, keep, q.dtype.type(-1), lane_frame, lane_it,
                      cursor, max_iter, bits_out, success, iters)
 
@@ -328,10 +327,10 @@ def _decode_groups_parallel(chk_ptr, edge_var, var_ptr, var_chk, synd, llr, boun
 
 @njit(cache=True, parallel=True)
 def _decode_groups_parallel_fixed(chk_ptr, edge_var, var_ptr, var_chk, synd, q, bounds,
-                                  max_iter, num, bits_out, success, iters, max_deg, lanes, qmax):
+                                  max_iter, num, bits_out, success, iters, lanes, qmax):
     for g in prange(bounds.size - 1):
         _decode_group_fixed(chk_ptr, edge_var, var_ptr, var_chk, synd, q, bounds[g], bounds[g + 1],
-                            max_iter, num, bits_out, success, iters, max_deg, lanes, qmax)
+                            max_iter, num, bits_out, success, iters, lanes, qmax)
 
 
 _SLP_LOCK = threading.Lock()
@@ -396,7 +395,7 @@ def decode_lanes(code, synd: np.ndarray, llr: np.ndarray, max_iter: int, minsum:
         single, parallel = _decode_group, _decode_groups_parallel
     else:
         args = (code.chk_ptr, code.edge_var, code.var_ptr, var_chk, synd, quantize(llr, arithmetic))
-        tail = (int(max_iter), scale_num(scale), bits, success, iters, max_deg, lanes, _FIXED[arithmetic][3])
+        tail = (int(max_iter), scale_num(scale), bits, success, iters, lanes, _FIXED[arithmetic][3])
         single, parallel = _decode_group_fixed, _decode_groups_parallel_fixed
     if groups == 1:
         _run(single, *args, 0, frames, *tail)

@@ -64,13 +64,15 @@ INT16_MIN = np.int16(-32767)
 
 
 @njit(cache=True, fastmath={{"nsz", "contract"}}, error_model="numpy")
-def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
+def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, scale, keep):
     """One layered iteration of normalised min-sum: every check in turn, for every lane.
 
     The loop over checks is inside the kernel: a call per check would pass every
     array again and reload the constants, which costs as much as the update.
     ``keep[lane]`` is 0 in a lane's first iteration (its messages from the previous
-    frame count as zero: no clearing pass) and 1 after."""
+    frame count as zero: no clearing pass) and 1 after.  The second pass recomputes
+    the extrinsic values instead of storing and reading them back: loads
+    are cheaper than stores, and ``q k`` with k in {{0, 1}} is exact, so the values match."""
     k$ = keep[$]
     for c in range(chk_ptr.size - 1):
         e0 = chk_ptr[c]
@@ -82,7 +84,6 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
         for i in range(deg):
             vb = edge_var[e0 + i] * LANES
             eb = (e0 + i) * LANES
-            tb = i * LANES
             p$ = post[vb + $]
             q$ = c2v[eb + $] * k$
             x$ = p$ - q$
@@ -90,15 +91,13 @@ def minsum_sweep(chk_ptr, edge_var, post, c2v, sgn, t, scale, keep):
             m2_$ = min(m2_$, max(m1_$, a$))
             m1_$ = min(m1_$, a$)
             s$ = -s$ if x$ < ZERO else s$
-            t[tb + $] = x$
         # signed magnitudes: to the edge that holds the minimum, and to every other edge
         h1_$ = s$ * min(scale * m1_$, MSG_MAX)
         h2_$ = s$ * min(scale * m2_$, MSG_MAX)
         for i in range(deg):
             vb = edge_var[e0 + i] * LANES
             eb = (e0 + i) * LANES
-            tb = i * LANES
-            x$ = t[tb + $]
+            x$ = post[vb + $] - c2v[eb + $] * k$
             y$ = h2_$ if abs(x$) == m1_$ else h1_$
             y$ = -y$ if x$ < ZERO else y$
             c2v[eb + $] = y$
@@ -161,12 +160,13 @@ def sumproduct_sweep(chk_ptr, edge_var, post, c2v, sgn, t, th, fwd, keep):
 _FIXED_TEMPLATE = '''
 
 @njit(cache=True, error_model="numpy")
-def minsum_sweep_@DT@(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
+def minsum_sweep_@DT@(chk_ptr, edge_var, post, c2v, sgn, num, keep):
     """One layered iteration of normalised min-sum in @DT@ fixed point, every check, every lane.
 
     Saturating arithmetic on [-@QMAX@, @QMAX@]; ``sgn`` is 0 or -1 (the syndrome bit as a
     sign mask) and the message sign is the XOR of sign bits; magnitudes are scaled by
-    ``num / 32`` (rounded down); ``keep[lane]`` is 0 (first iteration: old messages ignored) or -1."""
+    ``num / 32`` (rounded down); ``keep[lane]`` is 0 (first iteration: old messages ignored)
+    or -1.  The second pass recomputes the extrinsic values, as :func:`minsum_sweep` does."""
     k$ = keep[$]
     for c in range(chk_ptr.size - 1):
         e0 = chk_ptr[c]
@@ -178,20 +178,17 @@ def minsum_sweep_@DT@(chk_ptr, edge_var, post, c2v, sgn, t, num, keep):
         for i in range(deg):
             vb = edge_var[e0 + i] * LANES_@DTU@
             eb = (e0 + i) * LANES_@DTU@
-            tb = i * LANES_@DTU@
             x$ = imax(sat_sub(post[vb + $], iand(c2v[eb + $], k$)), @DTU@_MIN)
             a$ = iabs(x$)
             m2_$ = imin(m2_$, imax(m1_$, a$))
             m1_$ = imin(m1_$, a$)
             s$ = ixor(s$, x$)
-            t[tb + $] = x$
         h1_$ = scaled(m1_$, num)
         h2_$ = scaled(m2_$, num)
         for i in range(deg):
             vb = edge_var[e0 + i] * LANES_@DTU@
             eb = (e0 + i) * LANES_@DTU@
-            tb = i * LANES_@DTU@
-            x$ = t[tb + $]
+            x$ = imax(sat_sub(post[vb + $], iand(c2v[eb + $], k$)), @DTU@_MIN)
             g$ = h2_$ if ieq(iabs(x$), m1_$) else h1_$
             y$ = ineg(g$) if isneg(ixor(s$, x$)) else g$
             c2v[eb + $] = y$
