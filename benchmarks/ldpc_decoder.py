@@ -21,6 +21,10 @@ Run:  python benchmarks/ldpc_decoder.py [--frames 64] [--gap-frames 1000] [--gue
    round, rounds interleaved (``--repeats``), and the table gives medians: of the CPU
    time per decoder, and of the per-round time ratios against ``ldpc``, so that load
    from other jobs on a shared machine moves ours and the reference together.
+   Measured (AMD EPYC Zen 5 with AVX-512, shared, loaded; median of 3 runs of
+   ``--skip-gap --repeats 9``): min-sum lanes float32 76 Mbit/s/core (36x ldpc's 2.1),
+   int16 97 (46x), int8 131 (63x); sum-product lanes 34 (47x ldpc's 0.73); before
+   issue 23: min-sum lanes 35 (16x), sum-product lanes 23 (29x) on the same machine.
 2. Rate gap: for a few crossover probabilities p, the smallest grid rate whose
    frame-error rate (decoded bits != truth) is <= 1 % minus the Slepian-Wolf bound
    H(p), with sum-product, layered, at most 100 iterations: PEG codes (grid 1/400)
