@@ -88,6 +88,7 @@ def successive_wyner_ziv(
     scales: np.ndarray | None = None,
     mode: str = "bit-true",
     options: WynerZivOptions | None = None,
+    side_information: SideInformationPosterior | None = None,
 ) -> WynerZivResult:
     """Code and decode the (K, P) quantisation ``index`` in upload ``order``.
 
@@ -96,6 +97,9 @@ def successive_wyner_ziv(
     units, used for the LLRs), ``scales`` (K,) each worker's quantiser scale.
     ``options`` (validated when built) set the code, the BP decoder
     (:func:`edgefl.coding.bp_decoder.decode_syndrome`) and the failure handling.
+    ``side_information``: a fresh side-information tracker for the LLRs (bit-true mode; default
+    the Gaussian model's :class:`SideInformationPosterior` on ``stats``), e.g.
+    :class:`edgefl.coding.sign_history.HistoryPosterior`.
     """
     opt = options if options is not None else WynerZivOptions()
     index = np.asarray(index)
@@ -119,12 +123,14 @@ def successive_wyner_ziv(
     F = -(-P // n)
     res = WynerZivResult(index=index.copy(), upload_bits=np.zeros(K), decode_bits=np.zeros(K),
                          schedule=[[] for _ in range(K)])
-    posterior = SideInformationPosterior(quantizer, stats, P) if mode == "bit-true" else None
+    posterior = None
+    if mode == "bit-true":
+        posterior = side_information if side_information is not None else SideInformationPosterior(quantizer, stats, P)
     truth_planes = to_bitplanes(index, m)  # (m, K, P)
 
     for pos, w in enumerate(order):
         w = int(w)
-        post = posterior.posterior(scales[w]) if posterior is not None else None
+        post = posterior.posterior(scales[w], worker=w) if posterior is not None else None
         lower = np.zeros(P, dtype=np.int64)  # decoded value of planes < i
         for i in range(1, m + 1):
             truth = truth_planes[i - 1, w]

@@ -29,8 +29,10 @@ import numpy as np
 from edgefl.coding import op_counts
 from edgefl.coding.ldpc import code_at_step, rate_grid
 from edgefl.coding.linear_estimator import linear_estimate, linear_estimator_weights
+from edgefl.coding.margin_policy import MarginPolicy
 from edgefl.coding.quantizer import UniformQuantizer
 from edgefl.coding.rate_controller import RateController
+from edgefl.coding.sign_history import HistoryPosterior, SignHistoryModel
 from edgefl.coding.statistics import (
     GradientStatistics,
     offline_estimate,
@@ -65,6 +67,9 @@ class DSCCompressor(Compressor):
             method="grid" if c.mc_samples is None else "mc",
             samples=c.mc_samples, seed=c.code_seed,
         )
+        self.margins = MarginPolicy(c.rate_policy, c.rate_margin, c.rate_margin_slope, c.retry_target,
+                                    c.margin_gain)
+        self.history = SignHistoryModel() if c.side_information == "history" else None
         self.stats = GradientStatistics(c.sigma_x2, c.sigma_n2)
         self._rates_done: set[tuple[float, int]] = set()  # statistics the rates were computed for
         self._estimated = False  # an online estimate was made after the last round
@@ -133,14 +138,23 @@ class DSCCompressor(Compressor):
             stats = offline_estimate(grads) if K >= 2 else self.stats
         else:
             stats = self.stats
-        rates = self.rate_controller.rates(stats, K)
+        gaussian = self.rate_controller.ideal_rates(stats, K)
         self._rates_done.add(self._rates_key(stats, K))
+        history = self.history is not None and self.history.ready(K, P)
+        ideal = self.history.rate_estimate()[:, None] if history else gaussian
+        rates = self.margins.rates(ideal)
         # absolute statistics for the LLRs: the ratio estimate, scaled by the first uploader's scalar
         total = float(power[order[0]])
         llr_stats = GradientStatistics(total * stats.ratio / (1 + stats.ratio), total / (1 + stats.ratio))
 
+        side = HistoryPosterior(self.history, P) if history and ctx.fidelity == "bit-true" else None
         wz = successive_wyner_ziv(index, order, self.quantizer, rates, llr_stats, scales=scales,
-                                  mode=ctx.fidelity, options=c)
+                                  mode=ctx.fidelity, options=c, side_information=side)
+        coded = int(sum(p["frames"] for p in wz.planes if p["coded"]))
+        scale_used = self.margins.scale
+        self.margins.observe(coded, min(wz.decode_failures, coded))
+        if self.history is not None:
+            self.history.update(wz.index, order)
         aggregate, recon, weights = self._reconstruct(wz.index, grads, scales, llr_stats)
         scalars = 2 if (c.bits == 1 and c.scaled) else 1
         upload = wz.upload_bits + scalars * SCALAR_BITS
@@ -157,7 +171,14 @@ class DSCCompressor(Compressor):
         info = {
             "ratio_used": float(stats.ratio),
             "ratio_estimate": None if estimate is None else float(estimate.ratio),
-            "ideal_rate_sum": float(self.rate_controller.ideal_rates(stats, K).sum()),
+            "ideal_rate_sum": float(ideal.sum()),
+            "gaussian_rate_sum": float(gaussian.sum()),
+            "side_information_used": "history" if history else "gaussian",
+            # the history table in force this round scored on the decoded signs: its own rate without margin
+            "history_rate_sum": (float(self.history.last_cross_entropy.sum())
+                                 if history and self.history.last_cross_entropy is not None else None),
+            "margin_scale": scale_used,
+            "coded_frames": coded,
             "announced_rate_sum": float(rates.sum()),
             "bits_per_param": float(upload.sum() / (K * P)),
             "uncoded_frames": wz.uncoded_frames,
@@ -176,6 +197,8 @@ class DSCCompressor(Compressor):
         """The server decoded only ``rows`` of the last round (round deadline): the online
         statistics estimate (eq. 62) is redone on their indices alone, or with fewer than two
         the statistics stay those the round started with."""
+        if self.history is not None:
+            self.history.reset()  # the decoded history has holes: refit from complete rounds
         if self.cfg.estimator != "online" or self._last_round is None:
             return
         rnd, index, scales, power, before = self._last_round
