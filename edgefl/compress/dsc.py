@@ -70,6 +70,7 @@ class DSCCompressor(Compressor):
         self.margins = MarginPolicy(c.rate_policy, c.rate_margin, c.rate_margin_slope, c.retry_target,
                                     c.margin_gain)
         self.history = SignHistoryModel() if c.side_information == "history" else None
+        self._history_workers: tuple[int, ...] | None = None  # worker ids of the history's rows
         self.stats = GradientStatistics(c.sigma_x2, c.sigma_n2)
         self._rates_done: set[tuple[float, int]] = set()  # statistics the rates were computed for
         self._estimated = False  # an online estimate was made after the last round
@@ -140,6 +141,11 @@ class DSCCompressor(Compressor):
             stats = self.stats
         gaussian = self.rate_controller.ideal_rates(stats, K)
         self._rates_done.add(self._rates_key(stats, K))
+        if self.history is not None:  # the history is per worker: another set of workers starts it afresh
+            ids = tuple(np.arange(K).tolist() if ctx.workers is None else np.asarray(ctx.workers).tolist())
+            if ids != self._history_workers:
+                self.history.reset()
+                self._history_workers = ids
         history = self.history is not None and self.history.ready(K, P)
         ideal = self.history.rate_estimate()[:, None] if history else gaussian
         rates = self.margins.rates(ideal)
