@@ -20,7 +20,10 @@ Krichevsky-Trofimov smoothed (add 1/2). The table replaces, for one-bit planes,
 * the rate controller's conditional entropy (DSC paper eq. 45): the estimate for position s is
   the cross-entropy ``-mean log2 Q_s(b | features)`` that the table fitted one round earlier
   scored on the last decoded round (an out-of-sample one-step-ahead estimate; the in-sample
-  entropy of the table when only one fitted round exists);
+  entropy of the table when only one fitted round exists), per position and, with a
+  ``frame_length``, per LDPC frame of the vector (the entropy differs by orders of magnitude
+  between frames: constant input pixels give frames of near-zero entropy, so one rate per
+  bit-plane would over-code those and send the others through many retries);
 * the LLR computer (DSC paper eq. 47, a-posteriori form): ``log Q_s(0 | .) / Q_s(1 | .)``.
 
 Rates and LLRs need two decoded rounds (one to read the features from, one to fit); before
@@ -40,7 +43,10 @@ P_FLOOR = 1e-6
 class SignHistoryModel:
     """Online fit of the history table; ``update`` after each round with the decoded signs."""
 
-    def __init__(self) -> None:
+    def __init__(self, frame_length: int | None = None) -> None:
+        if frame_length is not None and frame_length < 1:
+            raise ValueError(f"frame_length must be a positive integer or None, got {frame_length!r}")
+        self.frame_length = frame_length
         self.reset()
 
     def reset(self) -> None:
@@ -48,7 +54,7 @@ class SignHistoryModel:
         self._prev: np.ndarray | None = None  # (K, P) decoded sign indices of the last round
         self._streak: np.ndarray | None = None  # (P,) rounds in a row (capped at 2) all K signs were +1
         self._table: np.ndarray | None = None  # (K, K, 2, K+1, 2): Q_s(1 | c, o, a, z)
-        self._estimate: np.ndarray | None = None  # (K,) announced-rate estimate per position
+        self._estimate: np.ndarray | None = None  # (K, F) rate estimate per position and frame
         #: per position, cross-entropy (bits/bit) of the table in force on the last decoded round
         self.last_cross_entropy: np.ndarray | None = None
 
@@ -58,9 +64,31 @@ class SignHistoryModel:
 
     def rate_estimate(self) -> np.ndarray:
         """(K,) estimated rate per position (bits per sign), without margin."""
+        return self._frame_means(self.frame_rate_estimate())
+
+    def frame_rate_estimate(self) -> np.ndarray:
+        """(K, F) estimated rate per position and frame of ``frame_length`` signs (F = 1 without)."""
         if self._estimate is None:
             raise RuntimeError("no history fitted yet (needs two decoded rounds)")
         return self._estimate.copy()
+
+    def _frame_sizes(self, num_params: int) -> np.ndarray:
+        n = self.frame_length or num_params
+        sizes = np.full(-(-num_params // n), n)
+        sizes[-1] = num_params - (sizes.size - 1) * n
+        return sizes
+
+    def _frame_means(self, per_frame: np.ndarray) -> np.ndarray:
+        sizes = self._frame_sizes(self._prev.shape[1])
+        return per_frame @ sizes / sizes.sum()
+
+    def _per_frame(self, loss: np.ndarray) -> np.ndarray:
+        """(K, P) log-losses -> (K, F) means per frame."""
+        K, P = loss.shape
+        sizes = self._frame_sizes(P)
+        padded = np.zeros((K, sizes.size * sizes[0]))
+        padded[:, :P] = loss
+        return padded.reshape(K, sizes.size, sizes[0]).sum(axis=2) / sizes
 
     def _features(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per-round features from the last round: own sign o (K, P), consensus a (P,), zero flag z (P,)."""
@@ -100,14 +128,17 @@ class SignHistoryModel:
             bits = index[order]
             if self._table is not None:  # how well the table in force coded this round
                 p1 = self._table.ravel()[cells]
-                self.last_cross_entropy = -np.log2(np.where(bits == 1, p1, 1.0 - p1)).mean(axis=1)
+                out_of_sample = self._per_frame(-np.log2(np.where(bits == 1, p1, 1.0 - p1)))
             size = K * K * 2 * (K + 1) * 2
             n = np.bincount(cells.ravel(), minlength=size).astype(np.float64)
             n1 = np.bincount(cells.ravel(), weights=bits.ravel().astype(np.float64), minlength=size)
             table = np.clip((n1 + KT) / (n + 2 * KT), P_FLOOR, 1.0 - P_FLOOR)
             p1 = table[cells]
-            in_sample = -np.log2(np.where(bits == 1, p1, 1.0 - p1)).mean(axis=1)
-            self._estimate = self.last_cross_entropy if self.last_cross_entropy is not None else in_sample
+            if self._table is None:
+                out_of_sample = self._per_frame(-np.log2(np.where(bits == 1, p1, 1.0 - p1)))  # in-sample, first fit
+            else:
+                self.last_cross_entropy = (out_of_sample @ self._frame_sizes(P)) / P
+            self._estimate = out_of_sample
             self._table = table.reshape(K, K, 2, K + 1, 2)
         allplus = np.all(index == 1, axis=0)
         streak = np.zeros(P, np.int64) if self._streak is None or self._streak.shape != (P,) else self._streak

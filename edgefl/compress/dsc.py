@@ -69,7 +69,7 @@ class DSCCompressor(Compressor):
         )
         self.margins = MarginPolicy(c.rate_policy, c.rate_margin, c.rate_margin_slope, c.retry_target,
                                     c.margin_gain)
-        self.history = SignHistoryModel() if c.side_information == "history" else None
+        self.history = SignHistoryModel(c.block_length) if c.side_information == "history" else None
         self._history_workers: tuple[int, ...] | None = None  # worker ids of the history's rows
         self.stats = GradientStatistics(c.sigma_x2, c.sigma_n2)
         self._rates_done: set[tuple[float, int]] = set()  # statistics the rates were computed for
@@ -147,7 +147,8 @@ class DSCCompressor(Compressor):
                 self.history.reset()
                 self._history_workers = ids
         history = self.history is not None and self.history.ready(K, P)
-        ideal = self.history.rate_estimate()[:, None] if history else gaussian
+        # the history model's estimates are per LDPC frame: (K, 1, F) rates
+        ideal = self.history.frame_rate_estimate()[:, None, :] if history else gaussian
         rates = self.margins.rates(ideal)
         # absolute statistics for the LLRs: the ratio estimate, scaled by the first uploader's scalar
         total = float(power[order[0]])
@@ -177,7 +178,7 @@ class DSCCompressor(Compressor):
         info = {
             "ratio_used": float(stats.ratio),
             "ratio_estimate": None if estimate is None else float(estimate.ratio),
-            "ideal_rate_sum": float(ideal.sum()),
+            "ideal_rate_sum": _rate_sum(ideal, P, c.block_length),
             "gaussian_rate_sum": float(gaussian.sum()),
             "side_information_used": "history" if history else "gaussian",
             # the history table in force this round scored on the decoded signs: its own rate without margin
@@ -185,7 +186,7 @@ class DSCCompressor(Compressor):
                                  if history and self.history.last_cross_entropy is not None else None),
             "margin_scale": scale_used,
             "coded_frames": coded,
-            "announced_rate_sum": float(rates.sum()),
+            "announced_rate_sum": _rate_sum(rates, P, c.block_length),
             "bits_per_param": float(upload.sum() / (K * P)),
             "uncoded_frames": wz.uncoded_frames,
             # the rate controller sets DSC's rates; P1's Gaussian test-channel rates do not apply
@@ -234,3 +235,13 @@ class DSCCompressor(Compressor):
         # eq. (37)'s weights are normalised 1/(sigma_N^2 + sigma_Wk^2): a subset renormalises them
         weights = linear_estimator_weights(stats.sigma_n2, sigma_w2, len(u))
         return linear_estimate(u, stats.sigma_n2, sigma_w2), u, weights
+
+
+def _rate_sum(rates: np.ndarray, num_params: int, n: int) -> float:
+    """Sum over positions and bit-planes of the rates (bits per parameter); per-frame rates
+    (K, m, F) are averaged over the frames weighted by their sizes (the last may be partial)."""
+    if rates.ndim == 2:
+        return float(rates.sum())
+    sizes = np.full(rates.shape[2], n, dtype=np.float64)
+    sizes[-1] = num_params - (sizes.size - 1) * n
+    return float((rates @ sizes).sum() / num_params)
