@@ -16,7 +16,10 @@ decode and its latency, not the frame. So the margin trades bits against retries
   fraction; ``u = 1`` is the fixed policy, ``u = 0`` is ``none``). The state is carried across
   rounds.
 
-Rates are capped at 1 bit per source bit (an uncoded plane).
+Rates are capped at 1 bit per source bit (an uncoded plane or frame). Under every policy a
+plane (or frame) the fixed margin would send uncoded goes uncoded: where the estimate plus the
+code gap reaches 1, coding cannot win, and a frame that climbs the whole rate ladder before
+going uncoded would cost up to twice its bits.
 """
 
 from __future__ import annotations
@@ -49,9 +52,10 @@ class MarginPolicy:
     def rates(self, estimate: np.ndarray) -> np.ndarray:
         """Announced rates ``min(R_est + u (margin + slope R_est), 1)`` (u = 1 fixed, 0 none)."""
         est = np.asarray(estimate, dtype=np.float64)
+        fixed = np.minimum(est * (1 + self.slope) + self.margin, 1.0)
         if self.policy == "fixed":  # the historical expression, bit for bit
-            return np.minimum(est * (1 + self.slope) + self.margin, 1.0)
-        return np.minimum(est + self.scale * (self.margin + self.slope * est), 1.0)
+            return fixed
+        return np.where(fixed >= 1.0, 1.0, np.minimum(est + self.scale * (self.margin + self.slope * est), 1.0))
 
     def observe(self, coded_frames: int, failed_frames: int) -> None:
         """One round's outcome: ``failed_frames`` of ``coded_frames`` needed a retry (or went
