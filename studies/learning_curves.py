@@ -358,7 +358,8 @@ def saving_breakdown(rows: list[dict], upto_epoch: float | None = None) -> dict[
         "model_ideal_layerwise_true_stats": saving("ideal_rate_sum_layerwise"),
         "model_ideal_true_stats": saving("ideal_rate_sum_offline"),
         "model_ideal_estimated_stats": saving("ideal_rate_sum_used"),
-        "model_ideal_history": saving("ideal_rate_sum_history"),
+        "model_ideal_history": (saving("ideal_rate_sum_history") if all("ideal_rate_sum_history" in r for r in sel)
+                                else float("nan")),
         "announced": saving("announced_rate_sum"),
         "actual_analytic": saving("dsc_bits", per_param=False),
         "rounds": len(sel),
@@ -390,7 +391,7 @@ def rho_for_saving(target: float, with_margins: bool) -> float:
 
 
 def paper_study(out: Path, rounds: int, seeds: int, model: str, bit_true: int,
-                variants: tuple[str, ...] = VARIANTS, variant_epochs: float = 20.0, air: bool = True) -> dict:
+                variants: tuple[str, ...] = (), variant_epochs: float = 20.0, air: bool = True) -> dict:
     """Figs. 11-12 on mnist-5k, the breakdown of the gap to the paper's 38 %, and (seed 0, the
     first ``variant_epochs`` epochs, bit-true) what each side-information model x margin
     policy sends, with its retries and their latency on the mnist_mlp_dsc.yaml network."""
