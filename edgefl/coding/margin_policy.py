@@ -38,7 +38,7 @@ class MarginPolicy:
     """Announced rates from estimated rates; ``observe`` feeds back a round's decoding outcome."""
 
     def __init__(self, policy: Policy = "fixed", margin: float = 0.03, slope: float = 0.2,
-                 target: float = 0.1, gain: float = 2.0, initial_scale: float = 1.0) -> None:
+                 target: float = 0.25, gain: float = 1.0, initial_scale: float = 1.0) -> None:
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
         for name, v, hi in (("margin", margin, 1.0), ("slope", slope, 1.0), ("target", target, 1.0),
@@ -59,10 +59,12 @@ class MarginPolicy:
 
     def observe(self, coded_frames: int, failed_frames: int) -> None:
         """One round's outcome: ``failed_frames`` of ``coded_frames`` needed a retry (or went
-        uncoded). Only the adaptive policy moves; a round without coded frames teaches nothing."""
+        uncoded). Only the adaptive policy moves. A round without coded frames counts as no
+        failure: either the margin sent everything uncoded (and must come down) or nothing
+        could be coded anyway (and the uncoded rule of :meth:`rates` still holds)."""
         if coded_frames < 0 or not 0 <= failed_frames <= max(coded_frames, 0):
             raise ValueError(f"need 0 <= failed_frames <= coded_frames, got {failed_frames}, {coded_frames}")
-        if self.policy != "adaptive" or coded_frames == 0:
+        if self.policy != "adaptive":
             return
-        f = failed_frames / coded_frames
+        f = failed_frames / coded_frames if coded_frames else 0.0
         self.scale = float(np.clip(self.scale + self.gain * (f - self.target), 0.0, U_MAX))

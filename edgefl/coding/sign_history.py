@@ -26,8 +26,9 @@ Krichevsky-Trofimov smoothed (add 1/2). The table replaces, for one-bit planes,
   bit-plane would over-code those and send the others through many retries);
 * the LLR computer (DSC paper eq. 47, a-posteriori form): ``log Q_s(0 | .) / Q_s(1 | .)``.
 
-Rates and LLRs need two decoded rounds (one to read the features from, one to fit); before
-that the caller uses the Gaussian model.
+Rates and LLRs need three decoded rounds (features, a fit, and a round to score the fit on:
+the in-sample entropy of the first fit misses the drift between rounds); before that the
+caller uses the Gaussian model.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class SignHistoryModel:
         self.reset()
 
     def reset(self) -> None:
-        """Forget everything (e.g. a round decoded only in part): Gaussian until two full rounds."""
+        """Forget everything (e.g. a round decoded only in part): Gaussian until three full rounds."""
         self._prev: np.ndarray | None = None  # (K, P) decoded sign indices of the last round
         self._streak: np.ndarray | None = None  # (P,) rounds in a row (capped at 2) all K signs were +1
         self._table: np.ndarray | None = None  # (K, K, 2, K+1, 2): Q_s(1 | c, o, a, z)
@@ -59,8 +60,9 @@ class SignHistoryModel:
         self.last_cross_entropy: np.ndarray | None = None
 
     def ready(self, num_workers: int, num_params: int) -> bool:
-        """Whether rates and LLRs are available for a round of this shape."""
-        return self._table is not None and self._prev is not None and self._prev.shape == (num_workers, num_params)
+        """Whether rates and LLRs are available for a round of this shape (a table scored out of sample)."""
+        return (self.last_cross_entropy is not None and self._prev is not None
+                and self._prev.shape == (num_workers, num_params))
 
     def rate_estimate(self) -> np.ndarray:
         """(K,) estimated rate per position (bits per sign), without margin."""

@@ -37,14 +37,14 @@ class DSCConfig(WynerZivOptions):
         "fixed", description="margin over the rate estimate (edgefl.coding.margin_policy): fixed = rate_margin + "
         "rate_margin_slope x rate; none = the estimate, failures paid by rate-adaptive retries; adaptive = the fixed "
         "margin scaled by a factor that follows the observed failure fraction toward retry_target (needs bit-true)")
-    retry_target: float = Field(0.1, ge=0, le=1, description="adaptive policy: target fraction of coded frames "
+    retry_target: float = Field(0.25, ge=0, le=1, description="adaptive policy: target fraction of coded frames "
                                 "whose first decode fails")
-    margin_gain: float = Field(2.0, ge=0, le=100, description="adaptive policy: step of the margin scale per unit "
+    margin_gain: float = Field(1.0, ge=0, le=100, description="adaptive policy: step of the margin scale per unit "
                                "of (failure fraction - retry_target)")
     side_information: Literal["gaussian", "history"] = Field(
         "gaussian", description="conditional sign model for rates and LLRs: the paper's Gaussian CEO model, or "
         "(bits = 1) a table fitted online on the decoded signs of past rounds (edgefl.coding.sign_history); "
-        "history falls back to gaussian until two rounds are decoded")
+        "history falls back to gaussian until it has scored a fitted table on a decoded round (3 rounds)")
     top_k: PositiveInt | None = Field(
         None, description="only positions 1..top_k get their own rates (complexity section)")
     mc_samples: PositiveInt | None = Field(
