@@ -140,7 +140,8 @@ class AirClock:
     scenarios/mnist_mlp_dsc.yaml (10 Raspberry Pi 4 workers, indoor office, 20 MHz TDMA, the
     finite-alphabet decoder ASIC) with :func:`edgefl.sim.air.play_air_and_decode`, every worker
     ready at t = 0: the seconds from the first upload to the last decode, and the server seconds
-    spent on retry exchanges (feedback, increments, the decodes they ask for)."""
+    spent on retry exchanges (feedback, increments, the decodes they ask for). Rounds must be
+    played in non-decreasing order (one fading stream): one clock per training."""
 
     def __init__(self) -> None:
         data = load_yaml(ROOT / "scenarios" / "mnist_mlp_dsc.yaml")
@@ -403,8 +404,8 @@ def paper_study(out: Path, rounds: int, seeds: int, model: str, bit_true: int,
                          "rho_for_paper_saving_with_margins": rho_for_saving(PAPER_SAVING, True)}
     print(f"the paper's 38 % needs rho = {summary['rho_for_paper_saving_ideal']:.3f} (ideal rates) or "
           f"{summary['rho_for_paper_saving_with_margins']:.3f} (with the default code margins)")
-    clock = AirClock() if air and variants else None
     for part in PARTITIONS:
+        clock = AirClock() if air and variants else None  # a fresh fading stream per training
         for seed in range(seeds):
             marks = tuple(int(t) for t in np.linspace(1, rounds - 1, bit_true)) if seed == 0 and bit_true else ()
             start = time.perf_counter()
