@@ -146,6 +146,9 @@ class AirClock:
     def __init__(self) -> None:
         data = load_yaml(ROOT / "scenarios" / "mnist_mlp_dsc.yaml")
         data.update(rounds=1, fidelity="bit-true")
+        # the network only: a synthetic source instead of the model (the study trains its own)
+        data.pop("model")
+        data["gradients"] = {"source": "gaussian-ceo", "params": 1000, "sigma_x2": 1.0, "sigma_n2": 1.0}
         data["output"] = {"plots": False, "timeline": False}
         self.sim = build_simulation(resolve(data, "<learning_curves air>", ROOT / "scenarios"))
 

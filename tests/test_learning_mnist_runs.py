@@ -16,7 +16,7 @@ from edgefl.cli import app
 from edgefl.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ["mnist_mlp", "mnist_mlp_signsgd", "mnist_mlp_dsc"]
+SCENARIOS = ["mnist_mlp", "mnist_mlp_signsgd", "mnist_mlp_dsc", "mnist_mlp_dsc_history"]
 
 
 def load_study(name: str):
