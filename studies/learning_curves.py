@@ -290,10 +290,10 @@ def paper_run(partition: str, rounds: int, seed: int, model: str = "mlp784", bit
                 row.update(ideal_rate_sum_history=own if own is not None else h.info["ideal_rate_sum"])
                 if air is not None and t + 1 <= variant_epochs * per_epoch:
                     row.update(zip(("air_s_signsgd", "retry_s_signsgd"), air.play(t, res, successive=False)))
-                for v, coder in coders.items():
+                for v, vcoder in coders.items():
                     if (t + 1) / per_epoch > variant_epochs + 1e-9:
                         continue
-                    b = coder.compress(grads, order, RoundContext(round=t, rng=np.random.default_rng([seed, t]),
+                    b = vcoder.compress(grads, order, RoundContext(round=t, rng=np.random.default_rng([seed, t]),
                                                                   fidelity="bit-true"))
                     if b.undetected_errors == 0 and not np.array_equal(b.aggregate, res.aggregate):
                         raise AssertionError(f"round {t}: DSC {v} decoded signs differ from the sent ones")
