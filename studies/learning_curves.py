@@ -395,7 +395,8 @@ def rho_for_saving(target: float, with_margins: bool) -> float:
 
 
 def paper_study(out: Path, rounds: int, seeds: int, model: str, bit_true: int,
-                variants: tuple[str, ...] = (), variant_epochs: float = 20.0, air: bool = True) -> dict:
+                variants: tuple[str, ...] = (), variant_epochs: float = 20.0, air: bool = True,
+                partitions: tuple[str, ...] = tuple(PARTITIONS)) -> dict:
     """Figs. 11-12 on mnist-5k, the breakdown of the gap to the paper's 38 %, and (seed 0, the
     first ``variant_epochs`` epochs, bit-true) what each side-information model x margin
     policy sends, with its retries and their latency on the mnist_mlp_dsc.yaml network."""
@@ -407,7 +408,7 @@ def paper_study(out: Path, rounds: int, seeds: int, model: str, bit_true: int,
                          "rho_for_paper_saving_with_margins": rho_for_saving(PAPER_SAVING, True)}
     print(f"the paper's 38 % needs rho = {summary['rho_for_paper_saving_ideal']:.3f} (ideal rates) or "
           f"{summary['rho_for_paper_saving_with_margins']:.3f} (with the default code margins)")
-    for part in PARTITIONS:
+    for part in partitions:
         clock = AirClock() if air and variants else None  # a fresh fading stream per training
         for seed in range(seeds):
             marks = tuple(int(t) for t in np.linspace(1, rounds - 1, bit_true)) if seed == 0 and bit_true else ()
@@ -456,7 +457,7 @@ def paper_study(out: Path, rounds: int, seeds: int, model: str, bit_true: int,
     with open(out / "paper_breakdown.csv", "w", newline="") as fh:
         wr = csv.writer(fh)
         wr.writerow(["partition", "span", "step", "saving"])
-        for part in PARTITIONS:
+        for part in partitions:
             for span in ("whole_run", "first_20_epochs"):
                 for step in ("empirical_entropy_coding", "empirical_ideal", "model_ideal_layerwise_true_stats",
                              "model_ideal_true_stats", "model_ideal_estimated_stats", "model_ideal_history",
@@ -504,6 +505,8 @@ def _plot_paper(rows: list[dict], seeds: int, path: Path, st) -> None:
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 8))
     for col, part in enumerate(PARTITIONS):
+        if not any(r["partition"] == part for r in rows):
+            continue
         for scheme, label, key in (("none", "uncoded (32-bit)", "bits"), ("signsgd", "signSGD", "bits"),
                                    ("signsgd", "DSC-signSGD (analytic)", "dsc_bits")):
             sel = [[r for r in rows if r["partition"] == part and r["scheme"] == scheme and r["seed"] == s]
@@ -535,6 +538,8 @@ def main() -> None:
                     help="--paper: DSC coders run bit-true, side_information:rate_policy, comma-separated ('' = none)")
     ap.add_argument("--variant-epochs", type=float, default=20.0, help="--paper: epochs the variants run for")
     ap.add_argument("--no-air", action="store_true", help="--paper: do not play the variants on the air")
+    ap.add_argument("--partitions", default=",".join(PARTITIONS), help="--paper: comma-separated, of "
+                    + ", ".join(PARTITIONS))
     ap.add_argument("--rounds", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch", type=int, default=128, help="local batch (128 as in the papers)")
@@ -547,8 +552,11 @@ def main() -> None:
         bad = [v for v in variants if v not in VARIANTS]
         if bad:
             ap.error(f"--variants: unknown {', '.join(bad)}; choose from {', '.join(VARIANTS)}")
+        parts = tuple(p for p in args.partitions.split(",") if p)
+        if not parts or any(p not in PARTITIONS for p in parts):
+            ap.error(f"--partitions: choose from {', '.join(PARTITIONS)}, got {args.partitions!r}")
         paper_study(args.out, args.rounds, args.seeds, args.model, args.bit_true, variants, args.variant_epochs,
-                    not args.no_air)
+                    not args.no_air, parts)
         return
     args.out.mkdir(parents=True, exist_ok=True)
     schemes = [s for s in ("none", "signsgd", "dsc") if s in SCHEMES]
