@@ -14,6 +14,14 @@ Fidelities (``ctx.fidelity``): ``"bit-true"`` runs real syndromes and BP decodin
 the true quantised values. ``decode_bits`` (n coded bits per decoded frame) is the
 same in both modes except for retries, which only bit-true mode sees.
 
+Rate control (issue 23): the announced rates are the model's estimate plus a margin chosen by
+``rate_policy`` (:mod:`edgefl.coding.margin_policy`: ``fixed`` 0.03 + 20 %, the default;
+``adaptive``, following the observed failure fraction across rounds; ``none``, failures paid by
+rate-adaptive retries, needs bit-true). The estimate and the LLRs come from the paper's
+Gaussian CEO model (``side_information: gaussian``, eq. 44-47) or, for the signs, from the
+history table fitted on the decoded signs of past rounds (``history``,
+:mod:`edgefl.coding.sign_history`, one rate per LDPC frame).
+
 Upload bits = syndrome bits (+ retry bits, + uncoded planes/frames, + per-frame hash
 bits) + 32-bit side scalars: ``sigma_{X+N,k}^2`` always, and ``mean |g_k|`` for the
 scaled one-bit scheme (the same scale the uncoded signSGD baseline sends, so the
