@@ -65,3 +65,16 @@ def test_scenario_refuses_a_retry_policy_without_bit_true():
     with pytest.raises(Exception, match="rate_policy 'none' needs fidelity: bit-true"):
         load_scenario(quick, ["compression.scheme=dsc", "compression.rate_policy=none"])
     load_scenario(quick, ["compression.scheme=dsc", "compression.rate_policy=none", "fidelity=bit-true"])
+
+
+@pytest.mark.slow  # resolves six mnist-5k scenarios
+def test_rate_policy_study_builds_every_point():
+    """scenarios/studies/dsc_rate_policy.yaml: 2 side-information models x 3 policies, all bit-true."""
+    from pathlib import Path
+
+    from edgefl.sweep.study import load_study
+
+    study = load_study(Path(__file__).resolve().parents[1] / "scenarios" / "studies" / "dsc_rate_policy.yaml")
+    assert study.num_grid_points == 6
+    combos = {(p.values["compression.side_information"], p.values["compression.rate_policy"]) for p in study.points}
+    assert combos == {(s, r) for s in ("gaussian", "history") for r in ("fixed", "adaptive", "none")}
