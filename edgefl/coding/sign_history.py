@@ -56,8 +56,10 @@ class SignHistoryModel:
         self._streak: np.ndarray | None = None  # (P,) rounds in a row (capped at 2) all K signs were +1
         self._table: np.ndarray | None = None  # (K, K, 2, K+1, 2): Q_s(1 | c, o, a, z)
         self._estimate: np.ndarray | None = None  # (K, F) rate estimate per position and frame
-        #: per position, cross-entropy (bits/bit) of the table in force on the last decoded round
+        #: per position (and (K, F) per frame), cross-entropy in bits per sign of the table in force
+        #: on the last decoded round: the history model's own rate without margin
         self.last_cross_entropy: np.ndarray | None = None
+        self.last_frame_cross_entropy: np.ndarray | None = None
 
     def ready(self, num_workers: int, num_params: int) -> bool:
         """Whether rates and LLRs are available for a round of this shape (a table scored out of sample)."""
@@ -140,6 +142,7 @@ class SignHistoryModel:
                 out_of_sample = self._per_frame(-np.log2(np.where(bits == 1, p1, 1.0 - p1)))  # in-sample, first fit
             else:
                 self.last_cross_entropy = (out_of_sample @ self._frame_sizes(P)) / P
+                self.last_frame_cross_entropy = out_of_sample
             self._estimate = out_of_sample
             self._table = table.reshape(K, K, 2, K + 1, 2)
         allplus = np.all(index == 1, axis=0)
