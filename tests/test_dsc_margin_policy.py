@@ -24,6 +24,8 @@ def test_none_announces_the_estimate_and_adaptive_interpolates():
     half = MarginPolicy("adaptive", 0.03, 0.2, initial_scale=0.5).rates(est)
     np.testing.assert_allclose(half[:3], est[:3] + 0.5 * (0.03 + 0.2 * est[:3]))
     np.testing.assert_array_equal(half[3:], 1.0)
+    low = MarginPolicy("none", ceiling=0.5).rates(est)
+    np.testing.assert_array_equal(low, [[0.0], [0.4], [1.0], [1.0], [1.0]])
 
 
 def test_adaptive_steps_toward_the_target_and_stays_in_bounds():
@@ -45,7 +47,8 @@ def test_adaptive_steps_toward_the_target_and_stays_in_bounds():
     assert fixed.scale == 1.0
 
 
-@pytest.mark.parametrize("kw", [dict(policy="greedy"), dict(margin=-0.1), dict(target=1.5), dict(gain=float("nan"))])
+@pytest.mark.parametrize("kw", [dict(policy="greedy"), dict(margin=-0.1), dict(target=1.5), dict(gain=float("nan")),
+                                dict(ceiling=1.2)])
 def test_bad_settings_are_refused(kw):
     with pytest.raises(ValueError):
         MarginPolicy(**kw)

@@ -16,10 +16,11 @@ decode and its latency, not the frame. So the margin trades bits against retries
   fraction; ``u = 1`` is the fixed policy, ``u = 0`` is ``none``). The state is carried across
   rounds.
 
-Rates are capped at 1 bit per source bit (an uncoded plane or frame). Under every policy a
-plane (or frame) the fixed margin would send uncoded goes uncoded: where the estimate plus the
-code gap reaches 1, coding cannot win, and a frame that climbs the whole rate ladder before
-going uncoded would cost up to twice its bits.
+Rates are capped at 1 bit per source bit (an uncoded plane or frame). Under the adaptive and
+none policies a plane (or frame) goes uncoded where its estimate reaches ``ceiling`` (default:
+where the fixed margin reaches 1, ``(1 - margin) / (1 + slope)``): near rate 1 the code gap of
+finite-length codes leaves nothing to gain, and a frame that climbs the whole rate ladder
+before going uncoded costs up to twice its bits.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ class MarginPolicy:
     """Announced rates from estimated rates; ``observe`` feeds back a round's decoding outcome."""
 
     def __init__(self, policy: Policy = "fixed", margin: float = 0.03, slope: float = 0.2,
-                 target: float = 0.25, gain: float = 1.0, initial_scale: float = 1.0) -> None:
+                 target: float = 0.25, gain: float = 1.0, initial_scale: float = 1.0,
+                 ceiling: float | None = None) -> None:
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
         for name, v, hi in (("margin", margin, 1.0), ("slope", slope, 1.0), ("target", target, 1.0),
@@ -48,14 +50,16 @@ class MarginPolicy:
         self.policy, self.margin, self.slope = policy, float(margin), float(slope)
         self.target, self.gain = float(target), float(gain)
         self.scale = {"fixed": 1.0, "none": 0.0, "adaptive": float(initial_scale)}[policy]
+        if ceiling is not None and not (np.isfinite(ceiling) and 0 <= ceiling <= 1):
+            raise ValueError(f"ceiling must be in [0, 1] or None, got {ceiling!r}")
+        self.ceiling = (1 - self.margin) / (1 + self.slope) if ceiling is None else float(ceiling)
 
     def rates(self, estimate: np.ndarray) -> np.ndarray:
         """Announced rates ``min(R_est + u (margin + slope R_est), 1)`` (u = 1 fixed, 0 none)."""
         est = np.asarray(estimate, dtype=np.float64)
-        fixed = np.minimum(est * (1 + self.slope) + self.margin, 1.0)
         if self.policy == "fixed":  # the historical expression, bit for bit
-            return fixed
-        return np.where(fixed >= 1.0, 1.0, np.minimum(est + self.scale * (self.margin + self.slope * est), 1.0))
+            return np.minimum(est * (1 + self.slope) + self.margin, 1.0)
+        return np.where(est >= self.ceiling, 1.0, np.minimum(est + self.scale * (self.margin + self.slope * est), 1.0))
 
     def observe(self, coded_frames: int, failed_frames: int) -> None:
         """One round's outcome: ``failed_frames`` of ``coded_frames`` needed a retry (or went

@@ -76,7 +76,7 @@ class DSCCompressor(Compressor):
             samples=c.mc_samples, seed=c.code_seed,
         )
         self.margins = MarginPolicy(c.rate_policy, c.rate_margin, c.rate_margin_slope, c.retry_target,
-                                    c.margin_gain)
+                                    c.margin_gain, ceiling=c.uncoded_above)
         self.history = SignHistoryModel(c.block_length) if c.side_information == "history" else None
         self._history_workers: tuple[int, ...] | None = None  # worker ids of the history's rows
         self.stats = GradientStatistics(c.sigma_x2, c.sigma_n2)

@@ -41,6 +41,10 @@ class DSCConfig(WynerZivOptions):
                                 "whose first decode fails")
     margin_gain: float = Field(1.0, ge=0, le=100, description="adaptive policy: step of the margin scale per unit "
                                "of (failure fraction - retry_target)")
+    uncoded_above: float | None = Field(
+        None, ge=0, le=1, description="adaptive / none policies: planes (history: frames) whose rate estimate "
+        "reaches this go uncoded; default (1 - rate_margin) / (1 + rate_margin_slope), where the fixed margin "
+        "reaches 1")
     side_information: Literal["gaussian", "history"] = Field(
         "gaussian", description="conditional sign model for rates and LLRs: the paper's Gaussian CEO model, or "
         "(bits = 1) a table fitted online on the decoded signs of past rounds (edgefl.coding.sign_history); "
