@@ -133,6 +133,16 @@ def plot_correlation(results: dict, path: Path) -> None:
 
 #: DSC coders the paper study runs bit-true: side-information model x margin policy
 VARIANTS = tuple(f"{si}:{pol}" for si in ("gaussian", "history") for pol in ("fixed", "adaptive", "none"))
+#: the retry policies' uncoded ceiling (as scenarios/mnist_mlp_dsc_history.yaml)
+UNCODED_ABOVE = 0.7
+
+
+def variant_config(variant: str):
+    """The DSC block of a ``"<side_information>:<rate_policy>"`` variant."""
+    from edgefl.compress.dsc_config import DSCConfig
+
+    si, pol = variant.split(":")
+    return DSCConfig(side_information=si, rate_policy=pol, uncoded_above=None if pol == "fixed" else UNCODED_ABOVE)
 
 
 class AirClock:
@@ -267,8 +277,7 @@ def paper_run(partition: str, rounds: int, seed: int, model: str = "mlp784", bit
         coder = make_compressor(SCHEMES[scheme][0](scheme=scheme))
         dsc = make_compressor(DSCConfig()) if scheme == "signsgd" else None
         hist = make_compressor(DSCConfig(side_information="history")) if scheme == "signsgd" else None
-        coders = {v: make_compressor(DSCConfig(side_information=v.split(":")[0], rate_policy=v.split(":")[1]))
-                  for v in variants} if scheme == "signsgd" else {}
+        coders = {v: make_compressor(variant_config(v)) for v in variants} if scheme == "signsgd" else {}
         order = np.arange(WORKERS)
         for t in range(rounds):
             grads = src.local_gradients(t)
