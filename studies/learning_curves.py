@@ -100,7 +100,8 @@ def _finish(fig, axes, path: Path) -> None:
 
     for ax in axes.ravel():
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -448,6 +449,8 @@ def paper_study(out: Path, rounds: int, seeds: int, model: str, bit_true: int,
                           ("first_20_epochs", lambda r: r["epoch"] <= 20.0)):
             entry[f"rho_offline_{key}"] = float(np.mean([r["rho_offline"] for r in sel if keep(r)]))
         entry["variants"] = variant_stats([r for r in part_rows if r["seed"] == 0], variant_epochs)
+        # the models' own savings over the same rounds as the variants
+        entry["variant_span"] = saving_breakdown([r for r in part_rows if r["seed"] == 0], variant_epochs)
         summary[part] = entry
         w, f = entry["whole_run"], entry["first_20_epochs"]
         print(f"{part:8s} DSC-signSGD saving over signSGD: whole run {w['actual_analytic']:.1%}, first 20 epochs "
@@ -457,7 +460,8 @@ def paper_study(out: Path, rounds: int, seeds: int, model: str, bit_true: int,
               f"Gaussian model at true stats {w['model_ideal_true_stats']:.1%}, at estimated stats "
               f"{w['model_ideal_estimated_stats']:.1%}, with code margins {w['announced']:.1%}"
               + (f"; bit-true overhead {entry['bit_true_overhead']:+.1%} of the analytic bits" if bt else ""))
-        _print_variants(part, f, entry["variants"], variant_epochs)
+        if entry["variants"]:
+            _print_variants(part, entry["variant_span"], entry["variants"], variant_epochs)
     keys = sorted({k for r in rows for k in r})
     with open(out / "paper_curves.csv", "w", newline="") as fh:
         wr = csv.DictWriter(fh, fieldnames=keys)
