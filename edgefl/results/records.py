@@ -89,6 +89,9 @@ EXTRA_TOTALS: dict[str, tuple[str, str]] = {
     # partial participation / round deadline (edgefl.sim.participation), present only when used
     "dropped": ("sum", "dropped_uploads"),
     "dropped_bits": ("sum", "dropped_bits_total"),
+    # DSC (a compression with a decode schedule): retry increments and the server time retries took
+    "retry_bits": ("sum", "retry_bits_total"),
+    "retry_time_s": ("sum", "retry_time_s_total"),
 }
 
 _FIELDS = [f for f in dataclasses.fields(RoundRecord) if f.name != "extras"]

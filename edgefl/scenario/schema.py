@@ -115,6 +115,10 @@ class Scenario(StrictModel):
             raise ValueError("rate_allocation.scheme p1 needs rate_allocation.target_distortion here: P1 (RD paper "
                              "eq. 20) minimises bandwidth for that distortion; without it, with TDMA and a "
                              f"non-successive scheme ({self.compression.scheme}), it would change nothing")
+        policy = getattr(self.compression, "rate_policy", "fixed")
+        if policy != "fixed" and self.fidelity != "bit-true":
+            raise ValueError(f"compression.rate_policy {policy!r} needs fidelity: bit-true: the analytic fidelity "
+                             "decodes nothing, so it would see no decoding failures and charge no retries")
         if self.compression.scheme == "rd-ideal" and ra.target_distortion is None:
             raise ValueError("compression.scheme rd-ideal needs rate_allocation.target_distortion")
         if ra.target_distortion is not None and isinstance(self.gradients, GaussianCEOConfig):

@@ -53,6 +53,7 @@ def play_air_and_decode(env: simpy.Environment, net: Network, r: int, t0: float,
     airtime = np.zeros(k)
     delivered = np.ones(k, dtype=bool)
     feedback_s = np.zeros(k)
+    retry_s = np.zeros(k)  # server time on retry exchanges and the decodes they trigger
     late_bits = np.zeros(k)
     late = np.zeros(k, dtype=bool)
     dl = None if deadline_s is None else t0 + deadline_s
@@ -154,7 +155,9 @@ def play_air_and_decode(env: simpy.Environment, net: Network, r: int, t0: float,
                     yield env.timeout(dbits / net.decoder_bps)
                     log.append(Interval(r, "server", "decode", s, env.now, dbits))
                 continue
+            retried = False
             for st in schedule[i]:
+                s = env.now
                 if st.kind == "retry" and stop is None:
                     yield from feedback_then_retry(i, st)
                 elif st.kind == "retry":
@@ -162,11 +165,14 @@ def play_air_and_decode(env: simpy.Environment, net: Network, r: int, t0: float,
                     yield retry | stop
                     if not retry.triggered or late[i]:  # the increment missed the deadline
                         late[i] = cut = True
+                        retry_s[i] += env.now - s
                         break
                 elif st.bits > 0:
-                    s = env.now
                     yield env.timeout(decode_s(st))
                     log.append(Interval(r, "server", "decode", s, env.now, st.bits))
+                if st.kind == "retry" or retried:  # the exchange, and the decode it asked for
+                    retry_s[i] += env.now - s
+                retried = st.kind == "retry"
             if not late[i] and delivered[i]:
                 kept.append(i)
             elif not delivered[i]:
@@ -187,4 +193,5 @@ def play_air_and_decode(env: simpy.Environment, net: Network, r: int, t0: float,
     else:
         env_next = env
     on_time = ~late
-    return AirOutcome(airtime, delivered, feedback_s, late_bits, on_time, np.asarray(kept, dtype=np.int64)), env_next
+    return AirOutcome(airtime, delivered, feedback_s, late_bits, on_time, np.asarray(kept, dtype=np.int64),
+                      retry_s if schedule is not None else None), env_next

@@ -48,3 +48,5 @@ class AirOutcome:
     late_bits: np.ndarray
     on_time: np.ndarray
     aggregated: np.ndarray
+    #: per row, seconds the server spent on DSC retries (feedback, increment upload, re-decodes); None: no schedule
+    retry_s: np.ndarray | None = None

@@ -78,6 +78,10 @@ def round_record(r: int, t0: float, t_end: float, downlink_bits: float, grads: n
     extras = dict(metrics)
     if deadline:
         bits = np.where(air.on_time, bits, air.late_bits)
+    if res.decode_schedule is not None:  # DSC's retries: bits asked for by feedback, server time they took
+        extras["retry_bits"] = float(sum(st.bits for steps in res.decode_schedule for st in steps
+                                         if st.kind == "retry"))
+        extras["retry_time_s"] = float(np.sum(air.retry_s)) if air.retry_s is not None else 0.0
     if report_participation:
         extras = {"participants": int(k), "dropped": int(np.sum(~air.on_time)),
                   "aggregated": int(air.aggregated.size),
