@@ -68,17 +68,16 @@ def upload_bandwidths_hz(
     uploads on disjoint sub-bands B_k = s_k B with sum s_k = 1 (equal split when
     ``shares`` is None; P1 supplies unequal shares).
     """
+    from edgefl.radio.access_registry import make_access
+
     b = float(_check_bandwidth(total_bandwidth_hz))
     if n_workers < 1:
         raise ValueError(f"n_workers must be >= 1, got {n_workers}")
-    if access == "tdma":
-        if shares is not None:
-            raise ValueError("shares apply to access='fdma' only; TDMA uses the full band")
-        return np.full(n_workers, b)
-    if access != "fdma":
-        raise ValueError(f"access must be 'tdma' or 'fdma', got {access!r}")
+    scheme = make_access(access)
+    if shares is not None and not scheme.splits_band:
+        raise ValueError(f"shares apply to a scheme that splits the band; {access} uses the full band")
     if shares is None:
-        return np.full(n_workers, b / n_workers)
+        return b * scheme.shares(np.zeros(n_workers))
     s = np.asarray(shares, dtype=float)
     if s.shape != (n_workers,) or np.any(s <= 0) or not np.isclose(s.sum(), 1.0, rtol=0, atol=1e-9):
         raise ValueError(

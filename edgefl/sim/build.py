@@ -22,8 +22,10 @@ from edgefl.radio.trace import ChannelTrace
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
 from edgefl.sim.allocation import RateAllocator
 from edgefl.sim.ceo_source import GaussianCEOSource
-from edgefl.sim.engine import Network, SimOptions, Simulation
+from edgefl.radio.access_registry import make_access
+from edgefl.sim.engine import Simulation
 from edgefl.sim.gradient_source import GradientSource
+from edgefl.sim.network import Network, SimOptions
 from edgefl.trace_table import TraceError, find_trace
 
 
@@ -80,6 +82,10 @@ def channel_trace(rs: ResolvedScenario) -> ChannelTrace | None:
         raise ScenarioError(rs.source, [FieldProblem("channel.trace", tc.file, str(exc))]) from exc
 
 
+#: fading correlations whose draw does not depend on the upload start time
+TIME_FREE_CORRELATIONS = ("block_round", "block_upload")
+
+
 def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | None = None) -> Network:
     """Hardware and radio as the engine sees them."""
     ch = rs.scenario.channel
@@ -100,11 +106,12 @@ def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | Non
         server_flops=rs.server_profile.flops_per_s,
         decoder_bps=rs.server_profile.decoder.throughput_bps,
         uplink_bandwidth_hz=ch.uplink_bandwidth_hz,
-        access=ch.access,
+        access=make_access(ch.access),
         uplink_snr=radio.uplink_snr,
         downlink_rate=downlink_rate,
         link=link,
         uplink_snr_many=radio.uplink_snr_many,
+        snr_depends_on_time=ch.correlation.kind not in TIME_FREE_CORRELATIONS or ch.trace is not None,
         energy=energy_profile(rs),
         device_state=device_state(rs),
         decoder_reference_iterations=rs.server_profile.decoder.reference_iterations,
@@ -210,7 +217,7 @@ def build_simulation(rs: ResolvedScenario, engine: str = "auto") -> Simulation:
                                                      "without losses (shannon)")])
     _check_reachable(rs, radio, link)
     net = network(rs, radio, link)
-    declined = fast_path_problems(rs, net, opts)
+    declined = fast_path_problems(net, opts)
     if engine == "fast" and declined:
         raise ScenarioError(rs.source, [FieldProblem("--engine", "fast", "the analytic fast path does not apply: "
                                                      + "; ".join(declined))])

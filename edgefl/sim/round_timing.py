@@ -1,0 +1,298 @@
+"""The round-timing core: phases 3-5 of a round (DSC paper Fig. 5, Sec. IV-D/E, as the SimPy
+engine plays them) as array code over the round's rows (participants), without SimPy.
+
+* :func:`sim_clock` - the ready times as SimPy's clock holds them (t0 + (ready - t0));
+* :func:`single_attempts` - one error-free attempt per upload (the base
+  :class:`~edgefl.radio.link.LinkModel`): start times from the access scheme's queue
+  (:meth:`~edgefl.radio.access.AccessScheme.serve`, TDMA: s_i = max(asked_i, end_{i-1});
+  FDMA: s_i = asked_i), air time b_i / (B_i SE(SNR_i)); when the SNR depends on the start time
+  (Gauss-Markov fading, a channel trace) or a deadline decides whether an attempt draws at all,
+  attempt by attempt in queue order, each SNR read at its start as the SimPy process reads it;
+* :func:`link_uploads` - links with their own upload process (NR HARQ passes, RLC retries,
+  uploads given up on): the link's own generator driven by a minimal event loop (a clock with
+  ``now``/``timeout`` and a first-come-first-served band with ``request``/``release``), so the
+  link's arithmetic is its own and the times are SimPy's (``now + delay``);
+* :func:`cut_at_deadline` - late uploads cut at the round deadline (what went out is charged);
+* :func:`server_pass` - the server's successive decoding in decoding order with the deadline
+  and aggregation, the same waits as :func:`edgefl.sim.air.play_air_and_decode`'s server.
+
+Random draws of the links are keyed by (round, worker, upload) (:func:`keyed_link_rng`), not
+by event order, so the SimPy path and this core consume the same numbers.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from edgefl.compress.base import DecodeStep
+from edgefl.radio.access import AccessScheme
+from edgefl.radio.link import LinkModel, UploadOutcome
+from edgefl.sim.participation import clip_at_deadline
+
+#: linear SNR of upload attempts starting after the round deadline (never charged: such an
+#: attempt is played only to close the upload, without touching the radio's fading state)
+PAST_DEADLINE_SNR = 1e3
+
+
+class _LazyRng:
+    """A :class:`numpy.random.Generator` made on first use (links that never draw cost nothing)."""
+
+    __slots__ = ("_rng", "_seed")
+
+    def __init__(self, seed: np.random.SeedSequence) -> None:
+        self._seed, self._rng = seed, None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._rng is None:
+            self._rng = np.random.default_rng(self._seed)
+        return getattr(self._rng, name)
+
+
+def keyed_link_rng(link_seed: np.random.SeedSequence, round: int, worker: int, upload: int) -> Any:
+    """The link's random stream for upload number ``upload`` (0: the first, then DSC retries) of
+    ``worker`` in ``round``: a child of ``link_seed`` keyed by the three, so that draws do not
+    depend on the order in which uploads happen."""
+    return _LazyRng(np.random.SeedSequence(link_seed.entropy,
+                                           spawn_key=(*link_seed.spawn_key, int(round), int(worker), int(upload))))
+
+
+def sim_clock(t0: float, ready: np.ndarray) -> np.ndarray:
+    """Ready times as SimPy's clock holds them after ``timeout(ready - t0)`` from ``t0``."""
+    return t0 + (np.asarray(ready, dtype=float) - t0)
+
+
+def snr_reader(uplink_snr: Callable[[int, float, int, float], float], worker: int, round: int,
+               bandwidth_hz: float, deadline: float | None) -> Callable[[float], float]:
+    """SNR of an attempt of ``worker`` starting at t (an attempt starting at or after the deadline
+    gets :data:`PAST_DEADLINE_SNR` and leaves the radio alone)."""
+    def snr_at(t: float) -> float:
+        if deadline is not None and t >= deadline:
+            return PAST_DEADLINE_SNR
+        return uplink_snr(worker, t, round, bandwidth_hz)
+    return snr_at
+
+
+@dataclass(frozen=True)
+class Uploads:
+    """Phase 3 of a round, per row: the attempts (start, end, bits) of each upload, their air
+    time and whether the link delivered it."""
+
+    intervals: list[list[tuple[float, float, float]]]
+    airtime: np.ndarray
+    delivered: np.ndarray
+    end: np.ndarray  # when each upload ended (its process returned)
+
+
+def single_attempts(access: AccessScheme, link: LinkModel, requested: np.ndarray, order: np.ndarray,
+                    bits: np.ndarray, bandwidth_hz: np.ndarray, snr_at: Sequence[Callable[[float], float]] | None,
+                    snrs: Callable[[np.ndarray], Sequence[float]] | None) -> Uploads:
+    """One attempt per upload (:meth:`LinkModel.transmit`): air time = ``link.airtime_s`` at the
+    SNR of the attempt's start (no bits: no SNR read, zero air time). ``snrs(rows)`` gives the SNRs
+    of the listed rows at once when they do not depend on the start time; otherwise
+    ``snr_at[row](start)`` is read attempt by attempt in queue order."""
+    k = bits.size
+    airtime = np.zeros(k)
+    airtime_s = link.airtime_s
+    if snrs is not None:
+        senders = np.flatnonzero(bits > 0)
+        for w, b, bw, snr in zip(senders.tolist(), bits[senders].tolist(), bandwidth_hz[senders].tolist(),
+                                 snrs(senders)):
+            airtime[w] = airtime_s(b, bw, snr)
+        start = access.serve(requested, airtime, order)
+    else:
+        assert snr_at is not None
+        if access.capacity not in (None, 1):
+            raise ValueError(f"access {access.name!r}: attempt-by-attempt timing knows bands of capacity 1 or none")
+        seq = order if access.capacity is not None else np.arange(k)
+        start = np.empty(k)
+        free_at = -np.inf
+        queued = access.capacity is not None
+        for w in seq.tolist():
+            s = float(requested[w])
+            if queued and free_at > s:
+                s = free_at
+            start[w] = s
+            b = float(bits[w])
+            dur = airtime_s(b, float(bandwidth_hz[w]), snr_at[w](s)) if b > 0 else 0.0
+            airtime[w] = dur
+            free_at = s + dur
+    end = start + airtime
+    intervals = [[(s, e, b)] for s, e, b in zip(start.tolist(), end.tolist(), bits.tolist())]
+    return Uploads(intervals, airtime, np.ones(k, dtype=bool), end)
+
+
+# ---------------------------------------------------------------- links with their own upload process
+class _Timeout:
+    __slots__ = ("delay",)
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+
+class _Request:
+    __slots__ = ("row",)
+
+    def __init__(self, row: int) -> None:
+        self.row = row
+
+
+class _Clock:
+    """The part of :class:`simpy.Environment` a link's upload process uses: ``now`` and ``timeout``."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def timeout(self, delay: float) -> _Timeout:
+        return _Timeout(delay)
+
+
+class _Band:
+    """A first-come-first-served band of ``capacity`` (the part of :class:`simpy.Resource` a
+    link's upload process uses: ``request`` and ``release``)."""
+
+    def __init__(self, capacity: int, grant: Callable[[int], None]) -> None:
+        self.capacity, self.users, self.queue = capacity, 0, []
+        self._grant = grant
+        self.row = -1  # the row whose process is running (set by the driver)
+
+    def request(self) -> _Request:
+        req = _Request(self.row)
+        if self.users < self.capacity:
+            self.users += 1
+            self._grant(req.row)
+        else:
+            self.queue.append(req.row)
+        return req
+
+    def release(self, req: _Request) -> None:
+        self.users -= 1
+        if self.queue:
+            self.users += 1
+            self._grant(self.queue.pop(0))
+
+
+def link_uploads(access: AccessScheme, link: LinkModel, requested: np.ndarray, order: np.ndarray,
+                 bits: np.ndarray, bandwidth_hz: np.ndarray, snr_at: Sequence[Callable[[float], float]],
+                 rngs: Sequence[Any]) -> Uploads:
+    """Every row's ``link.upload`` process played to its end on a minimal event loop: the band of
+    ``access`` served first come, first served (a request at the time a pass ends queues as in
+    SimPy), events at equal times in the order they were scheduled. Rows ask for the band at
+    ``requested`` (ties in ``order``)."""
+    k = bits.size
+    clock = _Clock(-np.inf)
+    heap: list[tuple[float, int, int]] = []
+    seq = 0
+
+    def push(t: float, row: int) -> None:
+        nonlocal seq
+        heapq.heappush(heap, (t, seq, row))
+        seq += 1
+
+    band = _Band(access.capacity, lambda row: push(clock.now, row)) if access.capacity is not None else None
+    procs: list[Generator[Any, Any, UploadOutcome] | None] = [None] * k
+    outcomes: list[UploadOutcome | None] = [None] * k
+    for w in np.asarray(order).tolist():
+        push(float(requested[w]), w)
+    while heap:
+        t, _, w = heapq.heappop(heap)
+        clock.now = t
+        proc = procs[w]
+        if proc is None:
+            proc = procs[w] = link.upload(clock, band, float(bits[w]), float(bandwidth_hz[w]), snr_at[w], rngs[w])
+        if band is not None:
+            band.row = w
+        try:
+            ev = next(proc)
+        except StopIteration as stop:
+            outcomes[w] = stop.value
+            continue
+        if isinstance(ev, _Timeout):
+            push(t + ev.delay, w)
+        elif not isinstance(ev, _Request):
+            raise TypeError(f"link {link.name!r}: its upload process yielded {ev!r}; the round-timing core "
+                            "knows env.timeout and band request/release only")
+        # a request: granted now (pushed by the band) or later at a release
+    done = [o for o in outcomes if o is not None]
+    assert len(done) == k
+    return Uploads([list(o.intervals) if o.intervals else [(o.start, o.end, o.bits_on_air)] for o in done],
+                   np.array([o.airtime_s for o in done]), np.array([o.delivered for o in done], dtype=bool),
+                   np.array([o.end for o in done]))
+
+
+def cut_at_deadline(up: Uploads, deadline: float | None) -> tuple[list[list[tuple[float, float, float]]],
+                                                                   np.ndarray, np.ndarray, np.ndarray]:
+    """The uploads against the round deadline (absolute; None: none): per row the attempts kept
+    (:func:`edgefl.sim.participation.clip_at_deadline`), the air time charged, whether the upload
+    ended after the deadline (late) and the bits of a late upload up to the deadline."""
+    k = len(up.intervals)
+    if deadline is None:
+        return up.intervals, up.airtime, np.zeros(k, dtype=bool), np.zeros(k)
+    kept, airtime = [], up.airtime.copy()
+    late = np.zeros(k, dtype=bool)
+    late_bits = np.zeros(k)
+    for w, iv in enumerate(up.intervals):
+        if up.end[w] > deadline:
+            late[w] = True
+            iv, airtime[w], _ = clip_at_deadline(iv, deadline)
+        kept.append(iv)
+        late_bits[w] = sum(b for _, _, b in iv)
+    return kept, airtime, late, late_bits
+
+
+@dataclass(frozen=True)
+class ServerPass:
+    """Phases 4-5: the decodes (row, start, end, bits), the rows aggregated in decoding order,
+    when aggregation starts and when the round ends."""
+
+    decodes: list[tuple[int, float, float, float]]
+    kept: np.ndarray
+    aggregate_start: float
+    end: float
+
+
+def decode_seconds(step: DecodeStep, decoder_bps: float, reference_iterations: float | None) -> float:
+    """Decode time of one step: coded bits / decoder throughput, scaled by the BP iterations run per
+    pass against the reference at which the throughput holds (DSC paper Sec. IV-E)."""
+    if reference_iterations is None or step.iterations < 0 or step.count == 0:
+        return step.bits / decoder_bps
+    return step.bits / decoder_bps * (step.iterations / step.count) / reference_iterations
+
+
+def server_pass(t0: float, order: np.ndarray, end: np.ndarray, late: np.ndarray, delivered: np.ndarray,
+                decode_s: Sequence[Sequence[tuple[float, float]]], successive: bool, deadline: float | None,
+                aggregate_s: float) -> ServerPass:
+    """The server process of :func:`edgefl.sim.air.play_air_and_decode` without feedback retries:
+    it waits for upload ``order[i]`` (until the deadline, whose process fires at t0 + (dl - t0)),
+    stops waiting at the first late or missing one, decodes the delivered uploads (successive
+    decoding: only the prefix before the first gap) for ``decode_s[row]`` = (bits, seconds) per
+    decode step, then aggregates for ``aggregate_s``."""
+    stop = None if deadline is None else t0 + (deadline - t0)
+    now = t0
+    cut = gap = False
+    kept: list[int] = []
+    decodes: list[tuple[int, float, float, float]] = []
+    for i in np.asarray(order).tolist():
+        e = end[i]
+        if not cut:
+            if stop is None or e <= stop:
+                if e > now:
+                    now = float(e)
+            elif stop > now:
+                now = stop
+            cut = not e <= now or bool(late[i])
+        if cut and (successive or not e <= now or late[i]):
+            continue
+        if not delivered[i] or (gap and successive):
+            gap = True
+            continue
+        kept.append(i)
+        for dbits, sec in decode_s[i]:
+            s = now
+            now = now + sec
+            decodes.append((i, s, now, dbits))
+    return ServerPass(decodes, np.asarray(kept, dtype=np.int64), now, now + aggregate_s)
