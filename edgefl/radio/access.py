@@ -22,6 +22,9 @@ from collections.abc import Callable
 import numpy as np
 import simpy
 
+#: rows from which sequential loops over a round's uploads run compiled (numba); below, a Python loop
+#: over lists beats numba's first-call cost (about a second per process)
+COMPILED_FROM_ROWS = 4096
 #: how a scheme that splits the band asks the rate allocator for unequal shares: bits -> shares
 ShareRule = Callable[[np.ndarray], np.ndarray]
 

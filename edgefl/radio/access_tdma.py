@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from edgefl.radio.access import AccessScheme, ShareRule
+from edgefl.radio.access import COMPILED_FROM_ROWS, AccessScheme, ShareRule
 
 
 @njit(cache=True)
@@ -17,6 +17,17 @@ def _serial_starts(requested: np.ndarray, airtime: np.ndarray, order: np.ndarray
         start[w] = s
         t_air = s + airtime[w]
     return start
+
+
+def _serial_starts_py(requested: np.ndarray, airtime: np.ndarray, order: np.ndarray) -> np.ndarray:
+    req, air = requested.tolist(), airtime.tolist()
+    start = [0.0] * len(req)
+    t_air = -np.inf
+    for w in order.tolist():
+        s = req[w] if req[w] > t_air else t_air
+        start[w] = s
+        t_air = s + air[w]
+    return np.array(start, dtype=float)
 
 
 class TDMA(AccessScheme):
@@ -37,5 +48,5 @@ class TDMA(AccessScheme):
         return per_worker, float(per_worker.sum()), "airtime_s"
 
     def serve(self, requested: np.ndarray, airtime: np.ndarray, order: np.ndarray) -> np.ndarray:
-        return _serial_starts(np.asarray(requested, dtype=float), np.asarray(airtime, dtype=float),
-                              np.asarray(order, dtype=np.int64))
+        args = (np.asarray(requested, dtype=float), np.asarray(airtime, dtype=float), np.asarray(order, dtype=np.int64))
+        return (_serial_starts if args[0].size >= COMPILED_FROM_ROWS else _serial_starts_py)(*args)

@@ -31,10 +31,13 @@ from edgefl.sim.engine import Simulation
 from edgefl.sim.network import Network, SimOptions
 from edgefl.sim.round_phases import AirOutcome, AirPlan, Interval
 from edgefl.sim.round_timing import (
+    CutUploads,
+    ServerPass,
     Uploads,
     cut_at_deadline,
     decode_seconds,
     link_uploads,
+    one_decode_pass,
     server_pass,
     sim_clock,
     single_attempts,
@@ -96,19 +99,20 @@ class FastSimulation(Simulation):
         bw = net.uplink_bandwidth_hz * np.asarray(plan.share, dtype=float)
         requested = net.access.request_times(sim_clock(t0, work.ready), order)
         up = self._uploads(plan, requested, bits, bw, dl)
-        intervals, airtime, late, late_bits = cut_at_deadline(up, dl)
+        cut = cut_at_deadline(up, dl)
+        keep = self.opt.timeline
         if schedule is None:
-            dec_bits = np.asarray(res.decode_bits, dtype=float)
-            steps = [[(b, b / net.decoder_bps)] if b > 0 else [] for b in dec_bits.tolist()]
+            sp = one_decode_pass(t0, order, up.end, cut.late, up.delivered, np.asarray(res.decode_bits, dtype=float),
+                                 net.decoder_bps, plan.successive, dl, plan.aggregate_s, keep)
         else:
             ref = net.decoder_reference_iterations
             steps = [[(st.bits, decode_seconds(st, net.decoder_bps, ref)) for st in row if st.bits > 0]
                      for row in schedule]
-        sp = server_pass(t0, order, up.end, late, up.delivered, steps, plan.successive, dl, plan.aggregate_s)
-        if self.opt.timeline:
-            self._log(plan, intervals, sp, log)
-        return AirOutcome(airtime=airtime, delivered=up.delivered, feedback_s=np.zeros(k), late_bits=late_bits,
-                          on_time=~late, aggregated=sp.kept, end=sp.end)
+            sp = server_pass(t0, order, up.end, cut.late, up.delivered, steps, plan.successive, dl, plan.aggregate_s)
+        if keep:
+            self._log(plan, cut, sp, log)
+        return AirOutcome(airtime=cut.airtime, delivered=up.delivered, feedback_s=np.zeros(k),
+                          late_bits=cut.late_bits, on_time=~cut.late, aggregated=sp.kept, end=sp.end)
 
     def _uploads(self, plan: AirPlan, requested: np.ndarray, bits: np.ndarray, bw: np.ndarray,
                  dl: float | None) -> Uploads:
@@ -128,12 +132,12 @@ class FastSimulation(Simulation):
         rngs = [plan.link_rng(i, 0) for i in range(sel.size)]
         return link_uploads(net.access, net.link, requested, order, bits, bw, snr_at, rngs)
 
-    def _log(self, plan: AirPlan, intervals: list[list[tuple[float, float, float]]], sp, log: list[Interval]) -> None:
+    def _log(self, plan: AirPlan, cut: CutUploads, sp: ServerPass, log: list[Interval]) -> None:
         """The intervals the SimPy processes would have logged (same values, same fields)."""
         r, t0, work, sel, dl = plan.round, plan.t0, plan.work, plan.sel, plan.deadline
         wait = work.wait_s if work.wait_s is not None else np.zeros(sel.size)
-        for i, w in enumerate(sel.tolist()):
-            actor = f"worker{w}"
+        actors = [f"worker{w}" for w in sel.tolist()]
+        for i, actor in enumerate(actors):
             t_comp = t0 + work.t_bc + float(wait[i])
             local = [("compute", t_comp, t_comp + float(work.compute_s[i]))]
             if work.encode_s[i] > 0:
@@ -143,8 +147,9 @@ class FastSimulation(Simulation):
                     log.append(Interval(r, actor, phase, s, e))
                 elif s < dl:
                     log.append(Interval(r, actor, phase, s, min(e, dl)))
-            for s, e, b in intervals[i]:
-                log.append(Interval(r, actor, "upload", float(s), float(e), float(b)))
+        for i, s, e, b in zip(cut.attempt_row.tolist(), cut.attempt_start.tolist(), cut.attempt_end.tolist(),
+                              cut.attempt_bits.tolist()):
+            log.append(Interval(r, actors[i], "upload", s, e, b))
         for _, s, e, b in sp.decodes:
             log.append(Interval(r, "server", "decode", s, e, float(b)))
         log.append(Interval(r, "server", "aggregate", sp.aggregate_start, sp.end))

@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from edgefl.compress.base import DecodeStep
-from edgefl.radio.access import AccessScheme
+from edgefl.radio.access import COMPILED_FROM_ROWS, AccessScheme
 from edgefl.radio.link import LinkModel, UploadOutcome
 from edgefl.sim.participation import clip_at_deadline
 
@@ -79,13 +80,22 @@ def snr_reader(uplink_snr: Callable[[int, float, int, float], float], worker: in
 
 @dataclass(frozen=True)
 class Uploads:
-    """Phase 3 of a round, per row: the attempts (start, end, bits) of each upload, their air
-    time and whether the link delivered it."""
+    """Phase 3 of a round, per row: when each upload ended (its process returned), its air time,
+    whether the link delivered it, and its attempts on the air as flat arrays (row, start, end,
+    bits), rows ascending and each row's attempts in time order (single attempts: one per row)."""
 
-    intervals: list[list[tuple[float, float, float]]]
+    end: np.ndarray
     airtime: np.ndarray
     delivered: np.ndarray
-    end: np.ndarray  # when each upload ended (its process returned)
+    attempt_row: np.ndarray
+    attempt_start: np.ndarray
+    attempt_end: np.ndarray
+    attempt_bits: np.ndarray
+
+    @property
+    def single(self) -> bool:
+        """One attempt per row, row i being attempt i."""
+        return self.attempt_row.size == self.end.size and bool(np.all(self.attempt_row == np.arange(self.end.size)))
 
 
 def single_attempts(access: AccessScheme, link: LinkModel, requested: np.ndarray, order: np.ndarray,
@@ -122,8 +132,7 @@ def single_attempts(access: AccessScheme, link: LinkModel, requested: np.ndarray
             airtime[w] = dur
             free_at = s + dur
     end = start + airtime
-    intervals = [[(s, e, b)] for s, e, b in zip(start.tolist(), end.tolist(), bits.tolist())]
-    return Uploads(intervals, airtime, np.ones(k, dtype=bool), end)
+    return Uploads(end, airtime, np.ones(k, dtype=bool), np.arange(k), start, end, np.asarray(bits, dtype=float))
 
 
 # ---------------------------------------------------------------- links with their own upload process
@@ -219,29 +228,64 @@ def link_uploads(access: AccessScheme, link: LinkModel, requested: np.ndarray, o
         # a request: granted now (pushed by the band) or later at a release
     done = [o for o in outcomes if o is not None]
     assert len(done) == k
-    return Uploads([list(o.intervals) if o.intervals else [(o.start, o.end, o.bits_on_air)] for o in done],
-                   np.array([o.airtime_s for o in done]), np.array([o.delivered for o in done], dtype=bool),
-                   np.array([o.end for o in done]))
+    attempts = [(w, a) for w, o in enumerate(done) for a in (o.intervals or ((o.start, o.end, o.bits_on_air),))]
+    return Uploads(np.array([o.end for o in done]), np.array([o.airtime_s for o in done]),
+                   np.array([o.delivered for o in done], dtype=bool),
+                   np.array([w for w, _ in attempts], dtype=np.int64),
+                   np.array([a[0] for _, a in attempts]), np.array([a[1] for _, a in attempts]),
+                   np.array([a[2] for _, a in attempts], dtype=float))
 
 
-def cut_at_deadline(up: Uploads, deadline: float | None) -> tuple[list[list[tuple[float, float, float]]],
-                                                                   np.ndarray, np.ndarray, np.ndarray]:
-    """The uploads against the round deadline (absolute; None: none): per row the attempts kept
-    (:func:`edgefl.sim.participation.clip_at_deadline`), the air time charged, whether the upload
-    ended after the deadline (late) and the bits of a late upload up to the deadline."""
-    k = len(up.intervals)
+@dataclass(frozen=True)
+class CutUploads:
+    """The uploads against the round deadline: air time charged per row, late rows (ended after
+    the deadline), the bits each row put on the air by the deadline (all of them when on time),
+    and the attempts kept (flat arrays as :class:`Uploads`; a late upload's attempt spanning the
+    deadline ends there with its bits pro rata, later ones are dropped)."""
+
+    airtime: np.ndarray
+    late: np.ndarray
+    late_bits: np.ndarray
+    attempt_row: np.ndarray
+    attempt_start: np.ndarray
+    attempt_end: np.ndarray
+    attempt_bits: np.ndarray
+
+
+def cut_at_deadline(up: Uploads, deadline: float | None) -> CutUploads:
+    """:func:`edgefl.sim.participation.clip_at_deadline` applied to every late upload (None: no
+    deadline, nothing cut), with the sums SimPy's air phase takes."""
+    k = up.end.size
     if deadline is None:
-        return up.intervals, up.airtime, np.zeros(k, dtype=bool), np.zeros(k)
-    kept, airtime = [], up.airtime.copy()
-    late = np.zeros(k, dtype=bool)
+        return CutUploads(up.airtime, np.zeros(k, dtype=bool), np.zeros(k), up.attempt_row, up.attempt_start,
+                          up.attempt_end, up.attempt_bits)
+    late = up.end > deadline
+    airtime = up.airtime.copy()
+    s, e, b = up.attempt_start.copy(), up.attempt_end.copy(), up.attempt_bits.copy()
+    keep = np.ones(s.size, dtype=bool)
+    if up.single:
+        span = late & (s < deadline)
+        b[span] = b[span] * (deadline - s[span]) / (e[span] - s[span])
+        e[span] = deadline
+        airtime[late] = np.where(span[late], e[late] - s[late], 0.0)
+        keep = ~late | span
+        late_bits = np.where(keep, b, 0.0)
+        return CutUploads(airtime, late, late_bits, up.attempt_row[keep], s[keep], e[keep], b[keep])
     late_bits = np.zeros(k)
-    for w, iv in enumerate(up.intervals):
-        if up.end[w] > deadline:
-            late[w] = True
-            iv, airtime[w], _ = clip_at_deadline(iv, deadline)
-        kept.append(iv)
-        late_bits[w] = sum(b for _, _, b in iv)
-    return kept, airtime, late, late_bits
+    rows = up.attempt_row
+    first = np.searchsorted(rows, np.arange(k))
+    last = np.searchsorted(rows, np.arange(k), side="right")
+    for w in range(k):
+        iv = list(zip(s[first[w]:last[w]].tolist(), e[first[w]:last[w]].tolist(), b[first[w]:last[w]].tolist()))
+        if late[w]:
+            kept, airtime[w], _ = clip_at_deadline(iv, deadline)
+            keep[first[w]:last[w]] = False
+            for j, (ks, ke, kb) in enumerate(kept):
+                keep[first[w] + j] = True
+                s[first[w] + j], e[first[w] + j], b[first[w] + j] = ks, ke, kb
+            iv = kept
+        late_bits[w] = sum(x for _, _, x in iv)
+    return CutUploads(airtime, late, late_bits, rows[keep], s[keep], e[keep], b[keep])
 
 
 @dataclass(frozen=True)
@@ -296,3 +340,88 @@ def server_pass(t0: float, order: np.ndarray, end: np.ndarray, late: np.ndarray,
             now = now + sec
             decodes.append((i, s, now, dbits))
     return ServerPass(decodes, np.asarray(kept, dtype=np.int64), now, now + aggregate_s)
+
+
+@njit(cache=True)
+def _one_decode_pass(t0: float, stop: float, has_stop: bool, order: np.ndarray, end: np.ndarray, late: np.ndarray,
+                     delivered: np.ndarray, decode_s: np.ndarray, successive: bool):
+    k = order.size
+    now = t0
+    cut = False
+    gap = False
+    kept = np.empty(k, dtype=np.int64)
+    dec_start = np.full(k, np.nan)
+    dec_end = np.full(k, np.nan)
+    n = 0
+    for i in order:
+        e = end[i]
+        if not cut:
+            if not has_stop or e <= stop:
+                if e > now:
+                    now = e
+            elif stop > now:
+                now = stop
+            cut = not e <= now or late[i]
+        if cut and (successive or not e <= now or late[i]):
+            continue
+        if not delivered[i] or (gap and successive):
+            gap = True
+            continue
+        kept[n] = i
+        n += 1
+        if decode_s[i] > 0:
+            dec_start[i] = now
+            now = now + decode_s[i]
+            dec_end[i] = now
+    return kept[:n], dec_start, dec_end, now
+
+
+def _one_decode_pass_py(t0: float, stop: float, has_stop: bool, order: np.ndarray, end: np.ndarray, late: np.ndarray,
+                        delivered: np.ndarray, decode_s: np.ndarray, successive: bool):
+    """:func:`_one_decode_pass` on Python lists (the same operations, for small rounds)."""
+    ends, lates, dlv, dec = end.tolist(), late.tolist(), delivered.tolist(), decode_s.tolist()
+    now = t0
+    cut = gap = False
+    kept = []
+    dec_start = np.full(len(ends), np.nan)
+    dec_end = np.full(len(ends), np.nan)
+    for i in order.tolist():
+        e = ends[i]
+        if not cut:
+            if not has_stop or e <= stop:
+                if e > now:
+                    now = e
+            elif stop > now:
+                now = stop
+            cut = not e <= now or lates[i]
+        if cut and (successive or not e <= now or lates[i]):
+            continue
+        if not dlv[i] or (gap and successive):
+            gap = True
+            continue
+        kept.append(i)
+        if dec[i] > 0:
+            dec_start[i] = now
+            now = now + dec[i]
+            dec_end[i] = now
+    return np.array(kept, dtype=np.int64), dec_start, dec_end, now
+
+
+def one_decode_pass(t0: float, order: np.ndarray, end: np.ndarray, late: np.ndarray, delivered: np.ndarray,
+                    decode_bits: np.ndarray, decoder_bps: float, successive: bool, deadline: float | None,
+                    aggregate_s: float, list_decodes: bool = True) -> ServerPass:
+    """:func:`server_pass` when every upload is decoded once, for ``decode_bits / decoder_bps``
+    seconds (no bits: no decode), compiled (the loop over the decoding order is sequential);
+    ``list_decodes`` False leaves :attr:`ServerPass.decodes` empty."""
+    dbits = np.asarray(decode_bits, dtype=float)
+    dec = np.where(dbits > 0, dbits / decoder_bps, 0.0)
+    stop = 0.0 if deadline is None else t0 + (deadline - t0)
+    args = (float(t0), stop, deadline is not None, np.asarray(order, dtype=np.int64), np.asarray(end, dtype=float),
+            np.asarray(late, dtype=np.bool_), np.asarray(delivered, dtype=np.bool_), dec, bool(successive))
+    run = _one_decode_pass if dec.size >= COMPILED_FROM_ROWS else _one_decode_pass_py
+    kept, ds, de, now = run(*args)
+    decodes = []
+    if list_decodes:
+        rows = kept[~np.isnan(ds[kept])]  # decoded in decoding order
+        decodes = list(zip(rows.tolist(), ds[rows].tolist(), de[rows].tolist(), dbits[rows].tolist()))
+    return ServerPass(decodes, kept, now, now + aggregate_s)
