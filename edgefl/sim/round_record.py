@@ -55,13 +55,16 @@ def round_energy(net: Network, en: EnergyProfile, batteries: Batteries, rin: Rou
         return a if full else np.asarray(a)[sel]
 
     busy = work.compute_s + work.encode_s
+    receive_s = work.t_bc + air.feedback_s
     if deadline_s is not None:  # local work still going at the deadline stops there
         # the same cut as the timeline's compute [t_bc + wait, + c] and encode [ready - e, ready]
         dl = t0 + deadline_s
         wait = work.wait_s if work.wait_s is not None else 0.0
         busy = (np.clip(dl - (t0 + work.t_bc + wait), 0.0, work.compute_s)
                 + np.clip(dl - (work.ready - work.encode_s), 0.0, work.encode_s))
-    we = worker_round_energy(latency, busy, air.airtime, work.t_bc + air.feedback_s,
+        if work.t_bc > deadline_s:  # a broadcast still going at the deadline is listened to until then
+            receive_s = deadline_s + air.feedback_s
+    we = worker_round_energy(latency, busy, air.airtime, receive_s,
                              of(net.worker_compute_power_w), of(net.worker_radio_power_w), of(en.rx_power_w),
                              of(en.idle_power_w))
     e_dec, e_srv = server_round_energy(decode_bits, en.decoder_energy_per_bit_j,
