@@ -255,11 +255,9 @@ def compressor_for(rs: ResolvedScenario, source: GradientSource):
     for the convex test bed, the constants the AIADE paper's step-size conditions need."""
     from edgefl.compress.errors import SchemeParameterError
 
-    layout = getattr(getattr(source, "model", None), "layout", None)
-    shapes = getattr(source, "param_shapes", None) or (list(layout.shapes) if layout is not None else None)
     try:
-        return make_compressor(rs.scenario.compression, param_shapes=shapes, num_params=source.num_params,
-                               problem=getattr(source, "problem_constants", None))
+        return make_compressor(rs.scenario.compression, param_shapes=source.param_shapes,
+                               num_params=source.num_params, problem=source.problem_constants)
     except SchemeParameterError as exc:
         raise ScenarioError(rs.source, [FieldProblem(f"compression.{exc.field}", exc.value, exc.message)]) from exc
 
