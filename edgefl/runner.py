@@ -170,6 +170,7 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
             "wall_time_s": time.perf_counter() - wall0,
             "engine_path": sim.engine_path,
             "fast_path_declined": sim.fast_path_declined,
+            "rounds_on_simpy": sim.rounds_on_simpy,
             "versions": package_versions(),
             "scenario": scn.model_dump(mode="json"),
             "devices": _devices(rs),

@@ -105,6 +105,7 @@ def test_feedback_rounds_and_late_uploads_really_happen(tmp_path: Path) -> None:
     fb = _run(QUICK, ["gradients.params=4800", "rounds=3", *VARIANTS["dsc_bit_true_feedback"]], tmp_path / "fb",
               "auto")
     assert "upload_retry" in (fb.out_dir / "timeline.csv").read_text()
+    assert fb.summary["engine_path"] == "fast" and 1 <= fb.summary["rounds_on_simpy"] < 3
     dl = _run(QUICK, ["gradients.params=2000", "rounds=3", *VARIANTS["deadline_tdma_none"]], tmp_path / "dl", "auto")
     assert sum(read_rounds_columns(dl.out_dir / "rounds.csv")["dropped"]) > 0
     nr = _run(NR_CELL, ["rounds=5", "workers.per_round=20"], tmp_path / "nr", "auto")

@@ -180,10 +180,10 @@ ENGINE_PATHS = ("auto", "simpy", "fast")
 def build_simulation(rs: ResolvedScenario, engine: str = "auto") -> Simulation:
     """Everything wired together for ``Simulation.run``.
 
-    ``engine``: "simpy" forces the SimPy engine (the reference); "fast" requires the analytic
-    fast path of :mod:`edgefl.sim.fast_path` (ScenarioError saying why when the scenario does not
-    qualify); "auto" takes the fast path when the scenario qualifies. The chosen simulation's
-    ``engine_path`` says which, ``fast_path_declined`` why not.
+    ``engine``: "simpy" forces the SimPy engine (the reference); "fast" requires the vectorised
+    path of :mod:`edgefl.sim.fast_path` (ScenarioError saying why when the run does not qualify);
+    "auto" takes it when the run qualifies. The chosen simulation's ``engine_path`` says which,
+    ``fast_path_declined`` why not, ``rounds_on_simpy`` how many rounds SimPy played.
     """
     from edgefl.sim.fast_path import FastSimulation, fast_path_problems
 
@@ -219,7 +219,7 @@ def build_simulation(rs: ResolvedScenario, engine: str = "auto") -> Simulation:
     net = network(rs, radio, link)
     declined = fast_path_problems(net, opts)
     if engine == "fast" and declined:
-        raise ScenarioError(rs.source, [FieldProblem("--engine", "fast", "the analytic fast path does not apply: "
+        raise ScenarioError(rs.source, [FieldProblem("--engine", "fast", "the vectorised path does not apply: "
                                                      + "; ".join(declined))])
     if engine == "simpy":
         declined = ["forced SimPy"]

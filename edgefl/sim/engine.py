@@ -102,6 +102,9 @@ class Simulation:
         self.rounds: list[RoundRecord] = []
         self._downlink_bits: float | None = None  # announced by the previous round's compression
         self.fast_path_declined: list[str] = []  # why the build chose SimPy (edgefl.sim.build)
+        #: rounds of this run whose phases 3-5 the SimPy processes played (on the vectorised path:
+        #: rounds with DSC feedback on the air)
+        self.rounds_on_simpy = 0
 
     # ------------------------------------------------------------------ phases of one round
     def _participants(self, r: int) -> np.ndarray:
@@ -191,6 +194,7 @@ class Simulation:
         """Phases 3-5 as SimPy processes (:func:`edgefl.sim.air.play_air_and_decode`): uploads,
         pipelined successive decoding (with DSC feedback and retries), the deadline, aggregation.
         :class:`edgefl.sim.fast_path.FastSimulation` overrides it."""
+        self.rounds_on_simpy += 1
         return play_air_and_decode(self.net, plan, log)
 
     # ------------------------------------------------------------------ one round

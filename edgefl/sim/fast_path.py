@@ -83,15 +83,10 @@ class FastSimulation(Simulation):
 
     engine_path = "fast"
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.simpy_rounds = 0  # rounds with DSC feedback on the air, played by the SimPy processes
-
     def _air_and_decode(self, plan: AirPlan, log: list[Interval]) -> AirOutcome:
         schedule = plan.res.decode_schedule
         if schedule is not None and any(st.kind == "retry" for steps in schedule for st in steps):
-            self.simpy_rounds += 1
-            return super()._air_and_decode(plan, log)
+            return super()._air_and_decode(plan, log)  # counts itself in rounds_on_simpy
         net, t0, sel, work, order = self.net, plan.t0, plan.sel, plan.work, plan.order
         res, dl = plan.res, plan.deadline
         k = sel.size
