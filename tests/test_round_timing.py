@@ -133,3 +133,16 @@ def test_event_loop_queues_second_passes_behind_first_ones() -> None:
     np.testing.assert_allclose(tdma.end, [0.04, 0.05, 0.06], atol=1e-15)
     fdma = link_uploads(make_access("fdma"), TwoPasses(), np.zeros(3), np.arange(3), bits, bw, snr, [None] * 3)
     np.testing.assert_allclose(fdma.attempt_start, [0.0, 0.011] * 3, atol=1e-15)
+
+
+def test_link_draws_are_keyed_by_round_worker_and_upload() -> None:
+    """The same (round, worker, upload) gives the same numbers whatever was drawn before; any other
+    key gives other numbers."""
+    from edgefl.sim.round_timing import keyed_link_rng
+
+    seed = np.random.SeedSequence(9).spawn(4)[2]
+    first = keyed_link_rng(seed, 3, 7, 0).random(4)
+    for key in [(3, 8, 0), (4, 7, 0), (3, 7, 1)]:
+        keyed_link_rng(seed, *key).random(10)  # other uploads drawing in between change nothing
+        assert not np.array_equal(keyed_link_rng(seed, *key).random(4), first)
+    np.testing.assert_array_equal(keyed_link_rng(seed, 3, 7, 0).random(4), first)

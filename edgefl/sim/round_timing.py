@@ -41,16 +41,17 @@ PAST_DEADLINE_SNR = 1e3
 
 
 class _LazyRng:
-    """A :class:`numpy.random.Generator` made on first use (links that never draw cost nothing)."""
+    """A :class:`numpy.random.Generator` made on first use from a seed and a spawn key (links
+    that never draw cost nothing)."""
 
-    __slots__ = ("_rng", "_seed")
+    __slots__ = ("_entropy", "_key", "_rng")
 
-    def __init__(self, seed: np.random.SeedSequence) -> None:
-        self._seed, self._rng = seed, None
+    def __init__(self, entropy: Any, key: tuple[int, ...]) -> None:
+        self._entropy, self._key, self._rng = entropy, key, None
 
     def __getattr__(self, name: str) -> Any:
         if self._rng is None:
-            self._rng = np.random.default_rng(self._seed)
+            self._rng = np.random.default_rng(np.random.SeedSequence(self._entropy, spawn_key=self._key))
         return getattr(self._rng, name)
 
 
@@ -58,8 +59,7 @@ def keyed_link_rng(link_seed: np.random.SeedSequence, round: int, worker: int, u
     """The link's random stream for upload number ``upload`` (0: the first, then DSC retries) of
     ``worker`` in ``round``: a child of ``link_seed`` keyed by the three, so that draws do not
     depend on the order in which uploads happen."""
-    return _LazyRng(np.random.SeedSequence(link_seed.entropy,
-                                           spawn_key=(*link_seed.spawn_key, int(round), int(worker), int(upload))))
+    return _LazyRng(link_seed.entropy, (*link_seed.spawn_key, int(round), int(worker), int(upload)))
 
 
 def sim_clock(t0: float, ready: np.ndarray) -> np.ndarray:
