@@ -27,6 +27,7 @@ GM = ["channel.correlation.kind=gauss_markov", "channel.correlation.doppler_hz=5
 NR = ["channel.link.model=nr"]
 TRACES = ["workers.count=4", "channel.trace={file: channels/traces/example_snr.csv, wrap: true}",
           "workers.trace={file: devices/traces/example_availability.csv, wrap: true}"]
+FEEDBACK = ["compression.scheme=dsc", "fidelity=bit-true", "gradients.params=4800"]
 #: quickstart variants (gradients.params=2000, rounds=3 unless overridden), one or more features each
 VARIANTS: dict[str, list[str]] = {
     "tdma_index": ["upload_order=index", "workers.count=7"],
@@ -57,8 +58,11 @@ VARIANTS: dict[str, list[str]] = {
     "dsc_analytic_asic": ["compression.scheme=dsc", "server.profile=edge_server_sbf_asic"],
     "dsc_bit_true_fdma": ["compression.scheme=dsc", "fidelity=bit-true", "gradients.params=2400",
                           "channel.access=fdma", "rounds=2"],
-    # round 1 asks for two retries: a feedback round, played by the SimPy processes inside the fast run
-    "dsc_bit_true_feedback": ["compression.scheme=dsc", "fidelity=bit-true", "gradients.params=4800"],
+    # round 1 asks for two retries: a feedback round (the server on the core's event loop; with a
+    # deadline the SimPy processes play that round inside the vectorised run)
+    "dsc_bit_true_feedback": FEEDBACK,
+    "dsc_bit_true_feedback_fdma_nr_gm": [*FEEDBACK, "channel.access=fdma", *NR, *GM],
+    "dsc_bit_true_feedback_deadline": [*FEEDBACK, "round_deadline_s=0.3"],
 }
 
 
@@ -105,7 +109,11 @@ def test_feedback_rounds_and_late_uploads_really_happen(tmp_path: Path) -> None:
     fb = _run(QUICK, ["gradients.params=4800", "rounds=3", *VARIANTS["dsc_bit_true_feedback"]], tmp_path / "fb",
               "auto")
     assert "upload_retry" in (fb.out_dir / "timeline.csv").read_text()
-    assert fb.summary["engine_path"] == "fast" and 1 <= fb.summary["rounds_on_simpy"] < 3
+    assert fb.summary["engine_path"] == "fast" and fb.summary["rounds_on_simpy"] == 0
+    fb_dl = _run(QUICK, ["gradients.params=4800", "rounds=3", *VARIANTS["dsc_bit_true_feedback_deadline"]],
+                 tmp_path / "fb_dl", "auto")
+    assert "upload_retry" in (fb_dl.out_dir / "timeline.csv").read_text()
+    assert fb_dl.summary["engine_path"] == "fast" and 1 <= fb_dl.summary["rounds_on_simpy"] < 3
     dl = _run(QUICK, ["gradients.params=2000", "rounds=3", *VARIANTS["deadline_tdma_none"]], tmp_path / "dl", "auto")
     assert sum(read_rounds_columns(dl.out_dir / "rounds.csv")["dropped"]) > 0
     nr = _run(NR_CELL, ["rounds=5", "workers.per_round=20"], tmp_path / "nr", "auto")

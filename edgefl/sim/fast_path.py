@@ -11,11 +11,12 @@ SimPy stays the reference.
 It covers partial participation, batteries, round deadlines, SNRs that depend on the upload
 start time (Gauss-Markov fading, channel traces: read attempt by attempt at each start), links
 with their own upload process (NR HARQ passes, RLC retries, uploads given up on: the link's own
-process on the core's event loop) and DSC decode schedules without feedback. A round whose
-compression asks for DSC feedback on the air (a ``retry`` step of ``decode_schedule``: the
-retry uploads queue on the band behind the other uploads at times the decoder decides) is played
-by the SimPy processes of the base class; the links' random draws are keyed by (round, worker,
-upload), so switching engines from round to round changes no number.
+process on the core's event loop), DSC decode schedules and DSC feedback on the air (a ``retry``
+step of ``decode_schedule``: the server process on the same event loop as the uploads, its retry
+uploads queueing on the band behind the others). A feedback round under a round deadline (retries
+racing the deadline) is played by the SimPy processes of the base class inside the vectorised run
+(``rounds_on_simpy`` counts them); the links' random draws are keyed by (round, worker, upload),
+so switching engines from round to round changes no number.
 
 :func:`fast_path_problems` says why a run cannot take the path at all (empty: it can).
 """
@@ -36,6 +37,7 @@ from edgefl.sim.round_timing import (
     Uploads,
     cut_at_deadline,
     decode_seconds,
+    feedback_round,
     link_uploads,
     one_decode_pass,
     server_pass,
@@ -85,7 +87,8 @@ class FastSimulation(Simulation):
 
     def _air_and_decode(self, plan: AirPlan, log: list[Interval]) -> AirOutcome:
         schedule = plan.res.decode_schedule
-        if schedule is not None and any(st.kind == "retry" for steps in schedule for st in steps):
+        retries = schedule is not None and any(st.kind == "retry" for steps in schedule for st in steps)
+        if retries and plan.deadline is not None:  # retries racing the deadline: SimPy plays the round
             return super()._air_and_decode(plan, log)  # counts itself in rounds_on_simpy
         net, t0, sel, work, order = self.net, plan.t0, plan.sel, plan.work, plan.order
         res, dl = plan.res, plan.deadline
@@ -93,9 +96,11 @@ class FastSimulation(Simulation):
         bits = np.asarray(res.upload_bits, dtype=float)
         bw = net.uplink_bandwidth_hz * np.asarray(plan.share, dtype=float)
         requested = net.access.request_times(sim_clock(t0, work.ready), order)
+        keep = self.opt.timeline
+        if retries:
+            return self._feedback_round(plan, requested, bits, bw, log)
         up = self._uploads(plan, requested, bits, bw, dl)
         cut = cut_at_deadline(up, dl)
-        keep = self.opt.timeline
         if schedule is None:
             sp = one_decode_pass(t0, order, up.end, cut.late, up.delivered, np.asarray(res.decode_bits, dtype=float),
                                  net.decoder_bps, plan.successive, dl, plan.aggregate_s, keep)
@@ -108,6 +113,27 @@ class FastSimulation(Simulation):
             self._log(plan, cut, sp, log)
         return AirOutcome(airtime=cut.airtime, delivered=up.delivered, feedback_s=np.zeros(k),
                           late_bits=cut.late_bits, on_time=~cut.late, aggregated=sp.kept, end=sp.end)
+
+    def _feedback_round(self, plan: AirPlan, requested: np.ndarray, bits: np.ndarray, bw: np.ndarray,
+                        log: list[Interval]) -> AirOutcome:
+        """A round with DSC feedback on the air (no deadline): the server on the core's event loop."""
+        net, r, sel = self.net, plan.round, plan.sel
+        snr_at = [snr_reader(net.uplink_snr, w, r, b, None) for w, b in zip(sel.tolist(), bw.tolist())]
+        fb = feedback_round(net.access, net.link, plan.t0, requested, plan.order, bits, bw, snr_at, plan.link_rng,
+                            plan.res.decode_schedule, plan.downlink_rate, net.decoder_bps,
+                            net.decoder_reference_iterations, plan.successive, plan.aggregate_s)
+        k = sel.size
+        if self.opt.timeline:
+            up = fb.uploads
+            cut = CutUploads(up.airtime, np.zeros(k, dtype=bool), np.zeros(k), up.attempt_row, up.attempt_start,
+                             up.attempt_end, up.attempt_bits)
+            self._log(plan, cut, fb.server, log)
+            for i, s, e, b in fb.retries:
+                log.append(Interval(r, f"worker{sel[i]}", "upload_retry", s, e, b))
+            for s, e, b in fb.feedback:
+                log.append(Interval(r, "server", "feedback", s, e, b))
+        return AirOutcome(airtime=fb.airtime, delivered=fb.delivered, feedback_s=fb.feedback_s, late_bits=np.zeros(k),
+                          on_time=np.ones(k, dtype=bool), aggregated=fb.server.kept, end=fb.server.end)
 
     def _uploads(self, plan: AirPlan, requested: np.ndarray, bits: np.ndarray, bw: np.ndarray,
                  dl: float | None) -> Uploads:

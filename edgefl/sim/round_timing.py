@@ -13,8 +13,11 @@ engine plays them) as array code over the round's rows (participants), without S
   ``now``/``timeout`` and a first-come-first-served band with ``request``/``release``), so the
   link's arithmetic is its own and the times are SimPy's (``now + delay``);
 * :func:`cut_at_deadline` - late uploads cut at the round deadline (what went out is charged);
-* :func:`server_pass` - the server's successive decoding in decoding order with the deadline
-  and aggregation, the same waits as :func:`edgefl.sim.air.play_air_and_decode`'s server.
+* :func:`server_pass` / :func:`one_decode_pass` - the server's successive decoding in decoding
+  order with the deadline and aggregation, the same waits as
+  :func:`edgefl.sim.air.play_air_and_decode`'s server;
+* :func:`feedback_round` - a round with DSC feedback on the air (no deadline): the server process
+  (feedback message, retry upload on the band, decodes) on the same event loop as the uploads.
 
 Random draws of the links are keyed by (round, worker, upload) (:func:`keyed_link_rng`), not
 by event order, so the SimPy path and this core consume the same numbers.
@@ -34,6 +37,7 @@ from edgefl.compress.base import DecodeStep
 from edgefl.radio.access import COMPILED_FROM_ROWS, AccessScheme
 from edgefl.radio.link import LinkModel, UploadOutcome
 from edgefl.sim.participation import clip_at_deadline
+from edgefl.sim.timing import transfer_seconds
 
 #: linear SNR of upload attempts starting after the round deadline (never charged: such an
 #: attempt is played only to close the upload, without touching the radio's fading state)
@@ -185,13 +189,31 @@ class _Band:
             self._grant(self.queue.pop(0))
 
 
-def link_uploads(access: AccessScheme, link: LinkModel, requested: np.ndarray, order: np.ndarray,
-                 bits: np.ndarray, bandwidth_hz: np.ndarray, snr_at: Sequence[Callable[[float], float]],
-                 rngs: Sequence[Any]) -> Uploads:
-    """Every row's ``link.upload`` process played to its end on a minimal event loop: the band of
-    ``access`` served first come, first served (a request at the time a pass ends queues as in
-    SimPy), events at equal times in the order they were scheduled. Rows ask for the band at
-    ``requested`` (ties in ``order``)."""
+class _Wait:
+    """The server waits for row ``row``'s upload to end (SimPy: ``yield upload_done[row]``)."""
+
+    __slots__ = ("row",)
+
+    def __init__(self, row: int) -> None:
+        self.row = row
+
+
+def _uploads_of(outcomes: Sequence[UploadOutcome]) -> Uploads:
+    attempts = [(w, a) for w, o in enumerate(outcomes) for a in (o.intervals or ((o.start, o.end, o.bits_on_air),))]
+    return Uploads(np.array([o.end for o in outcomes]), np.array([o.airtime_s for o in outcomes]),
+                   np.array([o.delivered for o in outcomes], dtype=bool),
+                   np.array([w for w, _ in attempts], dtype=np.int64),
+                   np.array([a[0] for _, a in attempts]), np.array([a[1] for _, a in attempts]),
+                   np.array([a[2] for _, a in attempts], dtype=float))
+
+
+def _event_loop(access: AccessScheme, link: LinkModel, requested: np.ndarray, order: np.ndarray,
+                bits: np.ndarray, bandwidth_hz: np.ndarray, snr_at: Sequence[Callable[[float], float]],
+                rngs: Sequence[Any], server: Callable[[_Clock, Any, list], Generator] | None = None,
+                t0: float = -np.inf) -> list[UploadOutcome]:
+    """Every row's ``link.upload`` process (and the ``server`` process from ``t0``, if given) played
+    to its end: the band of ``access`` served first come, first served, events at equal times in
+    the order they were scheduled; rows ask for the band at ``requested`` (ties in ``order``)."""
     k = bits.size
     clock = _Clock(-np.inf)
     heap: list[tuple[float, int, int]] = []
@@ -203,8 +225,13 @@ def link_uploads(access: AccessScheme, link: LinkModel, requested: np.ndarray, o
         seq += 1
 
     band = _Band(access.capacity, lambda row: push(clock.now, row)) if access.capacity is not None else None
-    procs: list[Generator[Any, Any, UploadOutcome] | None] = [None] * k
+    procs: list[Generator[Any, Any, Any] | None] = [None] * (k + 1)
     outcomes: list[UploadOutcome | None] = [None] * k
+    waiting: set[int] = set()
+    if server is not None:
+        clock.now = t0
+        procs[k] = server(clock, band, outcomes)
+        push(t0, k)
     for w in np.asarray(order).tolist():
         push(float(requested[w]), w)
     while heap:
@@ -217,23 +244,121 @@ def link_uploads(access: AccessScheme, link: LinkModel, requested: np.ndarray, o
             band.row = w
         try:
             ev = next(proc)
+            while isinstance(ev, _Wait) and outcomes[ev.row] is not None:  # already ended: go on at once
+                ev = next(proc)
         except StopIteration as stop:
-            outcomes[w] = stop.value
+            if w < k:
+                outcomes[w] = stop.value
+                if w in waiting:
+                    waiting.discard(w)
+                    push(t, k)
             continue
         if isinstance(ev, _Timeout):
             push(t + ev.delay, w)
+        elif isinstance(ev, _Wait):
+            waiting.add(ev.row)
         elif not isinstance(ev, _Request):
             raise TypeError(f"link {link.name!r}: its upload process yielded {ev!r}; the round-timing core "
                             "knows env.timeout and band request/release only")
         # a request: granted now (pushed by the band) or later at a release
     done = [o for o in outcomes if o is not None]
     assert len(done) == k
-    attempts = [(w, a) for w, o in enumerate(done) for a in (o.intervals or ((o.start, o.end, o.bits_on_air),))]
-    return Uploads(np.array([o.end for o in done]), np.array([o.airtime_s for o in done]),
-                   np.array([o.delivered for o in done], dtype=bool),
-                   np.array([w for w, _ in attempts], dtype=np.int64),
-                   np.array([a[0] for _, a in attempts]), np.array([a[1] for _, a in attempts]),
-                   np.array([a[2] for _, a in attempts], dtype=float))
+    return done
+
+
+def link_uploads(access: AccessScheme, link: LinkModel, requested: np.ndarray, order: np.ndarray,
+                 bits: np.ndarray, bandwidth_hz: np.ndarray, snr_at: Sequence[Callable[[float], float]],
+                 rngs: Sequence[Any]) -> Uploads:
+    """Every row's ``link.upload`` process played to its end on a minimal event loop: the band of
+    ``access`` served first come, first served (a request at the time a pass ends queues as in
+    SimPy), events at equal times in the order they were scheduled. Rows ask for the band at
+    ``requested`` (ties in ``order``)."""
+    return _uploads_of(_event_loop(access, link, requested, order, bits, bandwidth_hz, snr_at, rngs))
+
+
+@dataclass
+class FeedbackRound:
+    """Phases 3-5 of a round with DSC feedback on the air (no deadline): the first uploads, the
+    retry uploads (row, start, end, bits), the feedback messages on the downlink (start, end,
+    bits) with each row's receive time, air time and delivery over all of a row's uploads, and
+    the server's pass."""
+
+    uploads: Uploads
+    retries: list[tuple[int, float, float, float]]
+    feedback: list[tuple[float, float, float]]
+    feedback_s: np.ndarray
+    airtime: np.ndarray
+    delivered: np.ndarray
+    server: ServerPass
+
+
+def feedback_round(access: AccessScheme, link: LinkModel, t0: float, requested: np.ndarray, order: np.ndarray,
+                   bits: np.ndarray, bandwidth_hz: np.ndarray, snr_at: Sequence[Callable[[float], float]],
+                   rng: Callable[[int, int], Any], schedule: Sequence[Sequence[DecodeStep]],
+                   downlink_rate: Callable[[float], float], decoder_bps: float, reference_iterations: float | None,
+                   successive: bool, aggregate_s: float) -> FeedbackRound:
+    """The air phase of :func:`edgefl.sim.air.play_air_and_decode` for a round whose decode schedule
+    asks for retries, without a deadline: the server process (decoding order, DSC paper Sec. IV-B
+    rate-adaptive requests: a feedback message of one bit per frame asking on the downlink, then
+    the worker's increment as an upload that queues on the band like any other) on the same event
+    loop as the first uploads. ``bits`` are the first uploads' (without the retry bits)."""
+    k = bits.size
+    retry_bits = [sum(st.bits for st in steps if st.kind == "retry") for steps in schedule]
+    first = bits - np.array(retry_bits)
+    retries: list[tuple[int, float, float, float]] = []
+    feedback: list[tuple[float, float, float]] = []
+    feedback_s = np.zeros(k)
+    extra_air = [[] for _ in range(k)]
+    delivered = np.ones(k, dtype=bool)
+    decodes: list[tuple[int, float, float, float]] = []
+    kept: list[int] = []
+    agg: list[float] = []
+
+    def server(clock: _Clock, band: Any, outcomes: list) -> Generator[Any, Any, None]:
+        gap = False
+        for i in np.asarray(order).tolist():
+            yield _Wait(i)
+            delivered[i] = outcomes[i].delivered
+            if not delivered[i] or (gap and successive):
+                gap = True
+                continue
+            n_up = 1
+            for st in schedule[i]:
+                if st.kind == "retry":
+                    s = clock.now
+                    yield _Timeout(float(transfer_seconds(float(st.count), downlink_rate(s))))
+                    e = clock.now
+                    if e > s:
+                        feedback_s[i] += e - s
+                        feedback.append((s, e, float(st.count) * (e - s) / (clock.now - s)))
+                    elif s == clock.now:
+                        feedback.append((s, e, float(st.count)))
+                    out = yield from link.upload(clock, band, st.bits, float(bandwidth_hz[i]), snr_at[i], rng(i, n_up))
+                    n_up += 1
+                    retries.extend((i, a, b, c) for a, b, c in out.intervals)
+                    extra_air[i].append(out.airtime_s)
+                    delivered[i] &= out.delivered
+                elif st.bits > 0:
+                    s = clock.now
+                    yield _Timeout(decode_seconds(st, decoder_bps, reference_iterations))
+                    decodes.append((i, s, clock.now, st.bits))
+            if delivered[i]:
+                kept.append(i)
+            else:
+                gap = True
+        agg.append(clock.now)
+        yield _Timeout(aggregate_s)
+        agg.append(clock.now)
+
+    outcomes = _event_loop(access, link, requested, order, first, bandwidth_hz, snr_at,
+                           [rng(i, 0) for i in range(k)], server, t0)
+    up = _uploads_of(outcomes)
+    airtime = up.airtime.copy()
+    for i, extra in enumerate(extra_air):
+        for a in extra:
+            airtime[i] += a
+    return FeedbackRound(up, retries, feedback, feedback_s, airtime, delivered,
+                         ServerPass(decodes, np.asarray(kept, dtype=np.int64), agg[0], agg[1]))
 
 
 @dataclass(frozen=True)
