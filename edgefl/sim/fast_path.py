@@ -151,7 +151,7 @@ class FastSimulation(Simulation):
         if _single_attempt(net.link):
             return single_attempts(net.access, net.link, requested, order, bits, bw, snr_at, None)
         rngs = [plan.link_rng(i, 0) for i in range(sel.size)]
-        return link_uploads(net.access, net.link, requested, order, bits, bw, snr_at, rngs)
+        return link_uploads(net.access, net.link, requested, order, bits, bw, snr_at, rngs, dl)
 
     def _log(self, plan: AirPlan, cut: CutUploads, sp: ServerPass, log: list[Interval]) -> None:
         """The intervals the SimPy processes would have logged (same values, same fields)."""

@@ -82,7 +82,8 @@ def round_energy(net: Network, en: EnergyProfile, batteries: Batteries, rin: Rou
         "energy_idle_j": float(we.idle_j.sum()),
         "server_decoder_energy_j": e_dec,
         "server_compute_energy_j": e_srv,
-        "uploads_lost": int((~air.delivered).sum()),
+        # an upload that ended after the deadline is dropped (``dropped``), whatever the link did after it
+        "uploads_lost": int((~air.delivered & air.on_time).sum()),
         "battery_dropouts": int(emptied.sum()),
     }
 

@@ -172,21 +172,26 @@ class _Band:
         self.capacity, self.users, self.queue = capacity, 0, []
         self._grant = grant
         self.row = -1  # the row whose process is running (set by the driver)
+        self.holders: set[int] = set()
+
+    def _give(self, row: int) -> None:
+        self.users += 1
+        self.holders.add(row)
+        self._grant(row)
 
     def request(self) -> _Request:
         req = _Request(self.row)
         if self.users < self.capacity:
-            self.users += 1
-            self._grant(req.row)
+            self._give(req.row)
         else:
             self.queue.append(req.row)
         return req
 
     def release(self, req: _Request) -> None:
         self.users -= 1
+        self.holders.discard(req.row)
         if self.queue:
-            self.users += 1
-            self._grant(self.queue.pop(0))
+            self._give(self.queue.pop(0))
 
 
 class _Wait:
@@ -199,7 +204,8 @@ class _Wait:
 
 
 def _uploads_of(outcomes: Sequence[UploadOutcome]) -> Uploads:
-    attempts = [(w, a) for w, o in enumerate(outcomes) for a in (o.intervals or ((o.start, o.end, o.bits_on_air),))]
+    attempts = [(w, a) for w, o in enumerate(outcomes)
+                for a in (o.intervals if o.intervals or o.attempts == 0 else ((o.start, o.end, o.bits_on_air),))]
     return Uploads(np.array([o.end for o in outcomes]), np.array([o.airtime_s for o in outcomes]),
                    np.array([o.delivered for o in outcomes], dtype=bool),
                    np.array([w for w, _ in attempts], dtype=np.int64),
@@ -210,10 +216,14 @@ def _uploads_of(outcomes: Sequence[UploadOutcome]) -> Uploads:
 def _event_loop(access: AccessScheme, link: LinkModel, requested: np.ndarray, order: np.ndarray,
                 bits: np.ndarray, bandwidth_hz: np.ndarray, snr_at: Sequence[Callable[[float], float]],
                 rngs: Sequence[Any], server: Callable[[_Clock, Any, list], Generator] | None = None,
-                t0: float = -np.inf) -> list[UploadOutcome]:
+                t0: float = -np.inf, deadline: float | None = None) -> list[UploadOutcome]:
     """Every row's ``link.upload`` process (and the ``server`` process from ``t0``, if given) played
     to its end: the band of ``access`` served first come, first served, events at equal times in
-    the order they were scheduled; rows ask for the band at ``requested`` (ties in ``order``)."""
+    the order they were scheduled; rows ask for the band at ``requested`` (ties in ``order``).
+
+    With a ``deadline`` (absolute) an upload whose first attempt would start after it (or at it,
+    carrying bits) is not played: it is late whatever happens, none of its air time is charged, and
+    what the link would do then is nobody's business (outcome: no attempt, ``end`` infinite)."""
     k = bits.size
     clock = _Clock(-np.inf)
     heap: list[tuple[float, int, int]] = []
@@ -228,6 +238,7 @@ def _event_loop(access: AccessScheme, link: LinkModel, requested: np.ndarray, or
     procs: list[Generator[Any, Any, Any] | None] = [None] * (k + 1)
     outcomes: list[UploadOutcome | None] = [None] * k
     waiting: set[int] = set()
+    started = [False] * k  # the row's process has begun its first attempt
     if server is not None:
         clock.now = t0
         procs[k] = server(clock, band, outcomes)
@@ -242,6 +253,15 @@ def _event_loop(access: AccessScheme, link: LinkModel, requested: np.ndarray, or
             proc = procs[w] = link.upload(clock, band, float(bits[w]), float(bandwidth_hz[w]), snr_at[w], rngs[w])
         if band is not None:
             band.row = w
+        if w < k and not started[w] and deadline is not None and (t > deadline or (t == deadline and bits[w] > 0)):
+            proc.close()
+            if band is not None and w in band.holders:
+                band.release(_Request(w))
+            outcomes[w] = UploadOutcome(t, np.inf, 0.0, 0, 0.0, (), delivered=True)
+            if w in waiting:
+                waiting.discard(w)
+                push(t, k)
+            continue
         try:
             ev = next(proc)
             while isinstance(ev, _Wait) and outcomes[ev.row] is not None:  # already ended: go on at once
@@ -254,6 +274,8 @@ def _event_loop(access: AccessScheme, link: LinkModel, requested: np.ndarray, or
                     push(t, k)
             continue
         if isinstance(ev, _Timeout):
+            if w < k:
+                started[w] = True
             push(t + ev.delay, w)
         elif isinstance(ev, _Wait):
             waiting.add(ev.row)
@@ -268,12 +290,14 @@ def _event_loop(access: AccessScheme, link: LinkModel, requested: np.ndarray, or
 
 def link_uploads(access: AccessScheme, link: LinkModel, requested: np.ndarray, order: np.ndarray,
                  bits: np.ndarray, bandwidth_hz: np.ndarray, snr_at: Sequence[Callable[[float], float]],
-                 rngs: Sequence[Any]) -> Uploads:
+                 rngs: Sequence[Any], deadline: float | None = None) -> Uploads:
     """Every row's ``link.upload`` process played to its end on a minimal event loop: the band of
     ``access`` served first come, first served (a request at the time a pass ends queues as in
     SimPy), events at equal times in the order they were scheduled. Rows ask for the band at
-    ``requested`` (ties in ``order``)."""
-    return _uploads_of(_event_loop(access, link, requested, order, bits, bandwidth_hz, snr_at, rngs))
+    ``requested`` (ties in ``order``); uploads that cannot start before the ``deadline`` are not
+    played (:func:`_event_loop`)."""
+    return _uploads_of(_event_loop(access, link, requested, order, bits, bandwidth_hz, snr_at, rngs,
+                                   deadline=deadline))
 
 
 @dataclass
