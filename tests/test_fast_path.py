@@ -139,3 +139,16 @@ def test_cli_run_engine_flag(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "engine path: fast" in res.output
     res = runner.invoke(app, [*base, "--engine", "warp"])
     assert res.exit_code == 2 and "auto, simpy, fast" in res.output
+
+
+@pytest.mark.parametrize("sets", [[], ["channel.correlation.kind=gauss_markov", "channel.correlation.doppler_hz=5"]])
+def test_downlink_snr_of_the_receivers_only(sets: list[str]) -> None:
+    """Partial participation draws the downlink fading of the round's receivers only: each worker's
+    stream is its own, so a worker listed every round sees the values the all-worker call gives it."""
+    rs = load_scenario(QUICK, ["gradients.params=100", "workers.count=20", *sets])
+    from edgefl.sim.build import radio_environment
+
+    a, b = radio_environment(rs), radio_environment(rs)
+    listed = np.array([1, 4, 5, 17])
+    for r in range(4):
+        np.testing.assert_array_equal(a.downlink_snr(0.1 * r, r, 1e7)[listed], b.downlink_snr(0.1 * r, r, 1e7, listed))

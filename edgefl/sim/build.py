@@ -95,8 +95,7 @@ def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | Non
 
     def downlink_rate(t: float, r: int, workers: np.ndarray | None = None) -> float:
         # multicast: the weakest receiving worker (of the round's participants) must decode
-        snr = radio.downlink_snr(t, r, bw_dl)
-        return float(link.rate_bps(bw_dl, (snr if workers is None else snr[workers]).min()))
+        return float(link.rate_bps(bw_dl, radio.downlink_snr(t, r, bw_dl, workers).min()))
 
     return Network(
         num_workers=len(devs),
