@@ -63,6 +63,8 @@ VARIANTS: dict[str, list[str]] = {
     "dsc_bit_true_feedback": FEEDBACK,
     "dsc_bit_true_feedback_fdma_nr_gm": [*FEEDBACK, "channel.access=fdma", *NR, *GM],
     "dsc_bit_true_feedback_deadline": [*FEEDBACK, "round_deadline_s=0.3"],
+    "timing_only": ["output.timing_only=true", "workers.count=12", "workers.per_round=6"],
+    "nr_fdma_deep_fades": [*NR, "channel.access=fdma", "workers.count=8", "rounds=6"],
 }
 
 
@@ -100,6 +102,12 @@ def test_feature_variants_match_simpy(tmp_path: Path, name: str) -> None:
 def test_nr_cell_variants_match_simpy(tmp_path: Path, sets: list[str]) -> None:
     """The NR cell (HARQ, channel and device traces, deadline, 10 of 100 per round) with drops."""
     assert_same_outputs(tmp_path, NR_CELL, ["rounds=5", "workers.per_round=20", *sets])
+
+
+def test_nr_cell_with_workers_out_of_coverage_matches_simpy(tmp_path: Path) -> None:
+    """A 400 m cell without traces: workers out of coverage are excluded from sampling."""
+    assert_same_outputs(tmp_path, NR_CELL, ["rounds=4", "workers.placement.radius_m=400", "channel.trace=null",
+                                            "workers.trace=null", "channel.out_of_coverage=exclude", *GM])
 
 
 def test_feedback_rounds_and_late_uploads_really_happen(tmp_path: Path) -> None:
