@@ -67,6 +67,10 @@ def test_declines_an_unknown_engine_option_and_a_queue_it_cannot_replay() -> Non
 
     two = dataclasses.replace(sim.net, access=TwoAtOnce())
     assert any("capacity 2" in p for p in fast_path_problems(two, sim.opt))
+    # block fading, no deadline: the scheme's own closed-form queue (serve) applies
+    assert fast_path_problems(dataclasses.replace(two, snr_depends_on_time=False), sim.opt) == []
+    # a link with its own upload process runs on the core's event loop, which serves any capacity
+    assert fast_path_problems(dataclasses.replace(two, link=LossyLink(0.5, 1e-3)), sim.opt) == []
 
 
 def test_retransmitting_link_takes_the_vectorised_path(tmp_path: Path) -> None:

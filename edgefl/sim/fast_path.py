@@ -54,9 +54,10 @@ _KNOWN_OPTIONS = {"rounds", "fidelity", "upload_order", "compute_jitter", "aggre
 def fast_path_problems(net: Network, opt: SimOptions) -> list[str]:
     """Why the run on ``net`` with ``opt`` cannot take the vectorised path (empty: it can)."""
     problems = []
-    if net.snr_depends_on_time and net.access.capacity not in (None, 1):
-        problems.append(f"access {net.access.name!r} shares a band of capacity {net.access.capacity} and the "
-                        "SNR depends on the upload start time")
+    attempt_by_attempt = net.snr_depends_on_time or opt.round_deadline_s is not None or net.uplink_snr_many is None
+    if net.access.capacity not in (None, 1) and _single_attempt(net.link) and attempt_by_attempt:
+        problems.append(f"access {net.access.name!r} shares a band of capacity {net.access.capacity}, read attempt "
+                        "by attempt (an SNR that depends on the upload start time, or a round deadline)")
     defaults = type(opt)(rounds=1)
     for f in dataclasses.fields(opt):
         if f.name not in _KNOWN_OPTIONS and not _same(getattr(opt, f.name), getattr(defaults, f.name)):
