@@ -6,6 +6,7 @@ retries and feedback, P1 and equal allocation, TDMA and FDMA)."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 from pathlib import Path
 
@@ -58,11 +59,13 @@ VARIANTS: dict[str, list[str]] = {
     "dsc_analytic_asic": ["compression.scheme=dsc", "server.profile=edge_server_sbf_asic"],
     "dsc_bit_true_fdma": ["compression.scheme=dsc", "fidelity=bit-true", "gradients.params=2400",
                           "channel.access=fdma", "rounds=2"],
-    # round 1 asks for two retries: a feedback round (the server on the core's event loop; with a
-    # deadline the SimPy processes play that round inside the vectorised run)
+    # round 1 asks for two retries: a feedback round (the server on the core's event loop)
     "dsc_bit_true_feedback": FEEDBACK,
     "dsc_bit_true_feedback_fdma_nr_gm": [*FEEDBACK, "channel.access=fdma", *NR, *GM],
     "dsc_bit_true_feedback_deadline": [*FEEDBACK, "round_deadline_s=0.3"],
+    # late uploads and two retries in round 1; then a deadline that cuts round 1's retry on the air
+    "dsc_bit_true_feedback_deadline_drops": [*FEEDBACK, "round_deadline_s=0.145"],
+    "dsc_bit_true_feedback_deadline_mid_retry": [*FEEDBACK, "round_deadline_s=0.1402995"],
     "timing_only": ["output.timing_only=true", "workers.count=12", "workers.per_round=6"],
     "nr_fdma_deep_fades": [*NR, "channel.access=fdma", "workers.count=8", "rounds=6"],
 }
@@ -121,7 +124,12 @@ def test_feedback_rounds_and_late_uploads_really_happen(tmp_path: Path) -> None:
     fb_dl = _run(QUICK, ["gradients.params=4800", "rounds=3", *VARIANTS["dsc_bit_true_feedback_deadline"]],
                  tmp_path / "fb_dl", "auto")
     assert "upload_retry" in (fb_dl.out_dir / "timeline.csv").read_text()
-    assert fb_dl.summary["engine_path"] == "fast" and 1 <= fb_dl.summary["rounds_on_simpy"] < 3
+    assert fb_dl.summary["engine_path"] == "fast" and fb_dl.summary["rounds_on_simpy"] == 0
+    cut = _run(QUICK, ["gradients.params=4800", "rounds=3", *VARIANTS["dsc_bit_true_feedback_deadline_mid_retry"]],
+               tmp_path / "cut", "simpy")
+    retry = [r for r in csv.DictReader(open(cut.out_dir / "timeline.csv")) if r["phase"] == "upload_retry"]
+    start_1 = read_rounds_columns(cut.out_dir / "rounds.csv")["start_s"][1]
+    assert len(retry) == 1 and float(retry[0]["end"]) == pytest.approx(start_1 + 0.1402995, abs=1e-12)
     dl = _run(QUICK, ["gradients.params=2000", "rounds=3", *VARIANTS["deadline_tdma_none"]], tmp_path / "dl", "auto")
     assert sum(read_rounds_columns(dl.out_dir / "rounds.csv")["dropped"]) > 0
     nr = _run(NR_CELL, ["rounds=5", "workers.per_round=20"], tmp_path / "nr", "auto")

@@ -102,8 +102,8 @@ class Simulation:
         self.rounds: list[RoundRecord] = []
         self._downlink_bits: float | None = None  # announced by the previous round's compression
         self.fast_path_declined: list[str] = []  # why the build chose SimPy (edgefl.sim.build)
-        #: rounds of this run whose phases 3-5 the SimPy processes played (on the vectorised path:
-        #: rounds with DSC feedback on the air)
+        #: rounds of this run whose phases 3-5 the SimPy processes played (every round on the SimPy
+        #: path, none on the vectorised one)
         self.rounds_on_simpy = 0
 
     # ------------------------------------------------------------------ phases of one round

@@ -13,10 +13,8 @@ start time (Gauss-Markov fading, channel traces: read attempt by attempt at each
 with their own upload process (NR HARQ passes, RLC retries, uploads given up on: the link's own
 process on the core's event loop), DSC decode schedules and DSC feedback on the air (a ``retry``
 step of ``decode_schedule``: the server process on the same event loop as the uploads, its retry
-uploads queueing on the band behind the others). A feedback round under a round deadline (retries
-racing the deadline) is played by the SimPy processes of the base class inside the vectorised run
-(``rounds_on_simpy`` counts them); the links' random draws are keyed by (round, worker, upload),
-so switching engines from round to round changes no number.
+uploads queueing on the band behind the others, racing the deadline where there is one). The
+links' random draws are keyed by (round, worker, upload), so both paths draw the same numbers.
 
 :func:`fast_path_problems` says why a run cannot take the path at all (empty: it can).
 """
@@ -38,6 +36,7 @@ from edgefl.sim.round_timing import (
     cut_at_deadline,
     decode_seconds,
     feedback_round,
+    feedback_round_with_deadline,
     link_uploads,
     one_decode_pass,
     server_pass,
@@ -89,8 +88,6 @@ class FastSimulation(Simulation):
     def _air_and_decode(self, plan: AirPlan, log: list[Interval]) -> AirOutcome:
         schedule = plan.res.decode_schedule
         retries = schedule is not None and any(st.kind == "retry" for steps in schedule for st in steps)
-        if retries and plan.deadline is not None:  # retries racing the deadline: SimPy plays the round
-            return super()._air_and_decode(plan, log)  # counts itself in rounds_on_simpy
         net, t0, sel, work, order = self.net, plan.t0, plan.sel, plan.work, plan.order
         res, dl = plan.res, plan.deadline
         k = sel.size
@@ -117,9 +114,11 @@ class FastSimulation(Simulation):
 
     def _feedback_round(self, plan: AirPlan, requested: np.ndarray, bits: np.ndarray, bw: np.ndarray,
                         log: list[Interval]) -> AirOutcome:
-        """A round with DSC feedback on the air (no deadline): the server on the core's event loop."""
-        net, r, sel = self.net, plan.round, plan.sel
-        snr_at = [snr_reader(net.uplink_snr, w, r, b, None) for w, b in zip(sel.tolist(), bw.tolist())]
+        """A round with DSC feedback on the air: the server on the core's event loop."""
+        net, r, sel, dl = self.net, plan.round, plan.sel, plan.deadline
+        snr_at = [snr_reader(net.uplink_snr, w, r, b, dl) for w, b in zip(sel.tolist(), bw.tolist())]
+        if dl is not None:
+            return self._feedback_round_with_deadline(plan, requested, bits, bw, snr_at, log)
         fb = feedback_round(net.access, net.link, plan.t0, requested, plan.order, bits, bw, snr_at, plan.link_rng,
                             plan.res.decode_schedule, plan.downlink_rate, net.decoder_bps,
                             net.decoder_reference_iterations, plan.successive, plan.aggregate_s)
@@ -135,6 +134,25 @@ class FastSimulation(Simulation):
                 log.append(Interval(r, "server", "feedback", s, e, b))
         return AirOutcome(airtime=fb.airtime, delivered=fb.delivered, feedback_s=fb.feedback_s, late_bits=np.zeros(k),
                           on_time=np.ones(k, dtype=bool), aggregated=fb.server.kept, end=fb.server.end)
+
+    def _feedback_round_with_deadline(self, plan: AirPlan, requested: np.ndarray, bits: np.ndarray, bw: np.ndarray,
+                                      snr_at: list, log: list[Interval]) -> AirOutcome:
+        net, r, sel = self.net, plan.round, plan.sel
+        fb, late, late_bits, firsts = feedback_round_with_deadline(
+            net.access, net.link, plan.t0, plan.deadline, requested, plan.order, bits, bw, snr_at, plan.link_rng,
+            plan.res.decode_schedule, plan.downlink_rate, net.decoder_bps, net.decoder_reference_iterations,
+            plan.successive, plan.aggregate_s)
+        if self.opt.timeline:
+            rows = np.array([a[0] for a in firsts], dtype=np.int64)
+            cut = CutUploads(fb.airtime, late, late_bits, rows, np.array([a[1] for a in firsts]),
+                             np.array([a[2] for a in firsts]), np.array([a[3] for a in firsts], dtype=float))
+            self._log(plan, cut, fb.server, log)
+            for i, s, e, b in fb.retries:
+                log.append(Interval(r, f"worker{sel[i]}", "upload_retry", s, e, b))
+            for s, e, b in fb.feedback:
+                log.append(Interval(r, "server", "feedback", s, e, b))
+        return AirOutcome(airtime=fb.airtime, delivered=fb.delivered, feedback_s=fb.feedback_s, late_bits=late_bits,
+                          on_time=~late, aggregated=fb.server.kept, end=fb.server.end)
 
     def _uploads(self, plan: AirPlan, requested: np.ndarray, bits: np.ndarray, bw: np.ndarray,
                  dl: float | None) -> Uploads:

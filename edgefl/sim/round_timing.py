@@ -16,8 +16,9 @@ engine plays them) as array code over the round's rows (participants), without S
 * :func:`server_pass` / :func:`one_decode_pass` - the server's successive decoding in decoding
   order with the deadline and aggregation, the same waits as
   :func:`edgefl.sim.air.play_air_and_decode`'s server;
-* :func:`feedback_round` - a round with DSC feedback on the air (no deadline): the server process
-  (feedback message, retry upload on the band, decodes) on the same event loop as the uploads.
+* :func:`feedback_round` / :func:`feedback_round_with_deadline` - a round with DSC feedback on the
+  air: the server process (feedback message, retry upload on the band, decodes; under a deadline
+  racing it) on the same event loop as the uploads.
 
 Random draws of the links are keyed by (round, worker, upload) (:func:`keyed_link_rng`), not
 by event order, so the SimPy path and this core consume the same numbers.
@@ -574,3 +575,197 @@ def one_decode_pass(t0: float, order: np.ndarray, end: np.ndarray, late: np.ndar
         rows = kept[~np.isnan(ds[kept])]  # decoded in decoding order
         decodes = list(zip(rows.tolist(), ds[rows].tolist(), de[rows].tolist(), dbits[rows].tolist()))
     return ServerPass(decodes, kept, now, now + aggregate_s)
+
+
+class _AnyOf:
+    """Wait until the first of: row ``row``'s upload ended, process ``proc`` ended, the deadline
+    (SimPy: ``yield upload_done[row] | stop`` / ``yield retry | stop``)."""
+
+    __slots__ = ("proc", "row")
+
+    def __init__(self, row: int = -1, proc: int = -1) -> None:
+        self.row, self.proc = row, proc
+
+
+class _Spawn:
+    """Start a process now (SimPy: ``env.process(gen)``); the loop sends back its id."""
+
+    __slots__ = ("gen",)
+
+    def __init__(self, gen: Generator) -> None:
+        self.gen = gen
+
+
+def feedback_round_with_deadline(access: AccessScheme, link: LinkModel, t0: float, deadline: float,
+                                 requested: np.ndarray, order: np.ndarray, bits: np.ndarray,
+                                 bandwidth_hz: np.ndarray, snr_at: Sequence[Callable[[float], float]],
+                                 rng: Callable[[int, int], Any], schedule: Sequence[Sequence[DecodeStep]],
+                                 downlink_rate: Callable[[float], float], decoder_bps: float,
+                                 reference_iterations: float | None, successive: bool,
+                                 aggregate_s: float) -> tuple[FeedbackRound, np.ndarray, np.ndarray,
+                                                              list[tuple[int, float, float, float]]]:
+    """:func:`feedback_round` under a round deadline (absolute): the server waits for each upload
+    and each retry only until the deadline (its process fires at t0 + (deadline - t0), two events
+    later), retries still on the air then go on and are cut there. Events at one time in SimPy's
+    order: an upload's end is seen one event after it, the deadline three events after its timer,
+    a wait on either one event after that. Returns the round, the late rows, the bits each row put
+    on the air by the deadline and the first uploads' attempts as kept (row, start, end, bits)."""
+    k = bits.size
+    first = bits - np.array([sum(st.bits for st in steps if st.kind == "retry") for steps in schedule])
+    clock = _Clock(t0)
+    heap: list[tuple[float, int, str, int]] = []
+    seq = 0
+
+    def push(t: float, kind: str, pid: int) -> None:
+        nonlocal seq
+        heapq.heappush(heap, (t, seq, kind, pid))
+        seq += 1
+
+    band = _Band(access.capacity, lambda pid: push(clock.now, "run", pid)) if access.capacity is not None else None
+    procs: dict[int, Generator] = {}
+    proc_ended: set[int] = set()  # triggered (the generator returned)
+    proc_seen: set[int] = set()  # its end event processed
+    outcomes: list[UploadOutcome | None] = [None] * k
+    done_seen = [False] * k
+    late = np.zeros(k, dtype=bool)
+    late_bits = np.zeros(k)
+    airtime = np.zeros(k)
+    delivered = np.ones(k, dtype=bool)
+    feedback_s = np.zeros(k)
+    feedback: list[tuple[float, float, float]] = []
+    retries: list[tuple[int, float, float, float]] = []
+    firsts: list[tuple[int, float, float, float]] = []
+    decodes: list[tuple[int, float, float, float]] = []
+    kept: list[int] = []
+    agg: list[float] = []
+    stop_seen = [False]
+    waiter: dict[str, Any] = {}  # the server's pending _AnyOf
+    server_id, next_id = k, [k + 1]
+
+    def send_done(i: int, out: UploadOutcome) -> list[tuple[float, float, float]]:
+        ivs, air = list(out.intervals), out.airtime_s
+        if out.end > deadline:
+            late[i] = True
+            ivs, air, _ = clip_at_deadline(ivs, deadline)
+        late_bits[i] += sum(b for _, _, b in ivs)
+        airtime[i] += air
+        return ivs
+
+    def retry_proc(i: int, st: DecodeStep, n_up: int) -> Generator:
+        s = clock.now
+        yield _Timeout(float(transfer_seconds(float(st.count), downlink_rate(s))))
+        e = min(clock.now, deadline)
+        if e > s:
+            feedback_s[i] += e - s
+            feedback.append((s, e, float(st.count) * (e - s) / (clock.now - s)))
+        elif s == clock.now:
+            feedback.append((s, e, float(st.count)))
+        out = yield from link.upload(clock, band, st.bits, float(bandwidth_hz[i]), snr_at[i], rng(i, n_up))
+        retries.extend((i, a, b, c) for a, b, c in send_done(i, out))
+        delivered[i] &= out.delivered
+
+    def server() -> Generator:
+        cut = gap = False
+        for i in np.asarray(order).tolist():
+            if not cut:
+                yield _AnyOf(row=i)
+                cut = outcomes[i] is None or bool(late[i])
+            if cut and (successive or outcomes[i] is None or late[i]):
+                continue
+            if not delivered[i] or (gap and successive):
+                gap = True
+                continue
+            n_up = 1
+            for st in schedule[i]:
+                if st.kind == "retry":
+                    pid = yield _Spawn(retry_proc(i, st, n_up))
+                    n_up += 1
+                    yield _AnyOf(proc=pid)
+                    if pid not in proc_ended or late[i]:
+                        late[i] = cut = True
+                        break
+                elif st.bits > 0:
+                    s = clock.now
+                    yield _Timeout(decode_seconds(st, decoder_bps, reference_iterations))
+                    decodes.append((i, s, clock.now, st.bits))
+            if not late[i] and delivered[i]:
+                kept.append(i)
+            elif not delivered[i]:
+                gap = True
+        agg.append(clock.now)
+        yield _Timeout(aggregate_s)
+        agg.append(clock.now)
+
+    def wake_if(cond: bool) -> None:
+        if waiter and cond:
+            waiter.clear()
+            push(clock.now, "run", server_id)  # the condition event, then the server
+
+    procs[server_id] = server()
+    push(t0, "run", server_id)
+    push(t0 + (deadline - t0), "stop0", -1)
+    for w in np.asarray(order).tolist():
+        push(float(requested[w]), "run", w)
+    while heap:
+        t, _, kind, pid = heapq.heappop(heap)
+        clock.now = t
+        if kind == "stop0":
+            push(t, "stop1", -1)  # timeout(0)
+            continue
+        if kind == "stop1":
+            push(t, "stop2", -1)  # the deadline process's end event
+            continue
+        if kind == "stop2":
+            stop_seen[0] = True
+            wake_if(True)
+            continue
+        if kind == "done":
+            done_seen[pid] = True
+            wake_if(waiter.get("row") == pid)
+            continue
+        if kind == "ended":
+            proc_seen.add(pid)
+            wake_if(waiter.get("proc") == pid)
+            continue
+        if pid < k and pid not in procs:
+            procs[pid] = link.upload(clock, band, float(first[pid]), float(bandwidth_hz[pid]), snr_at[pid],
+                                     rng(pid, 0))
+        proc = procs[pid]
+        if band is not None:
+            band.row = pid
+        value = None
+        while True:
+            try:
+                ev = proc.send(value)
+            except StopIteration as end:
+                if pid < k:
+                    outcomes[pid] = end.value
+                    firsts.extend((pid, a, b, c) for a, b, c in send_done(pid, end.value))
+                    delivered[pid] = end.value.delivered
+                    push(t, "done", pid)
+                elif pid != server_id:
+                    proc_ended.add(pid)
+                    push(t, "ended", pid)
+                break
+            value = None
+            if isinstance(ev, _Timeout):
+                push(t + ev.delay, "run", pid)
+            elif isinstance(ev, _Spawn):
+                value = next_id[0]
+                next_id[0] += 1
+                procs[value] = ev.gen
+                push(t, "run", value)
+                continue
+            elif isinstance(ev, _AnyOf):
+                ready = stop_seen[0] or (ev.row >= 0 and done_seen[ev.row]) or (ev.proc >= 0 and ev.proc in proc_seen)
+                if ready:
+                    push(t, "run", server_id)
+                else:
+                    waiter.update(row=ev.row, proc=ev.proc)
+            elif not isinstance(ev, _Request):
+                raise TypeError(f"link {link.name!r}: its upload process yielded {ev!r}")
+            break
+    up = _uploads_of([o for o in outcomes if o is not None])
+    fr = FeedbackRound(up, retries, feedback, feedback_s, airtime, delivered,
+                       ServerPass(decodes, np.asarray(kept, dtype=np.int64), agg[0], agg[1]))
+    return fr, late, late_bits, sorted(firsts, key=lambda a: a[0])
