@@ -60,7 +60,7 @@ class RoundRecord:
     energy_idle_j: float = field(default=0.0, metadata=_total("sum"))
     server_decoder_energy_j: float = field(default=0.0, metadata=_total("sum"))
     server_compute_energy_j: float = field(default=0.0, metadata=_total("sum"))
-    uploads_lost: int = field(default=0, metadata=_total("sum"))  # link gave up (delivered=False)
+    uploads_lost: int = field(default=0, metadata=_total("sum"))  # link gave up (delivered=False), on time
     battery_dropouts: int = field(default=0, metadata=_total("sum"))  # workers whose battery ran out
     extras: dict[str, Any] = field(default_factory=dict)  # the gradient source's metrics
 

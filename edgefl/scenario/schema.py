@@ -21,6 +21,7 @@ from edgefl.compress.simple import NoneConfig
 from edgefl.config_model import StrictModel
 from edgefl.learning.config import ModelConfig
 from edgefl.learning.convex_config import ConvexConfig
+from edgefl.radio.access_registry import make_access
 from edgefl.radio.config import ChannelConfig
 from edgefl.scenario.workers import Position, WorkerGroup, WorkerOverride, WorkersConfig
 
@@ -110,7 +111,7 @@ class Scenario(StrictModel):
         ra = self.rate_allocation
         successive = bool(getattr(type(self.compression), "successive", False))
         if (ra.scheme == "p1" and ra.target_distortion is None and not successive
-                and self.channel.access == "tdma"):
+                and not make_access(self.channel.access).splits_band):
             # without D, P1 only orders successive decoders (Lemma 1) and splits FDMA bands
             raise ValueError("rate_allocation.scheme p1 needs rate_allocation.target_distortion here: P1 (RD paper "
                              "eq. 20) minimises bandwidth for that distortion; without it, with TDMA and a "
