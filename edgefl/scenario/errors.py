@@ -15,7 +15,6 @@ from edgefl.scenario.preview import preview
 MAX_SHOWN = 12  # problems listed in one message: the message fits on one screen
 
 MISSING: Any = object()  # a problem with no value to show (missing field, file-level problem)
-_MISSING = MISSING
 
 
 @dataclass(frozen=True)
