@@ -11,14 +11,7 @@ from pathlib import Path
 
 import typer
 
-from edgefl.sweep.cli import (  # network-planning commands live with the sweep package
-    COVERAGE_HELP,
-    DEADLINE_HELP,
-    PERCENTILES_HELP,
-    plan_search,
-    sweep,
-    whatif,
-)
+from edgefl.sweep.cli import sweep, whatif  # network-planning studies live with the sweep package
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Emulate federated learning over wireless edge networks.")
@@ -261,6 +254,13 @@ def plot(
         typer.echo(str(p))
 
 
+PLAN_DEADLINE_HELP = ("round-latency deadline T (s): the largest worker count and the smallest uplink bandwidth "
+                      "whose --quantile percentile meets T")
+PLAN_COVERAGE_HELP = ("with --deadline: the largest cell radius (disc / annulus placement) whose percentile over "
+                      "placements and fading meets T, and the share of workers out of coverage there")
+PLAN_PERCENTILES_HELP = "p50/p95/p99 round latency with 95 % confidence intervals"
+
+
 @app.command()
 def plan(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
@@ -268,80 +268,66 @@ def plan(
     D: float | None = typer.Option(
         None, "--D", help="target distortion (default rate_allocation.target_distortion, else signSGD's distortion)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
-    deadline: float | None = typer.Option(None, "--deadline", help=DEADLINE_HELP),
-    coverage: bool = typer.Option(False, "--coverage", help=COVERAGE_HELP),
-    percentiles: bool = typer.Option(False, "--percentiles", help=PERCENTILES_HELP),
-    draws: int | None = typer.Option(None, "--draws", min=1, help="runs: rounds (fading draws) per probe run "
-                                     "(default 100); draws: independent channel draws (default 2000)"),
-    method: str = typer.Option("runs", "--method", help="runs: search over analytic edgefl runs (any scheme); "
-                               "draws: vectorised timing formulas over independent channel draws (none/signsgd, "
-                               "equal allocation; edgefl.planning)"),
-    quantile: float = typer.Option(95.0, "--quantile", min=0.0, max=100.0,
-                                   help="--method draws: percentile held to the deadline"),
-    resolution: float = typer.Option(1e-3, "--resolution", help="--method draws: relative resolution of the "
-                                     "bandwidth and radius searches"),
+    deadline: float | None = typer.Option(None, "--deadline", help=PLAN_DEADLINE_HELP),
+    coverage: bool = typer.Option(False, "--coverage", help=PLAN_COVERAGE_HELP),
+    percentiles: bool = typer.Option(False, "--percentiles", help=PLAN_PERCENTILES_HELP),
+    over: str = typer.Option("fading", "--over", help="fading: rounds of the scenario's own placement (what a long "
+                             "'edgefl run' shows); placements: placement, shadowing, LOS and O2I redrawn per sample"),
+    method: str = typer.Option("auto", "--method", help="engine path producing the latency samples: auto (as "
+                               "'edgefl run'), fast (require the vectorised path), simpy (the reference)"),
+    quantile: float = typer.Option(95.0, "--quantile", help="percentile held to the deadline (0-100)"),
+    resolution: float = typer.Option(0.05, "--resolution", help="relative: samples are added until the deadline is "
+                                     "outside the 95 % CI or the CI is narrower than this x T; also the relative "
+                                     "resolution of the bandwidth and radius searches"),
+    samples: int = typer.Option(200, "--samples", "--draws", help="initial latency samples per searched point "
+                                "(doubled as needed)"),
+    max_samples: int = typer.Option(6400, "--max-samples", help="most latency samples per searched point"),
+    per_placement: int = typer.Option(10, "--rounds-per-placement", help="--over placements: rounds per placement"),
+    seed: int | None = typer.Option(None, "--seed", help="--over placements: seed of the placement draws "
+                                    "(default the scenario's)"),
+    max_memory: str | None = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
 ) -> None:
-    """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); no training. With --deadline /
-    --coverage / --percentiles: round-latency answers searched over analytic runs (or, --method
-    draws, over vectorised channel draws)."""
-    from edgefl.planning import format_plan, plan_scenario
+    """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); no training. With --percentiles /
+    --deadline / --coverage: round-latency answers with 95 % confidence intervals, sampled from the
+    simulator's own rounds (edgefl.planning.plan)."""
     from edgefl.scenario import ScenarioError
 
-    if method not in ("runs", "draws"):
-        typer.echo(f"error: --method = {method!r}: use runs or draws", err=True)
-        raise typer.Exit(2)
-    if (deadline is not None or coverage or percentiles) and method == "runs":
-        plan_search(scenario, set_, deadline, coverage, draws or 100, as_json)
+    if deadline is None and not coverage and not percentiles:
+        from edgefl.planning import format_plan, plan_scenario
+
+        rs = _load(scenario, set_, max_memory)
+        try:
+            rep = plan_scenario(rs, D)
+        except ScenarioError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except Exception as exc:  # noqa: BLE001 - radio/theory code rejecting what the scenario fed it
+            raise _unexpected(exc, rs.source) from None
+        typer.echo(json.dumps(rep, indent=2) if as_json else format_plan(rep))
         return
-    if deadline is not None or coverage or percentiles:
-        _plan_draws(scenario, set_, percentiles, deadline, coverage, draws or 2000, quantile, resolution, as_json)
-        return
-    rs = _load(scenario, set_)
+    from edgefl.estimate import parse_memory
+    from edgefl.planning import PlanError, check_options, format_report
+    from edgefl.planning import plan as plan_answers
+
     try:
-        rep = plan_scenario(rs, D)
-    except ScenarioError as exc:
+        check_options(deadline=deadline, coverage=coverage, over=over, method=method, quantile=quantile / 100.0,
+                      resolution=resolution, samples=samples, max_samples=max_samples,
+                      rounds_per_placement=per_placement)
+    except PlanError as exc:  # every option problem before the scenario is even read
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    except Exception as exc:  # noqa: BLE001 - radio/theory code rejecting what the scenario fed it
-        raise _unexpected(exc, rs.source) from None
-    typer.echo(json.dumps(rep, indent=2) if as_json else format_plan(rep))
-
-
-def _plan_draws(scenario: Path, set_: list[str], percentiles: bool, deadline: float | None, coverage: bool,
-                draws: int, quantile: float, resolution: float, as_json: bool) -> None:
-    """``edgefl plan --method draws``: the answers of :mod:`edgefl.planning`, keyed by question."""
-    from edgefl.planning.coverage import max_radius
-    from edgefl.planning.deadline import max_workers, min_bandwidth
-    from edgefl.planning.percentiles import latency_percentiles
-    from edgefl.scenario import ScenarioError
-
-    problem = ("--coverage needs --deadline T" if coverage and deadline is None else
-               f"--deadline must be a positive number of seconds, got {deadline}"
-               if deadline is not None and not deadline > 0 else
-               f"--resolution must be in (0, 1), got {resolution}" if not 0 < resolution < 1 else None)
-    if problem:
-        typer.echo(f"error: {problem}", err=True)
-        raise typer.Exit(2)
-    rs = _load(scenario, set_)
-    rep: dict = {"scenario": rs.scenario.name, "method": "vectorised timing formulas over independent draws"}
+    rs = _load(scenario, set_, max_memory)
     try:
-        if percentiles:
-            rep["percentiles"] = latency_percentiles(rs, draws)
-        if deadline is not None:
-            rep["max_workers"] = max_workers(lambda k: _load(scenario, [*set_, f"workers.count={k}"]), deadline,
-                                             draws, quantile)
-            rep["min_bandwidth"] = min_bandwidth(rs, deadline, draws, quantile, resolution)
-            if coverage:
-                rep["coverage"] = max_radius(rs, deadline, draws, quantile, resolution)
-    except ScenarioError as exc:
+        rep = plan_answers(rs, deadline=deadline, percentiles=percentiles, coverage=coverage, over=over,
+                           method=method, quantile=quantile / 100.0, resolution=resolution, samples=samples,
+                           max_samples=max_samples, rounds_per_placement=per_placement, seed=seed,
+                           max_memory=None if max_memory is None else parse_memory(max_memory))
+    except (ScenarioError, PlanError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    except Exception as exc:  # noqa: BLE001 - radio/theory code rejecting what the scenario fed it
+    except Exception as exc:  # noqa: BLE001 - radio/coding code rejecting what the scenario fed it
         raise _unexpected(exc, rs.source) from None
-    if as_json:
-        typer.echo(json.dumps(rep, indent=2))
-    else:
-        _print_flat(rep)
+    typer.echo(json.dumps(rep.to_dict(), indent=2) if as_json else format_report(rep))
 
 
 @app.command()

@@ -1,12 +1,19 @@
-"""`edgefl plan`: answers about a scenario without training.
+"""``edgefl plan``: answers about a scenario without training.
 
-* :mod:`.rates`: P1 bandwidth-optimal rates and the round latency they give (RD paper eq. 20);
-* :mod:`.latency`: the round latency over many channel draws, vectorised;
-* :mod:`.percentiles`, :mod:`.deadline`, :mod:`.coverage`: round-latency percentiles, the
-  largest worker count / smallest uplink bandwidth meeting a deadline, the largest cell radius
-  (``edgefl plan --method draws``).
+* :func:`plan` (:mod:`.api`): round-latency percentiles with 95 % confidence intervals, the
+  largest worker count and the smallest uplink bandwidth that meet a deadline, the largest cell
+  radius (``--coverage``), as a typed :class:`PlanReport`; the samples are rounds played by the
+  simulator itself (:mod:`.samples`), the searches in :mod:`.questions` and :mod:`.search`, the
+  intervals in :mod:`.stats`, the search bounds from the schema (:mod:`.limits`), coverage in
+  :mod:`.coverage`;
+* :func:`plan_scenario` (:mod:`.rates`): P1 bandwidth-optimal rates (RD paper eq. 20) at the
+  mean link budget (``edgefl plan`` without options).
 """
 
+from edgefl.planning.answers import PlanReport
+from edgefl.planning.api import PlanError, check_options, plan
 from edgefl.planning.rates import _change, format_plan, plan_scenario
+from edgefl.planning.text import format_report
 
-__all__ = ["_change", "format_plan", "plan_scenario"]
+__all__ = ["PlanError", "PlanReport", "_change", "check_options", "format_plan", "format_report", "plan",
+           "plan_scenario"]

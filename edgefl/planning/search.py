@@ -29,35 +29,91 @@ def largest_int(ok: Callable[[int], bool], start: int = 1, limit: int = 10**6) -
 
 
 def boundary(ok: Callable[[float], bool], start: float, lowest: float, highest: float,
-             rel: float) -> tuple[float, float] | None:
+             rel: float, ok_above: bool | None = None) -> tuple[float, float] | None:
     """(lo, hi), hi / lo <= 1 + rel, around the point where ok changes value, for ok monotone
-    on [lowest, highest] (either direction); None when ok has the same value at both ends."""
+    on [lowest, highest] (either direction); None when ok keeps its value from ``start`` to the end
+    of the range it would change towards. Brackets outward from ``start`` by factors of 2 (the ends
+    of the range are evaluated only when reached), then bisects in log space. ``ok_above``: the
+    value of ok above the change when known (the walk then goes one way only)."""
     if not rel > 0:
         raise ValueError(f"resolution must be > 0, got {rel}")
-    at_low, at_high = ok(lowest), ok(highest)
-    if at_low == at_high:
-        return None
-    lo, hi = lowest, highest
     x = min(max(start, lowest), highest)
-    # bracket from the start by factors of 2 (cheap when the answer is near the scenario's value)
-    if ok(x) == at_low:
-        lo = x
-        while x < highest:
-            x = min(2 * x, highest)
-            if ok(x) == at_low:
-                lo = x
-            else:
-                hi = x
+    at_x = ok(x)
+    # walk up first; if ok keeps its value up to ``highest``, the change (if any) is below
+    lo = hi = None
+    y = x if ok_above is None or at_x != ok_above else highest  # known direction: skip the walk up
+    while y < highest:
+        z = min(2 * y, highest)
+        if ok(z) != at_x:
+            lo, hi, low_value = y, z, at_x
+            break
+        y = z
+    if lo is None:
+        y = x
+        while y > lowest:
+            z = max(y / 2, lowest)
+            if ok(z) != at_x:
+                lo, hi, low_value = z, y, not at_x
                 break
-    else:
-        hi = x
-        while x > lowest:
-            x = max(x / 2, lowest)
-            if ok(x) == at_low:
-                lo = x
-                break
-            hi = x
+            y = z
+    if lo is None or hi is None:
+        return None
     while hi / lo > 1 + rel:
         mid = (lo * hi) ** 0.5
-        lo, hi = (mid, hi) if ok(mid) == at_low else (lo, mid)
+        lo, hi = (mid, hi) if ok(mid) == low_value else (lo, mid)
+    return float(lo), float(hi)
+
+
+def refine_int(ok: Callable[[int], bool], hint: int, limit: int) -> int:
+    """Largest n in [0, limit] with ok(n) (ok(0) taken as true), searched outward from ``hint``
+    (a previous answer) by steps 1, 2, 4, ... then bisection: cheap when the answer moved little."""
+    def good(n: int) -> bool:
+        return n <= 0 or ok(n)
+
+    k = min(max(hint, 0), limit)
+    if good(k):
+        lo, step = k, 1
+        while lo < limit and good(min(lo + step, limit)):
+            lo, step = min(lo + step, limit), 2 * step
+        hi = min(lo + step, limit + 1)  # not good (or past the limit)
+    else:
+        hi, step = k, 1
+        while not good(max(hi - step, 0)):
+            hi, step = max(hi - step, 0), 2 * step
+        lo = max(hi - step, 0)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if good(mid) else (lo, mid)
+    return lo
+
+
+def refine_boundary(ok: Callable[[float], bool], bracket: tuple[float, float], low_value: bool, lowest: float,
+                    highest: float, rel: float) -> tuple[float, float] | None:
+    """(lo, hi) with ok(lo) == ``low_value`` != ok(hi) and hi / lo <= 1 + rel, searched outward from a
+    previous ``bracket`` by ratios (1 + rel), (1 + rel)^2, (1 + rel)^4, ... within [lowest, highest];
+    None when ok is ``low_value`` (or not) everywhere reached."""
+    lo, hi = bracket
+    if ok(lo) != low_value:  # the boundary moved down
+        hi, ratio = lo, 1.0 + rel
+        while True:
+            if hi <= lowest:
+                return None
+            x = max(hi / ratio, lowest)
+            if ok(x) == low_value:
+                lo = x
+                break
+            hi, ratio = x, ratio * ratio
+    elif ok(hi) == low_value:  # the boundary moved up
+        lo, ratio = hi, 1.0 + rel
+        while True:
+            if lo >= highest:
+                return None
+            x = min(lo * ratio, highest)
+            if ok(x) != low_value:
+                hi = x
+                break
+            lo, ratio = x, ratio * ratio
+    while hi / lo > 1 + rel:
+        mid = (lo * hi) ** 0.5
+        lo, hi = (mid, hi) if ok(mid) == low_value else (lo, mid)
     return float(lo), float(hi)

@@ -1,0 +1,271 @@
+"""The planning questions, answered from the simulator's own round-latency samples.
+
+A configuration *meets* a deadline T when the held percentile q (default p95) of its round
+latency is <= T. Each question is a monotone search (:mod:`edgefl.planning.search`) over one
+scenario field, each point of which is a variant of the scenario sampled by
+:mod:`edgefl.planning.samples`:
+
+* **largest worker count** K*: ``workers.count`` (or ``workers.per_round`` under partial
+  participation), K = 1, 2, 4, ... then bisection, exact to one worker; assumes the percentile
+  grows with K (TDMA queues one more upload, FDMA shrinks every share, the multicast rate is the
+  weakest worker's);
+* **smallest uplink bandwidth** B* for the scenario's workers: bracketing by factors of 2 from
+  the scenario's B, then bisection in log space to a relative ``resolution``; B within the
+  schema's limits (:mod:`edgefl.planning.limits`); assumes the percentile falls with B;
+* **largest cell radius** R* (``--coverage``, always ``--over placements``): the disc's
+  ``radius_m`` or the annulus' ``r_max_m``, like B; assumes the percentile grows with R.
+
+Common random numbers: every point of a search is sampled with the same seed, so its draws
+(fading, stragglers, participation, placements scaled with the radius) are shared between
+points and the empirical percentile is a smooth function of the searched value.
+
+**Adding samples** (issue 20, item 4): a search runs with n samples per point (``samples``, the
+initial n); at the answer's boundary points (the K* / K* + 1, and the two ends of the B or R
+bracket) it checks the 95 % interval of the held percentile (:mod:`edgefl.planning.stats`).
+It stops when the deadline is outside every boundary interval, or every interval is narrower
+than ``resolution`` x T, or n reached ``max_samples``; otherwise it doubles n and searches again
+(the points already sampled keep their samples and only grow). The answer reports n and why it
+stopped. Percentiles alone grow the same way until the held percentile's interval is narrower
+than ``resolution`` x its value (or excludes the deadline, when one is given).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import logging
+
+import numpy as np
+
+from edgefl.planning import limits
+from edgefl.planning.answers import (
+    CoverageAnswer,
+    Estimate,
+    MaxWorkersAnswer,
+    MinBandwidthAnswer,
+    PercentilesAnswer,
+    Sampling,
+)
+from edgefl.planning.samples import PlacementSamples, RoundSamples, Samples, variant
+from edgefl.planning.search import boundary, largest_int, refine_boundary, refine_int
+from edgefl.planning.stats import ci_method, confidence_interval, min_bounded_samples, percentile
+from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
+
+log = logging.getLogger(__name__)
+REPORTED = (50.0, 95.0, 99.0)
+STOP_DEADLINE = "deadline outside the CI"
+STOP_RESOLUTION = "CI narrower than the resolution"
+STOP_CAP = "sample cap"
+
+
+@dataclass
+class Sampler:
+    """The planner's sample store: one growing :class:`Samples` per scenario variant (``--set`` list)."""
+
+    rs: ResolvedScenario
+    method: str = "auto"
+    over: str = "fading"
+    max_samples: int = 6400
+    per_placement: int = 10
+    seed: int | None = None
+    max_memory: float | None = None
+    _points: dict[tuple[str, ...], Samples] = field(default_factory=dict)
+
+    def points(self, overrides: tuple[str, ...] = (), over: str | None = None) -> Samples:
+        over = over or self.over
+        key = (over, *overrides)
+        if key not in self._points:
+            rs = variant(self.rs, list(overrides), self.max_memory)
+            if over == "fading":
+                self._points[key] = RoundSamples(rs, self.method, self.max_samples)
+            else:
+                seed = self.rs.scenario.seed if self.seed is None else self.seed
+                self._points[key] = PlacementSamples(rs, self.method, self.per_placement, seed)
+        return self._points[key]
+
+    def estimate(self, overrides: tuple[str, ...], n: int, q: float, over: str | None = None) -> Estimate:
+        s = self.points(overrides, over)
+        x = s.take(n)
+        return Estimate(q, percentile(x, q), confidence_interval(x, q, s.cluster_size(n), self._ci_seed()), n)
+
+    def value(self, overrides: tuple[str, ...], n: int, q: float, over: str | None = None) -> float:
+        v = percentile(self.points(overrides, over).take(n), q)
+        log.debug("plan point %s over %s: p%g of %d samples = %.6g s", overrides, over or self.over, q, n, v)
+        return v
+
+    def _ci_seed(self) -> int:
+        return self.rs.scenario.seed if self.seed is None else self.seed
+
+    def sampling(self, n: int, stopped: str, over: str | None = None) -> Sampling:
+        over = over or self.over
+        paths = sorted({p for k, s in self._points.items() if k[0] == over for p in s.engine_paths})
+        probe = next((s for k, s in self._points.items() if k[0] == over), None)
+        cluster = probe.cluster_size(n) if probe is not None else 1
+        return Sampling(over, n, stopped, ci_method(cluster), paths)
+
+
+def _stop(ests: list[Estimate], deadline: float | None, scale: float, resolution: float, n: int,
+          max_samples: int) -> str | None:
+    """Why to stop adding samples at these boundary estimates (None: keep going)."""
+    if deadline is not None and ests and all(not e.ci95.contains(deadline) for e in ests):
+        return STOP_DEADLINE
+    if all(e.ci95.width() <= resolution * scale for e in ests):
+        return STOP_RESOLUTION
+    if n >= max_samples:
+        return STOP_CAP
+    return None
+
+
+def grow(search: Callable[[int, object], tuple[object, list[Estimate]]], deadline: float | None,
+         resolution: float, n0: int, max_samples: int, scale: Callable[[list[Estimate]], float] | None = None
+         ) -> tuple[object, int, str]:
+    """Run ``search(n, previous answer)`` for n = n0, 2 n0, ... (capped) until :func:`_stop` says why
+    to stop; each search after the first starts from the previous answer."""
+    n = min(n0, max_samples)
+    result: object = None
+    while True:
+        result, ests = search(n, result)
+        s = deadline if deadline is not None else (scale(ests) if scale else 1.0)
+        why = _stop(ests, deadline, s, resolution, n, max_samples)
+        if why is not None:
+            return result, n, why
+        n = min(2 * n, max_samples)
+
+
+def percentiles(sp: Sampler, q: float, resolution: float, n0: int, deadline: float | None = None
+                ) -> PercentilesAnswer:
+    """p50/p95/p99 and the mean of the scenario's round latency, with 95 % intervals."""
+    def search(n: int, _prev: object):
+        e = sp.estimate((), n, q)
+        return e, [e]
+
+    qs = sorted({*REPORTED, q})
+    if sp.points(()).cluster_size(n0) == 1:  # every reported interval bounded
+        n0 = max(n0, *(min_bounded_samples(v) for v in qs))
+    _, n, why = grow(search, deadline, resolution, n0, sp.max_samples, scale=lambda es: abs(es[0].value_s))
+    s = sp.points(())
+    x = s.take(n)
+    lat = {f"p{v:g}": percentile(x, v) for v in qs}
+    lat["mean"] = float(np.mean(x))
+    lat["ci95"] = {f"p{v:g}": confidence_interval(x, v, s.cluster_size(n), sp._ci_seed()).as_list() for v in qs}
+    return PercentilesAnswer(lat, n, sp.sampling(n, why), sp.rs.scenario.workers.participants)
+
+
+def worker_field(rs: ResolvedScenario) -> tuple[str, int]:
+    """The field the worker search varies, and its upper limit."""
+    w = rs.scenario.workers
+    if w.per_round is not None:
+        return "workers.per_round", w.count
+    if w.groups is not None or w.overrides:
+        raise ScenarioError(rs.source, [FieldProblem(
+            "workers.groups" if w.groups is not None else "workers.overrides", "set",
+            "the worker-count search needs one device for all workers and no per-worker overrides "
+            "(or partial participation: it then searches workers.per_round)")])
+    return "workers.count", limits.DEFAULT_WORKER_LIMIT
+
+
+def max_workers(sp: Sampler, deadline: float, q: float, resolution: float, n0: int,
+                limit: int | None = None) -> MaxWorkersAnswer:
+    """Largest worker count meeting ``deadline`` (module docstring)."""
+    name, cap = worker_field(sp.rs)
+    cap = min(cap, limit) if limit is not None else cap
+    start = sp.rs.scenario.workers.participants
+
+    def at(k: int) -> tuple[str, ...]:
+        return (f"{name}={k}",)
+
+    def search(n: int, prev: object):
+        def ok(k: int) -> bool:
+            return sp.value(at(k), n, q) <= deadline
+
+        k_star = (largest_int(ok, start=min(start, cap), limit=cap) if prev is None
+                  else refine_int(ok, int(prev), cap))
+        ests = [sp.estimate(at(k), n, q) for k in (k_star, k_star + 1) if 1 <= k <= cap]
+        return k_star, ests
+
+    k_star, n, why = grow(search, deadline, resolution, n0, sp.max_samples)
+    at_max = sp.estimate(at(k_star), n, q) if k_star >= 1 else None
+    nxt = sp.estimate(at(k_star + 1), n, q) if k_star + 1 <= cap else None
+    note = "" if k_star < cap else f"met up to the search limit {cap}"
+    return MaxWorkersAnswer(k_star, name, cap, at_max, nxt, sp.sampling(n, why), note)
+
+
+def min_bandwidth(sp: Sampler, deadline: float, q: float, resolution: float, n0: int) -> MinBandwidthAnswer:
+    """Smallest uplink bandwidth meeting ``deadline`` for the scenario's workers (module docstring)."""
+    b_lo, b_hi = limits.bandwidth_bounds()
+    b0 = sp.rs.scenario.channel.uplink_bandwidth_hz
+
+    def at(b: float) -> tuple[str, ...]:
+        return (f"channel.uplink_bandwidth_hz={float(b)!r}",)
+
+    def search(n: int, prev: object):
+        def ok(b: float) -> bool:
+            return sp.value(at(b), n, q) <= deadline
+
+        br = (boundary(ok, b0, b_lo, b_hi, resolution, ok_above=True) if prev is None
+              else refine_boundary(ok, prev, False, b_lo, b_hi, resolution))
+        if br is None:
+            return None, [sp.estimate(at(b_hi), n, q)]
+        return br, [sp.estimate(at(br[0]), n, q), sp.estimate(at(br[1]), n, q)]
+
+    br, n, why = grow(search, deadline, resolution, n0, sp.max_samples)
+    sampling = sp.sampling(n, why)
+    if br is None:
+        top = sp.estimate(at(b_hi), n, q)
+        met = top.value_s <= deadline
+        b = b_lo if met else None
+        reason = (f"met down to the schema's lowest bandwidth {b_lo:g} Hz" if met else
+                  f"not met even at the schema's highest bandwidth {b_hi:g} Hz: broadcast, compute and "
+                  f"aggregation alone take p{q:g} = {top.value_s:.6g} s")
+        return MinBandwidthAnswer(b, None, [b_lo, b_hi], sp.estimate(at(b), n, q) if met else top, sampling,
+                                  reason)
+    lo, hi = br
+    return MinBandwidthAnswer(hi, [lo, hi], [b_lo, b_hi], sp.estimate(at(hi), n, q), sampling)
+
+
+def max_radius(sp: Sampler, deadline: float, q: float, resolution: float, n0: int) -> CoverageAnswer:
+    """Largest cell radius whose percentile over placements and fading meets ``deadline``, and the
+    share of workers placed out of coverage there (module docstring)."""
+    pl = sp.rs.scenario.workers.placement
+    name = limits.radius_field(pl.layout)
+    if name is None:
+        raise ScenarioError(sp.rs.source, [FieldProblem("workers.placement.layout", pl.layout,
+                                                        "--coverage searches the cell radius of a disc or "
+                                                        "annulus placement")])
+    r_lo, r_hi = limits.radius_bounds(pl)
+    r0 = float(getattr(pl, name))
+    key = f"workers.placement.{name}"
+
+    def at(r: float) -> tuple[str, ...]:
+        return (f"{key}={float(r)!r}",)
+
+    def value(r: float, n: int) -> float:
+        return sp.value(at(r), n, q, over="placements")
+
+    def search(n: int, prev: object):
+        def ok(r: float) -> bool:
+            return value(r, n) <= deadline
+
+        br = (boundary(ok, r0, r_lo, r_hi, resolution, ok_above=False) if prev is None
+              else refine_boundary(ok, prev, True, r_lo, r_hi, resolution))
+        if br is None:
+            return None, [sp.estimate(at(r_lo), n, q, over="placements")]
+        return br, [sp.estimate(at(r), n, q, over="placements") for r in br]
+
+    br, n, why = grow(search, deadline, resolution, n0, sp.max_samples)
+    sampling = sp.sampling(n, why, over="placements")
+    if br is None:
+        low = sp.estimate(at(r_lo), n, q, over="placements")
+        if low.value_s > deadline:
+            return CoverageAnswer(None, key, None, [r_lo, r_hi], low, None, None, None, [], sampling,
+                                  f"not met even at radius {r_lo:g} m: p{q:g} = {low.value_s:.6g} s")
+        r_star, bracket, reason = r_hi, None, f"met up to the schema's largest radius {r_hi:g} m"
+    else:
+        r_star, bracket, reason = br[0], [br[0], br[1]], ""
+    pts = sp.points(at(r_star), over="placements")
+    est = sp.estimate(at(r_star), n, q, over="placements")
+    assert isinstance(pts, PlacementSamples)
+    dists = [float(d) for ds in pts.distances for d in ds]
+    return CoverageAnswer(r_star, key, bracket, [r_lo, r_hi], est, pts.out_of_coverage_share(),
+                          sum(o.size for o in pts.out), sum(pts.placed), dists, sampling, reason)

@@ -1,0 +1,124 @@
+"""The planner's confidence intervals and searches against known distributions and functions."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from edgefl.planning.search import boundary, largest_int, refine_boundary, refine_int
+from edgefl.planning.stats import (
+    cluster_bootstrap_ci,
+    min_bounded_samples,
+    order_statistic_ci,
+    order_statistic_ranks,
+    percentile,
+)
+
+
+def _binomial_cover(n: int, q: float, lo: int, hi: int) -> float:
+    """P(X_(lo) <= xi_q <= X_(hi)) = sum_{i=lo}^{hi-1} C(n, i) q^i (1-q)^(n-i), summed term by term."""
+    return sum(math.comb(n, i) * q**i * (1 - q) ** (n - i) for i in range(lo, hi))
+
+
+@pytest.mark.parametrize(("n", "q"), [(20, 0.5), (100, 0.95), (400, 0.99), (1000, 0.5)])
+def test_ranks_are_the_textbook_equal_tailed_interval(n: int, q: float) -> None:
+    lo, hi = order_statistic_ranks(n, q)
+    assert lo is not None and hi is not None
+    assert _binomial_cover(n, q, lo, hi) >= 0.95
+    # equal tails: each side misses with probability <= 2.5 %, and no tighter rank would do
+    assert _binomial_cover(n, q, 0, lo) <= 0.025 < _binomial_cover(n, q, 0, lo + 1)
+    assert _binomial_cover(n, q, hi, n + 1) <= 0.025 < _binomial_cover(n, q, hi - 1, n + 1)
+
+
+def test_too_few_samples_leave_a_side_unbounded() -> None:
+    assert order_statistic_ranks(10, 0.95)[1] is None
+    ci = order_statistic_ci(np.arange(10.0), 95.0)
+    assert ci.high is None and ci.low is not None and ci.contains(1e9)
+    for q in (50.0, 95.0, 99.0):
+        n = min_bounded_samples(q)
+        assert None not in order_statistic_ranks(n, q / 100) and None in order_statistic_ranks(n - 1, q / 100)
+
+
+@pytest.mark.parametrize(("q", "n"), [(50.0, 100), (95.0, 200), (99.0, 400)])
+def test_order_statistic_interval_covers_the_true_quantile(q: float, n: int) -> None:
+    """Coverage by simulation: 4000 samples of n exponential variables, quantile -ln(1 - q)."""
+    rng = np.random.default_rng(20)
+    x = np.sort(rng.exponential(size=(4000, n)), axis=1)
+    lo, hi = order_statistic_ranks(n, q / 100)
+    true = -math.log(1 - q / 100)
+    cover = np.mean((x[:, lo - 1] <= true) & (true <= x[:, hi - 1]))
+    # exact coverage >= 95 % (discreteness makes it a little more); 4000 trials: s.e. 0.35 %
+    assert 0.94 <= cover <= 0.99
+    assert order_statistic_ci(x[0], q).as_list() == [x[0, lo - 1], x[0, hi - 1]]
+
+
+def test_cluster_bootstrap_covers_with_dependent_samples() -> None:
+    """Clusters share a random effect (like rounds of one placement): the cluster bootstrap keeps
+    its coverage where the i.i.d. interval, too narrow, loses it."""
+    rng = np.random.default_rng(7)
+    m, c, q = 10, 60, 95.0
+    # X = U + V, U ~ N(0, 1) per cluster, V ~ N(0, 1) per sample: X ~ N(0, 2)
+    true = math.sqrt(2.0) * 1.6448536269514722
+    hits_boot = hits_iid = 0
+    trials = 150
+    for t in range(trials):
+        x = (rng.standard_normal((c, 1)) + rng.standard_normal((c, m))).ravel()
+        hits_boot += cluster_bootstrap_ci(x, q, m, seed=t, resamples=400).contains(true)
+        hits_iid += order_statistic_ci(x, q).contains(true)
+    assert hits_boot / trials >= 0.88
+    assert hits_iid / trials < hits_boot / trials
+
+
+def test_percentile_is_numpy_linear() -> None:
+    x = np.array([3.0, 1.0, 2.0, 10.0])
+    assert percentile(x, 50) == 2.5 and percentile(x, 100) == 10.0
+
+
+def test_searches_on_known_functions() -> None:
+    assert largest_int(lambda n: n <= 37) == 37
+    assert largest_int(lambda n: n <= 0) == 0
+    assert largest_int(lambda n: True, limit=100) == 100
+    lo, hi = boundary(lambda x: x < 3.7, 1.0, 1e-3, 1e6, 1e-6)
+    assert lo < 3.7 <= hi and hi / lo <= 1 + 1e-6
+    lo, hi = boundary(lambda x: x >= 123.0, 1e4, 1.0, 1e9, 1e-4)
+    assert lo < 123.0 <= hi
+    assert boundary(lambda x: True, 1.0, 1.0, 10.0, 1e-3) is None
+
+
+@pytest.mark.parametrize("hint", [0, 1, 5, 36, 37, 38, 50, 1000])
+def test_refine_int_from_any_hint(hint: int) -> None:
+    seen: list[int] = []
+
+    def ok(n: int) -> bool:
+        seen.append(n)
+        return n <= 37
+
+    assert refine_int(ok, hint, 1000) == 37
+    assert refine_int(lambda n: True, hint, 100) == 100 and refine_int(lambda n: False, hint, 100) == 0
+    if hint in (37, 38):
+        assert len(seen) <= 3  # an answer that did not move costs two or three probes
+
+
+@pytest.mark.parametrize("bracket", [(1.0, 2.0), (3.6, 3.7), (3.7, 3.8), (100.0, 200.0), (1e-3, 2e-3)])
+def test_refine_boundary_from_any_bracket(bracket: tuple[float, float]) -> None:
+    for low_value, ok in ((False, lambda x: x >= 3.7), (True, lambda x: x < 3.7)):
+        lo, hi = refine_boundary(ok, bracket, low_value, 1e-3, 1e6, 1e-6)
+        assert lo < 3.7 <= hi and hi / lo <= 1 + 1e-6
+    assert refine_boundary(lambda x: True, bracket, True, 1e-3, 1e6, 1e-3) is None
+
+
+def test_boundary_with_a_known_direction_walks_one_way() -> None:
+    seen: list[float] = []
+
+    def ok(x: float) -> bool:
+        seen.append(x)
+        return x >= 3.7
+
+    lo, hi = boundary(ok, 100.0, 1e-3, 1e9, 1e-3, ok_above=True)
+    assert lo < 3.7 <= hi and max(seen) == 100.0  # never above the start: the change is below
+    seen.clear()
+    lo, hi = boundary(lambda x: seen.append(x) or x < 3.7, 1.0, 1e-3, 1e9, 1e-3, ok_above=False)
+    assert lo < 3.7 <= hi and min(seen) == 1.0
+    assert boundary(lambda x: x < 1e12, 1.0, 1e-3, 1e9, 1e-3, ok_above=False) is None
