@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Union
 
@@ -27,6 +28,10 @@ class FieldProblem:
     value: Any
     message: str
     file: str | None = None
+
+    def __iter__(self) -> Iterator[Any]:
+        """Unpacks as ``(path, value, message)``: ``for path, value, msg in err.problems``."""
+        return iter((self.field, self.value, self.message))
 
     def render(self) -> str:
         val = "" if self.value is MISSING else f" = {preview(self.value)}"
