@@ -46,9 +46,14 @@ def override_strings(overrides: Overrides) -> list[str]:
 def _is_path(source: str | Path) -> bool:
     if isinstance(source, Path):
         return True
-    if "\n" in source or not source.strip():
+    if "\n" in source or not source.strip() or len(source) > 4096:  # text, not a file name
         return False
-    return source.lower().endswith(_YAML_SUFFIXES) or Path(source).exists() or ":" not in source
+    if source.lower().endswith(_YAML_SUFFIXES) or ":" not in source:
+        return True
+    try:
+        return Path(source).exists()
+    except (OSError, ValueError):  # a name the OS cannot take (too long, NUL): text
+        return False
 
 
 def _parse_text(text: str, source: str) -> Any:
