@@ -22,7 +22,7 @@ from edgefl.cli import app
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
 runner = CliRunner()
-HEAVY = ("numba", "onnxruntime", "pandas", "matplotlib", "scipy", "pydantic")
+HEAVY = ("numba", "onnxruntime", "pandas", "numpy", "matplotlib", "scipy", "pydantic")
 
 
 def test_import_edgefl_loads_nothing_heavy() -> None:
