@@ -213,3 +213,17 @@ def test_whatif_to_dict_is_the_cli_json() -> None:
     as_dicts = edgefl.whatif(QUICKSTART, {"channel.uplink_bandwidth_hz": 5e6}, base={"rounds": 2})
     assert as_dicts.delta == w.delta  # the same change written as a dict
     assert w.delta["latency_mean_s"] > 0 and str(w).startswith(str(QUICKSTART))
+
+
+def test_docstring_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The examples in the API's docstrings are doctests (run from the repository root)."""
+    import doctest
+
+    import edgefl.api.run
+    import edgefl.api.scenario
+    import edgefl.results.labels
+
+    monkeypatch.chdir(ROOT)
+    for mod in (edgefl.api.scenario, edgefl.api.run, edgefl.results.labels):
+        res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+        assert res.failed == 0 and res.attempted > 0, mod.__name__

@@ -59,13 +59,21 @@ def with_unit(words: str, unit: str | None) -> str:
 
 
 def axis_label(path: str) -> str:
-    """Label of a scenario field on a plot axis: ``workers.placement.radius_m`` -> ``cell radius [m]``."""
+    """Label of a scenario field on a plot axis.
+
+    >>> axis_label("workers.placement.radius_m"), axis_label("workers.count")
+    ('cell radius [m]', 'workers')
+    """
     return with_unit(*split_unit(path))
 
 
 def metric_label(column: str | None, aggregate: str | None = None, total: str | None = None) -> str:
     """Label of a study metric: ``latency_s`` with ``p95`` -> ``p95 round latency [s]``; a summary total
-    ``worker_energy_j`` -> ``total worker energy [J]``; ``critical.upload`` -> ``mean upload time [s]``."""
+    ``worker_energy_j`` -> ``total worker energy [J]``; ``critical.upload`` -> ``mean upload time [s]``.
+
+    >>> metric_label("latency_s", "p95"), metric_label("worker_energy_j", "mean")
+    ('p95 round latency [s]', 'mean worker energy per round [J]')
+    """
     if total is not None:
         words, unit = split_unit(total)
         words = words.replace(" per round", "")
@@ -79,7 +87,11 @@ def metric_label(column: str | None, aggregate: str | None = None, total: str | 
 
 def value_label(path: str, value: Any) -> str:
     """A legend entry for one value of a scenario field: ``dsc`` on ``compression.scheme`` -> ``DSC-signSGD``,
-    20e6 on ``channel.uplink_bandwidth_hz`` -> ``20 MHz``."""
+    20e6 on ``channel.uplink_bandwidth_hz`` -> ``20 MHz``.
+
+    >>> value_label("compression.scheme", "dsc"), value_label("channel.uplink_bandwidth_hz", 20e6)
+    ('DSC-signSGD', '20 MHz')
+    """
     leaf = path.rsplit(".", 1)[-1]
     if leaf == "scheme" and isinstance(value, str):
         return SCHEME_NAMES.get(value, value)
