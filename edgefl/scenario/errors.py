@@ -15,7 +15,17 @@ from edgefl.scenario.preview import preview
 
 MAX_SHOWN = 12  # problems listed in one message: the message fits on one screen
 
-MISSING: Any = object()  # a problem with no value to show (missing field, file-level problem)
+class _Missing:
+    """The value of a problem that has none to show (a missing field, a file-level problem)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __reduce__(self) -> str:  # pickled by name: unpickles as the one MISSING
+        return "MISSING"
+
+
+MISSING: Any = _Missing()  # a problem with no value to show (missing field, file-level problem)
 _MISSING = MISSING
 
 
