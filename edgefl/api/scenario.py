@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,11 +83,10 @@ class Scenario:
     5000000.0
     """
 
-    def __init__(self, data: Any, source: str, base_dir: Path, overrides: Sequence[str],
+    def __init__(self, reload: Callable[[list[str]], ResolvedScenario], source: str, overrides: Sequence[str],
                  resolved: ResolvedScenario, path: Path | None = None) -> None:
-        self._data = data
+        self._reload = reload  # the scenario with these overrides, validated again
         self._source = source
-        self._base_dir = base_dir
         self._overrides = tuple(overrides)
         self._resolved = resolved
         self._path = path
@@ -123,12 +122,13 @@ class Scenario:
         return self._overrides
 
     def with_(self, changes: Mapping[str, Any] | Sequence[str] | None = None, /, **fields: Any) -> Scenario:
-        """A copy with fields changed (dotted paths) and validated again; raises :class:`ScenarioError`.
+        """A copy with fields changed (dotted paths) and validated again (a scenario from a file reads
+        the file again, as the CLI does); raises :class:`ScenarioError`.
 
         >>> s2 = s.with_(**{"workers.count": 20, "compression.scheme": "dsc"})  # doctest: +SKIP
         """
-        more = override_strings(changes) + override_strings(fields)
-        return _resolve(self._data, self._source, self._base_dir, [*self._overrides, *more], self._path)
+        overrides = [*self._overrides, *override_strings(changes), *override_strings(fields)]
+        return Scenario(self._reload, self._source, overrides, self._reload(overrides), self._path)
 
     def to_yaml(self) -> str:
         """The validated scenario (defaults filled in, the channel profile merged in) as YAML text;
@@ -153,12 +153,24 @@ class Scenario:
                 f"compression {s.compression.scheme}, {s.channel.access}>")
 
 
-def _resolve(data: Any, source: str, base_dir: Path, overrides: list[str], path: Path | None,
-             max_memory: float | None = None) -> Scenario:
+def _from_data(data: Any, source: str, overrides: list[str], max_memory: float | None) -> Scenario:
     from edgefl.scenario.resolve import resolve
 
-    rs = resolve(data, source, base_dir, overrides, max_memory)
-    return Scenario(data, source, base_dir, overrides, rs, path)
+    base_dir = Path.cwd()
+
+    def reload(ov: list[str]) -> ResolvedScenario:
+        return resolve(data, source, base_dir, ov, max_memory)
+
+    return Scenario(reload, source, overrides, reload(overrides))
+
+
+def _from_file(path: Path, overrides: list[str], max_memory: float | None) -> Scenario:
+    from edgefl.scenario.loader import load_scenario
+
+    def reload(ov: list[str]) -> ResolvedScenario:  # the CLI's own loader: the same checks and messages
+        return load_scenario(path, ov, max_memory)
+
+    return Scenario(reload, str(path), overrides, reload(overrides), path)
 
 
 def load(source: str | Path | Mapping[str, Any] | Scenario, *, set: Overrides = None,
@@ -180,16 +192,12 @@ def load(source: str | Path | Mapping[str, Any] | Scenario, *, set: Overrides = 
     if isinstance(source, Scenario):
         return source.with_(overrides) if overrides else source
     if isinstance(source, Mapping):
-        return _resolve(dict(source), "<dict>", Path.cwd(), overrides, None, max_memory)
+        return _from_data(dict(source), "<dict>", overrides, max_memory)
     if not isinstance(source, (str, Path)):
         raise TypeError(f"edgefl.load: expected a path, YAML text or a dict, got {type(source).__name__}")
     if _is_path(source):
-        from edgefl.scenario.loader import read_scenario_file
-
-        path = Path(source)
-        data = read_scenario_file(path)
-        return _resolve(data, str(path), path.parent, overrides, path, max_memory)
-    return _resolve(_parse_text(str(source), "<string>"), "<string>", Path.cwd(), overrides, None, max_memory)
+        return _from_file(Path(source), overrides, max_memory)
+    return _from_data(_parse_text(str(source), "<string>"), "<string>", overrides, max_memory)
 
 
 def as_scenario(scenario: str | Path | Mapping[str, Any] | Scenario, overrides: Overrides = None) -> Scenario:

@@ -31,17 +31,17 @@ def sweep(
         "--progress/--no-progress", help="progress bar (default: on a TTY)")] = None,
 ) -> None:
     """Run a network-planning study: every point of a grid of scenarios, x seeds; resumable."""
-    from edgefl.api.study import check_engine, load_study_any, run_loaded
-    from edgefl.sweep.engines import EngineError
+    from edgefl.sweep.engines import ENGINES, EngineError
     from edgefl.sweep.run import dry_run as do_dry_run
-    from edgefl.sweep.study import StudyError
+    from edgefl.sweep.run import run_study
+    from edgefl.sweep.study import StudyError, load_study
 
+    if engine not in ENGINES:
+        raise _fail(f"--engine {engine!r}: allowed: {', '.join(ENGINES)}")
+    if scheduler and engine != "dask":
+        raise _fail("--scheduler needs --engine dask")
     try:
-        check_engine(engine, scheduler)
-    except EngineError as exc:
-        raise _fail(str(exc)) from None
-    try:
-        st = load_study_any(study, output)
+        st = load_study(study, output)
     except StudyError as exc:
         raise _fail(str(exc)) from None
     n_grid = st.num_grid_points
@@ -57,8 +57,7 @@ def sweep(
                        f"on {min(d.jobs, d.todo)} parallel jobs (plus engine start-up)")
         return
     try:
-        rep = run_loaded(st, engine=engine, jobs=jobs, progress=progress, retry_failed=retry_failed, plots=plots,
-                         scheduler=scheduler).report
+        rep = run_study(st, engine, jobs, scheduler, retry_failed, progress, plots=plots)
     except (EngineError, StudyError, ValueError) as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"{st.name}: {rep.points} runs ({n_grid} points x {len(st.seeds)} seeds): {rep.ran} run now "
