@@ -140,7 +140,8 @@ def line_figure(study: Study, rows: Sequence[dict[str, Any]], spec: LinePlot,
             ax.legend(fontsize=7, title=axis_label(spec.lines), title_fontsize=7)
     for ax in list(axs.flat)[len(panels):]:
         ax.set_visible(False)
-    fig.suptitle(f"{study.name}: {what}(mean, 95 % CI over {len(study.seeds)} seed{'s' * (len(study.seeds) != 1)}){_where(spec.where)}", fontsize=9)
+    seeds = f"{len(study.seeds)} seed{'s' * (len(study.seeds) != 1)}"
+    fig.suptitle(f"{study.name}: {what}(mean, 95 % CI over {seeds}){_where(spec.where)}", fontsize=9)
     fig.tight_layout()
     return fig
 
