@@ -172,9 +172,12 @@ class RunResult:
         return f"<edgefl.RunResult {self.scenario.name!r}: {self.rounds_done} rounds, {state}{where}>"
 
     def _repr_html_(self) -> str:  # notebooks: the totals as a table
-        rows = "".join(f"<tr><td>{k}</td><td>{v:.6g}</td></tr>" if isinstance(v, float) else
-                       f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in self.summary.get("totals", {}).items())
-        return f"<p>{self!r}</p><table>{rows}</table>".replace("<edgefl", "&lt;edgefl").replace(">,", "&gt;,")
+        from html import escape
+
+        cells = "".join(f"<tr><td>{escape(k)}</td><td>{v:.6g}</td></tr>" if isinstance(v, float) else
+                        f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>"
+                        for k, v in self.summary.get("totals", {}).items())
+        return f"<p>{escape(repr(self))}</p><table>{cells}</table>"
 
 
 def _read_dir(directory: Path) -> dict[str, bytes]:
