@@ -73,10 +73,17 @@ def find_profile(kind: Kind, name: str, extra_dirs: Sequence[Path] = ()) -> Path
     raise CatalogError(f"unknown {kind[:-1]} profile {name!r}; available: {choices}")
 
 
-def load_yaml(path: Path) -> Any:
-    """Parse a YAML file within the limits of :mod:`edgefl.safe_yaml`; unreadable, oversized,
-    binary or non-UTF-8 files, syntax errors, duplicate keys and alias bombs become one-line
-    CatalogErrors (with line and column where there is one)."""
+def load_yaml(path: Path, what: str = "file") -> Any:
+    """Parse a YAML file within the limits of :mod:`edgefl.safe_yaml`; missing, special (FIFO,
+    device, directory), unreadable, oversized, binary or non-UTF-8 files, syntax errors,
+    duplicate keys and alias bombs become one-line CatalogErrors (with line and column where
+    there is one). ``what`` names the file in messages (``"study file"``)."""
+    from edgefl.file_checks import FileArgError, check_input_file
+
+    try:
+        check_input_file(path, what, safe_yaml.MAX_BYTES, "scenario, study and profile files")
+    except FileArgError as exc:
+        raise CatalogError(str(exc)) from None
     try:
         return safe_yaml.parse_yaml(safe_yaml.read_yaml_text(Path(path)))
     except OSError as exc:

@@ -81,18 +81,18 @@ def _load_scenario(scenario: Path, overrides: list[str], max_memory: str | None 
 
 
 def _output_dir(text: str | None, what: str) -> Path | None:
-    """The results directory (``-o`` or ``output.dir``) checked before any work: not empty,
-    not an existing file (a sibling ``name-1`` would be written without saying so)."""
+    """The results directory (``-o`` or ``output.dir``) checked before any work (see
+    :func:`edgefl.file_checks.check_output_dir`): not empty, not an existing file (a sibling
+    ``name-1`` would be written without saying so), not under a file such as /dev/null."""
+    from edgefl.file_checks import FileArgError, check_output_dir
+
     if text is None:
         return None
-    if not text.strip():
-        typer.echo(f"error: {what}: empty path; give a results directory", err=True)
-        raise typer.Exit(2)
-    path = Path(text)
-    if path.exists() and not path.is_dir():
-        typer.echo(f"error: {what} = {path}: exists and is not a directory; give a directory", err=True)
-        raise typer.Exit(2)
-    return path
+    try:
+        return check_output_dir(text, what)
+    except FileArgError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 STRICT_HELP = "treat scenario warnings (e.g. a step size outside a theorem's condition) as errors"
@@ -188,8 +188,10 @@ def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, r
         why = f" ({'; '.join(declined)})" if declined else ""
         typer.echo(f"  engine path: {outcome.summary['engine_path']}{why}")
     if outcome.rounds_done:
-        typer.echo(f"  mean round latency {t['mean_round_latency_s']:.6g} s, "
-                   f"{t['mean_bits_per_param']:.4g} bits/parameter, mean distortion {t['mean_distortion']:.4g}")
+        dist = t.get("mean_distortion")  # None in a timing-only run
+        typer.echo(f"  mean round latency {t['mean_round_latency_s']:.6g} s, {t['mean_bits_per_param']:.4g} "
+                   f"bits/parameter, " + ("timing only (no gradients drawn)" if dist is None
+                                          else f"mean distortion {dist:.4g}"))
     acc = t.get("final_test_accuracy")
     if isinstance(acc, float) and acc == acc:
         typer.echo(f"  final test accuracy {acc:.4f}")

@@ -41,13 +41,11 @@ class DeviceTrace:
     def __init__(self, table: TraceTable, wrap: bool = False) -> None:
         col = table.columns
         if "available" in col:
-            for s in table.series.values():
-                bad = np.flatnonzero((s.values["available"] != 0) & (s.values["available"] != 1))
-                if bad.size:
-                    i = int(bad[0])
-                    raise TraceError(
-                        f"{table.path}:{int(s.lines[i])}: available must be 0 or 1, got {s.values['available'][i]:g}"
-                    )
+            a = table.values["available"]
+            bad = np.flatnonzero((a != 0) & (a != 1))
+            if bad.size:
+                i = int(bad[np.argmin(table.lines[bad])])  # the first in file order
+                raise TraceError(f"{table.path}:{int(table.lines[i])}: available must be 0 or 1, got {a[i]:g}")
         self.table = table
         self.wrap = bool(wrap)
 

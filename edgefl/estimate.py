@@ -12,15 +12,24 @@ term                       bytes                                             fie
 =========================  ================================================  ===========
 per-worker state           K x 8 KiB (SimPy processes, radio and device      workers.count
                            state)
-gradient vectors           c_scheme x K x P x 8 (float64 local gradients,    workers.count,
-                           compressor and aggregation temporaries)           P
-round records              rounds x K x 512 (timeline intervals, rows)       rounds, K
+gradient vectors           c_scheme x K' x P x 8 (float64 local gradients,   workers.per_round,
+                           compressor and aggregation temporaries; K' the    P
+                           workers of a round, ``per_round`` or K; none in
+                           a timing-only run of a value-free scheme)
+round records              rounds x K' x 512 (timeline intervals, rows)      rounds, K'
 training data (models)     3 x N x F x 8 (train/test split, reshaped copy)   model.data
 minibatch activations      3 x B x (F + A) x 8, A = activations per sample   model.batch_size
+channel / device trace     lines x (columns + 1) x 20 + 16 MiB of chunks     channel.trace,
+                           (:func:`edgefl.file_sizes.trace_shape`)           workers.trace
+.npz data set              per member X, y, X_test, y_test: header bytes     model.data.path
+                           + c x count x 8 (c = 3.5, or 2.5 with X_test)
+ONNX model                 8 x (initializer bytes + external data bytes)     model.model
 =========================  ================================================  ===========
 
-plus a fixed 300 MiB for the interpreter and libraries (numpy, scipy, numba,
-onnxruntime). The coefficients were measured with ``tracemalloc`` on quickstart variants
+The input-file terms come from the files' headers and sizes before any of them is read (see
+:mod:`edgefl.file_sizes`; an .npz data set replaces the ``training data`` row), and a refusal
+names every input file with its share. Plus a fixed 300 MiB for the interpreter and
+libraries (numpy, scipy, numba, onnxruntime). The coefficients were measured with ``tracemalloc`` on quickstart variants
 (peak traced bytes / K P 8: none 2.5, signsgd 3.1, rd-ideal 3.9, dsc 5.2, dsc bit-true
 6.9, rounded up) and are checked against measured runs in tests/test_scenario_estimate.py. Wall time uses the
 same products with seconds per unit measured on one core (a rough figure, +-3x).
@@ -30,6 +39,7 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +61,8 @@ ENTRY_S = {"none": 2e-8, "signsgd": 4e-8, "rd-ideal": 6e-8, "dsc": 5e-7}
 ENTRY_S_BIT_TRUE = 2.5e-6
 TRAIN_FLOP_S = 2e9  # effective FLOP/s of onnxruntime on one thread for small models
 DIGITS = (1797, 64)  # samples, features of scikit-learn's digits
+#: schemes whose bit counts do not depend on the gradient values (Compressor.value_free_bits)
+VALUE_FREE_SCHEMES = frozenset({"none", "signsgd", "ef-signsgd", "rd-ideal"})
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,7 @@ class Term:
     what: str
     amount: float  # bytes or seconds
     fields: str  # the scenario fields whose product drives it
+    file: str | None = None  # the input file behind it (traces, data, model), named when refusing
 
 
 @dataclass(frozen=True)
@@ -117,7 +130,9 @@ def model_size(path: Path) -> ModelSize:
     batch axis as 1); reads the file, runs nothing."""
     import onnx
 
-    model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+    from edgefl.file_sizes import onnx_without_weights
+
+    model = onnx.shape_inference.infer_shapes(onnx_without_weights(path))  # no tensor data read
     params = sum(math.prod(t.dims) for t in model.graph.initializer)
     init = {t.name for t in model.graph.initializer}
 
@@ -146,12 +161,12 @@ def _data_shape(scn: Scenario, base_dir: Path, features: int) -> tuple[int, int]
         return DIGITS
     if data.kind == "synthetic":
         return data.num_samples, data.num_features
-    try:
-        import zipfile
+    from edgefl.file_sizes import npz_members
 
-        with zipfile.ZipFile(base_dir / data.path) as zf:
-            shape = npy_shape(zf, "X")
-    except Exception:  # noqa: BLE001 - the file checks report unreadable data; estimate with the model's input
+    try:
+        member = npz_members(base_dir / data.path).get("X")
+        shape = None if member is None else member.shape
+    except Exception:  # noqa: BLE001 - the file checks report unreadable or forged data; estimate with the model's input
         shape = None
     return (int(shape[0]), int(math.prod(shape[1:]))) if shape else (0, features)
 
@@ -178,9 +193,11 @@ def estimate_scenario(scn: Scenario, base_dir: Path = Path(".")) -> Estimate:
     bit_true = scheme == "dsc" and scn.fidelity == "bit-true"
     copies = GRADIENT_COPIES_BIT_TRUE if bit_true else GRADIENT_COPIES.get(scheme, max(GRADIENT_COPIES.values()))
     per_entry_s = ENTRY_S_BIT_TRUE if bit_true else ENTRY_S.get(scheme, max(ENTRY_S.values()))
+    # only the round's participants (per_round of the population) draw, compress, upload and log
+    active, k_field = (scn.workers.per_round, "workers.per_round") if scn.workers.per_round else (k, "workers.count")
     mem = [Term("per-worker state", k * WORKER_BYTES, "workers.count"),
-           Term("round records and timeline", rounds * k * RECORD_BYTES, "rounds x workers.count")]
-    time = [Term("round timing", rounds * k * WORKER_ROUND_S, "rounds x workers.count"),
+           Term("round records and timeline", rounds * active * RECORD_BYTES, f"rounds x {k_field}")]
+    time = [Term("round timing", rounds * active * WORKER_ROUND_S, f"rounds x {k_field}"),
             Term("building per-worker state", build_seconds(scn), "workers.count")]
     if scn.gradients is not None and scn.gradients.source == "convex":
         g = scn.gradients
@@ -203,15 +220,100 @@ def estimate_scenario(scn: Scenario, base_dir: Path = Path(".")) -> Estimate:
         p, p_field = size.params, f"the parameters of model.model {cfg.model!r}"
         n, f = _data_shape(scn, base_dir, size.features)
         batch = cfg.batch_size
-        mem.append(Term("training data", 3 * n * f * 8, "model.data"))
-        mem.append(Term("minibatch activations", 3 * batch * (f + size.activations) * 8, "model.batch_size"))
-        time.append(Term("local training", rounds * k * batch * 6 * max(p, 1) / TRAIN_FLOP_S,
-                         "rounds x workers.count x model.batch_size x parameters"))
-    mem.append(Term(f"gradient vectors ({scheme}{', bit-true' if bit_true else ''})", copies * k * p * 8,
-                    f"workers.count x {p_field}"))
-    time.append(Term(f"gradient compression ({scheme})", rounds * k * p * per_entry_s,
-                     f"rounds x workers.count x {p_field}"))
+        if cfg.data.kind != "npz":  # an .npz is counted member by member (input_file_terms)
+            mem.append(Term("training data", 3 * n * f * 8, "model.data"))
+        npz = getattr(cfg.data, "path", None)
+        mem.append(Term("minibatch activations", 3 * batch * (f + size.activations) * 8,
+                        "model.batch_size" + (f" x the features of model.data.path {str(npz)!r}" if npz else "")))
+        time.append(Term("local training", rounds * active * batch * 6 * max(p, 1) / TRAIN_FLOP_S,
+                         f"rounds x {k_field} x model.batch_size x parameters"))
+    if scn.workers.per_round and _per_worker_memory(scn):  # error feedback / reference vectors of every
+        mem.append(Term(f"per-worker compressor memory ({scheme})", k * p * 8,  # worker that ever took part
+                        f"workers.count x {p_field}"))
+    mem.extend(input_file_terms(scn, base_dir))
+    # no gradients at all in a timing-only run of a scheme whose bits do not depend on the values
+    # (edgefl.sim.bits_only)
+    if not (scn.output.timing_only and scheme in VALUE_FREE_SCHEMES):
+        mem.append(Term(f"gradient vectors ({scheme}{', bit-true' if bit_true else ''})", copies * active * p * 8,
+                        f"{k_field} x {p_field}"))
+        time.append(Term(f"gradient compression ({scheme})", rounds * active * p * per_entry_s,
+                         f"rounds x {k_field} x {p_field}"))
     return Estimate(tuple(mem), tuple(time))
+
+
+def _per_worker_memory(scn: Scenario) -> bool:
+    """The scheme keeps a P-vector per worker across rounds (error feedback, IADE references)."""
+    c = scn.compression
+    return c.scheme in ("ef-signsgd", "iade", "aiade", "iade-sgd", "powersgd") or bool(
+        getattr(c, "error_feedback", False))
+
+
+#: trace reader (edgefl.trace_table): per row, (columns + line number) float64 twice (parsed, then
+#: grouped by worker), plus its text chunks; measured with tracemalloc: 59 B/row for 3 columns, and
+#: peak RSS (what the machine sees: freed blocks not returned at once) about 1.35 x that
+TRACE_BYTES_PER_CELL = 20
+TRACE_CHUNK_BYTES = 4 * (4 << 20)
+#: .npz members edgefl.learning.data.load_npz reads, and the float64 copies of each that loading,
+#: splitting and normalising make besides the raw array (tracemalloc peak of load_dataset on
+#: 20000 x 784 float32: 431 MiB = raw + 3.1 float64 copies; with X_test/y_test: 1.8 copies)
+NPZ_KEYS = ("X", "y", "X_test", "y_test")
+NPZ_FLOAT_COPIES = {False: 3.5, True: 2.5}  # keyed by: the file has its own test set
+#: copies of the ONNX weights held while the gradient and inference graphs are built (protobuf
+#: objects, deep copies, serialised strings, two onnxruntime sessions; measured as RSS growth)
+ONNX_WEIGHT_COPIES = 8
+
+
+def input_file_terms(scn: Scenario, base_dir: Path) -> list[Term]:
+    """Memory of reading the scenario's input files, from their headers and sizes
+    (:mod:`edgefl.file_sizes`): channel and device traces, an .npz data set member by member,
+    the ONNX model's initializers and external data. A file that cannot be found or read adds
+    nothing here (the file checks report it)."""
+    from edgefl import file_sizes as fs
+
+    out = []
+    for field, cfg, kind in (("channel.trace", getattr(scn.channel, "trace", None), "channels"),
+                             ("workers.trace", getattr(scn.workers, "trace", None), "devices")):
+        if cfg is None:
+            continue
+        try:
+            from edgefl.trace_table import find_trace
+
+            path = find_trace(cfg.file, base_dir, kind)
+            shape = fs.trace_shape(path)
+        except (OSError, ValueError):
+            continue
+        cells = shape.lines * (max(shape.columns, 3) + 1)
+        out.append(Term(f"{field} {path.name} ({shape.lines:,} lines x {shape.columns} columns, "
+                        f"{fmt_bytes(shape.size)})", cells * TRACE_BYTES_PER_CELL + TRACE_CHUNK_BYTES,
+                        f"{field} {cfg.file!r}", str(path)))
+    cfg = scn.model
+    if cfg is None:
+        return out
+    data_path = getattr(cfg.data, "path", None)
+    if data_path is not None:
+        path = data_path if data_path.is_absolute() else base_dir / data_path
+        try:
+            members = fs.npz_members(path) if path.is_file() else {}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+            members = {}
+        loaded = [m for k, m in members.items() if k in NPZ_KEYS]
+        if loaded:
+            amount = sum(m.nbytes + NPZ_FLOAT_COPIES['X_test' in members] * 8 * m.count for m in loaded)
+            parts = ", ".join(f"{m.name} {m.shape} {fmt_bytes(m.nbytes)}" for m in loaded)
+            out.append(Term(f"data file {path.name} ({parts})", amount, f"model.data.path {str(data_path)!r}",
+                            str(path)))
+    if cfg.model.endswith(".onnx"):
+        path = Path(cfg.model) if Path(cfg.model).is_absolute() else base_dir / cfg.model
+        try:
+            w = fs.onnx_weights(path) if path.is_file() else None
+        except (OSError, ValueError):
+            w = None
+        if w is not None:
+            total = max(w.nbytes, w.file_bytes) + w.external_bytes
+            ext = f" + {fmt_bytes(w.external_bytes)} external data" if w.external_bytes else ""
+            out.append(Term(f"ONNX model {path.name} ({fmt_bytes(w.file_bytes)}{ext}, {w.params:,} weights)",
+                            ONNX_WEIGHT_COPIES * total, f"model.model {cfg.model!r}", str(path)))
+    return out
 
 
 def build_seconds(scn: Scenario) -> float:
@@ -254,6 +356,9 @@ def over_limit(est: Estimate, limit: float) -> str | None:
         return None
     top = max(est.memory, key=lambda t: t.amount)
     head = f"needs ~{fmt_bytes(est.memory_bytes)} of memory, more than the {fmt_bytes(limit)} allowed"
+    files = [t for t in est.memory if t.file is not None and (t is not top or top.amount < FIXED_BYTES)]
+    if files:  # named even when not the largest part: reading them is what the refusal avoids
+        head += "; input files: " + ", ".join(f"{t.file} ~{fmt_bytes(t.amount)}" for t in files)
     if top.amount < FIXED_BYTES:
         return f"{head}; {fmt_bytes(FIXED_BYTES)} of it is the interpreter and libraries alone: raise --max-memory"
     return (f"{head}; the largest part is {top.what}: ~{fmt_bytes(top.amount)} from {top.fields}. Reduce "

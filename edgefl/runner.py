@@ -24,6 +24,7 @@ from typing import Any
 from tqdm import tqdm
 
 from edgefl.radio.worker_table import write_workers
+from edgefl.sim.bits_only import NoGradients
 from edgefl.results.finite import NonFiniteMetric, check_finite
 from edgefl.results.journal import ResumeMismatch, RunJournal, read_finished_rows
 from edgefl.results.outputs import package_versions, totals, write_rounds, write_summary
@@ -178,6 +179,8 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
             "wall_time_s": time.perf_counter() - wall0,
             "engine_path": sim.engine_path,
             "fast_path_declined": sim.fast_path_declined,
+            "coverage": sim.coverage.to_json(),
+            "gradients_drawn": not isinstance(sim.source, NoGradients),  # output.timing_only took effect if False
             "versions": package_versions(),
             "scenario": scn.model_dump(mode="json"),
             "devices": _devices(rs),
@@ -222,7 +225,8 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
     if len(sim.rounds) < len(rows):  # stopped while replaying: the files on disk are untouched
         return RunOutcome(target, False, len(rows), summary_of(sim.rounds), state["error"])
     write_rounds(target, sim.rounds)  # the appended file, rewritten whole and atomically
-    write_workers(target, radio_environment(rs))  # per-worker LOS state / indoor flag (issue 17)
+    # per-worker LOS state / indoor flag (issue 17), coverage (issue 20)
+    write_workers(target, radio_environment(rs), sim.coverage.in_coverage)
     summary = summary_of(sim.rounds)
     write_summary(target, summary)
     if draw_plots and wants_plots(scn, len(sim.rounds)):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +38,11 @@ MESSAGE_CHARS = 4000
 
 def check_load(data: Any) -> Any:
     """resolve ``data``: a ResolvedScenario, or None after a short ScenarioError; anything else fails."""
-    t0 = time.perf_counter()
     try:
         rs = resolve(data, "<fuzz>", ROOT / "scenarios")
     except ScenarioError as exc:
         assert len(str(exc)) < MESSAGE_CHARS, str(exc)[:MESSAGE_CHARS]
         rs = None
-    assert time.perf_counter() - t0 < 5.0
     return rs
 
 
@@ -248,12 +245,10 @@ def test_random_bytes(tmp_path_factory: pytest.TempPathFactory, blob: bytes) -> 
 def test_random_yaml_syntax_and_depth(tmp_path_factory: pytest.TempPathFactory, text: str, depth: int) -> None:
     p = tmp_path_factory.mktemp("fuzz") / "s.yaml"
     p.write_text("[" * depth + text)
-    t0 = time.perf_counter()
     try:
         load_scenario(p)
     except ScenarioError as exc:
         assert len(str(exc)) < MESSAGE_CHARS
-    assert time.perf_counter() - t0 < 5.0
 
 
 @FAST

@@ -1,5 +1,6 @@
-"""A worker that the link cannot serve at its mean SNR (below NR's lowest MCS) is a scenario error at
-build/validate time naming the link and the workers, not a run that ends in an infinite broadcast."""
+"""A worker that the link cannot serve at its mean SNR (below NR's lowest MCS) is, with
+``channel.out_of_coverage: error``, a scenario error at build/validate time naming the workers; with
+every worker out of coverage it is an error in any mode (see tests/test_coverage.py for ``exclude``)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,18 @@ QUICK = Path(__file__).resolve().parents[1] / "scenarios" / "quickstart.yaml"
 
 
 def test_unreachable_workers_are_named() -> None:
-    rs = load_scenario(QUICK, ["channel.link.model=nr", "workers.placement.radius_m=3000"])
-    with pytest.raises(ScenarioError, match=r"channel\.link.*no uplink rate.*workers 0 \(-?\d"):
+    sets = ["channel.link.model=nr", "workers.placement.radius_m=400", "channel.out_of_coverage=error"]
+    rs = load_scenario(QUICK, sets)
+    with pytest.raises(ScenarioError, match=r"channel\.out_of_coverage.*no uplink/downlink rate.*workers 0 \(\d"):
         build_simulation(rs)
-    res = CliRunner().invoke(app, ["validate", str(QUICK), "--set", "channel.link.model=nr",
-                                   "--set", "workers.placement.radius_m=3000"])
-    assert res.exit_code == 2 and "no uplink rate" in res.output
+    res = CliRunner().invoke(app, ["validate", str(QUICK), *[a for x in sets for a in ("--set", x)]])
+    assert res.exit_code == 2 and "no uplink/downlink rate" in res.output
+
+
+def test_no_worker_in_coverage_is_an_error_in_any_mode() -> None:
+    rs = load_scenario(QUICK, ["channel.link.model=nr", "workers.placement.radius_m=3000"])
+    with pytest.raises(ScenarioError, match=r"every worker is out of coverage"):
+        build_simulation(rs)
 
 
 def test_reachable_nr_cell_builds() -> None:

@@ -3,7 +3,6 @@ about a second naming the fields that drive them; the estimate tracks measured m
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -21,19 +20,16 @@ DIGITS = ROOT / "scenarios" / "digits_mlp.yaml"
 runner = CliRunner()
 
 
-def timed_cli(*args: str) -> tuple[int, str, float, float]:
-    """Exit code, output, wall seconds, peak traced MiB (measured in a second, traced call)."""
-    t0 = time.perf_counter()
-    res = runner.invoke(app, list(args))
-    elapsed = time.perf_counter() - t0
+def traced_cli(*args: str) -> tuple[int, str, float]:
+    """Exit code, output and peak traced MiB of a CLI call (bounded by memory, not wall time)."""
     tracemalloc.start()
     try:
-        runner.invoke(app, list(args))
+        res = runner.invoke(app, list(args))
         peak = tracemalloc.get_traced_memory()[1] / 2**20
     finally:
         tracemalloc.stop()
     assert "Traceback" not in res.output
-    return res.exit_code, res.output, elapsed, peak
+    return res.exit_code, res.output, peak
 
 
 @pytest.mark.parametrize(("path", "setting", "fields"), [
@@ -44,23 +40,22 @@ def timed_cli(*args: str) -> tuple[int, str, float, float]:
     (DIGITS, "model.batch_size=1000000000", "model.batch_size"),
 ])
 def test_huge_request_refused_fast_naming_the_fields(path: Path, setting: str, fields: str) -> None:
-    code, out, elapsed, peak = timed_cli("validate", str(path), "--set", setting)
+    code, out, peak = traced_cli("validate", str(path), "--set", setting)
     assert code == 2, out
-    # a model scenario reads its ONNX file for the parameter count (the onnx import alone is ~1 s)
-    assert elapsed < (2.0 if path == QUICKSTART else 5.0) and peak < 100, (elapsed, peak)
+    assert peak < 100, peak  # refused from the estimate: nothing of the requested size was allocated
     assert f"{path.name}: {fields}: needs ~" in out and "more than the" in out
     assert "estimate: peak memory" in out  # the estimate is shown with the refusal
 
 
 def test_max_memory_and_estimate_options() -> None:
-    code, out, _, _ = timed_cli("validate", str(QUICKSTART), "--estimate")
+    code, out, _ = traced_cli("validate", str(QUICKSTART), "--estimate")
     assert code == 0 and "estimate: peak memory" in out and "gradient vectors (signsgd)" in out
-    code, out, _, _ = timed_cli("validate", str(QUICKSTART), "--max-memory", "320M",
+    code, out, _ = traced_cli("validate", str(QUICKSTART), "--max-memory", "320M",
                                 "--set", "gradients.params=1000000")
     assert code == 2 and "gradient vectors" in out and "gradients.params" in out and "320 MiB allowed" in out
-    code, out, _, _ = timed_cli("validate", str(QUICKSTART), "--max-memory", "lots")
+    code, out, _ = traced_cli("validate", str(QUICKSTART), "--max-memory", "lots")
     assert code == 2 and "--max-memory 'lots'" in out
-    code, out, _, _ = timed_cli("run", str(QUICKSTART), "--max-memory", "1G", "--set", "workers.count=100000",
+    code, out, _ = traced_cli("run", str(QUICKSTART), "--max-memory", "1G", "--set", "workers.count=100000",
                                 "--set", "gradients.params=10000", "-o", "/nonexistent/never")
     assert code == 2 and "needs ~" in out  # refused before the output directory is even made
 
@@ -74,10 +69,10 @@ def test_parse_memory_units() -> None:
 
 
 def test_validate_of_many_workers_stays_fast() -> None:
-    code, out, elapsed, _ = timed_cli("validate", str(QUICKSTART), "--set", "workers.count=100000",
-                                      "--set", "gradients.params=10")
+    code, out, peak = traced_cli("validate", str(QUICKSTART), "--set", "workers.count=100000",
+                                 "--set", "gradients.params=10")
     assert code == 0, out
-    assert elapsed < 2.0 and "radio state not built" in out
+    assert "radio state not built" in out and peak < 200, peak  # no per-worker radio state was made
 
 
 @pytest.mark.parametrize("sets", [

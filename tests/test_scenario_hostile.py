@@ -4,7 +4,6 @@ the file and the line or field, in bounded time and memory."""
 from __future__ import annotations
 
 import os
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from edgefl.cli import app
-from edgefl.safe_yaml import MAX_DEPTH, YAMLLimitError, parse_yaml
+from edgefl.safe_yaml import MAX_DEPTH, YAMLLimitError, _BoundedLoader, parse_yaml
 from edgefl.scenario import ScenarioError, load_scenario
 from edgefl.scenario.preview import preview
 
@@ -42,22 +41,27 @@ def assert_one_screen(out: str, *needles: str) -> None:
         assert n in out, (n, out)
 
 
-def bounded_load(path: Path, *overrides: str, seconds: float = 5.0, mib: float = 500.0) -> ScenarioError:
-    """load_scenario must refuse ``path`` within ``seconds`` and ``mib`` of Python allocations
-    (time and memory measured in two calls: tracemalloc slows Python code several-fold)."""
-    t0 = time.perf_counter()
-    with pytest.raises(ScenarioError) as info:
-        load_scenario(path, list(overrides))
-    elapsed = time.perf_counter() - t0
+def bounded_load(path: Path, *overrides: str, mib: float = 500.0, max_nodes: int = 20_000) -> ScenarioError:
+    """load_scenario must refuse ``path`` within ``mib`` of Python allocations and after composing
+    at most ``max_nodes`` YAML nodes (work, not wall time: the machine may be loaded)."""
+    composed = [0]
+    original = _BoundedLoader.compose_node
+
+    def counting(self, parent, index):
+        composed[0] += 1
+        return original(self, parent, index)
+
     tracemalloc.start()
     try:
-        with pytest.raises(ScenarioError):
-            load_scenario(path, list(overrides))
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_BoundedLoader, "compose_node", counting)
+            with pytest.raises(ScenarioError) as info:
+                load_scenario(path, list(overrides))
         peak = tracemalloc.get_traced_memory()[1] / 2**20
     finally:
         tracemalloc.stop()
-    assert elapsed < seconds, elapsed
     assert peak < mib, peak
+    assert composed[0] <= max_nodes, composed[0]
     assert len(str(info.value)) < 2000, str(info.value)[:3000]
     return info.value
 
@@ -117,7 +121,7 @@ def test_random_bytes_are_refused_in_one_line(tmp_path: Path) -> None:
 def test_deep_nesting_is_refused(tmp_path: Path) -> None:
     p = tmp_path / "deep.yaml"
     p.write_text("[" * 100_000)
-    bounded_load(p)
+    bounded_load(p, max_nodes=MAX_DEPTH + 1)  # refused at the first level too deep, not after parsing it all
     code, out = validate(p)
     assert code == 2
     assert_one_screen(out, "deep.yaml", f"deeper than {MAX_DEPTH}")

@@ -54,10 +54,11 @@ def test_reference_tables_and_plot(reference, tmp_path: Path) -> None:
     out = path.parent / "out"
     rows = text.splitlines()
     assert rows[0] == ("point,seed,channel.uplink_bandwidth_hz,compression.scheme,"
-                       "lat_p95,energy,bits,wait,status,key,error")
-    assert len(rows) == 1 + 12 and all(",ok," in r for r in rows[1:])
+                       "lat_p95,energy,bits,wait,out_of_coverage_fraction,status,key,error")
+    assert len(rows) == 1 + 12 and all(",0.0,ok," in r for r in rows[1:])  # Shannon: every worker covered
     summary = (out / "study_summary.csv").read_text().splitlines()
     assert len(summary) == 1 + 6 and "lat_p95_ci95_low" in summary[0]
+    assert summary[0].endswith(",out_of_coverage_fraction_mean")
     assert len(list((out / "plots").glob("*.png"))) == 3
     st = load_study(path, out)
     prows = study_rows(st)

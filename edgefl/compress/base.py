@@ -128,10 +128,21 @@ class Compressor(ABC):
     #: round deadline or a link that gives up on uploads can drop some; False for schemes whose
     #: server state needs every worker's upload (IADE's reference vectors, PowerSGD's Q)
     can_drop_uploads: bool = True
+    #: the bit counts of a round do not depend on the gradient values, so :meth:`bits_only` gives
+    #: them without any gradient (timing-only runs, ``output.timing_only``, draw none)
+    value_free_bits: bool = False
+    #: :meth:`bits_only` needs the gradient statistics (rate allocation from sigma_X^2, sigma_N^2):
+    #: value-free only when the source knows them exactly (GradientSource.statistics)
+    bits_need_statistics: bool = False
 
     @abstractmethod
     def compress(self, grads: np.ndarray, order: np.ndarray, ctx: RoundContext) -> CompressionResult:
         """Compress the (K, P) local gradients uploaded in ``order`` (row indices of ``grads``)."""
+
+    def bits_only(self, num_workers: int, num_params: int, ctx: RoundContext) -> CompressionResult:
+        """The round's bits (upload, decode, downlink) as :meth:`compress` counts them, computed
+        without gradients; no aggregate (length 0). Only for ``value_free_bits`` schemes."""
+        raise NotImplementedError(f"compression scheme {self.name!r}: bit counts depend on the gradient values")
 
     def uploads_dropped(self, rows: np.ndarray) -> None:
         """The server aggregated only ``rows`` of the last :meth:`compress` call (a round deadline
@@ -148,3 +159,13 @@ class Compressor(ABC):
         """Operations the server spends before the workers can encode in the coming round:
         statistics estimation and rate control (DSC paper Fig. 5, Algorithm 1 lines 4-6)."""
         return 0.0
+
+
+def bits_only_result(upload_bits: np.ndarray, decode_bits: np.ndarray, downlink_bits: float | None = None
+                     ) -> CompressionResult:
+    """A :class:`CompressionResult` of bit counts alone: empty aggregate and reconstructions, so
+    that aggregating any subset of the uploads works (timing-only runs)."""
+    k = np.asarray(upload_bits).shape[0]
+    return CompressionResult(upload_bits=np.asarray(upload_bits, dtype=float),
+                             decode_bits=np.asarray(decode_bits, dtype=float), aggregate=np.zeros(0),
+                             downlink_bits=downlink_bits, reconstructions=np.zeros((k, 0)))

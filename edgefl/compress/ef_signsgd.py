@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from edgefl.compress.base import CompressionResult, Compressor, RoundContext
+from edgefl.compress.base import CompressionResult, Compressor, RoundContext, bits_only_result
 from edgefl.compress.bitstream import (
     BitReader,
     Bits,
@@ -56,6 +56,7 @@ class EFSignSGD(Compressor):
     """EF-signSGD; the server averages the decoded scaled signs."""
 
     name = "ef-signsgd"
+    value_free_bits = True
 
     def __init__(self, cfg: EFSignSGDConfig | None = None, *, param_shapes: list[tuple[int, ...]] | None = None,
                  **_: object) -> None:
@@ -85,6 +86,11 @@ class EFSignSGD(Compressor):
             agg += sent
             rec[row] = sent
         return CompressionResult(upload_bits=up, decode_bits=np.zeros(n), aggregate=agg / n, reconstructions=rec)
+
+    def bits_only(self, num_workers: int, num_params: int, ctx: RoundContext) -> CompressionResult:
+        """As :meth:`compress` counts (analytic and bit-true alike): P sign bits + 32 per scale."""
+        b = float(num_params + 32 * len(layer_slices(self.param_shapes, num_params)))
+        return bits_only_result(np.full(num_workers, b), np.zeros(num_workers))
 
     def uploads_dropped(self, rows: np.ndarray) -> None:
         """Dropped uploads applied nothing at the server: their workers keep e_w <- p."""

@@ -18,7 +18,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field, PositiveFloat
 
-from edgefl.compress.base import CompressionResult, Compressor, RoundContext
+from edgefl.compress.base import CompressionResult, Compressor, RoundContext, bits_only_result
 from edgefl.config_model import StrictModel
 
 
@@ -37,9 +37,19 @@ class RDIdeal(Compressor):
 
     name = "rd-ideal"
     successive = True
+    value_free_bits = True
+    bits_need_statistics = True
 
     def __init__(self, cfg: RDIdealConfig | None = None) -> None:
         self.cfg = cfg or RDIdealConfig()
+
+    def bits_only(self, num_workers: int, num_params: int, ctx: RoundContext) -> CompressionResult:
+        """R_k P bits per worker, coded and decoded (the allocation's rates; no test-channel draw)."""
+        alloc = ctx.allocation
+        if alloc is None or alloc.rates_bits is None:
+            raise ValueError("rd-ideal needs rate_allocation.target_distortion and gradient statistics")
+        bits = np.asarray(alloc.rates_bits, dtype=float) * num_params
+        return bits_only_result(bits, bits.copy())
 
     def compress(self, grads: np.ndarray, order: np.ndarray, ctx: RoundContext) -> CompressionResult:
         alloc = ctx.allocation

@@ -25,7 +25,7 @@ from typing import Literal
 
 import numpy as np
 
-from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
+from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext, bits_only_result
 from edgefl.compress.bitstream import layer_slices
 from edgefl.config_model import StrictModel
 
@@ -49,9 +49,14 @@ class NoCompression(Compressor):
     """32-bit floats: aggregate is the exact mean."""
 
     name = "none"
+    value_free_bits = True
 
     def __init__(self, cfg: NoneConfig | None = None) -> None:
         self.cfg = cfg or NoneConfig()
+
+    def bits_only(self, num_workers: int, num_params: int, ctx: RoundContext) -> CompressionResult:
+        """32 P bits per worker."""
+        return bits_only_result(np.full(num_workers, float(FLOAT_BITS * num_params)), np.zeros(num_workers))
 
     def compress(self, grads: np.ndarray, order: np.ndarray, ctx: RoundContext) -> CompressionResult:
         k, p = grads.shape
@@ -67,22 +72,33 @@ class SignSGD(Compressor):
     (s_k = 1 when ``scaled`` is off, the plain signSGD direction)."""
 
     name = "signsgd"
+    value_free_bits = True
 
     def __init__(self, cfg: SignSGDConfig | None = None, *, param_shapes: list[tuple[int, ...]] | None = None,
                  **_: object) -> None:
         self.cfg = cfg or SignSGDConfig()
         self.param_shapes = param_shapes if self.cfg.per_layer else None
 
+    def _bits_per_worker(self, p: int) -> float:
+        """P sign bits plus one float32 scale per layer when ``scaled``."""
+        return float(p + (FLOAT_BITS * len(layer_slices(self.param_shapes, p)) if self.cfg.scaled else 0))
+
+    def bits_only(self, num_workers: int, num_params: int, ctx: RoundContext) -> CompressionResult:
+        """As :meth:`compress` counts: P + 32 x layers per worker; the vote's broadcast the same."""
+        b = self._bits_per_worker(num_params)
+        return bits_only_result(np.full(num_workers, b), np.zeros(num_workers),
+                                downlink_bits=b if self.cfg.majority_vote else None)
+
     def compress(self, grads: np.ndarray, order: np.ndarray, ctx: RoundContext) -> CompressionResult:
         k, p = grads.shape
         signs = np.where(grads >= 0, 1.0, -1.0)
         sizes = [b - a for a, b, _ in layer_slices(self.param_shapes, p)]
         if self.cfg.scaled:
-            if len(sizes) == 1:
-                layer_mean = np.abs(grads).mean(axis=1, keepdims=True)
+            if len(sizes) == 1:  # one scale per worker: a (K, 1) column, broadcast (no K x P copy)
+                scale = np.abs(grads).mean(axis=1, keepdims=True).astype(np.float32).astype(np.float64)
             else:
                 layer_mean = np.add.reduceat(np.abs(grads), np.cumsum([0] + sizes)[:-1], axis=1) / np.asarray(sizes)
-            scale = np.repeat(layer_mean.astype(np.float32).astype(np.float64), sizes, axis=1)
+                scale = np.repeat(layer_mean.astype(np.float32).astype(np.float64), sizes, axis=1)
             extra = FLOAT_BITS * len(sizes)
         else:
             scale = np.ones((k, 1))
@@ -95,9 +111,10 @@ class SignSGD(Compressor):
                     np.float64)
 
             vote = np.where(signs.sum(axis=0) >= 0, 1.0, -1.0)
-            mean_scale = scale.mean(axis=0).astype(np.float32).astype(np.float64)
+            mean_scale = np.broadcast_to(scale, signs.shape).mean(axis=0).astype(np.float32).astype(np.float64)
             return CompressionResult(upload_bits=bits, decode_bits=np.zeros(k), aggregate=vote * mean_scale,
                                      downlink_bits=float(p + extra), combine=vote_of)
-        u = signs * scale
+        u = signs
+        u *= scale  # in place: the signs are not needed any more
         return CompressionResult(upload_bits=bits, decode_bits=np.zeros(k), aggregate=u.mean(axis=0),
                                  reconstructions=u)

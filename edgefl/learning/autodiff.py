@@ -92,7 +92,47 @@ def load_model(model: str | Path | ModelProto, loss: str | None = None) -> Model
     # IR < 4 demands every initializer be a graph input; the built graphs feed only the
     # trainable ones, and opset 17 needs IR 8 anyway
     proto.ir_version = max(proto.ir_version, MIN_IR_VERSION)
+    check_structure(proto)
     return proto
+
+
+def check_structure(proto: ModelProto) -> None:
+    """Initializers whose data matches their dims and type, and default-domain nodes with as many
+    inputs and outputs as their ONNX schema allows; an error names the tensor or node."""
+    for t in proto.graph.initializer:
+        where = f"model: initializer {t.name!r}"
+        dims = [int(d) for d in t.dims]
+        if any(d < 0 for d in dims):
+            raise GradientGraphError(f"{where} has negative dimensions {dims}")
+        try:
+            itemsize = np.dtype(helper.tensor_dtype_to_np_dtype(t.data_type)).itemsize
+            field = helper.tensor_dtype_to_field(t.data_type)
+        except Exception:  # noqa: BLE001 - onnx raises KeyError/ValueError for unknown type codes
+            raise GradientGraphError(f"{where} has unknown data type {t.data_type}") from None
+        n = int(np.prod(dims, dtype=np.float64)) if dims else 1
+        if t.data_location == TensorProto.EXTERNAL or t.data_type in (TensorProto.STRING, TensorProto.COMPLEX64,
+                                                                      TensorProto.COMPLEX128):
+            continue
+        have = len(t.raw_data) / itemsize if t.HasField("raw_data") else len(getattr(t, field))
+        if have != n:
+            raise GradientGraphError(
+                f"{where}: dims {dims} need {n} values of {helper.tensor_dtype_to_np_dtype(t.data_type)} but it "
+                f"holds {have:g}")
+    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), TARGET_OPSET)
+    for node in proto.graph.node:
+        if node.domain not in ("", "ai.onnx"):
+            continue
+        try:
+            schema = onnx.defs.get_schema(node.op_type, opset, "")
+        except Exception:  # noqa: BLE001 - unknown ops are reported on the gradient path
+            continue
+        n_in = len(node.input)
+        n_out = len(node.output)
+        if not (schema.min_input <= n_in <= schema.max_input and schema.min_output <= n_out <= schema.max_output):
+            raise GradientGraphError(
+                f"model: node {node.name!r} ({node.op_type}) has {n_in} inputs and {n_out} outputs; "
+                f"{node.op_type}-{schema.since_version} takes {schema.min_input}..{schema.max_input} inputs and "
+                f"{schema.min_output}..{schema.max_output} outputs")
 
 
 def shape_table(model: ModelProto) -> dict[str, Shape | None]:
@@ -125,18 +165,51 @@ def _value_info(name: str, elem_type: int, shape: Shape | None):
     return helper.make_tensor_value_info(name, elem_type, dims)
 
 
+#: non-differentiable ops whose float inputs are thresholds or shape sources, never weights
+STRUCTURAL = NON_DIFFERENTIABLE - {"Sign", "Floor", "Ceil", "Round"}
+#: ops whose attributes hold subgraphs; their gradient is not built (see build_gradient_graph)
+CONTROL_FLOW = ("If", "Loop", "Scan")
+
+
+def outer_names(node) -> set[str]:
+    """Tensors of the enclosing graph(s) that ``node``'s subgraphs (If branches, Loop and Scan
+    bodies, nested ones included) read: their inputs and outputs not defined inside."""
+    out: set[str] = set()
+    for a in node.attribute:
+        graphs = [a.g] if a.type == onnx.AttributeProto.GRAPH else list(a.graphs)
+        for g in graphs:
+            defined = {i.name for i in g.input} | {i.name for i in g.initializer}
+            defined |= {o for n in g.node for o in n.output}
+            used = {o.name for o in g.output}
+            for n in g.node:
+                used.update(x for x in n.input if x)
+                used |= outer_names(n)
+            out |= used - defined
+    return out
+
+
+def node_inputs(node) -> list[str]:
+    """Everything ``node`` reads: its inputs, then (for control flow) the outer tensors its subgraphs read."""
+    return list(node.input) + sorted(outer_names(node) - set(node.input))
+
+
 def trainable_initializers(graph, frozen: set[str]) -> list[str]:
     """Float initializers of rank >= 1 that feed a differentiable input slot of some node
     (so not BatchNorm running statistics), in initializer order, minus ``frozen``.
 
     Rank-0 initializers are constants: exporters constant-fold the scalars of GELU
     (0.5, sqrt 2), LayerNorm (eps) and the like into 0-d tensors, while layer weights
-    and biases always have rank >= 1."""
+    and biases always have rank >= 1. So are initializers read only by comparisons and
+    shape ops (:data:`STRUCTURAL`); one read by Round/Floor/Ceil/Sign stays trainable, so that
+    its zero gradient is reported (build_gradient_graph) rather than silently frozen."""
     floats = {i.name for i in graph.initializer if i.data_type in FLOAT_TYPES and len(i.dims) > 0} - frozen
     used = set()
     for node in graph.node:
+        if node.op_type in STRUCTURAL:  # a threshold or shape source, not a weight
+            continue
         diff = differentiable_inputs(node) if node.op_type in RULES else range(len(node.input))
         used.update(name for i, name in enumerate(node.input) if name in floats and i in diff)
+        used.update(name for name in outer_names(node) if name in floats)  # read inside a subgraph
     return [i.name for i in graph.initializer if i.name in used]
 
 
@@ -270,7 +343,14 @@ def build_gradient_graph(
     requires = set(param_set)
     errors = []
     for node in graph.node:
-        if not any(n in requires for n in node.input):
+        reads = node_inputs(node)
+        if not any(n in requires for n in reads):
+            continue
+        if node.op_type in CONTROL_FLOW or any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+                                               for a in node.attribute):
+            via = sorted(n for n in reads if n in requires and n not in node.input)
+            errors.append(f"{node.op_type} (node {node.name!r}, control flow"
+                          + (f" whose subgraphs read {via[:5]}" if via else "") + ")")
             continue
         if node.op_type in NON_DIFFERENTIABLE or _casts_to_non_float(node):
             continue
@@ -281,9 +361,12 @@ def build_gradient_graph(
         if any(node.input[i] in requires for i in slots if i < len(node.input)):
             requires.add(node.output[0])
     if errors:
+        flow = any("control flow" in e for e in errors)
         raise GradientGraphError(
             "model: unsupported op(s) on the gradient path: " + ", ".join(errors)
-            + f"; supported: {sorted(RULES)}"
+            + (f"; edgefl does not differentiate through {'/'.join(CONTROL_FLOW)}: export the model with the "
+               "branch or loop resolved (e.g. trace it with fixed shapes, constant-fold the condition)" if flow
+               else "") + f"; supported: {sorted(RULES)}"
         )
 
     em = Emitter(elem_type, shapes)
@@ -317,11 +400,16 @@ def build_gradient_graph(
             if g is not None and name in requires:
                 contributions.setdefault(name, []).append(g)
 
+    detached = [p for p in params if not contributions.get(p)]
+    if detached:
+        raise GradientGraphError(
+            f"model: trainable initializer(s) {detached[:20]} never reach the loss through differentiable ops, "
+            "so their gradient is always 0 and they would never train; list them in model.frozen to keep "
+            "them fixed, or fix the graph"
+        )
     grad_outputs = []
     for p in params:
         g = total(p)
-        if g is None:  # parameter does not influence the loss
-            g = em.zeros_like(p)
         name = f"grad/{p}"
         em.nodes.append(helper.make_node("Identity", [g], [name], name=name))
         grad_outputs.append(_value_info(name, elem_type, shapes[p]))

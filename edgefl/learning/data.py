@@ -122,7 +122,14 @@ def load_npz(path: Path, task: str = "classification") -> NpzArrays:
             raise ValueError(
                 f"{where} has key {half.pop()!r} without its partner; give both X_test and y_test or neither"
             )
-        arrays = {k: np.asarray(npz[k]) for k in ("X", "y", "X_test", "y_test") if k in files}
+        arrays = {}
+        for k in ("X", "y", "X_test", "y_test"):
+            if k in files:
+                try:
+                    arrays[k] = np.asarray(npz[k])
+                except Exception as exc:  # noqa: BLE001 - zlib, zipfile and numpy raise assorted types
+                    text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+                    raise ValueError(f"{where}, key {k!r}: cannot be read ({text})") from None
     for key, arr in arrays.items():
         if arr.dtype.kind not in "biuf":
             raise ValueError(f"{where}, key {key!r}: dtype {arr.dtype} is not numeric")

@@ -33,6 +33,7 @@ from edgefl.learning.data import (
 from edgefl.learning.flops import count_flops
 from edgefl.learning.moments import ceo_moments
 from edgefl.learning.optim import Optimizer
+from edgefl.learning.probe import check_gradients_reach
 from edgefl.learning.partition import (
     MinibatchSampler,
     partition_dirichlet,
@@ -227,10 +228,12 @@ def load_dataset(cfg: ModelConfig, rng: np.random.Generator, base_dir: Path) -> 
     elif data.kind == "npz":
         path = data.path if data.path.is_absolute() else base_dir / data.path
         arrays = load_npz(path, data.task)
-        if arrays.x_test is not None:  # the file's own held-out set
-            return split_dataset(arrays.x, arrays.y, arrays.x_test, arrays.y_test, data.task, data.standardize)
-        x, y = arrays.x, arrays.y
-        task = data.task
+        try:  # what splitting finds wrong is the file's: name it
+            if arrays.x_test is not None:  # the file's own held-out set
+                return split_dataset(arrays.x, arrays.y, arrays.x_test, arrays.y_test, data.task, data.standardize)
+            return make_dataset(arrays.x, arrays.y, data.task, cfg.test_fraction, rng, standardize=data.standardize)
+        except ValueError as exc:
+            raise ValueError(f"data file {str(path)!r}: {exc}") from None
     else:
         x, y = synthetic_xy(data.task, data.num_samples, data.num_features, data.num_classes, data.noise, rng)
         task = data.task
@@ -265,7 +268,9 @@ def build_source(cfg: ModelConfig, num_workers: int, seed: int, base_dir: Path) 
     else:
         shards = partition_shards(dataset.y_train, num_workers, part.shards_per_worker, part_rng)
     optimizer = Optimizer(cfg.optimizer, cfg.lr, cfg.momentum if cfg.optimizer == "momentum" else 0.0)
-    return OnnxGradientSource(
+    source = OnnxGradientSource(
         model, dataset, shards, optimizer, cfg.batch_size, cfg.eval_every, seed,
         flops_per_sample=count_flops(path, cfg.frozen, cfg.loss),
     )
+    check_gradients_reach(model, source._x_train, source._t_train, source.params)
+    return source

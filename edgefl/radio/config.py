@@ -298,6 +298,9 @@ class ChannelConfig(_Strict):
     uplink_bandwidth_hz: float = Field(ge=1.0, le=1e11, description="uplink bandwidth B (Hz), 1 Hz - 100 GHz")
     downlink_bandwidth_hz: float = Field(ge=1.0, le=1e11, description="downlink bandwidth (Hz), 1 Hz - 100 GHz")
     access: Literal["tdma", "fdma"] = "tdma"
+    out_of_coverage: Literal["exclude", "error"] = Field(
+        "exclude", description="workers whose mean SNR (up or down) is below the link's lowest MCS: exclude "
+        "them from every round (a warning; reported in workers.csv and summary.json) or refuse the scenario")
     tx_power_dbm: float | None = Field(
         None, ge=-100, le=80, description="worker transmit power (dBm); overrides the device profile when set"
     )

@@ -65,6 +65,11 @@ class LinkModel(ABC):
     def spectral_efficiency(self, snr_linear: np.ndarray) -> np.ndarray:
         """Effective bit/s/Hz at linear SNR (what the link delivers on average per hertz)."""
 
+    def coverage_snr_linear(self) -> float:
+        """Lowest linear SNR the link serves: a worker whose mean SNR is below it is out of coverage
+        (:mod:`edgefl.sim.coverage`). 0 for a link with a positive rate at every positive SNR."""
+        return 0.0
+
     def alpha(self, snr_linear: np.ndarray) -> np.ndarray:
         """alpha_k = 1 / spectral efficiency, Hz per bit/s (RD paper Sec. V-A, P1's weights)."""
         return 1.0 / self.spectral_efficiency(np.asarray(snr_linear, dtype=float))
@@ -125,7 +130,10 @@ class ShannonLink(LinkModel):
     coded modulation (Forney and Ungerboeck, "Modulation and coding for linear Gaussian
     channels", IEEE Trans. IT 44(6), 1998; gap 0 dB = capacity) and a cap eta_max (e.g. NR
     256QAM at code rate 948/1024: 7.4063 bit/s/Hz, 3GPP TS 38.214 Table 5.1.3.1-2, MCS 27).
-    One attempt per upload, never in error."""
+    One attempt per upload, never in error. SE > 0 at every SNR > 0, so an attempt is finite
+    however deep the fade (fading gains are > 0, traces >= -100 dB); under Rayleigh block fading
+    its mean is nonetheless infinite (E[1 / log2(1 + s g)] diverges at g -> 0), so the mean round
+    latency of such a run does not settle while its percentiles do. SNR 0 is an error."""
 
     name = "shannon"
 
@@ -150,4 +158,6 @@ class ShannonLink(LinkModel):
         se = math.log2(1.0 + snr_linear / self._gap)
         if self.max_spectral_efficiency is not None and se > self.max_spectral_efficiency:
             se = self.max_spectral_efficiency
+        if not se > 0.0:  # SNR 0 (or NaN): no rate at all; any SNR > 0 gives a finite (if long) attempt
+            raise ValueError(f"Shannon link: SNR {snr_linear!r} gives no rate; an upload would never end")
         return bits / (bandwidth_hz * se)

@@ -46,10 +46,19 @@ Model (one MCS table of TS 38.214, see :mod:`edgefl.radio.nr_tables`):
   TS 36.213 Sec. 8, is the conservative end); ``transport_block_bits`` = 8448, the largest
   LDPC code block of base graph 1 (TS 38.212 Sec. 5.2.2).
 
-On a static channel the expected transmissions per TB are
-E[N] = (sum_{j=0}^{M-1} q_j) / (1 - q_M) (q_0 = 1, M = max_harq; renewal over HARQ
-processes, i.e. the cost of a bit that is eventually delivered, the RLC limit aside), and
-the bandwidth per unit payload rate (P1's alpha) is alpha = E[N] / (SE_m (1 - overhead)).
+On a static channel the expected transmissions per TB, the RLC limit included, are
+E[N] = S (1 + q_M + ... + q_M^R) = S (1 - q_M^(R+1)) / (1 - q_M), S = sum_{j=0}^{M-1} q_j
+(q_0 = 1, M = max_harq, R = max_rlc_retx): each HARQ process costs S transmissions on
+average (TS 38.321 Sec. 5.4.2.1: a HARQ retransmission only after a failed one) and a fresh
+process follows with probability q_M, at most R times (TS 38.322 Sec. 5.3.2: once RETX_COUNT
+reaches maxRetxThreshold the RLC gives up and indicates it to upper layers). So
+1 <= E[N] <= M (R + 1) at every SNR: below MCS 0 (TS 38.214 Sec. 5.2.2.1, CQI 0 "out of
+range") a TB costs at most its M (R + 1) transmissions and is then lost, never an unbounded
+number. The spectral efficiency is the payload offered per second and hertz the link spends,
+SE = SE_m (1 - overhead) / E[N] >= SE_0 (1 - overhead) / (M (R + 1)) > 0, and the bandwidth
+per unit payload rate (P1's alpha) is alpha = 1 / SE: finite, so the FDMA shares, the
+multicast rate and the planner never meet a zero rate. Above MCS 0's threshold q_M^(R+1) is
+negligible and E[N] is the renewal value S / (1 - q_M) (the cost of a bit eventually delivered).
 """
 
 from __future__ import annotations
@@ -119,8 +128,10 @@ def failure_probabilities(p: NRLinkConfig, mcs_row: int, snrs: np.ndarray) -> np
 def static_expectations(p: NRLinkConfig, snr_linear: np.ndarray | float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(MCS row, E[N] transmissions per TB, E[N] - 1 round trips per TB) on a static channel.
 
-    E[N] = (sum_{j=0}^{M-1} q_j) / (1 - q_M), q_0 = 1, q_j = BLER_m(snr_eff_j) with every
-    transmission at the same SNR (renewal over HARQ processes of M = max_harq transmissions).
+    E[N] = S (1 - q_M^(R+1)) / (1 - q_M) (limit S (R + 1) as q_M -> 1), S = sum_{j=0}^{M-1} q_j,
+    q_0 = 1, q_j = BLER_m(snr_eff_j) with every transmission at the same SNR: at most R + 1
+    HARQ processes of M = max_harq transmissions (TS 38.321 Sec. 5.4.2.1, TS 38.322 Sec. 5.3.2;
+    module docstring). Finite and <= M (R + 1) at every SNR.
     """
     snr = np.atleast_1d(np.asarray(snr_linear, dtype=float))
     rows = select_mcs(p, snr)
@@ -135,10 +146,20 @@ def static_expectations(p: NRLinkConfig, snr_linear: np.ndarray | float) -> tupl
     q = tb_bler(p, rows[:, None], eff)  # (n, M): q_1..q_M
     q = np.minimum.accumulate(q, axis=1)
     per_process = 1.0 + q[:, :-1].sum(axis=1)
-    with np.errstate(divide="ignore"):
-        n_tx = per_process / (1.0 - q[:, -1])
+    n_tx = per_process * rlc_processes(q[:, -1], p.max_rlc_retx)
     shape = np.shape(snr_linear)
     return rows.reshape(shape), n_tx.reshape(shape), (n_tx - 1.0).reshape(shape)
+
+
+def rlc_processes(q_m: np.ndarray, max_rlc_retx: int) -> np.ndarray:
+    """Expected HARQ processes per TB, 1 + q + ... + q^R = (1 - q^(R+1)) / (1 - q) (R + 1 at q = 1),
+    q = q_M the probability that a process ends undecoded, R = max_rlc_retx (TS 38.322 Sec. 5.3.2)."""
+    q = np.clip(np.asarray(q_m, dtype=float), 0.0, 1.0)
+    one_minus = 1.0 - q
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # 1 - q^(R+1) = -expm1((R+1) log q), accurate as q -> 1
+        geo = -np.expm1((max_rlc_retx + 1) * np.log(np.maximum(q, 1e-300))) / one_minus
+    return np.where(one_minus > 0.0, geo, float(max_rlc_retx + 1))
 
 
 def expected_spectral_efficiency(p: NRLinkConfig, snr_linear: np.ndarray | float) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 Spectral efficiency (and so P1's alpha = 1/SE, the FDMA shares and ``edgefl plan``):
 SE(SNR) = SE_m (1 - overhead) / E[N], m the MCS chosen at the SNR for the BLER target and
-E[N] the expected transmissions per transport block on a static channel with HARQ
+E[N] the expected transmissions per transport block on a static channel with HARQ, at most
+max_harq (max_rlc_retx + 1) (the RLC limit included)
 (:func:`edgefl.radio.nr.expected_spectral_efficiency`).
 
 Upload: the message is cut into transport blocks; each pass sends every undecoded TB once
@@ -21,7 +22,7 @@ import numpy as np
 import simpy
 
 from edgefl.radio.link import LinkModel, SnrAt, UploadOutcome, UploadProcess
-from edgefl.radio.nr import HarqTransfer, expected_spectral_efficiency, payload_rate_bps
+from edgefl.radio.nr import HarqTransfer, expected_spectral_efficiency, payload_rate_bps, snr_thresholds_db
 from edgefl.radio.nr_config import NRLinkConfig
 
 if TYPE_CHECKING:
@@ -40,6 +41,12 @@ class NRLink(LinkModel):
     @classmethod
     def from_config(cls, cfg: NRLinkConfig, channel: ChannelConfig) -> NRLink:
         return cls(cfg)
+
+    def coverage_snr_linear(self) -> float:
+        """x_0(p): the SNR at which the lowest MCS of the table reaches the BLER target. Below it even
+        MCS 0 misses the target, the CQI 0 "out of range" of TS 38.214 Sec. 5.2.2.1:
+        the cell edge at the mean SNR (:func:`edgefl.radio.nr.snr_thresholds_db`)."""
+        return float(10.0 ** (snr_thresholds_db(self.cfg)[0] / 10.0))
 
     def spectral_efficiency(self, snr_linear: np.ndarray) -> np.ndarray:
         return expected_spectral_efficiency(self.cfg, snr_linear)

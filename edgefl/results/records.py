@@ -46,7 +46,8 @@ class RoundRecord:
     bits_per_worker_max: float
     bits_per_param: float = field(metadata=_total("mean", "mean_bits_per_param"))
     decode_bits_total: float
-    distortion: float = field(metadata=_total("mean", "mean_distortion"))  # MSE of the aggregate vs the mean gradient
+    # MSE of the aggregate vs the mean gradient; None in timing-only runs (blank in rounds.csv)
+    distortion: float | None = field(metadata=_total("mean", "mean_distortion"))
     decode_failures: int = field(metadata=_total("sum", "decode_failures"))
     undetected_errors: int = field(metadata=_total("sum", "undetected_errors"))
     retries: int = field(metadata=_total("sum", "retries"))
@@ -115,7 +116,8 @@ def totals(records: Sequence[RoundRecord]) -> dict[str, Any]:
     for f in _FIELDS:
         if "total" in f.metadata:
             agg, name = f.metadata["total"]
-            out[name or f.name] = AGGREGATES[agg]([getattr(r, f.name) for r in records])
+            vals = [v for r in records if (v := getattr(r, f.name)) is not None]  # None: not measured
+            out[name or f.name] = AGGREGATES[agg](vals) if vals else None
     for key, (agg, name) in EXTRA_TOTALS.items():
         if key in records[-1].extras:
             out[name] = AGGREGATES[agg]([r.extras[key] for r in records if key in r.extras])

@@ -116,27 +116,51 @@ def _check_model_files(cfg: ModelConfig, base_dir: Path) -> list[FieldProblem]:
     out = []
     if cfg.model.endswith(".onnx"):
         path = base_dir / cfg.model
-        if not path.is_file():
+        if not path.exists():
             out.append(FieldProblem("model.model", cfg.model, f"ONNX file not found (relative to {base_dir})"))
         else:
-            problem = _onnx_problem(path)
+            problem = _special_file(path, "ONNX model") or _onnx_problem(path)
             if problem:
                 out.append(FieldProblem("model.model", cfg.model, f"{path}: {problem}"))
     data = getattr(cfg.data, "path", None)
     if data is not None:
         path = base_dir / data
-        if not path.is_file():
+        if not path.exists():
             out.append(FieldProblem("model.data.path", str(data), f"data file not found (relative to {base_dir})"))
         else:
-            problem = _npz_problem(path)
+            problem = _special_file(path, "data file") or _npz_problem(path)
             if problem:
                 out.append(FieldProblem("model.data.path", str(data), f"{path}: {problem}"))
     return out
 
 
+def _special_model_files(cfg: ModelConfig, base_dir: Path) -> list[FieldProblem]:
+    """The model's ONNX and .npz files that exist but are not regular files (FIFO, device, directory)."""
+    out = []
+    for field, value, what in (("model.model", cfg.model if cfg.model.endswith(".onnx") else None, "ONNX model"),
+                               ("model.data.path", getattr(cfg.data, "path", None), "data file")):
+        if value is not None and (base_dir / value).exists():
+            problem = _special_file(base_dir / value, what)
+            if problem:
+                out.append(FieldProblem(field, str(value), f"{base_dir / value}: {problem}"))
+    return out
+
+
+def _special_file(path: Path, what: str) -> str | None:
+    """Why ``path`` is not a regular file (a FIFO, a device, a directory), before anything opens it."""
+    from edgefl.file_checks import FileArgError, check_input_file
+
+    try:
+        check_input_file(path, what)
+    except FileArgError as exc:
+        return exc.reason
+    return None
+
+
 def _npz_problem(path: Path) -> str | None:
     """Why ``path`` is not an .npz with arrays X and y of equal length (reads headers only)."""
     import zipfile
+    import zlib
 
     import numpy as np
 
@@ -148,10 +172,24 @@ def _npz_problem(path: Path) -> str | None:
             if missing:
                 return f"lacks array(s) {', '.join(missing)}; it has {', '.join(npz.files) or 'none'}"
             n_x, n_y = ((shape or (None,))[0] for shape in (npy_shape(npz.zip, name) for name in ("X", "y")))
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
         return f"not a readable .npz file ({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})"
     if n_x is not None and n_y is not None and (n_x != n_y or n_x < 2):
         return f"X has {n_x} rows and y {n_y}; need the same number, at least 2"
+    return _npz_sizes_problem(path)
+
+
+def _npz_sizes_problem(path: Path) -> str | None:
+    """A member whose .npy header declares more data than the archive stores (numpy would
+    allocate the declared size before finding out)."""
+    from edgefl.file_sizes import InputFileError, npz_members
+
+    try:
+        npz_members(path)
+    except InputFileError as exc:
+        return str(exc).removeprefix(f"{path}: ")
+    except Exception:  # noqa: BLE001 - unreadable archives were reported above
+        pass
     return None
 
 
@@ -187,7 +225,7 @@ def resolve(data: Any, source: str = "<dict>", base_dir: Path | None = None,
     try:
         data = apply_overrides(data, overrides or [])
     except ValueError as exc:
-        raise ScenarioError(source, [FieldProblem("--set", MISSING, str(exc))]) from exc
+        raise ScenarioError(source, [FieldProblem("--set", MISSING, str(exc).removeprefix("--set "))]) from exc
     dirs = [base_dir]
     inline_channel = data.get("channel")
     problems = _resolve_channel(data, dirs)
@@ -197,6 +235,9 @@ def resolve(data: Any, source: str = "<dict>", base_dir: Path | None = None,
         scn = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(source, problems_from_validation(exc, Scenario)) from exc
+    problems = _special_model_files(scn.model, base_dir) if scn.model is not None else []
+    if problems:  # before the estimate opens them: a FIFO would block it forever
+        raise ScenarioError(source, problems)
     est = estimate_scenario(scn, base_dir)
     limit = available_memory() if max_memory is None else max_memory
     why = over_limit(est, limit)

@@ -69,6 +69,10 @@ class OutputConfig(StrictModel):
     dir: str | None = Field(None, min_length=1, description="results directory (default results/<name>)")
     timeline: bool = True
     plots: bool = True
+    timing_only: bool = Field(
+        False, description="only timing, bits and energy: schemes whose bit counts do not depend on the "
+        "gradient values (none, signsgd, ef-signsgd, rd-ideal with known statistics) draw no gradients; "
+        "distortion and the source's metrics are left out (edgefl.sim.bits_only)")
 
 
 CompressionConfig = compression_config_type()

@@ -7,6 +7,7 @@ one never shifts another.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,8 +21,10 @@ from edgefl.radio.link_registry import make_link
 from edgefl.radio.placement import place_workers
 from edgefl.radio.trace import ChannelTrace
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
+from edgefl.sim import bits_only
 from edgefl.sim.allocation import RateAllocator
 from edgefl.sim.ceo_source import GaussianCEOSource
+from edgefl.sim.coverage import CoverageReport, CoverageWarning, coverage_report
 from edgefl.sim.engine import Network, SimOptions, Simulation
 from edgefl.sim.gradient_source import GradientSource
 from edgefl.trace_table import TraceError, find_trace
@@ -184,22 +187,26 @@ def build_simulation(rs: ResolvedScenario, engine: str = "auto") -> Simulation:
         raise ValueError(f"engine must be one of {ENGINE_PATHS}, got {engine!r}")
     scn = rs.scenario
     radio = radio_environment(rs)
+    link = make_link(scn.channel)
+    coverage = _apply_coverage(rs, out_of_coverage(rs, radio, link))
     source = gradient_source(rs)
     compressor = compressor_for(rs, source)
+    if scn.output.timing_only and bits_only.applies(source, compressor):
+        source, compressor = bits_only.NoGradients(source), bits_only.BitsOnly(compressor, source.num_params)
     w = scn.workers
+    per_round, weights = _participation(rs, coverage)
     opts = SimOptions(
         rounds=scn.rounds,
         fidelity=scn.fidelity,
         upload_order=scn.upload_order,
         compute_jitter=w.compute_jitter,
-        per_round=w.per_round,
-        sampling_weights=w.availability_weights() if w.sampling == "availability" else None,
+        per_round=per_round,
+        sampling_weights=weights,
         round_deadline_s=scn.round_deadline_s,
         timeline=scn.output.timeline,
     )
     ra = scn.rate_allocation
     initial = (ra.initial_sigma_x2, ra.initial_sigma_n2) if ra.initial_sigma_x2 and ra.initial_sigma_n2 else None
-    link = make_link(scn.channel)
     if not compressor.can_drop_uploads and (scn.round_deadline_s is not None or link.may_lose_uploads):
         field, value, why = (("round_deadline_s", scn.round_deadline_s, "a round deadline drops late uploads")
                              if scn.round_deadline_s is not None else
@@ -208,7 +215,6 @@ def build_simulation(rs: ResolvedScenario, engine: str = "auto") -> Simulation:
                                                      f"{scn.compression.scheme!r} needs every worker's upload "
                                                      "each round; use another scheme, or no deadline / a link "
                                                      "without losses (shannon)")])
-    _check_reachable(rs, radio, link)
     net = network(rs, radio, link)
     declined = fast_path_problems(rs, net, opts)
     if engine == "fast" and declined:
@@ -220,27 +226,56 @@ def build_simulation(rs: ResolvedScenario, engine: str = "auto") -> Simulation:
     sim = cls(net, source, compressor, opts, seeds(scn.seed)["engine"],
               allocator=rate_allocator(rs, radio, link, compressor.successive), initial_statistics=initial)
     sim.fast_path_declined = declined
+    sim.coverage = coverage
     return sim
 
 
-def _check_reachable(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel) -> None:
-    """Every worker must get a positive spectral efficiency at its mean SNR, up and down (a link
-    model with a lowest MCS, e.g. NR, gives 0 below it: no upload would ever finish and the
-    multicast broadcast would take forever)."""
+def out_of_coverage(rs: ResolvedScenario, radio: RadioEnvironment | None = None,
+                    link: LinkModel | None = None) -> CoverageReport:
+    """Which workers of the scenario's placement the link serves at their mean SNR, up and down
+    (:mod:`edgefl.sim.coverage`): count, fraction, ids, distances. For planners as for runs."""
     ch = rs.scenario.channel
-    for what, snr_db in (("uplink", radio.mean_uplink_snr_db(ch.uplink_bandwidth_hz)),
-                         ("downlink", radio.mean_downlink_snr_db(ch.downlink_bandwidth_hz))):
-        snr_db = np.asarray(snr_db, dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            se = np.asarray(link.spectral_efficiency(10.0 ** (snr_db / 10.0)), dtype=float)
-        dead = np.flatnonzero(~(se > 0))
-        if dead.size:
-            shown = ", ".join(f"{int(w)} ({snr_db[w]:.1f} dB)" for w in dead[:8]) + (" ..." if dead.size > 8 else "")
-            raise ScenarioError(rs.source, [FieldProblem(
-                "channel.link", link.name,
-                f"{dead.size} worker(s) get no {what} rate at their mean SNR with link {link.name!r}: workers "
-                f"{shown}; move them closer (workers.placement), raise the power or bandwidth, or use a "
-                "link that serves them")])
+    radio = radio or radio_environment(rs)
+    link = link or make_link(ch)
+    return coverage_report(radio.mean_uplink_snr_db(ch.uplink_bandwidth_hz),
+                           radio.mean_downlink_snr_db(ch.downlink_bandwidth_hz), radio.distance_3d_m,
+                           link.coverage_snr_linear())
+
+
+def _apply_coverage(rs: ResolvedScenario, cov: CoverageReport) -> CoverageReport:
+    """``channel.out_of_coverage``: refuse (``error``, or when no worker is covered) or warn (``exclude``)."""
+    if cov.count == 0:
+        return cov
+    ch = rs.scenario.channel
+    fix = ("move them closer (workers.placement), raise the power or bandwidth, or use a link that serves them")
+    if cov.count == cov.in_coverage.size:
+        raise ScenarioError(rs.source, [FieldProblem(
+            "channel.link", ch.link.model, f"every worker is out of coverage, nothing can train: {cov.describe()}; "
+            + fix)])
+    if ch.out_of_coverage == "error":
+        raise ScenarioError(rs.source, [FieldProblem(
+            "channel.out_of_coverage", "error", f"link {ch.link.model!r} serves no uplink/downlink rate to "
+            f"{cov.describe()}; {fix}, or set channel.out_of_coverage: exclude")])
+    warnings.warn(CoverageWarning(f"{rs.source}: {cov.describe()}; they are out of coverage and take part in "
+                                  "no round (channel.out_of_coverage: exclude; workers.csv, summary.json "
+                                  "'coverage')"), stacklevel=2)
+    return cov
+
+
+def _participation(rs: ResolvedScenario, cov: CoverageReport) -> tuple[int | None, np.ndarray | None]:
+    """(per_round, sampling weights) of the engine: the scenario's, restricted to the workers in
+    coverage (weight 0 outside; per_round at most the workers in coverage)."""
+    w = rs.scenario.workers
+    weights = w.availability_weights() if w.sampling == "availability" else None
+    if cov.count == 0:
+        return w.per_round, weights
+    mask = cov.in_coverage.astype(float)
+    weights = mask if weights is None else np.asarray(weights, dtype=float) * mask
+    eligible = int(np.count_nonzero(weights))
+    if eligible == 0:
+        raise ScenarioError(rs.source, [FieldProblem("workers.sampling", "availability", "no worker in coverage "
+                                                     "has an availability > 0")])
+    return min(w.per_round or w.count, eligible), weights
 
 
 def compressor_for(rs: ResolvedScenario, source: GradientSource):

@@ -37,8 +37,10 @@ class GaussianCEOSource(GradientSource):
         p = self.num_params
         k = self.num_workers if workers is None else len(workers)
         self._x = self._rng.standard_normal(p) * np.sqrt(self.sigma_x2)
-        noise = self._rng.standard_normal((k, p)) * np.sqrt(self.sigma_n2)
-        return self._x[None, :] + noise
+        y = self._rng.standard_normal((k, p))  # in place: one (K, P) array, the same numbers as X + N
+        y *= np.sqrt(self.sigma_n2)
+        y += self._x[None, :]
+        return y
 
     def apply_aggregate(self, round: int, aggregate: np.ndarray) -> dict[str, float]:
         assert self._x is not None, "local_gradients must be called first"

@@ -25,20 +25,24 @@ def round_energy(net: Network, en: EnergyProfile, batteries: Batteries, t0: floa
     """Energy columns of the round (:mod:`edgefl.energy`): the participants ``sel`` by state
     (workers not sampled are not charged), server decoder (bits decoded) and compute (rate control
     ``t_rc`` + aggregation ``aggregate_s``); ``batteries`` drained, workers that ran out counted.
-    With a round deadline (``deadline_s`` after ``t0``) local work still going at it stops there."""
+    With a round deadline (``deadline_s`` after ``t0``) local work and a broadcast still going at it
+    stop there."""
     full = sel.size == net.num_workers
 
     def of(a: np.ndarray) -> np.ndarray:
         return a if full else np.asarray(a)[sel]
 
     busy = work.compute_s + work.encode_s
+    receive = work.t_bc + air.feedback_s
     if deadline_s is not None:  # local work still going at the deadline stops there
         # the same cut as the timeline's compute [t_bc + wait, + c] and encode [ready - e, ready]
         dl = t0 + deadline_s
         wait = work.wait_s if work.wait_s is not None else 0.0
         busy = (np.clip(dl - (t0 + work.t_bc + wait), 0.0, work.compute_s)
                 + np.clip(dl - (work.ready - work.encode_s), 0.0, work.encode_s))
-    we = worker_round_energy(latency, busy, air.airtime, work.t_bc + air.feedback_s,
+        # so does a broadcast longer than the deadline (the round ends at it, nobody uploads)
+        receive = min(work.t_bc, deadline_s) + air.feedback_s
+    we = worker_round_energy(latency, busy, air.airtime, receive,
                              of(net.worker_compute_power_w), of(net.worker_radio_power_w), of(en.rx_power_w),
                              of(en.idle_power_w))
     e_dec, e_srv = server_round_energy(decode_bits, en.decoder_energy_per_bit_j,
@@ -91,7 +95,8 @@ def round_record(r: int, t0: float, t_end: float, downlink_bits: float, grads: n
         bits_per_worker_max=float(bits.max()),
         bits_per_param=float(bits.sum() / (k * p)),
         decode_bits_total=decode_bits,
-        distortion=float(np.mean((aggregate - grads.mean(axis=0)) ** 2)),
+        # timing-only runs (edgefl.sim.bits_only) have no gradient values: no distortion
+        distortion=float(np.mean((aggregate - grads.mean(axis=0)) ** 2)) if grads.shape[1] else None,
         decode_failures=int(res.decode_failures),
         undetected_errors=int(res.undetected_errors),
         retries=int(res.retries),

@@ -29,22 +29,38 @@ def sweep(
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="draw the study's plots")] = True,
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help="progress bar (default: on a TTY)")] = None,
+    max_points: Annotated[int | None, typer.Option(
+        "--max-points", min=1, help="refuse studies of more runs (grid points x seeds), counted before "
+        "anything is expanded (default 20,000)")] = None,
 ) -> None:
     """Run a network-planning study: every point of a grid of scenarios, x seeds; resumable."""
+    from edgefl.file_checks import FileArgError, check_output_dir
     from edgefl.sweep.engines import ENGINES, EngineError
-    from edgefl.sweep.run import dry_run as do_dry_run
-    from edgefl.sweep.run import run_study
-    from edgefl.sweep.study import StudyError, load_study
+    from edgefl.sweep.study import DEFAULT_MAX_POINTS, StudyError, load_study
 
     if engine not in ENGINES:
         raise _fail(f"--engine {engine!r}: allowed: {', '.join(ENGINES)}")
     if scheduler and engine != "dask":
         raise _fail("--scheduler needs --engine dask")
+
     try:
-        st = load_study(study, output)
+        if output is not None:  # before the study is even read
+            check_output_dir(output, "-o/--output")
+    except FileArgError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        st = load_study(study, output, DEFAULT_MAX_POINTS if max_points is None else max_points)
     except StudyError as exc:
         raise _fail(str(exc)) from None
+    except MemoryError:  # only with --max-points raised beyond what this machine holds
+        raise _fail(f"{study}: out of memory while expanding the study; lower --max-points") from None
+    try:  # the study's own output: or the default results/studies/<name>
+        check_output_dir(st.output, "-o/--output" if output is not None else f"{study}: output")
+    except FileArgError as exc:
+        raise _fail(str(exc)) from None
     n_grid = st.num_grid_points
+    from edgefl.sweep.run import dry_run as do_dry_run  # after the checks: it imports scipy.stats (seconds)
+    from edgefl.sweep.run import run_study
     if dry_run:
         try:
             d = do_dry_run(st, jobs, retry_failed=retry_failed)
@@ -60,6 +76,8 @@ def sweep(
         rep = run_study(st, engine, jobs, scheduler, retry_failed, progress, plots=plots)
     except (EngineError, StudyError, ValueError) as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:  # the study directory became unusable (full disk, removed, permissions)
+        raise _fail(f"{st.output}: {exc.strerror or exc}") from None
     typer.echo(f"{st.name}: {rep.points} runs ({n_grid} points x {len(st.seeds)} seeds): {rep.ran} run now "
                f"({rep.failed} failed), {rep.already_done} done before; {rep.failed_total} failed in total"
                + (f", {rep.missing} missing" if rep.missing else ""))

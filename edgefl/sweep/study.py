@@ -22,7 +22,10 @@ A study is one YAML file::
 
 Every point of the grid is resolved and validated with the scenario schema
 (:func:`edgefl.scenario.resolve`) before anything runs; a bad value names the axis, the
-point, the value and what is allowed.
+point, the value and what is allowed. A study whose metrics are all timing, bit and energy
+quantities (:func:`timing_only_metrics`) runs its points with ``output.timing_only``: no
+gradient is drawn where the scheme's bits do not depend on the values (:mod:`edgefl.sim.bits_only`);
+the out-of-coverage share of each point is a column of the tables (:mod:`edgefl.sweep.tables`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,9 +50,16 @@ from pydantic import (
 )
 
 from edgefl import catalog
+from edgefl.results.records import RoundRecord
 from edgefl.scenario import ResolvedScenario, ScenarioError, resolve
 
 AGGREGATES = ("mean", "p50", "p95", "p99", "final", "sum", "min", "max")
+#: default limit on runs (grid points x seeds): every run is resolved, validated and hashed before the
+#: first one starts, measured at ~5 ms and ~6 KiB each on a 2-core machine, so 20,000 runs take ~2 min
+#: and ~120 MiB to expand; raise it with ``edgefl sweep --max-points``
+DEFAULT_MAX_POINTS = 20_000
+EXPAND_S_PER_RUN = 5e-3
+EXPAND_BYTES_PER_RUN = 6 * 2**10
 FORBIDDEN_AXES = ("seed", "output", "name")  # seeds come from `seeds:`; the sweep owns the output
 
 
@@ -187,6 +198,79 @@ def axis_values(name: str, spec: Any) -> list[Any]:
     return [float(v) for v in vals]
 
 
+def axis_length(spec: Any) -> int:
+    """Number of values of one axis, read from its spec without making them."""
+    if isinstance(spec, list):
+        return len(spec)
+    return int((spec.log if isinstance(spec, LogGrid) else spec.lin)[2])
+
+
+@dataclass(frozen=True)
+class StudySize:
+    """Runs of a study counted from its specs: the crossed blocks (an axis, or a zip group moving
+    together) with their value counts, times the seeds."""
+
+    blocks: tuple[tuple[tuple[str, ...], int], ...]
+    seeds: int
+    seeds_field: str
+
+    @property
+    def grid(self) -> int:
+        return math.prod(n for _, n in self.blocks)
+
+    @property
+    def runs(self) -> int:
+        return self.grid * self.seeds
+
+    def drivers(self) -> str:
+        """The factors of the count, largest first: ``workers.count (1,000 values) x seeds (3)``."""
+        parts = [(n, f"{' + '.join(b)} ({n:,} value{'s' * (n != 1)}{', zipped' if len(b) > 1 else ''})")
+                 for b, n in self.blocks]
+        parts.append((self.seeds, f"{self.seeds_field} ({self.seeds:,})"))
+        return " x ".join(t for _, t in sorted(parts, key=lambda x: -x[0]))
+
+
+def study_size(sf: StudyFile) -> StudySize:
+    """Count grid points and seeds from the axis specs (nothing is expanded); zip groups are
+    checked here (known axes, one group each, equal lengths)."""
+    lengths = {a: axis_length(spec) for a, spec in sf.axes.items()}
+    for a, n in lengths.items():
+        if n == 0:
+            raise StudyError(f"axis {a}: empty list of values")
+    seen: set[str] = set()
+    for g in sf.zip:
+        unknown = [a for a in g if a not in lengths]
+        if unknown or len(g) < 2:
+            raise StudyError(f"zip group {g}: needs two or more axes named under 'axes' "
+                             f"(unknown: {unknown}; axes: {', '.join(lengths)})")
+        if seen & set(g):
+            raise StudyError(f"zip group {g}: axis {sorted(seen & set(g))} is in two zip groups")
+        seen |= set(g)
+        if len({lengths[a] for a in g}) != 1:
+            raise StudyError(f"zip group {g}: axes must have equal numbers of values, got "
+                             f"{ {a: lengths[a] for a in g} }")
+    blocks = _blocks(list(lengths), sf.zip)
+    seeds, field = (sf.seeds, f"seeds: {sf.seeds}") if isinstance(sf.seeds, int) else (len(sf.seeds), "seeds list")
+    return StudySize(tuple((b, lengths[b[0]]) for b in blocks), seeds, field)
+
+
+def check_size(size: StudySize, max_points: int) -> None:
+    """Refuse a study of more than ``max_points`` runs, naming the count, the cost of expanding
+    it and the fields that drive it (before anything is expanded)."""
+    if size.runs <= max_points:
+        return
+    from edgefl.estimate import fmt_bytes, fmt_seconds
+
+    raise StudyError(
+        f"{size.grid:,} grid point{'s' * (size.grid != 1)} x {size.seeds:,} seed{'s' * (size.seeds != 1)} = "
+        f"{size.runs:,} runs, more than --max-points "
+        f"{max_points:,} (nothing was expanded or run)\n"
+        f"  driven by: {size.drivers()}\n"
+        f"  estimate: expanding and validating the runs alone needs ~{fmt_bytes(size.runs * EXPAND_BYTES_PER_RUN)} "
+        f"and ~{fmt_seconds(size.runs * EXPAND_S_PER_RUN)} before the first one starts\n"
+        f"  use fewer axis values or seeds, or raise the limit with --max-points")
+
+
 def parse_metric(name: str | None, text: str) -> Metric:
     """``column:aggregate`` or ``total:key`` -> :class:`Metric` (name defaults to ``column_aggregate``)."""
     if ":" not in text:
@@ -228,18 +312,26 @@ def point_key(rs: ResolvedScenario) -> str:
     from edgefl.scenario.digest import input_digest
 
     scn = rs.scenario.model_dump(mode="json")
-    scn["output"] = {"timeline": scn["output"]["timeline"]}
+    # timing-only points (no distortion column) are other results: keyed apart, others unchanged
+    scn["output"] = {"timeline": scn["output"]["timeline"],
+                     **({"timing_only": True} if scn["output"].get("timing_only") else {})}
     return input_digest(rs, scn)[:20]
+
+
+def _blocks(axes: list[str], groups: list[list[str]]) -> list[tuple[str, ...]]:
+    """The crossed factors of the grid: each axis alone, or its zip group where its first axis sits."""
+    group_of = {a: tuple(g) for g in groups for a in g}
+    blocks: list[tuple[str, ...]] = []
+    for a in axes:
+        block = group_of.get(a, (a,))
+        if block not in blocks:
+            blocks.append(block)
+    return blocks
 
 
 def _grid(axes: dict[str, list[Any]], groups: list[list[str]]) -> list[dict[str, Any]]:
     """Crossed product of the groups; the axes of one zip group move together."""
-    group_of = {a: tuple(g) for g in groups for a in g}
-    blocks: list[tuple[str, ...]] = []
-    for a in axes:  # a group sits where its first axis (in axes order) sits
-        block = group_of.get(a, (a,))
-        if block not in blocks:
-            blocks.append(block)
+    blocks = _blocks(list(axes), groups)
     choices = [list(zip(*(axes[a] for a in b))) for b in blocks]
     out = []
     for combo in itertools.product(*choices):
@@ -250,11 +342,13 @@ def _grid(axes: dict[str, list[Any]], groups: list[list[str]]) -> list[dict[str,
     return out
 
 
-def load_study(path: str | Path, output: str | Path | None = None) -> Study:
-    """Read, expand and validate a study file; raise :class:`StudyError` before anything runs."""
+def load_study(path: str | Path, output: str | Path | None = None,
+               max_points: int = DEFAULT_MAX_POINTS) -> Study:
+    """Read, count, expand and validate a study file; raise :class:`StudyError` before anything
+    runs (above ``max_points`` runs, before anything is expanded)."""
     path = Path(path)
     try:
-        raw = catalog.load_yaml(path)
+        raw = catalog.load_yaml(path, "study file")
     except catalog.CatalogError as exc:
         raise StudyError(str(exc)) from None
     try:
@@ -264,34 +358,28 @@ def load_study(path: str | Path, output: str | Path | None = None) -> Study:
                  f"{' = ' + repr(e['input']) if 'input' in e and not isinstance(e['input'], dict) else ''}: {e['msg']}"
                  for e in exc.errors(include_url=False)]
         raise StudyError("\n".join(lines)) from None
-    return build_study(sf, path, output)
+    return build_study(sf, path, output, max_points)
 
 
-def build_study(sf: StudyFile, path: Path, output: str | Path | None = None) -> Study:
-    """Expand a parsed study file and validate every point with the scenario schema."""
+def build_study(sf: StudyFile, path: Path, output: str | Path | None = None,
+                max_points: int = DEFAULT_MAX_POINTS) -> Study:
+    """Count the runs of a parsed study file (refused above ``max_points``), then expand it and
+    validate every point with the scenario schema."""
     where = str(path)
     for a in sf.axes:
         if a.split(".")[0] in FORBIDDEN_AXES:
             raise StudyError(f"{where}: axis {a}: not allowed; vary seeds with 'seeds:', "
                              "the sweep chooses output directories")
+    try:
+        check_size(study_size(sf), max_points)
+    except StudyError as exc:
+        raise StudyError(f"{where}: {exc}") from None
     axes: dict[str, list[Any]] = {}
     for a, spec in sf.axes.items():
         try:
             axes[a] = axis_values(a, spec)
         except StudyError as exc:
             raise StudyError(f"{where}: {exc}") from None
-    seen: set[str] = set()
-    for g in sf.zip:
-        unknown = [a for a in g if a not in axes]
-        if unknown or len(g) < 2:
-            raise StudyError(f"{where}: zip group {g}: needs two or more axes named under 'axes' "
-                             f"(unknown: {unknown}; axes: {', '.join(axes)})")
-        if seen & set(g):
-            raise StudyError(f"{where}: zip group {g}: axis {sorted(seen & set(g))} is in two zip groups")
-        seen |= set(g)
-        lengths = {a: len(axes[a]) for a in g}
-        if len(set(lengths.values())) != 1:
-            raise StudyError(f"{where}: zip group {g}: axes must have equal numbers of values, got {lengths}")
     metric_items = sf.metrics.items() if isinstance(sf.metrics, dict) else ((None, m) for m in sf.metrics)
     try:
         metrics = [parse_metric(n, t) for n, t in metric_items]
@@ -319,7 +407,7 @@ def build_study(sf: StudyFile, path: Path, output: str | Path | None = None) -> 
     if isinstance(sf.base, str):
         base_path = (base_dir / sf.base)
         try:
-            base = catalog.load_yaml(base_path)
+            base = catalog.load_yaml(base_path, "base scenario")
         except catalog.CatalogError as exc:
             raise StudyError(f"{where}: base: {exc}") from None
         source, scn_dir = str(base_path), base_path.parent
@@ -327,8 +415,10 @@ def build_study(sf: StudyFile, path: Path, output: str | Path | None = None) -> 
         base, source, scn_dir = sf.base, f"{where} (inline base)", base_dir
     if not isinstance(base, dict):
         raise StudyError(f"{where}: base: a scenario must be a YAML mapping")
+    _check_paths(sf, base, axes, where)
     seeds: list[int] = [] if isinstance(sf.seeds, int) else list(sf.seeds)  # a count starts at the base's seed
 
+    timing_only = timing_only_metrics(metrics)
     grid = _grid(axes, sf.zip)
     points: list[Point] = []
     problems: list[str] = []
@@ -352,7 +442,7 @@ def build_study(sf: StudyFile, path: Path, output: str | Path | None = None) -> 
         if not seeds:  # the seed of the base with its fixed overrides (axes may not vary it)
             seeds = list(range(rs0.scenario.seed, rs0.scenario.seed + int(sf.seeds)))  # type: ignore[arg-type]
         for s in seeds:
-            rs = _with_seed(rs0, s)
+            rs = _with_seed(rs0, s, timing_only)
             points.append(Point(i, s, values, rs, point_key(rs)))
     for text, idx in combos.items():
         more = f" (and {len(idx) - 1} more points)" if len(idx) > 1 else ""
@@ -366,10 +456,45 @@ def build_study(sf: StudyFile, path: Path, output: str | Path | None = None) -> 
     return Study(sf.name, path, axes, log_axes, seeds, metrics, list(sf.plots), points, out)
 
 
-def _with_seed(rs: ResolvedScenario, seed: int) -> ResolvedScenario:
-    """The same resolved scenario with another seed and plots off (the sweep draws its own)."""
+#: rounds.csv columns and summary.json totals that need no gradient value (timing, bits, energy,
+#: participation; edgefl.sim.bits_only): a study asking only for these runs its points timing-only
+TIMING_COLUMNS = frozenset(
+    [f.name for f in dataclasses.fields(RoundRecord) if f.name not in ("distortion", "extras")]
+    + ["participants", "dropped", "aggregated", "dropped_bits"])
+TIMING_TOTALS = frozenset(
+    [f.metadata["total"][1] or f.name for f in dataclasses.fields(RoundRecord)
+     if "total" in f.metadata and f.name != "distortion"] + ["rounds_done", "dropped_uploads", "dropped_bits_total"])
+
+
+def timing_only_metrics(metrics: list[Metric]) -> bool:
+    """Every metric is a timing, bit or energy quantity (``critical.*`` parts included)."""
+    return all((m.total in TIMING_TOTALS) if m.total is not None else
+               bool(m.column) and (m.column in TIMING_COLUMNS or m.column.startswith("critical."))
+               for m in metrics)
+
+
+def _check_paths(sf: StudyFile, base: dict[str, Any], axes: dict[str, list[Any]], where: str) -> None:
+    """Every ``set:`` entry and axis path can be followed in the base (list items included),
+    named by the study field before any point is resolved."""
+    from edgefl.scenario import apply_overrides
+
+    try:
+        fixed = apply_overrides(base, list(sf.set))
+    except ValueError as exc:
+        raise StudyError(f"{where}: set: {str(exc).removeprefix('--set ')}") from None
+    for a, values in axes.items():  # in the order the points apply them, with the first point's values
+        try:
+            fixed = apply_overrides(fixed, [_override(a, values[0])])
+        except ValueError as exc:
+            raise StudyError(f"{where}: axis {a}: {str(exc).removeprefix('--set ')}") from None
+
+
+def _with_seed(rs: ResolvedScenario, seed: int, timing_only: bool = False) -> ResolvedScenario:
+    """The same resolved scenario with another seed and plots off (the sweep draws its own);
+    ``timing_only`` when the study's metrics need no gradient value (:func:`timing_only_metrics`)."""
     s = rs.scenario
-    scn = s.model_copy(update={"seed": seed, "output": s.output.model_copy(update={"plots": False, "dir": None})})
+    out = s.output.model_copy(update={"plots": False, "dir": None, "timing_only": s.output.timing_only or timing_only})
+    scn = s.model_copy(update={"seed": seed, "output": out})
     return ResolvedScenario(scn, rs.source, rs.base_dir, rs.worker_devices, rs.server_profile)
 
 

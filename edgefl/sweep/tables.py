@@ -77,6 +77,20 @@ def point_metrics(pdir: Path, metrics: Sequence[Metric]) -> dict[str, float]:
     return out
 
 
+#: study.csv / study_summary.csv column: share of the point's placed workers out of coverage
+#: (summary.json ``coverage.fraction``, :mod:`edgefl.sim.coverage`)
+COVERAGE = "out_of_coverage_fraction"
+
+
+def coverage_fraction(pdir: Path) -> float:
+    """summary.json's ``coverage.fraction`` of a point (NaN when the run predates coverage reports)."""
+    try:
+        cov = json.loads((pdir / "summary.json").read_text()).get("coverage") or {}
+    except (OSError, ValueError):
+        return math.nan
+    return float(cov.get("fraction", math.nan))
+
+
 def csv_cell(v: Any) -> Any:
     """An axis value as it appears in study.csv (lists and mappings as JSON)."""
     return v if isinstance(v, (int, float, str, bool)) or v is None else json.dumps(v)
@@ -91,9 +105,10 @@ def study_rows(study: Study) -> list[dict[str, Any]]:
             info = json.loads((pdir / "point.json").read_text())
         except (OSError, ValueError):
             info = {"status": "missing", "error": None}
-        vals = ({m.name: math.nan for m in study.metrics} if info["status"] != "ok"
-                else point_metrics(pdir, study.metrics))
+        ok = info["status"] == "ok"
+        vals = point_metrics(pdir, study.metrics) if ok else {m.name: math.nan for m in study.metrics}
         rows.append({"point": p.index, "seed": p.seed, **{a: csv_cell(v) for a, v in p.values.items()}, **vals,
+                     COVERAGE: coverage_fraction(pdir) if ok else math.nan,
                      "status": info["status"], "key": p.key, "error": info.get("error") or ""})
     return rows
 
@@ -124,6 +139,8 @@ def summary_rows(study: Study, rows: Sequence[dict[str, Any]]) -> list[dict[str,
         for m in study.metrics:
             row[f"{m.name}_mean"], row[f"{m.name}_ci95_low"], row[f"{m.name}_ci95_high"] = \
                 mean_ci95([r[m.name] for r in ok])
+        fr = [r[COVERAGE] for r in ok if not math.isnan(r[COVERAGE])]
+        row[f"{COVERAGE}_mean"] = float(np.mean(fr)) if fr else math.nan
         out.append(row)
     return out
 
