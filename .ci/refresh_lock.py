@@ -44,6 +44,16 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def project_extras() -> list[str]:
+    """Every optional-dependency group of pyproject.toml (all of them are locked and tested)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+
+    return sorted(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"].get("optional-dependencies", {}))
+
+
 def project_requirements() -> list[str]:
     """pyproject.toml's requirements with every extra: the lock's roots."""
     try:
@@ -120,7 +130,7 @@ def refresh(keep: bool, pytest_args: list[str], lock: Path = LOCK) -> int:
             checks[-1] += " " + " ".join(pytest_args)
         steps = [
             [py, "-m", "pip", "install", "-q", "--upgrade", "pip"],
-            [py, "-m", "pip", "install", "-q", "-e", f"{ROOT}[test,dask,mnist]", *EXTRA_ROOTS],
+            [py, "-m", "pip", "install", "-q", "-e", f"{ROOT}[{','.join(project_extras())}]", *EXTRA_ROOTS],
             *(["bash", "-c", c] for c in checks),
         ]
         for cmd in steps:

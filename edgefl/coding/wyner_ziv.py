@@ -189,7 +189,8 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, k: int, steps: int, k_step
     out, sent, _ = sw_decode_adaptive(_frames(truth, n, 0), _frames(llr, n, LLR_MAX), k / steps, step=k_step,
                                       max_retries=max_retries, fallback="uncoded", hash_bits=opt.check_bits,
                                       seed=opt.code_seed, family=FAMILY, max_iter=opt.max_iter,
-                                      algorithm=opt.algorithm, guesses=opt.guesses)
+                                      algorithm=opt.algorithm, guesses=opt.guesses,
+                                      arithmetic=opt.arithmetic)
     extra = sent - (code_at_step(k, n, opt.code_seed, FAMILY).m + opt.check_bits)
     pad = F * n - P
     if pad and out.uncoded[-1]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from edgefl.config_model import StrictModel
 
@@ -20,6 +20,11 @@ class WynerZivOptions(StrictModel):
     block_length: int = Field(2400, description="LDPC block length n (the paper uses 2400)")
     max_iter: int = Field(100, ge=1, le=10_000, description="BP iterations per decoding attempt (the paper uses 100)")
     algorithm: Literal["sum-product", "min-sum"] = "sum-product"
+    arithmetic: Literal["float", "int8", "int16"] = Field(
+        "float",
+        description="BP arithmetic: float (float32 lanes, the reference) or saturated fixed point for min-sum "
+        "(int8: about 2x faster, int16; frame-error rates as float's but not bit-identical)",
+    )
     guesses: int = Field(
         0, ge=0, le=64,
         description="augmented BP: a failed decode is retried with each of this many suspicious bits pinned "
@@ -30,6 +35,12 @@ class WynerZivOptions(StrictModel):
                               description="rate increment per rate-adaptive retry (bits per source bit)")
     check_bits: int = Field(16, ge=0, le=64, description="per-frame hash bits catching wrong-coset decodes (0 = off)")
     code_seed: int = Field(0, description="seed of the LDPC code family")
+
+    @model_validator(mode="after")
+    def _fixed_point_is_min_sum(self) -> WynerZivOptions:
+        if self.arithmetic != "float" and self.algorithm != "min-sum":
+            raise ValueError(f"arithmetic={self.arithmetic!r} needs algorithm='min-sum', got {self.algorithm!r}")
+        return self
 
     @field_validator("block_length")
     @classmethod
