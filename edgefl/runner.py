@@ -179,6 +179,7 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
             "wall_time_s": time.perf_counter() - wall0,
             "engine_path": sim.engine_path,
             "fast_path_declined": sim.fast_path_declined,
+            "rounds_on_simpy": sim.rounds_on_simpy,
             "coverage": sim.coverage.to_json(),
             "gradients_drawn": not isinstance(sim.source, NoGradients),  # output.timing_only took effect if False
             "versions": package_versions(),

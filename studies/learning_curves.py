@@ -100,7 +100,8 @@ def _finish(fig, axes, path: Path) -> None:
 
     for ax in axes.ravel():
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -130,6 +131,78 @@ def plot_correlation(results: dict, path: Path) -> None:
 
 
 # --- the DSC paper's set-up on mnist-5k (Figs. 11-12) ----------------------------------
+
+#: DSC coders the paper study runs bit-true: side-information model x margin policy
+VARIANTS = tuple(f"{si}:{pol}" for si in ("gaussian", "history") for pol in ("fixed", "adaptive", "none"))
+#: the retry policies' uncoded ceiling (as scenarios/mnist_mlp_dsc_history.yaml)
+UNCODED_ABOVE = 0.7
+
+
+def variant_config(variant: str):
+    """The DSC block of a ``"<side_information>:<rate_policy>"`` variant."""
+    from edgefl.compress.dsc_config import DSCConfig
+
+    si, pol = variant.split(":")
+    return DSCConfig(side_information=si, rate_policy=pol, uncoded_above=None if pol == "fixed" else UNCODED_ABOVE)
+
+
+class AirClock:
+    """Plays one round's uploads, DSC feedback, retries and decoding on the network of
+    scenarios/mnist_mlp_dsc.yaml (10 Raspberry Pi 4 workers, indoor office, 20 MHz TDMA, the
+    finite-alphabet decoder ASIC) with :func:`edgefl.sim.air.play_air_and_decode`, every worker
+    ready at t = 0: the seconds from the first upload to the last decode, and the server seconds
+    spent on retry exchanges (feedback, increments, the decodes they ask for). Rounds must be
+    played in non-decreasing order (one fading stream): one clock per training."""
+
+    def __init__(self) -> None:
+        data = load_yaml(ROOT / "scenarios" / "mnist_mlp_dsc.yaml")
+        data.update(rounds=1, fidelity="bit-true")
+        # the network only: a synthetic source instead of the model (the study trains its own)
+        data.pop("model")
+        data["gradients"] = {"source": "gaussian-ceo", "params": 1000, "sigma_x2": 1.0, "sigma_n2": 1.0}
+        data["output"] = {"plots": False, "timeline": False}
+        self.sim = build_simulation(resolve(data, "<learning_curves air>", ROOT / "scenarios"))
+
+    def play(self, r: int, res, successive: bool) -> tuple[float, float]:
+        import simpy
+
+        from edgefl.sim.air import play_air_and_decode
+        from edgefl.sim.round_phases import LocalWork
+
+        k = len(res.upload_bits)
+        sel = np.arange(k)
+        env = simpy.Environment()
+        work = LocalWork(t_bc=0.0, compute_s=np.zeros(k), encode_s=np.zeros(k), ready=np.zeros(k))
+        out, _ = play_air_and_decode(env, self.sim.net, r, 0.0, work, sel, res, np.ones(k), sel, [],
+                                     link_rng=np.random.default_rng(r),
+                                     downlink_rate=lambda t: self.sim._downlink_rate(t, r, sel),
+                                     successive=successive, deadline_s=None, aggregate_s=0.0)
+        return float(env.now), float(np.sum(out.retry_s)) if out.retry_s is not None else 0.0
+
+
+def variant_stats(rows: list[dict], upto_epoch: float) -> dict[str, dict[str, float]]:
+    """Per bit-true DSC variant over the signSGD rows up to ``upto_epoch``: the saving of what it
+    sends over signSGD, retries, retry bits and retry exchanges per round, undetected errors, and
+    (when played on the air) the seconds per round on the air and the server seconds of retries,
+    against signSGD's air seconds."""
+    sel = [r for r in rows if r["scheme"] == "signsgd" and r["epoch"] <= upto_epoch + 1e-9]
+    sign_bits = sum(r["bits"] for r in sel)
+    out = {}
+    for v in VARIANTS:
+        if not sel or any(f"bits_{v}" not in r for r in sel):
+            continue
+        n = len(sel)
+        e = {"saving": 1.0 - sum(r[f"bits_{v}"] for r in sel) / sign_bits,
+             "retries_per_round": sum(r[f"retries_{v}"] for r in sel) / n,
+             "retry_bits_per_round": sum(r[f"retry_bits_{v}"] for r in sel) / n,
+             "retry_exchanges_per_round": sum(r[f"exchanges_{v}"] for r in sel) / n,
+             "undetected_errors": sum(r[f"undetected_{v}"] for r in sel)}
+        if all(f"air_s_{v}" in r for r in sel):
+            e.update(air_s_per_round=sum(r[f"air_s_{v}"] for r in sel) / n,
+                     air_s_per_round_signsgd=sum(r["air_s_signsgd"] for r in sel) / n,
+                     retry_s_per_round=sum(r[f"retry_s_{v}"] for r in sel) / n)
+        out[v] = e
+    return out
 
 PAPER_SAVING = 0.38  # DSC paper Sec. V-E: DSC-signSGD vs signSGD, MNIST MLP, whole run
 WORKERS, BATCH = 10, 128
@@ -175,12 +248,18 @@ def layerwise_ideal_rate_sum(grads: np.ndarray, offsets: np.ndarray, rate_contro
     return total / grads.shape[1]
 
 
-def paper_run(partition: str, rounds: int, seed: int, model: str = "mlp784", bit_true_rounds: tuple[int, ...] = ()):
+def paper_run(partition: str, rounds: int, seed: int, model: str = "mlp784", bit_true_rounds: tuple[int, ...] = (),
+              variants: tuple[str, ...] = (), variant_epochs: float = 20.0, air: AirClock | None = None):
     """One training in the paper's set-up, driving the gradient source and the coders
     directly (the network only adds timing, not bits or accuracy). Two trainings: uncoded
     (float32 mean) and signSGD; DSC-signSGD (analytic) codes the same signs with the same
     scales, so its aggregates equal signSGD's (checked each round) and it is evaluated on
-    the signSGD trajectory. Returns per-round rows of both."""
+    the signSGD trajectory. A DSC coder with the history side-information model (analytic)
+    gives that model's own rates without margins each round (``ideal_rate_sum_history``).
+    Each of ``variants`` (``"<side_information>:<rate_policy>"``) is a DSC coder run
+    bit-true over the rounds up to ``variant_epochs``: what it sends, its retries, and with
+    ``air`` the seconds its uploads, feedback and decoding take on the air. Returns per-round
+    rows of both trainings."""
     import copy
 
     from edgefl.coding.statistics import offline_estimate
@@ -198,6 +277,8 @@ def paper_run(partition: str, rounds: int, seed: int, model: str = "mlp784", bit
         per_epoch = len(src.dataset.x_train) / (WORKERS * BATCH)
         coder = make_compressor(SCHEMES[scheme][0](scheme=scheme))
         dsc = make_compressor(DSCConfig()) if scheme == "signsgd" else None
+        hist = make_compressor(DSCConfig(side_information="history")) if scheme == "signsgd" else None
+        coders = {v: make_compressor(variant_config(v)) for v in variants} if scheme == "signsgd" else {}
         order = np.arange(WORKERS)
         for t in range(rounds):
             grads = src.local_gradients(t)
@@ -214,6 +295,26 @@ def paper_run(partition: str, rounds: int, seed: int, model: str = "mlp784", bit
                                bit_true_retries=float(np.sum(bt.retries)),
                                bit_true_failures=float(np.sum(bt.decode_failures)))
                 d = dsc.compress(grads, order, ctx)
+                h = hist.compress(grads, order, ctx)
+                own = h.info["history_rate_sum"]  # None until the history is in force: the Gaussian estimate
+                row.update(ideal_rate_sum_history=own if own is not None else h.info["ideal_rate_sum"])
+                if air is not None and t + 1 <= variant_epochs * per_epoch:
+                    row.update(zip(("air_s_signsgd", "retry_s_signsgd"), air.play(t, res, successive=False)))
+                for v, vcoder in coders.items():
+                    if (t + 1) / per_epoch > variant_epochs + 1e-9:
+                        continue
+                    b = vcoder.compress(grads, order, RoundContext(round=t, rng=np.random.default_rng([seed, t]),
+                                                                  fidelity="bit-true"))
+                    if b.undetected_errors == 0 and not np.array_equal(b.aggregate, res.aggregate):
+                        raise AssertionError(f"round {t}: DSC {v} decoded signs differ from the sent ones")
+                    row.update({f"bits_{v}": float(b.upload_bits.sum()), f"retries_{v}": b.retries,
+                                f"undetected_{v}": b.undetected_errors,
+                                f"retry_bits_{v}": float(sum(st.bits for steps in b.decode_schedule for st in steps
+                                                             if st.kind == "retry")),
+                                f"exchanges_{v}": sum(st.kind == "retry" for steps in b.decode_schedule
+                                                      for st in steps)})
+                    if air is not None:
+                        row.update(zip((f"air_s_{v}", f"retry_s_{v}"), air.play(t, b, successive=True)))
                 gap = float(np.max(np.abs(d.aggregate - res.aggregate)))
                 if gap > 1e-9 * max(float(np.max(np.abs(res.aggregate))), 1e-300):
                     raise AssertionError(f"round {t}: DSC (analytic) aggregate differs from signSGD's by {gap}")
@@ -251,6 +352,9 @@ def saving_breakdown(rows: list[dict], upto_epoch: float | None = None) -> dict[
       for the whole vector (what edgefl's dsc scheme does);
     * ``model_ideal_estimated_stats``: the same at the statistics the online estimator
       supplied (from the previous round);
+    * ``model_ideal_history``: the history side-information model's own rates without margins
+      (:mod:`edgefl.coding.sign_history`: the cross-entropy of the table in force on the round's
+      signs; the Gaussian estimate in the first two rounds, before it has a history);
     * ``announced``: the margins for the finite-length codes added;
     * ``actual_analytic``: upload bits incl. side scalars and per-frame hash bits.
     Differences between consecutive entries are the losses of each step.
@@ -268,6 +372,8 @@ def saving_breakdown(rows: list[dict], upto_epoch: float | None = None) -> dict[
         "model_ideal_layerwise_true_stats": saving("ideal_rate_sum_layerwise"),
         "model_ideal_true_stats": saving("ideal_rate_sum_offline"),
         "model_ideal_estimated_stats": saving("ideal_rate_sum_used"),
+        "model_ideal_history": (saving("ideal_rate_sum_history") if all("ideal_rate_sum_history" in r for r in sel)
+                                else float("nan")),
         "announced": saving("announced_rate_sum"),
         "actual_analytic": saving("dsc_bits", per_param=False),
         "rounds": len(sel),
@@ -298,8 +404,12 @@ def rho_for_saving(target: float, with_margins: bool) -> float:
     return r / (1 + r)
 
 
-def paper_study(out: Path, rounds: int, seeds: int, model: str, bit_true: int) -> dict:
-    """Figs. 11-12 on mnist-5k and the breakdown of the gap to the paper's 38 %."""
+def paper_study(out: Path, rounds: int, seeds: int, model: str, bit_true: int,
+                variants: tuple[str, ...] = (), variant_epochs: float = 20.0, air: bool = True,
+                partitions: tuple[str, ...] = tuple(PARTITIONS)) -> dict:
+    """Figs. 11-12 on mnist-5k, the breakdown of the gap to the paper's 38 %, and (seed 0, the
+    first ``variant_epochs`` epochs, bit-true) what each side-information model x margin
+    policy sends, with its retries and their latency on the mnist_mlp_dsc.yaml network."""
     import scipy.stats
 
     out.mkdir(parents=True, exist_ok=True)
@@ -308,11 +418,13 @@ def paper_study(out: Path, rounds: int, seeds: int, model: str, bit_true: int) -
                          "rho_for_paper_saving_with_margins": rho_for_saving(PAPER_SAVING, True)}
     print(f"the paper's 38 % needs rho = {summary['rho_for_paper_saving_ideal']:.3f} (ideal rates) or "
           f"{summary['rho_for_paper_saving_with_margins']:.3f} (with the default code margins)")
-    for part in PARTITIONS:
+    for part in partitions:
+        clock = AirClock() if air and variants else None  # a fresh fading stream per training
         for seed in range(seeds):
             marks = tuple(int(t) for t in np.linspace(1, rounds - 1, bit_true)) if seed == 0 and bit_true else ()
             start = time.perf_counter()
-            rows += paper_run(part, rounds, seed, model, marks)
+            rows += paper_run(part, rounds, seed, model, marks, variants if seed == 0 else (), variant_epochs,
+                              clock if seed == 0 else None)
             print(f"{part:8s} seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
         part_rows = [r for r in rows if r["partition"] == part]
         entry = {}
@@ -336,6 +448,9 @@ def paper_study(out: Path, rounds: int, seeds: int, model: str, bit_true: int) -
                           ("last_10_rounds", lambda r: r["round"] >= rounds - 10),
                           ("first_20_epochs", lambda r: r["epoch"] <= 20.0)):
             entry[f"rho_offline_{key}"] = float(np.mean([r["rho_offline"] for r in sel if keep(r)]))
+        entry["variants"] = variant_stats([r for r in part_rows if r["seed"] == 0], variant_epochs)
+        # the models' own savings over the same rounds as the variants
+        entry["variant_span"] = saving_breakdown([r for r in part_rows if r["seed"] == 0], variant_epochs)
         summary[part] = entry
         w, f = entry["whole_run"], entry["first_20_epochs"]
         print(f"{part:8s} DSC-signSGD saving over signSGD: whole run {w['actual_analytic']:.1%}, first 20 epochs "
@@ -345,6 +460,8 @@ def paper_study(out: Path, rounds: int, seeds: int, model: str, bit_true: int) -
               f"Gaussian model at true stats {w['model_ideal_true_stats']:.1%}, at estimated stats "
               f"{w['model_ideal_estimated_stats']:.1%}, with code margins {w['announced']:.1%}"
               + (f"; bit-true overhead {entry['bit_true_overhead']:+.1%} of the analytic bits" if bt else ""))
+        if entry["variants"]:
+            _print_variants(part, entry["variant_span"], entry["variants"], variant_epochs)
     keys = sorted({k for r in rows for k in r})
     with open(out / "paper_curves.csv", "w", newline="") as fh:
         wr = csv.DictWriter(fh, fieldnames=keys)
@@ -353,16 +470,36 @@ def paper_study(out: Path, rounds: int, seeds: int, model: str, bit_true: int) -
     with open(out / "paper_breakdown.csv", "w", newline="") as fh:
         wr = csv.writer(fh)
         wr.writerow(["partition", "span", "step", "saving"])
-        for part in PARTITIONS:
+        for part in partitions:
             for span in ("whole_run", "first_20_epochs"):
                 for step in ("empirical_entropy_coding", "empirical_ideal", "model_ideal_layerwise_true_stats",
-                             "model_ideal_true_stats", "model_ideal_estimated_stats", "announced",
-                             "actual_analytic"):
+                             "model_ideal_true_stats", "model_ideal_estimated_stats", "model_ideal_history",
+                             "announced", "actual_analytic"):
                     wr.writerow([part, span, step, summary[part][span][step]])
+            for v, e in summary[part]["variants"].items():
+                wr.writerow([part, f"first_{variant_epochs:g}_epochs", f"sent_{v}", e["saving"]])
     (out / "paper_summary.json").write_text(json.dumps(summary, indent=2))
     _plot_paper(rows, seeds, out / "paper_curves.png", scipy.stats)
     print(f"wrote {out}/paper_curves.png, paper_curves.csv, paper_breakdown.csv, paper_summary.json")
     return summary
+
+
+def _print_variants(part: str, first: dict, variants: dict, epochs: float) -> None:
+    """The table of savings over signSGD in the first ``epochs`` epochs: ideal code, each
+    side-information model's own rates, then what each model x margin policy sends."""
+    best = max(first["model_ideal_estimated_stats"], first["model_ideal_history"])
+    print(f"{part:8s} first {epochs:g} epochs, saving over signSGD: ideal code on the real signs "
+          f"{first['empirical_ideal']:.1%}; own rates without margins: Gaussian model "
+          f"{first['model_ideal_estimated_stats']:.1%}, "
+          f"history model {first['model_ideal_history']:.1%}")
+    for v, e in variants.items():
+        lat = (f", air {e['air_s_per_round'] * 1e3:.2f} ms/round (signSGD {e['air_s_per_round_signsgd'] * 1e3:.2f}), "
+               f"retries {e['retry_s_per_round'] * 1e3:.2f} ms/round" if "air_s_per_round" in e else "")
+        kept = e["saving"] / best if best > 0 else float("nan")
+        print(f"{'':8s} sent {v:18s} {e['saving']:6.1%} ({kept:.0%} of the best model's {best:.1%}); "
+              f"{e['retries_per_round']:.0f} retries, {e['retry_exchanges_per_round']:.0f} exchanges, "
+              f"{e['retry_bits_per_round'] / 1e3:.1f} kbit of increments per round{lat}; "
+              f"{e['undetected_errors']} undetected errors")
 
 
 def _band(values: np.ndarray, st) -> tuple[np.ndarray, np.ndarray]:
@@ -381,6 +518,8 @@ def _plot_paper(rows: list[dict], seeds: int, path: Path, st) -> None:
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 8))
     for col, part in enumerate(PARTITIONS):
+        if not any(r["partition"] == part for r in rows):
+            continue
         for scheme, label, key in (("none", "uncoded (32-bit)", "bits"), ("signsgd", "signSGD", "bits"),
                                    ("signsgd", "DSC-signSGD (analytic)", "dsc_bits")):
             sel = [[r for r in rows if r["partition"] == part and r["scheme"] == scheme and r["seed"] == s]
@@ -408,6 +547,12 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=2, help="--paper: trainings per curve")
     ap.add_argument("--model", default="mlp784", choices=["mlp784", "cnn28"], help="--paper: model")
     ap.add_argument("--bit-true", type=int, default=2, help="--paper: rounds also coded with the real LDPC codes")
+    ap.add_argument("--variants", default=",".join(VARIANTS),
+                    help="--paper: DSC coders run bit-true, side_information:rate_policy, comma-separated ('' = none)")
+    ap.add_argument("--variant-epochs", type=float, default=20.0, help="--paper: epochs the variants run for")
+    ap.add_argument("--no-air", action="store_true", help="--paper: do not play the variants on the air")
+    ap.add_argument("--partitions", default=",".join(PARTITIONS), help="--paper: comma-separated, of "
+                    + ", ".join(PARTITIONS))
     ap.add_argument("--rounds", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch", type=int, default=128, help="local batch (128 as in the papers)")
@@ -416,7 +561,15 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "studies" / "out" / "learning_curves")
     args = ap.parse_args()
     if args.paper:
-        paper_study(args.out, args.rounds, args.seeds, args.model, args.bit_true)
+        variants = tuple(v for v in args.variants.split(",") if v)
+        bad = [v for v in variants if v not in VARIANTS]
+        if bad:
+            ap.error(f"--variants: unknown {', '.join(bad)}; choose from {', '.join(VARIANTS)}")
+        parts = tuple(p for p in args.partitions.split(",") if p)
+        if not parts or any(p not in PARTITIONS for p in parts):
+            ap.error(f"--partitions: choose from {', '.join(PARTITIONS)}, got {args.partitions!r}")
+        paper_study(args.out, args.rounds, args.seeds, args.model, args.bit_true, variants, args.variant_epochs,
+                    not args.no_air, parts)
         return
     args.out.mkdir(parents=True, exist_ok=True)
     schemes = [s for s in ("none", "signsgd", "dsc") if s in SCHEMES]

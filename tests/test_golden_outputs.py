@@ -66,6 +66,9 @@ CHANGED["dsc_bit_true"] += ("; issue 13 item 3: the two retries of round 1 are n
 COSTLY = {"dsc_bit_true", "p1_tdma_dsc_digits", "p1_tdma_dsc_digits_nocap"}
 #: rounds.csv column added by issue 16 (bits of the model broadcast); dropped before comparing
 NEW_COLUMNS = ("downlink_bits",)
+#: rounds.csv columns added by issue 23 for schemes with a decode schedule (DSC): the retry increments'
+#: bits and the server time retries took; dropped (when present) before comparing, checked against the timeline
+RETRY_COLUMNS = ("retry_bits", "retry_time_s")
 
 
 def run_case(name: str, out: Path) -> Path:
@@ -79,6 +82,7 @@ def without_columns(text: str, names: tuple[str, ...]) -> tuple[str, dict[str, l
     """CSV text (no quoted fields) without the named columns, and those columns' values."""
     lines = text.splitlines(keepends=True)
     header = lines[0].rstrip("\n").split(",")
+    names = tuple(n for n in names if n in header)
     drop = [header.index(n) for n in names]
     kept, dropped = [], {n: [] for n in names}
     for line in lines:
@@ -108,9 +112,17 @@ def test_golden_output(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     if name in COSTLY:
         zero_costs(monkeypatch)
     out = run_case(name, tmp_path / name)
-    rounds, new = without_columns((out / "rounds.csv").read_text(), NEW_COLUMNS)
+    rounds, new = without_columns((out / "rounds.csv").read_text(), (*NEW_COLUMNS, *RETRY_COLUMNS))
     # no scheme compresses the downlink yet: every broadcast is the float32 model
     assert {float(v) for v in new["downlink_bits"]} == {32.0 * params_of(name)}
+    if "retry_bits" in new:  # the retry columns add up the timeline's retry exchanges
+        timeline = list(csv.DictReader(open(out / "timeline.csv")))
+        for r, (bits, secs) in enumerate(zip(new["retry_bits"], new["retry_time_s"], strict=True)):
+            up = [e for e in timeline if e["round"] == str(r) and e["phase"] == "upload_retry"]
+            assert float(bits) == pytest.approx(sum(float(e["bits"]) for e in up), rel=1e-12)
+            fb = [e for e in timeline if e["round"] == str(r) and e["phase"] == "feedback"]
+            spent = sum(float(e["end"]) - float(e["start"]) for e in up + fb)
+            assert (float(secs) >= spent * (1 - 1e-9)) and (float(secs) > 0) == bool(up)
     files = {"rounds.csv": rounds, "timeline.csv": (out / "timeline.csv").read_text()}
     if name in os.environ.get("EDGEFL_REGEN_GOLDEN", "").split(","):
         (GOLDEN / name).mkdir(parents=True, exist_ok=True)
@@ -168,5 +180,5 @@ def test_dsc_costs_are_the_only_change(tmp_path: Path) -> None:
     for a, b in zip(rows_new, rows_old, strict=True):
         assert float(a["latency_s"]) - float(b["latency_s"]) == pytest.approx(enc_s, rel=1e-6)
         assert float(a["energy_compute_j"]) - float(b["energy_compute_j"]) == pytest.approx(10 * enc_s * 6.4, rel=1e-6)
-        assert {k: v for k, v in a.items() if k not in (*timed, *NEW_COLUMNS)} == {
+        assert {k: v for k, v in a.items() if k not in (*timed, *NEW_COLUMNS, *RETRY_COLUMNS)} == {
             k: v for k, v in b.items() if k not in timed}

@@ -16,7 +16,7 @@ from edgefl.cli import app
 from edgefl.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ["mnist_mlp", "mnist_mlp_signsgd", "mnist_mlp_dsc"]
+SCENARIOS = ["mnist_mlp", "mnist_mlp_signsgd", "mnist_mlp_dsc", "mnist_mlp_dsc_history"]
 
 
 def load_study(name: str):
@@ -132,6 +132,27 @@ def test_saving_breakdown_by_hand():
     assert whole["empirical_entropy_coding"] == pytest.approx(1 - 2000 / 2640)
     assert whole["model_ideal_true_stats"] > whole["model_ideal_estimated_stats"] > whole["announced"]
     assert whole["model_ideal_layerwise_true_stats"] == pytest.approx(1 - 1300 / 2640)
+
+
+def test_variant_stats_and_history_saving_by_hand():
+    lc = load_study("learning_curves")
+    v = "history:none"
+    rows = [{"scheme": "signsgd", "epoch": e, "bits": 1000.0, "num_params": 100, "dsc_bits": 900.0,
+             "sign_marginal_entropy": 10.0, "sign_joint_entropy": 6.0, "ideal_rate_sum_offline": 7.0,
+             "ideal_rate_sum_layerwise": 6.5, "ideal_rate_sum_used": 7.5, "announced_rate_sum": 9.0,
+             "ideal_rate_sum_history": h, f"bits_{v}": b, f"retries_{v}": rt, f"retry_bits_{v}": 48.0 * rt,
+             f"exchanges_{v}": 2, f"undetected_{v}": 0, f"air_s_{v}": 0.03, "air_s_signsgd": 0.02,
+             f"retry_s_{v}": 0.004}
+            for e, h, b, rt in ((1.0, 6.0, 700.0, 10), (2.0, 5.0, 800.0, 30), (30.0, 1.0, 100.0, 0))]
+    assert lc.saving_breakdown(rows, 20.0)["model_ideal_history"] == pytest.approx(1 - 1100 / 2000)
+    stats = lc.variant_stats(rows, 20.0)
+    assert list(stats) == [v]
+    e = stats[v]
+    assert e["saving"] == pytest.approx(1 - 1500 / 2000) and e["retries_per_round"] == 20
+    assert e["retry_bits_per_round"] == 960 and e["retry_exchanges_per_round"] == 2
+    assert e["air_s_per_round"] == pytest.approx(0.03) and e["retry_s_per_round"] == pytest.approx(0.004)
+    assert lc.variant_stats([{**r, "epoch": 1.0} for r in rows[:1]] + [{"scheme": "signsgd", "epoch": 2.0,
+                                                                       "bits": 1.0}], 20.0) == {}
 
 
 def test_layerwise_rates_of_one_tensor_equal_the_whole_vector_rates():

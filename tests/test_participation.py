@@ -486,3 +486,16 @@ def test_mnist_paper_scenario_samples_10_of_100() -> None:
     sim.run()
     assert sim.net.num_workers == 100 and len(sim.source.shards) == 100
     assert all(r["participants"] == 10 for r in sim.rounds)
+
+
+def test_broadcast_longer_than_the_deadline_is_received_until_the_deadline() -> None:
+    """Broadcast 0.01 s, deadline 0.005 s: nobody gets the model in time, every upload is dropped,
+    the round ends at the deadline plus aggregation; each worker is charged 0.005 s of receive
+    (not the whole broadcast, which would exceed the round) and is idle otherwise."""
+    sim, _ = static_sim([0.1] * 3, deadline=0.005)
+    rec = sim.rounds[0]
+    assert rec["aggregated"] == 0 and rec["dropped"] == 3
+    assert rec.latency_s == pytest.approx(0.005, rel=1e-6)
+    assert rec["energy_compute_j"] == 0.0 and rec["energy_transmit_j"] == 0.0
+    rx_w = sim.energy.rx_power_w
+    assert rec["energy_receive_j"] == pytest.approx(float(np.sum(rx_w)) * 0.005, rel=1e-12)

@@ -1,15 +1,10 @@
-"""Thermal noise, Shannon rate with gap and cap, TDMA/FDMA bandwidths, broadcast rate."""
+"""Thermal noise, Shannon spectral efficiency with gap and cap."""
 
 import numpy as np
 import pytest
 
 from edgefl.radio.noise import thermal_noise_dbm
-from edgefl.radio.rate import (
-    broadcast_rate_bps,
-    shannon_rate_bps,
-    spectral_efficiency,
-    upload_bandwidths_hz,
-)
+from edgefl.radio.rate import spectral_efficiency
 
 
 def test_thermal_noise_hand_point():
@@ -24,13 +19,13 @@ def test_thermal_noise_hand_point():
 
 
 def test_shannon_rate_gap_and_cap():
-    # SNR 15: log2(16) = 4 bit/s/Hz -> 4 Mbit/s on 1 MHz
-    assert float(shannon_rate_bps(1e6, 15.0)) == pytest.approx(4e6)
+    # SNR 15: log2(16) = 4 bit/s/Hz
+    assert float(spectral_efficiency(15.0)) == pytest.approx(4.0)
     # 3 dB gap: Gamma = 10^0.3 = 1.995262; log2(1 + 15/1.995262) = log2(8.517806) = 3.090482
-    assert float(shannon_rate_bps(1e6, 15.0, snr_gap_db=3.0)) == pytest.approx(3.090482e6, rel=1e-6)
+    assert float(spectral_efficiency(15.0, snr_gap_db=3.0)) == pytest.approx(3.090482, rel=1e-6)
     # cap 2 bit/s/Hz binds; a cap above the SE does not
-    assert float(shannon_rate_bps(1e6, 15.0, max_spectral_efficiency=2.0)) == pytest.approx(2e6)
-    assert float(shannon_rate_bps(1e6, 15.0, max_spectral_efficiency=7.4)) == pytest.approx(4e6)
+    assert float(spectral_efficiency(15.0, max_spectral_efficiency=2.0)) == pytest.approx(2.0)
+    assert float(spectral_efficiency(15.0, max_spectral_efficiency=7.4)) == pytest.approx(4.0)
     # vectorised, zero SNR -> zero rate
     np.testing.assert_allclose(spectral_efficiency(np.array([0.0, 1.0, 3.0])), [0.0, 1.0, 2.0])
 
@@ -38,29 +33,12 @@ def test_shannon_rate_gap_and_cap():
 @pytest.mark.parametrize(
     "kwargs,field",
     [
-        (dict(bandwidth_hz=0.0, snr_linear=1.0), "bandwidth_hz"),
-        (dict(bandwidth_hz=1e6, snr_linear=-1.0), "snr_linear"),
-        (dict(bandwidth_hz=1e6, snr_linear=np.nan), "snr_linear"),
-        (dict(bandwidth_hz=1e6, snr_linear=1.0, snr_gap_db=-1.0), "snr_gap_db"),
-        (dict(bandwidth_hz=1e6, snr_linear=1.0, max_spectral_efficiency=0.0), "max_spectral_efficiency"),
+        (dict(snr_linear=-1.0), "snr_linear"),
+        (dict(snr_linear=np.nan), "snr_linear"),
+        (dict(snr_linear=1.0, snr_gap_db=-1.0), "snr_gap_db"),
+        (dict(snr_linear=1.0, max_spectral_efficiency=0.0), "max_spectral_efficiency"),
     ],
 )
 def test_shannon_bad_input(kwargs, field):
     with pytest.raises(ValueError, match=field):
-        shannon_rate_bps(**kwargs)
-
-
-def test_access_bandwidths():
-    np.testing.assert_allclose(upload_bandwidths_hz("tdma", 20e6, 4), [20e6] * 4)
-    np.testing.assert_allclose(upload_bandwidths_hz("fdma", 20e6, 4), [5e6] * 4)
-    np.testing.assert_allclose(
-        upload_bandwidths_hz("fdma", 20e6, 3, np.array([0.5, 0.25, 0.25])), [10e6, 5e6, 5e6]
-    )
-    with pytest.raises(ValueError, match="shares"):
-        upload_bandwidths_hz("fdma", 20e6, 2, np.array([0.5, 0.4]))
-    with pytest.raises(ValueError, match="access"):
-        upload_bandwidths_hz("cdma", 20e6, 2)
-
-
-def test_broadcast_limited_by_weakest():
-    assert broadcast_rate_bps(1e6, np.array([100.0, 3.0, 15.0])) == pytest.approx(2e6)
+        spectral_efficiency(**kwargs)

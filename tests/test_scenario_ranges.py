@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from edgefl.cli import app
-from edgefl.radio.rate import shannon_rate_bps
+from edgefl.radio.link_registry import make_link
+from edgefl.radio.rate import spectral_efficiency
 from edgefl.results.writer import write_json
 from edgefl.scenario import load_scenario
 from edgefl.scenario.blame import blame
@@ -63,7 +64,7 @@ def test_extremes_of_the_ranges_keep_the_link_finite() -> None:
         rs = load_scenario(QUICKSTART, sets)
         ch = rs.scenario.channel
         snr = 10 ** (np.asarray(radio_environment(rs).mean_uplink_snr_db(ch.uplink_bandwidth_hz)) / 10)
-        rate = shannon_rate_bps(ch.uplink_bandwidth_hz, snr, ch.snr_gap_db, ch.max_spectral_efficiency)
+        rate = make_link(ch).rate_bps(ch.uplink_bandwidth_hz, snr)
         assert np.all(np.isfinite(snr)) and np.all(snr > 0) and np.all(np.isfinite(1 / snr))
         assert np.all(np.isfinite(rate))
 
@@ -103,7 +104,7 @@ def test_error_inside_radio_code_names_the_scenario_fields(monkeypatch: pytest.M
 
 def test_blame_picks_the_innermost_edgefl_module() -> None:
     try:
-        shannon_rate_bps(-1.0, 1.0)
+        spectral_efficiency(-1.0)
     except ValueError as exc:
         what, fields = blame(exc)
         assert "radio link" in what and "channel.*" in fields

@@ -61,8 +61,9 @@ class SideInformationPosterior:
             self._acc += np.log(np.maximum(self._q(scale), 1e-300)).T[np.asarray(index)]
         self.num_side += 1
 
-    def posterior(self, scale: float = 1.0) -> np.ndarray:
-        """``Pr(J_next = j | u_1..u_s)`` per coordinate, shape (P, M) (eq. 44 ratio)."""
+    def posterior(self, scale: float = 1.0, worker: int | None = None) -> np.ndarray:
+        """``Pr(J_next = j | u_1..u_s)`` per coordinate, shape (P, M) (eq. 44 ratio); the Gaussian
+        model does not depend on which ``worker`` is decoded next."""
         q = self._q(scale)
         if self.quantizer.bits == 1:
             s = self.num_side

@@ -88,6 +88,7 @@ def successive_wyner_ziv(
     scales: np.ndarray | None = None,
     mode: str = "bit-true",
     options: WynerZivOptions | None = None,
+    side_information: SideInformationPosterior | None = None,
 ) -> WynerZivResult:
     """Code and decode the (K, P) quantisation ``index`` in upload ``order``.
 
@@ -96,6 +97,9 @@ def successive_wyner_ziv(
     units, used for the LLRs), ``scales`` (K,) each worker's quantiser scale.
     ``options`` (validated when built) set the code, the BP decoder
     (:func:`edgefl.coding.bp_decoder.decode_syndrome`) and the failure handling.
+    ``side_information``: a fresh side-information tracker for the LLRs (bit-true mode; default
+    the Gaussian model's :class:`SideInformationPosterior` on ``stats``), e.g.
+    :class:`edgefl.coding.sign_history.HistoryPosterior`.
     """
     opt = options if options is not None else WynerZivOptions()
     index = np.asarray(index)
@@ -107,48 +111,59 @@ def successive_wyner_ziv(
     if sorted(order.tolist()) != list(range(K)):
         raise ValueError(f"order must be a permutation of 0..{K - 1}, got {order.tolist()}")
     rates = np.asarray(rates, dtype=np.float64)
-    if rates.shape != (K, m) or np.any(~np.isfinite(rates)) or np.any(rates < 0):
-        raise ValueError(f"rates must be a ({K}, {m}) array of finite values >= 0, got shape {rates.shape}")
+    n = int(opt.block_length)
+    F = -(-P // n)
+    if rates.shape not in ((K, m), (K, m, F)) or np.any(~np.isfinite(rates)) or np.any(rates < 0):
+        raise ValueError(f"rates must be a ({K}, {m}) or, per frame, ({K}, {m}, {F}) array of finite values >= 0, "
+                         f"got shape {rates.shape}")
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     scales = np.ones(K) if scales is None else np.broadcast_to(np.asarray(scales, dtype=np.float64), (K,))
 
-    n = int(opt.block_length)
     steps = rate_grid(n, FAMILY).size
     k_step = max(1, int(round(opt.retry_step * steps)))
-    F = -(-P // n)
+    tail = P - (F - 1) * n  # coordinates of the last frame
     res = WynerZivResult(index=index.copy(), upload_bits=np.zeros(K), decode_bits=np.zeros(K),
                          schedule=[[] for _ in range(K)])
-    posterior = SideInformationPosterior(quantizer, stats, P) if mode == "bit-true" else None
+    posterior = None
+    if mode == "bit-true":
+        posterior = side_information if side_information is not None else SideInformationPosterior(quantizer, stats, P)
     truth_planes = to_bitplanes(index, m)  # (m, K, P)
 
     for pos, w in enumerate(order):
         w = int(w)
-        post = posterior.posterior(scales[w]) if posterior is not None else None
+        post = posterior.posterior(scales[w], worker=w) if posterior is not None else None
         lower = np.zeros(P, dtype=np.int64)  # decoded value of planes < i
         for i in range(1, m + 1):
             truth = truth_planes[i - 1, w]
-            rate = float(rates[pos, i - 1])
-            k = grid_index(min(max(rate, 1.0 / steps), 1.0), n, FAMILY)
-            rec = {"position": pos + 1, "worker": w, "plane": i, "rate": rate}
-            code = code_at_step(k, n, opt.code_seed, FAMILY) if k < steps else None
+            rate = rates[pos, i - 1]
+            ks = np.array([grid_index(min(max(float(r), 1.0 / steps), 1.0), n, FAMILY)
+                           for r in np.broadcast_to(rate, (F,))])
+            rec = {"position": pos + 1, "worker": w, "plane": i, "rate": float(np.mean(rate))}
+            ms = np.array([code_at_step(k, n, opt.code_seed, FAMILY).m if k < steps else n for k in ks])
+            coded = ks < steps
             # a partial last frame goes uncoded when its syndrome would cost more than its bits
-            tail = P - (F - 1) * n
-            Fc = F if code is not None and (tail == n or code.m + opt.check_bits < tail) else F - 1
-            Fc = Fc if code is not None else 0
-            Pc = min(P, Fc * n)  # coordinates covered by coded frames
-            res.upload_bits[w] += P - Pc
-            rec.update(code_rate=1.0 if code is None else code.rate, coded=Fc > 0, frames=Fc)
+            coded[-1] &= tail == n or ms[-1] + opt.check_bits < tail
+            Fc = int(coded.sum())
+            sizes = np.full(F, n)
+            sizes[-1] = tail
+            res.upload_bits[w] += sizes[~coded].sum()
+            rec.update(code_rate=float(np.mean(1 - ms[coded] / n)) if Fc else 1.0, coded=Fc > 0, frames=Fc)
             decoded = truth
             if Fc > 0:
-                res.upload_bits[w] += Fc * (code.m + opt.check_bits)
+                res.upload_bits[w] += (ms[coded] + opt.check_bits).sum()
                 res.decode_bits[w] += Fc * n
                 if mode != "bit-true":
                     res.schedule[w].append(("decode", float(Fc * n), Fc, -1))
                 else:
-                    plane = _decode_plane(truth[:Pc], bitplane_llr(post[:Pc], lower[:Pc], i), k, steps, k_step, opt)
-                    decoded = truth.copy()
-                    decoded[:Pc] = plane.bits
+                    llr = bitplane_llr(post, lower, i)
+                    sel = np.flatnonzero(coded)
+                    pad = F * n - P if coded[-1] else 0
+                    plane = _decode_plane(_frames(truth, n, 0)[sel], _frames(llr, n, LLR_MAX)[sel], ks[sel], pad,
+                                          steps, k_step, opt)
+                    decoded = _frames(truth, n, 0)
+                    decoded[sel] = plane.bits
+                    decoded = decoded.reshape(-1)[:P]
                     res.add(w, plane)
                     rec.update(failures=plane.failures, retries=plane.retries, undetected=plane.undetected)
             res.index[w] ^= (decoded.astype(np.int64) ^ truth.astype(np.int64)) << (i - 1)
@@ -163,7 +178,7 @@ def successive_wyner_ziv(
 class PlaneDecode:
     """Outcome of BP-decoding one bit-plane of one worker beyond its first syndrome."""
 
-    bits: np.ndarray  # (P,) decoded bits
+    bits: np.ndarray  # (Fc, n) decoded bits of the coded frames
     extra_upload_bits: float  # retry increments and uncoded fallbacks
     extra_decode_bits: float  # retries and pinned-bit passes through the decoder
     failures: int  # frames whose first attempt failed
@@ -173,38 +188,57 @@ class PlaneDecode:
     steps: tuple[tuple[str, float, int, int], ...] = ()  # schedule entries (WynerZivResult.schedule)
 
 
-def _decode_plane(truth: np.ndarray, llr: np.ndarray, k: int, steps: int, k_step: int,
+def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, steps: int, k_step: int,
                   opt: WynerZivOptions) -> PlaneDecode:
-    """BP-decode the frames of one bit-plane (all batched) with retries or uncoded fallback.
+    """BP-decode the coded frames of one bit-plane with retries or uncoded fallback.
 
-    ``truth`` (P,) are the encoder's bits (to form retry syndromes and count undetected
-    errors), ``llr`` (P,) the decoder's eq. (47) LLRs, ``k`` the grid step of the first
-    syndrome, whose bits the caller has already counted.
+    ``truth`` (Fc, n) are the encoder's bits (to form retry syndromes and count undetected
+    errors), ``llr`` (Fc, n) the decoder's eq. (47) LLRs, ``ks`` (Fc,) each frame's grid step of
+    its first syndrome, whose bits the caller has already counted; ``pad`` the padding bits of the
+    last frame (a partial last frame of the plane), not resent if it goes uncoded. Frames sharing
+    a first step are decoded in one batch; the k-th feedback exchange of every batch is one
+    exchange on the air (one request message for all frames asking).
     """
     n = int(opt.block_length)
-    P = truth.size
-    F = -(-P // n)
-    # retries climb in k_step grid steps but stop short of rate 1 (then uncoded is cheaper)
-    max_retries = 0 if opt.failure == "uncoded" else max(0, (steps - 1 - k) // k_step)
-    out, sent, _ = sw_decode_adaptive(_frames(truth, n, 0), _frames(llr, n, LLR_MAX), k / steps, step=k_step,
-                                      max_retries=max_retries, fallback="uncoded", hash_bits=opt.check_bits,
-                                      seed=opt.code_seed, family=FAMILY, max_iter=opt.max_iter,
-                                      algorithm=opt.algorithm, guesses=opt.guesses,
-                                      arithmetic=opt.arithmetic)
-    extra = sent - (code_at_step(k, n, opt.code_seed, FAMILY).m + opt.check_bits)
-    pad = F * n - P
-    if pad and out.uncoded[-1]:
-        extra[-1] -= pad  # the padding of a partial last frame is not resent
-    failed = (out.attempts > 1) | out.uncoded
-    steps: list[tuple[str, float, int, int]] = []
-    for j, (up, frames, passes, iters) in enumerate(out.exchanges):
+    Fc = truth.shape[0]
+    bits = np.empty((Fc, n), dtype=np.uint8)
+    extra_up = extra_dec = 0.0
+    failures = retries = uncoded = undetected = 0
+    exchanges: dict[int, list[float]] = {}  # exchange j -> [retry bits, frames asking, passes, iterations]
+    for k in np.unique(ks):
+        idx = np.flatnonzero(ks == k)
+        gpad = pad if idx[-1] == Fc - 1 else 0
+        # retries climb in k_step grid steps but stop short of rate 1 (then uncoded is cheaper)
+        max_retries = 0 if opt.failure == "uncoded" else max(0, (steps - 1 - int(k)) // k_step)
+        out, sent, _ = sw_decode_adaptive(truth[idx], llr[idx], int(k) / steps, step=k_step,
+                                          max_retries=max_retries, fallback="uncoded", hash_bits=opt.check_bits,
+                                          seed=opt.code_seed, family=FAMILY, max_iter=opt.max_iter,
+                                          algorithm=opt.algorithm, guesses=opt.guesses,
+                                          arithmetic=opt.arithmetic)
+        extra = sent - (code_at_step(int(k), n, opt.code_seed, FAMILY).m + opt.check_bits)
+        if gpad and out.uncoded[-1]:
+            extra[-1] -= gpad  # the padding of a partial last frame is not resent
+        bits[idx] = out.bits
+        extra_up += float(extra.sum())
+        extra_dec += float(n * (out.passes.sum() - idx.size))
+        failures += int(((out.attempts > 1) | out.uncoded).sum())
+        retries += int((out.attempts - 1).sum())
+        uncoded += int(out.uncoded.sum())
+        undetected += int(out.undetected.sum())
+        for j, (up, frames, passes, iters) in enumerate(out.exchanges):
+            e = exchanges.setdefault(j, [0.0, 0, 0, 0])
+            e[0] += float(up - (gpad if passes == 0 and gpad and out.uncoded[-1] else 0))
+            e[1] += frames
+            e[2] += passes
+            e[3] += iters
+    plan: list[tuple[str, float, int, int]] = []
+    for j in sorted(exchanges):
+        up, frames, passes, iters = exchanges[j]
         if j > 0:  # the decoder asked ``frames`` frames for more bits
-            steps.append(("retry", float(up - (pad if passes == 0 and pad and out.uncoded[-1] else 0)), frames, 0))
+            plan.append(("retry", float(up), int(frames), 0))
         if passes > 0:
-            steps.append(("decode", float(n * passes), passes, iters))
+            plan.append(("decode", float(n * passes), int(passes), int(iters)))
     return PlaneDecode(
-        bits=out.bits.reshape(-1)[:P], extra_upload_bits=float(extra.sum()),
-        extra_decode_bits=float(n * (out.passes.sum() - F)), failures=int(failed.sum()),
-        retries=int((out.attempts - 1).sum()), uncoded=int(out.uncoded.sum()), undetected=int(out.undetected.sum()),
-        steps=tuple(steps),
+        bits=bits, extra_upload_bits=extra_up, extra_decode_bits=extra_dec, failures=failures,
+        retries=retries, uncoded=uncoded, undetected=undetected, steps=tuple(plan),
     )

@@ -137,9 +137,6 @@ class BitReader:
         self.pos += n
         return out
 
-    def uint(self, width: int, count: int = 1) -> np.ndarray:
-        return bits_uint(self.take(width * count), width) if width else np.zeros(count, np.uint64)
-
     def float32(self, count: int = 1) -> np.ndarray:
         return bits_float32(self.take(32 * count))
 

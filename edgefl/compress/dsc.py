@@ -14,6 +14,14 @@ Fidelities (``ctx.fidelity``): ``"bit-true"`` runs real syndromes and BP decodin
 the true quantised values. ``decode_bits`` (n coded bits per decoded frame) is the
 same in both modes except for retries, which only bit-true mode sees.
 
+Rate control (issue 23): the announced rates are the model's estimate plus a margin chosen by
+``rate_policy`` (:mod:`edgefl.coding.margin_policy`: ``fixed`` 0.03 + 20 %, the default;
+``adaptive``, following the observed failure fraction across rounds; ``none``, failures paid by
+rate-adaptive retries, needs bit-true). The estimate and the LLRs come from the paper's
+Gaussian CEO model (``side_information: gaussian``, eq. 44-47) or, for the signs, from the
+history table fitted on the decoded signs of past rounds (``history``,
+:mod:`edgefl.coding.sign_history`, one rate per LDPC frame).
+
 Upload bits = syndrome bits (+ retry bits, + uncoded planes/frames, + per-frame hash
 bits) + 32-bit side scalars: ``sigma_{X+N,k}^2`` always, and ``mean |g_k|`` for the
 scaled one-bit scheme (the same scale the uncoded signSGD baseline sends, so the
@@ -29,8 +37,10 @@ import numpy as np
 from edgefl.coding import op_counts
 from edgefl.coding.ldpc import code_at_step, rate_grid
 from edgefl.coding.linear_estimator import linear_estimate, linear_estimator_weights
+from edgefl.coding.margin_policy import MarginPolicy
 from edgefl.coding.quantizer import UniformQuantizer
 from edgefl.coding.rate_controller import RateController
+from edgefl.coding.sign_history import HistoryPosterior, SignHistoryModel
 from edgefl.coding.statistics import (
     GradientStatistics,
     offline_estimate,
@@ -65,6 +75,10 @@ class DSCCompressor(Compressor):
             method="grid" if c.mc_samples is None else "mc",
             samples=c.mc_samples, seed=c.code_seed,
         )
+        self.margins = MarginPolicy(c.rate_policy, c.rate_margin, c.rate_margin_slope, c.retry_target,
+                                    c.margin_gain, ceiling=c.uncoded_above)
+        self.history = SignHistoryModel(c.block_length) if c.side_information == "history" else None
+        self._history_workers: tuple[int, ...] | None = None  # worker ids of the history's rows
         self.stats = GradientStatistics(c.sigma_x2, c.sigma_n2)
         self._rates_done: set[tuple[float, int]] = set()  # statistics the rates were computed for
         self._estimated = False  # an online estimate was made after the last round
@@ -133,14 +147,29 @@ class DSCCompressor(Compressor):
             stats = offline_estimate(grads) if K >= 2 else self.stats
         else:
             stats = self.stats
-        rates = self.rate_controller.rates(stats, K)
+        gaussian = self.rate_controller.ideal_rates(stats, K)
         self._rates_done.add(self._rates_key(stats, K))
+        if self.history is not None:  # the history is per worker: another set of workers starts it afresh
+            ids = tuple(np.arange(K).tolist() if ctx.workers is None else np.asarray(ctx.workers).tolist())
+            if ids != self._history_workers:
+                self.history.reset()
+                self._history_workers = ids
+        history = self.history is not None and self.history.ready(K, P)
+        # the history model's estimates are per LDPC frame: (K, 1, F) rates
+        ideal = self.history.frame_rate_estimate()[:, None, :] if history else gaussian
+        rates = self.margins.rates(ideal)
         # absolute statistics for the LLRs: the ratio estimate, scaled by the first uploader's scalar
         total = float(power[order[0]])
         llr_stats = GradientStatistics(total * stats.ratio / (1 + stats.ratio), total / (1 + stats.ratio))
 
+        side = HistoryPosterior(self.history, P) if history and ctx.fidelity == "bit-true" else None
         wz = successive_wyner_ziv(index, order, self.quantizer, rates, llr_stats, scales=scales,
-                                  mode=ctx.fidelity, options=c)
+                                  mode=ctx.fidelity, options=c, side_information=side)
+        coded = int(sum(p["frames"] for p in wz.planes if p["coded"]))
+        scale_used = self.margins.scale
+        self.margins.observe(coded, min(wz.decode_failures, coded))
+        if self.history is not None:
+            self.history.update(wz.index, order)
         aggregate, recon, weights = self._reconstruct(wz.index, grads, scales, llr_stats)
         scalars = 2 if (c.bits == 1 and c.scaled) else 1
         upload = wz.upload_bits + scalars * SCALAR_BITS
@@ -157,8 +186,15 @@ class DSCCompressor(Compressor):
         info = {
             "ratio_used": float(stats.ratio),
             "ratio_estimate": None if estimate is None else float(estimate.ratio),
-            "ideal_rate_sum": float(self.rate_controller.ideal_rates(stats, K).sum()),
-            "announced_rate_sum": float(rates.sum()),
+            "ideal_rate_sum": _rate_sum(ideal, P, c.block_length),
+            "gaussian_rate_sum": float(gaussian.sum()),
+            "side_information_used": "history" if history else "gaussian",
+            # the history table in force this round scored on the decoded signs: its own rate without margin
+            "history_rate_sum": (float(self.history.last_cross_entropy.sum())
+                                 if history and self.history.last_cross_entropy is not None else None),
+            "margin_scale": scale_used,
+            "coded_frames": coded,
+            "announced_rate_sum": _rate_sum(rates, P, c.block_length),
             "bits_per_param": float(upload.sum() / (K * P)),
             "uncoded_frames": wz.uncoded_frames,
             # the rate controller sets DSC's rates; P1's Gaussian test-channel rates do not apply
@@ -176,6 +212,8 @@ class DSCCompressor(Compressor):
         """The server decoded only ``rows`` of the last round (round deadline): the online
         statistics estimate (eq. 62) is redone on their indices alone, or with fewer than two
         the statistics stay those the round started with."""
+        if self.history is not None:
+            self.history.reset()  # the decoded history has holes: refit from complete rounds
         if self.cfg.estimator != "online" or self._last_round is None:
             return
         rnd, index, scales, power, before = self._last_round
@@ -205,3 +243,13 @@ class DSCCompressor(Compressor):
         # eq. (37)'s weights are normalised 1/(sigma_N^2 + sigma_Wk^2): a subset renormalises them
         weights = linear_estimator_weights(stats.sigma_n2, sigma_w2, len(u))
         return linear_estimate(u, stats.sigma_n2, sigma_w2), u, weights
+
+
+def _rate_sum(rates: np.ndarray, num_params: int, n: int) -> float:
+    """Sum over positions and bit-planes of the rates (bits per parameter); per-frame rates
+    (K, m, F) are averaged over the frames weighted by their sizes (the last may be partial)."""
+    if rates.ndim == 2:
+        return float(rates.sum())
+    sizes = np.full(rates.shape[2], n, dtype=np.float64)
+    sizes[-1] = num_params - (sizes.size - 1) * n
+    return float((rates @ sizes).sum() / num_params)

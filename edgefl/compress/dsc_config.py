@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
 from edgefl.coding.wyner_ziv_options import WynerZivOptions
 
@@ -33,6 +33,22 @@ class DSCConfig(WynerZivOptions):
     rate_margin_slope: float = Field(
         0.2, ge=0, le=1, description="plus this fraction of the rate: the LDPCA codes' gap grows with the rate"
     )
+    rate_policy: Literal["fixed", "adaptive", "none"] = Field(
+        "fixed", description="margin over the rate estimate (edgefl.coding.margin_policy): fixed = rate_margin + "
+        "rate_margin_slope x rate; none = the estimate, failures paid by rate-adaptive retries; adaptive = the fixed "
+        "margin scaled by a factor that follows the observed failure fraction toward retry_target (needs bit-true)")
+    retry_target: float = Field(0.25, ge=0, le=1, description="adaptive policy: target fraction of coded frames "
+                                "whose first decode fails")
+    margin_gain: float = Field(1.0, ge=0, le=100, description="adaptive policy: step of the margin scale per unit "
+                               "of (failure fraction - retry_target)")
+    uncoded_above: float | None = Field(
+        None, ge=0, le=1, description="adaptive / none policies: planes (history: frames) whose rate estimate "
+        "reaches this go uncoded; default (1 - rate_margin) / (1 + rate_margin_slope), where the fixed margin "
+        "reaches 1")
+    side_information: Literal["gaussian", "history"] = Field(
+        "gaussian", description="conditional sign model for rates and LLRs: the paper's Gaussian CEO model, or "
+        "(bits = 1) a table fitted online on the decoded signs of past rounds (edgefl.coding.sign_history); "
+        "history falls back to gaussian until it has scored a fitted table on a decoded round (3 rounds)")
     top_k: PositiveInt | None = Field(
         None, description="only positions 1..top_k get their own rates (complexity section)")
     mc_samples: PositiveInt | None = Field(
@@ -44,3 +60,9 @@ class DSCConfig(WynerZivOptions):
     )
     sigma_x2: PositiveFloat = Field(1.0, description="initial (online) or fixed (oracle) global gradient variance")
     sigma_n2: PositiveFloat = Field(1.0, description="initial (online) or fixed (oracle) gradient noise variance")
+
+    @model_validator(mode="after")
+    def _history_is_one_bit(self) -> DSCConfig:
+        if self.side_information == "history" and self.bits != 1:
+            raise ValueError(f"side_information 'history' models one-bit signs only (bits = 1), got bits = {self.bits}")
+        return self

@@ -165,16 +165,6 @@ def _ac_length(n: np.ndarray, g: _Grid) -> int:
     return _ac_codeword(*_ac_interval(n, g), g)[1]
 
 
-def payload_length(x: np.ndarray, sigma: float, dither: np.ndarray | None = None) -> int:
-    """Bits :func:`encode` writes for x after the 32-bit header (exact, no string built)."""
-    m = _header_norm(x)
-    if m <= sigma:
-        return 0
-    g = _grid(x.size, float(sigma), m)
-    n = _lattice(x, g, dither)
-    return min(_ac_length(n, g), g.product_bits)
-
-
 def quantize(x: np.ndarray, sigma: float, dither: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """(x_hat, bits) without building the string: the analytic-fidelity path. The bits are
     exactly ``len(encode(x, sigma, dither))``."""

@@ -54,9 +54,6 @@ class Emitter:
     def ints(self, values: list[int] | tuple[int, ...]) -> str:
         return self.const(np.asarray(values, dtype=np.int64), "ints")
 
-    def shape_of(self, name: str) -> Shape | None:
-        return self.shapes.get(name)
-
     def rank_of(self, name: str, node_name: str = "") -> int:
         shape = self.shapes.get(name)
         if shape is None:

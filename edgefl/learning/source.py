@@ -81,6 +81,7 @@ class OnnxGradientSource(GradientSource):
         self.eval_every = eval_every
         #: the run's final round, always evaluated so the final accuracy is fresh (set by the simulator)
         self.last_round: int | None = None
+        self.param_shapes = list(model.layout.shapes)
         self.num_workers = len(shards)
         self.num_params = model.num_params
         self.flops_per_sample = float(flops_per_sample)

@@ -22,10 +22,7 @@ _LAZY = {
     "pathloss_db": "edgefl.radio.pathloss",
     "PlacementConfig": "edgefl.radio.placement",
     "place_workers": "edgefl.radio.placement",
-    "broadcast_rate_bps": "edgefl.radio.rate",
-    "shannon_rate_bps": "edgefl.radio.rate",
     "spectral_efficiency": "edgefl.radio.rate",
-    "upload_bandwidths_hz": "edgefl.radio.rate",
 }
 
 __all__ = [
@@ -38,16 +35,13 @@ __all__ = [
     "RadioEnvironment",
     "ShannonLink",
     "UploadOutcome",
-    "broadcast_rate_bps",
     "jakes_correlation",
     "make_link",
     "pathloss_db",
     "place_workers",
     "sample_power_gain",
-    "shannon_rate_bps",
     "spectral_efficiency",
     "thermal_noise_dbm",
-    "upload_bandwidths_hz",
 ]
 
 

@@ -167,14 +167,18 @@ class RadioEnvironment:
         return [float(10.0 ** ((r - noise[b]) / 10.0) * g)
                 for r, b, g in zip(rx, np.broadcast_to(bandwidth_hz, workers.shape).tolist(), gains)]
 
-    def downlink_snr(self, t: float, round: int, bandwidth_hz: float) -> np.ndarray:
-        """(K,) linear SNR of a broadcast starting at time ``t`` in round ``round``."""
+    def downlink_snr(self, t: float, round: int, bandwidth_hz: float, workers: np.ndarray | None = None) -> np.ndarray:
+        """Linear SNR of a broadcast starting at time ``t`` in round ``round``: (K,) for all workers,
+        or for the listed ``workers`` only (partial participation: only the receivers' fading is drawn)."""
+        ids = np.arange(self.n_workers) if workers is None else np.asarray(workers, dtype=np.int64)
         if self._trace is not None:
-            g = np.array([self._trace.gain_db(i, t, self.worker_tx_dbm[i], self._ul_noise_full_dbm)
-                          for i in range(self.n_workers)])
+            g = np.array([self._trace.gain_db(int(i), t, self.worker_tx_dbm[i], self._ul_noise_full_dbm)
+                          for i in ids])
             return np.power(10.0, (self.server_tx_dbm + g - self._noise_dbm_scalar(float(bandwidth_hz),
                                                                                    self._dl_nf_db)) / 10.0)
         mean_db = self._dl_rx_dbm - self._noise_dbm_scalar(float(bandwidth_hz), self._dl_nf_db)
+        if workers is not None:
+            return np.power(10.0, mean_db[ids] / 10.0) * self._dl.gains(ids, t, round)
         raw = self._dl.raw(t, round)
         gains = power_gain_from_state(self.cfg.fading, raw) if self._dl.returns_state else raw
         return np.power(10.0, mean_db / 10.0) * gains

@@ -159,11 +159,6 @@ def los_probability(
     raise ValueError(f"unknown LOS-probability scenario {scenario!r}; allowed: {sorted(LOS_SCENARIOS)}")
 
 
-def draw_los(pr_los: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """LOS state from uniforms u ~ U[0, 1): LOS iff u < Pr_LOS (a Bernoulli(Pr_LOS) draw)."""
-    return np.asarray(u, dtype=float) < np.asarray(pr_los, dtype=float)
-
-
 # ---- UMa effective environment height ------------------------------------------------
 
 

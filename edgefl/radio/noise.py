@@ -27,16 +27,3 @@ def snr_db(
 ) -> np.ndarray:
     """Mean SNR (dB) = P_tx - PL - X_sigma - N; shadowing X_sigma is a loss (positive = weaker)."""
     return np.asarray(tx_power_dbm, float) - pathloss_db - shadowing_db - noise_dbm
-
-
-def db_to_linear(x_db: float | np.ndarray) -> np.ndarray:
-    """10^(x/10)."""
-    return np.power(10.0, np.asarray(x_db, dtype=float) / 10.0)
-
-
-def linear_to_db(x: float | np.ndarray) -> np.ndarray:
-    """10 log10(x) for x > 0."""
-    x = np.asarray(x, dtype=float)
-    if np.any(x <= 0):
-        raise ValueError(f"linear power ratio must be > 0 to convert to dB, got min {x.min()}")
-    return 10.0 * np.log10(x)

@@ -17,10 +17,6 @@ BuildingType = Literal["low_loss", "high_loss"]
 #: Standard deviation sigma_P of the penetration loss, 38.901 Table 7.4.3-2 (dB).
 O2I_SIGMA_DB = {"low_loss": 4.4, "high_loss": 6.5}
 
-#: d_2D-in is the minimum of two independent U(0, max) draws, 38.901 Sec. 7.4.3.1:
-#: max = 25 m for UMa and UMi street canyon, 10 m for RMa.
-MAX_INDOOR_DISTANCE_M = {"uma": 25.0, "umi": 25.0, "rma": 10.0}
-
 #: Indoor loss per metre of d_2D-in, 38.901 Table 7.4.3-2 (both models).
 INDOOR_LOSS_DB_PER_M = 0.5
 

@@ -60,7 +60,7 @@ class RoundRecord:
     energy_idle_j: float = field(default=0.0, metadata=_total("sum"))
     server_decoder_energy_j: float = field(default=0.0, metadata=_total("sum"))
     server_compute_energy_j: float = field(default=0.0, metadata=_total("sum"))
-    uploads_lost: int = field(default=0, metadata=_total("sum"))  # link gave up (delivered=False)
+    uploads_lost: int = field(default=0, metadata=_total("sum"))  # link gave up (delivered=False), on time
     battery_dropouts: int = field(default=0, metadata=_total("sum"))  # workers whose battery ran out
     extras: dict[str, Any] = field(default_factory=dict)  # the gradient source's metrics
 
@@ -89,6 +89,9 @@ EXTRA_TOTALS: dict[str, tuple[str, str]] = {
     # partial participation / round deadline (edgefl.sim.participation), present only when used
     "dropped": ("sum", "dropped_uploads"),
     "dropped_bits": ("sum", "dropped_bits_total"),
+    # DSC (a compression with a decode schedule): retry increments and the server time retries took
+    "retry_bits": ("sum", "retry_bits_total"),
+    "retry_time_s": ("sum", "retry_time_s_total"),
 }
 
 _FIELDS = [f for f in dataclasses.fields(RoundRecord) if f.name != "extras"]

@@ -26,7 +26,6 @@ class _Missing:
 
 
 MISSING: Any = _Missing()  # a problem with no value to show (missing field, file-level problem)
-_MISSING = MISSING
 
 
 @dataclass(frozen=True)

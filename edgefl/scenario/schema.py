@@ -21,6 +21,7 @@ from edgefl.compress.simple import NoneConfig
 from edgefl.config_model import StrictModel
 from edgefl.learning.config import ModelConfig
 from edgefl.learning.convex_config import ConvexConfig
+from edgefl.radio.access_registry import make_access
 from edgefl.radio.config import ChannelConfig
 from edgefl.scenario.workers import Position, WorkerGroup, WorkerOverride, WorkersConfig
 
@@ -110,11 +111,15 @@ class Scenario(StrictModel):
         ra = self.rate_allocation
         successive = bool(getattr(type(self.compression), "successive", False))
         if (ra.scheme == "p1" and ra.target_distortion is None and not successive
-                and self.channel.access == "tdma"):
+                and not make_access(self.channel.access).splits_band):
             # without D, P1 only orders successive decoders (Lemma 1) and splits FDMA bands
             raise ValueError("rate_allocation.scheme p1 needs rate_allocation.target_distortion here: P1 (RD paper "
                              "eq. 20) minimises bandwidth for that distortion; without it, with TDMA and a "
                              f"non-successive scheme ({self.compression.scheme}), it would change nothing")
+        policy = getattr(self.compression, "rate_policy", "fixed")
+        if policy != "fixed" and self.fidelity != "bit-true":
+            raise ValueError(f"compression.rate_policy {policy!r} needs fidelity: bit-true: the analytic fidelity "
+                             "decodes nothing, so it would see no decoding failures and charge no retries")
         if self.compression.scheme == "rd-ideal" and ra.target_distortion is None:
             raise ValueError("compression.scheme rd-ideal needs rate_allocation.target_distortion")
         if ra.target_distortion is not None and isinstance(self.gradients, GaussianCEOConfig):

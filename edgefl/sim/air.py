@@ -10,58 +10,51 @@ the pure functions of :mod:`edgefl.sim.timing` and :mod:`edgefl.sim.participatio
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 import numpy as np
 import simpy
 
-from edgefl.compress.base import CompressionResult, DecodeStep
+from edgefl.compress.base import DecodeStep
 from edgefl.radio.link import UploadOutcome
+from edgefl.sim.network import Network
 from edgefl.sim.participation import clip_at_deadline
-from edgefl.sim.round_phases import AirOutcome, Interval, LocalWork
+from edgefl.sim.round_phases import AirOutcome, AirPlan, Interval
+from edgefl.sim.round_timing import PAST_DEADLINE_SNR, decode_seconds, snr_reader
 from edgefl.sim.timing import transfer_seconds
 
-if TYPE_CHECKING:
-    from edgefl.sim.engine import Network
-
-#: linear SNR of upload attempts starting after the round deadline (never charged, see play_air_and_decode)
-PAST_DEADLINE_SNR = 1e3
+__all__ = ["PAST_DEADLINE_SNR", "play_air_and_decode"]
 
 
-def play_air_and_decode(env: simpy.Environment, net: Network, r: int, t0: float, work: LocalWork,
-                        order: np.ndarray, res: CompressionResult, share: np.ndarray, sel: np.ndarray,
-                        log: list[Interval], *, link_rng: np.random.Generator,
-                        downlink_rate: Callable[[float], float], successive: bool,
-                        deadline_s: float | None, aggregate_s: float) -> tuple[AirOutcome, simpy.Environment]:
-    """Phases 3-5 of round ``r`` (started at ``t0``) on ``env``: uploads, pipelined successive
-    decoding (with DSC feedback and retries), aggregation (``aggregate_s`` seconds). Rows of the
-    arrays are the participants ``sel``; ``downlink_rate(t)`` is the multicast rate to them,
-    ``successive`` whether decoding needs the previous uploads as side information.
+def play_air_and_decode(net: Network, plan: AirPlan, log: list[Interval]) -> AirOutcome:
+    """Phases 3-5 of round ``plan.round`` in a SimPy environment starting at ``plan.t0``: uploads
+    (the band of ``net.access``), pipelined successive decoding (with DSC feedback and retries),
+    aggregation. Rows of the arrays are the participants ``plan.sel``.
 
-    With a round deadline (``deadline_s`` after ``t0``) the server waits for each upload of the
-    decoding order (and each retry it asks for) only until the deadline; whatever is on the air
-    at the deadline is cut there (:func:`clip_at_deadline`), and the server aggregates the
-    on-time rows, or for successive decoding the on-time prefix of the order
-    (:mod:`edgefl.sim.participation`); an upload the link gave up on is charged, never
-    aggregated, and ends that prefix too. Returns the outcome and the environment the next round
-    goes on in (with a deadline a fresh one starting at the round's end, without the late
-    uploads' events; otherwise ``env``)."""
+    With a round deadline the server waits for each upload of the decoding order (and each retry
+    it asks for) only until the deadline; whatever is on the air at the deadline is cut there
+    (:func:`clip_at_deadline`), and the server aggregates the on-time rows, or for successive
+    decoding the on-time prefix of the order (:mod:`edgefl.sim.participation`); an upload the link
+    gave up on is charged, never aggregated, and ends that prefix too. The late uploads are played
+    out after the round's end (only what went out by the deadline is charged)."""
+    env = simpy.Environment(initial_time=plan.t0)
+    r, t0, work, order, res, share, sel = plan.round, plan.t0, plan.work, plan.order, plan.res, plan.share, plan.sel
+    successive, aggregate_s, downlink_rate = plan.successive, plan.aggregate_s, plan.downlink_rate
     k = sel.size
     bits = np.asarray(res.upload_bits, dtype=float)
     upload_done = [env.event() for _ in range(k)]
     airtime = np.zeros(k)
     delivered = np.ones(k, dtype=bool)
     feedback_s = np.zeros(k)
+    retry_s = np.zeros(k)  # server time on retry exchanges and the decodes they trigger
     late_bits = np.zeros(k)
     late = np.zeros(k, dtype=bool)
-    dl = None if deadline_s is None else t0 + deadline_s
+    dl = plan.deadline
+    uploads_of = np.zeros(k, dtype=np.int64)  # uploads (first, then DSC retries) each row has made
     schedule = res.decode_schedule
     if schedule is not None:  # the first upload carries what no feedback asked for
         bits = bits - np.array([sum(st.bits for st in steps if st.kind == "retry") for steps in schedule])
     actors = [f"worker{w}" for w in sel]
-    channel = simpy.Resource(env, capacity=1) if net.access == "tdma" else None
-    # TDMA: worker order[i] requests the band only after order[i-1] has requested it, so the
+    channel = net.access.band(env)
+    # a shared band: worker order[i] requests it only after order[i-1] has requested it, so the
     # resource's FIFO queue serves the uploads in ``order``
     asked = {int(w): env.event() for w in order} if channel is not None else {}
     before = {int(order[i]): int(order[i - 1]) for i in range(1, k)} if channel is not None else {}
@@ -90,13 +83,10 @@ def play_air_and_decode(env: simpy.Environment, net: Network, r: int, t0: float,
         bw = net.uplink_bandwidth_hz * share[i]
         w = int(sel[i])
 
-        def snr_at(t: float) -> float:
-            # an attempt starting at or after the deadline is never charged: it is played out
-            # only to close the process, at a placeholder SNR, without touching the radio's
-            # fading state (which the next round reads)
-            return PAST_DEADLINE_SNR if dl is not None and t >= dl else net.uplink_snr(w, t, r, bw)
-
-        outcome: UploadOutcome = yield from net.link.upload(env, channel, nbits, bw, snr_at, link_rng)
+        snr_at = snr_reader(net.uplink_snr, w, r, bw, dl)
+        rng = plan.link_rng(i, int(uploads_of[i]))
+        uploads_of[i] += 1
+        outcome: UploadOutcome = yield from net.link.upload(env, channel, nbits, bw, snr_at, rng)
         intervals, air = list(outcome.intervals), outcome.airtime_s
         if dl is not None and outcome.end > dl:  # late: cut at the deadline, what went out is charged
             late[i] = True
@@ -109,10 +99,7 @@ def play_air_and_decode(env: simpy.Environment, net: Network, r: int, t0: float,
         return outcome
 
     def decode_s(st: DecodeStep) -> float:
-        ref = net.decoder_reference_iterations
-        if ref is None or st.iterations < 0 or st.count == 0:
-            return st.bits / net.decoder_bps
-        return st.bits / net.decoder_bps * (st.iterations / st.count) / ref
+        return decode_seconds(st, net.decoder_bps, net.decoder_reference_iterations)
 
     def feedback_then_retry(i: int, st: DecodeStep):
         # the decoder's request (1 bit per frame asking, as LDPCA's feedback channel) goes out
@@ -154,7 +141,9 @@ def play_air_and_decode(env: simpy.Environment, net: Network, r: int, t0: float,
                     yield env.timeout(dbits / net.decoder_bps)
                     log.append(Interval(r, "server", "decode", s, env.now, dbits))
                 continue
+            retried = False
             for st in schedule[i]:
+                s = env.now
                 if st.kind == "retry" and stop is None:
                     yield from feedback_then_retry(i, st)
                 elif st.kind == "retry":
@@ -162,11 +151,14 @@ def play_air_and_decode(env: simpy.Environment, net: Network, r: int, t0: float,
                     yield retry | stop
                     if not retry.triggered or late[i]:  # the increment missed the deadline
                         late[i] = cut = True
+                        retry_s[i] += env.now - s
                         break
                 elif st.bits > 0:
-                    s = env.now
                     yield env.timeout(decode_s(st))
                     log.append(Interval(r, "server", "decode", s, env.now, st.bits))
+                if st.kind == "retry" or retried:  # the exchange, and the decode it asked for
+                    retry_s[i] += env.now - s
+                retried = st.kind == "retry"
             if not late[i] and delivered[i]:
                 kept.append(i)
             elif not delivered[i]:
@@ -178,13 +170,9 @@ def play_air_and_decode(env: simpy.Environment, net: Network, r: int, t0: float,
     for i in range(k):
         env.process(worker(i))
     env.run(until=env.process(server()))
+    end = env.now
     if dl is not None:
-        # play the late uploads out (only their air time up to the deadline is charged), then
-        # go on from the round's end in a fresh environment without their events
-        end = env.now
-        env.run()
-        env_next = simpy.Environment(initial_time=end)
-    else:
-        env_next = env
-    on_time = ~late
-    return AirOutcome(airtime, delivered, feedback_s, late_bits, on_time, np.asarray(kept, dtype=np.int64)), env_next
+        env.run()  # play the late uploads out: only their air time up to the deadline is charged
+    return AirOutcome(airtime=airtime, delivered=delivered, feedback_s=feedback_s, late_bits=late_bits,
+                      on_time=~late, aggregated=np.asarray(kept, dtype=np.int64), end=end,
+                      retry_s=retry_s if schedule is not None else None)

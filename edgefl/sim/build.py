@@ -15,6 +15,7 @@ import numpy as np
 from edgefl.compress.registry import make_compressor
 from edgefl.device_trace import DeviceTrace
 from edgefl.energy import EnergyProfile
+from edgefl.radio.access_registry import make_access
 from edgefl.radio.environment import RadioEnvironment
 from edgefl.radio.link import LinkModel
 from edgefl.radio.link_registry import make_link
@@ -25,8 +26,9 @@ from edgefl.sim import bits_only
 from edgefl.sim.allocation import RateAllocator
 from edgefl.sim.ceo_source import GaussianCEOSource
 from edgefl.sim.coverage import CoverageReport, CoverageWarning, coverage_report
-from edgefl.sim.engine import Network, SimOptions, Simulation
+from edgefl.sim.engine import Simulation
 from edgefl.sim.gradient_source import GradientSource
+from edgefl.sim.network import Network, SimOptions
 from edgefl.trace_table import TraceError, find_trace
 
 
@@ -83,6 +85,10 @@ def channel_trace(rs: ResolvedScenario) -> ChannelTrace | None:
         raise ScenarioError(rs.source, [FieldProblem("channel.trace", tc.file, str(exc))]) from exc
 
 
+#: fading correlations whose draw does not depend on the upload start time
+TIME_FREE_CORRELATIONS = ("block_round", "block_upload")
+
+
 def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | None = None) -> Network:
     """Hardware and radio as the engine sees them."""
     ch = rs.scenario.channel
@@ -92,8 +98,7 @@ def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | Non
 
     def downlink_rate(t: float, r: int, workers: np.ndarray | None = None) -> float:
         # multicast: the weakest receiving worker (of the round's participants) must decode
-        snr = radio.downlink_snr(t, r, bw_dl)
-        return float(link.rate_bps(bw_dl, (snr if workers is None else snr[workers]).min()))
+        return float(link.rate_bps(bw_dl, radio.downlink_snr(t, r, bw_dl, workers).min()))
 
     return Network(
         num_workers=len(devs),
@@ -103,11 +108,12 @@ def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | Non
         server_flops=rs.server_profile.flops_per_s,
         decoder_bps=rs.server_profile.decoder.throughput_bps,
         uplink_bandwidth_hz=ch.uplink_bandwidth_hz,
-        access=ch.access,
+        access=make_access(ch.access),
         uplink_snr=radio.uplink_snr,
         downlink_rate=downlink_rate,
         link=link,
         uplink_snr_many=radio.uplink_snr_many,
+        snr_depends_on_time=ch.correlation.kind not in TIME_FREE_CORRELATIONS or ch.trace is not None,
         energy=energy_profile(rs),
         device_state=device_state(rs),
         decoder_reference_iterations=rs.server_profile.decoder.reference_iterations,
@@ -176,10 +182,10 @@ ENGINE_PATHS = ("auto", "simpy", "fast")
 def build_simulation(rs: ResolvedScenario, engine: str = "auto") -> Simulation:
     """Everything wired together for ``Simulation.run``.
 
-    ``engine``: "simpy" forces the SimPy engine (the reference); "fast" requires the analytic
-    fast path of :mod:`edgefl.sim.fast_path` (ScenarioError saying why when the scenario does not
-    qualify); "auto" takes the fast path when the scenario qualifies. The chosen simulation's
-    ``engine_path`` says which, ``fast_path_declined`` why not.
+    ``engine``: "simpy" forces the SimPy engine (the reference); "fast" requires the vectorised
+    path of :mod:`edgefl.sim.fast_path` (ScenarioError saying why when the run does not qualify);
+    "auto" takes it when the run qualifies. The chosen simulation's ``engine_path`` says which,
+    ``fast_path_declined`` why not, ``rounds_on_simpy`` how many rounds SimPy played.
     """
     from edgefl.sim.fast_path import FastSimulation, fast_path_problems
 
@@ -216,9 +222,9 @@ def build_simulation(rs: ResolvedScenario, engine: str = "auto") -> Simulation:
                                                      "each round; use another scheme, or no deadline / a link "
                                                      "without losses (shannon)")])
     net = network(rs, radio, link)
-    declined = fast_path_problems(rs, net, opts)
+    declined = fast_path_problems(net, opts)
     if engine == "fast" and declined:
-        raise ScenarioError(rs.source, [FieldProblem("--engine", "fast", "the analytic fast path does not apply: "
+        raise ScenarioError(rs.source, [FieldProblem("--engine", "fast", "the vectorised path does not apply: "
                                                      + "; ".join(declined))])
     if engine == "simpy":
         declined = ["forced SimPy"]
@@ -283,11 +289,9 @@ def compressor_for(rs: ResolvedScenario, source: GradientSource):
     for the convex test bed, the constants the AIADE paper's step-size conditions need."""
     from edgefl.compress.errors import SchemeParameterError
 
-    layout = getattr(getattr(source, "model", None), "layout", None)
-    shapes = getattr(source, "param_shapes", None) or (list(layout.shapes) if layout is not None else None)
     try:
-        return make_compressor(rs.scenario.compression, param_shapes=shapes, num_params=source.num_params,
-                               problem=getattr(source, "problem_constants", None))
+        return make_compressor(rs.scenario.compression, param_shapes=source.param_shapes,
+                               num_params=source.num_params, problem=source.problem_constants)
     except SchemeParameterError as exc:
         raise ScenarioError(rs.source, [FieldProblem(f"compression.{exc.field}", exc.value, exc.message)]) from exc
 

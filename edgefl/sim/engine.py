@@ -38,75 +38,26 @@ link, device, compression and gradient-source objects; every interval is recorde
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import simpy
 
 from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, RoundContext
 from edgefl.energy import Batteries, BatteriesExhausted, EnergyProfile
-from edgefl.radio.link import LinkModel
 from edgefl.results.records import RoundRecord
-from edgefl.sim.air import PAST_DEADLINE_SNR, play_air_and_decode
+from edgefl.sim.air import play_air_and_decode
 from edgefl.sim.allocation import Allocation, RateAllocator
 from edgefl.sim.gradient_source import GradientSource
+from edgefl.sim.network import Network, SimOptions
 from edgefl.sim.participation import sample_workers
 from edgefl.sim.round_phases import AirOutcome as _AirOutcome
-from edgefl.sim.round_phases import Interval
+from edgefl.sim.round_phases import AirPlan, Interval
 from edgefl.sim.round_phases import LocalWork as _LocalWork
-from edgefl.sim.round_record import round_energy, round_record
+from edgefl.sim.round_record import RoundInputs, round_energy, round_record
+from edgefl.sim.round_timing import PAST_DEADLINE_SNR, keyed_link_rng
 from edgefl.sim.timing import completion_order, compute_seconds, ready_times, transfer_seconds
 
-__all__ = ["PAST_DEADLINE_SNR", "Interval", "Network", "SimOptions", "Simulation"]
-
-
-@dataclass(frozen=True)
-class Network:
-    """Everything the engine needs to know about radio and hardware, as plain numbers and callables.
-
-    ``uplink_snr(k, t, round, bandwidth_hz)`` is the linear SNR of worker k's upload attempt
-    starting at t on ``bandwidth_hz``; ``link`` turns SNRs into air time (and retransmissions);
-    ``downlink_rate(t, round)`` is the multicast rate of the model broadcast in bit/s to all
-    workers, ``downlink_rate(t, round, workers)`` to the listed worker ids (partial
-    participation). The engine never looks inside the radio model.
-    """
-
-    num_workers: int
-    worker_flops: np.ndarray  # (K,) FLOP/s
-    worker_compute_power_w: np.ndarray  # (K,)
-    worker_radio_power_w: np.ndarray  # (K,)
-    server_flops: float
-    decoder_bps: float  # coded bits per second through the server's LDPC decoder
-    uplink_bandwidth_hz: float
-    access: str  # "tdma" | "fdma"
-    uplink_snr: Callable[[int, float, int, float], float]
-    downlink_rate: Callable[[float, int], float]
-    link: LinkModel
-    energy: EnergyProfile | None = None  # receive/idle/battery/server figures (None: not counted)
-    # device trace: t -> (speed factor (K,), wait (K,) s before local work can start at t); None = (1, 0)
-    device_state: Callable[[float], tuple[np.ndarray, np.ndarray]] | None = None
-    # BP iterations per pass at which decoder_bps holds (decode time scales with the iterations
-    # run); None = decode time = coded bits / decoder_bps whatever the iterations
-    decoder_reference_iterations: float | None = None
-    #: ``uplink_snr`` of many workers at once (workers, t, round, bandwidths) -> SNRs, same values;
-    #: optional, used by the analytic fast path (:mod:`edgefl.sim.fast_path`)
-    uplink_snr_many: Callable[[np.ndarray, float, int, np.ndarray], list[float]] | None = None
-
-
-@dataclass
-class SimOptions:
-    """Engine knobs not tied to radio or hardware."""
-
-    rounds: int
-    fidelity: str = "analytic"
-    upload_order: str = "completion"  # "completion" | "index"
-    compute_jitter: float = 0.0
-    aggregate_flops_per_param_worker: float = 1.0  # server aggregation: K*P adds
-    per_round: int | None = None  # workers sampled per round (None: all take part)
-    sampling_weights: np.ndarray | None = None  # (N,) availability weights; None: uniform sampling
-    round_deadline_s: float | None = None  # uploads not ended this long after the round start are dropped
-    timeline: bool = True  # keep every interval in ``Simulation.events`` (off: nothing per event kept)
+__all__ = ["PAST_DEADLINE_SNR", "Interval", "Network", "SimOptions", "Simulation"]  # Network, SimOptions: re-exported
 
 
 class Simulation:
@@ -136,7 +87,7 @@ class Simulation:
         jitter_ss, comp_ss, link_ss, part_ss = ss.spawn(4)
         self._jitter_rng = np.random.default_rng(jitter_ss)
         self._comp_rng = np.random.default_rng(comp_ss)
-        self._link_rng = np.random.default_rng(link_ss)
+        self._link_ss = link_ss  # the links' draws, keyed by (round, worker, upload): round_timing.keyed_link_rng
         self._part_rng = np.random.default_rng(part_ss)
         n = network.num_workers
         self._per_round = n if options.per_round is None else options.per_round
@@ -145,11 +96,15 @@ class Simulation:
         self.batteries = Batteries(self.energy.battery_capacity_j)
         self._report_participation = (self._per_round < n or options.round_deadline_s is not None
                                       or self.batteries.any_battery() or network.link.may_lose_uploads)
-        self.env = simpy.Environment()
+        #: the simulated clock, where the next round starts (SimPy's int 0 at first: rounds.csv prints 0)
+        self.now: float = 0
         self.events: list[Interval] = []
         self.rounds: list[RoundRecord] = []
         self._downlink_bits: float | None = None  # announced by the previous round's compression
         self.fast_path_declined: list[str] = []  # why the build chose SimPy (edgefl.sim.build)
+        #: rounds of this run whose phases 3-5 the SimPy processes played (every round on the SimPy
+        #: path, none on the vectorised one)
+        self.rounds_on_simpy = 0
 
     # ------------------------------------------------------------------ phases of one round
     def _participants(self, r: int) -> np.ndarray:
@@ -214,33 +169,37 @@ class Simulation:
         return alloc, order
 
     def _shares(self, alloc: Allocation | None, res: CompressionResult) -> np.ndarray:
-        """Fraction of the uplink band each worker transmits on (TDMA: all of it)."""
-        k = np.asarray(res.upload_bits).shape[0]
-        if self.net.access != "fdma":
-            return np.ones(k)
-        if self.allocator is not None:
-            return self.allocator.fdma_shares(alloc, np.asarray(res.upload_bits, dtype=float))
-        return np.full(k, 1.0 / k)
+        """Fraction of the uplink band each worker transmits on (the access scheme's answer, with the
+        allocator's split where the scheme splits the band)."""
+        allocator = self.allocator
+        rule = (lambda bits: allocator.fdma_shares(alloc, bits)) if allocator is not None else None
+        return self.net.access.shares(np.asarray(res.upload_bits, dtype=float), rule)
 
     def _aggregate_s(self, k: int) -> float:
         """Server aggregation time of ``k`` uploads: ``aggregate_flops_per_param_worker`` k P FLOPs."""
         return float(compute_seconds(self.opt.aggregate_flops_per_param_worker * k * self.source.num_params,
                                      self.net.server_flops))
 
-    def _air_and_decode(self, r: int, t0: float, work: _LocalWork, order: np.ndarray, res: CompressionResult,
-                        share: np.ndarray, sel: np.ndarray, log: list[Interval]) -> _AirOutcome:
+    def _air_plan(self, r: int, t0: float, work: _LocalWork, order: np.ndarray, res: CompressionResult,
+                  share: np.ndarray, sel: np.ndarray) -> AirPlan:
+        """What phases 3-5 of round ``r`` are handed."""
+        link_ss = self._link_ss
+        return AirPlan(round=r, t0=t0, sel=sel, work=work, order=order, res=res, share=share,
+                       successive=self.compressor.successive, deadline_s=self.opt.round_deadline_s,
+                       aggregate_s=self._aggregate_s(sel.size),
+                       downlink_rate=lambda t: self._downlink_rate(t, r, sel),
+                       link_rng=lambda i, j: keyed_link_rng(link_ss, r, int(sel[i]), j))
+
+    def _air_and_decode(self, plan: AirPlan, log: list[Interval]) -> _AirOutcome:
         """Phases 3-5 as SimPy processes (:func:`edgefl.sim.air.play_air_and_decode`): uploads,
         pipelined successive decoding (with DSC feedback and retries), the deadline, aggregation.
         :class:`edgefl.sim.fast_path.FastSimulation` overrides it."""
-        air, self.env = play_air_and_decode(
-            self.env, self.net, r, t0, work, order, res, share, sel, log, link_rng=self._link_rng,
-            downlink_rate=lambda t: self._downlink_rate(t, r, sel), successive=self.compressor.successive,
-            deadline_s=self.opt.round_deadline_s, aggregate_s=self._aggregate_s(sel.size))
-        return air
+        self.rounds_on_simpy += 1
+        return play_air_and_decode(self.net, plan, log)
 
     # ------------------------------------------------------------------ one round
     def _round(self, r: int, log: list[Interval]) -> RoundRecord:
-        t0 = self.env.now
+        t0 = self.now
         sel = self._participants(r)
         partial = sel.size < self.net.num_workers
         grads = self.source.local_gradients(r, sel) if partial else self.source.local_gradients(r)
@@ -251,7 +210,8 @@ class Simulation:
         ctx = RoundContext(round=r, rng=self._comp_rng, workers=sel,
                            fidelity=self.opt.fidelity, allocation=alloc, sigma_x2=sx, sigma_n2=sn)
         res: CompressionResult = self.compressor.compress(grads, order, ctx)
-        air = self._air_and_decode(r, t0, work, order, res, self._shares(alloc, res), sel, log)
+        air = self._air_and_decode(self._air_plan(r, t0, work, order, res, self._shares(alloc, res), sel), log)
+        self.now = air.end
         all_kept = air.aggregated.size == sel.size
         try:
             aggregate = res.aggregate if all_kept else res.aggregate_of(air.aggregated)
@@ -266,11 +226,12 @@ class Simulation:
         self._update_statistics(metrics)
         dbits = np.asarray(res.decode_bits)
         decode_bits = float(np.sum(dbits) if all_kept else np.sum(dbits[air.aggregated]))
-        energy = round_energy(self.net, self.energy, self.batteries, t0, self.env.now - t0, t_rc,
-                              self._aggregate_s(sel.size), work, decode_bits, air, sel, self.opt.round_deadline_s)
-        return round_record(r, t0, self.env.now, downlink_bits, grads, work, res, air, aggregate, decode_bits, sel,
-                            self.source.num_params, metrics, energy, deadline=self.opt.round_deadline_s is not None,
-                            report_participation=self._report_participation)
+        rin = RoundInputs(round=r, t0=t0, t_end=air.end, t_rc=t_rc, aggregate_s=self._aggregate_s(sel.size),
+                          downlink_bits=downlink_bits, grads=grads, work=work, res=res, air=air, aggregate=aggregate,
+                          decode_bits=decode_bits, sel=sel, num_params=self.source.num_params,
+                          deadline_s=self.opt.round_deadline_s)
+        energy = round_energy(self.net, self.energy, self.batteries, rin)
+        return round_record(rin, metrics, energy, report_participation=self._report_participation)
 
     def _update_statistics(self, metrics: dict[str, Any]) -> None:
         """Algorithm 1 line 4: round t allocates with the statistics estimated in round t-1."""

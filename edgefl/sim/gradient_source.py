@@ -7,6 +7,7 @@ source both implement it, so the simulator does not care where gradients come fr
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +19,13 @@ class GradientSource(ABC):
     num_params: int
     #: floating point operations one worker spends on one local gradient
     flops_per_gradient: float
+    #: shapes of the model's tensors, in parameter order (per-layer compression schemes); None: one vector
+    param_shapes: list[tuple[int, ...]] | None = None
+    #: constants of the training problem a compression scheme's step-size conditions need
+    #: (:class:`edgefl.compress.iade.ProblemConstants` for the convex test bed); None: none known
+    problem_constants: Any = None
+    #: the run's final round, which a source that evaluates every few rounds evaluates too (set by the build)
+    last_round: int | None = None
 
     @abstractmethod
     def local_gradients(self, round: int, workers: np.ndarray | None = None) -> np.ndarray:

@@ -7,9 +7,13 @@ Plain frozen dataclasses, so :mod:`edgefl.sim.engine`, :mod:`edgefl.sim.air`,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from edgefl.compress.base import CompressionResult
 
 
 @dataclass(frozen=True)
@@ -48,3 +52,33 @@ class AirOutcome:
     late_bits: np.ndarray
     on_time: np.ndarray
     aggregated: np.ndarray
+    end: float  # when the round ended (aggregation done)
+    #: per row, seconds the server spent on DSC retries (feedback, increment upload, re-decodes); None: no schedule
+    retry_s: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class AirPlan:
+    """What phases 1-2, the allocator and the compression hand to phases 3-5 of round ``round``
+    (started at ``t0``), rows = the participants ``sel``: upload ``order``, bandwidth ``share``,
+    whether decoding is ``successive`` (needs the earlier uploads as side information), the
+    deadline after ``t0`` (None: none), the aggregation time, the multicast rate to the
+    participants at t (DSC feedback) and the link's random stream of (row, upload number)."""
+
+    round: int
+    t0: float
+    sel: np.ndarray
+    work: LocalWork
+    order: np.ndarray
+    res: CompressionResult
+    share: np.ndarray
+    successive: bool
+    deadline_s: float | None
+    aggregate_s: float
+    downlink_rate: Callable[[float], float]
+    link_rng: Callable[[int, int], Any]
+
+    @property
+    def deadline(self) -> float | None:
+        """The deadline as an absolute time (None: none)."""
+        return None if self.deadline_s is None else self.t0 + self.deadline_s

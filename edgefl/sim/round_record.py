@@ -6,27 +6,49 @@ effect is draining the batteries (:class:`edgefl.energy.Batteries`) by the round
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from edgefl.compress.base import CompressionResult
 from edgefl.energy import Batteries, EnergyProfile, server_round_energy, worker_round_energy
 from edgefl.results.records import RoundRecord
+from edgefl.sim.network import Network
 from edgefl.sim.round_phases import AirOutcome, LocalWork
 
-if TYPE_CHECKING:
-    from edgefl.sim.engine import Network
+
+@dataclass(frozen=True)
+class RoundInputs:
+    """A played round as the records see it: round ``round`` from ``t0`` to ``t_end``, rate control
+    ``t_rc`` and aggregation ``aggregate_s`` seconds, the broadcast bits, the participants' (rows
+    ``sel``) gradients, local work, compression, air outcome, the aggregate, the coded bits decoded,
+    P and the round deadline after ``t0`` (None: none)."""
+
+    round: int
+    t0: float
+    t_end: float
+    t_rc: float
+    aggregate_s: float
+    downlink_bits: float
+    grads: np.ndarray
+    work: LocalWork
+    res: CompressionResult
+    air: AirOutcome
+    aggregate: np.ndarray
+    decode_bits: float
+    sel: np.ndarray
+    num_params: int
+    deadline_s: float | None
 
 
-def round_energy(net: Network, en: EnergyProfile, batteries: Batteries, t0: float, latency: float, t_rc: float,
-                 aggregate_s: float, work: LocalWork, decode_bits: float, air: AirOutcome, sel: np.ndarray,
-                 deadline_s: float | None) -> dict[str, Any]:
-    """Energy columns of the round (:mod:`edgefl.energy`): the participants ``sel`` by state
-    (workers not sampled are not charged), server decoder (bits decoded) and compute (rate control
-    ``t_rc`` + aggregation ``aggregate_s``); ``batteries`` drained, workers that ran out counted.
-    With a round deadline (``deadline_s`` after ``t0``) local work and a broadcast still going at it
-    stop there."""
+def round_energy(net: Network, en: EnergyProfile, batteries: Batteries, rin: RoundInputs) -> dict[str, Any]:
+    """Energy columns of the round (:mod:`edgefl.energy`): the participants by state (workers not
+    sampled are not charged), server decoder (bits decoded) and compute (rate control + aggregation);
+    ``batteries`` drained, workers that ran out counted. With a round deadline local work still going
+    at it stops there, and so does a broadcast longer than the deadline."""
+    t0, latency, t_rc, aggregate_s = rin.t0, rin.t_end - rin.t0, rin.t_rc, rin.aggregate_s
+    work, decode_bits, air, sel, deadline_s = rin.work, rin.decode_bits, rin.air, rin.sel, rin.deadline_s
     full = sel.size == net.num_workers
 
     def of(a: np.ndarray) -> np.ndarray:
@@ -60,24 +82,30 @@ def round_energy(net: Network, en: EnergyProfile, batteries: Batteries, t0: floa
         "energy_idle_j": float(we.idle_j.sum()),
         "server_decoder_energy_j": e_dec,
         "server_compute_energy_j": e_srv,
-        "uploads_lost": int((~air.delivered).sum()),
+        # an upload that ended after the deadline is dropped (``dropped``), whatever the link did after it
+        "uploads_lost": int((~air.delivered & air.on_time).sum()),
         "battery_dropouts": int(emptied.sum()),
     }
 
 
-def round_record(r: int, t0: float, t_end: float, downlink_bits: float, grads: np.ndarray, work: LocalWork,
-                 res: CompressionResult, air: AirOutcome, aggregate: np.ndarray, decode_bits: float,
-                 sel: np.ndarray, num_params: int, metrics: dict[str, Any], energy: dict[str, Any], *, deadline: bool,
+def round_record(rin: RoundInputs, metrics: dict[str, Any], energy: dict[str, Any], *,
                  report_participation: bool) -> RoundRecord:
     """The round's row of rounds.csv (``energy``: the columns of :func:`round_energy`; bits: what
-    went on the air, late uploads up to the deadline when ``deadline``; distortion: of the
-    aggregate vs the mean gradient of all participants ``sel``; the participation columns only when
+    went on the air, late uploads up to the deadline when there is one; distortion: of the
+    aggregate vs the mean gradient of all participants; the participation columns only when
     ``report_participation``)."""
-    k, p = sel.size, num_params
+    r, t0, t_end, downlink_bits, grads, work = rin.round, rin.t0, rin.t_end, rin.downlink_bits, rin.grads, rin.work
+    res, air, aggregate, decode_bits, sel = rin.res, rin.air, rin.aggregate, rin.decode_bits, rin.sel
+    deadline = rin.deadline_s is not None
+    k, p = sel.size, rin.num_params
     bits = np.asarray(res.upload_bits, dtype=float)
     extras = dict(metrics)
     if deadline:
         bits = np.where(air.on_time, bits, air.late_bits)
+    if res.decode_schedule is not None:  # DSC's retries: bits asked for by feedback, server time they took
+        extras["retry_bits"] = float(sum(st.bits for steps in res.decode_schedule for st in steps
+                                         if st.kind == "retry"))
+        extras["retry_time_s"] = float(np.sum(air.retry_s)) if air.retry_s is not None else 0.0
     if report_participation:
         extras = {"participants": int(k), "dropped": int(np.sum(~air.on_time)),
                   "aggregated": int(air.aggregated.size),

@@ -1,7 +1,8 @@
 """Pure timing formulas of one round (DSC paper Sec. IV-D/E, Fig. 5).
 
-The SimPy processes in :mod:`edgefl.sim.engine` call these; keeping them pure lets the
-tests check them against hand-derived numbers.
+The engine (:mod:`edgefl.sim.engine`) and the air phase call these; the timing of uploads,
+decoding and the deadline as array code is :mod:`edgefl.sim.round_timing`. Keeping them pure
+lets the tests check them against hand-derived numbers.
 """
 
 from __future__ import annotations

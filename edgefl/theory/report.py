@@ -11,16 +11,16 @@ from .allocation import (
     UNCODED_BITS_PER_PARAM,
     alpha_from_snr,
     fdma_bandwidth_for_deadline,
-    fdma_split_for_bandwidth,
     p1_rates_bits,
     symmetric_rates_bits,
-    tdma_airtime,
 )
 from .convergence import iterations_bound, remark6_cost_decreasing, remark6_ratio
 from .p1 import solve_p1
+from edgefl.radio.access_registry import ACCESS_SCHEMES, make_access
+
 from .sumrate import r_in, r_sum, rho_from_distortion, signsgd_point
 
-ACCESS_MODES = ("fdma", "tdma")
+ACCESS_MODES = tuple(sorted(ACCESS_SCHEMES))
 
 
 def bound_report(K: int, sigma_x2: float, sigma_n2: float, D: float | None = None, params: int | None = None,
@@ -68,12 +68,7 @@ def bound_report(K: int, sigma_x2: float, sigma_n2: float, D: float | None = Non
 
 def _scheme(bits_per_param, alpha, P, bandwidth_hz, deadline_s, access):
     bits = P * np.asarray(bits_per_param, dtype=float)
-    if access == "fdma":
-        per_worker, latency = fdma_split_for_bandwidth(bits, alpha, bandwidth_hz)
-        key = "bandwidth_hz"
-    else:
-        per_worker = tdma_airtime(bits, alpha, bandwidth_hz)
-        latency, key = float(per_worker.sum()), "airtime_s"
+    per_worker, latency, key = make_access(access).ideal_upload(bits, alpha, bandwidth_hz)
     out = {
         "bits_per_param": [float(v) for v in bits_per_param],
         "bits": [float(v) for v in bits],

@@ -10,9 +10,6 @@ import numpy as np
 
 from ._checks import check_distortion, count, positive, unit_factor
 
-SIGNSGD_BITS_PER_PARAM = 1.0  # one sign bit per gradient entry and worker
-
-
 def _common(K, sigma_x2, sigma_n2, D):
     K = count("K", K)
     sx = positive("sigma_x2", sigma_x2)

@@ -1,0 +1,172 @@
+"""History side-information model of DSC-signSGD: the conditional sign probabilities learnt
+from the decoded signs of the previous rounds, in place of the Gaussian CEO model.
+
+The Gaussian model (DSC paper eq. 40-45) explains the signs of the K workers by one shared
+Gaussian x per parameter and independent Gaussian noise; it misses what the real sign
+distribution shows: each worker's own sign persists across rounds (non-IID shards bias each
+worker's gradient the same way round after round), the consensus of the last round persists,
+and parameters whose gradient is exactly zero (dead ReLUs, constant input pixels) are +1 for
+every worker round after round. The server holds every decoded sign, so it fits, online, the
+table
+
+    Q_s(B = 1 | c, o, a, z)
+
+for the worker at position s + 1 of the decoding order, with ``c`` the number of +1 signs
+among the s workers decoded before it this round (the Wyner-Ziv side information of eq. 45),
+``o`` the worker's own decoded sign last round, ``a`` the number of +1 signs of all K workers
+last round and ``z`` whether all K signs were +1 in each of the last two rounds. Counts are
+Krichevsky-Trofimov smoothed (add 1/2). The table replaces, for one-bit planes,
+
+* the rate controller's conditional entropy (DSC paper eq. 45): the estimate for position s is
+  the cross-entropy ``-mean log2 Q_s(b | features)`` that the table fitted one round earlier
+  scored on the last decoded round (an out-of-sample one-step-ahead estimate; the in-sample
+  entropy of the table when only one fitted round exists), per position and, with a
+  ``frame_length``, per LDPC frame of the vector (the entropy differs by orders of magnitude
+  between frames: constant input pixels give frames of near-zero entropy, so one rate per
+  bit-plane would over-code those and send the others through many retries);
+* the LLR computer (DSC paper eq. 47, a-posteriori form): ``log Q_s(0 | .) / Q_s(1 | .)``.
+
+Rates and LLRs need three decoded rounds (features, a fit, and a round to score the fit on:
+the in-sample entropy of the first fit misses the drift between rounds); before that the
+caller uses the Gaussian model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Krichevsky-Trofimov smoothing of the counts
+KT = 0.5
+#: probability floor of the table (bounds the LLRs well inside the decoders' clip)
+P_FLOOR = 1e-6
+
+
+class SignHistoryModel:
+    """Online fit of the history table; ``update`` after each round with the decoded signs."""
+
+    def __init__(self, frame_length: int | None = None) -> None:
+        if frame_length is not None and frame_length < 1:
+            raise ValueError(f"frame_length must be a positive integer or None, got {frame_length!r}")
+        self.frame_length = frame_length
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (e.g. a round decoded only in part): Gaussian until three full rounds."""
+        self._prev: np.ndarray | None = None  # (K, P) decoded sign indices of the last round
+        self._streak: np.ndarray | None = None  # (P,) rounds in a row (capped at 2) all K signs were +1
+        self._table: np.ndarray | None = None  # (K, K, 2, K+1, 2): Q_s(1 | c, o, a, z)
+        self._estimate: np.ndarray | None = None  # (K, F) rate estimate per position and frame
+        #: per position (and (K, F) per frame), cross-entropy in bits per sign of the table in force
+        #: on the last decoded round: the history model's own rate without margin
+        self.last_cross_entropy: np.ndarray | None = None
+        self.last_frame_cross_entropy: np.ndarray | None = None
+
+    def ready(self, num_workers: int, num_params: int) -> bool:
+        """Whether rates and LLRs are available for a round of this shape (a table scored out of sample)."""
+        return (self.last_cross_entropy is not None and self._prev is not None
+                and self._prev.shape == (num_workers, num_params))
+
+    def rate_estimate(self) -> np.ndarray:
+        """(K,) estimated rate per position (bits per sign), without margin."""
+        return self._frame_means(self.frame_rate_estimate())
+
+    def frame_rate_estimate(self) -> np.ndarray:
+        """(K, F) estimated rate per position and frame of ``frame_length`` signs (F = 1 without)."""
+        if self._estimate is None:
+            raise RuntimeError("no history fitted yet (needs two decoded rounds)")
+        return self._estimate.copy()
+
+    def _frame_sizes(self, num_params: int) -> np.ndarray:
+        n = self.frame_length or num_params
+        sizes = np.full(-(-num_params // n), n)
+        sizes[-1] = num_params - (sizes.size - 1) * n
+        return sizes
+
+    def _frame_means(self, per_frame: np.ndarray) -> np.ndarray:
+        sizes = self._frame_sizes(self._prev.shape[1])
+        return per_frame @ sizes / sizes.sum()
+
+    def _per_frame(self, loss: np.ndarray) -> np.ndarray:
+        """(K, P) log-losses -> (K, F) means per frame."""
+        K, P = loss.shape
+        sizes = self._frame_sizes(P)
+        padded = np.zeros((K, sizes.size * sizes[0]))
+        padded[:, :P] = loss
+        return padded.reshape(K, sizes.size, sizes[0]).sum(axis=2) / sizes
+
+    def _features(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-round features from the last round: own sign o (K, P), consensus a (P,), zero flag z (P,)."""
+        prev = self._prev
+        return prev, prev.sum(axis=0), (self._streak >= 2).astype(np.int64)
+
+    def _cells(self, s: int, c: np.ndarray, o: np.ndarray, a: np.ndarray, z: np.ndarray, K: int) -> np.ndarray:
+        """Flat cell index of (position s, c, o, a, z) in the (K, K, 2, K+1, 2) table."""
+        return (((s * K + c) * 2 + o) * (K + 1) + a) * 2 + z
+
+    def posterior(self, worker: int, position: int, ones_before: np.ndarray) -> np.ndarray:
+        """(P, 2) ``[Q(B=0 | .), Q(B=1 | .)]`` of ``worker`` decoded at ``position`` (0-based) with
+        ``ones_before`` (P,) +1 signs among the workers decoded before it."""
+        if self._table is None:
+            raise RuntimeError("no history fitted yet (needs two decoded rounds)")
+        o, a, z = self._features()
+        K = o.shape[0]
+        p1 = self._table.ravel()[self._cells(position, np.asarray(ones_before, np.int64), o[worker], a, z, K)]
+        return np.stack([1.0 - p1, p1], axis=1)
+
+    def update(self, index: np.ndarray, order: np.ndarray) -> None:
+        """Fold in one decoded round: score the table in force, refit it, advance the features.
+
+        ``index`` (K, P) are the decoded sign indices (1 = +), rows by worker; ``order`` the
+        decoding order of the round."""
+        index = np.asarray(index, dtype=np.int64)
+        order = np.asarray(order, dtype=np.int64)
+        if index.ndim != 2 or index.min(initial=0) < 0 or index.max(initial=0) > 1:
+            raise ValueError("index must be a (K, P) array of sign indices 0/1")
+        K, P = index.shape
+        if self._prev is not None and self._prev.shape != (K, P):
+            self.reset()
+        if self._prev is not None:
+            o, a, z = self._features()
+            ones = np.concatenate([np.zeros((1, P), np.int64), np.cumsum(index[order], axis=0)[:-1]])
+            cells = np.stack([self._cells(s, ones[s], o[order[s]], a, z, K) for s in range(K)])
+            bits = index[order]
+            if self._table is not None:  # how well the table in force coded this round
+                p1 = self._table.ravel()[cells]
+                out_of_sample = self._per_frame(-np.log2(np.where(bits == 1, p1, 1.0 - p1)))
+            size = K * K * 2 * (K + 1) * 2
+            n = np.bincount(cells.ravel(), minlength=size).astype(np.float64)
+            n1 = np.bincount(cells.ravel(), weights=bits.ravel().astype(np.float64), minlength=size)
+            table = np.clip((n1 + KT) / (n + 2 * KT), P_FLOOR, 1.0 - P_FLOOR)
+            p1 = table[cells]
+            if self._table is None:
+                out_of_sample = self._per_frame(-np.log2(np.where(bits == 1, p1, 1.0 - p1)))  # in-sample, first fit
+            else:
+                self.last_cross_entropy = (out_of_sample @ self._frame_sizes(P)) / P
+                self.last_frame_cross_entropy = out_of_sample
+            self._estimate = out_of_sample
+            self._table = table.reshape(K, K, 2, K + 1, 2)
+        allplus = np.all(index == 1, axis=0)
+        streak = np.zeros(P, np.int64) if self._streak is None or self._streak.shape != (P,) else self._streak
+        self._streak = np.where(allplus, np.minimum(streak + 1, 2), 0)
+        self._prev = index.copy()
+
+
+class HistoryPosterior:
+    """The successive decoder's side-information tracker (the interface of
+    :class:`edgefl.coding.llr.SideInformationPosterior`) backed by a :class:`SignHistoryModel`."""
+
+    def __init__(self, model: SignHistoryModel, num_params: int) -> None:
+        self.model = model
+        self._ones = np.zeros(num_params, dtype=np.int64)
+        self.num_side = 0
+
+    def add(self, index: np.ndarray, scale: float = 1.0) -> None:
+        """Fold one decoded worker's sign indices into the side information."""
+        self._ones += np.asarray(index, dtype=np.int64)
+        self.num_side += 1
+
+    def posterior(self, scale: float = 1.0, worker: int | None = None) -> np.ndarray:
+        """(P, 2) posterior of ``worker``'s sign, decoded next (position = signs folded in so far)."""
+        if worker is None:
+            raise ValueError("the history model needs the worker whose sign is decoded")
+        return self.model.posterior(worker, self.num_side, self._ones)
