@@ -41,7 +41,9 @@ def _lookup(dotted: str) -> bool:
         except ImportError:
             continue
         for attr in parts[i:]:
-            if attr in getattr(obj, "model_fields", {}):  # a pydantic field
+            if isinstance(obj, type) and (attr in getattr(obj, "model_fields", {})  # a pydantic field
+                                          or attr in getattr(obj, "__dataclass_fields__", {})
+                                          or attr in getattr(obj, "__annotations__", {})):  # a declared field
                 return True
             try:
                 obj = getattr(obj, attr)
