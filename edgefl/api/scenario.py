@@ -84,8 +84,9 @@ class Scenario:
     """
 
     def __init__(self, reload: Callable[[list[str]], ResolvedScenario], source: str, overrides: Sequence[str],
-                 resolved: ResolvedScenario, path: Path | None = None) -> None:
+                 resolved: ResolvedScenario, path: Path | None = None, data: Any = None) -> None:
         self._reload = reload  # the scenario with these overrides, validated again
+        self._data = data
         self._source = source
         self._overrides = tuple(overrides)
         self._resolved = resolved
@@ -117,6 +118,11 @@ class Scenario:
         return self._path
 
     @property
+    def data(self) -> Any:
+        """The parsed YAML (or dict) it was loaded from, before overrides; None for a file (see :attr:`path`)."""
+        return self._data
+
+    @property
     def overrides(self) -> tuple[str, ...]:
         """The ``dotted.path=value`` overrides applied so far (``set=`` and :meth:`with_`)."""
         return self._overrides
@@ -128,7 +134,7 @@ class Scenario:
         >>> s2 = s.with_(**{"workers.count": 20, "compression.scheme": "dsc"})  # doctest: +SKIP
         """
         overrides = [*self._overrides, *override_strings(changes), *override_strings(fields)]
-        return Scenario(self._reload, self._source, overrides, self._reload(overrides), self._path)
+        return Scenario(self._reload, self._source, overrides, self._reload(overrides), self._path, self._data)
 
     def to_yaml(self) -> str:
         """The validated scenario (defaults filled in, the channel profile merged in) as YAML text;
@@ -161,7 +167,7 @@ def _from_data(data: Any, source: str, overrides: list[str], max_memory: float |
     def reload(ov: list[str]) -> ResolvedScenario:
         return resolve(data, source, base_dir, ov, max_memory)
 
-    return Scenario(reload, source, overrides, reload(overrides))
+    return Scenario(reload, source, overrides, reload(overrides), None, data)
 
 
 def _from_file(path: Path, overrides: list[str], max_memory: float | None) -> Scenario:
