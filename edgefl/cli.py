@@ -15,7 +15,6 @@ from edgefl.sweep.cli import (  # network-planning commands live with the sweep 
     COVERAGE_HELP,
     DEADLINE_HELP,
     PERCENTILES_HELP,
-    plan_search,
     sweep,
     whatif,
 )
@@ -293,62 +292,30 @@ def plan(
     """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); no training. With --deadline /
     --coverage / --percentiles: round-latency answers searched over analytic runs (or, --method
     draws, over vectorised channel draws)."""
-    from edgefl.planning import format_plan, plan_scenario
+    from edgefl.api.answers import plan as plan_answers
+    from edgefl.catalog import CatalogError
+    from edgefl.planning import format_plan
     from edgefl.scenario import ScenarioError
+    from edgefl.sweep.deadline import PlanError, format_deadline
 
     if method not in ("runs", "draws"):
         typer.echo(f"error: --method = {method!r}: use runs or draws", err=True)
         raise typer.Exit(2)
-    if (deadline is not None or coverage or percentiles) and method == "runs":
-        plan_search(scenario, set_, deadline, coverage, draws or 100, as_json)
-        return
-    if deadline is not None or coverage or percentiles:
-        _plan_draws(scenario, set_, percentiles, deadline, coverage, draws or 2000, quantile, resolution, as_json)
-        return
-    rs = _load(scenario, set_)
+    rs = _load(scenario, set_)  # every scenario problem reported (exit 2) before any answer is searched
     try:
-        rep = plan_scenario(rs, D)
-    except ScenarioError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except Exception as exc:  # noqa: BLE001 - radio/theory code rejecting what the scenario fed it
-        raise _unexpected(exc, rs.source) from None
-    typer.echo(json.dumps(rep, indent=2) if as_json else format_plan(rep))
-
-
-def _plan_draws(scenario: Path, set_: list[str], percentiles: bool, deadline: float | None, coverage: bool,
-                draws: int, quantile: float, resolution: float, as_json: bool) -> None:
-    """``edgefl plan --method draws``: the answers of :mod:`edgefl.planning`, keyed by question."""
-    from edgefl.planning.coverage import max_radius
-    from edgefl.planning.deadline import max_workers, min_bandwidth
-    from edgefl.planning.percentiles import latency_percentiles
-    from edgefl.scenario import ScenarioError
-
-    problem = ("--coverage needs --deadline T" if coverage and deadline is None else
-               f"--deadline must be a positive number of seconds, got {deadline}"
-               if deadline is not None and not deadline > 0 else
-               f"--resolution must be in (0, 1), got {resolution}" if not 0 < resolution < 1 else None)
-    if problem:
-        typer.echo(f"error: {problem}", err=True)
-        raise typer.Exit(2)
-    rs = _load(scenario, set_)
-    rep: dict = {"scenario": rs.scenario.name, "method": "vectorised timing formulas over independent draws"}
-    try:
-        if percentiles:
-            rep["percentiles"] = latency_percentiles(rs, draws)
-        if deadline is not None:
-            rep["max_workers"] = max_workers(lambda k: _load(scenario, [*set_, f"workers.count={k}"]), deadline,
-                                             draws, quantile)
-            rep["min_bandwidth"] = min_bandwidth(rs, deadline, draws, quantile, resolution)
-            if coverage:
-                rep["coverage"] = max_radius(rs, deadline, draws, quantile, resolution)
-    except ScenarioError as exc:
+        rep = plan_answers(scenario, set=set_, D=D, deadline=deadline, coverage=coverage, percentiles=percentiles,
+                           draws=draws, method=method, quantile=quantile, resolution=resolution).to_dict()
+    except (ScenarioError, PlanError, CatalogError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except Exception as exc:  # noqa: BLE001 - radio/theory code rejecting what the scenario fed it
         raise _unexpected(exc, rs.source) from None
     if as_json:
         typer.echo(json.dumps(rep, indent=2))
+    elif not (deadline is not None or coverage or percentiles):
+        typer.echo(format_plan(rep))
+    elif method == "runs":
+        typer.echo(format_deadline(rep))
     else:
         _print_flat(rep)
 

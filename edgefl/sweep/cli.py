@@ -114,20 +114,3 @@ DEADLINE_HELP = ("round-latency deadline T (s): the largest worker count and the
                  "whose p95 round latency meets T (searched over analytic runs)")
 COVERAGE_HELP = "with --deadline: the largest cell radius (disc / annulus placement) whose p95 latency meets T"
 PERCENTILES_HELP = "p50/p95/p99 round latency over --draws rounds of fading"
-
-
-def plan_search(scenario: Path, overrides: list[str], deadline: float | None, coverage: bool, draws: int,
-                as_json: bool) -> None:
-    """Body of ``edgefl plan --deadline/--coverage/--percentiles``."""
-    from edgefl import catalog
-    from edgefl.scenario import ScenarioError, apply_overrides, load_scenario
-    from edgefl.sweep.deadline import PlanError, format_deadline, plan_deadline
-
-    try:
-        load_scenario(scenario, overrides)  # every problem reported before any probe runs
-        data = apply_overrides(catalog.load_yaml(scenario), overrides)
-        rep = plan_deadline(data, str(scenario), scenario.parent, deadline_s=deadline, coverage=coverage,
-                            draws=draws)
-    except (ScenarioError, PlanError, catalog.CatalogError) as exc:
-        raise _fail(str(exc)) from None
-    typer.echo(json.dumps(rep, indent=2) if as_json else format_deadline(rep))
