@@ -44,8 +44,14 @@ MAX_MEMORY_HELP = "Refuse runs estimated above this much memory, e.g. 4G (defaul
 
 def _load(scenario: Path, overrides: list[str], max_memory: str | None = None, show_estimate: bool = False):
     """Load and resolve a scenario; the memory estimate is checked before anything is allocated."""
+    return _load_scenario(scenario, overrides, max_memory, show_estimate).resolved
+
+
+def _load_scenario(scenario: Path, overrides: list[str], max_memory: str | None = None, show_estimate: bool = False):
+    """:func:`edgefl.load` of a scenario file; its errors printed, exit 2."""
+    from edgefl.api.scenario import load
     from edgefl.estimate import parse_memory
-    from edgefl.scenario import ResourceError, ScenarioError, load_scenario
+    from edgefl.scenario import ResourceError, ScenarioError
 
     try:
         limit = None if max_memory is None else parse_memory(max_memory)
@@ -53,7 +59,7 @@ def _load(scenario: Path, overrides: list[str], max_memory: str | None = None, s
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     try:
-        rs = load_scenario(scenario, overrides, max_memory=limit)
+        loaded = load(scenario, set=overrides, max_memory=limit)
     except ResourceError as exc:
         typer.echo(f"error: {exc}", err=True)
         typer.echo("\n".join(exc.estimate.lines()), err=True)
@@ -61,9 +67,10 @@ def _load(scenario: Path, overrides: list[str], max_memory: str | None = None, s
     except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    rs = loaded.resolved
     if show_estimate and rs.estimate is not None:
         typer.echo("\n".join(rs.estimate.lines()))
-    return rs
+    return loaded
 
 
 def _output_dir(text: str | None, what: str) -> Path | None:
@@ -129,8 +136,9 @@ def run(
 
 def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, resume: Path | None,
          progress: bool | None, estimate: bool, max_memory: str | None, engine: str = "auto") -> None:
-    from edgefl.runner import ResumeError, run_scenario
+    from edgefl.api.run import execute
     from edgefl.results.journal import ResumeMismatch
+    from edgefl.runner import ResumeError, default_output_dir
     from edgefl.scenario import ScenarioError
     from edgefl.sim.build import ENGINE_PATHS
 
@@ -141,12 +149,13 @@ def _run(scenario: Path, set_: list[str], output: str | None, overwrite: bool, r
         typer.echo("error: --resume DIR continues the run in DIR; do not combine it with -o or --overwrite", err=True)
         raise typer.Exit(2)
     out_dir = resume if resume is not None else _output_dir(output, "-o/--output")
-    rs = _load(scenario, set_, max_memory, estimate)
+    loaded = _load_scenario(scenario, set_, max_memory, estimate)
+    rs = loaded.resolved
     if out_dir is None:
         _output_dir(rs.scenario.output.dir, f"{rs.source}: output.dir")
     try:
-        outcome = run_scenario(rs, out_dir, overwrite=overwrite, progress=progress, resume=resume is not None,
-                               engine=engine)
+        outcome = execute(loaded, out_dir or default_output_dir(rs), overwrite=overwrite, progress=progress,
+                          resume=resume is not None, engine=engine).outcome
     except (ScenarioError, ResumeError, ResumeMismatch) as exc:  # found before (or instead of) new work
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -2,7 +2,7 @@
 
 A scenario asking for 10^9 workers or 10^12 parameters used to run for a minute and then
 die with MemoryError; :func:`estimate_scenario` answers in microseconds from the numbers
-in the file, and :func:`memory_problems` turns an estimate above the limit (the machine's
+in the file, and :func:`over_limit` turns an estimate above the limit (the machine's
 available memory or ``--max-memory``) into an error naming the fields that drive it.
 
 The model is a sum of terms, each ``coefficient x product of scenario numbers``:

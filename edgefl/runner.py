@@ -135,12 +135,20 @@ def resumable_rows(out_dir: Path, rs: ResolvedScenario, digest: str) -> tuple[li
     return header, rows[: rs.scenario.rounds]
 
 
+def wants_plots(scn: Any, rounds_done: int) -> bool:
+    """Whether a run of ``scn`` with this many finished rounds writes its PNG plots."""
+    return bool(scn.output.plots and rounds_done and scn.output.timeline)
+
+
 def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite: bool = False,
-                 progress: bool | None = None, resume: bool = False, engine: str = "auto") -> RunOutcome:
+                 progress: bool | None = None, resume: bool = False, engine: str = "auto",
+                 draw_plots: bool = True) -> RunOutcome:
     """Simulate ``rs`` and write timeline.csv, rounds.csv, summary.json (and plots if asked),
     round by round (:mod:`edgefl.results.journal`): a killed run keeps its finished rounds and
     ``resume=True`` continues the run in ``out_dir`` from its last finished round. ``engine``:
-    "auto", "simpy" or "fast" (see :func:`edgefl.sim.build.build_simulation`)."""
+    "auto", "simpy" or "fast" (see :func:`edgefl.sim.build.build_simulation`). ``draw_plots=False``
+    leaves the PNGs the scenario asks for to the caller (:func:`wants_plots`; ``edgefl.run`` draws
+    them on ``save``)."""
     scn = rs.scenario
     requested = Path(out_dir or default_output_dir(rs))
     digest = input_digest(rs)  # hashes the trace/model/data files: once per run
@@ -222,7 +230,7 @@ def run_scenario(rs: ResolvedScenario, out_dir: Path | None = None, *, overwrite
     write_workers(target, radio_environment(rs), sim.coverage.in_coverage)
     summary = summary_of(sim.rounds)
     write_summary(target, summary)
-    if scn.output.plots and sim.rounds and scn.output.timeline:
+    if draw_plots and wants_plots(scn, len(sim.rounds)):
         from edgefl.results.plots import plot_results
 
         plot_results(target)

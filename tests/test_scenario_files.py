@@ -178,4 +178,5 @@ def test_plot_marks_tiny_bars_and_skips_unevaluated_accuracy(tmp_path: Path, mon
         "0,1.0,10,nan\n1,1.0,10,0.5\n2,1.0,10,nan\n3,1.0,10,0.7\n")
     plots.plot_curves(tmp_path)
     acc = figs[-1].axes[2].get_lines()[0]
-    assert list(acc.get_xdata()) == [1.0, 3.0] and list(acc.get_ydata()) == [0.5, 0.7]
+    assert list(acc.get_xdata()) == [1.0, 3.0] and list(acc.get_ydata()) == pytest.approx([50.0, 70.0])
+    assert figs[-1].axes[2].get_ylabel() == "test accuracy [%]"  # shown in percent, the unit on the axis

@@ -374,7 +374,7 @@ def decode_lanes(code, synd: np.ndarray, llr: np.ndarray, max_iter: int, minsum:
                  arithmetic: str = "float") -> None:
     """Layered BP of all frames into ``bits`` / ``success`` / ``iters`` (validated inputs).
 
-    ``llr`` (F, n) comes clipped to +-LLR_MAX (by :func:`decode_syndrome`) and is cast to
+    ``llr`` (F, n) comes clipped to +-LLR_MAX (by :func:`edgefl.coding.bp_decoder.decode_syndrome`) and is cast to
     float32 (or quantised, for a fixed-point ``arithmetic``, min-sum only) here; frames
     are split into up to ``threads`` contiguous groups of at least one lane group's
     frames, one lane engine each.

@@ -2,7 +2,7 @@
 worker w compresses p = g + e_w and keeps what was not sent, e_w <- p - C(p).
 Memories are keyed by the real worker id, so a worker that skips rounds keeps its own.
 An upload the server never received (a round deadline, a link that gave up) applied nothing,
-so that worker's memory becomes the whole corrected vector, e_w <- p (:meth:`dropped`)."""
+so that worker's memory becomes the whole corrected vector, e_w <- p (:meth:`ErrorFeedback.dropped`)."""
 
 from __future__ import annotations
 

@@ -84,21 +84,25 @@ def _actor_key(actor: str) -> tuple[int, int]:
 TINY_BAR_SHARE = 0.004
 
 
-def plot_timing(results_dir: Path, round_index: int | None = None, max_workers: int = 40) -> Path:
-    """Gantt chart of one round (default: the last): one lane per actor; communication
-    bars above the axis, computation bars below it."""
-    results_dir = Path(results_dir)
-    path = results_dir / "timeline.csv"
-    rows = read_csv(path, ("round", "start", "end"))
+def check_timeline(rows: list[dict[str, str]], path: Path | str) -> list[int]:
+    """The sorted round numbers of timeline rows; ResultsFileError if there are none or one is not whole."""
     if not rows:
         raise ResultsFileError(f"{path} has no events")
     for r in rows:
         if not float(r["round"]).is_integer():
             raise ResultsFileError(f"{path}: round {r['round']!r} is not a whole number")
-    rounds = sorted({int(float(r["round"])) for r in rows})
+    return sorted({int(float(r["round"])) for r in rows})
+
+
+def timing_figure(rows: list[dict[str, str]], name: str, round_index: int | None = None, max_workers: int = 40,
+                  where: str = "the results") -> tuple[Figure, int]:
+    """Gantt chart of one round (default: the last) from timeline rows (:func:`read_csv` of
+    timeline.csv): one lane per actor; communication bars above the axis, computation bars below
+    it. Returns the figure (no pyplot state) and the round drawn."""
+    rounds = check_timeline(rows, where)
     r_sel = rounds[-1] if round_index is None else round_index
     if r_sel not in rounds:
-        raise ValueError(f"round {r_sel} not in {results_dir} (rounds {rounds[0]}..{rounds[-1]})")
+        raise ValueError(f"round {r_sel} not in {where} (rounds {rounds[0]}..{rounds[-1]})")
     ev = [r for r in rows if int(float(r["round"])) == r_sel]
     every = sorted({e["actor"] for e in ev}, key=_actor_key)
     actors = every[: max_workers + 1]
@@ -126,38 +130,63 @@ def plot_timing(results_dir: Path, round_index: int | None = None, max_workers: 
     ax.set_xlabel("time since round start [s]")
     left_out = len(every) - len(actors)
     note = f"; {left_out} of {len(every) - 1} workers not shown" if left_out else ""
-    ax.set_title(f"{_scenario_name(results_dir)}: round {r_sel}{note}\ncommunication above the axis, computation "
+    ax.set_title(f"{name}: round {r_sel}{note}\ncommunication above the axis, computation "
                  "below; blue = DSC, red = learning; diamonds mark intervals too short to draw", fontsize=9)
+    return fig, r_sel
+
+
+def plot_timing(results_dir: Path, round_index: int | None = None, max_workers: int = 40) -> Path:
+    """Gantt chart of one round (default: the last) of a results directory, as
+    ``timing_round<N>.png`` (see :func:`timing_figure`)."""
+    results_dir = Path(results_dir)
+    path = results_dir / "timeline.csv"
+    rows = read_csv(path, ("round", "start", "end"))
+    check_timeline(rows, path)
+    fig, r_sel = timing_figure(rows, _scenario_name(results_dir), round_index, max_workers, str(results_dir))
     out = results_dir / f"timing_round{r_sel}.png"
     _save(fig, out)
     return out
 
 
-def plot_curves(results_dir: Path) -> Path:
-    """Per-round latency and bits, and test accuracy at the rounds where it was evaluated."""
+#: per-round curves: rounds.csv column, axis label with unit, scale applied to the values
+CURVES = (("latency_s", "round latency [s]", 1.0), ("bits_per_worker_mean", "bits per worker [bit]", 1.0),
+          ("test_accuracy", "test accuracy [%]", 100.0))
+
+
+def curves_panels(header: list[str] | dict[str, str]) -> list[tuple[str, str, float]]:
+    """The curves drawn for a rounds.csv with these columns (accuracy only where evaluated)."""
+    return [c for c in CURVES if c[0] != "test_accuracy" or c[0] in header]
+
+
+def curves_figure(rows: list[dict[str, str]], name: str) -> Figure:
+    """Per-round latency and bits, and test accuracy at the rounds where it was evaluated, from
+    rounds.csv rows (:func:`read_csv`); a figure without pyplot state."""
     import math
 
-    results_dir = Path(results_dir)
-    path = results_dir / "rounds.csv"
-    with_acc = "test_accuracy" in (read_csv(path)[:1] or [{}])[0]
-    panels = [("latency_s", "round latency [s]"), ("bits_per_worker_mean", "bits per worker")]
-    if with_acc:
-        panels.append(("test_accuracy", "test accuracy"))
-    rows = read_csv(path, ("round", *(k for k, _ in panels)))
-    if not rows:
-        raise ResultsFileError(f"{path} has no rounds")
+    panels = curves_panels(rows[0] if rows else [])
     fig = Figure(figsize=(8, 2.6 * len(panels)))
     axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
-    for ax, (key, label) in zip(axes, panels):
-        pts = [(float(r["round"]), float(r[key])) for r in rows]
+    for ax, (key, label, scale) in zip(axes, panels):
+        pts = [(float(r["round"]), scale * float(r[key])) for r in rows]
         pts = [(x, y) for x, y in pts if math.isfinite(y)]  # accuracy: evaluated rounds only
         ax.plot([x for x, _ in pts], [y for _, y in pts], marker=".", lw=1)
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    axes[0].set_title(_scenario_name(results_dir), fontsize=9)
+    axes[0].set_title(name, fontsize=9)
     axes[-1].set_xlabel("round")
+    return fig
+
+
+def plot_curves(results_dir: Path) -> Path:
+    """Per-round curves of a results directory as ``rounds.png`` (see :func:`curves_figure`)."""
+    results_dir = Path(results_dir)
+    path = results_dir / "rounds.csv"
+    panels = curves_panels(list((read_csv(path)[:1] or [{}])[0]))
+    rows = read_csv(path, ("round", *(k for k, _, _ in panels)))
+    if not rows:
+        raise ResultsFileError(f"{path} has no rounds")
     out = results_dir / "rounds.png"
-    _save(fig, out)
+    _save(curves_figure(rows, _scenario_name(results_dir)), out)
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Union
 
@@ -14,7 +15,17 @@ from edgefl.scenario.preview import preview
 
 MAX_SHOWN = 12  # problems listed in one message: the message fits on one screen
 
-MISSING: Any = object()  # a problem with no value to show (missing field, file-level problem)
+class _Missing:
+    """The value of a problem that has none to show (a missing field, a file-level problem)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __reduce__(self) -> str:  # pickled by name: unpickles as the one MISSING
+        return "MISSING"
+
+
+MISSING: Any = _Missing()  # a problem with no value to show (missing field, file-level problem)
 
 
 @dataclass(frozen=True)
@@ -26,6 +37,10 @@ class FieldProblem:
     value: Any
     message: str
     file: str | None = None
+
+    def __iter__(self) -> Iterator[Any]:
+        """Unpacks as ``(path, value, message)``: ``for path, value, msg in err.problems``."""
+        return iter((self.field, self.value, self.message))
 
     def render(self) -> str:
         val = "" if self.value is MISSING else f" = {preview(self.value)}"

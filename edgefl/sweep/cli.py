@@ -100,12 +100,11 @@ def whatif(
 ) -> None:
     """Baseline vs changed scenario at the same seed: change in round latency (broadcast, compute,
     upload, decode wait), bits, energy and accuracy."""
+    from edgefl.api.answers import whatif as compare
     from edgefl.scenario import ScenarioError
-    from edgefl.sweep.whatif import format_whatif
-    from edgefl.sweep.whatif import whatif as compare
 
     try:
-        rep = compare(scenario, list(set_ or []), list(base or []))
+        rep = compare(scenario, list(set_ or []), base=list(base or []))
     except (ScenarioError, ValueError, RuntimeError) as exc:
         raise _fail(str(exc)) from None
-    typer.echo(json.dumps(rep, indent=2) if as_json else format_whatif(rep))
+    typer.echo(json.dumps(rep.to_dict(), indent=2) if as_json else str(rep))

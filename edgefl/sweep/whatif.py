@@ -59,24 +59,36 @@ def _run(rs: ResolvedScenario, out: Path) -> dict[str, float]:
     return _summary(outcome.out_dir)
 
 
-def whatif(scenario: str | Path, changes: list[str], base: list[str] | None = None) -> dict[str, Any]:
-    """Run ``scenario`` (with ``base`` overrides) and the same with ``changes`` on top, same seed;
-    return both summaries and their differences (changed - baseline)."""
+def check_changes(changes: list[str]) -> None:
+    """A whatif needs at least one change, and not of the seed (both runs share one)."""
     if any(c.split("=", 1)[0].strip() == "seed" for c in changes):
         raise ValueError("--set seed=...: whatif compares at one seed (the same fading draws); "
                          "choose it for both runs with --base seed=N")
     if not changes:
         raise ValueError("give at least one change: --set dotted.path=value")
-    rs_base = load_scenario(scenario, list(base or []))
-    rs_new = load_scenario(scenario, [*(base or []), *changes])
+
+
+def compare(rs_base: ResolvedScenario, rs_new: ResolvedScenario, label: str, changes: list[str],
+            base: list[str] | None = None) -> dict[str, Any]:
+    """Run the baseline and the changed scenario (same seed); both summaries and their differences
+    (changed - baseline), keyed as ``edgefl whatif --json`` prints them."""
     with tempfile.TemporaryDirectory(prefix="edgefl-whatif-") as tmp:
         a = _run(rs_base, Path(tmp) / "baseline")
         b = _run(rs_new, Path(tmp) / "changed")
     delta = {k: b[k] - a[k] for k in a if k in b}
     rel = {k: (delta[k] / a[k] if a[k] != 0 else math.nan) for k in delta}
-    return {"scenario": str(scenario), "seed": rs_base.scenario.seed, "rounds": rs_base.scenario.rounds,
+    return {"scenario": label, "seed": rs_base.scenario.seed, "rounds": rs_base.scenario.rounds,
             "base": list(base or []), "changes": list(changes),
             "baseline": a, "changed": b, "delta": delta, "relative": rel}
+
+
+def whatif(scenario: str | Path, changes: list[str], base: list[str] | None = None) -> dict[str, Any]:
+    """Run ``scenario`` (with ``base`` overrides) and the same with ``changes`` on top, same seed;
+    return both summaries and their differences (changed - baseline)."""
+    check_changes(changes)
+    rs_base = load_scenario(scenario, list(base or []))
+    rs_new = load_scenario(scenario, [*(base or []), *changes])
+    return compare(rs_base, rs_new, str(scenario), changes, base)
 
 
 LABELS = {
