@@ -110,6 +110,15 @@ def test_an_unreachable_deadline_is_decided_from_the_end_of_the_range(tmp_path: 
     assert steady(tmp_path, [f"channel.uplink_bandwidth_hz={lo!r}"]) > 1.01 * top
 
 
+def test_a_round_deadline_under_the_plan_deadline_is_named_as_the_reason() -> None:
+    """Rounds cut at round_deadline_s = T last T plus the aggregation whatever the bandwidth: the plan says
+    no bandwidth meets T, from the scenario's bandwidth and the highest one, and names the round deadline."""
+    sp = Sampler(load_scenario(QUICK, [*STEADY, "round_deadline_s=0.01"]), max_samples=2)
+    b = min_bandwidth(sp, 0.01, 95.0, 0.05, 2)
+    assert b.min_uplink_bandwidth_hz is None and "round deadline" in b.reason and len(sp._points) == 2
+    assert 0.01 < b.at_min.value_s < 0.0101
+
+
 def test_steady_coverage_agrees_with_runs_at_the_placement_seeds(tmp_path: Path) -> None:
     """Over placements (one round each, fading off): at R* the p95 over the placements the planner drew
     meets T in runs at those seeds, and just beyond R* it does not."""

@@ -215,9 +215,12 @@ def min_bandwidth(sp: Sampler, deadline: float, q: float, resolution: float, n0:
         top = sp.estimate(at(b_hi), n, q)
         met = top.value_s <= deadline
         b = b_lo if met else None
+        d = sp.rs.scenario.round_deadline_s
+        why = (f"rounds still run to the round deadline round_deadline_s = {d:g} s there (uploads cut), p{q:g} = "
+               f"{top.value_s:.6g} s" if d is not None and top.value_s >= d else
+               f"broadcast, compute and aggregation alone take p{q:g} = {top.value_s:.6g} s")
         reason = (f"met down to the schema's lowest bandwidth {b_lo:g} Hz" if met else
-                  f"not met even at the schema's highest bandwidth {b_hi:g} Hz: broadcast, compute and "
-                  f"aggregation alone take p{q:g} = {top.value_s:.6g} s")
+                  f"not met even at the schema's highest bandwidth {b_hi:g} Hz: {why}")
         return MinBandwidthAnswer(b, None, [b_lo, b_hi], sp.estimate(at(b), n, q) if met else top, sampling,
                                   reason)
     lo, hi = br
