@@ -11,9 +11,13 @@ scenario field, each point of which is a variant of the scenario sampled by
   weakest worker's);
 * **smallest uplink bandwidth** B* for the scenario's workers: bracketing by factors of 2 from
   the scenario's B, then bisection in log space to a relative ``resolution``; B within the
-  schema's limits (:mod:`edgefl.planning.limits`); assumes the percentile falls with B;
+  schema's limits (:mod:`edgefl.planning.limits`); assumes the percentile falls with B. When
+  the scenario's B misses T, the schema's highest B is evaluated before any bracketing: if it
+  misses T too, no B meets it (``min_uplink_bandwidth_hz`` null, with the reason, e.g. rounds
+  that run to ``round_deadline_s`` whatever B) - two points instead of a walk through the range;
 * **largest cell radius** R* (``--coverage``, always ``--over placements``): the disc's
-  ``radius_m`` or the annulus' ``r_max_m``, like B; assumes the percentile grows with R.
+  ``radius_m`` or the annulus' ``r_max_m``, like B (the smallest radius evaluated first when the
+  scenario's misses T); assumes the percentile grows with R.
 
 Common random numbers: every point of a search is sampled with the same seed, so its draws
 (fading, stragglers, participation, placements scaled with the radius) are shared between
