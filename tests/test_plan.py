@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from edgefl.cli import app
 from edgefl.planning import PlanError, plan
-from edgefl.planning.questions import Sampler, max_radius, max_workers
+from edgefl.planning.questions import Sampler, max_radius, max_workers, min_bandwidth
 from edgefl.planning.samples import placement_seed
 from edgefl.runner import run_scenario
 from edgefl.scenario import ScenarioError, load_scenario
@@ -90,6 +90,33 @@ def test_no_bandwidth_is_enough_for_an_impossible_deadline() -> None:
     rep = plan(load_scenario(QUICK, STEADY), deadline=1e-3, samples=2, max_samples=2)
     assert rep.min_bandwidth.min_uplink_bandwidth_hz is None and "not met" in rep.min_bandwidth.reason
     assert rep.max_workers.max_workers == 0 and rep.max_workers.at_max is None
+
+
+def test_an_unreachable_deadline_is_decided_from_the_end_of_the_range(tmp_path: Path) -> None:
+    """A deadline just under the round latency at the schema's highest bandwidth (no bandwidth meets it)
+    is answered from two points, the scenario's bandwidth and that highest one, not a walk through the
+    range; just over it, the answer is a bandwidth that meets it and a lower one that does not."""
+    top = steady(tmp_path, ["channel.uplink_bandwidth_hz=1e11"])
+    sp = Sampler(load_scenario(QUICK, STEADY), max_samples=2)
+    b = min_bandwidth(sp, 0.999 * top, 95.0, 0.05, 2)
+    assert b.min_uplink_bandwidth_hz is None and "not met" in b.reason
+    assert b.at_min.value_s == pytest.approx(top, rel=1e-12)
+    assert len(sp._points) == 2  # the scenario's own bandwidth and 1e11 Hz
+    sp = Sampler(load_scenario(QUICK, STEADY), max_samples=2)
+    b = min_bandwidth(sp, 1.01 * top, 95.0, 0.05, 2)
+    lo, hi = b.bracket_hz
+    assert b.min_uplink_bandwidth_hz == hi and hi / lo <= 1.05 + 1e-12
+    assert steady(tmp_path, [f"channel.uplink_bandwidth_hz={hi!r}"]) <= 1.01 * top
+    assert steady(tmp_path, [f"channel.uplink_bandwidth_hz={lo!r}"]) > 1.01 * top
+
+
+def test_a_round_deadline_under_the_plan_deadline_is_named_as_the_reason() -> None:
+    """Rounds cut at round_deadline_s = T last T plus the aggregation whatever the bandwidth: the plan says
+    no bandwidth meets T, from the scenario's bandwidth and the highest one, and names the round deadline."""
+    sp = Sampler(load_scenario(QUICK, [*STEADY, "round_deadline_s=0.01"]), max_samples=2)
+    b = min_bandwidth(sp, 0.01, 95.0, 0.05, 2)
+    assert b.min_uplink_bandwidth_hz is None and "round deadline" in b.reason and len(sp._points) == 2
+    assert 0.01 < b.at_min.value_s < 0.0101
 
 
 def test_steady_coverage_agrees_with_runs_at_the_placement_seeds(tmp_path: Path) -> None:

@@ -122,3 +122,32 @@ def test_boundary_with_a_known_direction_walks_one_way() -> None:
     lo, hi = boundary(lambda x: seen.append(x) or x < 3.7, 1.0, 1e-3, 1e9, 1e-3, ok_above=False)
     assert lo < 3.7 <= hi and min(seen) == 1.0
     assert boundary(lambda x: x < 1e12, 1.0, 1e-3, 1e9, 1e-3, ok_above=False) is None
+
+
+@pytest.mark.parametrize("ok_above,start", [(True, 1.0), (True, 1e5), (False, 1.0), (False, 1e5)])
+def test_boundary_decides_a_missing_change_from_the_far_end(ok_above: bool, start: float) -> None:
+    """With a known direction, ok keeping its value to the far end (an unreachable deadline) is decided
+    by two evaluations (the start and that end), not a walk; a change that is there is still found."""
+    seen: list[float] = []
+
+    def never(x: float) -> bool:  # ok never takes the value ok_above: no change in [1e-3, 1e9]
+        seen.append(x)
+        return not ok_above
+
+    assert boundary(never, start, 1e-3, 1e9, 1e-3, ok_above=ok_above) is None
+    assert seen == [start, 1e9]  # ok is the value below the change: the change would be above
+    seen.clear()
+
+    def always(x: float) -> bool:  # ok is ok_above everywhere: no change either
+        seen.append(x)
+        return ok_above
+
+    assert boundary(always, start, 1e-3, 1e9, 1e-3, ok_above=ok_above) is None
+    assert seen == [start, 1e-3]  # ok is the value above the change: the change would be below
+
+    def step(x: float) -> bool:
+        return (x >= 3.7) == ok_above
+
+    lo, hi = boundary(step, start, 1e-3, 1e9, 1e-6, ok_above=ok_above)
+    assert lo < 3.7 <= hi and hi / lo <= 1 + 1e-6
+    assert (lo, hi) == boundary(step, start, 1e-3, 1e9, 1e-6)  # same bracket as the two-way walk

@@ -11,9 +11,13 @@ scenario field, each point of which is a variant of the scenario sampled by
   weakest worker's);
 * **smallest uplink bandwidth** B* for the scenario's workers: bracketing by factors of 2 from
   the scenario's B, then bisection in log space to a relative ``resolution``; B within the
-  schema's limits (:mod:`edgefl.planning.limits`); assumes the percentile falls with B;
+  schema's limits (:mod:`edgefl.planning.limits`); assumes the percentile falls with B. When
+  the scenario's B misses T, the schema's highest B is evaluated before any bracketing: if it
+  misses T too, no B meets it (``min_uplink_bandwidth_hz`` null, with the reason, e.g. rounds
+  that run to ``round_deadline_s`` whatever B) - two points instead of a walk through the range;
 * **largest cell radius** R* (``--coverage``, always ``--over placements``): the disc's
-  ``radius_m`` or the annulus' ``r_max_m``, like B; assumes the percentile grows with R.
+  ``radius_m`` or the annulus' ``r_max_m``, like B (the smallest radius evaluated first when the
+  scenario's misses T); assumes the percentile grows with R.
 
 Common random numbers: every point of a search is sampled with the same seed, so its draws
 (fading, stragglers, participation, placements scaled with the radius) are shared between
@@ -215,9 +219,12 @@ def min_bandwidth(sp: Sampler, deadline: float, q: float, resolution: float, n0:
         top = sp.estimate(at(b_hi), n, q)
         met = top.value_s <= deadline
         b = b_lo if met else None
+        d = sp.rs.scenario.round_deadline_s
+        why = (f"rounds still run to the round deadline round_deadline_s = {d:g} s there (uploads cut), p{q:g} = "
+               f"{top.value_s:.6g} s" if d is not None and top.value_s >= d else
+               f"broadcast, compute and aggregation alone take p{q:g} = {top.value_s:.6g} s")
         reason = (f"met down to the schema's lowest bandwidth {b_lo:g} Hz" if met else
-                  f"not met even at the schema's highest bandwidth {b_hi:g} Hz: broadcast, compute and "
-                  f"aggregation alone take p{q:g} = {top.value_s:.6g} s")
+                  f"not met even at the schema's highest bandwidth {b_hi:g} Hz: {why}")
         return MinBandwidthAnswer(b, None, [b_lo, b_hi], sp.estimate(at(b), n, q) if met else top, sampling,
                                   reason)
     lo, hi = br
