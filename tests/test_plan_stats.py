@@ -151,3 +151,17 @@ def test_boundary_decides_a_missing_change_from_the_far_end(ok_above: bool, star
     lo, hi = boundary(step, start, 1e-3, 1e9, 1e-6, ok_above=ok_above)
     assert lo < 3.7 <= hi and hi / lo <= 1 + 1e-6
     assert (lo, hi) == boundary(step, start, 1e-3, 1e9, 1e-6)  # same bracket as the two-way walk
+
+
+def test_boundary_walks_when_the_far_end_cannot_be_evaluated() -> None:
+    """An end of the range that is no scenario (ok raises, e.g. no worker in coverage at the
+    schema's highest bandwidth) is skipped: the walk finds the change as without the probe."""
+    from edgefl.planning.search import boundary
+
+    def ok(x: float) -> bool:
+        if x > 1e6:
+            raise ValueError("every worker is out of coverage")
+        return x >= 1000.0
+
+    lo, hi = boundary(ok, 10.0, 1.0, 1e9, 0.01, ok_above=True)
+    assert lo < 1000.0 <= hi and hi / lo <= 1.01

@@ -37,14 +37,20 @@ def boundary(ok: Callable[[float], bool], start: float, lowest: float, highest: 
     value of ok above the change when known: the walk then goes one way only, and the far end of
     the range on that side is evaluated first, so a change that is not there (ok keeping its value
     to that end: an unreachable deadline) costs two evaluations instead of a walk of ~log2(range)
-    of them; the answer is the same as without this probe whenever ok is monotone."""
+    of them; the answer is the same as without this probe whenever ok is monotone. An end that
+    cannot be evaluated (ok raises ValueError, e.g. a bandwidth or radius at which no worker is in
+    coverage) is skipped and the walk decides."""
     if not rel > 0:
         raise ValueError(f"resolution must be > 0, got {rel}")
     x = min(max(start, lowest), highest)
     at_x = ok(x)
     if ok_above is not None:  # one end decides whether there is a change at all (monotone ok)
         end = highest if at_x != ok_above else lowest
-        if end != x and ok(end) == at_x:
+        try:
+            at_end = ok(end) if end != x else None
+        except ValueError:  # the end is no scenario (e.g. no worker in coverage there): walk instead
+            at_end = None
+        if at_end == at_x:
             return None
     # walk up first; if ok keeps its value up to ``highest``, the change (if any) is below
     lo = hi = None
