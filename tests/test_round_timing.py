@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from edgefl.radio.access_registry import make_access
-from edgefl.radio.access_tdma import _serial_starts, _serial_starts_py
+from edgefl.radio.access import COMPILED_FROM_ROWS, run_sequential
+from edgefl.radio.access_tdma import _serial_starts
 from edgefl.radio.link import LinkModel, UploadOutcome
 from edgefl.sim.participation import clip_at_deadline
 from edgefl.sim.round_timing import (
     Uploads,
     _one_decode_pass,
-    _one_decode_pass_py,
     cut_at_deadline,
     link_uploads,
     one_decode_pass,
@@ -32,16 +32,18 @@ def _case(rng: np.random.Generator, k: int):
 
 @pytest.mark.parametrize("seed", range(30))
 def test_compiled_loops_equal_their_python_twins(seed: int) -> None:
+    """Below COMPILED_FROM_ROWS the kernels' own Python source runs on lists: same numbers."""
     rng = np.random.default_rng(seed)
     k = int(rng.integers(1, 40))
     order, end, late, delivered, dbits = _case(rng, k)
+    assert k < COMPILED_FROM_ROWS  # run_sequential takes the Python source
     req, air = np.round(rng.random(k), 2), rng.random(k) * 0.1
-    np.testing.assert_array_equal(_serial_starts(req, air, order), _serial_starts_py(req, air, order))
+    np.testing.assert_array_equal(_serial_starts(req, air, order), run_sequential(_serial_starts, k, req, air, order))
     dec = np.where(dbits > 0, dbits / 1e4, 0.0)
     for has_stop in (False, True):
         for successive in (False, True):
             args = (0.01, 0.5, has_stop, order, end, late, delivered, dec, successive)
-            a, b = _one_decode_pass(*args), _one_decode_pass_py(*args)
+            a, b = _one_decode_pass(*args), run_sequential(_one_decode_pass, k, *args)
             np.testing.assert_array_equal(a[0], b[0])
             np.testing.assert_array_equal(a[1], b[1])
             np.testing.assert_array_equal(a[2], b[2])

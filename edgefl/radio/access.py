@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import simpy
@@ -25,6 +26,15 @@ import simpy
 #: rows from which sequential loops over a round's uploads run compiled (numba); below, a Python loop
 #: over lists beats numba's first-call cost (about a second per process)
 COMPILED_FROM_ROWS = 4096
+
+
+def run_sequential(kernel: Any, rows: int, *args: Any) -> Any:
+    """Call the numba ``kernel`` for a round of ``rows`` >= :data:`COMPILED_FROM_ROWS` rows; below,
+    its own Python source (``kernel.py_func``) on Python lists (arrays ``tolist()``-ed): the same
+    operations, without numba's first-call cost."""
+    if rows >= COMPILED_FROM_ROWS:
+        return kernel(*args)
+    return kernel.py_func(*(a.tolist() if isinstance(a, np.ndarray) else a for a in args))
 #: how a scheme that splits the band asks the rate allocator for unequal shares: bits -> shares
 ShareRule = Callable[[np.ndarray], np.ndarray]
 

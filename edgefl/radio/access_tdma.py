@@ -5,29 +5,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from edgefl.radio.access import COMPILED_FROM_ROWS, AccessScheme, ShareRule
+from edgefl.radio.access import AccessScheme, ShareRule, run_sequential
 
 
 @njit(cache=True)
 def _serial_starts(requested: np.ndarray, airtime: np.ndarray, order: np.ndarray) -> np.ndarray:
-    start = np.empty(requested.size)
+    start = np.empty(len(requested))
     t_air = -np.inf
     for w in order:
         s = requested[w] if requested[w] > t_air else t_air
         start[w] = s
         t_air = s + airtime[w]
     return start
-
-
-def _serial_starts_py(requested: np.ndarray, airtime: np.ndarray, order: np.ndarray) -> np.ndarray:
-    req, air = requested.tolist(), airtime.tolist()
-    start = [0.0] * len(req)
-    t_air = -np.inf
-    for w in order.tolist():
-        s = req[w] if req[w] > t_air else t_air
-        start[w] = s
-        t_air = s + air[w]
-    return np.array(start, dtype=float)
 
 
 class TDMA(AccessScheme):
@@ -49,4 +38,4 @@ class TDMA(AccessScheme):
 
     def serve(self, requested: np.ndarray, airtime: np.ndarray, order: np.ndarray) -> np.ndarray:
         args = (np.asarray(requested, dtype=float), np.asarray(airtime, dtype=float), np.asarray(order, dtype=np.int64))
-        return (_serial_starts if args[0].size >= COMPILED_FROM_ROWS else _serial_starts_py)(*args)
+        return run_sequential(_serial_starts, args[0].size, *args)

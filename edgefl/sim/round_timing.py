@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit
 
 from edgefl.compress.base import DecodeStep
-from edgefl.radio.access import COMPILED_FROM_ROWS, AccessScheme
+from edgefl.radio.access import AccessScheme, run_sequential
 from edgefl.radio.link import LinkModel, UploadOutcome
 from edgefl.sim.participation import clip_at_deadline
 from edgefl.sim.timing import transfer_seconds
@@ -503,13 +503,12 @@ def server_pass(t0: float, order: np.ndarray, end: np.ndarray, late: np.ndarray,
 @njit(cache=True)
 def _one_decode_pass(t0: float, stop: float, has_stop: bool, order: np.ndarray, end: np.ndarray, late: np.ndarray,
                      delivered: np.ndarray, decode_s: np.ndarray, successive: bool):
-    k = order.size
     now = t0
     cut = False
     gap = False
-    kept = np.empty(k, dtype=np.int64)
-    dec_start = np.full(k, np.nan)
-    dec_end = np.full(k, np.nan)
+    kept = np.empty(len(order), dtype=np.int64)
+    dec_start = np.full(len(end), np.nan)
+    dec_end = np.full(len(end), np.nan)
     n = 0
     for i in order:
         e = end[i]
@@ -534,37 +533,6 @@ def _one_decode_pass(t0: float, stop: float, has_stop: bool, order: np.ndarray, 
     return kept[:n], dec_start, dec_end, now
 
 
-def _one_decode_pass_py(t0: float, stop: float, has_stop: bool, order: np.ndarray, end: np.ndarray, late: np.ndarray,
-                        delivered: np.ndarray, decode_s: np.ndarray, successive: bool):
-    """:func:`_one_decode_pass` on Python lists (the same operations, for small rounds)."""
-    ends, lates, dlv, dec = end.tolist(), late.tolist(), delivered.tolist(), decode_s.tolist()
-    now = t0
-    cut = gap = False
-    kept = []
-    dec_start = np.full(len(ends), np.nan)
-    dec_end = np.full(len(ends), np.nan)
-    for i in order.tolist():
-        e = ends[i]
-        if not cut:
-            if not has_stop or e <= stop:
-                if e > now:
-                    now = e
-            elif stop > now:
-                now = stop
-            cut = not e <= now or lates[i]
-        if cut and (successive or not e <= now or lates[i]):
-            continue
-        if not dlv[i] or (gap and successive):
-            gap = True
-            continue
-        kept.append(i)
-        if dec[i] > 0:
-            dec_start[i] = now
-            now = now + dec[i]
-            dec_end[i] = now
-    return np.array(kept, dtype=np.int64), dec_start, dec_end, now
-
-
 def one_decode_pass(t0: float, order: np.ndarray, end: np.ndarray, late: np.ndarray, delivered: np.ndarray,
                     decode_bits: np.ndarray, decoder_bps: float, successive: bool, deadline: float | None,
                     aggregate_s: float, list_decodes: bool = True) -> ServerPass:
@@ -576,8 +544,7 @@ def one_decode_pass(t0: float, order: np.ndarray, end: np.ndarray, late: np.ndar
     stop = 0.0 if deadline is None else t0 + (deadline - t0)
     args = (float(t0), stop, deadline is not None, np.asarray(order, dtype=np.int64), np.asarray(end, dtype=float),
             np.asarray(late, dtype=np.bool_), np.asarray(delivered, dtype=np.bool_), dec, bool(successive))
-    run = _one_decode_pass if dec.size >= COMPILED_FROM_ROWS else _one_decode_pass_py
-    kept, ds, de, now = run(*args)
+    kept, ds, de, now = run_sequential(_one_decode_pass, dec.size, *args)
     decodes = []
     if list_decodes:
         rows = kept[~np.isnan(ds[kept])]  # decoded in decoding order
