@@ -75,11 +75,16 @@ class Sampler:
     seed: int | None = None
     max_memory: float | None = None
     _points: dict[tuple[str, ...], Samples] = field(default_factory=dict)
+    _batch: object = None  # the PlacementBatch of --over placements (False: the scenario needs simulations)
 
     def points(self, overrides: tuple[str, ...] = (), over: str | None = None) -> Samples:
         over = over or self.over
         key = (over, *overrides)
         if key not in self._points:
+            batched = self._batched(overrides) if over == "placements" else None
+            if batched is not None:
+                self._points[key] = batched
+                return batched
             rs = variant(self.rs, list(overrides), self.max_memory)
             if over == "fading":
                 self._points[key] = RoundSamples(rs, self.method, self.max_samples)
@@ -87,6 +92,32 @@ class Sampler:
                 seed = self.rs.scenario.seed if self.seed is None else self.seed
                 self._points[key] = PlacementSamples(rs, self.method, self.per_placement, seed)
         return self._points[key]
+
+    def _batched(self, overrides: tuple[str, ...]) -> Samples | None:
+        """``--over placements`` samples of the scenario at a radius (no override but the radius) from
+        the shared :class:`~edgefl.planning.placement_batch.PlacementBatch`, when the scenario allows it
+        (None: per-placement simulations)."""
+        from edgefl.planning.placement_batch import BatchSamples, NotBatchable, PlacementBatch
+
+        pl = self.rs.scenario.workers.placement
+        name = limits.radius_field(pl.layout)
+        if self.method == "simpy" or name is None:
+            return None
+        prefix = f"workers.placement.{name}="
+        if not overrides:
+            radius = float(getattr(pl, name))
+        elif len(overrides) == 1 and overrides[0].startswith(prefix):
+            radius = float(overrides[0][len(prefix):])
+        else:
+            return None
+        if self._batch is None:
+            seed = self.rs.scenario.seed if self.seed is None else self.seed
+            try:
+                self._batch = PlacementBatch(self.rs, self.per_placement, seed, self.method)
+            except NotBatchable as exc:
+                log.debug("plan over placements: per-placement simulations (%s)", exc)
+                self._batch = False
+        return BatchSamples(self._batch, radius) if self._batch else None
 
     def estimate(self, overrides: tuple[str, ...], n: int, q: float, over: str | None = None) -> Estimate:
         s = self.points(overrides, over)

@@ -19,6 +19,14 @@ def _serial_starts(requested: np.ndarray, airtime: np.ndarray, order: np.ndarray
     return start
 
 
+@njit(cache=True)
+def _serial_starts_rounds(requested: np.ndarray, airtime: np.ndarray, order: np.ndarray) -> np.ndarray:
+    start = np.empty(requested.shape)
+    for i in range(requested.shape[0]):
+        start[i] = _serial_starts(requested[i], airtime[i], order[i])
+    return start
+
+
 class TDMA(AccessScheme):
     """Uploads are serial on the full band, served first come, first served (a SimPy resource of
     capacity 1): upload i starts at max(asked_i, end of the upload before it)."""
@@ -39,3 +47,8 @@ class TDMA(AccessScheme):
     def serve(self, requested: np.ndarray, airtime: np.ndarray, order: np.ndarray) -> np.ndarray:
         args = (np.asarray(requested, dtype=float), np.asarray(airtime, dtype=float), np.asarray(order, dtype=np.int64))
         return run_sequential(_serial_starts, args[0].size, *args)
+
+    def serve_rounds(self, requested: np.ndarray, airtime: np.ndarray, order: np.ndarray) -> np.ndarray:
+        return _serial_starts_rounds(np.ascontiguousarray(requested, dtype=float),
+                                     np.ascontiguousarray(airtime, dtype=float),
+                                     np.ascontiguousarray(order, dtype=np.int64))
