@@ -51,6 +51,7 @@ from edgefl.planning.answers import (
     PercentilesAnswer,
     Sampling,
 )
+from edgefl.planning.placement_batch import BatchSamples
 from edgefl.planning.samples import PlacementSamples, RoundSamples, Samples, variant
 from edgefl.planning.search import boundary, largest_int, refine_boundary, refine_int
 from edgefl.planning.stats import ci_method, confidence_interval, min_bounded_samples, percentile
@@ -303,7 +304,7 @@ def max_radius(sp: Sampler, deadline: float, q: float, resolution: float, n0: in
         r_star, bracket, reason = br[0], [br[0], br[1]], ""
     pts = sp.points(at(r_star), over="placements")
     est = sp.estimate(at(r_star), n, q, over="placements")
-    assert isinstance(pts, PlacementSamples)
+    assert isinstance(pts, (PlacementSamples, BatchSamples))
     dists = [float(d) for ds in pts.distances for d in ds]
     return CoverageAnswer(r_star, key, bracket, [r_lo, r_hi], est, pts.out_of_coverage_share(),
                           sum(o.size for o in pts.out), sum(pts.placed), dists, sampling, reason)
