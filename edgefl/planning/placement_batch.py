@@ -26,7 +26,7 @@ one pass of array code over all placements:
   access scheme's queue (:meth:`~edgefl.radio.access.AccessScheme.request_times`,
   :meth:`~edgefl.radio.access.AccessScheme.serve_rounds`), single attempts at
   b / (B SE(SNR)) (the link's own :meth:`~edgefl.radio.link.LinkModel.rate_bps`), successive
-  decoding (the core's compiled decode pass, :mod:`edgefl.sim.round_timing`) and aggregation;
+  decoding (:func:`decode_rounds`, the core's decode pass with every upload in) and aggregation;
   rows are placements, the clock of each placement carried from round to round as in a run.
   Bit counts, compute and encode times come from the engine's own run of the first placement.
 
@@ -40,13 +40,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from edgefl.radio.fading import _BATCH, sample_power_gain
 from edgefl.radio.noise import NOISE_DENSITY_DBM_HZ
 from edgefl.radio.placement import annulus_points, annulus_uniforms
 from edgefl.scenario import ResolvedScenario
-from edgefl.sim.round_timing import _one_decode_pass
 from edgefl.sim.timing import compute_seconds, ready_times, transfer_seconds
 
 #: relative difference tolerated between the batch and the engine on the run-time check (rounding of
@@ -58,17 +56,19 @@ class NotBatchable(Exception):
     """The scenario needs the per-placement simulations (the message says why)."""
 
 
-@njit(cache=True)
-def _decode_rounds(t0: np.ndarray, order: np.ndarray, end: np.ndarray, decode_s: np.ndarray,
-                   successive: bool) -> np.ndarray:
-    """The core's decode pass (no deadline, every upload on time and delivered) of each row."""
-    n, k = end.shape
-    out = np.empty(n)
-    late = np.zeros(k, dtype=np.bool_)
-    delivered = np.ones(k, dtype=np.bool_)
-    for i in range(n):
-        out[i] = _one_decode_pass(t0[i], 0.0, False, order[i], end[i], late, delivered, decode_s[i], successive)[3]
-    return out
+def decode_rounds(t0: np.ndarray, order: np.ndarray, end: np.ndarray, decode_s: np.ndarray) -> np.ndarray:
+    """When the server has decoded the last upload of each row (round), for rounds without a deadline
+    whose uploads all arrived: :func:`edgefl.sim.round_timing.one_decode_pass` in that case (decode i
+    starts at max(end of upload i, end of decode i-1), in decoding order; DSC paper Sec. IV-E), the
+    same comparisons and additions over all rows at once, decoding position by position."""
+    rows = np.arange(end.shape[0])
+    now = np.asarray(t0, dtype=float)
+    for i in np.asarray(order, dtype=np.int64).T:
+        e = end[rows, i]
+        now = np.where(e > now, e, now)
+        d = decode_s[rows, i]
+        now = np.where(d > 0, now + d, now)
+    return now
 
 
 class _Recorder:
@@ -149,7 +149,6 @@ class _Rounds:
     encode_s: np.ndarray  # (K,)
     rate_control_s: float
     aggregate_s: float
-    successive: bool
     shares: np.ndarray  # (K,)
     latencies: np.ndarray  # (m,) the engine's, for the run-time check
 
@@ -194,7 +193,7 @@ class PlacementBatch:
             compute_s=compute_seconds(src.flops_per_gradient, net.worker_flops * 1.0),
             encode_s=compute_seconds(comp.encode_flops(p), net.worker_flops * 1.0),
             rate_control_s=float(compute_seconds(comp.server_flops(k, p), net.server_flops)),
-            aggregate_s=sim._aggregate_s(k), successive=bool(comp.successive),
+            aggregate_s=sim._aggregate_s(k),
             shares=np.asarray(net.access.shares(up[0]), dtype=float), latencies=lat)
         if not all(np.array_equal(net.access.shares(u), self.rounds.shares) for u in up):
             raise NotBatchable("bandwidth shares change from round to round")
@@ -292,7 +291,7 @@ class PlacementBatch:
             requested = access.request_times(t0[:, None] + (ready - t0[:, None]), order)
             airtime = rd.upload_bits[r] / link.rate_bps(bw, ul_snr_mean * g_ul[:, r])
             end = access.serve_rounds(requested, airtime, order) + airtime
-            now = _decode_rounds(t0, order, end, np.broadcast_to(rd.decode_s[r], end.shape).copy(), rd.successive)
+            now = decode_rounds(t0, order, end, np.broadcast_to(rd.decode_s[r], end.shape))
             t_end = now + rd.aggregate_s
             out[:, r] = t_end - t0
             t0 = t_end
