@@ -21,7 +21,13 @@ scenario field, each point of which is a variant of the scenario sampled by
 
 Common random numbers: every point of a search is sampled with the same seed, so its draws
 (fading, stragglers, participation, placements scaled with the radius) are shared between
-points and the empirical percentile is a smooth function of the searched value.
+points and the empirical percentile is a smooth function of the searched value. Over
+placements, the radius search draws each placement once (unit-disc draws, shadowing, fading,
+jitter) and rescales its distances for every radius it tries
+(:class:`~edgefl.planning.placement_batch.PlacementBatch`, for the scenarios it covers; the
+latencies are the per-placement simulations' own): each sample's latency, hence the percentile,
+is then non-decreasing in R, and a bisection step costs one array pass instead of a simulation
+per placement.
 
 **Adding samples** (issue 20, item 4): a search runs with n samples per point (``samples``, the
 initial n); at the answer's boundary points (the K* / K* + 1, and the two ends of the B or R
