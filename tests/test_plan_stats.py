@@ -180,3 +180,5 @@ def test_pooled_resample_percentiles_are_numpys() -> None:
         picks = rng.integers(0, c, size=(9, c))
         want = np.percentile(x.reshape(c, m)[picks].reshape(9, c * m), q, axis=1)
         assert np.array_equal(PooledResamples(x, m, q).percentiles(picks), want)
+        narrow = PooledResamples(x, m, q, spread=0.3)  # most resamples outside the window: read in full
+        assert np.array_equal(narrow.percentiles(picks), want)

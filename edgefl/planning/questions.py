@@ -82,6 +82,7 @@ class Sampler:
     seed: int | None = None
     max_memory: float | None = None
     _points: dict[tuple[str, ...], Samples] = field(default_factory=dict)
+    _estimates: dict[tuple, Estimate] = field(default_factory=dict)
     _batch: object = None  # the PlacementBatch of --over placements (False: the scenario needs simulations)
 
     def points(self, overrides: tuple[str, ...] = (), over: str | None = None) -> Samples:
@@ -127,9 +128,15 @@ class Sampler:
         return BatchSamples(self._batch, radius) if self._batch else None
 
     def estimate(self, overrides: tuple[str, ...], n: int, q: float, over: str | None = None) -> Estimate:
-        s = self.points(overrides, over)
-        x = s.take(n)
-        return Estimate(q, percentile(x, q), confidence_interval(x, q, s.cluster_size(n), self._ci_seed()), n)
+        """The percentile of the first n samples of a point with its interval (kept: the same samples
+        give the same estimate, and a search asks again for the points of its answer)."""
+        key = (over or self.over, overrides, n, q)
+        if key not in self._estimates:
+            s = self.points(overrides, over)
+            x = s.take(n)
+            self._estimates[key] = Estimate(q, percentile(x, q), confidence_interval(x, q, s.cluster_size(n),
+                                                                                      self._ci_seed()), n)
+        return self._estimates[key]
 
     def value(self, overrides: tuple[str, ...], n: int, q: float, over: str | None = None) -> float:
         v = percentile(self.points(overrides, over).take(n), q)
