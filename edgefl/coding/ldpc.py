@@ -75,7 +75,17 @@ MAX_STEPS = 100
 MIN_BLOCKS = 20
 #: the PEG grid is this many times finer than the LDPCA one (or the largest factor below that n allows)
 PEG_REFINE = 4
-FAMILIES = ("peg", "ldpca")
+FAMILIES = ("peg", "ldpca", "ldpca-zoned")
+#: family "ldpca-zoned": one LDPCA base code per zone of announced rates, (upper end of the
+#: zone's rates, variable degrees, node fractions); see :func:`ldpca_zone`.  Fitted by the mean
+#: adaptive rate on the BSC at n = 2400 (benchmarks/ldpca_gap.py, sum-product, 100 frames per H):
+#: more degree-2 variables at higher rates (low-rate channel codes), heavier ones at lower rates
+LDPCA_ZONES = (
+    (0.55, (2, 3, 6, 20), (0.30, 0.45, 0.12, 0.13)),
+    (0.72, (2, 3, 6, 20), (0.45, 0.35, 0.10, 0.10)),
+    (0.88, (2, 3, 6, 20), (0.45, 0.40, 0.10, 0.05)),
+    (1.0, (2, 3, 4, 8), (0.60, 0.25, 0.08, 0.07)),
+)
 DEFAULT_FAMILY = "peg"
 _CONSTRUCTION_VERSION = 5
 #: revision of the per-rate degree distributions and their rounding; part of the
@@ -91,7 +101,8 @@ class LDPCCode:
     of check ``c``, ``edge_var[e]`` / ``edge_chk[e]`` the variable and check of edge
     ``e``, and ``var_edges[var_ptr[v]:var_ptr[v+1]]`` the edges of variable ``v``.
     ``k`` / ``steps`` is the grid rate and ``family`` the construction ("ldpca":
-    nested ladder, "peg": one code per rate, see the module docstring).
+    nested ladder, "ldpca-zoned": nested ladder of base code ``zone``, "peg": one code
+    per rate, see the module docstring).
     """
 
     n: int
@@ -105,11 +116,13 @@ class LDPCCode:
     steps: int
     seed: int
     family: str = "ldpca"
+    #: base code of an "ldpca-zoned" ladder (index into LDPCA_ZONES); 0 otherwise
+    zone: int = 0
 
     @property
     def nested(self) -> bool:
         """True if a lower grid rate's uploads are a subset of this code's (LDPCA ladder)."""
-        return self.family == "ldpca"
+        return self.family != "peg"
 
     @property
     def rate(self) -> float:
@@ -284,7 +297,8 @@ def _place_edges(deg, order, steps, seg, block_noise, row_noise, seg_cap):
     return rows_out, cols_out
 
 
-def _build_base(n: int, steps: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _build_base(n: int, steps: int, seed: int, degrees=VAR_DEGREES,
+                fractions=VAR_FRACTIONS) -> tuple[np.ndarray, np.ndarray]:
     """Edge list (rows, cols) of the square base matrix H0 (see module docstring).
 
     Variables are placed highest degree first (hardest to place without short
@@ -292,7 +306,7 @@ def _build_base(n: int, steps: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, n, steps, _CONSTRUCTION_VERSION]))
     n_blocks = n // steps
-    deg = _degree_sequence(n, rng)
+    deg = _degree_sequence(n, rng, degrees, fractions)
     if deg.max() > n_blocks:
         raise ValueError(f"max variable degree {deg.max()} exceeds the {n_blocks} row blocks of n={n}")
     levels = _levels(steps)
@@ -334,10 +348,29 @@ def _dist_tag(degrees, fractions) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _base_code(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _base_code(n: int, seed: int, zone: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Edges of the LDPCA base code: the single "ldpca" one (``zone`` None) or a zone's."""
     steps = _grid_steps(n, "ldpca")
-    name = f"ldpca_n{n}_K{steps}_s{seed}_" + _dist_tag(VAR_DEGREES, VAR_FRACTIONS)
-    return _cached_edges(name, lambda: _build_base(n, steps, seed))
+    if zone is None:
+        name, degrees, fractions = "ldpca", VAR_DEGREES, VAR_FRACTIONS
+    else:
+        (_, degrees, fractions), name = LDPCA_ZONES[zone], f"ldpca-zoned{zone}"
+    name += f"_n{n}_K{steps}_s{seed}_" + _dist_tag(degrees, fractions)
+    return _cached_edges(name, lambda: _build_base(n, steps, seed, degrees, fractions))
+
+
+def ldpca_zone(rate: float) -> int:
+    """Zone (index into ``LDPCA_ZONES``) of the "ldpca-zoned" base code for an announced rate.
+
+    The encoder and the decoder both know the rate announced for a frame, so each frame can
+    climb the nested ladder of the base code designed for its region of rates (Varodayan et
+    al. 2006 use one base code for all rates; a low-rate channel code, i.e. a high syndrome
+    rate, wants many degree-2 variables, a high-rate one heavier variables).
+    """
+    rate = float(rate)
+    if not np.isfinite(rate):
+        raise ValueError(f"rate must be finite, got {rate!r}")
+    return next((z for z, (top, _, _) in enumerate(LDPCA_ZONES) if rate < top), len(LDPCA_ZONES) - 1)
 
 
 @njit(cache=True)
@@ -475,16 +508,16 @@ def _from_edges(n: int, m: int, rows: np.ndarray, cols: np.ndarray, **meta) -> L
 
 
 @functools.lru_cache(maxsize=256)
-def _code_at(n: int, k: int, seed: int, family: str) -> LDPCCode:
+def _code_at(n: int, k: int, seed: int, family: str, zone: int = 0) -> LDPCCode:
     steps = _grid_steps(n, family)
     m = k * (n // steps)
-    if family == "ldpca":
-        rows, cols = _base_code(n, seed)
+    if family != "peg":
+        rows, cols = _base_code(n, seed, zone if family == "ldpca-zoned" else None)
         rows = segment_map(n, k)[rows]
     else:
         name = f"peg-r{_PEG_REVISION}_n{n}_m{m}_s{seed}_" + _dist_tag(*peg_distribution(m / n))
         rows, cols = _cached_edges(name, lambda: _build_peg(n, m, seed))
-    return _from_edges(n, m, rows, cols, k=k, steps=steps, seed=seed, family=family)
+    return _from_edges(n, m, rows, cols, k=k, steps=steps, seed=seed, family=family, zone=zone)
 
 
 def _check_family(family: str) -> str:
@@ -503,18 +536,27 @@ def grid_index(rate: float, n: int = 2400, family: str = DEFAULT_FAMILY) -> int:
     return max(1, int(np.ceil(rate * steps - 1e-9)))
 
 
-def get_code(rate: float, n: int = 2400, seed: int = 0, family: str = DEFAULT_FAMILY) -> LDPCCode:
-    """Code of the smallest grid rate >= ``rate`` (cached)."""
+def get_code(rate: float, n: int = 2400, seed: int = 0, family: str = DEFAULT_FAMILY,
+             zone_rate: float | None = None) -> LDPCCode:
+    """Code of the smallest grid rate >= ``rate`` (cached); see :func:`code_at_step` for ``zone_rate``."""
     k = grid_index(rate, n, family)
-    return _code_at(int(n), k, int(seed), family)
+    return code_at_step(k, n, seed, family, zone_rate)
 
 
-def code_at_step(k: int, n: int = 2400, seed: int = 0, family: str = DEFAULT_FAMILY) -> LDPCCode:
-    """Code of the family's grid rate exactly k / K (cached)."""
+def code_at_step(k: int, n: int = 2400, seed: int = 0, family: str = DEFAULT_FAMILY,
+                 zone_rate: float | None = None) -> LDPCCode:
+    """Code of the family's grid rate exactly k / K (cached).
+
+    ``zone_rate`` (family "ldpca-zoned" only) is the rate first announced for the frame, which
+    picks the ladder's base code (:func:`ldpca_zone`); default: this code's own rate k / K.
+    """
     steps = _grid_steps(int(n), _check_family(family))
     if not 1 <= int(k) <= steps:
         raise ValueError(f"k must be in [1, {steps}] for n={n}, got {k!r}")
-    return _code_at(int(n), int(k), int(seed), _check_family(family))
+    zone = 0
+    if family == "ldpca-zoned":
+        zone = ldpca_zone(int(k) / steps if zone_rate is None else zone_rate)
+    return _code_at(int(n), int(k), int(seed), family, zone)
 
 
 def check_bits(name: str, bits: np.ndarray, n: int | None = None) -> np.ndarray:

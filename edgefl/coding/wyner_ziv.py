@@ -44,6 +44,13 @@ FAMILY = "ldpca"
 MODES = ("bit-true", "analytic")
 
 
+def ladder_family(opt: WynerZivOptions) -> str:
+    """LDPC family of the rate-adaptive retries: "ldpca" (one base code) or "ldpca-zoned" (the base
+    code of the zone of each frame's first announced rate); both have the same grid and syndrome
+    lengths, so the first syndromes' bit counts (and analytic mode) do not depend on it."""
+    return "ldpca-zoned" if opt.ldpca_ladder == "zoned" else FAMILY
+
+
 @dataclass
 class WynerZivResult:
     """Decoded indices and bit counts of one round (arrays indexed by worker)."""
@@ -212,7 +219,7 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
         max_retries = 0 if opt.failure == "uncoded" else max(0, (steps - 1 - int(k)) // k_step)
         out, sent, _ = sw_decode_adaptive(truth[idx], llr[idx], int(k) / steps, step=k_step,
                                           max_retries=max_retries, fallback="uncoded", hash_bits=opt.check_bits,
-                                          seed=opt.code_seed, family=FAMILY, max_iter=opt.max_iter,
+                                          seed=opt.code_seed, family=ladder_family(opt), max_iter=opt.max_iter,
                                           algorithm=opt.algorithm, guesses=opt.guesses,
                                           arithmetic=opt.arithmetic)
         extra = sent - (code_at_step(int(k), n, opt.code_seed, FAMILY).m + opt.check_bits)

@@ -35,6 +35,12 @@ class WynerZivOptions(StrictModel):
                               description="rate increment per rate-adaptive retry (bits per source bit)")
     check_bits: int = Field(16, ge=0, le=64, description="per-frame hash bits catching wrong-coset decodes (0 = off)")
     code_seed: int = Field(0, description="seed of the LDPC code family")
+    ldpca_ladder: Literal["single", "zoned"] = Field(
+        "single",
+        description="LDPCA rate ladder: single (one base code for all rates, as in Varodayan et al. 2006) or "
+        "zoned (the base code designed for the zone of the frame's announced rate; about 0.03-0.04 bit "
+        "less rate at H >= 0.5, see benchmarks/ldpca_gap.py)",
+    )
 
     @model_validator(mode="after")
     def _fixed_point_is_min_sum(self) -> WynerZivOptions:
