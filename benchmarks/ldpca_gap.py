@@ -15,8 +15,8 @@ gap, its 95 % confidence half-width (1.96 standard errors over frames), the frac
 frames that already decoded at the start rate (must be ~0, else lower the start), frames that
 needed the uncoded fallback, and undetected errors (decoded bits != source bits with the
 syndrome and hash matching; must be 0).  Frames and codes are seeded: the output is
-deterministic for a given numba build.  ``--family ldpca-zoned`` takes the base code of the
-zone of H(p) itself (the rate an exact estimator would announce; the ladder still starts lower).
+deterministic for a given numba build.  ``--ladder zoned`` takes the base code of the zone of
+H(p) itself (the rate an exact estimator would announce; the ladder still starts lower).
 """
 
 from __future__ import annotations
@@ -56,6 +56,13 @@ def bsc_frames(p: float, frames: int, seed: int) -> tuple[np.ndarray, np.ndarray
     return b, np.log((1 - p) / p) * (1.0 - 2.0 * x)
 
 
+def family(ladder: str, algorithm: str) -> str:
+    """LDPC family of the ladder for the decoder's algorithm (as edgefl.coding.wyner_ziv.ladder_family)."""
+    if ladder == "single":
+        return "ldpca"
+    return "ldpca-zoned-ms" if algorithm == "min-sum" else "ldpca-zoned"
+
+
 def gap_row(h: float, args, algorithm: str, seed: int) -> dict:
     """Mean adaptive rate minus H for one entropy."""
     p = crossover(h)
@@ -66,7 +73,8 @@ def gap_row(h: float, args, algorithm: str, seed: int) -> dict:
     if algorithm == "min-sum":
         kwargs["scale"] = args.scale
     res, _, rate = sw_decode_adaptive(b, llr, start, step=1, fallback="uncoded", hash_bits=16,
-                                      seed=args.code_seed, family=args.family, zone_rate=h, **kwargs)
+                                      seed=args.code_seed, family=family(args.ladder, algorithm), zone_rate=h,
+                                      **kwargs)
     rate = np.where(res.uncoded, 1.0, rate)
     return {"h": h, "p": p, "start": start, "gap": rate.mean() - h,
             "ci": 1.96 * rate.std(ddof=1) / np.sqrt(rate.size),
@@ -83,8 +91,9 @@ def main() -> None:
     parser.add_argument("--arithmetic", default="float", choices=["float", "int8", "int16"])
     parser.add_argument("--below", type=float, default=0.05, help="start rate: H(p) minus this")
     parser.add_argument("--entropies", type=float, nargs="+", default=list(ENTROPIES))
-    parser.add_argument("--family", default="ldpca", choices=["ldpca", "ldpca-zoned"],
-                        help="ldpca: one base code; ldpca-zoned: base code of the zone of rate H(p)")
+    parser.add_argument("--ladder", default="single", choices=["single", "zoned"],
+                        help="single: one base code (family ldpca); zoned: base code of the zone of rate "
+                        "H(p), fitted for the algorithm (ldpca-zoned / ldpca-zoned-ms)")
     parser.add_argument("--code-seed", type=int, default=0)
     parser.add_argument("--seed", type=int, default=100, help="frame seed of the first entropy")
     parser.add_argument("--threads", type=int, default=None, help="numba threads (default: all)")
@@ -93,8 +102,8 @@ def main() -> None:
         numba.set_num_threads(args.threads)
     for algorithm in args.algorithm:
         label = algorithm + (f" (scale {args.scale})" if algorithm == "min-sum" else "")
-        print(f"== {args.family} n={N}, {label}, layered lanes {args.arithmetic}, max_iter {args.max_iter}, "
-              f"{args.frames} frames per H, code seed {args.code_seed}")
+        print(f"== {family(args.ladder, algorithm)} n={N}, {label}, layered lanes {args.arithmetic}, "
+              f"max_iter {args.max_iter}, {args.frames} frames per H, code seed {args.code_seed}")
         print(f"{'H(p)':>5} {'p':>7} {'gap':>7} {'+-95%':>6} {'at start':>8} {'uncoded':>7} {'undet':>5}")
         gaps = []
         t0 = time.perf_counter()

@@ -75,17 +75,27 @@ MAX_STEPS = 100
 MIN_BLOCKS = 20
 #: the PEG grid is this many times finer than the LDPCA one (or the largest factor below that n allows)
 PEG_REFINE = 4
-FAMILIES = ("peg", "ldpca", "ldpca-zoned")
-#: family "ldpca-zoned": one LDPCA base code per zone of announced rates, (upper end of the
-#: zone's rates, variable degrees, node fractions); see :func:`ldpca_zone`.  Fitted by the mean
-#: adaptive rate on the BSC at n = 2400 (benchmarks/ldpca_gap.py, sum-product, 100 frames per H):
-#: more degree-2 variables at higher rates (low-rate channel codes), heavier ones at lower rates
-LDPCA_ZONES = (
-    (0.55, (2, 3, 6, 20), (0.30, 0.45, 0.12, 0.13)),
-    (0.72, (2, 3, 6, 20), (0.45, 0.35, 0.10, 0.10)),
-    (0.88, (2, 3, 6, 20), (0.45, 0.40, 0.10, 0.05)),
-    (1.0, (2, 3, 4, 8), (0.60, 0.25, 0.08, 0.07)),
-)
+#: zoned LDPCA families: per zone of announced rates, (upper end of the zone's rates, variable
+#: degrees, node fractions) of its base code; see :func:`ldpca_zone`.  Fitted by the mean adaptive
+#: rate on the BSC at n = 2400 (benchmarks/ldpca_gap.py, 100-300 frames per H): more degree-2
+#: variables at higher rates (low-rate channel codes), heavier ones at lower rates.
+#: "ldpca-zoned" for sum-product, "ldpca-zoned-ms" for normalised min-sum, which loses
+#: 0.02-0.07 bit more on the degree-20 variables and degree-2-rich zones sum-product likes
+LDPCA_ZONES = {
+    "ldpca-zoned": (
+        (0.55, (2, 3, 6, 20), (0.30, 0.45, 0.12, 0.13)),
+        (0.72, (2, 3, 6, 20), (0.45, 0.35, 0.10, 0.10)),
+        (0.88, (2, 3, 6, 20), (0.45, 0.40, 0.10, 0.05)),
+        (1.0, (2, 3, 4, 8), (0.60, 0.25, 0.08, 0.07)),
+    ),
+    "ldpca-zoned-ms": (
+        (0.55, VAR_DEGREES, VAR_FRACTIONS),
+        (0.72, (2, 3, 4, 8), (0.35, 0.40, 0.12, 0.13)),
+        (0.86, (2, 3, 4, 8), (0.50, 0.30, 0.10, 0.10)),
+        (1.0, (2, 3, 4, 8), (0.60, 0.25, 0.08, 0.07)),
+    ),
+}
+FAMILIES = ("peg", "ldpca", *LDPCA_ZONES)
 DEFAULT_FAMILY = "peg"
 _CONSTRUCTION_VERSION = 5
 #: revision of the per-rate degree distributions and their rounding; part of the
@@ -101,7 +111,7 @@ class LDPCCode:
     of check ``c``, ``edge_var[e]`` / ``edge_chk[e]`` the variable and check of edge
     ``e``, and ``var_edges[var_ptr[v]:var_ptr[v+1]]`` the edges of variable ``v``.
     ``k`` / ``steps`` is the grid rate and ``family`` the construction ("ldpca":
-    nested ladder, "ldpca-zoned": nested ladder of base code ``zone``, "peg": one code
+    nested ladder, "ldpca-zoned(-ms)": nested ladder of base code ``zone``, "peg": one code
     per rate, see the module docstring).
     """
 
@@ -116,7 +126,7 @@ class LDPCCode:
     steps: int
     seed: int
     family: str = "ldpca"
-    #: base code of an "ldpca-zoned" ladder (index into LDPCA_ZONES); 0 otherwise
+    #: base code of a zoned LDPCA ladder (index into ``LDPCA_ZONES[family]``); 0 otherwise
     zone: int = 0
 
     @property
@@ -348,19 +358,19 @@ def _dist_tag(degrees, fractions) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _base_code(n: int, seed: int, zone: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Edges of the LDPCA base code: the single "ldpca" one (``zone`` None) or a zone's."""
+def _base_code(n: int, seed: int, family: str = "ldpca", zone: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Edges of the LDPCA base code: the single "ldpca" one or a zoned family's ``zone``."""
     steps = _grid_steps(n, "ldpca")
-    if zone is None:
+    if family == "ldpca":
         name, degrees, fractions = "ldpca", VAR_DEGREES, VAR_FRACTIONS
     else:
-        (_, degrees, fractions), name = LDPCA_ZONES[zone], f"ldpca-zoned{zone}"
+        (_, degrees, fractions), name = LDPCA_ZONES[family][zone], f"{family}{zone}"
     name += f"_n{n}_K{steps}_s{seed}_" + _dist_tag(degrees, fractions)
     return _cached_edges(name, lambda: _build_base(n, steps, seed, degrees, fractions))
 
 
-def ldpca_zone(rate: float) -> int:
-    """Zone (index into ``LDPCA_ZONES``) of the "ldpca-zoned" base code for an announced rate.
+def ldpca_zone(rate: float, family: str = "ldpca-zoned") -> int:
+    """Zone (index into ``LDPCA_ZONES[family]``) of a zoned family's base code for an announced rate.
 
     The encoder and the decoder both know the rate announced for a frame, so each frame can
     climb the nested ladder of the base code designed for its region of rates (Varodayan et
@@ -370,7 +380,10 @@ def ldpca_zone(rate: float) -> int:
     rate = float(rate)
     if not np.isfinite(rate):
         raise ValueError(f"rate must be finite, got {rate!r}")
-    return next((z for z, (top, _, _) in enumerate(LDPCA_ZONES) if rate < top), len(LDPCA_ZONES) - 1)
+    if family not in LDPCA_ZONES:
+        raise ValueError(f"family must be one of {tuple(LDPCA_ZONES)}, got {family!r}")
+    zones = LDPCA_ZONES[family]
+    return next((z for z, (top, _, _) in enumerate(zones) if rate < top), len(zones) - 1)
 
 
 @njit(cache=True)
@@ -512,7 +525,7 @@ def _code_at(n: int, k: int, seed: int, family: str, zone: int = 0) -> LDPCCode:
     steps = _grid_steps(n, family)
     m = k * (n // steps)
     if family != "peg":
-        rows, cols = _base_code(n, seed, zone if family == "ldpca-zoned" else None)
+        rows, cols = _base_code(n, seed, family, zone)
         rows = segment_map(n, k)[rows]
     else:
         name = f"peg-r{_PEG_REVISION}_n{n}_m{m}_s{seed}_" + _dist_tag(*peg_distribution(m / n))
@@ -547,15 +560,15 @@ def code_at_step(k: int, n: int = 2400, seed: int = 0, family: str = DEFAULT_FAM
                  zone_rate: float | None = None) -> LDPCCode:
     """Code of the family's grid rate exactly k / K (cached).
 
-    ``zone_rate`` (family "ldpca-zoned" only) is the rate first announced for the frame, which
+    ``zone_rate`` (zoned LDPCA families only) is the rate first announced for the frame, which
     picks the ladder's base code (:func:`ldpca_zone`); default: this code's own rate k / K.
     """
     steps = _grid_steps(int(n), _check_family(family))
     if not 1 <= int(k) <= steps:
         raise ValueError(f"k must be in [1, {steps}] for n={n}, got {k!r}")
     zone = 0
-    if family == "ldpca-zoned":
-        zone = ldpca_zone(int(k) / steps if zone_rate is None else zone_rate)
+    if family in LDPCA_ZONES:
+        zone = ldpca_zone(int(k) / steps if zone_rate is None else zone_rate, family)
     return _code_at(int(n), int(k), int(seed), family, zone)
 
 

@@ -45,10 +45,13 @@ MODES = ("bit-true", "analytic")
 
 
 def ladder_family(opt: WynerZivOptions) -> str:
-    """LDPC family of the rate-adaptive retries: "ldpca" (one base code) or "ldpca-zoned" (the base
-    code of the zone of each frame's first announced rate); both have the same grid and syndrome
-    lengths, so the first syndromes' bit counts (and analytic mode) do not depend on it."""
-    return "ldpca-zoned" if opt.ldpca_ladder == "zoned" else FAMILY
+    """LDPC family of the rate-adaptive retries: "ldpca" (one base code) or, zoned, the base code of
+    the zone of each frame's first announced rate, with the zones fitted for the decoder's algorithm
+    ("ldpca-zoned" for sum-product, "ldpca-zoned-ms" for min-sum); all have the same grid and
+    syndrome lengths, so the first syndromes' bit counts (and analytic mode) do not depend on it."""
+    if opt.ldpca_ladder == "single":
+        return FAMILY
+    return "ldpca-zoned-ms" if opt.algorithm == "min-sum" else "ldpca-zoned"
 
 
 @dataclass
