@@ -16,7 +16,20 @@ frames that already decoded at the start rate (must be ~0, else lower the start)
 needed the uncoded fallback, and undetected errors (decoded bits != source bits with the
 syndrome and hash matching; must be 0).  Frames and codes are seeded: the output is
 deterministic for a given numba build.  ``--ladder zoned`` takes the base code of the zone of
-H(p) itself (the rate an exact estimator would announce; the ladder still starts lower).
+H(p) itself (the rate an exact estimator would announce; the ladder still starts lower), or
+with ``--zone-margin 0.03 --zone-slope 0.2`` of the rate the fixed margin policy would announce.
+
+Measured (300 frames per H, frame seeds 100.., code seed 0, max_iter 100; gap +-0.003):
+
+  H(p)                         0.1   0.2   0.3   0.4   0.5   0.6   0.7   0.8   0.9   mean
+  sum-product, single ladder  .046  .061  .065  .084  .088  .094  .099  .138  .100u .086
+  sum-product, zoned          .046  .050  .040  .051  .056  .052  .056  .061  .067  .053
+  min-sum 0.75, single        .051  .067  .070  .092  .101  .109  .119  .161  .100u .097
+  min-sum 0.75, zoned         .051  .067  .070  .092  .101  .097  .098  .092  .088  .084
+
+(u: every frame, or 13 % (sum-product) / 11 % (min-sum) at H = 0.8, failed up to rate 1 and
+went uncoded; zoned min-sum still sends 20 % uncoded at 0.9.)  Undetected errors: 0 in every
+row.  Commands: ``--algorithm sum-product min-sum --ladder single`` / ``--ladder zoned``.
 """
 
 from __future__ import annotations
@@ -73,7 +86,8 @@ def gap_row(h: float, args, algorithm: str, seed: int) -> dict:
     if algorithm == "min-sum":
         kwargs["scale"] = args.scale
     res, _, rate = sw_decode_adaptive(b, llr, start, step=1, fallback="uncoded", hash_bits=16,
-                                      seed=args.code_seed, family=family(args.ladder, algorithm), zone_rate=h,
+                                      seed=args.code_seed, family=family(args.ladder, algorithm),
+                                      zone_rate=min(1.0, args.zone_margin + (1.0 + args.zone_slope) * h),
                                       **kwargs)
     rate = np.where(res.uncoded, 1.0, rate)
     return {"h": h, "p": p, "start": start, "gap": rate.mean() - h,
@@ -94,6 +108,9 @@ def main() -> None:
     parser.add_argument("--ladder", default="single", choices=["single", "zoned"],
                         help="single: one base code (family ldpca); zoned: base code of the zone of rate "
                         "H(p), fitted for the algorithm (ldpca-zoned / ldpca-zoned-ms)")
+    parser.add_argument("--zone-margin", type=float, default=0.0,
+                        help="zoned: pick the zone of margin + (1 + slope) H, the rate a margin policy announces")
+    parser.add_argument("--zone-slope", type=float, default=0.0)
     parser.add_argument("--code-seed", type=int, default=0)
     parser.add_argument("--seed", type=int, default=100, help="frame seed of the first entropy")
     parser.add_argument("--threads", type=int, default=None, help="numba threads (default: all)")
