@@ -61,11 +61,11 @@ def crossover(h: float) -> float:
     return 0.5 * (lo + hi)
 
 
-def bsc_frames(p: float, frames: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Uniform source bits b (frames, N) and the LLRs of their BSC(p) side information."""
+def bsc_frames(p: float, frames: int, seed: int, n: int = N) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform source bits b (frames, n) and the LLRs of their BSC(p) side information."""
     rng = np.random.default_rng(seed)
-    b = rng.integers(0, 2, size=(frames, N), dtype=np.uint8)
-    x = b ^ (rng.random((frames, N)) < p).astype(np.uint8)
+    b = rng.integers(0, 2, size=(frames, n), dtype=np.uint8)
+    x = b ^ (rng.random((frames, n)) < p).astype(np.uint8)
     return b, np.log((1 - p) / p) * (1.0 - 2.0 * x)
 
 
@@ -79,8 +79,8 @@ def family(ladder: str, algorithm: str) -> str:
 def gap_row(h: float, args, algorithm: str, seed: int) -> dict:
     """Mean adaptive rate minus H for one entropy."""
     p = crossover(h)
-    b, llr = bsc_frames(p, args.frames, seed)
-    steps = rate_grid(N, "ldpca").size
+    b, llr = bsc_frames(p, args.frames, seed, args.n)
+    steps = rate_grid(args.n, "ldpca").size
     start = max(1, int(np.floor((h - args.below) * steps))) / steps
     kwargs = {"max_iter": args.max_iter, "algorithm": algorithm, "arithmetic": args.arithmetic}
     if algorithm == "min-sum":
@@ -99,6 +99,7 @@ def gap_row(h: float, args, algorithm: str, seed: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300, help="frames per entropy")
+    parser.add_argument("--n", type=int, default=N, help="block length (the DSC paper's 2400)")
     parser.add_argument("--algorithm", nargs="+", default=["min-sum"], choices=["min-sum", "sum-product"])
     parser.add_argument("--max-iter", type=int, default=100)
     parser.add_argument("--scale", type=float, default=0.75, help="min-sum normalisation")
@@ -119,7 +120,7 @@ def main() -> None:
         numba.set_num_threads(args.threads)
     for algorithm in args.algorithm:
         label = algorithm + (f" (scale {args.scale})" if algorithm == "min-sum" else "")
-        print(f"== {family(args.ladder, algorithm)} n={N}, {label}, layered lanes {args.arithmetic}, "
+        print(f"== {family(args.ladder, algorithm)} n={args.n}, {label}, layered lanes {args.arithmetic}, "
               f"max_iter {args.max_iter}, {args.frames} frames per H, code seed {args.code_seed}")
         print(f"{'H(p)':>5} {'p':>7} {'gap':>7} {'+-95%':>6} {'at start':>8} {'uncoded':>7} {'undet':>5}")
         gaps = []
