@@ -4,7 +4,9 @@ DSC paper Section IV-B, eqs. (33)-(35) and Fig. 3: the encoder of bit-plane ``i`
 of worker ``k`` sends the syndrome ``s = H b`` at rate ``l / n`` (ideally the
 conditional entropy of eq. 34); the decoder recovers ``b`` by BP from ``s`` and the
 LLRs of eq. (47).  Codes come from :mod:`edgefl.coding.ldpc` (nested LDPCA rate
-ladder), decoding from :mod:`edgefl.coding.bp_decoder`.
+ladder, single or zoned by the announced rate), decoding from :mod:`edgefl.coding.bp_decoder`.
+A decode is accepted only if the syndrome recomputed from the returned bits matches (not just
+the decoder's own early-stop flag) and, with ``hash_bits``, the hash too.
 
 Rate-adaptive retry (:func:`sw_decode_adaptive`): a frame whose syndrome is not
 satisfied asks for more syndrome bits, ``step`` grid steps up the ladder.  With

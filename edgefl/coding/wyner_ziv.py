@@ -10,7 +10,9 @@ decodes all frames of the plane in one batched BP call with the LLRs of eq. (47)
 
 Failures (syndrome not satisfied after ``max_iter``) are detected and handled either by
 ``"retry"``: rate-adaptive retransmission, the worker sends the extra syndrome bits of
-the next nested LDPCA code (``retry_step`` higher) and the server decodes again, until
+the next nested LDPCA code (``retry_step`` higher; with ``ldpca_ladder="zoned"``, the default,
+on the ladder of the base code fitted for the zone of the frame's announced rate and for the
+decoder's algorithm, :func:`ladder_family`) and the server decodes again, until
 success or the last rate below 1, then the frame goes uncoded; or ``"uncoded"``: the
 frame is resent uncoded at once. A satisfied syndrome can still be the wrong member of
 the coset (low-weight codewords of short LDPC codes): each frame therefore also carries
