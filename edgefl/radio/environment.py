@@ -25,6 +25,7 @@ from edgefl.radio.config import TR38901_MODELS, ChannelConfig
 from edgefl.radio.fading import FadingBank, power_gain_from_state
 from edgefl.radio.link_state import fading_streams, worker_links
 from edgefl.radio.noise import NOISE_DENSITY_DBM_HZ, thermal_noise_dbm
+from edgefl.radio import snr_batch as sb
 from edgefl.radio.trace import ChannelTrace
 
 _SHADOW, _UPLINK, _DOWNLINK = 0, 1, 2
@@ -166,6 +167,65 @@ class RadioEnvironment:
         rx = self._ul_rx_dbm[workers]
         return [float(10.0 ** ((r - noise[b]) / 10.0) * g)
                 for r, b, g in zip(rx, np.broadcast_to(bandwidth_hz, workers.shape).tolist(), gains)]
+
+    def uplink_snr_batch(self, workers: np.ndarray, round: int, bandwidth_hz: np.ndarray,
+                         reads: int) -> sb.UplinkSnrBatch | None:
+        """What a compiled kernel needs to compute :meth:`uplink_snr` of each of ``workers`` (distinct)
+        for up to ``reads`` reads each in ``round`` (:class:`edgefl.radio.snr_batch.UplinkSnrBatch`);
+        None where the SNR cannot be handed over (a channel trace, LOS/NLOS switching streams,
+        per-upload block fading, Nakagami Gauss-Markov fading): the caller reads it call by call."""
+        workers = np.asarray(workers, dtype=np.int64)
+        bank = self._ul
+        if self._trace is not None or (not bank.vectorised and bank._fading is None):
+            return None
+        bw = np.broadcast_to(np.asarray(bandwidth_hz, dtype=float), workers.shape).tolist()
+        nf = self.cfg.noise_figure_db
+        noise = {b: self._noise_dbm_scalar(b, nf) for b in set(bw)}
+        mean_db = self._ul_rx_dbm[workers] - np.array([noise[b] for b in bw], dtype=float)
+        n = workers.size
+        zeros = np.zeros(n)
+        fading, corr = bank._fading, bank._corr
+        if fading.model == "none":
+            return sb.UplinkSnrBatch(sb.KIND_NONE, mean_db, np.zeros((n, 1), dtype=complex), zeros, zeros.copy(),
+                                     zeros.copy(), np.zeros(n, dtype=bool), round=int(round))
+        if bank.vectorised:
+            if corr.kind != "block_round":
+                return None
+            ahead = bank.peek_round_gains(workers, int(round)).astype(complex).reshape(n, 1)
+
+            def apply_block(b: sb.UplinkSnrBatch) -> None:
+                read = workers[b.used > 0]
+                if read.size:
+                    bank.gains(read, 0.0, int(round))
+
+            return sb.UplinkSnrBatch(sb.KIND_BLOCK_ROUND, mean_db, ahead, zeros, zeros.copy(), zeros.copy(),
+                                     np.zeros(n, dtype=bool), round=int(round), apply=apply_block)
+        if fading.model not in ("rayleigh", "rician"):
+            return None
+        streams = [bank[w] for w in workers.tolist()]
+        ahead = np.empty((n, max(1, int(reads))), dtype=complex)
+        st_re, st_im, last_t = np.zeros(n), np.zeros(n), np.zeros(n)
+        has_last = np.zeros(n, dtype=bool)
+        for i, s in enumerate(streams):
+            ahead[i] = s.peek(ahead.shape[1])
+            state, t_last = s.gauss_markov_state()
+            st_re[i], st_im[i] = state.real, state.imag
+            if t_last is not None:
+                has_last[i], last_t[i] = True, t_last
+
+        def apply_gm(b: sb.UplinkSnrBatch) -> None:
+            for i in np.flatnonzero(b.used > 0).tolist():
+                streams[i].advance(int(b.used[i]), complex(b.state_re[i], b.state_im[i]), float(b.last_t[i]))
+
+        los, scale = (0.0, 1.0)
+        gain_map = sb.GAIN_RAYLEIGH
+        if fading.model == "rician":
+            from edgefl.radio.fading import rician_los_and_scale
+
+            los, scale = rician_los_and_scale(fading.k_factor_db)
+            gain_map = sb.GAIN_RICIAN
+        return sb.UplinkSnrBatch(sb.KIND_GAUSS_MARKOV, mean_db, ahead, st_re, st_im, last_t, has_last, gain_map,
+                                 los, scale, float(corr.doppler_hz), int(round), apply=apply_gm)
 
     def downlink_snr(self, t: float, round: int, bandwidth_hz: float, workers: np.ndarray | None = None) -> np.ndarray:
         """Linear SNR of a broadcast starting at time ``t`` in round ``round``: (K,) for all workers,

@@ -18,6 +18,9 @@ Every double equals numpy's (tests/test_keyed_draws.py compares them on random k
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 from numba import njit
 
@@ -52,14 +55,35 @@ def key_words(values: tuple[int, ...] | list[int]) -> np.ndarray:
     return np.array(out, dtype=np.uint32)
 
 
-def entropy_prefix(entropy: int, spawn_key: tuple[int, ...]) -> np.ndarray:
+def entropy_prefix(entropy: int | Sequence[int], spawn_key: tuple[int, ...]) -> np.ndarray:
     """The assembled entropy of ``SeedSequence(entropy, spawn_key=spawn_key + more)`` before the
     words of ``more`` (which must be non-empty): entropy words padded with zeros to the pool size,
     then the spawn key's words."""
-    run = key_words((entropy,))
+    run = key_words(tuple(entropy) if isinstance(entropy, Sequence) else (entropy,))
     if run.size < _POOL:
         run = np.concatenate([run, np.zeros(_POOL - run.size, dtype=np.uint32)])
     return np.concatenate([run, key_words(spawn_key)])
+
+
+@dataclass(frozen=True)
+class KeyedDraws:
+    """The keyed streams of a round's uploads: row i draws from
+    ``default_rng(SeedSequence(entropy, spawn_key=(*spawn_key, round, workers[i], upload)))``,
+    ``prefix`` = :func:`entropy_prefix` (entropy, spawn_key)."""
+
+    prefix: np.ndarray
+    round: int
+    workers: np.ndarray
+    upload: int
+
+    @classmethod
+    def of(cls, seed: np.random.SeedSequence, round: int, workers: np.ndarray, upload: int) -> KeyedDraws | None:
+        """The streams of ``keyed_link_rng(seed, round, workers[i], upload)``; None when a key word does
+        not fit in 32 bits (the compiled twin takes one word each)."""
+        w = np.asarray(workers, dtype=np.int64)
+        if not (0 <= round < 2**32 and 0 <= upload < 2**32) or (w.size and (w.min() < 0 or w.max() >= 2**32)):
+            return None
+        return cls(entropy_prefix(seed.entropy, tuple(seed.spawn_key)), int(round), w, int(upload))
 
 
 @njit(cache=True)

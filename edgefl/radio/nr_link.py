@@ -16,13 +16,19 @@ An upload whose TBs exhaust ``max_rlc_retx`` fresh HARQ processes ends with ``de
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
 
-from edgefl.radio.link import LinkModel, SnrAt, UploadOutcome, UploadProcess
-from edgefl.radio.nr import HarqTransfer, expected_spectral_efficiency, payload_rate_bps, snr_thresholds_db
+from edgefl.radio.link import LinkModel, SnrAt, UploadArrays, UploadOutcome, UploadProcess
+from edgefl.radio.nr import (
+    HarqTransfer,
+    expected_spectral_efficiency,
+    pass_tables,
+    payload_rate_bps,
+    snr_thresholds_db,
+)
 from edgefl.radio.nr_config import NRLinkConfig
 
 if TYPE_CHECKING:
@@ -37,6 +43,7 @@ class NRLink(LinkModel):
 
     def __init__(self, cfg: NRLinkConfig) -> None:
         self.cfg = cfg
+        self.max_reads_per_upload = cfg.max_harq * (cfg.max_rlc_retx + 1)
 
     @classmethod
     def from_config(cls, cfg: NRLinkConfig, channel: ChannelConfig) -> NRLink:
@@ -75,3 +82,29 @@ class NRLink(LinkModel):
                 break
             yield env.timeout(self.cfg.harq_rtt_s)
         return UploadOutcome(first, env.now, air, h.passes, sent, tuple(intervals), delivered=h.done)
+
+    def upload_batch(self, queued: bool, requested: np.ndarray, order: np.ndarray, bits: np.ndarray,
+                     bandwidth_hz: np.ndarray, snr: Any, draws: Any, deadline: float | None) -> UploadArrays | None:
+        """:meth:`upload` of every row at once, compiled (:func:`edgefl.radio.nr_batch.nr_round`)."""
+        from edgefl.radio.nr_batch import nr_round
+
+        b = np.asarray(bits, dtype=float)
+        if not np.all(np.isfinite(b)):
+            return None  # upload() raises its error
+        cfg, t = self.cfg, pass_tables(self.cfg)
+        tb = float(cfg.transport_block_bits)
+        split = [divmod(x, tb) if x > 0 else (0.0, 0.0) for x in b.tolist()]
+        n_full = np.array([int(f) for f, _ in split], dtype=np.int64)
+        rest = np.array([r for _, r in split], dtype=float)
+        res = nr_round(np.asarray(requested, dtype=float), np.asarray(order, dtype=np.int64), b, n_full, rest,
+                       np.asarray(bandwidth_hz, dtype=float), bool(queued), deadline is not None,
+                       0.0 if deadline is None else float(deadline),
+                       snr.kind, snr.mean_db, snr.ahead, snr.state_re, snr.state_im, snr.last_t, snr.has_last,
+                       snr.used, snr.gain_map, snr.los, snr.scale, snr.doppler_hz,
+                       t.thresholds_db, t.se, t.gamma_db, t.slope, t.gap, t.chase, 1.0 - cfg.overhead,
+                       cfg.max_harq, cfg.max_rlc_retx, float(cfg.harq_rtt_s), tb,
+                       draws.prefix, draws.round, draws.workers, draws.upload)
+        snr.commit()
+        end, air, delivered, row, s, e, nbits = res
+        by_row = np.argsort(row, kind="stable")
+        return UploadArrays(end, air, delivered, row[by_row], s[by_row], e[by_row], nbits[by_row])

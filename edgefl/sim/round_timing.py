@@ -289,6 +289,35 @@ def _event_loop(access: AccessScheme, link: LinkModel, requested: np.ndarray, or
     return done
 
 
+#: rows from which links with their own upload process are played by the link's batched kernel
+#: (:meth:`LinkModel.upload_batch`, compiled) instead of one process per upload; below, the kernel's
+#: first call in a process (loading it) costs more than the processes
+BATCHED_FROM_ROWS = 64
+
+
+def batched_link_uploads(access: AccessScheme, link: LinkModel, requested: np.ndarray, order: np.ndarray,
+                         bits: np.ndarray, bandwidth_hz: np.ndarray, snr_batch: Callable[[int], Any] | None,
+                         draws: Callable[[], Any] | None, deadline: float | None) -> Uploads | None:
+    """:func:`link_uploads` by the link's batched kernel, same numbers: None when the round is small
+    (:data:`BATCHED_FROM_ROWS`), the band is neither one upload at a time nor absent, the radio
+    cannot hand over the SNRs (``snr_batch(reads)`` None) or the link has no batched form."""
+    if bits.size < BATCHED_FROM_ROWS or access.capacity not in (None, 1) or snr_batch is None or draws is None:
+        return None
+    if type(link).upload_batch is LinkModel.upload_batch:
+        return None
+    keyed = draws()
+    if keyed is None:
+        return None
+    snr = snr_batch(link.max_reads_per_upload)
+    if snr is None:
+        return None
+    out = link.upload_batch(access.capacity == 1, requested, order, bits, bandwidth_hz, snr, keyed, deadline)
+    if out is None:
+        return None
+    return Uploads(out.end, out.airtime, out.delivered, out.attempt_row, out.attempt_start, out.attempt_end,
+                   out.attempt_bits)
+
+
 def link_uploads(access: AccessScheme, link: LinkModel, requested: np.ndarray, order: np.ndarray,
                  bits: np.ndarray, bandwidth_hz: np.ndarray, snr_at: Sequence[Callable[[float], float]],
                  rngs: Sequence[Any], deadline: float | None = None) -> Uploads:
