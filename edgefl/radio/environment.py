@@ -180,7 +180,8 @@ class RadioEnvironment:
             return None
         bw = np.broadcast_to(np.asarray(bandwidth_hz, dtype=float), workers.shape).tolist()
         nf = self.cfg.noise_figure_db
-        noise = {b: self._noise_dbm_scalar(b, nf) for b in set(bw)}
+        # a bandwidth no upload can use (0: a row without bits) is never read: NaN
+        noise = {b: self._noise_dbm_scalar(b, nf) if math.isfinite(b) and b > 0 else math.nan for b in set(bw)}
         mean_db = self._ul_rx_dbm[workers] - np.array([noise[b] for b in bw], dtype=float)
         n = workers.size
         zeros = np.zeros(n)

@@ -89,7 +89,8 @@ class NRLink(LinkModel):
         from edgefl.radio.nr_batch import nr_round
 
         b = np.asarray(bits, dtype=float)
-        if not np.all(np.isfinite(b)):
+        bw = np.asarray(bandwidth_hz, dtype=float)
+        if not np.all(np.isfinite(b)) or np.any((b > 0) & ~(np.isfinite(bw) & (bw > 0))):
             return None  # upload() raises its error
         cfg, t = self.cfg, pass_tables(self.cfg)
         tb = float(cfg.transport_block_bits)
@@ -97,7 +98,7 @@ class NRLink(LinkModel):
         n_full = np.array([int(f) for f, _ in split], dtype=np.int64)
         rest = np.array([r for _, r in split], dtype=float)
         res = nr_round(np.asarray(requested, dtype=float), np.asarray(order, dtype=np.int64), b, n_full, rest,
-                       np.asarray(bandwidth_hz, dtype=float), bool(queued), deadline is not None,
+                       bw, bool(queued), deadline is not None,
                        0.0 if deadline is None else float(deadline),
                        snr.kind, snr.mean_db, snr.ahead, snr.state_re, snr.state_im, snr.last_t, snr.has_last,
                        snr.used, snr.gain_map, snr.los, snr.scale, snr.doppler_hz,
