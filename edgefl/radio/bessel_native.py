@@ -19,7 +19,7 @@ llb.add_symbol(_SYMBOL, get_cython_function_address("scipy.special.cython_specia
 
 
 @intrinsic
-def j0(typingctx, x):
+def j0(typingctx, x):  # noqa: ARG001 (numba passes the typing context)
     """J0(x) for a float64 x (compiled code only): ``double j0(double, int skip_dispatch)`` of
     scipy.special.cython_special."""
     if not isinstance(x, types.Float):
