@@ -458,21 +458,38 @@ def cut_at_deadline(up: Uploads, deadline: float | None) -> CutUploads:
         keep = ~late | span
         late_bits = np.where(keep, b, 0.0)
         return CutUploads(airtime, late, late_bits, up.attempt_row[keep], s[keep], e[keep], b[keep])
-    late_bits = np.zeros(k)
     rows = up.attempt_row
-    first = np.searchsorted(rows, np.arange(k))
-    last = np.searchsorted(rows, np.arange(k), side="right")
-    for w in range(k):
-        iv = list(zip(s[first[w]:last[w]].tolist(), e[first[w]:last[w]].tolist(), b[first[w]:last[w]].tolist()))
+    keep, e, b, air_late, late_bits = run_sequential(_cut_rows, rows.size, rows, s, e, b, late, float(deadline))
+    keep = np.asarray(keep, dtype=bool)
+    e, b = np.asarray(e, dtype=float), np.asarray(b, dtype=float)
+    airtime[late] = np.asarray(air_late, dtype=float)[late]
+    return CutUploads(airtime, late, np.asarray(late_bits, dtype=float), rows[keep], s[keep], e[keep], b[keep])
+
+
+@njit(cache=True)
+def _cut_rows(rows, s, e, b, late, deadline):
+    """:func:`edgefl.sim.participation.clip_at_deadline` of every late row's attempts (rows ascending,
+    each row's attempts in time order), with its sums: kept mask, ends and bits after the cut, air
+    time of each late row and bits of each row on the air by the deadline (sums in attempt order)."""
+    n = len(rows)
+    k = len(late)
+    keep = np.ones(n, dtype=np.bool_)
+    air = np.zeros(k)
+    bits = np.zeros(k)
+    for i in range(n):
+        w = rows[i]
         if late[w]:
-            kept, airtime[w], _ = clip_at_deadline(iv, deadline)
-            keep[first[w]:last[w]] = False
-            for j, (ks, ke, kb) in enumerate(kept):
-                keep[first[w] + j] = True
-                s[first[w] + j], e[first[w] + j], b[first[w] + j] = ks, ke, kb
-            iv = kept
-        late_bits[w] = sum(x for _, _, x in iv)
-    return CutUploads(airtime, late, late_bits, rows[keep], s[keep], e[keep], b[keep])
+            if e[i] <= deadline:
+                pass
+            elif s[i] < deadline:
+                b[i] = b[i] * (deadline - s[i]) / (e[i] - s[i])
+                e[i] = deadline
+            else:
+                keep[i] = False
+                continue
+            air[w] += e[i] - s[i]
+        bits[w] += b[i]
+    return keep, e, b, air, bits
 
 
 @dataclass(frozen=True)
