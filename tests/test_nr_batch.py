@@ -79,13 +79,13 @@ def test_batched_nr_uploads_equal_the_processes(name: str, monkeypatch):
     for r in range(4):  # rounds on the same radio: the streams carry over
         sel = np.sort(rng.choice(radio0.n_workers, size=k, replace=False)) if r % 2 else np.arange(k)
         bits = rng.choice([0.0, 1.0, 0.5 * tb, tb, 3 * tb + 17.25, 12 * tb + 0.125], size=k)
-        requested = r + rng.uniform(0, 2e-3, size=k)
-        requested[rng.random(k) < 0.3] = r + 1e-3  # ties
+        requested = 100.0 * r + rng.uniform(0, 2e-3, size=k)
+        requested[rng.random(k) < 0.3] = 100.0 * r + 1e-3  # ties
         order = np.argsort(requested, kind="stable")
         requested = net.access.request_times(requested, order)
         share = np.full(k, 1.0 / k) if net.access.capacity is None else np.ones(k)
         bw = rng.choice([0.2e6, 2e6, 40e6]) * share  # from deep fades below MCS 0 to easy
-        deadline = None if r == 0 else r + float(rng.choice([1e-3, 5e-3, 0.05]))
+        deadline = None if r == 0 else 100.0 * r + float(rng.choice([1e-3, 5e-3, 0.05]))
         radio_a, radio_b = copy.deepcopy(radio0), copy.deepcopy(radio0)
         snr_at = [rt.snr_reader(radio_a.uplink_snr, int(w), r, float(b), deadline) for w, b in zip(sel, bw)]
         rngs = [rt.keyed_link_rng(seed, r, int(w), 0) for w in sel]
@@ -99,7 +99,7 @@ def test_batched_nr_uploads_equal_the_processes(name: str, monkeypatch):
         attempts += ref.attempt_row.size
         retx += int(np.sum(np.bincount(ref.attempt_row, minlength=k) > 1))
         # the streams were left where the processes left them: the next reads agree
-        t_next = r + 0.5
+        t_next = 100.0 * r + 60.0  # after every upload of the round
         for w in range(radio0.n_workers):
             assert radio_a.uplink_snr(w, t_next, r, 1e6) == radio_b.uplink_snr(w, t_next, r, 1e6)
         radio0 = radio_a

@@ -1,4 +1,5 @@
-"""scipy's Bessel J0 callable from numba-compiled code, bit for bit the value ``scipy.special.j0`` gives.
+"""scipy's Bessel J0 (and a fused multiply-add) callable from numba-compiled code, bit for bit the
+value ``scipy.special.j0`` gives.
 
 The Gauss-Markov fading state (:mod:`edgefl.radio.fading`) is advanced with rho = J0(2 pi f_d dt)
 (Clarke/Jakes; Goldsmith, *Wireless Communications*, Sec. 3.2.1). The compiled upload kernels must
@@ -31,5 +32,21 @@ def j0(typingctx, x):  # noqa: ARG001 (numba passes the typing context)
         fn = cgutils.get_or_insert_function(builder.module, fnty, _SYMBOL)
         val = context.cast(builder, args[0], signature.args[0], types.float64)
         return builder.call(fn, [val, ir.Constant(ir.IntType(32), 0)])
+
+    return sig, codegen
+
+
+@intrinsic
+def fma(typingctx, a, b, c):  # noqa: ARG001 (numba passes the typing context)
+    """a b + c rounded once (llvm.fma; compiled code only)."""
+    if not all(isinstance(v, types.Float) for v in (a, b, c)):
+        return None
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):
+        d = ir.DoubleType()
+        fn = builder.module.declare_intrinsic("llvm.fma", [d], ir.FunctionType(d, [d, d, d]))
+        vals = [context.cast(builder, v, t, types.float64) for v, t in zip(args, signature.args)]
+        return builder.call(fn, vals)
 
     return sig, codegen

@@ -23,6 +23,7 @@ import numpy as np
 
 from edgefl.radio.config import TR38901_MODELS, ChannelConfig
 from edgefl.radio.fading import FadingBank, power_gain_from_state
+from edgefl.radio.gauss_markov import GAIN_PYTHON, GaussMarkovBank, SeedList
 from edgefl.radio.link_state import fading_streams, worker_links
 from edgefl.radio.noise import NOISE_DENSITY_DBM_HZ, thermal_noise_dbm
 from edgefl.radio import snr_batch as sb
@@ -118,10 +119,11 @@ class RadioEnvironment:
             self._ul = FadingBank.of_streams(fading_streams(cfg, self.links, seed, downlink=False))
             self._dl = FadingBank.of_streams(fading_streams(cfg, self.links, seed, downlink=True))
             return
-        self._ul = FadingBank(cfg.fading, cfg.correlation,
-                              [np.random.SeedSequence(seed, spawn_key=(_UPLINK, i)) for i in range(k)])
-        self._dl = FadingBank(cfg.fading, cfg.correlation,
-                              [np.random.SeedSequence(seed, spawn_key=(_DOWNLINK, i)) for i in range(k)])
+        # plain links: one bank per direction, arrays over the workers (Gauss-Markov: compiled)
+        bank = GaussMarkovBank if cfg.fading.model != "none" and cfg.correlation.kind == "gauss_markov" \
+            else FadingBank
+        self._ul = bank(cfg.fading, cfg.correlation, SeedList(seed, _UPLINK, k))
+        self._dl = bank(cfg.fading, cfg.correlation, SeedList(seed, _DOWNLINK, k))
 
     # ---- mean (large-scale) SNR -------------------------------------------------
     def mean_uplink_snr_db(self, bandwidth_hz: float | np.ndarray) -> np.ndarray:
@@ -176,7 +178,7 @@ class RadioEnvironment:
         per-upload block fading, Nakagami Gauss-Markov fading): the caller reads it call by call."""
         workers = np.asarray(workers, dtype=np.int64)
         bank = self._ul
-        if self._trace is not None or (not bank.vectorised and bank._fading is None):
+        if self._trace is not None or not isinstance(bank, (FadingBank, GaussMarkovBank)) or bank._fading is None:
             return None
         bw = np.broadcast_to(np.asarray(bandwidth_hz, dtype=float), workers.shape).tolist()
         nf = self.cfg.noise_figure_db
@@ -184,49 +186,28 @@ class RadioEnvironment:
         noise = {b: self._noise_dbm_scalar(b, nf) if math.isfinite(b) and b > 0 else math.nan for b in set(bw)}
         mean_db = self._ul_rx_dbm[workers] - np.array([noise[b] for b in bw], dtype=float)
         n = workers.size
-        zeros = np.zeros(n)
+        if isinstance(bank, GaussMarkovBank):
+            if bank.gain_map == GAIN_PYTHON or reads > 256:
+                return None
+            bank.lookahead(workers, max(1, int(reads)))
+            return sb.UplinkSnrBatch(sb.KIND_GAUSS_MARKOV, mean_db, workers, bank.buf, bank.pos, bank.state_re,
+                                     bank.state_im, bank.last_t, bank.has_last, bank.gain_map, bank.los,
+                                     bank.scale, bank.doppler_hz, int(round))
         fading, corr = bank._fading, bank._corr
         if fading.model == "none":
-            return sb.UplinkSnrBatch(sb.KIND_NONE, mean_db, np.zeros((n, 1), dtype=complex), zeros, zeros.copy(),
-                                     zeros.copy(), np.zeros(n, dtype=bool), round=int(round))
-        if bank.vectorised:
-            if corr.kind != "block_round":
-                return None
-            ahead = bank.peek_round_gains(workers, int(round)).astype(complex).reshape(n, 1)
-
-            def apply_block(b: sb.UplinkSnrBatch) -> None:
-                read = workers[b.used > 0]
-                if read.size:
-                    bank.gains(read, 0.0, int(round))
-
-            return sb.UplinkSnrBatch(sb.KIND_BLOCK_ROUND, mean_db, ahead, zeros, zeros.copy(), zeros.copy(),
-                                     np.zeros(n, dtype=bool), round=int(round), apply=apply_block)
-        if fading.model not in ("rayleigh", "rician"):
+            return sb.UplinkSnrBatch.plain(sb.KIND_NONE, mean_db, np.zeros((n, 1), dtype=complex), int(round))
+        if corr.kind != "block_round":
             return None
-        streams = [bank[w] for w in workers.tolist()]
-        ahead = np.empty((n, max(1, int(reads))), dtype=complex)
-        st_re, st_im, last_t = np.zeros(n), np.zeros(n), np.zeros(n)
-        has_last = np.zeros(n, dtype=bool)
-        for i, s in enumerate(streams):
-            ahead[i] = s.peek(ahead.shape[1])
-            state, t_last = s.gauss_markov_state()
-            st_re[i], st_im[i] = state.real, state.imag
-            if t_last is not None:
-                has_last[i], last_t[i] = True, t_last
+        ahead = bank.peek_round_gains(workers, int(round)).astype(complex).reshape(n, 1)
 
-        def apply_gm(b: sb.UplinkSnrBatch) -> None:
-            for i in np.flatnonzero(b.used > 0).tolist():
-                streams[i].advance(int(b.used[i]), complex(b.state_re[i], b.state_im[i]), float(b.last_t[i]))
+        def apply_block(b: sb.UplinkSnrBatch) -> None:
+            read = workers[b.used > 0]
+            if read.size:
+                bank.gains(read, 0.0, int(round))
 
-        los, scale = (0.0, 1.0)
-        gain_map = sb.GAIN_RAYLEIGH
-        if fading.model == "rician":
-            from edgefl.radio.fading import rician_los_and_scale
-
-            los, scale = rician_los_and_scale(fading.k_factor_db)
-            gain_map = sb.GAIN_RICIAN
-        return sb.UplinkSnrBatch(sb.KIND_GAUSS_MARKOV, mean_db, ahead, st_re, st_im, last_t, has_last, gain_map,
-                                 los, scale, float(corr.doppler_hz), int(round), apply=apply_gm)
+        out = sb.UplinkSnrBatch.plain(sb.KIND_BLOCK_ROUND, mean_db, ahead, int(round))
+        out.apply = apply_block
+        return out
 
     def downlink_snr(self, t: float, round: int, bandwidth_hz: float, workers: np.ndarray | None = None) -> np.ndarray:
         """Linear SNR of a broadcast starting at time ``t`` in round ``round``: (K,) for all workers,

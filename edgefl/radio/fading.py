@@ -216,7 +216,7 @@ class FadingBank:
         if not self.vectorised:
             self._streams = [FadingStream(fading, correlation, s) for s in seeds]
             return
-        self._seeds = list(seeds)
+        self._seeds = seeds  # indexed at a worker's first draw (a list, or a lazy sequence)
         self._rngs: list[np.random.Generator | None] = [None] * k  # created at the first draw
         self._buf = np.empty((k, _BATCH))
         self._pos = np.full(k, _BATCH)

@@ -17,12 +17,11 @@ start, the queue), so the loop is sequential and compiled (numba).
 from __future__ import annotations
 
 import heapq
-import math
 
 import numpy as np
 from numba import njit
 
-from edgefl.radio.bessel_native import j0
+from edgefl.radio.gauss_markov import gm_gain, gm_read
 from edgefl.radio.keyed_draws import next_double, seed_state
 from edgefl.radio.nr_pass import mcs_row, undecoded_probability
 
@@ -31,53 +30,26 @@ PAST_DEADLINE_SNR = 1e3
 
 
 @njit(cache=True)
-def _snr(w, t, has_deadline, deadline, kind, mean_db, ahead, st_re, st_im, last_t, has_last, used, gain_map, los,
-         scale, doppler):
-    """SNR of row w's pass starting at t (RadioEnvironment.uplink_snr via the round_timing.snr_reader)."""
+def _snr(w, t, has_deadline, deadline, kind, mean_db, ids, buf, pos, st_re, st_im, last_t, has_last, used, gain_map,
+         los, scale, doppler, fused, two):
+    """SNR of row w's pass starting at t (RadioEnvironment.uplink_snr via round_timing.snr_reader)."""
     if has_deadline and t >= deadline:
         return PAST_DEADLINE_SNR
     base = 10.0 ** (mean_db[w] / 10.0)
+    used[w] += 1
     if kind == 0:
         return base * 1.0
+    i = ids[w]
     if kind == 1:
-        used[w] += 1
-        return base * ahead[w, 0].real
-    # Gauss-Markov: FadingStream.raw, then power_gain_from_state (CPython complex arithmetic spelt out)
-    if not has_last[w]:
-        c = ahead[w, used[w]]
-        used[w] += 1
-        st_re[w] = c.real
-        st_im[w] = c.imag
-    else:
-        dt = t - last_t[w]
-        if dt < 0:
-            raise ValueError("t must not decrease on a fading stream")
-        if dt > 0:
-            rho = j0(2.0 * math.pi * doppler * dt)
-            c = ahead[w, used[w]]
-            used[w] += 1
-            s = math.sqrt(max(0.0, 1.0 - rho * rho))
-            a = st_re[w]
-            b = st_im[w]
-            st_re[w] = (rho * a - 0.0 * b) + (s * c.real - 0.0 * c.imag)
-            st_im[w] = (rho * b + 0.0 * a) + (s * c.imag + 0.0 * c.real)
-    last_t[w] = t
-    has_last[w] = True
-    a = st_re[w]
-    b = st_im[w]
-    if gain_map == 1:  # rician: |los + scale h|^2
-        ra = scale * a - 0.0 * b
-        rb = scale * b + 0.0 * a
-        a = los + ra
-        b = 0.0 + rb
-    h = math.hypot(a, b)
-    return base * (h * h)
+        return base * buf[i, 0].real
+    gm_read(i, t, buf, pos, st_re, st_im, last_t, has_last, doppler)
+    return base * gm_gain(i, st_re, st_im, gain_map, los, scale, fused, two)
 
 
 @njit(cache=True)
 def nr_round(requested, order, bits, n_full, rest, bandwidth, queued, has_deadline, deadline,
-             kind, mean_db, ahead, st_re, st_im, last_t, has_last, used, gain_map, los, scale, doppler,
-             thresholds_db, se, gamma_db, slope, gap, chase, keep, max_harq, max_rlc, rtt, tb_bits,
+             kind, mean_db, ids, buf, pos, st_re, st_im, last_t, has_last, used, gain_map, los, scale, doppler,
+             fused, two, thresholds_db, se, gamma_db, slope, gap, chase, keep, max_harq, max_rlc, rtt, tb_bits,
              prefix, rnd, workers, upload):
     """Play every row's upload; returns (end, airtime, delivered, attempt row, start, end, bits) with
     the attempts in the order they ended. See the module docstring."""
@@ -145,8 +117,8 @@ def nr_round(requested, order, bits, n_full, rest, bandwidth, queued, has_deadli
             ph = 1
         if ph == 1:
             if bits[w] > 0:
-                snr = _snr(w, t, has_deadline, deadline, kind, mean_db, ahead, st_re, st_im, last_t, has_last, used,
-                           gain_map, los, scale, doppler)
+                snr = _snr(w, t, has_deadline, deadline, kind, mean_db, ids, buf, pos, st_re, st_im, last_t, has_last,
+                           used, gain_map, los, scale, doppler, fused, two)
                 if n_snrs[w] == 0:
                     row_mcs[w] = mcs_row(snr, thresholds_db, se)
                 snrs[w, n_snrs[w]] = snr

@@ -30,15 +30,18 @@ GAIN_RICIAN = 1
 
 @dataclass
 class UplinkSnrBatch:
-    """Rows = the round's uploads. SNR of a read at t: 10^(mean_db/10) x gain, the gain by ``kind``
-    from ``ahead[row]`` (the stream's next draws: block gains in the real part, or CN(0, 1) values),
-    Gauss-Markov from (``state_re``, ``state_im``) at ``last_t`` (``has_last`` False: never read).
-    The kernel writes ``used`` (draws taken per row) and the state arrays in place; :meth:`commit`
-    then moves the radio's streams on."""
+    """Rows = the round's uploads. SNR of a read at t: 10^(mean_db/10) x gain, the gain by ``kind``:
+    block fading per round ``buf[ids[row], 0]`` (real part); Gauss-Markov the state of stream
+    ``ids[row]`` (arrays over the radio's workers: draws ``buf[i, pos[i]:]``, state
+    (``state_re``, ``state_im``) at ``last_t`` if ``has_last``; :mod:`edgefl.radio.gauss_markov`),
+    which the kernel advances in place. The kernel counts the reads per row in ``used``;
+    :meth:`commit` then moves the radio on where its state lives elsewhere (block fading)."""
 
     kind: int
     mean_db: np.ndarray
-    ahead: np.ndarray  # (rows, m) complex128
+    ids: np.ndarray
+    buf: np.ndarray
+    pos: np.ndarray
     state_re: np.ndarray
     state_im: np.ndarray
     last_t: np.ndarray
@@ -54,6 +57,14 @@ class UplinkSnrBatch:
     def __post_init__(self) -> None:
         if self.used is None:
             self.used = np.zeros(self.mean_db.size, dtype=np.int64)
+
+    @classmethod
+    def plain(cls, kind: int, mean_db: np.ndarray, buf: np.ndarray, round: int) -> UplinkSnrBatch:
+        """A batch whose rows are their own streams (no Gauss-Markov state)."""
+        n = mean_db.size
+        z = np.zeros(n)
+        return cls(kind, mean_db, np.arange(n, dtype=np.int64), buf, np.zeros(n, dtype=np.int64), z, z.copy(),
+                   z.copy(), np.zeros(n, dtype=bool), round=round)
 
     def commit(self) -> None:
         """Move the radio's fading streams to where the kernel's reads left them."""
