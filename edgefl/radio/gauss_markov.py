@@ -140,6 +140,8 @@ class GaussMarkovBank:
         self.size = k
         self._seeds = seeds
         self._rngs: list[np.random.Generator | None] = [None] * k
+        self._taken = np.zeros(k, dtype=np.int64)  # batches of draws taken per worker
+        self._first = _first_batches(seeds)
         self.buf = np.zeros((k, 2 * _BATCH), dtype=complex)  # rows filled on demand (pages untouched till then)
         self.pos = np.zeros(k, dtype=np.int64)
         self.filled = np.zeros(k, dtype=np.int64)
@@ -169,11 +171,27 @@ class GaussMarkovBank:
         for w in short.tolist():
             rest = int(self.filled[w] - self.pos[w])
             self.buf[w, :rest] = self.buf[w, self.pos[w]:self.filled[w]].copy()
-            rng = self._rngs[w]
-            if rng is None:
-                rng = self._rngs[w] = np.random.default_rng(self._seeds[w])
-            self.buf[w, rest:rest + _BATCH] = complex_normal(rng, _BATCH)
+            self.buf[w, rest:rest + _BATCH] = self._next_batch(w)
             self.pos[w], self.filled[w] = 0, rest + _BATCH
+
+    def _next_batch(self, w: int) -> np.ndarray:
+        """Worker w's next ``_BATCH`` draws. The first comes from the process-wide memo of first batches
+        when another bank of the same seeds drew it already (the planner's scenario variants share
+        their seeds): drawing a generator and its first batch costs more than a round's uploads."""
+        first = self._first is not None and self._taken[w] == 0
+        if first and w in self._first:
+            self._taken[w] = 1
+            return self._first[w]
+        rng = self._rngs[w]
+        if rng is None:
+            rng = self._rngs[w] = np.random.default_rng(self._seeds[w])
+            for _ in range(int(self._taken[w])):  # batches taken from the memo: the generator moves past them
+                complex_normal(rng, _BATCH)
+        batch = complex_normal(rng, _BATCH)
+        if first:
+            self._first[w] = batch
+        self._taken[w] += 1
+        return batch
 
     def _advance(self, workers: np.ndarray, t: float, with_gains: bool) -> np.ndarray:
         if not math.isfinite(t):
@@ -203,6 +221,22 @@ class GaussMarkovBank:
         out = np.empty(self.size, dtype=complex)
         out.real, out.imag = self.state_re, self.state_im
         return out
+
+
+_FIRST_BATCHES: dict[tuple[int, int, int], dict[int, np.ndarray]] = {}
+_FIRST_BATCHES_KEPT = 4  # seed families remembered
+
+
+def _first_batches(seeds: Sequence[np.random.SeedSequence]) -> dict[int, np.ndarray] | None:
+    """The memo of first batches of a :class:`SeedList` family (None for other seed lists)."""
+    if not isinstance(seeds, SeedList):
+        return None
+    key = (seeds.seed, seeds.key, seeds.n)
+    if key not in _FIRST_BATCHES:
+        while len(_FIRST_BATCHES) >= _FIRST_BATCHES_KEPT:
+            _FIRST_BATCHES.pop(next(iter(_FIRST_BATCHES)))
+        _FIRST_BATCHES[key] = {}
+    return _FIRST_BATCHES[key]
 
 
 class SeedList(Sequence):
