@@ -24,7 +24,7 @@ import numpy as np
 from edgefl.radio.config import TR38901_MODELS, ChannelConfig
 from edgefl.radio.fading import FadingBank, power_gain_from_state
 from edgefl.radio.gauss_markov import GAIN_PYTHON, GaussMarkovBank, SeedList
-from edgefl.radio.link_state import fading_streams, worker_links
+from edgefl.radio.link_state import fading_streams, shadow_normals, worker_links
 from edgefl.radio.noise import NOISE_DENSITY_DBM_HZ, thermal_noise_dbm
 from edgefl.radio import snr_batch as sb
 from edgefl.radio.trace import ChannelTrace
@@ -93,14 +93,9 @@ class RadioEnvironment:
         self.h_ut_m = self.links.h_ut_m  # indoor workers may be placed on a floor (o2i.indoor_height)
         self.distance_3d_m = np.sqrt(self.distance_2d_m**2 + (self.h_bs_m - self.h_ut_m) ** 2)
         self.pathloss_db = self.links.pathloss_db
-        self.shadowing_db = self.links.shadowing_db if not self.links.plain else np.array(
-            [
-                np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SHADOW, i))).normal(
-                    0.0, cfg.shadowing_sigma_db
-                )
-                for i in range(k)
-            ]
-        )
+        # plain: Generator.normal(0, sigma) of each worker's shadowing generator = 0 + sigma z, z its standard normal
+        self.shadowing_db = self.links.shadowing_db if not self.links.plain else (
+            0.0 + cfg.shadowing_sigma_db * shadow_normals(seed, k))
         # Received power at 0 dB noise reference; SNR = rx - noise(B).
         self._ul_rx_dbm = tx - self.pathloss_db - self.shadowing_db
         self._dl_rx_dbm = self.server_tx_dbm - self.pathloss_db - self.shadowing_db
