@@ -21,7 +21,7 @@ def test_bank_equals_streams(name: str):
     k = 12
     seeds = SeedList(5, 100 + len(name), k)
     for _ in range(2):  # the second bank of the same seeds takes its first batches from the memo of the first
-        bank = GaussMarkovBank(fading, corr, seeds)
+        bank = GaussMarkovBank(fading, corr, seeds, ahead=40)
         streams = [FadingStream(fading, corr, seeds[i]) for i in range(k)]
         rng = np.random.default_rng(0)
         t = 0.0
@@ -37,7 +37,7 @@ def test_bank_equals_streams(name: str):
             else:  # a few distinct workers, some draws taken ahead first
                 ws = rng.choice(k, size=int(rng.integers(1, k)), replace=False)
                 if how == 3:
-                    bank.lookahead(ws, int(rng.integers(1, 40)))
+                    bank.lookahead(ws, int(rng.integers(1, 41)))
                 ref = np.array([streams[w].gain(t, step) for w in ws])
                 assert np.array_equal(bank.gains(ws, t, step), ref)
         assert np.all(bank._taken >= 2)  # past the first batch (memo), into the generator

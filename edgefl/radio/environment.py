@@ -30,6 +30,9 @@ from edgefl.radio import snr_batch as sb
 from edgefl.radio.trace import ChannelTrace
 
 _SHADOW, _UPLINK, _DOWNLINK = 0, 1, 2
+#: fading draws of one upload a compiled upload kernel can be handed (NR: max_harq (max_rlc_retx + 1),
+#: 20 by default); uploads that may read more are played by their processes
+UPLINK_DRAWS_AHEAD = 64
 
 
 class RadioEnvironment:
@@ -117,7 +120,8 @@ class RadioEnvironment:
         # plain links: one bank per direction, arrays over the workers (Gauss-Markov: compiled)
         bank = GaussMarkovBank if cfg.fading.model != "none" and cfg.correlation.kind == "gauss_markov" \
             else FadingBank
-        self._ul = bank(cfg.fading, cfg.correlation, SeedList(seed, _UPLINK, k))
+        self._ul = bank(cfg.fading, cfg.correlation, SeedList(seed, _UPLINK, k), *(
+            (UPLINK_DRAWS_AHEAD,) if bank is GaussMarkovBank else ()))
         self._dl = bank(cfg.fading, cfg.correlation, SeedList(seed, _DOWNLINK, k))
 
     # ---- mean (large-scale) SNR -------------------------------------------------
@@ -182,7 +186,7 @@ class RadioEnvironment:
         mean_db = self._ul_rx_dbm[workers] - np.array([noise[b] for b in bw], dtype=float)
         n = workers.size
         if isinstance(bank, GaussMarkovBank):
-            if bank.gain_map == GAIN_PYTHON or reads > 256:
+            if bank.gain_map == GAIN_PYTHON or reads > bank.ahead:
                 return None
             bank.lookahead(workers, max(1, int(reads)))
             return sb.UplinkSnrBatch(sb.KIND_GAUSS_MARKOV, mean_db, workers, bank.buf, bank.pos, bank.state_re,

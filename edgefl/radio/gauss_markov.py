@@ -60,7 +60,7 @@ def gm_read(i, t, buf, pos, st_re, st_im, last_t, has_last, doppler):
 def np_cabs(a, b, fused):
     """|a + bi| as numpy's complex ``absolute`` loop computes it (numpy/_core/src/umath/
     loops_unary_complex.dispatch.c.src, finite values): L sqrt(r r + 1), L = max(|a|, |b|),
-    r = min / L (0 when L = 0), r r + 1 fused when numpy's loop uses FMA (:data:`NUMPY_CABS_FUSED`)."""
+    r = min / L (0 when L = 0), r r + 1 fused when numpy's loop uses FMA (:func:`numpy_cabs_fused`)."""
     x = abs(a)
     y = abs(b)
     if not (math.isfinite(x) and math.isfinite(y)):
@@ -120,8 +120,15 @@ def _cabs_many(a, b, fused):
     return out
 
 
-#: numpy's complex absolute fuses r r + 1 on this machine (None: np_cabs cannot reproduce it)
-NUMPY_CABS_FUSED = _numpy_cabs_variant()
+_CABS_VARIANT: list[bool | None] = []
+
+
+def numpy_cabs_fused() -> bool | None:
+    """Whether numpy's complex absolute fuses r r + 1 on this machine (None: :func:`np_cabs` cannot
+    reproduce it, so the compiled gains are not used); probed once per process, when first asked."""
+    if not _CABS_VARIANT:
+        _CABS_VARIANT.append(_numpy_cabs_variant())
+    return _CABS_VARIANT[0]
 
 
 class GaussMarkovBank:
@@ -132,7 +139,7 @@ class GaussMarkovBank:
     returns_state = True
 
     def __init__(self, fading: FadingConfig, correlation: CorrelationConfig,
-                 seeds: Sequence[np.random.SeedSequence]) -> None:
+                 seeds: Sequence[np.random.SeedSequence], ahead: int = 1) -> None:
         if fading.model == "none" or correlation.kind != "gauss_markov":
             raise ValueError("GaussMarkovBank is for Gauss-Markov correlation with a fading model")
         self._fading, self._corr = fading, correlation
@@ -142,7 +149,10 @@ class GaussMarkovBank:
         self._rngs: list[np.random.Generator | None] = [None] * k
         self._taken = np.zeros(k, dtype=np.int64)  # batches of draws taken per worker
         self._first = _first_batches(seeds)
-        self.buf = np.zeros((k, 2 * _BATCH), dtype=complex)  # rows filled on demand (pages untouched till then)
+        # draws at hand per worker: a batch, plus up to ``ahead`` - 1 left from the previous one (lookahead);
+        # rows filled on demand (pages untouched till then)
+        self.ahead = max(1, int(ahead))
+        self.buf = np.zeros((k, _BATCH + self.ahead - 1), dtype=complex)
         self.pos = np.zeros(k, dtype=np.int64)
         self.filled = np.zeros(k, dtype=np.int64)
         self.state_re = np.zeros(k)
@@ -151,7 +161,8 @@ class GaussMarkovBank:
         self.has_last = np.zeros(k, dtype=np.bool_)
         self.doppler_hz = float(correlation.doppler_hz)
         self.los, self.scale = 0.0, 1.0
-        if NUMPY_CABS_FUSED is None:
+        self.fused = numpy_cabs_fused()
+        if self.fused is None:
             self.gain_map = GAIN_PYTHON
         elif fading.model == "rayleigh":
             self.gain_map = GAIN_RAYLEIGH
@@ -162,10 +173,10 @@ class GaussMarkovBank:
             self.gain_map = GAIN_PYTHON
 
     def lookahead(self, workers: np.ndarray, m: int) -> None:
-        """Make sure each of ``workers`` has its next ``m`` <= ``_BATCH`` draws at hand (batches are
+        """Make sure each of ``workers`` has its next ``m`` <= :attr:`ahead` draws at hand (batches are
         drawn ahead in their order, so the sequence does not change)."""
-        if m > _BATCH:
-            raise ValueError(f"at most {_BATCH} draws ahead, asked for {m}")
+        if m > self.ahead:
+            raise ValueError(f"this bank keeps at most {self.ahead} draws ahead, asked for {m}")
         workers = np.asarray(workers, dtype=np.int64)
         short = workers[self.filled[workers] - self.pos[workers] < m]
         for w in short.tolist():
@@ -200,7 +211,7 @@ class GaussMarkovBank:
         out = np.empty(workers.size)
         gain_map = self.gain_map if with_gains else GAIN_PYTHON
         _advance(workers, float(t), self.buf, self.pos, self.state_re, self.state_im, self.last_t, self.has_last,
-                 self.doppler_hz, gain_map, self.los, self.scale, bool(NUMPY_CABS_FUSED), 2.0, out)
+                 self.doppler_hz, gain_map, self.los, self.scale, bool(self.fused), 2.0, out)
         if with_gains and self.gain_map == GAIN_PYTHON:
             out = np.array([float(power_gain_from_state(self._fading, complex(self.state_re[w], self.state_im[w])))
                             for w in workers.tolist()])

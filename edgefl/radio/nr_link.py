@@ -86,7 +86,7 @@ class NRLink(LinkModel):
     def upload_batch(self, queued: bool, requested: np.ndarray, order: np.ndarray, bits: np.ndarray,
                      bandwidth_hz: np.ndarray, snr: Any, draws: Any, deadline: float | None) -> UploadArrays | None:
         """:meth:`upload` of every row at once, compiled (:func:`edgefl.radio.nr_batch.nr_round`)."""
-        from edgefl.radio.gauss_markov import NUMPY_CABS_FUSED
+        from edgefl.radio.gauss_markov import numpy_cabs_fused
         from edgefl.radio.nr_batch import nr_round
 
         b = np.asarray(bits, dtype=float)
@@ -103,7 +103,7 @@ class NRLink(LinkModel):
                        0.0 if deadline is None else float(deadline),
                        snr.kind, snr.mean_db, snr.ids, snr.buf, snr.pos, snr.state_re, snr.state_im, snr.last_t,
                        snr.has_last, snr.used, snr.gain_map, snr.los, snr.scale, snr.doppler_hz,
-                       bool(NUMPY_CABS_FUSED), 2.0,
+                       bool(numpy_cabs_fused()), 2.0,
                        t.thresholds_db, t.se, t.gamma_db, t.slope, t.gap, t.chase, 1.0 - cfg.overhead,
                        cfg.max_harq, cfg.max_rlc_retx, float(cfg.harq_rtt_s), tb,
                        draws.prefix, draws.round, draws.workers, draws.upload)
