@@ -459,7 +459,11 @@ def cut_at_deadline(up: Uploads, deadline: float | None) -> CutUploads:
         late_bits = np.where(keep, b, 0.0)
         return CutUploads(airtime, late, late_bits, up.attempt_row[keep], s[keep], e[keep], b[keep])
     rows = up.attempt_row
-    keep, e, b, air_late, late_bits = run_sequential(_cut_rows, rows.size, rows, s, e, b, late, float(deadline))
+    args = (rows, s, e, b, late, float(deadline))
+    if rows.size >= 4 * BATCHED_FROM_ROWS:  # a batched link's round: compiled code is loaded already
+        keep, e, b, air_late, late_bits = _cut_rows(*args)
+    else:
+        keep, e, b, air_late, late_bits = run_sequential(_cut_rows, rows.size, *args)
     keep = np.asarray(keep, dtype=bool)
     e, b = np.asarray(e, dtype=float), np.asarray(b, dtype=float)
     airtime[late] = np.asarray(air_late, dtype=float)[late]
