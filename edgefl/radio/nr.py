@@ -69,7 +69,6 @@ from functools import lru_cache
 import numpy as np
 
 from edgefl.radio.nr_config import NRLinkConfig
-from edgefl.radio.nr_pass import bits_sum, mcs_row, undecoded_probability
 
 LN9 = math.log(9.0)
 
@@ -247,6 +246,8 @@ class HarqTransfer:
         """Record the pass SNR; return (payload bits on the air, MCS row)."""
         if self.done or self.lost:
             raise RuntimeError("the transfer is over (all TBs decoded or the upload lost); no pass to start")
+        from edgefl.radio.nr_pass import bits_sum, mcs_row  # compiled; not at import (scenario loading stays light)
+
         if not self._snrs:
             self.mcs_row = int(mcs_row(float(snr_linear), self._t.thresholds_db, self._t.se))
         self._snrs.append(float(snr_linear))
@@ -256,6 +257,8 @@ class HarqTransfer:
 
     def end_pass(self) -> bool:
         """Draw which TBs failed this pass; return True when the transfer is over (decoded or lost)."""
+        from edgefl.radio.nr_pass import undecoded_probability
+
         t = self._t
         q_now = float(undecoded_probability(np.array(self._snrs), len(self._snrs), float(t.gamma_db[self.mcs_row]),
                                             t.slope, t.gap, t.chase))

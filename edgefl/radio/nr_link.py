@@ -95,9 +95,9 @@ class NRLink(LinkModel):
             return None  # upload() raises its error
         cfg, t = self.cfg, pass_tables(self.cfg)
         tb = float(cfg.transport_block_bits)
-        split = [divmod(x, tb) if x > 0 else (0.0, 0.0) for x in b.tolist()]
-        n_full = np.array([int(f) for f, _ in split], dtype=np.int64)
-        rest = np.array([r for _, r in split], dtype=float)
+        # transport_blocks of each upload: numpy's divmod is Python's float divmod
+        n_full, rest = np.divmod(np.where(b > 0, b, 0.0), tb)
+        n_full = n_full.astype(np.int64)
         res = nr_round(np.asarray(requested, dtype=float), np.asarray(order, dtype=np.int64), b, n_full, rest,
                        bw, bool(queued), deadline is not None,
                        0.0 if deadline is None else float(deadline),
