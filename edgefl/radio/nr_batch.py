@@ -16,8 +16,6 @@ start, the queue), so the loop is sequential and compiled (numba).
 
 from __future__ import annotations
 
-import heapq
-
 import numpy as np
 from numba import njit
 
@@ -44,6 +42,54 @@ def _snr(w, t, has_deadline, deadline, kind, mean_db, ids, buf, pos, st_re, st_i
         return base * buf[i, 0].real
     gm_read(i, t, buf, pos, st_re, st_im, last_t, has_last, doppler)
     return base * gm_gain(i, st_re, st_im, gain_map, los, scale, fused, two)
+
+
+@njit(cache=True)
+def _hpush(ht, hs, hr, n, t, s, r):
+    """Push event (time t, sequence s, row r) on the binary heap of n events ordered by (t, s)."""
+    i = n
+    while i > 0:
+        p = (i - 1) >> 1
+        if ht[p] < t or (ht[p] == t and hs[p] < s):
+            break
+        ht[i] = ht[p]
+        hs[i] = hs[p]
+        hr[i] = hr[p]
+        i = p
+    ht[i] = t
+    hs[i] = s
+    hr[i] = r
+    return n + 1
+
+
+@njit(cache=True)
+def _hpop(ht, hs, hr, n):
+    """Pop the earliest event (smallest (t, s)): returns (t, s, r, events left)."""
+    t0 = ht[0]
+    s0 = hs[0]
+    r0 = hr[0]
+    n -= 1
+    t = ht[n]
+    s = hs[n]
+    r = hr[n]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and (ht[c + 1] < ht[c] or (ht[c + 1] == ht[c] and hs[c + 1] < hs[c])):
+            c += 1
+        if t < ht[c] or (t == ht[c] and s < hs[c]):
+            break
+        ht[i] = ht[c]
+        hs[i] = hs[c]
+        hr[i] = hr[c]
+        i = c
+    if n > 0:
+        ht[i] = t
+        hs[i] = s
+        hr[i] = r
+    return t0, s0, r0, n
 
 
 @njit(cache=True)
@@ -81,14 +127,17 @@ def nr_round(requested, order, bits, n_full, rest, bandwidth, queued, has_deadli
     q_head = 0
     q_len = 0
     holder = -1
-    heap = [(0.0, 0, 0)]
-    heap.pop()
+    # events (time, sequence, row), earliest first, ties in the order scheduled; a row has at most one pending
+    ht = np.empty(2 * k + 2)
+    hs = np.empty(2 * k + 2, dtype=np.int64)
+    hr = np.empty(2 * k + 2, dtype=np.int64)
+    hn = 0
     seq = 0
     for w in order:
-        heapq.heappush(heap, (requested[w], seq, w))
+        hn = _hpush(ht, hs, hr, hn, requested[w], seq, w)
         seq += 1
-    while len(heap) > 0:
-        t, _, w = heapq.heappop(heap)
+    while hn > 0:
+        t, _, w, hn = _hpop(ht, hs, hr, hn)
         if not started[w] and has_deadline and (t > deadline or (t == deadline and bits[w] > 0)):
             if queued and holder == w:  # granted but not begun: pass the band on
                 holder = -1
@@ -96,7 +145,7 @@ def nr_round(requested, order, bits, n_full, rest, bandwidth, queued, has_deadli
                     holder = qbuf[q_head]
                     q_head = (q_head + 1) % (k + 1)
                     q_len -= 1
-                    heapq.heappush(heap, (t, seq, holder))
+                    hn = _hpush(ht, hs, hr, hn, t, seq, holder)
                     seq += 1
             end[w] = np.inf
             started[w] = True  # over: no further event of this row exists
@@ -107,7 +156,7 @@ def nr_round(requested, order, bits, n_full, rest, bandwidth, queued, has_deadli
             if queued:
                 if holder < 0:
                     holder = w
-                    heapq.heappush(heap, (t, seq, w))
+                    hn = _hpush(ht, hs, hr, hn, t, seq, w)
                     seq += 1
                 else:
                     qbuf[(q_head + q_len) % (k + 1)] = w
@@ -138,7 +187,7 @@ def nr_round(requested, order, bits, n_full, rest, bandwidth, queued, has_deadli
                 phase[w] = 3
             pass_start[w] = t
             started[w] = True
-            heapq.heappush(heap, (t + dur, seq, w))
+            hn = _hpush(ht, hs, hr, hn, t + dur, seq, w)
             seq += 1
             continue
         # a pass ends: release the band, then the HARQ outcome
@@ -148,7 +197,7 @@ def nr_round(requested, order, bits, n_full, rest, bandwidth, queued, has_deadli
                 holder = qbuf[q_head]
                 q_head = (q_head + 1) % (k + 1)
                 q_len -= 1
-                heapq.heappush(heap, (t, seq, holder))
+                hn = _hpush(ht, hs, hr, hn, t, seq, holder)
                 seq += 1
         iv_row[n_iv] = w
         iv_s[n_iv] = pass_start[w]
@@ -192,6 +241,6 @@ def nr_round(requested, order, bits, n_full, rest, bandwidth, queued, has_deadli
             phase[w] = -1
         else:
             phase[w] = 0
-            heapq.heappush(heap, (t + rtt, seq, w))
+            hn = _hpush(ht, hs, hr, hn, t + rtt, seq, w)
             seq += 1
     return end, air, delivered, iv_row[:n_iv], iv_s[:n_iv], iv_e[:n_iv], iv_b[:n_iv]
