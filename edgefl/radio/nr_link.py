@@ -12,6 +12,11 @@ bits / (B SE_m (1 - overhead)); failures are drawn per TB from the combined-SNR 
 (:class:`edgefl.radio.nr.HarqTransfer`); failed TBs go again after ``harq_rtt_s``. Under
 TDMA each pass requests the band afresh, so other workers' uploads use it during the round trip.
 An upload whose TBs exhaust ``max_rlc_retx`` fresh HARQ processes ends with ``delivered=False``.
+
+:meth:`NRLink.upload_batch` plays a whole round's uploads at once in a compiled event loop
+(:mod:`edgefl.radio.nr_batch`) with the same pass functions (:mod:`edgefl.radio.nr_pass`), the
+radio's SNR arithmetic and the uploads' keyed draws, so it returns the numbers the processes give
+(tests/test_nr_batch.py, tests/test_timing_core_equality.py).
 """
 
 from __future__ import annotations
