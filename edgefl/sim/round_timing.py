@@ -12,6 +12,9 @@ engine plays them) as array code over the round's rows (participants), without S
   uploads given up on): the link's own generator driven by a minimal event loop (a clock with
   ``now``/``timeout`` and a first-come-first-served band with ``request``/``release``), so the
   link's arithmetic is its own and the times are SimPy's (``now + delay``);
+  :func:`batched_link_uploads` - the same by the link's batched kernel where it has one (NR:
+  :meth:`edgefl.radio.nr_link.NRLink.upload_batch`, one compiled event loop over the round's
+  uploads, the radio's SNR arithmetic and the uploads' keyed draws handed over), same numbers;
 * :func:`cut_at_deadline` - late uploads cut at the round deadline (what went out is charged);
 * :func:`server_pass` / :func:`one_decode_pass` - the server's successive decoding in decoding
   order with the deadline and aggregation, the same waits as
