@@ -122,30 +122,6 @@ class FadingStream:
         self._pos += 1
         return x
 
-    def peek(self, m: int) -> np.ndarray:
-        """The next ``m`` draws :meth:`raw` would use, without using them (batches are drawn ahead
-        in the same order, so the sequence does not change)."""
-        if self._buf.size - self._pos < m:
-            parts = [self._buf[self._pos:]]
-            have = parts[0].size
-            while have < m:
-                parts.append(self._batch())
-                have += _BATCH
-            self._buf, self._pos = np.concatenate(parts), 0
-        return self._buf[self._pos:self._pos + m]
-
-    def gauss_markov_state(self) -> tuple[complex, float | None]:
-        """(state, time of the last call) of a Gauss-Markov stream (None: never called)."""
-        return self._state, self._last_t
-
-    def advance(self, used: int, state: complex, last_t: float) -> None:
-        """Take the Gauss-Markov stream to where ``used`` more draws by :meth:`raw` (the values of
-        :meth:`peek`), the last at ``last_t`` and leaving ``state``, took it (a compiled twin of
-        :meth:`raw` did the arithmetic)."""
-        self._pos += int(used)
-        self._state = complex(state)
-        self._last_t = float(last_t)
-
     def raw(self, t: float, round: int) -> float | complex:
         """Advance the stream for a transmission at time ``t`` in round ``round``.
 
