@@ -40,7 +40,7 @@ class Sampling:
 
     over: str  # "fading" | "placements"
     samples: int  # per point, at the end of the search
-    stopped: str  # "deadline outside the CI" | "CI narrower than the resolution" | "sample cap"
+    stopped: str  # questions.STOP_DEADLINE | STOP_RESOLUTION | STOP_SETTLED | STOP_CAP
     ci_method: str
     engine_paths: list[str]
 

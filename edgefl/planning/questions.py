@@ -33,8 +33,17 @@ per placement.
 initial n); at the answer's boundary points (the K* / K* + 1, and the two ends of the B or R
 bracket) it checks the 95 % interval of the held percentile (:mod:`edgefl.planning.stats`).
 It stops when the deadline is outside every boundary interval, or every interval is narrower
-than ``resolution`` x T, or n reached ``max_samples``; otherwise it doubles n and searches again
-(the points already sampled keep their samples and only grow). The answer reports n and why it
+than ``resolution`` x T, or the answer is **settled to the resolution**, or n reached
+``max_samples``; otherwise it doubles n and searches again (the points already sampled keep their
+samples and only grow). Settled: a boundary point whose percentile equals T within its interval
+can stay so for every n (rounds cut at ``round_deadline_s = T`` put an atom at T: the p95 sits on
+it while the share of cut rounds is near 5 %), so more samples cannot decide it; the answer is
+then decided by the search's own resolution when the deadline is outside the intervals one
+resolution step beyond the boundary: for B and R at lo / (1 + resolution) and hi x (1 + resolution)
+(missing T there, meeting it there: the change lies in a bracket of (1 + resolution)^3, the
+reported value is the bracket's end as always); for K at K* - 1 (meets T) and K* + 2 (misses it),
+the boundary estimates themselves deciding the other side (only one of K*, K* + 1 is within the
+interval of T). The answer reports n and why it
 stopped. Percentiles alone grow the same way until the held percentile's interval is narrower
 than ``resolution`` x its value (or excludes the deadline, when one is given).
 """
@@ -68,6 +77,7 @@ REPORTED = (50.0, 95.0, 99.0)
 STOP_DEADLINE = "deadline outside the CI"
 STOP_RESOLUTION = "CI narrower than the resolution"
 STOP_CAP = "sample cap"
+STOP_SETTLED = "deadline outside the CIs one resolution step beyond the boundary"
 
 
 @dataclass
@@ -166,20 +176,34 @@ def _stop(ests: list[Estimate], deadline: float | None, scale: float, resolution
     return None
 
 
-def grow(search: Callable[[int, object], tuple[object, list[Estimate]]], deadline: float | None,
+def grow(search: Callable[[int, object], tuple], deadline: float | None,
          resolution: float, n0: int, max_samples: int, scale: Callable[[list[Estimate]], float] | None = None
          ) -> tuple[object, int, str]:
-    """Run ``search(n, previous answer)`` for n = n0, 2 n0, ... (capped) until :func:`_stop` says why
-    to stop; each search after the first starts from the previous answer."""
+    """Run ``search(n, previous answer)`` -> (answer, boundary estimates[, settled]) for n = n0, 2 n0, ...
+    (capped) until :func:`_stop` says why to stop, or ``settled()`` says the answer is decided to the
+    resolution (module docstring); each search after the first starts from the previous answer."""
     n = min(n0, max_samples)
     result: object = None
     while True:
-        result, ests = search(n, result)
+        out = search(n, result)
+        result, ests = out[0], out[1]
         s = deadline if deadline is not None else (scale(ests) if scale else 1.0)
         why = _stop(ests, deadline, s, resolution, n, max_samples)
+        if why in (None, STOP_CAP) and len(out) > 2 and out[2]():  # asked only when the estimates do not decide
+            why = STOP_SETTLED
         if why is not None:
             return result, n, why
         n = min(2 * n, max_samples)
+
+
+def _misses(e: Estimate, deadline: float) -> bool:
+    """The percentile is above the deadline with 95 % confidence."""
+    return e.ci95.low is not None and e.ci95.low > deadline
+
+
+def _meets(e: Estimate, deadline: float) -> bool:
+    """The percentile is below the deadline with 95 % confidence."""
+    return e.ci95.high is not None and e.ci95.high < deadline
 
 
 def percentiles(sp: Sampler, q: float, resolution: float, n0: int, deadline: float | None = None
@@ -231,7 +255,18 @@ def max_workers(sp: Sampler, deadline: float, q: float, resolution: float, n0: i
         k_star = (largest_int(ok, start=min(start, cap), limit=cap) if prev is None
                   else refine_int(ok, int(prev), cap))
         ests = [sp.estimate(at(k), n, q) for k in (k_star, k_star + 1) if 1 <= k <= cap]
-        return k_star, ests
+
+        def settled() -> bool:  # only one of K*, K* + 1 within the CI of T (module docstring)
+            if len(ests) < 2 or k_star < 1:
+                return False
+            here, nxt = ests
+            if _meets(here, deadline) and k_star + 2 <= cap:
+                return _misses(sp.estimate(at(k_star + 2), n, q), deadline)
+            if _misses(nxt, deadline):
+                return k_star == 1 or _meets(sp.estimate(at(k_star - 1), n, q), deadline)
+            return False
+
+        return k_star, ests, settled
 
     k_star, n, why = grow(search, deadline, resolution, n0, sp.max_samples)
     at_max = sp.estimate(at(k_star), n, q) if k_star >= 1 else None
@@ -256,7 +291,14 @@ def min_bandwidth(sp: Sampler, deadline: float, q: float, resolution: float, n0:
               else refine_boundary(ok, prev, False, b_lo, b_hi, resolution))
         if br is None:
             return None, [sp.estimate(at(b_hi), n, q)]
-        return br, [sp.estimate(at(br[0]), n, q), sp.estimate(at(br[1]), n, q)]
+
+        def settled() -> bool:  # T outside the CIs one resolution step beyond the bracket (module docstring)
+            below = max(br[0] / (1.0 + resolution), b_lo)
+            above = min(br[1] * (1.0 + resolution), b_hi)
+            return (_misses(sp.estimate(at(below), n, q), deadline)
+                    and _meets(sp.estimate(at(above), n, q), deadline))
+
+        return br, [sp.estimate(at(br[0]), n, q), sp.estimate(at(br[1]), n, q)], settled
 
     br, n, why = grow(search, deadline, resolution, n0, sp.max_samples)
     sampling = sp.sampling(n, why)

@@ -23,11 +23,16 @@ import numpy as np
 
 from edgefl.radio.config import TR38901_MODELS, ChannelConfig
 from edgefl.radio.fading import FadingBank, power_gain_from_state
-from edgefl.radio.link_state import fading_streams, worker_links
+from edgefl.radio.gauss_markov import GAIN_PYTHON, GaussMarkovBank, SeedList
+from edgefl.radio.link_state import fading_streams, shadow_normals, worker_links
 from edgefl.radio.noise import NOISE_DENSITY_DBM_HZ, thermal_noise_dbm
+from edgefl.radio import snr_batch as sb
 from edgefl.radio.trace import ChannelTrace
 
 _SHADOW, _UPLINK, _DOWNLINK = 0, 1, 2
+#: fading draws of one upload a compiled upload kernel can be handed (NR: max_harq (max_rlc_retx + 1),
+#: 20 by default); uploads that may read more are played by their processes
+UPLINK_DRAWS_AHEAD = 64
 
 
 class RadioEnvironment:
@@ -91,14 +96,9 @@ class RadioEnvironment:
         self.h_ut_m = self.links.h_ut_m  # indoor workers may be placed on a floor (o2i.indoor_height)
         self.distance_3d_m = np.sqrt(self.distance_2d_m**2 + (self.h_bs_m - self.h_ut_m) ** 2)
         self.pathloss_db = self.links.pathloss_db
-        self.shadowing_db = self.links.shadowing_db if not self.links.plain else np.array(
-            [
-                np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SHADOW, i))).normal(
-                    0.0, cfg.shadowing_sigma_db
-                )
-                for i in range(k)
-            ]
-        )
+        # plain: Generator.normal(0, sigma) of each worker's shadowing generator = 0 + sigma z, z its standard normal
+        self.shadowing_db = self.links.shadowing_db if not self.links.plain else (
+            0.0 + cfg.shadowing_sigma_db * shadow_normals(seed, k))
         # Received power at 0 dB noise reference; SNR = rx - noise(B).
         self._ul_rx_dbm = tx - self.pathloss_db - self.shadowing_db
         self._dl_rx_dbm = self.server_tx_dbm - self.pathloss_db - self.shadowing_db
@@ -117,10 +117,12 @@ class RadioEnvironment:
             self._ul = FadingBank.of_streams(fading_streams(cfg, self.links, seed, downlink=False))
             self._dl = FadingBank.of_streams(fading_streams(cfg, self.links, seed, downlink=True))
             return
-        self._ul = FadingBank(cfg.fading, cfg.correlation,
-                              [np.random.SeedSequence(seed, spawn_key=(_UPLINK, i)) for i in range(k)])
-        self._dl = FadingBank(cfg.fading, cfg.correlation,
-                              [np.random.SeedSequence(seed, spawn_key=(_DOWNLINK, i)) for i in range(k)])
+        # plain links: one bank per direction, arrays over the workers (Gauss-Markov: compiled)
+        bank = GaussMarkovBank if cfg.fading.model != "none" and cfg.correlation.kind == "gauss_markov" \
+            else FadingBank
+        self._ul = bank(cfg.fading, cfg.correlation, SeedList(seed, _UPLINK, k), *(
+            (UPLINK_DRAWS_AHEAD,) if bank is GaussMarkovBank else ()))
+        self._dl = bank(cfg.fading, cfg.correlation, SeedList(seed, _DOWNLINK, k))
 
     # ---- mean (large-scale) SNR -------------------------------------------------
     def mean_uplink_snr_db(self, bandwidth_hz: float | np.ndarray) -> np.ndarray:
@@ -166,6 +168,45 @@ class RadioEnvironment:
         rx = self._ul_rx_dbm[workers]
         return [float(10.0 ** ((r - noise[b]) / 10.0) * g)
                 for r, b, g in zip(rx, np.broadcast_to(bandwidth_hz, workers.shape).tolist(), gains)]
+
+    def uplink_snr_batch(self, workers: np.ndarray, round: int, bandwidth_hz: np.ndarray,
+                         reads: int) -> sb.UplinkSnrBatch | None:
+        """What a compiled kernel needs to compute :meth:`uplink_snr` of each of ``workers`` (distinct)
+        for up to ``reads`` reads each in ``round`` (:class:`edgefl.radio.snr_batch.UplinkSnrBatch`);
+        None where the SNR cannot be handed over (a channel trace, LOS/NLOS switching streams,
+        per-upload block fading, Nakagami Gauss-Markov fading): the caller reads it call by call."""
+        workers = np.asarray(workers, dtype=np.int64)
+        bank = self._ul
+        if self._trace is not None or not isinstance(bank, (FadingBank, GaussMarkovBank)) or bank._fading is None:
+            return None
+        bw = np.broadcast_to(np.asarray(bandwidth_hz, dtype=float), workers.shape).tolist()
+        nf = self.cfg.noise_figure_db
+        # a bandwidth no upload can use (0: a row without bits) is never read: NaN
+        noise = {b: self._noise_dbm_scalar(b, nf) if math.isfinite(b) and b > 0 else math.nan for b in set(bw)}
+        mean_db = self._ul_rx_dbm[workers] - np.array([noise[b] for b in bw], dtype=float)
+        n = workers.size
+        if isinstance(bank, GaussMarkovBank):
+            if bank.gain_map == GAIN_PYTHON or reads > bank.ahead:
+                return None
+            bank.lookahead(workers, max(1, int(reads)))
+            return sb.UplinkSnrBatch(sb.KIND_GAUSS_MARKOV, mean_db, workers, bank.buf, bank.pos, bank.state_re,
+                                     bank.state_im, bank.last_t, bank.has_last, bank.gain_map, bank.los,
+                                     bank.scale, bank.doppler_hz, int(round))
+        fading, corr = bank._fading, bank._corr
+        if fading.model == "none":
+            return sb.UplinkSnrBatch.plain(sb.KIND_NONE, mean_db, np.zeros((n, 1), dtype=complex), int(round))
+        if corr.kind != "block_round":
+            return None
+        ahead = bank.peek_round_gains(workers, int(round)).astype(complex).reshape(n, 1)
+
+        def apply_block(b: sb.UplinkSnrBatch) -> None:
+            read = workers[b.used > 0]
+            if read.size:
+                bank.gains(read, 0.0, int(round))
+
+        out = sb.UplinkSnrBatch.plain(sb.KIND_BLOCK_ROUND, mean_db, ahead, int(round))
+        out.apply = apply_block
+        return out
 
     def downlink_snr(self, t: float, round: int, bandwidth_hz: float, workers: np.ndarray | None = None) -> np.ndarray:
         """Linear SNR of a broadcast starting at time ``t`` in round ``round``: (K,) for all workers,

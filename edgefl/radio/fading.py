@@ -97,7 +97,8 @@ class FadingStream:
     ) -> None:
         self._fading = fading
         self._corr = correlation
-        self._rng = np.random.default_rng(seed)
+        self._seed = seed
+        self._rng: np.random.Generator | None = None  # made at the first draw
         self._buf = np.empty(0)
         self._pos = 0
         self._last_round: int | None = None
@@ -105,12 +106,17 @@ class FadingStream:
         self._last_t: float | None = None
         self._state = 0j
 
+    def _batch(self) -> np.ndarray:
+        """The next ``_BATCH`` draws of this stream's generator."""
+        if self._rng is None:
+            self._rng = np.random.default_rng(self._seed)
+        if self._corr.kind == "gauss_markov":
+            return complex_normal(self._rng, _BATCH)
+        return sample_power_gain(self._fading, self._rng, _BATCH)
+
     def _next(self):
         if self._pos >= self._buf.size:
-            if self._corr.kind == "gauss_markov":
-                self._buf = complex_normal(self._rng, _BATCH)
-            else:
-                self._buf = sample_power_gain(self._fading, self._rng, _BATCH)
+            self._buf = self._batch()
             self._pos = 0
         x = self._buf[self._pos]
         self._pos += 1
@@ -186,7 +192,7 @@ class FadingBank:
         if not self.vectorised:
             self._streams = [FadingStream(fading, correlation, s) for s in seeds]
             return
-        self._seeds = list(seeds)
+        self._seeds = seeds  # indexed at a worker's first draw (a list, or a lazy sequence)
         self._rngs: list[np.random.Generator | None] = [None] * k  # created at the first draw
         self._buf = np.empty((k, _BATCH))
         self._pos = np.full(k, _BATCH)
@@ -276,6 +282,22 @@ class FadingBank:
             self._last_gain[k] = self._draw_one(k)
             self._last_round[k] = round
         return float(self._last_gain[k])
+
+    def peek_round_gains(self, workers: np.ndarray, round: int) -> np.ndarray:
+        """Block fading per round (vectorised bank): the gain each of ``workers`` (distinct) would get
+        at its first transmission in ``round``, without drawing it (:meth:`gains` for those that
+        do transmit takes the same values)."""
+        workers = np.asarray(workers, dtype=np.int64)
+        out = self._last_gain[workers].copy()
+        new = workers[self._last_round[workers] != round]
+        for w in new[self._pos[new] >= _BATCH].tolist():  # the refill _draw would make, made now
+            rng = self._rngs[w]
+            if rng is None:
+                rng = self._rngs[w] = np.random.default_rng(self._seeds[w])
+            self._buf[w] = sample_power_gain(self._fading, rng, _BATCH)
+            self._pos[w] = 0
+        out[self._last_round[workers] != round] = self._buf[new, self._pos[new]]
+        return out
 
     def raw(self, t: float, round: int) -> np.ndarray:
         """Every worker's :meth:`FadingStream.raw`: gains, or Gauss-Markov states (complex)."""

@@ -114,6 +114,35 @@ class LinkModel(ABC):
         start, end, air = yield from self.transmit(env, channel, bits, bandwidth_hz, snr_at)
         return UploadOutcome(start, end, air, 1, float(bits), ((start, end, float(bits)),))
 
+    #: SNR reads one upload makes at most (the fading draws a batched kernel needs at hand per row)
+    max_reads_per_upload: int = 1
+
+    def upload_batch(self, queued: bool, requested: np.ndarray, order: np.ndarray, bits: np.ndarray,
+                     bandwidth_hz: np.ndarray, snr: Any, draws: Any, deadline: float | None) -> UploadArrays | None:
+        """Every row's :meth:`upload` of one round at once, with the same numbers as the processes
+        played on a band of one (``queued``, requests at ``requested``, ties in ``order``) or on own
+        sub-bands, uploads that cannot start before ``deadline`` not played; ``snr`` an
+        :class:`edgefl.radio.snr_batch.UplinkSnrBatch`, ``draws`` the rows' keyed streams
+        (:class:`edgefl.radio.keyed_draws.KeyedDraws`). None: the link has no batched form (the
+        caller plays the processes)."""
+        return None
+
+
+@dataclass(frozen=True)
+class UploadArrays:
+    """Many uploads at once (:meth:`LinkModel.upload_batch`): per row when its process ended, its
+    air time and whether it was delivered; the attempts on the air (row, start, end, bits), rows
+    ascending and each row's attempts in time order. A row never played (its first attempt would
+    start after the round deadline) has end = inf and no attempt."""
+
+    end: np.ndarray
+    airtime: np.ndarray
+    delivered: np.ndarray
+    attempt_row: np.ndarray
+    attempt_start: np.ndarray
+    attempt_end: np.ndarray
+    attempt_bits: np.ndarray
+
 
 class _LinkConfig(StrictModel):
     """Base of every link model's config (``channel.link``)."""

@@ -17,6 +17,8 @@ as :mod:`edgefl.radio.environment`). Worker k's values depend only on (seed, k).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -193,10 +195,7 @@ def worker_links(
             sig[:, indoor] = cfg.o2i.shadowing_sigma_db
         if cfg.o2i.fading is not None:
             fad = [(cfg.o2i.fading, cfg.o2i.fading) if indoor[i] else fad[i] for i in range(k)]
-    shadow_z = np.array([
-        np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SHADOW, i))).standard_normal()
-        for i in range(k)
-    ])
+    shadow_z = shadow_normals(seed, k)
     return WorkerLinks(
         mixed=los_cfg is not None, indoor_any=bool(np.any(indoor)), h_ut_m=h_ut_m, pr_los=pr,
         los=np.asarray(los, dtype=bool),
@@ -272,6 +271,16 @@ class _CallState:
 
     def __call__(self, t: float, round: int) -> int:  # noqa: ARG002 - one draw per call
         return LOS if self._rng.random() < self._pr else NLOS
+
+
+@lru_cache(maxsize=4)
+def shadow_normals(seed: int, k: int) -> np.ndarray:
+    """Each worker's standard normal shadowing draw, ``default_rng(SeedSequence(seed, spawn_key=(0, i)))
+    .standard_normal()`` for i < k (read-only; remembered, as scenario variants share their seed)."""
+    z = np.array([np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SHADOW, i))).standard_normal()
+                  for i in range(k)])
+    z.setflags(write=False)
+    return z
 
 
 def fading_streams(cfg: ChannelConfig, links: WorkerLinks, seed: int, downlink: bool) -> list[StateSwitchingStream]:

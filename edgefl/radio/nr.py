@@ -64,6 +64,7 @@ negligible and E[N] is the renewal value S / (1 - q_M) (the cost of a bit eventu
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -188,6 +189,29 @@ def conditional_failure(q_prev: float, q_now: float) -> float:
     return 0.0 if q_prev <= 0.0 else min(1.0, q_now / q_prev)
 
 
+class PassTables:
+    """The per-MCS arrays one HARQ pass needs (thresholds x_m(p) and gamma_m in dB, SE_m)."""
+
+    def __init__(self, p: NRLinkConfig) -> None:
+        self.thresholds_db = np.ascontiguousarray(snr_thresholds_db(p), dtype=float)
+        self.gamma_db = np.ascontiguousarray(bler10_snr_db(p), dtype=float)
+        self.se = np.ascontiguousarray(p.mcs_table.spectral_efficiency, dtype=float)
+        self.slope = float(p.bler_slope_per_db)
+        self.gap = float(p.gap_linear)
+        self.chase = p.harq == "chase"
+
+
+@lru_cache(maxsize=64)
+def _tables(table: str, bler_target: float, gap_db: float, slope: float, harq: str) -> PassTables:
+    return PassTables(NRLinkConfig(table=table, bler_target=bler_target, implementation_gap_db=gap_db,
+                                   bler_slope_per_db=slope, harq=harq))
+
+
+def pass_tables(p: NRLinkConfig) -> PassTables:
+    """:class:`PassTables` of ``p`` (cached by the fields they depend on)."""
+    return _tables(p.table, p.bler_target, p.implementation_gap_db, p.bler_slope_per_db, p.harq)
+
+
 class HarqTransfer:
     """HARQ state of one message upload, advanced one transmission pass at a time.
 
@@ -211,6 +235,7 @@ class HarqTransfer:
         self.lost = False
         self._snrs: list[float] = []
         self._q_prev = 1.0
+        self._t = pass_tables(p)
 
     @property
     def done(self) -> bool:
@@ -221,16 +246,22 @@ class HarqTransfer:
         """Record the pass SNR; return (payload bits on the air, MCS row)."""
         if self.done or self.lost:
             raise RuntimeError("the transfer is over (all TBs decoded or the upload lost); no pass to start")
+        from edgefl.radio.nr_pass import bits_sum, mcs_row  # compiled; not at import (scenario loading stays light)
+
         if not self._snrs:
-            self.mcs_row = int(select_mcs(self.p, snr_linear))
+            self.mcs_row = int(mcs_row(float(snr_linear), self._t.thresholds_db, self._t.se))
         self._snrs.append(float(snr_linear))
         self.passes += 1
         self.transmissions += self.outstanding.size
-        return float(self.outstanding.sum()), self.mcs_row
+        return float(bits_sum(self.outstanding)), self.mcs_row
 
     def end_pass(self) -> bool:
         """Draw which TBs failed this pass; return True when the transfer is over (decoded or lost)."""
-        q_now = float(tb_bler(self.p, self.mcs_row, combined_snr(self.p, np.array(self._snrs))))
+        from edgefl.radio.nr_pass import undecoded_probability
+
+        t = self._t
+        q_now = float(undecoded_probability(np.array(self._snrs), len(self._snrs), float(t.gamma_db[self.mcs_row]),
+                                            t.slope, t.gap, t.chase))
         q_now = min(q_now, self._q_prev)
         fail = self.rng.random(self.outstanding.size) < conditional_failure(self._q_prev, q_now)
         self.outstanding = self.outstanding[fail]

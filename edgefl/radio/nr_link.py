@@ -12,17 +12,28 @@ bits / (B SE_m (1 - overhead)); failures are drawn per TB from the combined-SNR 
 (:class:`edgefl.radio.nr.HarqTransfer`); failed TBs go again after ``harq_rtt_s``. Under
 TDMA each pass requests the band afresh, so other workers' uploads use it during the round trip.
 An upload whose TBs exhaust ``max_rlc_retx`` fresh HARQ processes ends with ``delivered=False``.
+
+:meth:`NRLink.upload_batch` plays a whole round's uploads at once in a compiled event loop
+(:mod:`edgefl.radio.nr_batch`) with the same pass functions (:mod:`edgefl.radio.nr_pass`), the
+radio's SNR arithmetic and the uploads' keyed draws, so it returns the numbers the processes give
+(tests/test_nr_batch.py, tests/test_timing_core_equality.py).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
 
-from edgefl.radio.link import LinkModel, SnrAt, UploadOutcome, UploadProcess
-from edgefl.radio.nr import HarqTransfer, expected_spectral_efficiency, payload_rate_bps, snr_thresholds_db
+from edgefl.radio.link import LinkModel, SnrAt, UploadArrays, UploadOutcome, UploadProcess
+from edgefl.radio.nr import (
+    HarqTransfer,
+    expected_spectral_efficiency,
+    pass_tables,
+    payload_rate_bps,
+    snr_thresholds_db,
+)
 from edgefl.radio.nr_config import NRLinkConfig
 
 if TYPE_CHECKING:
@@ -37,6 +48,7 @@ class NRLink(LinkModel):
 
     def __init__(self, cfg: NRLinkConfig) -> None:
         self.cfg = cfg
+        self.max_reads_per_upload = cfg.max_harq * (cfg.max_rlc_retx + 1)
 
     @classmethod
     def from_config(cls, cfg: NRLinkConfig, channel: ChannelConfig) -> NRLink:
@@ -75,3 +87,32 @@ class NRLink(LinkModel):
                 break
             yield env.timeout(self.cfg.harq_rtt_s)
         return UploadOutcome(first, env.now, air, h.passes, sent, tuple(intervals), delivered=h.done)
+
+    def upload_batch(self, queued: bool, requested: np.ndarray, order: np.ndarray, bits: np.ndarray,
+                     bandwidth_hz: np.ndarray, snr: Any, draws: Any, deadline: float | None) -> UploadArrays | None:
+        """:meth:`upload` of every row at once, compiled (:func:`edgefl.radio.nr_batch.nr_round`)."""
+        from edgefl.radio.gauss_markov import numpy_cabs_fused
+        from edgefl.radio.nr_batch import nr_round
+
+        b = np.asarray(bits, dtype=float)
+        bw = np.asarray(bandwidth_hz, dtype=float)
+        if not np.all(np.isfinite(b)) or np.any((b > 0) & ~(np.isfinite(bw) & (bw > 0))):
+            return None  # upload() raises its error
+        cfg, t = self.cfg, pass_tables(self.cfg)
+        tb = float(cfg.transport_block_bits)
+        # transport_blocks of each upload: numpy's divmod is Python's float divmod
+        n_full, rest = np.divmod(np.where(b > 0, b, 0.0), tb)
+        n_full = n_full.astype(np.int64)
+        res = nr_round(np.asarray(requested, dtype=float), np.asarray(order, dtype=np.int64), b, n_full, rest,
+                       bw, bool(queued), deadline is not None,
+                       0.0 if deadline is None else float(deadline),
+                       snr.kind, snr.mean_db, snr.ids, snr.buf, snr.pos, snr.state_re, snr.state_im, snr.last_t,
+                       snr.has_last, snr.used, snr.gain_map, snr.los, snr.scale, snr.doppler_hz,
+                       bool(numpy_cabs_fused()), 2.0,
+                       t.thresholds_db, t.se, t.gamma_db, t.slope, t.gap, t.chase, 1.0 - cfg.overhead,
+                       cfg.max_harq, cfg.max_rlc_retx, float(cfg.harq_rtt_s), tb,
+                       draws.prefix, draws.round, draws.workers, draws.upload)
+        snr.commit()
+        end, air, delivered, row, s, e, nbits = res
+        by_row = np.argsort(row, kind="stable")
+        return UploadArrays(end, air, delivered, row[by_row], s[by_row], e[by_row], nbits[by_row])

@@ -72,7 +72,7 @@ class RateAllocator:
         all workers or (partial participation) over the selected ``workers`` only: alpha, P1's
         rates and order of that subset, arrays indexed by position in ``workers``. ``update:
         once`` reuses the last allocation only for the same set of workers."""
-        key = None if workers is None else tuple(int(w) for w in workers)
+        key = None if workers is None else tuple(np.asarray(workers, dtype=np.int64).tolist())
         if self._cached is not None and self.update == "once" and key == self._cached_key:
             return self._cached
         if self.snr_source == "mean":

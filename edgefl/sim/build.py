@@ -113,6 +113,7 @@ def network(rs: ResolvedScenario, radio: RadioEnvironment, link: LinkModel | Non
         downlink_rate=downlink_rate,
         link=link,
         uplink_snr_many=radio.uplink_snr_many,
+        uplink_snr_batch=radio.uplink_snr_batch,
         snr_depends_on_time=ch.correlation.kind not in TIME_FREE_CORRELATIONS or ch.trace is not None,
         energy=energy_profile(rs),
         device_state=device_state(rs),

@@ -25,6 +25,7 @@ import dataclasses
 
 import numpy as np
 
+from edgefl.radio.keyed_draws import KeyedDraws
 from edgefl.radio.link import LinkModel
 from edgefl.sim.engine import Simulation
 from edgefl.sim.network import Network, SimOptions
@@ -33,6 +34,7 @@ from edgefl.sim.round_timing import (
     CutUploads,
     ServerPass,
     Uploads,
+    batched_link_uploads,
     cut_at_deadline,
     decode_seconds,
     feedback_round,
@@ -167,6 +169,13 @@ class FastSimulation(Simulation):
                 return many(sel[rows], t0, r, bw[rows])
 
             return single_attempts(net.access, net.link, requested, order, bits, bw, None, snrs)
+        if not _single_attempt(net.link):
+            snr_batch = None if net.uplink_snr_batch is None else (
+                lambda reads: net.uplink_snr_batch(sel, r, bw, reads))
+            up = batched_link_uploads(net.access, net.link, requested, order, bits, bw, snr_batch,
+                                      lambda: KeyedDraws.of(self._link_ss, r, sel, 0), dl)
+            if up is not None:
+                return up
         snr_at = [snr_reader(net.uplink_snr, w, r, b, dl) for w, b in zip(ids, bw.tolist())]
         if _single_attempt(net.link):
             return single_attempts(net.access, net.link, requested, order, bits, bw, snr_at, None)

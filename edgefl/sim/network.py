@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -48,6 +49,9 @@ class Network:
     #: ``uplink_snr`` of many workers at once (workers, t, round, bandwidths) -> SNRs, same values;
     #: optional, used by the analytic fast path (:mod:`edgefl.sim.fast_path`)
     uplink_snr_many: Callable[[np.ndarray, float, int, np.ndarray], list[float]] | None = None
+    #: what a compiled upload kernel needs to compute ``uplink_snr`` itself: (workers, round, bandwidths,
+    #: reads per upload) -> :class:`edgefl.radio.snr_batch.UplinkSnrBatch` or None; optional
+    uplink_snr_batch: Callable[[np.ndarray, int, np.ndarray, int], Any] | None = None
     #: the SNR of an upload depends on its start time (Gauss-Markov fading, a channel trace): the
     #: vectorised core then reads it attempt by attempt at each start, as the SimPy processes do
     snr_depends_on_time: bool = True

@@ -12,6 +12,9 @@ engine plays them) as array code over the round's rows (participants), without S
   uploads given up on): the link's own generator driven by a minimal event loop (a clock with
   ``now``/``timeout`` and a first-come-first-served band with ``request``/``release``), so the
   link's arithmetic is its own and the times are SimPy's (``now + delay``);
+  :func:`batched_link_uploads` - the same by the link's batched kernel where it has one (NR:
+  :meth:`edgefl.radio.nr_link.NRLink.upload_batch`, one compiled event loop over the round's
+  uploads, the radio's SNR arithmetic and the uploads' keyed draws handed over), same numbers;
 * :func:`cut_at_deadline` - late uploads cut at the round deadline (what went out is charged);
 * :func:`server_pass` / :func:`one_decode_pass` - the server's successive decoding in decoding
   order with the deadline and aggregation, the same waits as
@@ -289,6 +292,35 @@ def _event_loop(access: AccessScheme, link: LinkModel, requested: np.ndarray, or
     return done
 
 
+#: rows from which links with their own upload process are played by the link's batched kernel
+#: (:meth:`LinkModel.upload_batch`, compiled) instead of one process per upload; below, the kernel's
+#: first call in a process (loading it) costs more than the processes
+BATCHED_FROM_ROWS = 64
+
+
+def batched_link_uploads(access: AccessScheme, link: LinkModel, requested: np.ndarray, order: np.ndarray,
+                         bits: np.ndarray, bandwidth_hz: np.ndarray, snr_batch: Callable[[int], Any] | None,
+                         draws: Callable[[], Any] | None, deadline: float | None) -> Uploads | None:
+    """:func:`link_uploads` by the link's batched kernel, same numbers: None when the round is small
+    (:data:`BATCHED_FROM_ROWS`), the band is neither one upload at a time nor absent, the radio
+    cannot hand over the SNRs (``snr_batch(reads)`` None) or the link has no batched form."""
+    if bits.size < BATCHED_FROM_ROWS or access.capacity not in (None, 1) or snr_batch is None or draws is None:
+        return None
+    if type(link).upload_batch is LinkModel.upload_batch:
+        return None
+    keyed = draws()
+    if keyed is None:
+        return None
+    snr = snr_batch(link.max_reads_per_upload)
+    if snr is None:
+        return None
+    out = link.upload_batch(access.capacity == 1, requested, order, bits, bandwidth_hz, snr, keyed, deadline)
+    if out is None:
+        return None
+    return Uploads(out.end, out.airtime, out.delivered, out.attempt_row, out.attempt_start, out.attempt_end,
+                   out.attempt_bits)
+
+
 def link_uploads(access: AccessScheme, link: LinkModel, requested: np.ndarray, order: np.ndarray,
                  bits: np.ndarray, bandwidth_hz: np.ndarray, snr_at: Sequence[Callable[[float], float]],
                  rngs: Sequence[Any], deadline: float | None = None) -> Uploads:
@@ -429,21 +461,42 @@ def cut_at_deadline(up: Uploads, deadline: float | None) -> CutUploads:
         keep = ~late | span
         late_bits = np.where(keep, b, 0.0)
         return CutUploads(airtime, late, late_bits, up.attempt_row[keep], s[keep], e[keep], b[keep])
-    late_bits = np.zeros(k)
     rows = up.attempt_row
-    first = np.searchsorted(rows, np.arange(k))
-    last = np.searchsorted(rows, np.arange(k), side="right")
-    for w in range(k):
-        iv = list(zip(s[first[w]:last[w]].tolist(), e[first[w]:last[w]].tolist(), b[first[w]:last[w]].tolist()))
+    args = (rows, s, e, b, late, float(deadline))
+    if rows.size >= 4 * BATCHED_FROM_ROWS:  # a batched link's round: compiled code is loaded already
+        keep, e, b, air_late, late_bits = _cut_rows(*args)
+    else:
+        keep, e, b, air_late, late_bits = run_sequential(_cut_rows, rows.size, *args)
+    keep = np.asarray(keep, dtype=bool)
+    e, b = np.asarray(e, dtype=float), np.asarray(b, dtype=float)
+    airtime[late] = np.asarray(air_late, dtype=float)[late]
+    return CutUploads(airtime, late, np.asarray(late_bits, dtype=float), rows[keep], s[keep], e[keep], b[keep])
+
+
+@njit(cache=True)
+def _cut_rows(rows, s, e, b, late, deadline):
+    """:func:`edgefl.sim.participation.clip_at_deadline` of every late row's attempts (rows ascending,
+    each row's attempts in time order), with its sums: kept mask, ends and bits after the cut, air
+    time of each late row and bits of each row on the air by the deadline (sums in attempt order)."""
+    n = len(rows)
+    k = len(late)
+    keep = np.ones(n, dtype=np.bool_)
+    air = np.zeros(k)
+    bits = np.zeros(k)
+    for i in range(n):
+        w = rows[i]
         if late[w]:
-            kept, airtime[w], _ = clip_at_deadline(iv, deadline)
-            keep[first[w]:last[w]] = False
-            for j, (ks, ke, kb) in enumerate(kept):
-                keep[first[w] + j] = True
-                s[first[w] + j], e[first[w] + j], b[first[w] + j] = ks, ke, kb
-            iv = kept
-        late_bits[w] = sum(x for _, _, x in iv)
-    return CutUploads(airtime, late, late_bits, rows[keep], s[keep], e[keep], b[keep])
+            if e[i] <= deadline:
+                pass
+            elif s[i] < deadline:
+                b[i] = b[i] * (deadline - s[i]) / (e[i] - s[i])
+                e[i] = deadline
+            else:
+                keep[i] = False
+                continue
+            air[w] += e[i] - s[i]
+        bits[w] += b[i]
+    return keep, e, b, air, bits
 
 
 @dataclass(frozen=True)

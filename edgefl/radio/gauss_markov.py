@@ -1,0 +1,267 @@
+"""Gauss-Markov (Jakes AR(1)) fading of K workers in arrays, advanced by compiled code.
+
+The same process as K separate :class:`edgefl.radio.fading.FadingStream` objects with
+``correlation.kind = gauss_markov`` (state h(t + dt) = rho h(t) + sqrt(1 - rho^2) w, w ~ CN(0, 1),
+rho = J0(2 pi f_d dt): Clarke/Jakes, Goldsmith, *Wireless Communications*, Sec. 3.2.1; stationary
+start h ~ CN(0, 1); a call at the time of the previous one leaves the state as it is), with the
+same draws (worker k's CN(0, 1) values from its own generator in batches of ``_BATCH``) and the
+same floating-point operations (CPython's complex arithmetic spelt out; scipy's J0,
+:mod:`edgefl.radio.bessel_native`), so the gains are the streams' bit for bit. Kept in arrays,
+the states of a round's workers advance in one compiled loop, and a compiled upload kernel
+(:mod:`edgefl.radio.nr_batch`) advances them itself at each pass start (:meth:`lookahead` makes
+sure the draws it may need are at hand).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from numba import njit
+
+from edgefl.radio.bessel_native import fma, j0
+from edgefl.radio.config import CorrelationConfig, FadingConfig
+from edgefl.radio.fading import _BATCH, complex_normal, power_gain_from_state, rician_los_and_scale
+
+#: gain maps of the compiled path (power_gain_from_state); other fading models map in Python
+GAIN_RAYLEIGH = 0
+GAIN_RICIAN = 1
+GAIN_PYTHON = -1
+
+
+@njit(cache=True)
+def gm_read(i, t, buf, pos, st_re, st_im, last_t, has_last, doppler):
+    """Advance worker i's state to a transmission at t (FadingStream.raw, Gauss-Markov branch)."""
+    if not has_last[i]:
+        c = buf[i, pos[i]]
+        pos[i] += 1
+        st_re[i] = c.real
+        st_im[i] = c.imag
+    else:
+        dt = t - last_t[i]
+        if dt < 0:
+            raise ValueError("t must not decrease on a fading stream")
+        if dt > 0:
+            rho = j0(2.0 * math.pi * doppler * dt)
+            c = buf[i, pos[i]]
+            pos[i] += 1
+            s = math.sqrt(max(0.0, 1.0 - rho * rho))
+            a = st_re[i]
+            b = st_im[i]
+            # rho * h + s * w with CPython's float * complex: (x + 0j)(a + bi)
+            st_re[i] = (rho * a - 0.0 * b) + (s * c.real - 0.0 * c.imag)
+            st_im[i] = (rho * b + 0.0 * a) + (s * c.imag + 0.0 * c.real)
+    last_t[i] = t
+    has_last[i] = True
+
+
+@njit(cache=True)
+def np_cabs(a, b, fused):
+    """|a + bi| as numpy's complex ``absolute`` loop computes it (numpy/_core/src/umath/
+    loops_unary_complex.dispatch.c.src, finite values): L sqrt(r r + 1), L = max(|a|, |b|),
+    r = min / L (0 when L = 0), r r + 1 fused when numpy's loop uses FMA (:func:`numpy_cabs_fused`)."""
+    x = abs(a)
+    y = abs(b)
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return math.hypot(x, y)
+    big = max(x, y)
+    small = min(x, y)
+    r = small / big if big != 0.0 else 0.0
+    s = fma(r, r, 1.0) if fused else r * r + 1.0
+    return math.sqrt(s) * big
+
+
+@njit(cache=True)
+def gm_gain(i, st_re, st_im, gain_map, los, scale, fused, two):
+    """Power gain of worker i's state as ``float(power_gain_from_state(fading, complex state))``:
+    np.abs(h) ** 2 (Rayleigh) or np.abs(los + scale h) ** 2 (Rician), CPython's complex arithmetic
+    spelt out, numpy's scalar power (libm pow, ``two`` = 2.0 passed at run time so that it stays pow)."""
+    a = st_re[i]
+    b = st_im[i]
+    if gain_map == 1:
+        ra = scale * a - 0.0 * b
+        rb = scale * b + 0.0 * a
+        a = los + ra
+        b = 0.0 + rb
+    return np_cabs(a, b, fused) ** two
+
+
+@njit(cache=True)
+def _advance(ids, t, buf, pos, st_re, st_im, last_t, has_last, doppler, gain_map, los, scale, fused, two, out):
+    for j in range(ids.size):
+        gm_read(ids[j], t, buf, pos, st_re, st_im, last_t, has_last, doppler)
+        if gain_map >= 0:
+            out[j] = gm_gain(ids[j], st_re, st_im, gain_map, los, scale, fused, two)
+
+
+def _numpy_cabs_variant() -> bool | None:
+    """Which :func:`np_cabs` variant reproduces numpy's complex absolute on this machine (True: fused),
+    probed on values that tell them apart; None: neither (the compiled gains are then not used)."""
+    rng = np.random.default_rng(20)
+    a, b = rng.standard_normal(4096), rng.standard_normal(4096) * rng.choice([1e-3, 1.0, 1e3], 4096)
+    z = np.empty(a.size, dtype=complex)
+    z.real, z.imag = a, b
+    ref = np.abs(z)
+    ref_scalar = np.array([np.abs(complex(x, y)) for x, y in zip(a[:256].tolist(), b[:256].tolist())])
+    if not np.array_equal(ref[:256], ref_scalar):
+        return None
+    for fused in (True, False):
+        if np.array_equal(_cabs_many(a, b, fused), ref):
+            return fused
+    return None
+
+
+@njit(cache=True)
+def _cabs_many(a, b, fused):
+    out = np.empty(a.size)
+    for i in range(a.size):
+        out[i] = np_cabs(a[i], b[i], fused)
+    return out
+
+
+_CABS_VARIANT: list[bool | None] = []
+
+
+def numpy_cabs_fused() -> bool | None:
+    """Whether numpy's complex absolute fuses r r + 1 on this machine (None: :func:`np_cabs` cannot
+    reproduce it, so the compiled gains are not used); probed once per process, when first asked."""
+    if not _CABS_VARIANT:
+        _CABS_VARIANT.append(_numpy_cabs_variant())
+    return _CABS_VARIANT[0]
+
+
+class GaussMarkovBank:
+    """Gauss-Markov fading streams of K workers (one link direction) in arrays; the interface of
+    :class:`edgefl.radio.fading.FadingBank` (``gains``, ``gain``, ``raw``, ``returns_state``)."""
+
+    vectorised = False
+    returns_state = True
+
+    def __init__(self, fading: FadingConfig, correlation: CorrelationConfig,
+                 seeds: Sequence[np.random.SeedSequence], ahead: int = 1) -> None:
+        if fading.model == "none" or correlation.kind != "gauss_markov":
+            raise ValueError("GaussMarkovBank is for Gauss-Markov correlation with a fading model")
+        self._fading, self._corr = fading, correlation
+        k = len(seeds)
+        self.size = k
+        self._seeds = seeds
+        self._rngs: list[np.random.Generator | None] = [None] * k
+        self._taken = np.zeros(k, dtype=np.int64)  # batches of draws taken per worker
+        self._first = _first_batches(seeds)
+        # draws at hand per worker: a batch, plus up to ``ahead`` - 1 left from the previous one (lookahead);
+        # rows filled on demand (pages untouched till then)
+        self.ahead = max(1, int(ahead))
+        self.buf = np.zeros((k, _BATCH + self.ahead - 1), dtype=complex)
+        self.pos = np.zeros(k, dtype=np.int64)
+        self.filled = np.zeros(k, dtype=np.int64)
+        self.state_re = np.zeros(k)
+        self.state_im = np.zeros(k)
+        self.last_t = np.zeros(k)
+        self.has_last = np.zeros(k, dtype=np.bool_)
+        self.doppler_hz = float(correlation.doppler_hz)
+        self.los, self.scale = 0.0, 1.0
+        self.fused = numpy_cabs_fused()
+        if self.fused is None:
+            self.gain_map = GAIN_PYTHON
+        elif fading.model == "rayleigh":
+            self.gain_map = GAIN_RAYLEIGH
+        elif fading.model == "rician":
+            self.gain_map = GAIN_RICIAN
+            self.los, self.scale = rician_los_and_scale(fading.k_factor_db)
+        else:
+            self.gain_map = GAIN_PYTHON
+
+    def lookahead(self, workers: np.ndarray, m: int) -> None:
+        """Make sure each of ``workers`` has its next ``m`` <= :attr:`ahead` draws at hand (batches are
+        drawn ahead in their order, so the sequence does not change)."""
+        if m > self.ahead:
+            raise ValueError(f"this bank keeps at most {self.ahead} draws ahead, asked for {m}")
+        workers = np.asarray(workers, dtype=np.int64)
+        short = workers[self.filled[workers] - self.pos[workers] < m]
+        for w in short.tolist():
+            rest = int(self.filled[w] - self.pos[w])
+            self.buf[w, :rest] = self.buf[w, self.pos[w]:self.filled[w]].copy()
+            self.buf[w, rest:rest + _BATCH] = self._next_batch(w)
+            self.pos[w], self.filled[w] = 0, rest + _BATCH
+
+    def _next_batch(self, w: int) -> np.ndarray:
+        """Worker w's next ``_BATCH`` draws. The first comes from the process-wide memo of first batches
+        when another bank of the same seeds drew it already (the planner's scenario variants share
+        their seeds): drawing a generator and its first batch costs more than a round's uploads."""
+        first = self._first is not None and self._taken[w] == 0
+        if first and w in self._first:
+            self._taken[w] = 1
+            return self._first[w]
+        rng = self._rngs[w]
+        if rng is None:
+            rng = self._rngs[w] = np.random.default_rng(self._seeds[w])
+            for _ in range(int(self._taken[w])):  # batches taken from the memo: the generator moves past them
+                complex_normal(rng, _BATCH)
+        batch = complex_normal(rng, _BATCH)
+        if first:
+            self._first[w] = batch
+        self._taken[w] += 1
+        return batch
+
+    def _advance(self, workers: np.ndarray, t: float, with_gains: bool) -> np.ndarray:
+        if not math.isfinite(t):
+            raise ValueError(f"t must be finite, got {t}")
+        self.lookahead(workers, 1)
+        out = np.empty(workers.size)
+        gain_map = self.gain_map if with_gains else GAIN_PYTHON
+        _advance(workers, float(t), self.buf, self.pos, self.state_re, self.state_im, self.last_t, self.has_last,
+                 self.doppler_hz, gain_map, self.los, self.scale, bool(self.fused), 2.0, out)
+        if with_gains and self.gain_map == GAIN_PYTHON:
+            out = np.array([float(power_gain_from_state(self._fading, complex(self.state_re[w], self.state_im[w])))
+                            for w in workers.tolist()])
+        return out
+
+    def gains(self, workers: np.ndarray, t: float, round: int) -> np.ndarray:
+        """Power gains of ``workers`` (distinct) for transmissions at ``t`` (FadingStream.gain each)."""
+        return self._advance(np.asarray(workers, dtype=np.int64), t, True)
+
+    def gain(self, k: int, t: float, round: int) -> float:
+        """Power gain of worker ``k`` for a transmission at ``t``."""
+        return float(self._advance(np.array([int(k)], dtype=np.int64), t, True)[0])
+
+    def raw(self, t: float, round: int) -> np.ndarray:
+        """Every worker's state advanced to ``t`` (complex; FadingStream.raw each)."""
+        ids = np.arange(self.size, dtype=np.int64)
+        self._advance(ids, t, False)
+        out = np.empty(self.size, dtype=complex)
+        out.real, out.imag = self.state_re, self.state_im
+        return out
+
+
+_FIRST_BATCHES: dict[tuple[int, int, int], dict[int, np.ndarray]] = {}
+_FIRST_BATCHES_KEPT = 4  # seed families remembered
+
+
+def _first_batches(seeds: Sequence[np.random.SeedSequence]) -> dict[int, np.ndarray] | None:
+    """The memo of first batches of a :class:`SeedList` family (None for other seed lists)."""
+    if not isinstance(seeds, SeedList):
+        return None
+    key = (seeds.seed, seeds.key, seeds.n)
+    if key not in _FIRST_BATCHES:
+        while len(_FIRST_BATCHES) >= _FIRST_BATCHES_KEPT:
+            _FIRST_BATCHES.pop(next(iter(_FIRST_BATCHES)))
+        _FIRST_BATCHES[key] = {}
+    return _FIRST_BATCHES[key]
+
+
+class SeedList(Sequence):
+    """``SeedSequence(seed, spawn_key=(key, i))`` for i < n, made when asked for."""
+
+    def __init__(self, seed: int, key: int, n: int) -> None:
+        self.seed, self.key, self.n = int(seed), int(key), int(n)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self.n))]
+        if not -self.n <= i < self.n:
+            raise IndexError(i)
+        return np.random.SeedSequence(self.seed, spawn_key=(self.key, int(i) % self.n))

@@ -1,0 +1,53 @@
+"""GaussMarkovBank (arrays, compiled) against K separate FadingStream objects (the reference): the
+same gains, states and draws bit for bit, whatever the order and grouping of the calls."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgefl.radio.config import CorrelationConfig, FadingConfig
+from edgefl.radio.fading import FadingStream
+from edgefl.radio.gauss_markov import GaussMarkovBank, SeedList
+
+FADINGS = {"rayleigh": {"model": "rayleigh"}, "rician": {"model": "rician", "k_factor_db": 4.0},
+           "nakagami": {"model": "nakagami", "m": 2.0}}
+
+
+@pytest.mark.parametrize("name", sorted(FADINGS))
+def test_bank_equals_streams(name: str):
+    fading = FadingConfig(**FADINGS[name])
+    corr = CorrelationConfig(kind="gauss_markov", doppler_hz=30.0)
+    k = 12
+    seeds = SeedList(5, 100 + len(name), k)
+    for _ in range(2):  # the second bank of the same seeds takes its first batches from the memo of the first
+        bank = GaussMarkovBank(fading, corr, seeds, ahead=40)
+        streams = [FadingStream(fading, corr, seeds[i]) for i in range(k)]
+        rng = np.random.default_rng(0)
+        t = 0.0
+        for step in range(700):  # past several batches of draws per worker
+            t += float(rng.choice([0.0, 1e-4, 3e-3, 0.2]))
+            how = step % 4
+            if how == 0:  # all workers' states
+                ref = np.array([s.raw(t, step) for s in streams], dtype=complex)
+                assert np.array_equal(bank.raw(t, step), ref)
+            elif how == 1:  # one worker
+                w = int(rng.integers(k))
+                assert bank.gain(w, t, step) == streams[w].gain(t, step)
+            else:  # a few distinct workers, some draws taken ahead first
+                ws = rng.choice(k, size=int(rng.integers(1, k)), replace=False)
+                if how == 3:
+                    bank.lookahead(ws, int(rng.integers(1, 41)))
+                ref = np.array([streams[w].gain(t, step) for w in ws])
+                assert np.array_equal(bank.gains(ws, t, step), ref)
+        assert np.all(bank._taken >= 2)  # past the first batch (memo), into the generator
+
+
+def test_time_going_back_is_refused():
+    bank = GaussMarkovBank(FadingConfig(model="rayleigh"), CorrelationConfig(kind="gauss_markov", doppler_hz=5.0),
+                           SeedList(1, 1, 2))
+    bank.gain(0, 1.0, 0)
+    with pytest.raises(ValueError, match="must not decrease"):
+        bank.gain(0, 0.5, 0)
+    with pytest.raises(ValueError, match="finite"):
+        bank.gain(1, float("inf"), 0)
