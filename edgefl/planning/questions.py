@@ -153,6 +153,21 @@ class Sampler:
         log.debug("plan point %s over %s: p%g of %d samples = %.6g s", overrides, over or self.over, q, n, v)
         return v
 
+    def meets(self, overrides: tuple[str, ...], n: int, q: float, deadline: float, n0: int,
+              over: str | None = None) -> bool:
+        """Whether the percentile of the first n samples of a point is <= ``deadline``, decided early
+        (module docstring, *sequential points*): at m = n0, 2 n0, ... < n samples, a 95 % interval
+        that excludes the deadline decides the side; otherwise the estimate of n samples does."""
+        m = max(1, int(n0))
+        while m < n:
+            e = self.estimate(overrides, m, q, over)
+            if _misses(e, deadline):
+                return False
+            if _meets(e, deadline):
+                return True
+            m *= 2
+        return self.value(overrides, n, q, over) <= deadline
+
     def _ci_seed(self) -> int:
         return self.rs.scenario.seed if self.seed is None else self.seed
 
@@ -250,7 +265,7 @@ def max_workers(sp: Sampler, deadline: float, q: float, resolution: float, n0: i
 
     def search(n: int, prev: object):
         def ok(k: int) -> bool:
-            return sp.value(at(k), n, q) <= deadline
+            return sp.meets(at(k), n, q, deadline, n0)
 
         k_star = (largest_int(ok, start=min(start, cap), limit=cap) if prev is None
                   else refine_int(ok, int(prev), cap))
@@ -285,7 +300,7 @@ def min_bandwidth(sp: Sampler, deadline: float, q: float, resolution: float, n0:
 
     def search(n: int, prev: object):
         def ok(b: float) -> bool:
-            return sp.value(at(b), n, q) <= deadline
+            return sp.meets(at(b), n, q, deadline, n0)
 
         br = (boundary(ok, b0, b_lo, b_hi, resolution, ok_above=True) if prev is None
               else refine_boundary(ok, prev, False, b_lo, b_hi, resolution))
