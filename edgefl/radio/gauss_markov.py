@@ -179,11 +179,21 @@ class GaussMarkovBank:
             raise ValueError(f"this bank keeps at most {self.ahead} draws ahead, asked for {m}")
         workers = np.asarray(workers, dtype=np.int64)
         short = workers[self.filled[workers] - self.pos[workers] < m]
-        for w in short.tolist():
-            rest = int(self.filled[w] - self.pos[w])
-            self.buf[w, :rest] = self.buf[w, self.pos[w]:self.filled[w]].copy()
-            self.buf[w, rest:rest + _BATCH] = self._next_batch(w)
-            self.pos[w], self.filled[w] = 0, rest + _BATCH
+        if short.size == 0:
+            return
+        short = np.unique(short)  # (a worker listed twice is refilled once, as by a loop that checks again)
+        batches = np.stack([self._next_batch(w) for w in short.tolist()])  # in worker order: each its own stream
+        rest = self.filled[short] - self.pos[short]  # draws left of each, moved to the front (at most ahead - 1)
+        width = int(rest.max())
+        if width > 0:
+            cols = np.arange(width)
+            keep = cols[None, :] < rest[:, None]
+            src = np.minimum(self.pos[short][:, None] + cols[None, :], self.buf.shape[1] - 1)
+            tail = self.buf[short[:, None], src]
+            rows = np.broadcast_to(short[:, None], keep.shape)
+            self.buf[rows[keep], np.broadcast_to(cols, keep.shape)[keep]] = tail[keep]
+        self.buf[short[:, None], rest[:, None] + np.arange(_BATCH)[None, :]] = batches
+        self.pos[short], self.filled[short] = 0, rest + _BATCH
 
     def _next_batch(self, w: int) -> np.ndarray:
         """Worker w's next ``_BATCH`` draws. The first comes from the process-wide memo of first batches
