@@ -306,8 +306,8 @@ def min_bandwidth(sp: Sampler, deadline: float, q: float, resolution: float, n0:
     b_lo, b_hi = limits.bandwidth_bounds()
     b0 = sp.rs.scenario.channel.uplink_bandwidth_hz
 
-    def at(b: float) -> tuple[str, ...]:
-        return (f"channel.uplink_bandwidth_hz={float(b)!r}",)
+    def at(b: float) -> tuple[str, ...]:  # 12 digits: the same point reached by two routes (lo x r, hi / r) is one
+        return (f"channel.uplink_bandwidth_hz={float(f'{float(b):.12g}')!r}",)
 
     def search(n: int, prev: object):
         def ok(b: float) -> bool:

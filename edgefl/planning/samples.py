@@ -37,10 +37,12 @@ from typing import Protocol
 import numpy as np
 
 from edgefl.scenario import ResolvedScenario, ScenarioError, resolve
+from edgefl.sim.participation import DrawMemo
 
 METHODS = ("auto", "fast", "simpy")
 OVER = ("fading", "placements")
 _PLAN = 0x504C  # spawn-key root of the planner's placement seeds
+PARTICIPANTS = DrawMemo()  # the participants drawn by the planner's simulations, by sampling stream
 
 
 class Samples(Protocol):
@@ -87,7 +89,9 @@ def build(rs: ResolvedScenario, method: str):
             if importlib.util.find_spec("edgefl.sim.coverage") else None
         if cls is not None:
             warnings.simplefilter("ignore", cls)
-        return build_simulation(rs, method)
+        sim = build_simulation(rs, method)
+    sim.participant_memo = PARTICIPANTS  # variants drawing the same participants share them (same numbers)
+    return sim
 
 
 class _Enough(Exception):
