@@ -120,7 +120,7 @@ class Simulation:
         the workers whose battery is not exhausted (all of them while none is)."""
         alive = self.batteries.alive()
         if alive.all():
-            if self.participant_memo is not None and not self.batteries.any_battery():
+            if self.participant_memo is not None and self._per_round < self.net.num_workers:
                 i = self._part_drawn
                 self._part_drawn += 1
                 ids, self._part_behind = self.participant_memo.draw(
@@ -128,6 +128,10 @@ class Simulation:
                     self.opt.sampling_weights)
                 return ids
             return sample_workers(self._part_rng, self.net.num_workers, self._per_round, self.opt.sampling_weights)
+        if self.participant_memo is not None:  # from now on this simulation's own draws (batteries differ)
+            if self._part_behind is not None:
+                self._part_rng.bit_generator.state = self._part_behind
+            self.participant_memo = self._part_behind = None
         ids = np.flatnonzero(alive)
         if ids.size == 0:
             raise BatteriesExhausted(f"round {r}: every worker's battery is exhausted (battery_capacity_j of the "

@@ -68,12 +68,12 @@ class DrawMemo:
         while len(self._streams) > self.keep:
             self._streams.pop(next(iter(self._streams)))
         if index < len(arrays):
-            return arrays[index].copy(), states[index]
+            return arrays[index].astype(np.int64), states[index]
         if behind is not None:
             rng.bit_generator.state = behind
         ids = sample_workers(rng, population, per_round, weights)
         if index == len(arrays):
-            arrays.append(ids.copy())
+            arrays.append(ids.astype(np.int32 if population < 2**31 else np.int64))  # kept small
             states.append(rng.bit_generator.state)
         return ids, None
 
