@@ -148,6 +148,7 @@ class GaussMarkovBank:
         self._seeds = seeds
         self._rngs: list[np.random.Generator | None] = [None] * k
         self._taken = np.zeros(k, dtype=np.int64)  # batches of draws taken per worker
+        self._rng_at = np.zeros(k, dtype=np.int64)  # batches drawn by each worker's own generator
         self._first = _first_batches(seeds)
         # draws at hand per worker: a batch, plus up to ``ahead`` - 1 left from the previous one (lookahead);
         # rows filled on demand (pages untouched till then)
@@ -196,22 +197,30 @@ class GaussMarkovBank:
         self.pos[short], self.filled[short] = 0, rest + _BATCH
 
     def _next_batch(self, w: int) -> np.ndarray:
-        """Worker w's next ``_BATCH`` draws. The first comes from the process-wide memo of first batches
-        when another bank of the same seeds drew it already (the planner's scenario variants share
-        their seeds): drawing a generator and its first batch costs more than a round's uploads."""
-        first = self._first is not None and self._taken[w] == 0
-        if first and w in self._first:
-            self._taken[w] = 1
-            return self._first[w]
+        """Worker w's next ``_BATCH`` draws. The first :data:`MEMO_BATCHES` of them come from the
+        process-wide memo when another bank of the same seeds drew them already (the planner's scenario
+        variants share their seeds): drawing a generator and a batch costs more than a round's uploads.
+        The worker's own generator, made when first needed, is moved past the batches taken from the
+        memo before it draws, so the sequence is the one a bank alone draws."""
+        i = int(self._taken[w])
+        memo = self._first
+        if memo is not None:
+            kept = memo.get(w)
+            if kept is not None and i < len(kept):
+                self._taken[w] = i + 1
+                return kept[i]
         rng = self._rngs[w]
         if rng is None:
             rng = self._rngs[w] = np.random.default_rng(self._seeds[w])
-            for _ in range(int(self._taken[w])):  # batches taken from the memo: the generator moves past them
-                complex_normal(rng, _BATCH)
+        for _ in range(i - int(self._rng_at[w])):  # batches taken from the memo: the generator moves past them
+            complex_normal(rng, _BATCH)
         batch = complex_normal(rng, _BATCH)
-        if first:
-            self._first[w] = batch
-        self._taken[w] += 1
+        self._rng_at[w] = i + 1
+        if memo is not None and i < MEMO_BATCHES:
+            kept = memo.setdefault(w, [])
+            if len(kept) == i:
+                kept.append(batch)
+        self._taken[w] = i + 1
         return batch
 
     def _advance(self, workers: np.ndarray, t: float, with_gains: bool) -> np.ndarray:
@@ -244,11 +253,21 @@ class GaussMarkovBank:
         return out
 
 
-_FIRST_BATCHES: dict[tuple[int, int, int], dict[int, np.ndarray]] = {}
+_FIRST_BATCHES: dict[tuple[int, int, int], dict[int, list[np.ndarray]]] = {}
 _FIRST_BATCHES_KEPT = 4  # seed families remembered
+#: batches per worker the memo keeps (1: the first, as a run needs; the planner, whose variants replay the
+#: same draws, keeps more: :func:`memo_batches`)
+MEMO_BATCHES = 1
 
 
-def _first_batches(seeds: Sequence[np.random.SeedSequence]) -> dict[int, np.ndarray] | None:
+def memo_batches(n: int) -> None:
+    """Keep the first ``n`` batches of every worker's draws in the process-wide memo (memory: 16 x 256 bytes
+    per batch and worker, per seed family; the numbers drawn do not change)."""
+    global MEMO_BATCHES
+    MEMO_BATCHES = max(1, int(n))
+
+
+def _first_batches(seeds: Sequence[np.random.SeedSequence]) -> dict[int, list[np.ndarray]] | None:
     """The memo of first batches of a :class:`SeedList` family (None for other seed lists)."""
     if not isinstance(seeds, SeedList):
         return None
