@@ -183,7 +183,17 @@ class GaussMarkovBank:
         if short.size == 0:
             return
         short = np.unique(short)  # (a worker listed twice is refilled once, as by a loop that checks again)
-        batches = np.stack([self._next_batch(w) for w in short.tolist()])  # in worker order: each its own stream
+        batches = np.empty((short.size, _BATCH), dtype=complex)
+        fam = self._first
+        if fam is not None:  # first batches the memo holds: in one array operation
+            hit = (self._taken[short] == 0) & fam.has_first[short]
+            batches[hit] = fam.first[short[hit]]
+            self._taken[short[hit]] = 1
+            miss = np.flatnonzero(~hit)
+        else:
+            miss = np.arange(short.size)
+        for j in miss.tolist():  # each from its own stream
+            batches[j] = self._next_batch(int(short[j]))
         rest = self.filled[short] - self.pos[short]  # draws left of each, moved to the front (at most ahead - 1)
         width = int(rest.max())
         if width > 0:
@@ -203,12 +213,12 @@ class GaussMarkovBank:
         The worker's own generator, made when first needed, is moved past the batches taken from the
         memo before it draws, so the sequence is the one a bank alone draws."""
         i = int(self._taken[w])
-        memo = self._first
-        if memo is not None:
-            kept = memo.get(w)
-            if kept is not None and i < len(kept):
+        fam = self._first
+        if fam is not None:
+            kept = fam.batch(w, i)
+            if kept is not None:
                 self._taken[w] = i + 1
-                return kept[i]
+                return kept
         rng = self._rngs[w]
         if rng is None:
             rng = self._rngs[w] = np.random.default_rng(self._seeds[w])
@@ -216,10 +226,8 @@ class GaussMarkovBank:
             complex_normal(rng, _BATCH)
         batch = complex_normal(rng, _BATCH)
         self._rng_at[w] = i + 1
-        if memo is not None and i < MEMO_BATCHES:
-            kept = memo.setdefault(w, [])
-            if len(kept) == i:
-                kept.append(batch)
+        if fam is not None and i < MEMO_BATCHES:
+            fam.keep(w, i, batch)
         self._taken[w] = i + 1
         return batch
 
@@ -253,7 +261,34 @@ class GaussMarkovBank:
         return out
 
 
-_FIRST_BATCHES: dict[tuple[int, int, int], dict[int, list[np.ndarray]]] = {}
+class _Family:
+    """The memo of one seed family: every worker's first batch in one array (filled as drawn), the
+    later batches by worker."""
+
+    def __init__(self, n: int) -> None:
+        self.first = np.empty((n, _BATCH), dtype=complex)  # pages untouched till written
+        self.has_first = np.zeros(n, dtype=np.bool_)
+        self.later: dict[int, list[np.ndarray]] = {}
+
+    def batch(self, w: int, i: int) -> np.ndarray | None:
+        """Batch i of worker w, if kept."""
+        if i == 0:
+            return self.first[w] if self.has_first[w] else None
+        kept = self.later.get(w)
+        return kept[i - 1] if kept is not None and i - 1 < len(kept) else None
+
+    def keep(self, w: int, i: int, batch: np.ndarray) -> None:
+        """Keep batch i of worker w (drawn in order: kept only when batches 0..i-1 are)."""
+        if i == 0:
+            if not self.has_first[w]:
+                self.first[w], self.has_first[w] = batch, True
+            return
+        kept = self.later.setdefault(w, [])
+        if len(kept) == i - 1:
+            kept.append(batch)
+
+
+_FIRST_BATCHES: dict[tuple[int, int, int], _Family] = {}
 _FIRST_BATCHES_KEPT = 4  # seed families remembered
 #: batches per worker the memo keeps (1: the first, as a run needs; the planner, whose variants replay the
 #: same draws, keeps more: :func:`memo_batches`)
@@ -267,7 +302,7 @@ def memo_batches(n: int) -> None:
     MEMO_BATCHES = max(1, int(n))
 
 
-def _first_batches(seeds: Sequence[np.random.SeedSequence]) -> dict[int, list[np.ndarray]] | None:
+def _first_batches(seeds: Sequence[np.random.SeedSequence]) -> _Family | None:
     """The memo of first batches of a :class:`SeedList` family (None for other seed lists)."""
     if not isinstance(seeds, SeedList):
         return None
@@ -275,7 +310,7 @@ def _first_batches(seeds: Sequence[np.random.SeedSequence]) -> dict[int, list[np
     if key not in _FIRST_BATCHES:
         while len(_FIRST_BATCHES) >= _FIRST_BATCHES_KEPT:
             _FIRST_BATCHES.pop(next(iter(_FIRST_BATCHES)))
-        _FIRST_BATCHES[key] = {}
+        _FIRST_BATCHES[key] = _Family(seeds.n)
     return _FIRST_BATCHES[key]
 
 
