@@ -21,12 +21,13 @@ def mixed_signs(K, P, rounds, seed=0):
         s = s ^ (rng.random((K, P)) < flip[None])
 
 
-def test_entropy_order_sorts_frames_and_keeps_contiguous_rates_mean():
+def test_entropy_order_sorts_frames_into_low_and_high_rates():
     """The history table sees the own last sign o (Q(b = o | o) = (0.98 + 0.5) / 2 = 0.74 for
     either kind) and the all-plus streak, so contiguous frames all sit near h(0.74); the sign
     streak of the ordering classes tells the kinds apart, so sorted frames split into low-rate
-    frames (persistent signs, -log2 0.74 per kept sign) and frames above one bit (coin flips, clipped to 1); the permutation and the rates
-    are the same function of the model state on both sides (same call, same answer)."""
+    frames (persistent signs, -log2 0.74 per kept sign) and frames above one bit (coin flips,
+    clipped to 1); the permutation and the rates are the same function of the model state on
+    both sides (same call, same answer)."""
     K, P, n = 3, 24000, 2400
     cont, sort = SignHistoryModel(n), SignHistoryModel(n, "entropy")
     for s in mixed_signs(K, P, 6):
