@@ -116,3 +116,21 @@ def test_scenario_schema_validates_frame_order():
         load_scenario(quick, ["compression.scheme=dsc", "compression.frame_order=entropy"])
     load_scenario(quick, ["compression.scheme=dsc", "compression.side_information=history",
                           "compression.frame_order=entropy"])
+
+
+def test_history_fit_and_sort_are_charged():
+    """The server's history update (and, sorted, the K permutations) is counted in its compute time,
+    each worker's sort in its encode time, from the round after the first decoded one."""
+    from edgefl.coding import op_counts
+
+    K, P = 3, 4800
+    plain, sort = DSCCompressor(estimator="oracle"), DSCCompressor(estimator="oracle", side_information="history",
+                                                                   frame_order="entropy")
+    base_enc = plain.encode_flops(P)
+    assert sort.encode_flops(P) == base_enc
+    for r, g in enumerate(mixed_grads(K, P, 2)):
+        plain.compress(g, np.arange(K), ctx(r, "analytic"))
+        sort.compress(g, np.arange(K), ctx(r, "analytic"))
+    assert sort.server_flops(K, P) - plain.server_flops(K, P) == op_counts.history_fit_ops(K, P, True)
+    assert op_counts.history_fit_ops(K, P, True) > op_counts.history_fit_ops(K, P, False) + K * P * np.log2(P)
+    assert sort.encode_flops(P) == base_enc + 7 * P + P * np.log2(P) + P

@@ -106,6 +106,16 @@ class SignHistoryModel:
                 and (self.frame_order == "contiguous" or self._class_table is not None))
 
     @property
+    def fitted_rounds(self) -> bool:
+        """Whether a decoded round has been folded in (the server ran an update since the last reset)."""
+        return self._prev is not None
+
+    @property
+    def has_table(self) -> bool:
+        """Whether a class table is in force (frame_order entropy: the workers sort their signs)."""
+        return self._class_table is not None
+
+    @property
     def num_classes(self) -> int:
         """Ordering classes (o, r, a~, z~) of ``frame_order="entropy"`` for the fitted K."""
         K = self._prev.shape[0]

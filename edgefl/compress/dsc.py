@@ -96,12 +96,16 @@ class DSCCompressor(Compressor):
         if self._mean_degree is None:
             base = code_at_step(rate_grid(c.block_length, FAMILY).size, c.block_length, c.code_seed, FAMILY)
             self._mean_degree = base.n_edges / base.n
-        return op_counts.encode_ops(num_params, c.bits, self._mean_degree, c.check_bits, c.bits == 1 and c.scaled)
+        ops = op_counts.encode_ops(num_params, c.bits, self._mean_degree, c.check_bits, c.bits == 1 and c.scaled)
+        if c.frame_order == "entropy" and self.history is not None and self.history.has_table:
+            ops += 7.0 * num_params + op_counts.sort_ops(num_params)  # class keys, then the sort into frames
+        return ops
 
     def server_flops(self, num_workers: int, num_params: int) -> float:
         """Statistics estimation for the coming round (online ML eq. 62 on the last round's indices,
         or offline eq. 48-56) plus the rate controller (eq. 44-45) whenever the statistics moved
-        to a value the server has no rates for (:mod:`edgefl.coding.op_counts`)."""
+        to a value the server has no rates for, plus the history model's update on the last
+        decoded round (side_information history) (:mod:`edgefl.coding.op_counts`)."""
         c = self.cfg
         levels = 1 << c.bits
         ops = 0.0
@@ -119,6 +123,8 @@ class DSCCompressor(Compressor):
             r = float(np.exp(key[0]))  # the rounded ratio the controller evaluates at (unit total)
             nodes = c.mc_samples or x_nodes(r / (1 + r), 1 / (1 + r))[0].size
             ops += op_counts.rate_controller_ops(kt, levels, c.bits, nodes)
+        if self.history is not None and self.history.fitted_rounds:
+            ops += op_counts.history_fit_ops(num_workers, num_params, c.frame_order == "entropy")
         return ops
 
     def _rates_key(self, stats: GradientStatistics, num_workers: int) -> tuple[float, int]:
