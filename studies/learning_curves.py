@@ -258,7 +258,7 @@ def paper_run(partition: str, rounds: int, seed: int, model: str = "mlp784", bit
     scales, so its aggregates equal signSGD's (checked each round) and it is evaluated on
     the signSGD trajectory. A DSC coder with the history side-information model (analytic)
     gives that model's own rates without margins each round (``ideal_rate_sum_history``).
-    Each of ``variants`` (``"<side_information>:<rate_policy>"``) is a DSC coder run
+    Each of ``variants`` (``"<side_information>:<rate_policy>[:<frame_order>]"``) is a DSC coder run
     bit-true over the rounds up to ``variant_epochs``: what it sends, its retries, and with
     ``air`` the seconds its uploads, feedback and decoding take on the air. Returns per-round
     rows of both trainings."""
@@ -550,7 +550,8 @@ def main() -> None:
     ap.add_argument("--model", default="mlp784", choices=["mlp784", "cnn28"], help="--paper: model")
     ap.add_argument("--bit-true", type=int, default=2, help="--paper: rounds also coded with the real LDPC codes")
     ap.add_argument("--variants", default=",".join(VARIANTS),
-                    help="--paper: DSC coders run bit-true, side_information:rate_policy, comma-separated ('' = none)")
+                    help="--paper: DSC coders run bit-true, side_information:rate_policy[:frame_order], "
+                    "comma-separated ('' = none)")
     ap.add_argument("--variant-epochs", type=float, default=20.0, help="--paper: epochs the variants run for")
     ap.add_argument("--no-air", action="store_true", help="--paper: do not play the variants on the air")
     ap.add_argument("--partitions", default=",".join(PARTITIONS), help="--paper: comma-separated, of "
