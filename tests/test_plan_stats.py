@@ -109,11 +109,11 @@ def test_autocorrelation_time_of_ar1_is_the_closed_form() -> None:
     assert autocorrelation_time(_ar1(rng, 200_000, 0.8)) == pytest.approx(9.0, rel=0.1)
     assert autocorrelation_time(rng.standard_normal(20_000)) == pytest.approx(1.0, abs=0.1)
     assert autocorrelation_time(np.full(50, 0.3)) == 1.0
-    # batches: at least sqrt(n), several correlation times, at least 10 of them
+    # batches: at least sqrt(n), several correlation times, at least 3 of them
     assert batch_length(rng.standard_normal(1600)) == 40
     x = _ar1(rng, 1600, 0.9)
     assert batch_length(x) == math.ceil(5 * autocorrelation_time(rankdata(x))) > 40
-    assert batch_length(_ar1(rng, 1600, 0.99)) == 160
+    assert batch_length(_ar1(rng, 1600, 0.999)) == 533  # at least 3 batches
     # ranks: a heavy-tailed monotone image of the series (a deep fade's round of seconds) has the
     # same batches, though its raw autocorrelation nearly vanishes
     heavy = 1.0 / ndtr(-x) ** 2
@@ -130,13 +130,16 @@ def test_series_interval_covers_the_p95_of_correlated_rounds(phi: float) -> None
     assert iid < cover - (0.05 if phi > 0.8 else 0.0)
 
 
+_LONG = [(phi, n, q) for phi in (0.0, 0.5, 0.8, 0.9) for n in (400, 1600, 6400) for q in (50.0, 95.0, 99.0)]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("q", [50.0, 95.0, 99.0])
-@pytest.mark.parametrize("n", [400, 1600, 6400])
-@pytest.mark.parametrize("phi", [0.0, 0.5, 0.8, 0.9])
+@pytest.mark.parametrize(("phi", "n", "q"), [*_LONG, *((0.95, n, q) for n in (400, 1600, 6400) for q in (50.0, 95.0))])
 def test_series_interval_coverage_long(phi: float, n: int, q: float) -> None:
     """The coverage of the series interval over 1000 replications (s.e. 0.7 %), for several
-    correlations, series lengths and percentiles."""
+    correlations, series lengths and percentiles. (Lag-1 correlation 0.95 and the p99: 89.6 % at
+    n = 1600, about 16 rounds above the p99 in a handful of fades; the t interval of batch means
+    of so few exceedances is a little short there, hence not asserted.)"""
     cover, _ = _series_coverage(phi, n, q, 1000, seed=int(phi * 10) + n + int(q))
     assert 0.90 <= cover <= 0.99, cover
 
