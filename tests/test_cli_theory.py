@@ -72,3 +72,14 @@ def test_plan_round_latency_matches_simulator(scheme: str, access: str, engine: 
     assert row["bits_total"] == pytest.approx(planned["bits_per_round"], rel=1e-12)
     assert row["latency_s"] == planned["round_latency_s"]
     assert row["broadcast_s"] == pytest.approx(rep["broadcast_s"], rel=1e-12)
+
+
+def test_plan_without_gradient_statistics_names_the_field() -> None:
+    """The convex test bed (no sigma_x2 of its own) needs the statistics the server assumes: exit 2."""
+    convex = QUICKSTART.parent / "convex_iade.yaml"
+    res = runner.invoke(app, ["plan", str(convex)])
+    assert res.exit_code == 2 and "rate_allocation.initial_sigma_x2" in res.output and "Traceback" not in res.output
+    res = runner.invoke(app, ["plan", str(convex), "--set", "rate_allocation.initial_sigma_x2=1", "--set",
+                              "rate_allocation.initial_sigma_n2=0.1", "--D", "0.1", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["sigma_x2"] == 1.0

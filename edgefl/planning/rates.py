@@ -53,13 +53,15 @@ def plan_scenario(rs: ResolvedScenario, D: float | None = None) -> dict[str, Any
     scn = rs.scenario
     ra = scn.rate_allocation
     D = D if D is not None else ra.target_distortion
-    if scn.gradients is not None:
-        sx, sn = scn.gradients.sigma_x2, scn.gradients.sigma_n2
+    g = scn.gradients
+    if g is not None and g.source == "gaussian-ceo":
+        sx, sn = g.sigma_x2, g.sigma_n2
     elif ra.initial_sigma_x2 is not None and ra.initial_sigma_n2 is not None:
         sx, sn = ra.initial_sigma_x2, ra.initial_sigma_n2
     else:
         raise ScenarioError(rs.source, [FieldProblem(
-            "rate_allocation.initial_sigma_x2", None, "plan of a model scenario needs initial_sigma_x2/_n2")])
+            "rate_allocation.initial_sigma_x2", None, "plan of a scenario without a gaussian-ceo source (a model "
+            "or the convex test bed) needs initial_sigma_x2/_n2")])
     d_source = "given"
     if D is None:  # the distortion signSGD itself reaches (RD paper Sec. VI-A): what DSC must match
         D, d_source = signsgd_distortion(scn.workers.count, sx, sn), "signsgd"
