@@ -108,3 +108,29 @@ def test_augmented_bp_passes_count_as_decoder_work():
     assert plain.decode_bits.sum() == 2400 * (coded + plain.retries)
     assert aug.retries < plain.retries
     assert aug.decode_bits.sum() > 2400 * (coded + aug.retries)
+
+
+@pytest.mark.parametrize("ladder, algorithm, family", [("single", "sum-product", "ldpca"),
+                                                       ("zoned", "sum-product", "ldpca-zoned"),
+                                                       ("zoned", "min-sum", "ldpca-zoned-ms")])
+def test_ldpca_ladder_option_picks_the_family_and_decodes_exactly(monkeypatch, ladder, algorithm, family):
+    """Rates without margin (retries happen): every ladder decodes every frame exactly, and the
+    retries climb the ladder of the option's family (zoned: fitted for the decoder's algorithm)."""
+    import edgefl.coding.wyner_ziv as wz
+
+    seen = []
+    real = wz.sw_decode_adaptive
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["family"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(wz, "sw_decode_adaptive", spy)
+    q = UniformQuantizer(1)
+    idx = signs(3, 3 * 2400, 8)
+    rates = RateController(q, margin=0.0).rates(STATS, 3)
+    opt = WynerZivOptions(ldpca_ladder=ladder, algorithm=algorithm)
+    res = successive_wyner_ziv(idx, np.arange(3), q, rates, STATS, options=opt)
+    np.testing.assert_array_equal(res.index, idx)
+    assert res.undetected_errors == 0 and res.retries > 0
+    assert seen and set(seen) == {family}

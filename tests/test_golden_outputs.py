@@ -31,8 +31,10 @@ CASES: dict[str, tuple[Path, list[str]]] = {
                                         "channel.correlation.kind=gauss_markov", "channel.correlation.doppler_hz=5",
                                         "upload_order=index"]),
     "digits_mlp": (DIGITS, ["output.plots=false", "rounds=3"]),
+    # the single LDPCA ladder (default before issue 23): its round 1 has two retries, which the
+    # retry columns and the timeline's feedback / upload_retry intervals are checked on
     "dsc_bit_true": (QUICK, ["output.plots=false", "gradients.params=4800", "rounds=3", "compression.scheme=dsc",
-                             "fidelity=bit-true"]),
+                             "fidelity=bit-true", "compression.ldpca_ladder=single"]),
     "p1_fdma_rd_ideal": (QUICK, [*FAST, "rounds=3", "channel.access=fdma", "compression.scheme=rd-ideal",
                                  "rate_allocation.scheme=p1", "rate_allocation.target_distortion=0.2"]),
     "p1_tdma_dsc_digits": (DIGITS, ["output.plots=false", "rounds=2", "compression.scheme=dsc",

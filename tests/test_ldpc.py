@@ -57,15 +57,16 @@ def test_edge_arrays_are_consistent_with_dense_matrix(family):
         assert np.all(code.edge_var[edges] == v)
         np.testing.assert_array_equal(np.sort(code.edge_chk[edges]), np.flatnonzero(h[:, v]))
     # variable degrees follow the design distribution
-    degrees, fractions = (ldpc.VAR_DEGREES, ldpc.VAR_FRACTIONS) if family == "ldpca" else ldpc.peg_distribution(0.5)
+    degrees, fractions = {"ldpca": (ldpc.VAR_DEGREES, ldpc.VAR_FRACTIONS), "peg": ldpc.peg_distribution(0.5),
+                          **{f: zones[ldpc.ldpca_zone(0.5, f)][1:] for f, zones in ldpc.LDPCA_ZONES.items()}}[family]
     counts = np.bincount(np.diff(code.var_ptr), minlength=max(degrees) + 1)
     for d, frac in zip(degrees, fractions):
         assert abs(counts[d] - frac * N) <= 1
 
 
 def four_cycles(code):
-    h = code.dense().astype(np.int64)
-    overlap = h.T @ h
+    h = code.dense().astype(np.float64)  # BLAS; the counts are small integers, exact in float64
+    overlap = np.rint(h.T @ h).astype(np.int64)
     np.fill_diagonal(overlap, 0)
     return int((overlap * (overlap - 1) // 2).sum() // 2)
 
@@ -181,3 +182,60 @@ def test_construction_is_seeded_and_cached(tmp_path, monkeypatch, family):
 def test_syndrome_rejects_bad_bits(bits, match):
     with pytest.raises(ValueError, match=match):
         syndrome(get_code(0.5, n=N), bits)
+
+
+@pytest.mark.parametrize("family", list(ldpc.LDPCA_ZONES))
+def test_ldpca_zones_cover_all_rates_with_valid_distributions(family):
+    zones = ldpc.LDPCA_ZONES[family]
+    tops = [z[0] for z in zones]
+    assert tops == sorted(tops) and tops[-1] == 1.0
+    for _, degrees, fractions in zones:
+        assert sum(fractions) == pytest.approx(1.0) and min(fractions) > 0 and max(degrees) <= 20
+    # each zone's own rates, its lower end included, map to it; rate 1 to the last zone
+    for z, top in enumerate(tops):
+        low = tops[z - 1] if z else 0.01
+        assert ldpc.ldpca_zone(low, family) == z and ldpc.ldpca_zone(top - 1e-9, family) == z
+    assert ldpc.ldpca_zone(1.0, family) == len(tops) - 1
+    with pytest.raises(ValueError, match="rate"):
+        ldpc.ldpca_zone(float("nan"), family)
+    with pytest.raises(ValueError, match="family"):
+        ldpc.ldpca_zone(0.5, "ldpca")
+
+
+@pytest.mark.parametrize("family", list(ldpc.LDPCA_ZONES))
+def test_zoned_ladder_is_nested_in_the_base_code_of_the_announced_rate(family):
+    """A frame's whole ladder is the one of its first rate's zone: retries above the zone's
+    end keep that base code (the upload increments stay valid), and the zoned codes are
+    LDPCA codes (differenced accumulated syndromes of their base code)."""
+    rng = np.random.default_rng(5)
+    bits = rng.integers(0, 2, size=(3, N), dtype=np.uint8)
+    steps = rate_grid(N, family).size
+    for zone_rate in (0.2, 0.6, 0.8, 0.95):
+        zone = ldpc.ldpca_zone(zone_rate, family)
+        base = code_at_step(steps, n=N, family=family, zone_rate=zone_rate)
+        assert base.zone == zone and base.nested and base.m == N
+        acc = np.bitwise_xor.accumulate(syndrome(base, bits), axis=1)
+        for k in (1, 7, 30, 59):
+            code = code_at_step(k, n=N, family=family, zone_rate=zone_rate)
+            assert code.zone == zone and code.m == k * N // steps
+            sent = acc[:, sent_positions(N, k)]
+            diff = np.diff(np.concatenate([np.zeros((3, 1), np.uint8), sent], axis=1), axis=1) % 2
+            np.testing.assert_array_equal(diff, syndrome(code, bits))
+    # default zone: the code's own rate; distinct zones are distinct codes of equal length
+    assert code_at_step(30, n=N, family=family).zone == ldpc.ldpca_zone(0.5, family)
+    a = code_at_step(45, n=N, family=family, zone_rate=0.3)
+    b = code_at_step(45, n=N, family=family, zone_rate=0.95)
+    assert a.m == b.m and a.n_edges != b.n_edges
+
+
+@pytest.mark.parametrize("family", list(ldpc.LDPCA_ZONES))
+def test_zoned_ldpca_avoids_four_cycles_at_high_rates(family):
+    for zone_rate in (0.6, 0.8, 0.95):
+        assert four_cycles(code_at_step(48, n=N, family=family, zone_rate=zone_rate)) == 0
+
+
+def test_zoned_min_sum_low_zone_is_the_single_base_code():
+    single = code_at_step(20, n=N, family="ldpca")
+    zoned = code_at_step(20, n=N, family="ldpca-zoned-ms")
+    np.testing.assert_array_equal(single.edge_var, zoned.edge_var)
+    np.testing.assert_array_equal(single.edge_chk, zoned.edge_chk)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from edgefl.coding.ldpc import get_code, rate_grid
+from edgefl.coding.ldpc import get_code, rate_grid, syndrome
 from edgefl.coding.slepian_wolf import sw_decode, sw_decode_adaptive, sw_encode
 
 N = 1200
@@ -73,3 +73,47 @@ def test_adaptive_rejects_bad_arguments(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         sw_decode_adaptive(b, llr, **args)
+
+
+@pytest.mark.parametrize("family", ["ldpca-zoned", "ldpca-zoned-ms"])
+def test_zoned_retries_climb_the_ladder_of_the_first_rates_zone(family):
+    # start at 0.3 (zone 0 of both tables); p = 0.11 (H = 0.5) needs about 0.55-0.62, in zone 1
+    b, llr = frames(0.11, 8, seed=6)
+    algorithm = "min-sum" if family.endswith("ms") else "sum-product"
+    res, sent, final_rate = sw_decode_adaptive(b, llr, 0.3, step=2, hash_bits=16, family=family,
+                                               algorithm=algorithm)
+    assert res.success.all() and not res.undetected.any() and not res.uncoded.any()
+    np.testing.assert_array_equal(res.bits, b)
+    np.testing.assert_array_equal(sent, np.round(final_rate * N).astype(int) + 16)  # increments only
+    # the same frames on the ladder of the announced rate's zone, decoded at their final rate,
+    # succeed, while the zone picked by the final rate itself is another code
+    above = np.flatnonzero(final_rate >= 0.55)
+    assert above.size
+    for f in above[:2]:
+        code = get_code(final_rate[f], n=N, family=family, zone_rate=0.3)
+        assert code.zone == 0 and get_code(final_rate[f], n=N, family=family).zone > 0
+        out = sw_decode(code, syndrome(code, b[f:f + 1]), llr[f:f + 1], algorithm=algorithm)
+        np.testing.assert_array_equal(out.bits[0], b[f])
+
+
+def test_adaptive_success_is_verified_from_the_bits_not_the_decoders_flag(monkeypatch):
+    """A decoder claiming success with bits that miss the syndrome (or the hash) gets a retry."""
+    import edgefl.coding.slepian_wolf as sw
+
+    b, llr = frames(0.02, 4, seed=7)
+    real = sw.decode_syndrome
+    calls = []
+
+    def liar(code, synd, llr_, **kw):
+        res = real(code, synd, llr_, **kw)
+        calls.append(res.success.copy())
+        if len(calls) == 1:  # first attempt: flip one bit of every frame, still claim success
+            res.bits[:, 0] ^= 1
+            res.success[:] = True
+        return res
+
+    monkeypatch.setattr(sw, "decode_syndrome", liar)
+    res, _, _ = sw.sw_decode_adaptive(b, llr, 0.4, step=1, hash_bits=0, algorithm="min-sum")
+    assert calls[0].all()  # the real decoder succeeded at the first rate...
+    assert (res.attempts == 2).all() and not res.undetected.any()  # ...the tampered bits were caught
+    np.testing.assert_array_equal(res.bits, b)

@@ -238,3 +238,20 @@ def test_boundary_walks_when_the_far_end_cannot_be_evaluated() -> None:
 
     lo, hi = boundary(ok, 10.0, 1.0, 1e9, 0.01, ok_above=True)
     assert lo < 1000.0 <= hi and hi / lo <= 1.01
+
+
+def test_pooled_resample_percentiles_are_numpys() -> None:
+    """The cluster bootstrap's percentile of each resample, read off cumulative cluster weights, equals
+    np.percentile of the resample built in full (ties, few clusters, extreme q included)."""
+    from edgefl.planning.stats import PooledResamples
+
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        c, m = int(rng.integers(2, 60)), int(rng.integers(1, 12))
+        x = rng.exponential(size=c * m) if trial % 3 else np.round(rng.normal(size=c * m), 1)
+        q = float(rng.choice([0.0, 0.1, 5.0, 37.3, 50.0, 95.0, 99.0, 99.9, 100.0]))
+        picks = rng.integers(0, c, size=(9, c))
+        want = np.percentile(x.reshape(c, m)[picks].reshape(9, c * m), q, axis=1)
+        assert np.array_equal(PooledResamples(x, m, q).percentiles(picks), want)
+        narrow = PooledResamples(x, m, q, spread=0.3)  # most resamples outside the window: read in full
+        assert np.array_equal(narrow.percentiles(picks), want)

@@ -28,7 +28,8 @@ GM = ["channel.correlation.kind=gauss_markov", "channel.correlation.doppler_hz=5
 NR = ["channel.link.model=nr"]
 TRACES = ["workers.count=4", "channel.trace={file: channels/traces/example_snr.csv, wrap: true}",
           "workers.trace={file: devices/traces/example_availability.csv, wrap: true}"]
-FEEDBACK = ["compression.scheme=dsc", "fidelity=bit-true", "gradients.params=4800"]
+#: the single LDPCA ladder (default before issue 23), whose round 1 has the two retries the variants rely on
+FEEDBACK = ["compression.scheme=dsc", "fidelity=bit-true", "gradients.params=4800", "compression.ldpca_ladder=single"]
 #: quickstart variants (gradients.params=2000, rounds=3 unless overridden), one or more features each
 VARIANTS: dict[str, list[str]] = {
     "tdma_index": ["upload_order=index", "workers.count=7"],

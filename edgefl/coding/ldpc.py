@@ -50,6 +50,23 @@ distributed source coding", Signal Processing 86(11), 2006), nested:
 The top grid rate 1 of LDPCA is the full base code; a scheme that still fails
 there falls back to sending the bits uncoded (see :mod:`edgefl.coding.slepian_wolf`).
 
+Families ``"ldpca-zoned"`` (sum-product) and ``"ldpca-zoned-ms"`` (min-sum): the same
+ladder over one of several base codes (``LDPCA_ZONES``), chosen by the rate first
+announced for the frame (:func:`ldpca_zone`, ``zone_rate`` of :func:`code_at_step`),
+which encoder and decoder both know; the retries of a frame climb its base code's
+ladder, so they still upload only increments.  One degree distribution cannot suit
+every rate: a high syndrome rate is a low-rate channel code, which wants many degree-2
+variables (up to 60 %), a low syndrome rate a high-rate code, which wants heavy
+variables (degree 20) and few degree-2 ones.  Mean adaptive rate minus H(p) at n = 2400
+(benchmarks/ldpca_gap.py, 300 frames per H, +-0.003), H(p) = 0.1, 0.2, ..., 0.9:
+
+* sum-product, "ldpca": .046 .061 .065 .084 .088 .094 .099 .138 .100 (uncoded at 0.9);
+  "ldpca-zoned": .046 .050 .040 .051 .056 .052 .056 .061 .067 (mean .086 -> .053);
+* min-sum, "ldpca": .051 .067 .070 .092 .101 .109 .119 .161 .100; "ldpca-zoned-ms"
+  (below 0.55 the single base code itself): .051 .067 .070 .092 .101 .097 .098 .092 .088
+  (mean .097 -> .084).  Normalised min-sum (scale 0.75, about the best of 0.625-0.875;
+  offset min-sum was worse) loses 0.02-0.07 bit to sum-product on the zoned codes.
+
 Codes are cached in memory (``functools.lru_cache``) and their edge lists on disk
 under ``$EDGEFL_CACHE`` (default ``~/.cache/edgefl``)/``ldpc``; a per-rate code takes
 about 0.4 s to build at n = 2400 the first time (plus numba compilation once).
@@ -65,7 +82,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-#: variable-node degrees and node fractions of the LDPCA base code (one distribution
+#: variable-node degrees and node fractions of the single "ldpca" base code (one distribution
 #: for every rate, as in LDPCA); measured at n = 2400: mean adaptive rate gap 0.057,
 #: 0.074, 0.089, 0.095 bit at H = 0.15, 0.35, 0.5, 0.7, and still decodes at high
 #: rates, where {2, 3, 6, 20} (better below H = 0.5) sends frames uncoded
@@ -75,7 +92,27 @@ MAX_STEPS = 100
 MIN_BLOCKS = 20
 #: the PEG grid is this many times finer than the LDPCA one (or the largest factor below that n allows)
 PEG_REFINE = 4
-FAMILIES = ("peg", "ldpca")
+#: zoned LDPCA families: per zone of announced rates, (upper end of the zone's rates, variable
+#: degrees, node fractions) of its base code; see :func:`ldpca_zone`.  Fitted by the mean adaptive
+#: rate on the BSC at n = 2400 (benchmarks/ldpca_gap.py, 100-300 frames per H): more degree-2
+#: variables at higher rates (low-rate channel codes), heavier ones at lower rates.
+#: "ldpca-zoned" for sum-product, "ldpca-zoned-ms" for normalised min-sum, which loses
+#: 0.02-0.07 bit more on the degree-20 variables and degree-2-rich zones sum-product likes
+LDPCA_ZONES = {
+    "ldpca-zoned": (
+        (0.55, (2, 3, 6, 20), (0.30, 0.45, 0.12, 0.13)),
+        (0.72, (2, 3, 6, 20), (0.45, 0.35, 0.10, 0.10)),
+        (0.88, (2, 3, 6, 20), (0.45, 0.40, 0.10, 0.05)),
+        (1.0, (2, 3, 4, 8), (0.60, 0.25, 0.08, 0.07)),
+    ),
+    "ldpca-zoned-ms": (
+        (0.55, VAR_DEGREES, VAR_FRACTIONS),
+        (0.72, (2, 3, 4, 8), (0.35, 0.40, 0.12, 0.13)),
+        (0.86, (2, 3, 4, 8), (0.50, 0.30, 0.10, 0.10)),
+        (1.0, (2, 3, 4, 8), (0.60, 0.25, 0.08, 0.07)),
+    ),
+}
+FAMILIES = ("peg", "ldpca", *LDPCA_ZONES)
 DEFAULT_FAMILY = "peg"
 _CONSTRUCTION_VERSION = 5
 #: revision of the per-rate degree distributions and their rounding; part of the
@@ -91,7 +128,8 @@ class LDPCCode:
     of check ``c``, ``edge_var[e]`` / ``edge_chk[e]`` the variable and check of edge
     ``e``, and ``var_edges[var_ptr[v]:var_ptr[v+1]]`` the edges of variable ``v``.
     ``k`` / ``steps`` is the grid rate and ``family`` the construction ("ldpca":
-    nested ladder, "peg": one code per rate, see the module docstring).
+    nested ladder, "ldpca-zoned(-ms)": nested ladder of base code ``zone``, "peg": one code
+    per rate, see the module docstring).
     """
 
     n: int
@@ -105,11 +143,13 @@ class LDPCCode:
     steps: int
     seed: int
     family: str = "ldpca"
+    #: base code of a zoned LDPCA ladder (index into ``LDPCA_ZONES[family]``); 0 otherwise
+    zone: int = 0
 
     @property
     def nested(self) -> bool:
         """True if a lower grid rate's uploads are a subset of this code's (LDPCA ladder)."""
-        return self.family == "ldpca"
+        return self.family != "peg"
 
     @property
     def rate(self) -> float:
@@ -284,7 +324,8 @@ def _place_edges(deg, order, steps, seg, block_noise, row_noise, seg_cap):
     return rows_out, cols_out
 
 
-def _build_base(n: int, steps: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _build_base(n: int, steps: int, seed: int, degrees=VAR_DEGREES,
+                fractions=VAR_FRACTIONS) -> tuple[np.ndarray, np.ndarray]:
     """Edge list (rows, cols) of the square base matrix H0 (see module docstring).
 
     Variables are placed highest degree first (hardest to place without short
@@ -292,7 +333,7 @@ def _build_base(n: int, steps: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, n, steps, _CONSTRUCTION_VERSION]))
     n_blocks = n // steps
-    deg = _degree_sequence(n, rng)
+    deg = _degree_sequence(n, rng, degrees, fractions)
     if deg.max() > n_blocks:
         raise ValueError(f"max variable degree {deg.max()} exceeds the {n_blocks} row blocks of n={n}")
     levels = _levels(steps)
@@ -334,10 +375,32 @@ def _dist_tag(degrees, fractions) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _base_code(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _base_code(n: int, seed: int, family: str = "ldpca", zone: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Edges of the LDPCA base code: the single "ldpca" one or a zoned family's ``zone``."""
     steps = _grid_steps(n, "ldpca")
-    name = f"ldpca_n{n}_K{steps}_s{seed}_" + _dist_tag(VAR_DEGREES, VAR_FRACTIONS)
-    return _cached_edges(name, lambda: _build_base(n, steps, seed))
+    if family == "ldpca":
+        name, degrees, fractions = "ldpca", VAR_DEGREES, VAR_FRACTIONS
+    else:
+        (_, degrees, fractions), name = LDPCA_ZONES[family][zone], f"{family}{zone}"
+    name += f"_n{n}_K{steps}_s{seed}_" + _dist_tag(degrees, fractions)
+    return _cached_edges(name, lambda: _build_base(n, steps, seed, degrees, fractions))
+
+
+def ldpca_zone(rate: float, family: str = "ldpca-zoned") -> int:
+    """Zone (index into ``LDPCA_ZONES[family]``) of a zoned family's base code for an announced rate.
+
+    The encoder and the decoder both know the rate announced for a frame, so each frame can
+    climb the nested ladder of the base code designed for its region of rates (Varodayan et
+    al. 2006 use one base code for all rates; a low-rate channel code, i.e. a high syndrome
+    rate, wants many degree-2 variables, a high-rate one heavier variables).
+    """
+    rate = float(rate)
+    if not np.isfinite(rate):
+        raise ValueError(f"rate must be finite, got {rate!r}")
+    if family not in LDPCA_ZONES:
+        raise ValueError(f"family must be one of {tuple(LDPCA_ZONES)}, got {family!r}")
+    zones = LDPCA_ZONES[family]
+    return next((z for z, (top, _, _) in enumerate(zones) if rate < top), len(zones) - 1)
 
 
 @njit(cache=True)
@@ -475,16 +538,16 @@ def _from_edges(n: int, m: int, rows: np.ndarray, cols: np.ndarray, **meta) -> L
 
 
 @functools.lru_cache(maxsize=256)
-def _code_at(n: int, k: int, seed: int, family: str) -> LDPCCode:
+def _code_at(n: int, k: int, seed: int, family: str, zone: int = 0) -> LDPCCode:
     steps = _grid_steps(n, family)
     m = k * (n // steps)
-    if family == "ldpca":
-        rows, cols = _base_code(n, seed)
+    if family != "peg":
+        rows, cols = _base_code(n, seed, family, zone)
         rows = segment_map(n, k)[rows]
     else:
         name = f"peg-r{_PEG_REVISION}_n{n}_m{m}_s{seed}_" + _dist_tag(*peg_distribution(m / n))
         rows, cols = _cached_edges(name, lambda: _build_peg(n, m, seed))
-    return _from_edges(n, m, rows, cols, k=k, steps=steps, seed=seed, family=family)
+    return _from_edges(n, m, rows, cols, k=k, steps=steps, seed=seed, family=family, zone=zone)
 
 
 def _check_family(family: str) -> str:
@@ -503,18 +566,27 @@ def grid_index(rate: float, n: int = 2400, family: str = DEFAULT_FAMILY) -> int:
     return max(1, int(np.ceil(rate * steps - 1e-9)))
 
 
-def get_code(rate: float, n: int = 2400, seed: int = 0, family: str = DEFAULT_FAMILY) -> LDPCCode:
-    """Code of the smallest grid rate >= ``rate`` (cached)."""
+def get_code(rate: float, n: int = 2400, seed: int = 0, family: str = DEFAULT_FAMILY,
+             zone_rate: float | None = None) -> LDPCCode:
+    """Code of the smallest grid rate >= ``rate`` (cached); see :func:`code_at_step` for ``zone_rate``."""
     k = grid_index(rate, n, family)
-    return _code_at(int(n), k, int(seed), family)
+    return code_at_step(k, n, seed, family, zone_rate)
 
 
-def code_at_step(k: int, n: int = 2400, seed: int = 0, family: str = DEFAULT_FAMILY) -> LDPCCode:
-    """Code of the family's grid rate exactly k / K (cached)."""
+def code_at_step(k: int, n: int = 2400, seed: int = 0, family: str = DEFAULT_FAMILY,
+                 zone_rate: float | None = None) -> LDPCCode:
+    """Code of the family's grid rate exactly k / K (cached).
+
+    ``zone_rate`` (zoned LDPCA families only) is the rate first announced for the frame, which
+    picks the ladder's base code (:func:`ldpca_zone`); default: this code's own rate k / K.
+    """
     steps = _grid_steps(int(n), _check_family(family))
     if not 1 <= int(k) <= steps:
         raise ValueError(f"k must be in [1, {steps}] for n={n}, got {k!r}")
-    return _code_at(int(n), int(k), int(seed), _check_family(family))
+    zone = 0
+    if family in LDPCA_ZONES:
+        zone = ldpca_zone(int(k) / steps if zone_rate is None else zone_rate, family)
+    return _code_at(int(n), int(k), int(seed), family, zone)
 
 
 def check_bits(name: str, bits: np.ndarray, n: int | None = None) -> np.ndarray:

@@ -4,7 +4,9 @@ DSC paper Section IV-B, eqs. (33)-(35) and Fig. 3: the encoder of bit-plane ``i`
 of worker ``k`` sends the syndrome ``s = H b`` at rate ``l / n`` (ideally the
 conditional entropy of eq. 34); the decoder recovers ``b`` by BP from ``s`` and the
 LLRs of eq. (47).  Codes come from :mod:`edgefl.coding.ldpc` (nested LDPCA rate
-ladder), decoding from :mod:`edgefl.coding.bp_decoder`.
+ladder, single or zoned by the announced rate), decoding from :mod:`edgefl.coding.bp_decoder`.
+A decode is accepted only if the syndrome recomputed from the returned bits matches (not just
+the decoder's own early-stop flag) and, with ``hash_bits``, the hash too.
 
 Rate-adaptive retry (:func:`sw_decode_adaptive`): a frame whose syndrome is not
 satisfied asks for more syndrome bits, ``step`` grid steps up the ladder.  With
@@ -84,7 +86,7 @@ def hash_parities(bits: np.ndarray, hash_bits: int, seed: int = 0) -> np.ndarray
 
 def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, step: int = 1,
                        max_retries: int | None = None, fallback: str = "uncoded", hash_bits: int = 0,
-                       seed: int = 0, family: str = "ldpca",
+                       seed: int = 0, family: str = "ldpca", zone_rate: float | None = None,
                        **decoder_kwargs) -> tuple[AdaptiveDecodeResult, np.ndarray, np.ndarray]:
     """Encode ``bits`` at ``start_rate`` and decode with retries up the rate ladder.
 
@@ -94,8 +96,12 @@ def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, 
     ``(result, bits_sent, final_rate)``: ``bits_sent`` (F,) int64 is every bit
     uploaded for the frame (all syndrome increments, the hash, plus ``n`` if it
     went uncoded), ``final_rate`` (F,) the grid rate of the last syndrome decoded.
-    ``family`` "ldpca" (default) makes retries cost only the increments, "peg"
-    the whole new syndrome each time.  ``decoder_kwargs`` go to :func:`decode_syndrome`.
+    ``family`` "ldpca" (default) or "ldpca-zoned" makes retries cost only the increments,
+    "peg" the whole new syndrome each time; with "ldpca-zoned" the whole ladder is the one of
+    the base code of ``zone_rate`` (default ``start_rate``: the rate announced for the frame,
+    known to both sides).  ``decoder_kwargs`` go to :func:`decode_syndrome`.  A decode counts
+    as a success only if the returned bits satisfy the syndrome (recomputed here from the
+    bits, independently of the decoder's own early-stop test) and the hash.
     """
     b = check_bits("bits", bits)
     frames, n = b.shape
@@ -110,6 +116,7 @@ def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, 
         raise ValueError(f"hash_bits must be an integer in [0, 64], got {hash_bits!r}")
     top = rate_grid(n, family).size
     k = grid_index(start_rate, n, family)
+    zone_rate = k / top if zone_rate is None else float(zone_rate)
     retries_left = top if max_retries is None else int(max_retries)
 
     out_bits = np.zeros((frames, n), dtype=np.uint8)
@@ -125,14 +132,16 @@ def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, 
     prev_m = 0
     prev_nested = True
     while active.size:
-        code = code_at_step(k, n=n, seed=seed, family=family)
+        code = code_at_step(k, n=n, seed=seed, family=family, zone_rate=zone_rate)
         # nested ladder: a retry uploads only the new accumulated-syndrome bits
         sent_now = code.m - prev_m if (code.nested and prev_nested) else code.m
         bits_sent[active] += sent_now
-        res = decode_syndrome(code, syndrome(code, b[active]), llr[active], **decoder_kwargs)
+        synd = syndrome(code, b[active])
+        res = decode_syndrome(code, synd, llr[active], **decoder_kwargs)
         exchanges.append((int(sent_now * active.size + (hash_bits * frames if not exchanges else 0)),
                           int(active.size), int(res.passes.sum()), int(res.iterations.sum())))
-        ok = res.success & (hash_parities(res.bits, hash_bits, seed) == expected_hash[active]).all(axis=1)
+        ok = (res.success & (syndrome(code, res.bits) == synd).all(axis=1)
+              & (hash_parities(res.bits, hash_bits, seed) == expected_hash[active]).all(axis=1))
         out_bits[active] = res.bits
         success[active] = ok
         iterations[active] += res.iterations

@@ -10,7 +10,9 @@ decodes all frames of the plane in one batched BP call with the LLRs of eq. (47)
 
 Failures (syndrome not satisfied after ``max_iter``) are detected and handled either by
 ``"retry"``: rate-adaptive retransmission, the worker sends the extra syndrome bits of
-the next nested LDPCA code (``retry_step`` higher) and the server decodes again, until
+the next nested LDPCA code (``retry_step`` higher; with ``ldpca_ladder="zoned"``, the default,
+on the ladder of the base code fitted for the zone of the frame's announced rate and for the
+decoder's algorithm, :func:`ladder_family`) and the server decodes again, until
 success or the last rate below 1, then the frame goes uncoded; or ``"uncoded"``: the
 frame is resent uncoded at once. A satisfied syndrome can still be the wrong member of
 the coset (low-weight codewords of short LDPC codes): each frame therefore also carries
@@ -42,6 +44,16 @@ from edgefl.coding.wyner_ziv_options import WynerZivOptions
 FAMILY = "ldpca"
 
 MODES = ("bit-true", "analytic")
+
+
+def ladder_family(opt: WynerZivOptions) -> str:
+    """LDPC family of the rate-adaptive retries: "ldpca" (one base code) or, zoned, the base code of
+    the zone of each frame's first announced rate, with the zones fitted for the decoder's algorithm
+    ("ldpca-zoned" for sum-product, "ldpca-zoned-ms" for min-sum); all have the same grid and
+    syndrome lengths, so the first syndromes' bit counts (and analytic mode) do not depend on it."""
+    if opt.ldpca_ladder == "single":
+        return FAMILY
+    return "ldpca-zoned-ms" if opt.algorithm == "min-sum" else "ldpca-zoned"
 
 
 @dataclass
@@ -212,7 +224,7 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
         max_retries = 0 if opt.failure == "uncoded" else max(0, (steps - 1 - int(k)) // k_step)
         out, sent, _ = sw_decode_adaptive(truth[idx], llr[idx], int(k) / steps, step=k_step,
                                           max_retries=max_retries, fallback="uncoded", hash_bits=opt.check_bits,
-                                          seed=opt.code_seed, family=FAMILY, max_iter=opt.max_iter,
+                                          seed=opt.code_seed, family=ladder_family(opt), max_iter=opt.max_iter,
                                           algorithm=opt.algorithm, guesses=opt.guesses,
                                           arithmetic=opt.arithmetic)
         extra = sent - (code_at_step(int(k), n, opt.code_seed, FAMILY).m + opt.check_bits)

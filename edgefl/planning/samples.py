@@ -20,7 +20,10 @@ Two populations of samples (issue 20, item 4):
   shadowing, LOS and O2I redrawn with every seed, the distribution a coverage planner uses.
 
 Both grow on demand (:meth:`take`), so a search can add samples where its answer is uncertain;
-the same (scenario, seed, n) always give the same samples.
+the same (scenario, seed, n) always give the same samples. Where the scenario allows it, the
+planner computes the ``--over placements`` samples of every radius at once from draws made once
+per placement (:mod:`edgefl.planning.placement_batch`: the same numbers as
+:class:`PlacementSamples`, which stays the reference and the path of every other scenario).
 """
 
 from __future__ import annotations

@@ -115,17 +115,70 @@ def cluster_bootstrap_ci(samples: np.ndarray, q: float, cluster_size: int, seed:
     c = x.size // m
     if c < 2:
         return Interval(None, None)
-    clusters = x[: c * m].reshape(c, m)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0xB007,)))
     stats = np.empty(resamples)
     step = max(1, (1 << 22) // (c * m))  # bounded temporaries
+    pooled = PooledResamples(x[: c * m], m, q)
     for i in range(0, resamples, step):
         b = min(step, resamples - i)
-        pick = clusters[rng.integers(0, c, size=(b, c))].reshape(b, c * m)
-        stats[i:i + b] = np.percentile(pick, q, axis=1)
+        stats[i:i + b] = pooled.percentiles(rng.integers(0, c, size=(b, c)))
     a = (1.0 - level) / 2.0
     lo, hi = np.quantile(stats, [a, 1.0 - a])
     return Interval(float(lo), float(hi))
+
+
+class PooledResamples:
+    """The ``q``-th percentile of resamples of whole clusters, each given by the clusters it draws
+    (with repetition), without building the resamples: the samples are sorted once, a resample
+    weighs each sorted sample by how often its cluster was drawn, and the order statistics the
+    percentile needs are read off the cumulative weights. The numbers of ``np.percentile`` over the
+    pooled resample (linear interpolation between the two order statistics around the virtual
+    index (N - 1) q / 100, as numpy computes it; ``tests/test_plan_stats.py`` checks equality)."""
+
+    def __init__(self, samples: np.ndarray, cluster_size: int, q: float, spread: float = 8.0) -> None:
+        x = np.asarray(samples, dtype=float)
+        self.m = int(cluster_size)
+        self.c = x.size // self.m
+        n = self.c * self.m
+        by_value = np.argsort(x[:n], kind="stable")
+        self.sorted = x[by_value]
+        self.cluster_of = by_value // self.m
+        h = (n - 1) * np.true_divide(q, 100)  # numpy's virtual index of the linear method
+        below = np.floor(h)
+        self.lo, self.hi = (n - 1, n - 1) if h >= n - 1 else (int(below), int(below) + 1)
+        self.gamma = np.asarray(h - below)
+        # sorted positions where a resample's order statistics lie but for a far-fetched draw (``spread``
+        # standard deviations of a cluster sample's count below the quantile); resamples reaching outside:
+        # the cumulative weights over every position (the same numbers, at a higher cost)
+        p = min(max(self.lo / max(n - 1, 1), 0.0), 1.0)
+        half = int(max(spread * self.m, spread * np.sqrt(p * (1.0 - p) * n * self.m)))
+        self.window = (max(0, self.lo - half), min(n, self.hi + 1 + half))
+        self.before = np.bincount(self.cluster_of[: self.window[0]], minlength=self.c)
+
+    def _positions(self, counts: np.ndarray, start: int, stop: int, base: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Sorted positions of ranks lo and hi of each resample, from its cluster ``counts``, reading the
+        cumulative weights over positions start..stop-1 only (``base``: the weight before ``start``);
+        and which resamples have both ranks in that range."""
+        cum = base[:, None] + np.cumsum(counts[:, self.cluster_of[start:stop]], axis=1)
+        inside = (base <= self.lo) & (cum[:, -1] > self.hi)
+        return (start + np.count_nonzero(cum <= self.lo, axis=1), start + np.count_nonzero(cum <= self.hi, axis=1),
+                inside)
+
+    def percentiles(self, picks: np.ndarray) -> np.ndarray:
+        """Percentile of each resample; ``picks`` (b, c): the clusters each resample draws."""
+        b = picks.shape[0]
+        counts = np.bincount((picks + self.c * np.arange(b)[:, None]).ravel(), minlength=b * self.c).reshape(b, self.c)
+        start, stop = self.window
+        i_lo, i_hi, inside = self._positions(counts, start, stop, counts @ self.before)
+        if not inside.all():
+            out = ~inside
+            full = self._positions(counts[out], 0, self.c * self.m, np.zeros(int(out.sum()), dtype=np.int64))
+            i_lo[out], i_hi[out] = full[0], full[1]
+        a, z = self.sorted[i_lo], self.sorted[i_hi]
+        diff = z - a
+        out = np.add(a, diff * self.gamma)
+        np.subtract(z, diff * (1 - self.gamma), out=out, where=self.gamma >= 0.5)
+        return out
 
 
 def autocorrelation_time(samples: np.ndarray, window: float = 5.0) -> float:

@@ -64,6 +64,10 @@ class AccessScheme(ABC):
         if self.capacity is None:
             return ready
         t = np.empty_like(ready)
+        if ready.ndim == 2:  # many rounds at once (rows: rounds, as :meth:`serve_rounds`)
+            asked = np.maximum.accumulate(np.take_along_axis(ready, order, axis=1), axis=1) if order.size else ready
+            np.put_along_axis(t, order, asked, axis=1)
+            return t
         t[order] = np.maximum.accumulate(ready[order]) if order.size else ready[order]
         return t
 
@@ -77,3 +81,9 @@ class AccessScheme(ABC):
     def serve(self, requested: np.ndarray, airtime: np.ndarray, order: np.ndarray) -> np.ndarray:
         """Start times of single uploads of ``airtime`` seconds asked for at ``requested`` (rows; the
         queue, if any, in ``order``), with SimPy's arithmetic (end = start + air time)."""
+
+    def serve_rounds(self, requested: np.ndarray, airtime: np.ndarray, order: np.ndarray) -> np.ndarray:
+        """:meth:`serve` of many independent rounds at once: (N, K) arrays, one round per row, the same
+        numbers as N calls (schemes may override it with a compiled loop)."""
+        return np.stack([self.serve(a, b, o) for a, b, o in zip(requested, airtime, order)]) if len(requested) \
+            else np.empty_like(np.asarray(requested, dtype=float))

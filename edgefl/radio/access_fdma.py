@@ -31,3 +31,6 @@ class FDMA(AccessScheme):
 
     def serve(self, requested: np.ndarray, airtime: np.ndarray, order: np.ndarray) -> np.ndarray:
         return np.asarray(requested, dtype=float)
+
+    def serve_rounds(self, requested: np.ndarray, airtime: np.ndarray, order: np.ndarray) -> np.ndarray:
+        return np.asarray(requested, dtype=float)

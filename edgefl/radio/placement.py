@@ -88,11 +88,23 @@ PlacementConfig = Annotated[
 ]
 
 
-def _uniform_annulus(rng: np.random.Generator, k: int, r_min: float, r_max: float) -> np.ndarray:
+def annulus_uniforms(rng: np.random.Generator, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The draws of ``k`` points uniform in an annulus, whatever its radii: U (area) and angle."""
     u = rng.random(k)
-    r = np.sqrt(u * (r_max**2 - r_min**2) + r_min**2)
     phi = rng.uniform(0.0, 2.0 * np.pi, k)
-    return np.column_stack([r * np.cos(phi), r * np.sin(phi)])
+    return u, phi
+
+
+def annulus_points(u: np.ndarray, phi: np.ndarray, r_min: float, r_max: float) -> np.ndarray:
+    """(..., 2) points of the annulus r_min <= r <= r_max from the draws of :func:`annulus_uniforms`
+    (module docstring): the same draws give the same points scaled with the radius (the common random
+    numbers of ``edgefl plan --coverage``)."""
+    r = np.sqrt(u * (r_max**2 - r_min**2) + r_min**2)
+    return np.stack([r * np.cos(phi), r * np.sin(phi)], axis=-1)
+
+
+def _uniform_annulus(rng: np.random.Generator, k: int, r_min: float, r_max: float) -> np.ndarray:
+    return annulus_points(*annulus_uniforms(rng, k), r_min, r_max)
 
 
 def place_workers(layout: PlacementConfig, K: int, rng: np.random.Generator) -> np.ndarray:
