@@ -133,17 +133,19 @@ def plot_correlation(results: dict, path: Path) -> None:
 # --- the DSC paper's set-up on mnist-5k (Figs. 11-12) ----------------------------------
 
 #: DSC coders the paper study runs bit-true: side-information model x margin policy
-VARIANTS = tuple(f"{si}:{pol}" for si in ("gaussian", "history") for pol in ("fixed", "adaptive", "none"))
+VARIANTS = tuple(f"{si}:{pol}" for si in ("gaussian", "history") for pol in ("fixed", "adaptive", "none")) + tuple(
+    f"history:{pol}:entropy" for pol in ("fixed", "adaptive", "none"))  # signs sorted into frames by entropy
 #: the retry policies' uncoded ceiling (as scenarios/mnist_mlp_dsc_history.yaml)
 UNCODED_ABOVE = 0.7
 
 
 def variant_config(variant: str):
-    """The DSC block of a ``"<side_information>:<rate_policy>"`` variant."""
+    """The DSC block of a ``"<side_information>:<rate_policy>[:<frame_order>]"`` variant."""
     from edgefl.compress.dsc_config import DSCConfig
 
-    si, pol = variant.split(":")
-    return DSCConfig(side_information=si, rate_policy=pol, uncoded_above=None if pol == "fixed" else UNCODED_ABOVE)
+    si, pol, *rest = variant.split(":")
+    return DSCConfig(side_information=si, rate_policy=pol, uncoded_above=None if pol == "fixed" else UNCODED_ABOVE,
+                     frame_order=rest[0] if rest else "contiguous")
 
 
 class AirClock:
@@ -164,20 +166,20 @@ class AirClock:
         self.sim = build_simulation(resolve(data, "<learning_curves air>", ROOT / "scenarios"))
 
     def play(self, r: int, res, successive: bool) -> tuple[float, float]:
-        import simpy
-
         from edgefl.sim.air import play_air_and_decode
-        from edgefl.sim.round_phases import LocalWork
+        from edgefl.sim.round_phases import AirPlan, LocalWork
+        from edgefl.sim.round_timing import keyed_link_rng
 
         k = len(res.upload_bits)
         sel = np.arange(k)
-        env = simpy.Environment()
         work = LocalWork(t_bc=0.0, compute_s=np.zeros(k), encode_s=np.zeros(k), ready=np.zeros(k))
-        out, _ = play_air_and_decode(env, self.sim.net, r, 0.0, work, sel, res, np.ones(k), sel, [],
-                                     link_rng=np.random.default_rng(r),
-                                     downlink_rate=lambda t: self.sim._downlink_rate(t, r, sel),
-                                     successive=successive, deadline_s=None, aggregate_s=0.0)
-        return float(env.now), float(np.sum(out.retry_s)) if out.retry_s is not None else 0.0
+        seed = np.random.SeedSequence(r)
+        plan = AirPlan(round=r, t0=0.0, sel=sel, work=work, order=sel, res=res, share=np.ones(k),
+                       successive=successive, deadline_s=None, aggregate_s=0.0,
+                       downlink_rate=lambda t: self.sim._downlink_rate(t, r, sel),
+                       link_rng=lambda i, j: keyed_link_rng(seed, r, i, j))
+        out = play_air_and_decode(self.sim.net, plan, [])
+        return float(out.end), float(np.sum(out.retry_s)) if out.retry_s is not None else 0.0
 
 
 def variant_stats(rows: list[dict], upto_epoch: float) -> dict[str, dict[str, float]]:
@@ -256,7 +258,7 @@ def paper_run(partition: str, rounds: int, seed: int, model: str = "mlp784", bit
     scales, so its aggregates equal signSGD's (checked each round) and it is evaluated on
     the signSGD trajectory. A DSC coder with the history side-information model (analytic)
     gives that model's own rates without margins each round (``ideal_rate_sum_history``).
-    Each of ``variants`` (``"<side_information>:<rate_policy>"``) is a DSC coder run
+    Each of ``variants`` (``"<side_information>:<rate_policy>[:<frame_order>]"``) is a DSC coder run
     bit-true over the rounds up to ``variant_epochs``: what it sends, its retries, and with
     ``air`` the seconds its uploads, feedback and decoding take on the air. Returns per-round
     rows of both trainings."""
@@ -548,7 +550,8 @@ def main() -> None:
     ap.add_argument("--model", default="mlp784", choices=["mlp784", "cnn28"], help="--paper: model")
     ap.add_argument("--bit-true", type=int, default=2, help="--paper: rounds also coded with the real LDPC codes")
     ap.add_argument("--variants", default=",".join(VARIANTS),
-                    help="--paper: DSC coders run bit-true, side_information:rate_policy, comma-separated ('' = none)")
+                    help="--paper: DSC coders run bit-true, side_information:rate_policy[:frame_order], "
+                    "comma-separated ('' = none)")
     ap.add_argument("--variant-epochs", type=float, default=20.0, help="--paper: epochs the variants run for")
     ap.add_argument("--no-air", action="store_true", help="--paper: do not play the variants on the air")
     ap.add_argument("--partitions", default=",".join(PARTITIONS), help="--paper: comma-separated, of "

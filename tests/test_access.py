@@ -9,6 +9,7 @@ import typing
 
 import numpy as np
 import pytest
+from pipeline_reference import serial_pipeline
 from toy_link import LossyLink
 
 from edgefl import theory as th
@@ -21,7 +22,6 @@ from edgefl.sim.ceo_source import GaussianCEOSource
 from edgefl.sim.engine import Simulation
 from edgefl.sim.fast_path import FastSimulation
 from edgefl.sim.network import Network, SimOptions
-from edgefl.sim.timing import serial_pipeline
 
 
 def test_registry_names_are_the_schema_values() -> None:

@@ -51,15 +51,35 @@ def test_plan_prints_table_and_json() -> None:
     assert rep["D_source"] == "signsgd" and rep["D"] == pytest.approx(signsgd_distortion(10, 10.0, 1.0))
 
 
-@pytest.mark.parametrize("scheme,access", [("p1", "tdma"), ("equal", "tdma"), ("p1", "fdma"), ("equal", "fdma")])
-def test_plan_round_latency_matches_simulator(scheme: str, access: str) -> None:
-    """Static channel, no stragglers: the simulator plays out exactly the planned round."""
-    sets = ["channel.fading.model=none", f"channel.access={access}", "workers.compute_jitter=0",
-            "compression.scheme=rd-ideal", f"rate_allocation.scheme={scheme}", "rate_allocation.target_distortion=0.2",
-            "rounds=1", "gradients.params=5000"]
-    rs = load_scenario(QUICKSTART, sets)
-    rep = plan_scenario(rs)
-    sim = build_simulation(rs)
+@pytest.mark.parametrize("link", ["shannon", "nr"])
+@pytest.mark.parametrize("engine", ["simpy", "fast"])
+@pytest.mark.parametrize("scheme,access", [("p1", "tdma"), ("equal", "tdma"), ("uncoded", "tdma"), ("p1", "fdma"),
+                                           ("equal", "fdma"), ("uncoded", "fdma")])
+def test_plan_round_latency_matches_simulator(scheme: str, access: str, engine: str, link: str) -> None:
+    """Static channel, no stragglers: a run of the scenario with the row's coder and allocation (SimPy,
+    the reference, and the vectorised path) plays out exactly the planned round, every phase
+    included (rate control, encoding, decoding, aggregation; NR: its HARQ passes), with the plan's bits."""
+    sets = ["channel.fading.model=none", f"channel.access={access}", f"channel.link.model={link}",
+            "workers.compute_jitter=0", "rate_allocation.target_distortion=0.2", "rounds=1", "gradients.params=5000",
+            "output.timeline=false"]
+    rep = plan_scenario(load_scenario(QUICKSTART, sets))
+    coder = ["compression.scheme=none"] if scheme == "uncoded" else [
+        "compression.scheme=rd-ideal", f"rate_allocation.scheme={scheme}"]
+    sim = build_simulation(load_scenario(QUICKSTART, [*sets, *coder]), engine)
+    assert sim.engine_path == engine
     sim.run()
-    agg = 10 * 5000 / rs.server_profile.flops_per_s
-    assert sim.rounds[0]["latency_s"] == pytest.approx(rep["schemes"][scheme]["round_latency_s"] + agg, rel=1e-9)
+    row, planned = sim.rounds[0], rep["schemes"][scheme]
+    assert row["bits_total"] == pytest.approx(planned["bits_per_round"], rel=1e-12)
+    assert row["latency_s"] == planned["round_latency_s"]
+    assert row["broadcast_s"] == pytest.approx(rep["broadcast_s"], rel=1e-12)
+
+
+def test_plan_without_gradient_statistics_names_the_field() -> None:
+    """The convex test bed (no sigma_x2 of its own) needs the statistics the server assumes: exit 2."""
+    convex = QUICKSTART.parent / "convex_iade.yaml"
+    res = runner.invoke(app, ["plan", str(convex)])
+    assert res.exit_code == 2 and "rate_allocation.initial_sigma_x2" in res.output and "Traceback" not in res.output
+    res = runner.invoke(app, ["plan", str(convex), "--set", "rate_allocation.initial_sigma_x2=1", "--set",
+                              "rate_allocation.initial_sigma_n2=0.1", "--D", "0.1", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["sigma_x2"] == 1.0

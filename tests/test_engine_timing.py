@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pipeline_reference import serial_pipeline
 
 from edgefl.radio.link import ShannonLink
 from edgefl.compress.base import CompressionResult, Compressor, RoundContext
 from edgefl.sim.ceo_source import GaussianCEOSource
 from edgefl.sim.engine import Network, SimOptions, Simulation
-from edgefl.sim.timing import serial_pipeline
 
 
 class FixedBits(Compressor):

@@ -199,3 +199,19 @@ def test_joint_sign_entropy_ignores_repeated_coordinates():
     g = np.random.default_rng(1).normal(size=(3, 50_000))
     repeated = np.concatenate([g, np.repeat(g[:, :40], 1000, axis=1)], axis=1)
     assert lc.joint_sign_entropy(repeated) == pytest.approx(lc.joint_sign_entropy(g), abs=1e-3)
+
+
+def test_variant_config_and_air_clock():
+    """``<si>:<policy>[:<frame order>]`` variants, and the air clock plays a round of uploads
+    (its round time grows with the bits)."""
+    lc = load_study("learning_curves")
+    from edgefl.compress.base import bits_only_result
+
+    cfg = lc.variant_config("history:none:entropy")
+    assert (cfg.side_information, cfg.rate_policy, cfg.frame_order, cfg.uncoded_above) == (
+        "history", "none", "entropy", lc.UNCODED_ABOVE)
+    assert lc.variant_config("gaussian:fixed").frame_order == "contiguous"
+    clock = lc.AirClock()
+    short, retry = clock.play(0, bits_only_result(np.full(10, 1e4), np.zeros(10)), successive=False)
+    long, _ = clock.play(1, bits_only_result(np.full(10, 1e5), np.zeros(10)), successive=False)
+    assert 0 < short < long and retry == 0.0

@@ -28,6 +28,7 @@ class _Atom:
 
     p: float
     engine_paths: set[str] = field(default_factory=lambda: {"synthetic"})
+    series: bool = False  # independent rounds: order-statistic intervals
 
     def cluster_size(self, n: int) -> int:
         return 1

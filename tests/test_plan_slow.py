@@ -2,8 +2,8 @@
 
 * `--over fading`: the 95 % intervals of `plan --percentiles` contain the p50/p95/p99 of a
   5,000-round run of the same scenario, for the quickstart, the quickstart with DSC analytic and
-  the 181 Gb/s ASIC decoder, the quickstart with the NR link, partial_participation.yaml and a P1
-  scenario;
+  the 181 Gb/s ASIC decoder, the quickstart with the NR link, partial_participation.yaml, a P1
+  scenario and the quickstart with slow Gauss-Markov fading (dependent rounds);
 * `--over placements`: the intervals agree with the p50/p95/p99 of 50 seeds x 100 rounds pooled
   (seeds other than the planner's own, so the pooled runs are independent of its samples): with
   only 50 placements the pooled percentile has an error of its own, so its 95 % interval (cluster
@@ -40,6 +40,9 @@ VARIANTS = {
     "partial-participation": (PARTIAL, []),
     "p1": (QUICK, ["compression.scheme=dsc", "rate_allocation.scheme=p1", "rate_allocation.target_distortion=0.5"]),
 }
+#: consecutive rounds dependent (Gauss-Markov fading, slow enough that the latencies of rounds a few
+#: apart are correlated): the intervals are batch means over the series (edgefl.planning.stats)
+SERIES = {"gauss-markov": (QUICK, ["channel.correlation.kind=gauss_markov", "channel.correlation.doppler_hz=0.5"])}
 
 
 def latencies(tmp_path: Path, scenario: Path, overrides: list[str], rounds: int) -> np.ndarray:
@@ -50,11 +53,12 @@ def latencies(tmp_path: Path, scenario: Path, overrides: list[str], rounds: int)
     return np.asarray(read_rounds_columns(out.out_dir / "rounds.csv")["latency_s"], dtype=float)
 
 
-@pytest.mark.parametrize("name", list(VARIANTS))
+@pytest.mark.parametrize("name", [*VARIANTS, *SERIES])
 def test_fading_intervals_contain_a_5000_round_run(tmp_path: Path, name: str) -> None:
-    scenario, ov = VARIANTS[name]
+    scenario, ov = {**VARIANTS, **SERIES}[name]
     rep = plan(load_scenario(scenario, ov), percentiles=True, max_samples=1600)
     lat = latencies(tmp_path, scenario, ov, 5000)
+    assert rep.percentiles.sampling.ci_method.startswith("batch means") == (name in SERIES)
     p = rep.percentiles.round_latency_s
     for q in (50, 95, 99):
         lo, hi = p["ci95"][f"p{q}"]

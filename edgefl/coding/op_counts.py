@@ -91,3 +91,30 @@ def offline_estimator_ops(num_workers: int, num_params: int) -> float:
     """DSC paper eq. (48)-(56) on the (K, P) gradients: across-worker mean and variance
     (3 K P) and the mean of squares (2 K P)."""
     return 5.0 * num_workers * num_params
+
+
+def history_fit_ops(num_workers: int, num_params: int, sorted_frames: bool) -> float:
+    """Server operations of the history side-information model's update on one decoded round
+    (:meth:`edgefl.coding.sign_history.SignHistoryModel.update`, issue 23), per sign of the K x P:
+
+    * cell of (s, c, o, a, z): running sum of c (1) and the index (4 multiply-adds: 8);
+    * scoring the table in force: look-up, select, log (2 + log), per-frame sum (1);
+    * refitting: two bincounts (2), the streak and consensus features (3);
+    * table normalisation: 4 per cell of the K x K x 2 x (K + 1) x 2 table;
+    * ``sorted_frames`` (frame_order entropy): class index (6), class table bincounts (2), own
+      streak (2), aggregate bins (5 / K), and the K permutations of the coming round (the server
+      sorts each worker's keys as the worker does: :func:`sort_ops`, plus the key look-up).
+    """
+    K, P = float(num_workers), float(num_params)
+    per_sign = 9.0 + 3.0 + TRANSCENDENTAL_OPS + 5.0
+    ops = K * P * per_sign + 4.0 * K * K * 2 * (K + 1) * 2
+    if sorted_frames:
+        ops += K * P * (10.0 + 5.0 / K) + K * (sort_ops(num_params) + P)
+    return ops
+
+
+def sort_ops(num_params: int) -> float:
+    """One worker's frame order (frame_order entropy): a comparison sort of its P keys,
+    P log2 P compares, and the gather of its signs into that order (P)."""
+    P = float(num_params)
+    return P * math.log2(max(P, 2.0)) + P

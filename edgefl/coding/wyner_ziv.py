@@ -101,6 +101,7 @@ def successive_wyner_ziv(
     mode: str = "bit-true",
     options: WynerZivOptions | None = None,
     side_information: SideInformationPosterior | None = None,
+    permutations: np.ndarray | None = None,
 ) -> WynerZivResult:
     """Code and decode the (K, P) quantisation ``index`` in upload ``order``.
 
@@ -112,6 +113,9 @@ def successive_wyner_ziv(
     ``side_information``: a fresh side-information tracker for the LLRs (bit-true mode; default
     the Gaussian model's :class:`SideInformationPosterior` on ``stats``), e.g.
     :class:`edgefl.coding.sign_history.HistoryPosterior`.
+    ``permutations`` (K, P), rows by worker: the order in which each worker's coordinates fill
+    its frames (frame f holds ``permutations[w, f n:(f + 1) n]``; default the parameter order),
+    known to both sides (e.g. :meth:`edgefl.coding.sign_history.SignHistoryModel.permutations`).
     """
     opt = options if options is not None else WynerZivOptions()
     index = np.asarray(index)
@@ -131,6 +135,10 @@ def successive_wyner_ziv(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     scales = np.ones(K) if scales is None else np.broadcast_to(np.asarray(scales, dtype=np.float64), (K,))
+    if permutations is not None:
+        permutations = np.asarray(permutations, dtype=np.int64)
+        if permutations.shape != (K, P) or np.any(np.sort(permutations, axis=1) != np.arange(P)[None]):
+            raise ValueError(f"permutations must be a ({K}, {P}) array whose rows are permutations of 0..{P - 1}")
 
     steps = rate_grid(n, FAMILY).size
     k_step = max(1, int(round(opt.retry_step * steps)))
@@ -169,13 +177,20 @@ def successive_wyner_ziv(
                     res.schedule[w].append(("decode", float(Fc * n), Fc, -1))
                 else:
                     llr = bitplane_llr(post, lower, i)
+                    perm = None if permutations is None else permutations[w]
+                    sent = truth if perm is None else truth[perm]  # the plane in frame order
                     sel = np.flatnonzero(coded)
                     pad = F * n - P if coded[-1] else 0
-                    plane = _decode_plane(_frames(truth, n, 0)[sel], _frames(llr, n, LLR_MAX)[sel], ks[sel], pad,
+                    plane = _decode_plane(_frames(sent, n, 0)[sel],
+                                          _frames(llr if perm is None else llr[perm], n, LLR_MAX)[sel], ks[sel], pad,
                                           steps, k_step, opt)
-                    decoded = _frames(truth, n, 0)
+                    decoded = _frames(sent, n, 0)
                     decoded[sel] = plane.bits
                     decoded = decoded.reshape(-1)[:P]
+                    if perm is not None:  # back to parameter order
+                        back = np.empty_like(decoded)
+                        back[perm] = decoded
+                        decoded = back
                     res.add(w, plane)
                     rec.update(failures=plane.failures, retries=plane.retries, undetected=plane.undetected)
             res.index[w] ^= (decoded.astype(np.int64) ^ truth.astype(np.int64)) << (i - 1)

@@ -20,7 +20,10 @@ Rate control (issue 23): the announced rates are the model's estimate plus a mar
 rate-adaptive retries, needs bit-true). The estimate and the LLRs come from the paper's
 Gaussian CEO model (``side_information: gaussian``, eq. 44-47) or, for the signs, from the
 history table fitted on the decoded signs of past rounds (``history``,
-:mod:`edgefl.coding.sign_history`, one rate per LDPC frame).
+:mod:`edgefl.coding.sign_history`, one rate per LDPC frame). With ``frame_order: entropy`` each
+worker's signs fill the frames sorted by their predicted entropy (the permutation is computed
+from the worker's own past signs, the public aggregate and a class table the server broadcasts,
+whose bits are added to the next round's broadcast: ``downlink_bits``).
 
 Upload bits = syndrome bits (+ retry bits, + uncoded planes/frames, + per-frame hash
 bits) + 32-bit side scalars: ``sigma_{X+N,k}^2`` always, and ``mean |g_k|`` for the
@@ -77,7 +80,8 @@ class DSCCompressor(Compressor):
         )
         self.margins = MarginPolicy(c.rate_policy, c.rate_margin, c.rate_margin_slope, c.retry_target,
                                     c.margin_gain, ceiling=c.uncoded_above)
-        self.history = SignHistoryModel(c.block_length) if c.side_information == "history" else None
+        self.history = (SignHistoryModel(c.block_length, c.frame_order) if c.side_information == "history"
+                        else None)
         self._history_workers: tuple[int, ...] | None = None  # worker ids of the history's rows
         self.stats = GradientStatistics(c.sigma_x2, c.sigma_n2)
         self._rates_done: set[tuple[float, int]] = set()  # statistics the rates were computed for
@@ -92,12 +96,16 @@ class DSCCompressor(Compressor):
         if self._mean_degree is None:
             base = code_at_step(rate_grid(c.block_length, FAMILY).size, c.block_length, c.code_seed, FAMILY)
             self._mean_degree = base.n_edges / base.n
-        return op_counts.encode_ops(num_params, c.bits, self._mean_degree, c.check_bits, c.bits == 1 and c.scaled)
+        ops = op_counts.encode_ops(num_params, c.bits, self._mean_degree, c.check_bits, c.bits == 1 and c.scaled)
+        if c.frame_order == "entropy" and self.history is not None and self.history.has_table:
+            ops += 7.0 * num_params + op_counts.sort_ops(num_params)  # class keys, then the sort into frames
+        return ops
 
     def server_flops(self, num_workers: int, num_params: int) -> float:
         """Statistics estimation for the coming round (online ML eq. 62 on the last round's indices,
         or offline eq. 48-56) plus the rate controller (eq. 44-45) whenever the statistics moved
-        to a value the server has no rates for (:mod:`edgefl.coding.op_counts`)."""
+        to a value the server has no rates for, plus the history model's update on the last
+        decoded round (side_information history) (:mod:`edgefl.coding.op_counts`)."""
         c = self.cfg
         levels = 1 << c.bits
         ops = 0.0
@@ -115,6 +123,8 @@ class DSCCompressor(Compressor):
             r = float(np.exp(key[0]))  # the rounded ratio the controller evaluates at (unit total)
             nodes = c.mc_samples or x_nodes(r / (1 + r), 1 / (1 + r))[0].size
             ops += op_counts.rate_controller_ops(kt, levels, c.bits, nodes)
+        if self.history is not None and self.history.fitted_rounds:
+            ops += op_counts.history_fit_ops(num_workers, num_params, c.frame_order == "entropy")
         return ops
 
     def _rates_key(self, stats: GradientStatistics, num_workers: int) -> tuple[float, int]:
@@ -156,7 +166,9 @@ class DSCCompressor(Compressor):
                 self._history_workers = ids
         history = self.history is not None and self.history.ready(K, P)
         # the history model's estimates are per LDPC frame: (K, 1, F) rates
-        ideal = self.history.frame_rate_estimate()[:, None, :] if history else gaussian
+        sort = history and c.frame_order == "entropy"
+        ideal = self.history.frame_rate_estimate(order)[:, None, :] if history else gaussian
+        perms = self.history.permutations(order) if sort else None
         rates = self.margins.rates(ideal)
         # absolute statistics for the LLRs: the ratio estimate, scaled by the first uploader's scalar
         total = float(power[order[0]])
@@ -164,13 +176,16 @@ class DSCCompressor(Compressor):
 
         side = HistoryPosterior(self.history, P) if history and ctx.fidelity == "bit-true" else None
         wz = successive_wyner_ziv(index, order, self.quantizer, rates, llr_stats, scales=scales,
-                                  mode=ctx.fidelity, options=c, side_information=side)
+                                  mode=ctx.fidelity, options=c, side_information=side, permutations=perms)
         coded = int(sum(p["frames"] for p in wz.planes if p["coded"]))
         scale_used = self.margins.scale
         self.margins.observe(coded, min(wz.decode_failures, coded))
-        if self.history is not None:
-            self.history.update(wz.index, order)
         aggregate, recon, weights = self._reconstruct(wz.index, grads, scales, llr_stats)
+        downlink = None
+        if self.history is not None:
+            self.history.update(wz.index, order, aggregate if c.frame_order == "entropy" else None)
+            if c.frame_order == "entropy" and self.history.table_bits:  # the class table rides on the broadcast
+                downlink = float(FLOAT_BITS * P + self.history.table_bits)
         scalars = 2 if (c.bits == 1 and c.scaled) else 1
         upload = wz.upload_bits + scalars * SCALAR_BITS
 
@@ -197,6 +212,7 @@ class DSCCompressor(Compressor):
             "announced_rate_sum": _rate_sum(rates, P, c.block_length),
             "bits_per_param": float(upload.sum() / (K * P)),
             "uncoded_frames": wz.uncoded_frames,
+            "frame_order": "entropy" if sort else "contiguous",
             # the rate controller sets DSC's rates; P1's Gaussian test-channel rates do not apply
             "allocator_rates_ignored": getattr(ctx.allocation, "rates_bits", None) is not None,
             "compute_seconds": time.perf_counter() - t0,
@@ -205,7 +221,7 @@ class DSCCompressor(Compressor):
             upload_bits=upload, decode_bits=wz.decode_bits, aggregate=aggregate,
             decode_failures=wz.decode_failures, undetected_errors=wz.undetected_errors, retries=wz.retries,
             decode_schedule=[[DecodeStep(*st) for st in steps] for steps in wz.schedule],
-            info=info, reconstructions=recon, weights=weights,
+            info=info, reconstructions=recon, weights=weights, downlink_bits=downlink,
         )
 
     def uploads_dropped(self, rows: np.ndarray) -> None:

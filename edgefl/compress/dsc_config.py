@@ -49,6 +49,10 @@ class DSCConfig(WynerZivOptions):
         "gaussian", description="conditional sign model for rates and LLRs: the paper's Gaussian CEO model, or "
         "(bits = 1) a table fitted online on the decoded signs of past rounds (edgefl.coding.sign_history); "
         "history falls back to gaussian until it has scored a fitted table on a decoded round (3 rounds)")
+    frame_order: Literal["contiguous", "entropy"] = Field(
+        "contiguous", description="how each worker's signs fill the LDPC frames: contiguous = parameter order; "
+        "entropy (side_information history) = sorted by the predicted conditional entropy of a class table the "
+        "server broadcasts (counted on the downlink), so frames are homogeneous (edgefl.coding.sign_history)")
     top_k: PositiveInt | None = Field(
         None, description="only positions 1..top_k get their own rates (complexity section)")
     mc_samples: PositiveInt | None = Field(
@@ -65,4 +69,7 @@ class DSCConfig(WynerZivOptions):
     def _history_is_one_bit(self) -> DSCConfig:
         if self.side_information == "history" and self.bits != 1:
             raise ValueError(f"side_information 'history' models one-bit signs only (bits = 1), got bits = {self.bits}")
+        if self.frame_order == "entropy" and self.side_information != "history":
+            raise ValueError("frame_order 'entropy' sorts the signs by the history model's predicted entropy: it needs "
+                             f"side_information 'history', got {self.side_information!r}")
         return self

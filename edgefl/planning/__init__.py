@@ -7,7 +7,8 @@
   intervals in :mod:`.stats`, the search bounds from the schema (:mod:`.limits`), coverage in
   :mod:`.coverage`;
 * :func:`plan_scenario` (:mod:`.rates`): P1 bandwidth-optimal rates (RD paper eq. 20) at the
-  mean link budget (``edgefl plan`` without options).
+  mean link budget (``edgefl plan`` without options), each row's round played by the engine
+  (the same round-timing core) at that link budget.
 """
 
 from edgefl.planning.answers import PlanReport

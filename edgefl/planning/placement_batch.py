@@ -304,6 +304,7 @@ class BatchSamples:
     every placed worker is in coverage)."""
 
     engine_path = "fast (placements batched)"
+    series = False  # clusters (the placements), as PlacementSamples
 
     def __init__(self, batch: PlacementBatch, radius: float) -> None:
         self.batch, self.radius, self.m = batch, float(radius), batch.m

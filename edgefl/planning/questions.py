@@ -155,8 +155,8 @@ class Sampler:
         if key not in self._estimates:
             s = self.points(overrides, over)
             x = s.take(n)
-            self._estimates[key] = Estimate(q, percentile(x, q), confidence_interval(x, q, s.cluster_size(n),
-                                                                                      self._ci_seed()), n)
+            ci = confidence_interval(x, q, s.cluster_size(n), self._ci_seed(), s.series)
+            self._estimates[key] = Estimate(q, percentile(x, q), ci, n)
         return self._estimates[key]
 
     def value(self, overrides: tuple[str, ...], n: int, q: float, over: str | None = None) -> float:
@@ -187,7 +187,7 @@ class Sampler:
         paths = sorted({p for k, s in self._points.items() if k[0] == over for p in s.engine_paths})
         probe = next((s for k, s in self._points.items() if k[0] == over), None)
         cluster = probe.cluster_size(n) if probe is not None else 1
-        return Sampling(over, n, stopped, ci_method(cluster), paths)
+        return Sampling(over, n, stopped, ci_method(cluster, probe is not None and probe.series), paths)
 
 
 def _stop(ests: list[Estimate], deadline: float | None, scale: float, resolution: float, n: int,
@@ -240,14 +240,16 @@ def percentiles(sp: Sampler, q: float, resolution: float, n0: int, deadline: flo
         return e, [e]
 
     qs = sorted({*REPORTED, q})
-    if sp.points(()).cluster_size(n0) == 1:  # every reported interval bounded
+    probe = sp.points(())
+    if probe.cluster_size(n0) == 1 and not probe.series:  # every reported interval bounded
         n0 = max(n0, *(min_bounded_samples(v) for v in qs))
     _, n, why = grow(search, deadline, resolution, n0, sp.max_samples, scale=lambda es: abs(es[0].value_s))
     s = sp.points(())
     x = s.take(n)
     lat = {f"p{v:g}": percentile(x, v) for v in qs}
     lat["mean"] = float(np.mean(x))
-    lat["ci95"] = {f"p{v:g}": confidence_interval(x, v, s.cluster_size(n), sp._ci_seed()).as_list() for v in qs}
+    lat["ci95"] = {f"p{v:g}": confidence_interval(x, v, s.cluster_size(n), sp._ci_seed(), s.series).as_list()
+                 for v in qs}
     return PercentilesAnswer(lat, n, sp.sampling(n, why), sp.rs.scenario.workers.participants)
 
 

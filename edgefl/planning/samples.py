@@ -50,7 +50,11 @@ FADING_BATCHES = 4  # batches of 256 Gauss-Markov draws per worker kept for the 
 class Samples(Protocol):
     """A growing set of round-latency samples of one scenario variant."""
 
-    #: samples per cluster of dependent samples (1: independent; see :mod:`edgefl.planning.stats`)
+    #: the samples are one run's consecutive rounds, dependent at short lags (intervals by batch
+    #: means over the series, :func:`edgefl.planning.stats.series_ci`)
+    series: bool
+
+    #: samples per cluster of dependent samples (1: no clusters; see :mod:`edgefl.planning.stats`)
     def cluster_size(self, n: int) -> int: ...
 
     def take(self, n: int) -> np.ndarray: ...
@@ -131,10 +135,10 @@ class RoundSamples:
     def __init__(self, rs: ResolvedScenario, method: str, max_samples: int) -> None:
         self.rs = rs
         self.sim = build(timing_run(rs, max_samples), method)
-        self.independent = rounds_independent(rs)
+        self.series = not rounds_independent(rs)
 
     def cluster_size(self, n: int) -> int:
-        return 1 if self.independent else max(2, int(np.ceil(np.sqrt(n))))
+        return 1  # no clusters; dependent rounds are a series (``series``)
 
     def take(self, n: int) -> np.ndarray:
         if n > self.sim.opt.rounds:
@@ -155,6 +159,8 @@ class PlacementSamples:
     """``--over placements``: ``per_placement`` rounds at each of the seeds :func:`placement_seed`
     derives from ``seed``; for each placement also the workers out of coverage
     (:func:`edgefl.planning.coverage.out_of_coverage`)."""
+
+    series = False  # clusters of dependent rounds (the placements), independent of each other
 
     def __init__(self, rs: ResolvedScenario, method: str, per_placement: int, seed: int) -> None:
         if per_placement < 1:

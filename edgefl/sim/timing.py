@@ -1,8 +1,10 @@
 """Pure timing formulas of one round (DSC paper Sec. IV-D/E, Fig. 5).
 
-The engine (:mod:`edgefl.sim.engine`) and the air phase call these; the timing of uploads,
-decoding and the deadline as array code is :mod:`edgefl.sim.round_timing`. Keeping them pure
-lets the tests check them against hand-derived numbers.
+The engine (:mod:`edgefl.sim.engine`: broadcast, local work, the completion order), the air
+phase and the round-timing core (a feedback message's air time) call these; the timing of
+uploads, decoding and the deadline is :mod:`edgefl.sim.round_timing` alone (the hand-written
+TDMA recursion the tests check it against is ``tests/pipeline_reference.py``). Keeping them
+pure lets the tests check them against hand-derived numbers.
 """
 
 from __future__ import annotations
@@ -36,24 +38,3 @@ def ready_times(t_model: float, compute_s: np.ndarray, t_rates: float, encode_s:
 def completion_order(ready: np.ndarray) -> np.ndarray:
     """Upload order of the successive Wyner-Ziv chain: as workers finish (ties by index)."""
     return np.argsort(ready, kind="stable")
-
-
-def serial_pipeline(ready: np.ndarray, order: np.ndarray, upload_s: np.ndarray,
-                    decode_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """TDMA uploads in ``order`` with pipelined successive decoding (DSC paper Fig. 5).
-
-    Upload i starts at max(ready_i, end of upload i-1); decode i starts at
-    max(end of upload i, end of decode i-1). Returns upload start, upload end and
-    decode end per worker (indexed by worker).
-    """
-    k = len(ready)
-    up_start = np.empty(k)
-    up_end = np.empty(k)
-    dec_end = np.empty(k)
-    t_air = -np.inf
-    t_dec = -np.inf
-    for w in order:
-        up_start[w] = max(ready[w], t_air)
-        up_end[w] = t_air = up_start[w] + upload_s[w]
-        dec_end[w] = t_dec = max(up_end[w], t_dec) + decode_s[w]
-    return up_start, up_end, dec_end
