@@ -51,3 +51,36 @@ def test_time_going_back_is_refused():
         bank.gain(0, 0.5, 0)
     with pytest.raises(ValueError, match="finite"):
         bank.gain(1, float("inf"), 0)
+
+
+def test_banks_sharing_memoised_batches_draw_each_workers_own_sequence():
+    """With the planner's memo of several batches per worker, banks of the same seeds taking batches in
+    any interleaving (some from the memo, some from their own generator, past a memo that grew
+    meanwhile) draw each worker's sequence: the batches of its generator alone."""
+    from edgefl.radio import gauss_markov as gm
+    from edgefl.radio.fading import complex_normal
+
+    seeds = SeedList(9, 4242, 3)
+    def own(w: int) -> np.ndarray:
+        rng = np.random.default_rng(seeds[w])
+        return np.concatenate([complex_normal(rng, gm._BATCH) for _ in range(6)])
+
+    alone = [own(w) for w in range(3)]
+    before = gm.MEMO_BATCHES
+    try:
+        gm.memo_batches(3)
+        fading = FadingConfig(model="rayleigh")
+        corr = CorrelationConfig(kind="gauss_markov", doppler_hz=10.0)
+        banks = [GaussMarkovBank(fading, corr, seeds) for _ in range(3)]
+        got: list[list[list[np.ndarray]]] = [[[] for _ in range(3)] for _ in banks]
+        order = np.random.default_rng(3).integers(0, 3, size=(40, 2))
+        for b, w in order:
+            if len(got[b][w]) < 6:
+                got[b][w].append(banks[b]._next_batch(int(w)).copy())
+        for b, bank in enumerate(banks):
+            for w in range(3):
+                while len(got[b][w]) < 6:
+                    got[b][w].append(bank._next_batch(w).copy())
+                assert np.array_equal(np.concatenate(got[b][w]), alone[w])
+    finally:
+        gm.memo_batches(before)

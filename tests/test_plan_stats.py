@@ -223,7 +223,42 @@ def test_boundary_decides_a_missing_change_from_the_far_end(ok_above: bool, star
 
     lo, hi = boundary(step, start, 1e-3, 1e9, 1e-6, ok_above=ok_above)
     assert lo < 3.7 <= hi and hi / lo <= 1 + 1e-6
-    assert (lo, hi) == boundary(step, start, 1e-3, 1e9, 1e-6)  # same bracket as the two-way walk
+    walk = boundary(step, start, 1e-3, 1e9, 1e-6)  # the two-way walk holds the same change
+    assert walk is not None and walk[0] < 3.7 <= walk[1]
+
+
+@pytest.mark.parametrize("ok_above", [True, False])
+@pytest.mark.parametrize("start", [1.0, 20e6, 3e9, 9.9e10])
+@pytest.mark.parametrize("rel", [0.05, 0.01])
+def test_boundary_bisects_to_the_brute_force_change(ok_above: bool, start: float, rel: float) -> None:
+    """With a known direction and the far end evaluated, the bracket is found by bisecting between the
+    start and that end: against a brute-force scan of a synthetic monotone problem (a p95 falling with B
+    on a grid of ratio 1 + rel / 4), the bracket holds the scan's first point past the change, has
+    hi / lo <= 1 + rel, and costs no more than ceil(log2(ln(range) / ln(1 + rel))) + 2 evaluations."""
+    import math
+
+    lowest, highest = 1.0, 1e11
+    rng = np.random.default_rng(int(start) % 1000 + int(100 * rel))
+    for b_star in np.exp(rng.uniform(math.log(2.0), math.log(highest / 2), size=20)):
+        def latency(b: float) -> float:  # monotone: falls with the bandwidth, crosses T = 1 at b_star
+            return (b_star / b) ** 0.3
+
+        seen: list[float] = []
+
+        def ok(b: float) -> bool:
+            seen.append(b)
+            meets = latency(b) <= 1.0
+            return meets if ok_above else not meets
+
+        grid = np.exp(np.arange(math.log(lowest), math.log(highest), math.log1p(rel / 4)))
+        first = grid[np.argmax([latency(b) <= 1.0 for b in grid])]  # brute force: the first grid point meeting T
+        br = boundary(ok, start, lowest, highest, rel, ok_above=ok_above)
+        assert br is not None
+        lo, hi = br
+        assert hi / lo <= 1 + rel * (1 + 1e-12)
+        assert lo < b_star <= hi and lo < first * (1 + rel / 4) and hi * (1 + rel / 4) > first
+        span = max(highest / start, start / lowest)
+        assert len(seen) <= math.ceil(math.log2(math.log(span) / math.log1p(rel))) + 2
 
 
 def test_boundary_walks_when_the_far_end_cannot_be_evaluated() -> None:
@@ -255,3 +290,50 @@ def test_pooled_resample_percentiles_are_numpys() -> None:
         assert np.array_equal(PooledResamples(x, m, q).percentiles(picks), want)
         narrow = PooledResamples(x, m, q, spread=0.3)  # most resamples outside the window: read in full
         assert np.array_equal(narrow.percentiles(picks), want)
+
+
+class _Synthetic:
+    """i.i.d. round latencies of a synthetic point: exponential with mean ``scale``; counts samples drawn."""
+
+    def __init__(self, scale: float, seed: int = 0) -> None:
+        self.x = np.random.default_rng(seed).exponential(scale, size=6400)
+        self.drawn = 0
+
+    def cluster_size(self, n: int) -> int:
+        return 1
+
+    def take(self, n: int) -> np.ndarray:
+        self.drawn = max(self.drawn, n)
+        return self.x[:n]
+
+    engine_paths = {"synthetic"}
+    series = False  # independent rounds: order-statistic intervals
+
+
+def test_points_decided_early_agree_with_a_brute_force_scan() -> None:
+    """Sampler.meets (a smaller prefix's 95 % interval excluding T decides the point) against the
+    brute-force rule (the percentile of all n samples <= T) on a synthetic monotone problem, p95 of
+    point k = 0.01 k ln 20: every point whose brute-force interval at n is clear of T gets the
+    brute-force answer, far points are decided on far fewer samples, and the largest k meeting T is
+    the brute-force scan's."""
+    from edgefl.planning.questions import Sampler, _meets, _misses
+
+    T, n, n0, q = 1.0, 3200, 200, 95.0
+    ks = range(1, 61)
+    sp = Sampler(rs=None, seed=1)  # type: ignore[arg-type]  # synthetic points only: no scenario read
+    for k in ks:
+        sp._points[("fading", f"k={k}")] = _Synthetic(0.01 * k, seed=k)
+    early = {k: sp.meets((f"k={k}",), n, q, T, n0) for k in ks}
+    fresh = Sampler(rs=None, seed=1)  # type: ignore[arg-type]
+    for k in ks:
+        fresh._points[("fading", f"k={k}")] = _Synthetic(0.01 * k, seed=k)
+    brute = {k: fresh.value((f"k={k}",), n, q) <= T for k in ks}
+    clear = [k for k in ks if not fresh.estimate((f"k={k}",), n, q).ci95.contains(T)]
+    assert len(clear) > 45
+    assert all(early[k] == brute[k] for k in clear)
+    drawn = {k: sp._points[("fading", f"k={k}")].drawn for k in ks}
+    far = [k for k in ks if abs(0.01 * k * np.log(20) - T) > 0.4 * T]
+    assert far and all(drawn[k] == n0 for k in far)
+    assert max(k for k in ks if early[k]) == max(k for k in ks if brute[k])
+    e = sp.estimate(("k=1",), n0, q)
+    assert _meets(e, T) and not _misses(e, T)

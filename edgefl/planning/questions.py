@@ -9,12 +9,13 @@ scenario field, each point of which is a variant of the scenario sampled by
   participation), K = 1, 2, 4, ... then bisection, exact to one worker; assumes the percentile
   grows with K (TDMA queues one more upload, FDMA shrinks every share, the multicast rate is the
   weakest worker's);
-* **smallest uplink bandwidth** B* for the scenario's workers: bracketing by factors of 2 from
-  the scenario's B, then bisection in log space to a relative ``resolution``; B within the
-  schema's limits (:mod:`edgefl.planning.limits`); assumes the percentile falls with B. When
-  the scenario's B misses T, the schema's highest B is evaluated before any bracketing: if it
-  misses T too, no B meets it (``min_uplink_bandwidth_hz`` null, with the reason, e.g. rounds
-  that run to ``round_deadline_s`` whatever B) - two points instead of a walk through the range;
+* **smallest uplink bandwidth** B* for the scenario's workers: B within the schema's limits
+  (:mod:`edgefl.planning.limits`); assumes the percentile falls with B. When the scenario's B
+  misses T, the schema's highest B is evaluated first: if it misses T too, no B meets it
+  (``min_uplink_bandwidth_hz`` null, with the reason, e.g. rounds that run to
+  ``round_deadline_s`` whatever B) - two points instead of a walk through the range; if it meets
+  T, the two are bisected in log space to a relative ``resolution`` (when the scenario's B meets
+  T, the lowest B plays the highest's part);
 * **largest cell radius** R* (``--coverage``, always ``--over placements``): the disc's
   ``radius_m`` or the annulus' ``r_max_m``, like B (the smallest radius evaluated first when the
   scenario's misses T); assumes the percentile grows with R.
@@ -44,8 +45,18 @@ resolution step beyond the boundary: for B and R at lo / (1 + resolution) and hi
 reported value is the bracket's end as always); for K at K* - 1 (meets T) and K* + 2 (misses it),
 the boundary estimates themselves deciding the other side (only one of K*, K* + 1 is within the
 interval of T). The answer reports n and why it
-stopped. Percentiles alone grow the same way until the held percentile's interval is narrower
-than ``resolution`` x its value (or excludes the deadline, when one is given).
+stopped.
+
+**Points decided early** (the worker and bandwidth searches): a search asks of a point whether
+its percentile of n samples meets T; it first looks at the point's first m = n0, 2 n0, ... < n
+samples, and when the 95 % interval of m samples already excludes T that side is the answer (the
+estimate of n samples lies on it but for the interval's 5 % miss). Points far from the boundary
+thus cost n0 samples instead of n; the boundary estimates that decide when to stop are always of
+n samples, and the worker answer equals a brute-force scan over K wherever that scan's intervals
+are clear of T (``tests/test_plan_stats.py``).
+
+Percentiles alone grow the same way until the held percentile's interval is narrower than
+``resolution`` x its value (or excludes the deadline, when one is given).
 """
 
 from __future__ import annotations
@@ -153,6 +164,21 @@ class Sampler:
         log.debug("plan point %s over %s: p%g of %d samples = %.6g s", overrides, over or self.over, q, n, v)
         return v
 
+    def meets(self, overrides: tuple[str, ...], n: int, q: float, deadline: float, n0: int,
+              over: str | None = None) -> bool:
+        """Whether the percentile of the first n samples of a point is <= ``deadline``, decided early
+        (module docstring, *sequential points*): at m = n0, 2 n0, ... < n samples, a 95 % interval
+        that excludes the deadline decides the side; otherwise the estimate of n samples does."""
+        m = max(1, int(n0))
+        while m < n:
+            e = self.estimate(overrides, m, q, over)
+            if _misses(e, deadline):
+                return False
+            if _meets(e, deadline):
+                return True
+            m *= 2
+        return self.value(overrides, n, q, over) <= deadline
+
     def _ci_seed(self) -> int:
         return self.rs.scenario.seed if self.seed is None else self.seed
 
@@ -252,7 +278,7 @@ def max_workers(sp: Sampler, deadline: float, q: float, resolution: float, n0: i
 
     def search(n: int, prev: object):
         def ok(k: int) -> bool:
-            return sp.value(at(k), n, q) <= deadline
+            return sp.meets(at(k), n, q, deadline, n0)
 
         k_star = (largest_int(ok, start=min(start, cap), limit=cap) if prev is None
                   else refine_int(ok, int(prev), cap))
@@ -282,12 +308,12 @@ def min_bandwidth(sp: Sampler, deadline: float, q: float, resolution: float, n0:
     b_lo, b_hi = limits.bandwidth_bounds()
     b0 = sp.rs.scenario.channel.uplink_bandwidth_hz
 
-    def at(b: float) -> tuple[str, ...]:
-        return (f"channel.uplink_bandwidth_hz={float(b)!r}",)
+    def at(b: float) -> tuple[str, ...]:  # 12 digits: the same point reached by two routes (lo x r, hi / r) is one
+        return (f"channel.uplink_bandwidth_hz={float(f'{float(b):.12g}')!r}",)
 
     def search(n: int, prev: object):
         def ok(b: float) -> bool:
-            return sp.value(at(b), n, q) <= deadline
+            return sp.meets(at(b), n, q, deadline, n0)
 
         br = (boundary(ok, b0, b_lo, b_hi, resolution, ok_above=True) if prev is None
               else refine_boundary(ok, prev, False, b_lo, b_hi, resolution))

@@ -37,10 +37,14 @@ from typing import Protocol
 import numpy as np
 
 from edgefl.scenario import ResolvedScenario, ScenarioError, resolve
+from edgefl.radio.gauss_markov import memo_batches
+from edgefl.sim.participation import DrawMemo
 
 METHODS = ("auto", "fast", "simpy")
 OVER = ("fading", "placements")
 _PLAN = 0x504C  # spawn-key root of the planner's placement seeds
+PARTICIPANTS = DrawMemo()  # the participants drawn by the planner's simulations, by sampling stream
+FADING_BATCHES = 4  # batches of 256 Gauss-Markov draws per worker kept for the next variant (~1 k rounds each)
 
 
 class Samples(Protocol):
@@ -91,7 +95,10 @@ def build(rs: ResolvedScenario, method: str):
             if importlib.util.find_spec("edgefl.sim.coverage") else None
         if cls is not None:
             warnings.simplefilter("ignore", cls)
-        return build_simulation(rs, method)
+        sim = build_simulation(rs, method)
+    sim.participant_memo = PARTICIPANTS  # variants drawing the same participants share them (same numbers)
+    memo_batches(FADING_BATCHES)  # and their Gauss-Markov fading draws (same numbers)
+    return sim
 
 
 class _Enough(Exception):

@@ -37,7 +37,10 @@ def boundary(ok: Callable[[float], bool], start: float, lowest: float, highest: 
     value of ok above the change when known: the walk then goes one way only, and the far end of
     the range on that side is evaluated first, so a change that is not there (ok keeping its value
     to that end: an unreachable deadline) costs two evaluations instead of a walk of ~log2(range)
-    of them; the answer is the same as without this probe whenever ok is monotone. An end that
+    of them; a change that is there lies between ``start`` and that end, which are then bisected in
+    log space directly (ceil(log2(ln(end / start) / ln(1 + rel))) evaluations: 8 from 20 MHz to the
+    schema's 100 GHz at 5 %, instead of a doubling walk of up to 12 points then ~4 bisections); for a
+    monotone ok the bracket holds the same change as the walk's, to the resolution. An end that
     cannot be evaluated (ok raises ValueError, e.g. a bandwidth or radius at which no worker is in
     coverage) is skipped and the walk decides."""
     if not rel > 0:
@@ -52,6 +55,9 @@ def boundary(ok: Callable[[float], bool], start: float, lowest: float, highest: 
             at_end = None
         if at_end == at_x:
             return None
+        if at_end is not None:  # the change lies between x and the far end: bisect there directly
+            lo, hi = (x, end) if end > x else (end, x)
+            return _bisect(ok, lo, hi, at_x if lo == x else bool(at_end), rel)
     # walk up first; if ok keeps its value up to ``highest``, the change (if any) is below
     lo = hi = None
     y = x if ok_above is None or at_x != ok_above else highest  # known direction: skip the walk up
@@ -71,6 +77,11 @@ def boundary(ok: Callable[[float], bool], start: float, lowest: float, highest: 
             y = z
     if lo is None or hi is None:
         return None
+    return _bisect(ok, lo, hi, low_value, rel)
+
+
+def _bisect(ok: Callable[[float], bool], lo: float, hi: float, low_value: bool, rel: float) -> tuple[float, float]:
+    """Bisect [lo, hi] (ok(lo) == ``low_value`` != ok(hi)) in log space until hi / lo <= 1 + rel."""
     while hi / lo > 1 + rel:
         mid = (lo * hi) ** 0.5
         lo, hi = (mid, hi) if ok(mid) == low_value else (lo, mid)

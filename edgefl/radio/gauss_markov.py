@@ -148,6 +148,7 @@ class GaussMarkovBank:
         self._seeds = seeds
         self._rngs: list[np.random.Generator | None] = [None] * k
         self._taken = np.zeros(k, dtype=np.int64)  # batches of draws taken per worker
+        self._rng_at = np.zeros(k, dtype=np.int64)  # batches drawn by each worker's own generator
         self._first = _first_batches(seeds)
         # draws at hand per worker: a batch, plus up to ``ahead`` - 1 left from the previous one (lookahead);
         # rows filled on demand (pages untouched till then)
@@ -179,29 +180,55 @@ class GaussMarkovBank:
             raise ValueError(f"this bank keeps at most {self.ahead} draws ahead, asked for {m}")
         workers = np.asarray(workers, dtype=np.int64)
         short = workers[self.filled[workers] - self.pos[workers] < m]
-        for w in short.tolist():
-            rest = int(self.filled[w] - self.pos[w])
-            self.buf[w, :rest] = self.buf[w, self.pos[w]:self.filled[w]].copy()
-            self.buf[w, rest:rest + _BATCH] = self._next_batch(w)
-            self.pos[w], self.filled[w] = 0, rest + _BATCH
+        if short.size == 0:
+            return
+        short = np.unique(short)  # (a worker listed twice is refilled once, as by a loop that checks again)
+        batches = np.empty((short.size, _BATCH), dtype=complex)
+        fam = self._first
+        if fam is not None:  # first batches the memo holds: in one array operation
+            hit = (self._taken[short] == 0) & fam.has_first[short]
+            batches[hit] = fam.first[short[hit]]
+            self._taken[short[hit]] = 1
+            miss = np.flatnonzero(~hit)
+        else:
+            miss = np.arange(short.size)
+        for j in miss.tolist():  # each from its own stream
+            batches[j] = self._next_batch(int(short[j]))
+        rest = self.filled[short] - self.pos[short]  # draws left of each, moved to the front (at most ahead - 1)
+        width = int(rest.max())
+        if width > 0:
+            cols = np.arange(width)
+            keep = cols[None, :] < rest[:, None]
+            src = np.minimum(self.pos[short][:, None] + cols[None, :], self.buf.shape[1] - 1)
+            tail = self.buf[short[:, None], src]
+            rows = np.broadcast_to(short[:, None], keep.shape)
+            self.buf[rows[keep], np.broadcast_to(cols, keep.shape)[keep]] = tail[keep]
+        self.buf[short[:, None], rest[:, None] + np.arange(_BATCH)[None, :]] = batches
+        self.pos[short], self.filled[short] = 0, rest + _BATCH
 
     def _next_batch(self, w: int) -> np.ndarray:
-        """Worker w's next ``_BATCH`` draws. The first comes from the process-wide memo of first batches
-        when another bank of the same seeds drew it already (the planner's scenario variants share
-        their seeds): drawing a generator and its first batch costs more than a round's uploads."""
-        first = self._first is not None and self._taken[w] == 0
-        if first and w in self._first:
-            self._taken[w] = 1
-            return self._first[w]
+        """Worker w's next ``_BATCH`` draws. The first :data:`MEMO_BATCHES` of them come from the
+        process-wide memo when another bank of the same seeds drew them already (the planner's scenario
+        variants share their seeds): drawing a generator and a batch costs more than a round's uploads.
+        The worker's own generator, made when first needed, is moved past the batches taken from the
+        memo before it draws, so the sequence is the one a bank alone draws."""
+        i = int(self._taken[w])
+        fam = self._first
+        if fam is not None:
+            kept = fam.batch(w, i)
+            if kept is not None:
+                self._taken[w] = i + 1
+                return kept
         rng = self._rngs[w]
         if rng is None:
             rng = self._rngs[w] = np.random.default_rng(self._seeds[w])
-            for _ in range(int(self._taken[w])):  # batches taken from the memo: the generator moves past them
-                complex_normal(rng, _BATCH)
+        for _ in range(i - int(self._rng_at[w])):  # batches taken from the memo: the generator moves past them
+            complex_normal(rng, _BATCH)
         batch = complex_normal(rng, _BATCH)
-        if first:
-            self._first[w] = batch
-        self._taken[w] += 1
+        self._rng_at[w] = i + 1
+        if fam is not None and i < MEMO_BATCHES:
+            fam.keep(w, i, batch)
+        self._taken[w] = i + 1
         return batch
 
     def _advance(self, workers: np.ndarray, t: float, with_gains: bool) -> np.ndarray:
@@ -234,11 +261,48 @@ class GaussMarkovBank:
         return out
 
 
-_FIRST_BATCHES: dict[tuple[int, int, int], dict[int, np.ndarray]] = {}
+class _Family:
+    """The memo of one seed family: every worker's first batch in one array (filled as drawn), the
+    later batches by worker."""
+
+    def __init__(self, n: int) -> None:
+        self.first = np.empty((n, _BATCH), dtype=complex)  # pages untouched till written
+        self.has_first = np.zeros(n, dtype=np.bool_)
+        self.later: dict[int, list[np.ndarray]] = {}
+
+    def batch(self, w: int, i: int) -> np.ndarray | None:
+        """Batch i of worker w, if kept."""
+        if i == 0:
+            return self.first[w] if self.has_first[w] else None
+        kept = self.later.get(w)
+        return kept[i - 1] if kept is not None and i - 1 < len(kept) else None
+
+    def keep(self, w: int, i: int, batch: np.ndarray) -> None:
+        """Keep batch i of worker w (drawn in order: kept only when batches 0..i-1 are)."""
+        if i == 0:
+            if not self.has_first[w]:
+                self.first[w], self.has_first[w] = batch, True
+            return
+        kept = self.later.setdefault(w, [])
+        if len(kept) == i - 1:
+            kept.append(batch)
+
+
+_FIRST_BATCHES: dict[tuple[int, int, int], _Family] = {}
 _FIRST_BATCHES_KEPT = 4  # seed families remembered
+#: batches per worker the memo keeps (1: the first, as a run needs; the planner, whose variants replay the
+#: same draws, keeps more: :func:`memo_batches`)
+MEMO_BATCHES = 1
 
 
-def _first_batches(seeds: Sequence[np.random.SeedSequence]) -> dict[int, np.ndarray] | None:
+def memo_batches(n: int) -> None:
+    """Keep the first ``n`` batches of every worker's draws in the process-wide memo (memory: 16 x 256 bytes
+    per batch and worker, per seed family; the numbers drawn do not change)."""
+    global MEMO_BATCHES
+    MEMO_BATCHES = max(1, int(n))
+
+
+def _first_batches(seeds: Sequence[np.random.SeedSequence]) -> _Family | None:
     """The memo of first batches of a :class:`SeedList` family (None for other seed lists)."""
     if not isinstance(seeds, SeedList):
         return None
@@ -246,7 +310,7 @@ def _first_batches(seeds: Sequence[np.random.SeedSequence]) -> dict[int, np.ndar
     if key not in _FIRST_BATCHES:
         while len(_FIRST_BATCHES) >= _FIRST_BATCHES_KEPT:
             _FIRST_BATCHES.pop(next(iter(_FIRST_BATCHES)))
-        _FIRST_BATCHES[key] = {}
+        _FIRST_BATCHES[key] = _Family(seeds.n)
     return _FIRST_BATCHES[key]
 
 

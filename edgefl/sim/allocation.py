@@ -63,6 +63,9 @@ class RateAllocator:
         self.link = link
         self._cached: Allocation | None = None
         self._cached_key: tuple[int, ...] | None = None  # the workers of the cached allocation
+        # (mean SNR, alpha) of every worker (snr: mean): alpha is elementwise in the SNR, so a round's
+        # participants read their rows instead of recomputing the link's expectations every round
+        self._mean_alpha: tuple[np.ndarray, np.ndarray] | None = None
         # the Lemma 1 order only pays off for successive (side-information) coding
         self.impose_order = impose_order
 
@@ -75,13 +78,17 @@ class RateAllocator:
         key = None if workers is None else tuple(np.asarray(workers, dtype=np.int64).tolist())
         if self._cached is not None and self.update == "once" and key == self._cached_key:
             return self._cached
-        if self.snr_source == "mean":
-            snr = np.asarray(self._mean_snr(), dtype=float).reshape(-1)
-            snr = snr if workers is None else snr[np.asarray(workers, dtype=np.int64)]
+        if self.snr_source == "mean":  # mean SNRs and their alpha do not change: computed once for all workers
+            if self._mean_alpha is None:
+                mean = np.asarray(self._mean_snr(), dtype=float).reshape(-1)
+                self._mean_alpha = (mean, np.asarray(self.link.alpha(mean), dtype=float).reshape(-1))
+            snr, alpha = self._mean_alpha
+            rows = slice(None) if workers is None else np.asarray(workers, dtype=np.int64)
+            snr, alpha = snr[rows].copy(), alpha[rows].copy()  # copies: the round's arrays are its own
         else:
             snr = self._current_snr(t, round) if workers is None else self._current_snr(t, round, workers)
             snr = np.asarray(snr, dtype=float).reshape(-1)
-        alpha = np.asarray(self.link.alpha(snr), dtype=float).reshape(-1)
+            alpha = np.asarray(self.link.alpha(snr), dtype=float).reshape(-1)
         k = alpha.size
         order = rates = z = None
         if self.D is not None and sigma_x2 is not None and sigma_n2 is not None:

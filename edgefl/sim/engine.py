@@ -49,7 +49,7 @@ from edgefl.sim.air import play_air_and_decode
 from edgefl.sim.allocation import Allocation, RateAllocator
 from edgefl.sim.gradient_source import GradientSource
 from edgefl.sim.network import Network, SimOptions
-from edgefl.sim.participation import sample_workers
+from edgefl.sim.participation import DrawMemo, sample_workers
 from edgefl.sim.round_phases import AirOutcome as _AirOutcome
 from edgefl.sim.round_phases import AirPlan, Interval
 from edgefl.sim.round_phases import LocalWork as _LocalWork
@@ -89,6 +89,14 @@ class Simulation:
         self._comp_rng = np.random.default_rng(comp_ss)
         self._link_ss = link_ss  # the links' draws, keyed by (round, worker, upload): round_timing.keyed_link_rng
         self._part_rng = np.random.default_rng(part_ss)
+        #: participants shared with other simulations of the same sampling stream (DrawMemo; the planner
+        #: sets it); draws made by this simulation, and the stream's state its generator is behind (None: current)
+        self.participant_memo: DrawMemo | None = None
+        self._part_drawn = 0
+        self._part_behind: dict | None = None
+        w = options.sampling_weights
+        self._part_key = (part_ss.entropy, tuple(part_ss.spawn_key), part_ss.pool_size, network.num_workers,
+                          options.per_round, None if w is None else np.asarray(w, dtype=float).tobytes())
         n = network.num_workers
         self._per_round = n if options.per_round is None else options.per_round
         #: rounds.csv gets the participation columns only when a feature is on (golden outputs)
@@ -112,7 +120,18 @@ class Simulation:
         the workers whose battery is not exhausted (all of them while none is)."""
         alive = self.batteries.alive()
         if alive.all():
+            if self.participant_memo is not None and self._per_round < self.net.num_workers:
+                i = self._part_drawn
+                self._part_drawn += 1
+                ids, self._part_behind = self.participant_memo.draw(
+                    self._part_key, i, self._part_rng, self._part_behind, self.net.num_workers, self._per_round,
+                    self.opt.sampling_weights)
+                return ids
             return sample_workers(self._part_rng, self.net.num_workers, self._per_round, self.opt.sampling_weights)
+        if self.participant_memo is not None:  # from now on this simulation's own draws (batteries differ)
+            if self._part_behind is not None:
+                self._part_rng.bit_generator.state = self._part_behind
+            self.participant_memo = self._part_behind = None
         ids = np.flatnonzero(alive)
         if ids.size == 0:
             raise BatteriesExhausted(f"round {r}: every worker's battery is exhausted (battery_capacity_j of the "

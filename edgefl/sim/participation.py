@@ -46,6 +46,38 @@ def sample_workers(rng: np.random.Generator, population: int, per_round: int,
     return np.sort(rng.choice(population, size=per_round, replace=False, p=p))
 
 
+class DrawMemo:
+    """The participants of every round drawn so far by each sampling stream, shared by the simulations
+    of one process that opt in (the planner: its scenario variants that differ only in, e.g., the
+    bandwidth draw the same participants round by round). A simulation whose stream (seed sequence,
+    population, per_round, weights) has been drawn to round r by another reads rounds <= r here and
+    draws the later ones from its own generator, first set to the state the stream had after round
+    r, so every simulation gets exactly the participants it would draw alone. Keeps the streams of
+    the last ``keep`` keys (a simulation of a stream dropped draws on from its own generator)."""
+
+    def __init__(self, keep: int = 4) -> None:
+        self.keep = int(keep)
+        self._streams: dict[tuple, tuple[list[np.ndarray], list[dict]]] = {}
+
+    def draw(self, key: tuple, index: int, rng: np.random.Generator, behind: dict | None, population: int,
+             per_round: int, weights: np.ndarray | None) -> tuple[np.ndarray, dict | None]:
+        """Participants of draw ``index`` of stream ``key``, for a simulation whose generator ``rng`` has made
+        ``index`` draws (``behind`` None) or fewer (``behind``: the stream's state after draw index - 1).
+        Returns them (its own array) and what ``behind`` is for the next draw."""
+        arrays, states = self._streams.setdefault(key, ([], []))
+        while len(self._streams) > self.keep:
+            self._streams.pop(next(iter(self._streams)))
+        if index < len(arrays):
+            return arrays[index].astype(np.int64), states[index]
+        if behind is not None:
+            rng.bit_generator.state = behind
+        ids = sample_workers(rng, population, per_round, weights)
+        if index == len(arrays):
+            arrays.append(ids.astype(np.int32 if population < 2**31 else np.int64))  # kept small
+            states.append(rng.bit_generator.state)
+        return ids, None
+
+
 def clip_at_deadline(intervals: Sequence[tuple[float, float, float]], deadline: float
                      ) -> tuple[list[tuple[float, float, float]], float, float]:
     """The attempts (start, end, bits) of an upload cut at ``deadline`` (absolute time): intervals
