@@ -39,7 +39,7 @@ from numba import njit
 
 from edgefl.compress.base import DecodeStep
 from edgefl.radio.access import AccessScheme, run_sequential
-from edgefl.radio.link import LinkModel, UploadOutcome
+from edgefl.radio.link import LinkModel, UploadArrays, UploadOutcome
 from edgefl.sim.participation import clip_at_deadline
 from edgefl.sim.timing import transfer_seconds
 
@@ -87,18 +87,11 @@ def snr_reader(uplink_snr: Callable[[int, float, int, float], float], worker: in
 
 
 @dataclass(frozen=True)
-class Uploads:
-    """Phase 3 of a round, per row: when each upload ended (its process returned), its air time,
-    whether the link delivered it, and its attempts on the air as flat arrays (row, start, end,
-    bits), rows ascending and each row's attempts in time order (single attempts: one per row)."""
-
-    end: np.ndarray
-    airtime: np.ndarray
-    delivered: np.ndarray
-    attempt_row: np.ndarray
-    attempt_start: np.ndarray
-    attempt_end: np.ndarray
-    attempt_bits: np.ndarray
+class Uploads(UploadArrays):
+    """Phase 3 of a round, per row (the fields of :class:`~edgefl.radio.link.UploadArrays`): when
+    each upload ended (its process returned), its air time, whether the link delivered it, and its
+    attempts on the air as flat arrays, rows ascending and each row's attempts in time order
+    (single attempts: one per row)."""
 
     @property
     def single(self) -> bool:
