@@ -20,8 +20,8 @@ so bits, retries, retry time and the adaptive policy's state follow bit-true's; 
 Rate control (issue 23): the announced rates are the model's estimate plus a margin chosen by
 ``rate_policy`` (:mod:`edgefl.coding.margin_policy`: ``fixed`` 0.03 + 20 %, the default;
 ``adaptive``, following the observed failure fraction across rounds; ``none``, failures paid by
-rate-adaptive retries; analytic runs predict them with the failure model). The estimate and the LLRs come from the paper's
-Gaussian CEO model (``side_information: gaussian``, eq. 44-47) or, for the signs, from the
+rate-adaptive retries; analytic runs predict them with the failure model). The estimate and the
+LLRs come from the paper's Gaussian CEO model (``side_information: gaussian``, eq. 44-47) or, for the signs, from the
 history table fitted on the decoded signs of past rounds (``history``,
 :mod:`edgefl.coding.sign_history`, one rate per LDPC frame). With ``frame_order: entropy`` each
 worker's signs fill the frames sorted by their predicted entropy (the permutation is computed

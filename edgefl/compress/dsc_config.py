@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from edgefl.coding.wyner_ziv_options import WynerZivOptions
 
@@ -79,6 +79,12 @@ class DSCConfig(WynerZivOptions):
             raise ValueError("frame_order 'entropy' sorts the signs by the history model's predicted entropy: it needs "
                              f"side_information 'history', got {self.side_information!r}")
         return self
+
+    @field_validator("analytic_failures", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, v: object) -> object:
+        # YAML 1.1 reads a bare on / off as a boolean
+        return {True: "on", False: "off"}.get(v, v) if isinstance(v, bool) else v
 
     @property
     def failure_model(self) -> bool:
