@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from edgefl.coding.ldpca_model import frame_cross_entropy, ladder_gap, needed_rate, sw_predict_adaptive
+from edgefl.coding.ldpca_model import frame_cross_entropy, ladder_rate, needed_rate, sw_predict_adaptive
 from edgefl.coding.slepian_wolf import sw_decode_adaptive
 from edgefl.compress.base import RoundContext
 from edgefl.compress.dsc import DSCCompressor
@@ -16,11 +16,14 @@ def test_cross_entropy_is_the_binary_entropy_on_a_bsc():
     bits = (rng.random((1, n)) < p).astype(np.uint8)
     llr = np.full((1, n), np.log((1 - p) / p))
     assert frame_cross_entropy(bits, llr)[0] == pytest.approx(-p * np.log2(p) - (1 - p) * np.log2(1 - p), abs=0.005)
-    # the zoned sum-product table of benchmarks/ldpca_gap.py at its points and between them
-    np.testing.assert_allclose(ladder_gap([0.1, 0.35, 0.9, 1.2], "ldpca-zoned", "sum-product"),
-                               [0.046, 0.0455, 0.067, 0.067])
+    # the zoned sum-product table of benchmarks/ldpca_gap.py at its points and between them: zone 0
+    # (announced below 0.55) goes uncoded at H = 0.8, zone 3 (announced from 0.88) still decodes at 0.9
+    np.testing.assert_allclose(ladder_rate([0.05, 0.1, 0.35, 0.8, 0.9], "ldpca-zoned", "sum-product", 0.3),
+                               [0.096, 0.146, 0.3955, 1.2, 1.2])
+    np.testing.assert_allclose(ladder_rate([0.8, 0.9, 1.2], "ldpca-zoned", "sum-product", 0.95),
+                               [0.858, 0.967, 1.267])
     with pytest.raises(ValueError, match="no measured LDPCA gap"):
-        ladder_gap(0.5, "peg", "sum-product")
+        ladder_rate(0.5, "peg", "sum-product")
 
 
 def test_prediction_climbs_the_ladder_like_the_decoder_accounts():

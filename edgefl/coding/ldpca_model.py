@@ -12,7 +12,9 @@ the decoder's probabilities. A finite-length LDPCA code (Varodayan, Aaron and Gi
 codes for distributed source coding", Signal Processing 86(11), 2006) first decodes at a syndrome
 rate ``h + gap(h)``, with ``gap`` the mean adaptive rate minus H(p) measured on the BSC at
 n = 2400 (:mod:`edgefl.coding.ldpc` docstring; ``python benchmarks/ldpca_gap.py --algorithm
-sum-product min-sum --ladder single`` / ``--ladder zoned``; 300 frames per H, +-0.003). That table
+sum-product min-sum --ladder single`` / ``--ladder zoned``; 300 frames per H, +-0.003), per zone
+of the zoned ladders (a frame climbs the base code of the zone of its *announced* rate, whose gap
+grows off its zone: :data:`GAP_TABLES`). That table
 is a mean over the 0.01-bit grid the benchmark climbs, so the frame's threshold is half a grid
 step below it, ``need = h + gap(h) - 1 / (2 K)``.
 
@@ -28,30 +30,60 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgefl.coding.ldpc import code_at_step, grid_index, rate_grid
+from edgefl.coding.ldpc import code_at_step, grid_index, ldpca_zone, rate_grid
 from edgefl.coding.slepian_wolf import AdaptiveDecodeResult
 
 #: H(p) points of the measured gap tables
 GAP_ENTROPIES = tuple(round(0.1 * i, 1) for i in range(1, 10))
-#: (ladder family, BP algorithm) -> mean adaptive rate minus H(p) at H = 0.1 .. 0.9 (n = 2400,
-#: benchmarks/ldpca_gap.py; :mod:`edgefl.coding.ldpc` docstring). Where the benchmark sent every
-#: frame uncoded (single ladder at 0.9) the gap is that of rate 1.
-GAP_TABLES: dict[tuple[str, str], tuple[float, ...]] = {
-    ("ldpca", "sum-product"): (.046, .061, .065, .084, .088, .094, .099, .138, .100),
-    ("ldpca-zoned", "sum-product"): (.046, .050, .040, .051, .056, .052, .056, .061, .067),
-    ("ldpca", "min-sum"): (.051, .067, .070, .092, .101, .109, .119, .161, .100),
-    ("ldpca-zoned-ms", "min-sum"): (.051, .067, .070, .092, .101, .097, .098, .092, .088),
+#: a table entry where (nearly) every benchmark frame climbed the whole ladder and went uncoded
+U = None
+#: (ladder family, BP algorithm) -> per zone of the ladder's base code (:data:`edgefl.coding.ldpc.LDPCA_ZONES`;
+#: one row for the single ladder), mean adaptive rate minus H(p) at H = 0.1 .. 0.9, n = 2400
+#: (benchmarks/ldpca_gap.py, +-0.003 at 300 frames, +-0.005-0.01 at 100). Sum-product: the zone-of-H
+#: entries are the 300-frame table of the :mod:`edgefl.coding.ldpc` docstring (``--ladder zoned``); the
+#: others, a frame climbing the ladder of another zone (the zone of its announced rate), 100 frames,
+#: ``--ladder zoned --algorithm sum-product --frames 100 --zone-slope -1 --zone-margin Z`` with Z = 0.3,
+#: 0.6, 0.8, 0.95 for zones 0-3 (zone 1 at H = 0.8: 22 % uncoded; entries below a zone's measured range
+#: repeat its lowest one: such frames are announced above their need and decode at once). Min-sum: zone 0
+#: is the single ladder's base code (its row), the other zones' rows are the zone-of-H row (not measured
+#: off their zone). ``U``: every frame went uncoded.
+GAP_TABLES: dict[tuple[str, str], tuple[tuple[float | None, ...], ...]] = {
+    ("ldpca", "sum-product"): ((.046, .061, .065, .084, .088, .094, .099, .138, U),),
+    ("ldpca", "min-sum"): ((.051, .067, .070, .092, .101, .109, .119, .161, U),),
+    ("ldpca-zoned", "sum-product"): (
+        (.046, .050, .040, .051, .056, .079, .151, U, U),
+        (.078, .078, .078, .085, .077, .052, .056, .144, U),
+        (.092, .092, .092, .092, .092, .075, .059, .061, U),
+        (.085, .085, .085, .085, .085, .085, .085, .058, .067),
+    ),
+    ("ldpca-zoned-ms", "min-sum"): (
+        (.051, .067, .070, .092, .101, .109, .119, .161, U),
+        *((.051, .067, .070, .092, .101, .097, .098, .092, .088),) * 3,
+    ),
 }
+#: the first-decode rate standing for an all-uncoded entry: above 1, so interpolated needs cross
+#: rate 1 between the last entry that decodes and it
+UNCODED_RATE = 1.2
 
 
-def ladder_gap(h: np.ndarray, family: str, algorithm: str) -> np.ndarray:
-    """Mean adaptive-rate gap above ``h`` of the ladder ``family`` decoded by ``algorithm``: the
-    measured table, linear between its points, constant beyond its ends (H < 0.1: the 0.1 value)."""
+def ladder_rate(h: np.ndarray, family: str, algorithm: str, zone_rate: float | None = None) -> np.ndarray:
+    """Mean rate ``h + gap(h)`` at which the ladder ``family`` decoded by ``algorithm`` first decodes a
+    frame of cross-entropy ``h``, on the base code of the zone of ``zone_rate`` (the frame's announced
+    rate; zoned families only): the measured table, linear in H between its points, ``UNCODED_RATE``
+    where it went uncoded, constant gap beyond its ends."""
     key = (family, algorithm)
     if key not in GAP_TABLES:
         raise ValueError(f"no measured LDPCA gap for ladder {family!r} with {algorithm!r}; "
                          f"known: {sorted(GAP_TABLES)}")
-    return np.interp(np.asarray(h, dtype=np.float64), GAP_ENTROPIES, GAP_TABLES[key])
+    rows = GAP_TABLES[key]
+    row = rows[0] if len(rows) == 1 or zone_rate is None else rows[ldpca_zone(zone_rate, family)]
+    h = np.asarray(h, dtype=np.float64)
+    rates = [UNCODED_RATE if g is None else x + g for x, g in zip(GAP_ENTROPIES, row)]
+    lo, hi = GAP_ENTROPIES[0], GAP_ENTROPIES[-1]
+    inside = np.interp(h, GAP_ENTROPIES, rates)
+    below = h + (rates[0] - lo)
+    above = np.where(row[-1] is None, UNCODED_RATE, h + (rates[-1] - hi))
+    return np.where(h < lo, below, np.where(h > hi, above, inside))
 
 
 def frame_cross_entropy(bits: np.ndarray, llr: np.ndarray) -> np.ndarray:
@@ -61,17 +93,17 @@ def frame_cross_entropy(bits: np.ndarray, llr: np.ndarray) -> np.ndarray:
     return np.logaddexp(0.0, -s * np.asarray(llr, dtype=np.float64)).mean(axis=1) / np.log(2.0)
 
 
-def needed_rate(bits: np.ndarray, llr: np.ndarray, family: str, algorithm: str) -> np.ndarray:
+def needed_rate(bits: np.ndarray, llr: np.ndarray, family: str, algorithm: str,
+                zone_rate: float | None = None) -> np.ndarray:
     """(F,) syndrome rate at which each frame first decodes: ``h + gap(h) - 1 / (2 K)`` (module docstring)."""
     n = np.asarray(bits).shape[1]
-    h = frame_cross_entropy(bits, llr)
-    return h + ladder_gap(h, family, algorithm) - 0.5 / rate_grid(n, "ldpca").size
+    return ladder_rate(frame_cross_entropy(bits, llr), family, algorithm, zone_rate) - 0.5 / rate_grid(n, "ldpca").size
 
 
 def sw_predict_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, step: int = 1,
                         max_retries: int | None = None, fallback: str = "uncoded", hash_bits: int = 0,
-                        seed: int = 0, family: str = "ldpca", algorithm: str = "sum-product",
-                        **_decoder_kwargs) -> tuple[AdaptiveDecodeResult, np.ndarray, np.ndarray]:
+                        seed: int = 0, family: str = "ldpca", zone_rate: float | None = None,
+                        algorithm: str = "sum-product", **_decoder_kwargs) -> tuple[AdaptiveDecodeResult, np.ndarray, np.ndarray]:
     """:func:`edgefl.coding.slepian_wolf.sw_decode_adaptive` without decoding: the same ladder, retry
     limits, fallback and bit accounting, with each frame succeeding at the first grid step at or
     above its :func:`needed_rate`. ``bits`` are returned as decoded (no undetected errors) and the BP
@@ -88,7 +120,7 @@ def sw_predict_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *,
     while ladder[-1] < top and len(ladder) <= retries_left:
         ladder.append(min(top, ladder[-1] + int(step)))
     ks = np.array(ladder)
-    need = needed_rate(b, llr, family, algorithm) * top
+    need = needed_rate(b, llr, family, algorithm, k0 / top if zone_rate is None else zone_rate) * top
     # first attempt whose step reaches the need; len(ks) = none: uncoded after every attempt
     first = np.searchsorted(ks, np.ceil(need - 1e-9), side="left")
     first = np.minimum(first, ks.size)
