@@ -103,7 +103,8 @@ def needed_rate(bits: np.ndarray, llr: np.ndarray, family: str, algorithm: str,
 def sw_predict_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, step: int = 1,
                         max_retries: int | None = None, fallback: str = "uncoded", hash_bits: int = 0,
                         seed: int = 0, family: str = "ldpca", zone_rate: float | None = None,
-                        algorithm: str = "sum-product", **_decoder_kwargs) -> tuple[AdaptiveDecodeResult, np.ndarray, np.ndarray]:
+                        algorithm: str = "sum-product",
+                        **_decoder_kwargs) -> tuple[AdaptiveDecodeResult, np.ndarray, np.ndarray]:
     """:func:`edgefl.coding.slepian_wolf.sw_decode_adaptive` without decoding: the same ladder, retry
     limits, fallback and bit accounting, with each frame succeeding at the first grid step at or
     above its :func:`needed_rate`. ``bits`` are returned as decoded (no undetected errors) and the BP
