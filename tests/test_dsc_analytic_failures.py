@@ -74,25 +74,29 @@ def ctx(r, fidelity):
 @pytest.mark.parametrize("kw", [
     dict(side_information="history", rate_policy="none", frame_order="entropy"),
     dict(side_information="history", rate_policy="adaptive"),
+    dict(side_information="history", rate_policy="none", algorithm="min-sum", ldpca_ladder="single"),
+    dict(side_information="history", rate_policy="none", failure="uncoded"),
 ])
 def test_analytic_failures_predict_bit_true_bits_and_retries(kw):
-    """Retry policies on a persistent sign source: analytic with the failure model sends bit-true's bits
-    within 2 % (without it: the announced rates, > 2 % short) and predicts its retries within 25 %; the
+    """Retry policies on a persistent sign source (both BP algorithms, both ladders, retries or the uncoded
+    fallback): analytic with the failure model sends bit-true's bits within 2 % (without it: the announced
+    rates, > 2 % short) and predicts its retries and failed frames within 25 %; the
     adaptive policy's margin follows the predicted failures to bit-true's within 0.15."""
     K, P, rounds = 4, 9600, 7
     bt, an, off = (DSCCompressor(**kw), DSCCompressor(**kw), DSCCompressor(**kw, analytic_failures="off"))
-    tot = np.zeros((3, 2))
+    tot = np.zeros((3, 3))
     order = np.arange(K)[::-1]
     for r, g in enumerate(non_iid_grads(K, P, rounds)):
         res = [bt.compress(g, order, ctx(r, "bit-true")), an.compress(g, order, ctx(r, "analytic")),
                off.compress(g, order, ctx(r, "analytic"))]
         assert res[0].undetected_errors == 0
         for i, x in enumerate(res):
-            tot[i] += (x.upload_bits.sum(), x.retries)
-    assert tot[0, 1] > 20 and tot[2, 1] == 0
+            tot[i] += (x.upload_bits.sum(), x.retries, x.decode_failures)
+    assert tot[0, 2] > 10 and tot[2, 2] == 0
     assert tot[1, 0] == pytest.approx(tot[0, 0], rel=0.02)
     assert tot[2, 0] < 0.98 * tot[0, 0]
     assert tot[1, 1] == pytest.approx(tot[0, 1], rel=0.25)
+    assert tot[1, 2] == pytest.approx(tot[0, 2], rel=0.25)
     assert an.margins.scale == pytest.approx(bt.margins.scale, abs=0.15)
 
 
