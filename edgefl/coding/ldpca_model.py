@@ -32,7 +32,7 @@ fixed margin with contiguous frames (``--set compression.rate_policy=fixed --set
 compression.frame_order=contiguous --set compression.uncoded_above=null``), 8 rounds: bits +1.5 %,
 retries +55 % (858 bit-true): with the margin only the tail of the frames fails, where one
 deterministic threshold per frame on a BSC-measured gap is least accurate (the failure model
-without it: bits -1.5 %, no retries).
+analytic without the model: bits -1.5 %, no retries).
 """
 
 from __future__ import annotations
