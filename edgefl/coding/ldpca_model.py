@@ -27,7 +27,8 @@ that function's result and accounting, so the caller fills the same counters eit
 
 Checked against bit-true decoding (tests/test_dsc_analytic_failures.py; scenarios/mnist_mlp_dsc_history.yaml,
 seed 7, ``--set rounds=N`` with and without ``--set fidelity=analytic``): rate policy none, sorted
-frames, 20 rounds: bits +0.16 %, retries +4.4 %; adaptive, 8 rounds: bits +0.24 %, retries +4.9 %;
+frames, 20 rounds: bits +0.16 %, retries +4.4 %; fixed margin, sorted frames, 20 rounds: bits +0.65 %,
+retries +8 % (without the model -8.2 %, no retries); adaptive, 8 rounds: bits +0.24 %, retries +4.9 %;
 fixed margin with contiguous frames (``--set compression.rate_policy=fixed --set
 compression.frame_order=contiguous --set compression.uncoded_above=null``), 8 rounds: bits +1.5 %,
 retries +55 % (858 bit-true): with the margin only the tail of the frames fails, where one
