@@ -191,7 +191,9 @@ def estimate_scenario(scn: Scenario, base_dir: Path = Path(".")) -> Estimate:
     k, rounds = scn.workers.count, scn.rounds
     scheme = scn.compression.scheme
     bit_true = scheme == "dsc" and scn.fidelity == "bit-true"
-    copies = GRADIENT_COPIES_BIT_TRUE if bit_true else GRADIENT_COPIES.get(scheme, max(GRADIENT_COPIES.values()))
+    # the analytic failure model (edgefl.coding.ldpca_model) holds the decoder's LLRs as bit-true does
+    llrs = bit_true or (scheme == "dsc" and getattr(scn.compression, "failure_model", False))
+    copies = GRADIENT_COPIES_BIT_TRUE if llrs else GRADIENT_COPIES.get(scheme, max(GRADIENT_COPIES.values()))
     per_entry_s = ENTRY_S_BIT_TRUE if bit_true else ENTRY_S.get(scheme, max(ENTRY_S.values()))
     # only the round's participants (per_round of the population) draw, compress, upload and log
     active, k_field = (scn.workers.per_round, "workers.per_round") if scn.workers.per_round else (k, "workers.count")

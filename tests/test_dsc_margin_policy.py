@@ -59,15 +59,19 @@ def test_bad_observations_are_refused():
         MarginPolicy("adaptive").observe(3, 4)
 
 
-def test_scenario_refuses_a_retry_policy_without_bit_true():
+def test_scenario_refuses_a_retry_policy_without_failures():
+    """A retry policy needs failures: bit-true decoding or the analytic failure model (on by default)."""
     from pathlib import Path
 
     from edgefl.scenario import load_scenario
 
     quick = Path(__file__).resolve().parents[1] / "scenarios" / "quickstart.yaml"
     with pytest.raises(Exception, match="rate_policy 'none' needs fidelity: bit-true"):
-        load_scenario(quick, ["compression.scheme=dsc", "compression.rate_policy=none"])
-    load_scenario(quick, ["compression.scheme=dsc", "compression.rate_policy=none", "fidelity=bit-true"])
+        load_scenario(quick, ["compression.scheme=dsc", "compression.rate_policy=none",
+                              "compression.analytic_failures=off"])
+    load_scenario(quick, ["compression.scheme=dsc", "compression.rate_policy=none"])
+    load_scenario(quick, ["compression.scheme=dsc", "compression.rate_policy=none", "fidelity=bit-true",
+                          "compression.analytic_failures=off"])
 
 
 @pytest.mark.slow  # resolves six mnist-5k scenarios

@@ -22,8 +22,11 @@ with wrong bits are counted as undetected errors and their wrong bits are used (
 real server would). The per-plane retry loop is
 :func:`edgefl.coding.slepian_wolf.sw_decode_adaptive`.
 
-``mode="analytic"`` skips decoding: the same rates and bit counts (no failures), the
-true indices are returned.
+``mode="analytic"`` skips decoding: the same rates and first-syndrome bit counts, the true
+indices are returned. Without ``failure_model`` no frame fails; with it, each frame's LLRs are
+computed as above and the frame is charged the retries the bit-true ladder would need for its
+realised information need (:mod:`edgefl.coding.ldpca_model`: cross-entropy of the sent bits under
+the LLRs plus the measured LDPCA gap), through the same accounting as bit-true decoding.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from edgefl.coding.ldpc import code_at_step, grid_index, rate_grid
+from edgefl.coding.ldpca_model import sw_predict_adaptive
 from edgefl.coding.slepian_wolf import sw_decode_adaptive
 from edgefl.coding.llr import LLR_MAX, SideInformationPosterior, bitplane_llr
 from edgefl.coding.quantizer import UniformQuantizer, to_bitplanes
@@ -102,6 +106,7 @@ def successive_wyner_ziv(
     options: WynerZivOptions | None = None,
     side_information: SideInformationPosterior | None = None,
     permutations: np.ndarray | None = None,
+    failure_model: bool = False,
 ) -> WynerZivResult:
     """Code and decode the (K, P) quantisation ``index`` in upload ``order``.
 
@@ -116,6 +121,9 @@ def successive_wyner_ziv(
     ``permutations`` (K, P), rows by worker: the order in which each worker's coordinates fill
     its frames (frame f holds ``permutations[w, f n:(f + 1) n]``; default the parameter order),
     known to both sides (e.g. :meth:`edgefl.coding.sign_history.SignHistoryModel.permutations`).
+    ``failure_model`` (analytic mode): compute the LLRs as bit-true mode does and charge each frame the
+    retries, increments and uncoded fallbacks the bit-true ladder would need
+    (:func:`edgefl.coding.ldpca_model.sw_predict_adaptive`) instead of none; the indices stay exact.
     """
     opt = options if options is not None else WynerZivOptions()
     index = np.asarray(index)
@@ -146,7 +154,8 @@ def successive_wyner_ziv(
     res = WynerZivResult(index=index.copy(), upload_bits=np.zeros(K), decode_bits=np.zeros(K),
                          schedule=[[] for _ in range(K)])
     posterior = None
-    if mode == "bit-true":
+    simulate = mode == "bit-true" or failure_model  # frames go through the (real or predicted) ladder
+    if simulate:
         posterior = side_information if side_information is not None else SideInformationPosterior(quantizer, stats, P)
     truth_planes = to_bitplanes(index, m)  # (m, K, P)
 
@@ -173,7 +182,7 @@ def successive_wyner_ziv(
             if Fc > 0:
                 res.upload_bits[w] += (ms[coded] + opt.check_bits).sum()
                 res.decode_bits[w] += Fc * n
-                if mode != "bit-true":
+                if not simulate:
                     res.schedule[w].append(("decode", float(Fc * n), Fc, -1))
                 else:
                     llr = bitplane_llr(post, lower, i)
@@ -183,7 +192,7 @@ def successive_wyner_ziv(
                     pad = F * n - P if coded[-1] else 0
                     plane = _decode_plane(_frames(sent, n, 0)[sel],
                                           _frames(llr if perm is None else llr[perm], n, LLR_MAX)[sel], ks[sel], pad,
-                                          steps, k_step, opt)
+                                          steps, k_step, opt, predict=mode != "bit-true")
                     decoded = _frames(sent, n, 0)
                     decoded[sel] = plane.bits
                     decoded = decoded.reshape(-1)[:P]
@@ -216,7 +225,7 @@ class PlaneDecode:
 
 
 def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, steps: int, k_step: int,
-                  opt: WynerZivOptions) -> PlaneDecode:
+                  opt: WynerZivOptions, predict: bool = False) -> PlaneDecode:
     """BP-decode the coded frames of one bit-plane with retries or uncoded fallback.
 
     ``truth`` (Fc, n) are the encoder's bits (to form retry syndromes and count undetected
@@ -224,7 +233,9 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
     its first syndrome, whose bits the caller has already counted; ``pad`` the padding bits of the
     last frame (a partial last frame of the plane), not resent if it goes uncoded. Frames sharing
     a first step are decoded in one batch; the k-th feedback exchange of every batch is one
-    exchange on the air (one request message for all frames asking).
+    exchange on the air (one request message for all frames asking). ``predict``: the analytic
+    failure model (:func:`edgefl.coding.ldpca_model.sw_predict_adaptive`) stands in for BP, with
+    the same accounting below.
     """
     n = int(opt.block_length)
     Fc = truth.shape[0]
@@ -237,7 +248,8 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
         gpad = pad if idx[-1] == Fc - 1 else 0
         # retries climb in k_step grid steps but stop short of rate 1 (then uncoded is cheaper)
         max_retries = 0 if opt.failure == "uncoded" else max(0, (steps - 1 - int(k)) // k_step)
-        out, sent, _ = sw_decode_adaptive(truth[idx], llr[idx], int(k) / steps, step=k_step,
+        ladder = sw_predict_adaptive if predict else sw_decode_adaptive
+        out, sent, _ = ladder(truth[idx], llr[idx], int(k) / steps, step=k_step,
                                           max_retries=max_retries, fallback="uncoded", hash_bits=opt.check_bits,
                                           seed=opt.code_seed, family=ladder_family(opt), max_iter=opt.max_iter,
                                           algorithm=opt.algorithm, guesses=opt.guesses,
@@ -264,7 +276,7 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
         if j > 0:  # the decoder asked ``frames`` frames for more bits
             plan.append(("retry", float(up), int(frames), 0))
         if passes > 0:
-            plan.append(("decode", float(n * passes), int(passes), int(iters)))
+            plan.append(("decode", float(n * passes), int(passes), -1 if predict else int(iters)))
     return PlaneDecode(
         bits=bits, extra_upload_bits=extra_up, extra_decode_bits=extra_dec, failures=failures,
         retries=retries, uncoded=uncoded, undetected=undetected, steps=tuple(plan),

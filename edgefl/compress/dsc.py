@@ -11,14 +11,17 @@ side information = workers already decoded) and forms the linear estimate (eq. 3
 Fidelities (``ctx.fidelity``): ``"bit-true"`` runs real syndromes and BP decoding
 (failures, retries and undetected errors counted, decoded bits aggregated);
 ``"analytic"`` uses the same rates and bit counts but skips decoding and aggregates
-the true quantised values. ``decode_bits`` (n coded bits per decoded frame) is the
-same in both modes except for retries, which only bit-true mode sees.
+the true quantised values. With ``analytic_failures`` (auto: on except for the paper's
+Gaussian model with the fixed margin) analytic mode still computes every frame's LLRs and
+charges the retries the bit-true LDPCA ladder would need (:mod:`edgefl.coding.ldpca_model`),
+so bits, retries, retry time and the adaptive policy's state follow bit-true's; without it
+``decode_bits`` is the same in both modes except for retries, which only bit-true mode sees.
 
 Rate control (issue 23): the announced rates are the model's estimate plus a margin chosen by
 ``rate_policy`` (:mod:`edgefl.coding.margin_policy`: ``fixed`` 0.03 + 20 %, the default;
 ``adaptive``, following the observed failure fraction across rounds; ``none``, failures paid by
-rate-adaptive retries, needs bit-true). The estimate and the LLRs come from the paper's
-Gaussian CEO model (``side_information: gaussian``, eq. 44-47) or, for the signs, from the
+rate-adaptive retries; analytic runs predict them with the failure model). The estimate and the
+LLRs come from the paper's Gaussian CEO model (``side_information: gaussian``, eq. 44-47) or, for the signs, from the
 history table fitted on the decoded signs of past rounds (``history``,
 :mod:`edgefl.coding.sign_history`, one rate per LDPC frame). With ``frame_order: entropy`` each
 worker's signs fill the frames sorted by their predicted entropy (the permutation is computed
@@ -174,9 +177,12 @@ class DSCCompressor(Compressor):
         total = float(power[order[0]])
         llr_stats = GradientStatistics(total * stats.ratio / (1 + stats.ratio), total / (1 + stats.ratio))
 
-        side = HistoryPosterior(self.history, P) if history and ctx.fidelity == "bit-true" else None
+        failure_model = ctx.fidelity == "analytic" and c.failure_model
+        side = (HistoryPosterior(self.history, P) if history and (ctx.fidelity == "bit-true" or failure_model)
+                else None)
         wz = successive_wyner_ziv(index, order, self.quantizer, rates, llr_stats, scales=scales,
-                                  mode=ctx.fidelity, options=c, side_information=side, permutations=perms)
+                                  mode=ctx.fidelity, options=c, side_information=side, permutations=perms,
+                                  failure_model=failure_model)
         coded = int(sum(p["frames"] for p in wz.planes if p["coded"]))
         scale_used = self.margins.scale
         self.margins.observe(coded, min(wz.decode_failures, coded))

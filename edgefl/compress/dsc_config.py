@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from edgefl.coding.wyner_ziv_options import WynerZivOptions
 
@@ -36,7 +36,13 @@ class DSCConfig(WynerZivOptions):
     rate_policy: Literal["fixed", "adaptive", "none"] = Field(
         "fixed", description="margin over the rate estimate (edgefl.coding.margin_policy): fixed = rate_margin + "
         "rate_margin_slope x rate; none = the estimate, failures paid by rate-adaptive retries; adaptive = the fixed "
-        "margin scaled by a factor that follows the observed failure fraction toward retry_target (needs bit-true)")
+        "margin scaled by a factor that follows the observed failure fraction toward retry_target")
+    analytic_failures: Literal["auto", "on", "off"] = Field(
+        "auto", description="fidelity analytic: charge each LDPC frame the retries, increments and uncoded "
+        "fallbacks the bit-true ladder would need for its realised information need (edgefl.coding.ldpca_model: "
+        "cross-entropy of the sent signs under the decoder's LLRs + the measured LDPCA gap); off = the announced "
+        "rates, no failures (the paper's analytic model); auto = on except for side_information gaussian with "
+        "rate_policy fixed, whose analytic output stays the reference")
     retry_target: float = Field(0.25, ge=0, le=1, description="adaptive policy: target fraction of coded frames "
                                 "whose first decode fails")
     margin_gain: float = Field(1.0, ge=0, le=100, description="adaptive policy: step of the margin scale per unit "
@@ -73,3 +79,16 @@ class DSCConfig(WynerZivOptions):
             raise ValueError("frame_order 'entropy' sorts the signs by the history model's predicted entropy: it needs "
                              f"side_information 'history', got {self.side_information!r}")
         return self
+
+    @field_validator("analytic_failures", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, v: object) -> object:
+        # YAML 1.1 reads a bare on / off as a boolean
+        return {True: "on", False: "off"}.get(v, v) if isinstance(v, bool) else v
+
+    @property
+    def failure_model(self) -> bool:
+        """Whether analytic runs use the LDPCA failure model (``analytic_failures``, auto resolved)."""
+        if self.analytic_failures == "auto":
+            return not (self.side_information == "gaussian" and self.rate_policy == "fixed")
+        return self.analytic_failures == "on"

@@ -117,9 +117,11 @@ class Scenario(StrictModel):
                              "eq. 20) minimises bandwidth for that distortion; without it, with TDMA and a "
                              f"non-successive scheme ({self.compression.scheme}), it would change nothing")
         policy = getattr(self.compression, "rate_policy", "fixed")
-        if policy != "fixed" and self.fidelity != "bit-true":
-            raise ValueError(f"compression.rate_policy {policy!r} needs fidelity: bit-true: the analytic fidelity "
-                             "decodes nothing, so it would see no decoding failures and charge no retries")
+        if (policy != "fixed" and self.fidelity != "bit-true"
+                and getattr(self.compression, "analytic_failures", "auto") == "off"):
+            raise ValueError(f"compression.rate_policy {policy!r} needs fidelity: bit-true or "
+                             "compression.analytic_failures on/auto: without the failure model the analytic "
+                             "fidelity sees no decoding failures and charges no retries")
         if self.compression.scheme == "rd-ideal" and ra.target_distortion is None:
             raise ValueError("compression.scheme rd-ideal needs rate_allocation.target_distortion")
         if ra.target_distortion is not None and isinstance(self.gradients, GaussianCEOConfig):
