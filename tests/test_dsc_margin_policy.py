@@ -76,7 +76,7 @@ def test_scenario_refuses_a_retry_policy_without_failures():
 
 @pytest.mark.slow  # resolves six mnist-5k scenarios
 def test_rate_policy_study_builds_every_point():
-    """scenarios/studies/dsc_rate_policy.yaml: 2 side-information models x 3 policies, all bit-true."""
+    """scenarios/studies/dsc_rate_policy.yaml: 2 side-information models x 3 policies (analytic, failure model)."""
     from pathlib import Path
 
     from edgefl.sweep.study import load_study
