@@ -5,8 +5,8 @@ import pytest
 
 from edgefl.coding.ldpca_model import frame_cross_entropy, ladder_rate, needed_rate, sw_predict_adaptive
 from edgefl.coding.slepian_wolf import sw_decode_adaptive
-from edgefl.compress.base import RoundContext
 from edgefl.compress.dsc import DSCCompressor
+from dsc_sources import ctx, non_iid_grads
 
 
 def test_cross_entropy_is_the_binary_entropy_on_a_bsc():
@@ -57,18 +57,6 @@ def test_prediction_matches_the_bit_true_ladder_on_a_bsc():
     pred, sent_pred, _ = sw_predict_adaptive(bits, llr, 0.2, **kw)
     assert not real.undetected.any()
     assert sent_pred.mean() == pytest.approx(sent_real.mean(), rel=0.03)
-
-
-def non_iid_grads(K, P, rounds, seed=0):
-    """Gradients with a persistent per-worker bias (non-IID shards): g = m_p + b_kp + noise."""
-    rng = np.random.default_rng(seed)
-    mean, bias = rng.normal(0, 0.7, P), rng.normal(0, 1.0, (K, P))
-    for _ in range(rounds):
-        yield mean[None] + bias + rng.normal(0, 0.6, (K, P))
-
-
-def ctx(r, fidelity):
-    return RoundContext(round=r, rng=np.random.default_rng(r), fidelity=fidelity)
 
 
 @pytest.mark.parametrize("kw", [

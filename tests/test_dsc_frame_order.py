@@ -6,9 +6,10 @@ from pydantic import ValidationError
 
 from edgefl.coding.rate_controller import binary_entropy
 from edgefl.coding.sign_history import TABLE_BITS, SignHistoryModel
-from edgefl.compress.base import RoundContext
 from edgefl.compress.dsc import DSCCompressor
 from edgefl.compress.simple import SignSGD
+
+from dsc_sources import ctx
 
 
 def mixed_signs(K, P, rounds, seed=0):
@@ -63,10 +64,6 @@ def mixed_grads(K, P, rounds, seed=0):
     for _ in range(rounds):
         g = np.where(kind == 1, bias + rng.normal(0, 0.3, (K, P)), rng.normal(0, 1.0, (K, P)))
         yield np.where(kind == 0, 0.0, g)
-
-
-def ctx(r, fidelity):
-    return RoundContext(round=r, rng=np.random.default_rng(r), fidelity=fidelity)
 
 
 def test_entropy_order_bit_true_decodes_every_sign_and_matches_analytic():

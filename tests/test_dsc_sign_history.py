@@ -5,9 +5,9 @@ import pytest
 
 from edgefl.coding.rate_controller import binary_entropy
 from edgefl.coding.sign_history import HistoryPosterior, SignHistoryModel
-from edgefl.compress.base import RoundContext
 from edgefl.compress.dsc import DSCCompressor
 from edgefl.compress.simple import SignSGD
+from dsc_sources import ctx, non_iid_grads
 
 
 def persistent_signs(K, P, rounds, flip, seed=0):
@@ -46,18 +46,6 @@ def test_history_needs_three_rounds_and_resets():
     assert not m.ready(3, 10)
     with pytest.raises(RuntimeError):
         m.rate_estimate()
-
-
-def non_iid_grads(K, P, rounds, seed=0):
-    """Gradients with a persistent per-worker bias (non-IID shards): g = m_p + b_kp + noise."""
-    rng = np.random.default_rng(seed)
-    mean, bias = rng.normal(0, 0.7, P), rng.normal(0, 1.0, (K, P))
-    for _ in range(rounds):
-        yield mean[None] + bias + rng.normal(0, 0.6, (K, P))
-
-
-def ctx(r, fidelity):
-    return RoundContext(round=r, rng=np.random.default_rng(r), fidelity=fidelity)
 
 
 def test_history_bit_true_decodes_every_sign_and_matches_the_analytic_rates():
