@@ -198,6 +198,18 @@ def test_paper_study_writes_outputs(tmp_path):
     assert iid["empirical_ideal"] > iid["announced"] > iid["actual_analytic"] > 0
 
 
+def test_paper_variants_run_analytic_with_the_failure_model():
+    """--variant-fidelity analytic: the variant's frames are charged the retries the failure model predicts
+    (history in force from the fourth round) and it sends fewer bits than signSGD from then on."""
+    lc = load_study("learning_curves")
+    v = "history:none:entropy"
+    rows = lc.paper_run("iid", 6, 0, variants=(v,), variant_fidelity="analytic")
+    sgd = [r for r in rows if r["scheme"] == "signsgd"]
+    assert len(sgd) == 6 and all(f"bits_{v}" in r and r[f"undetected_{v}"] == 0 for r in sgd)
+    assert sum(r[f"retries_{v}"] for r in sgd[3:]) > 0
+    assert sum(r[f"bits_{v}"] for r in sgd[3:]) < sum(r["bits"] for r in sgd[3:])
+
+
 def test_rho_for_saving_inverts_the_rate_controller():
     """Monotone: more saving needs more correlation; margins need more; the ideal 38 %
     lies between rho 0.75 (32.8 %) and 0.833 (41.3 %) of the rate-controller table."""
