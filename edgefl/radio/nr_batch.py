@@ -93,6 +93,20 @@ def _hpop(ht, hs, hr, n):
 
 
 @njit(cache=True)
+def _pass_band_on(ht, hs, hr, hn, t, seq, qbuf, q_head, q_len):
+    """The band is released at t: the first row queued for it (ring buffer ``qbuf``) is granted it now,
+    as a SimPy resource would. Returns the new holder (-1: none waiting), heap size, sequence and queue."""
+    holder = -1
+    if q_len > 0:
+        holder = qbuf[q_head]
+        q_head = (q_head + 1) % qbuf.size
+        q_len -= 1
+        hn = _hpush(ht, hs, hr, hn, t, seq, holder)
+        seq += 1
+    return holder, hn, seq, q_head, q_len
+
+
+@njit(cache=True)
 def nr_round(requested, order, bits, n_full, rest, bandwidth, queued, has_deadline, deadline,
              kind, mean_db, ids, buf, pos, st_re, st_im, last_t, has_last, used, gain_map, los, scale, doppler,
              fused, two, thresholds_db, se, gamma_db, slope, gap, chase, keep, max_harq, max_rlc, rtt, tb_bits,
@@ -140,13 +154,7 @@ def nr_round(requested, order, bits, n_full, rest, bandwidth, queued, has_deadli
         t, _, w, hn = _hpop(ht, hs, hr, hn)
         if not started[w] and has_deadline and (t > deadline or (t == deadline and bits[w] > 0)):
             if queued and holder == w:  # granted but not begun: pass the band on
-                holder = -1
-                if q_len > 0:
-                    holder = qbuf[q_head]
-                    q_head = (q_head + 1) % (k + 1)
-                    q_len -= 1
-                    hn = _hpush(ht, hs, hr, hn, t, seq, holder)
-                    seq += 1
+                holder, hn, seq, q_head, q_len = _pass_band_on(ht, hs, hr, hn, t, seq, qbuf, q_head, q_len)
             end[w] = np.inf
             started[w] = True  # over: no further event of this row exists
             phase[w] = -1
@@ -192,13 +200,7 @@ def nr_round(requested, order, bits, n_full, rest, bandwidth, queued, has_deadli
             continue
         # a pass ends: release the band, then the HARQ outcome
         if queued:
-            holder = -1
-            if q_len > 0:
-                holder = qbuf[q_head]
-                q_head = (q_head + 1) % (k + 1)
-                q_len -= 1
-                hn = _hpush(ht, hs, hr, hn, t, seq, holder)
-                seq += 1
+            holder, hn, seq, q_head, q_len = _pass_band_on(ht, hs, hr, hn, t, seq, qbuf, q_head, q_len)
         iv_row[n_iv] = w
         iv_s[n_iv] = pass_start[w]
         iv_e[n_iv] = t
