@@ -57,7 +57,7 @@ U = None
 #: repeat its lowest one: such frames are announced above their need and decode at once). Min-sum: zone 0
 #: is the single ladder's base code (its row), the other zones' rows are the zone-of-H row (not measured
 #: off their zone). ``U``: every frame went uncoded.
-GAP_TABLES: dict[tuple[str, str], tuple[tuple[float | None, ...], ...]] = {
+_GAPS_2400: dict[tuple[str, str], tuple[tuple[float | None, ...], ...]] = {
     ("ldpca", "sum-product"): ((.046, .061, .065, .084, .088, .094, .099, .138, U),),
     ("ldpca", "min-sum"): ((.051, .067, .070, .092, .101, .109, .119, .161, U),),
     ("ldpca-zoned", "sum-product"): (
@@ -71,21 +71,31 @@ GAP_TABLES: dict[tuple[str, str], tuple[tuple[float | None, ...], ...]] = {
         *((.051, .067, .070, .092, .101, .097, .098, .092, .088),) * 3,
     ),
 }
+#: block length n -> (ladder family, BP algorithm) -> rows per zone as :data:`_GAPS_2400` describes; a
+#: length without a measured table is refused (the gap shrinks with n, no extrapolation)
+GAP_TABLES: dict[int, dict[tuple[str, str], tuple[tuple[float | None, ...], ...]]] = {
+    2400: _GAPS_2400,
+}
 #: the first-decode rate standing for an all-uncoded entry: above 1, so interpolated needs cross
 #: rate 1 between the last entry that decodes and it
 UNCODED_RATE = 1.2
 
 
-def ladder_rate(h: np.ndarray, family: str, algorithm: str, zone_rate: float | None = None) -> np.ndarray:
-    """Mean rate ``h + gap(h)`` at which the ladder ``family`` decoded by ``algorithm`` first decodes a
-    frame of cross-entropy ``h``, on the base code of the zone of ``zone_rate`` (the frame's announced
-    rate; zoned families only): the measured table, linear in H between its points, ``UNCODED_RATE``
-    where it went uncoded, constant gap beyond its ends."""
+def ladder_rate(h: np.ndarray, family: str, algorithm: str, zone_rate: float | None = None,
+                n: int = 2400) -> np.ndarray:
+    """Mean rate ``h + gap(h)`` at which the ladder ``family`` of block length ``n`` decoded by ``algorithm``
+    first decodes a frame of cross-entropy ``h``, on the base code of the zone of ``zone_rate`` (the frame's
+    announced rate; zoned families only): the measured table, linear in H between its points,
+    ``UNCODED_RATE`` where it went uncoded, constant gap beyond its ends."""
+    if n not in GAP_TABLES:
+        raise ValueError(f"no measured LDPCA gap at block length n={n}; measured: "
+                         f"{', '.join(map(str, sorted(GAP_TABLES)))} (benchmarks/ldpca_gap.py --n N)")
+    tables = GAP_TABLES[n]
     key = (family, algorithm)
-    if key not in GAP_TABLES:
-        raise ValueError(f"no measured LDPCA gap for ladder {family!r} with {algorithm!r}; "
-                         f"known: {sorted(GAP_TABLES)}")
-    rows = GAP_TABLES[key]
+    if key not in tables:
+        raise ValueError(f"no measured LDPCA gap for ladder {family!r} with {algorithm!r} at n={n}; "
+                         f"known: {sorted(tables)}")
+    rows = tables[key]
     row = rows[0] if len(rows) == 1 or zone_rate is None else rows[ldpca_zone(zone_rate, family)]
     h = np.asarray(h, dtype=np.float64)
     rates = [UNCODED_RATE if g is None else x + g for x, g in zip(GAP_ENTROPIES, row)]
@@ -107,7 +117,8 @@ def needed_rate(bits: np.ndarray, llr: np.ndarray, family: str, algorithm: str,
                 zone_rate: float | None = None) -> np.ndarray:
     """(F,) syndrome rate at which each frame first decodes: ``h + gap(h) - 1 / (2 K)`` (module docstring)."""
     n = np.asarray(bits).shape[1]
-    return ladder_rate(frame_cross_entropy(bits, llr), family, algorithm, zone_rate) - 0.5 / rate_grid(n, "ldpca").size
+    h = frame_cross_entropy(bits, llr)
+    return ladder_rate(h, family, algorithm, zone_rate, n) - 0.5 / rate_grid(n, "ldpca").size
 
 
 def sw_predict_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, step: int = 1,
