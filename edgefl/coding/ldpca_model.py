@@ -75,6 +75,14 @@ _GAPS_2400: dict[tuple[str, str], tuple[tuple[float | None, ...], ...]] = {
 #: length without a measured table is refused (the gap shrinks with n, no extrapolation)
 GAP_TABLES: dict[int, dict[tuple[str, str], tuple[tuple[float | None, ...], ...]]] = {
     2400: _GAPS_2400,
+    4800: {
+        ("ldpca-zoned", "sum-product"): (
+            (.044, .045, .034, .049, .058, .085, .141, U, U),
+            (.072, .089, .072, .090, .068, .049, .052, .148, U),
+            (.079, .094, .095, .109, .097, .069, .054, .054, U),
+            (.111, .128, .154, .160, .133, .115, .084, .056, .066),
+        ),
+    },
 }
 #: the first-decode rate standing for an all-uncoded entry: above 1, so interpolated needs cross
 #: rate 1 between the last entry that decodes and it
