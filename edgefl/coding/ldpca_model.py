@@ -83,6 +83,14 @@ GAP_TABLES: dict[int, dict[tuple[str, str], tuple[tuple[float | None, ...], ...]
             (.111, .128, .154, .160, .133, .115, .084, .056, .066),
         ),
     },
+    9600: {
+        ("ldpca-zoned", "sum-product"): (
+            (.044, .044, .030, .038, .048, .079, .137, U, U),
+            (.077, .085, .072, .078, .068, .040, .048, .143, U),
+            (.080, .095, .083, .109, .086, .069, .054, .056, U),
+            (.116, .128, .154, .152, .125, .108, .078, .055, .064),
+        ),
+    },
 }
 #: the first-decode rate standing for an all-uncoded entry: above 1, so interpolated needs cross
 #: rate 1 between the last entry that decodes and it
