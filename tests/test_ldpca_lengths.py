@@ -158,3 +158,22 @@ def test_analytic_failures_predict_bit_true_bits_and_retries_at_4800(kw):
     assert tot[1, 0] == pytest.approx(tot[0, 0], rel=0.02)
     assert tot[1, 1] == pytest.approx(tot[0, 1], rel=0.25)
     assert tot[1, 2] == pytest.approx(tot[0, 2], rel=0.25)
+
+
+def test_paper_study_variants_take_the_block_length(monkeypatch, capsys):
+    """studies/learning_curves.py --block-length: the variants' DSC blocks get it; the flag takes the
+    measured lengths only (exit 2, naming the flag and the value)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("lc_len", ROOT / "studies" / "learning_curves.py")
+    lc = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, lc)
+    spec.loader.exec_module(lc)
+    v = "history:none:entropy"
+    assert lc.variant_config(v).block_length == 2400 and lc.variant_config(v, 9600).block_length == 9600
+    monkeypatch.setattr(sys, "argv", ["learning_curves.py", "--paper", "--block-length", "1200"])
+    with pytest.raises(SystemExit) as stop:
+        lc.main()
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "--block-length" in err and "1200" in err
