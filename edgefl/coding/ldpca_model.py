@@ -39,7 +39,9 @@ analytic without the model: bits -1.5 %, no retries).  n = 4800: tests/test_ldpc
 persistent source, bits within 0.1 %, retries within 10 %).  n = 9600, the paper set-up's first 5 epochs
 (``studies/learning_curves.py --paper --rounds 79 --seeds 1 --bit-true 0 --variants history:none:entropy
 --variant-epochs 5 --partitions iid --block-length 9600 --variant-fidelity bit-true|analytic``): sent
-saving bit-true 16.2 %, analytic 16.8 % (bits -0.7 %), retries 249 vs 257 per round, 0 undetected errors.
+saving bit-true 16.2 %, analytic 16.8 % (bits -0.7 %), retries 249 vs 257 per round, 0 undetected errors;
+scenarios/mnist_mlp_dsc.yaml, 20 rounds, ``--set compression.block_length=9600``: bits analytic +0.06 % of
+bit-true's 18,048,672, retries +1.9 % (140.6 per round bit-true), 0 undetected errors.
 """
 
 from __future__ import annotations
