@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from edgefl.catalog import load_yaml
+from edgefl.coding.wyner_ziv_options import BLOCK_LENGTHS
 from edgefl.compress.registry import SCHEMES
 from edgefl.scenario import resolve
 from edgefl.sim.build import build_simulation
@@ -139,13 +140,14 @@ VARIANTS = tuple(f"{si}:{pol}" for si in ("gaussian", "history") for pol in ("fi
 UNCODED_ABOVE = 0.7
 
 
-def variant_config(variant: str):
-    """The DSC block of a ``"<side_information>:<rate_policy>[:<frame_order>]"`` variant."""
+def variant_config(variant: str, block_length: int = 2400):
+    """The DSC block of a ``"<side_information>:<rate_policy>[:<frame_order>]"`` variant (LDPC frames of
+    ``block_length`` bits)."""
     from edgefl.compress.dsc_config import DSCConfig
 
     si, pol, *rest = variant.split(":")
     return DSCConfig(side_information=si, rate_policy=pol, uncoded_above=None if pol == "fixed" else UNCODED_ABOVE,
-                     frame_order=rest[0] if rest else "contiguous")
+                     frame_order=rest[0] if rest else "contiguous", block_length=block_length)
 
 
 class AirClock:
@@ -252,7 +254,7 @@ def layerwise_ideal_rate_sum(grads: np.ndarray, offsets: np.ndarray, rate_contro
 
 def paper_run(partition: str, rounds: int, seed: int, model: str = "mlp784", bit_true_rounds: tuple[int, ...] = (),
               variants: tuple[str, ...] = (), variant_epochs: float = 20.0, air: AirClock | None = None,
-              variant_fidelity: str = "bit-true"):
+              variant_fidelity: str = "bit-true", block_length: int = 2400):
     """One training in the paper's set-up, driving the gradient source and the coders
     directly (the network only adds timing, not bits or accuracy). Two trainings: uncoded
     (float32 mean) and signSGD; DSC-signSGD (analytic) codes the same signs with the same
@@ -261,7 +263,8 @@ def paper_run(partition: str, rounds: int, seed: int, model: str = "mlp784", bit
     gives that model's own rates without margins each round (``ideal_rate_sum_history``).
     Each of ``variants`` (``"<side_information>:<rate_policy>[:<frame_order>]"``) is a DSC coder run
     at ``variant_fidelity`` (bit-true, or analytic with the LDPCA failure model,
-    :mod:`edgefl.coding.ldpca_model`) over the rounds up to ``variant_epochs``: what it sends, its retries, and with
+    :mod:`edgefl.coding.ldpca_model`) with LDPC frames of ``block_length`` bits over the rounds up to
+    ``variant_epochs``: what it sends, its retries, and with
     ``air`` the seconds its uploads, feedback and decoding take on the air. Returns per-round
     rows of both trainings."""
     import copy
@@ -282,7 +285,7 @@ def paper_run(partition: str, rounds: int, seed: int, model: str = "mlp784", bit
         coder = make_compressor(SCHEMES[scheme][0](scheme=scheme))
         dsc = make_compressor(DSCConfig()) if scheme == "signsgd" else None
         hist = make_compressor(DSCConfig(side_information="history")) if scheme == "signsgd" else None
-        coders = {v: make_compressor(variant_config(v)) for v in variants} if scheme == "signsgd" else {}
+        coders = {v: make_compressor(variant_config(v, block_length)) for v in variants} if scheme == "signsgd" else {}
         order = np.arange(WORKERS)
         for t in range(rounds):
             grads = src.local_gradients(t)
@@ -410,7 +413,8 @@ def rho_for_saving(target: float, with_margins: bool) -> float:
 
 def paper_study(out: Path, rounds: int, seeds: int, model: str, bit_true: int,
                 variants: tuple[str, ...] = (), variant_epochs: float = 20.0, air: bool = True,
-                partitions: tuple[str, ...] = tuple(PARTITIONS), variant_fidelity: str = "bit-true") -> dict:
+                partitions: tuple[str, ...] = tuple(PARTITIONS), variant_fidelity: str = "bit-true",
+                block_length: int = 2400) -> dict:
     """Figs. 11-12 on mnist-5k, the breakdown of the gap to the paper's 38 %, and (seed 0, the
     first ``variant_epochs`` epochs, at ``variant_fidelity``) what each side-information model x margin
     policy sends, with its retries and their latency on the mnist_mlp_dsc.yaml network."""
@@ -420,6 +424,7 @@ def paper_study(out: Path, rounds: int, seeds: int, model: str, bit_true: int,
     rows, summary = [], {"paper_saving": PAPER_SAVING, "model": model, "rounds": rounds, "seeds": seeds,
                          "rho_for_paper_saving_ideal": rho_for_saving(PAPER_SAVING, False),
                          "rho_for_paper_saving_with_margins": rho_for_saving(PAPER_SAVING, True)}
+    summary["variant_block_length"] = block_length
     print(f"the paper's 38 % needs rho = {summary['rho_for_paper_saving_ideal']:.3f} (ideal rates) or "
           f"{summary['rho_for_paper_saving_with_margins']:.3f} (with the default code margins)")
     for part in partitions:
@@ -428,7 +433,7 @@ def paper_study(out: Path, rounds: int, seeds: int, model: str, bit_true: int,
             marks = tuple(int(t) for t in np.linspace(1, rounds - 1, bit_true)) if seed == 0 and bit_true else ()
             start = time.perf_counter()
             rows += paper_run(part, rounds, seed, model, marks, variants if seed == 0 else (), variant_epochs,
-                              clock if seed == 0 else None, variant_fidelity)
+                              clock if seed == 0 else None, variant_fidelity, block_length)
             print(f"{part:8s} seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
         part_rows = [r for r in rows if r["partition"] == part]
         entry = {}
@@ -559,6 +564,8 @@ def main() -> None:
     ap.add_argument("--variant-fidelity", choices=["bit-true", "analytic"], default="bit-true",
                     help="--paper: the variants decode for real, or analytic with the LDPCA failure model "
                     "(edgefl.coding.ldpca_model: within 0.2 %% of bit-true bits on mnist_mlp_dsc_history.yaml)")
+    ap.add_argument("--block-length", type=int, default=2400, choices=BLOCK_LENGTHS,
+                    help="--paper: LDPC block length of the variants' DSC coders")
     ap.add_argument("--partitions", default=",".join(PARTITIONS), help="--paper: comma-separated, of "
                     + ", ".join(PARTITIONS))
     ap.add_argument("--rounds", type=int, default=300)
@@ -577,7 +584,7 @@ def main() -> None:
         if not parts or any(p not in PARTITIONS for p in parts):
             ap.error(f"--partitions: choose from {', '.join(PARTITIONS)}, got {args.partitions!r}")
         paper_study(args.out, args.rounds, args.seeds, args.model, args.bit_true, variants, args.variant_epochs,
-                    not args.no_air, parts, args.variant_fidelity)
+                    not args.no_air, parts, args.variant_fidelity, args.block_length)
         return
     args.out.mkdir(parents=True, exist_ok=True)
     schemes = [s for s in ("none", "signsgd", "dsc") if s in SCHEMES]
