@@ -62,9 +62,10 @@ Percentiles alone grow the same way until the held percentile's interval is narr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-
+import dataclasses
 import logging
+import threading
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -77,8 +78,7 @@ from edgefl.planning.answers import (
     PercentilesAnswer,
     Sampling,
 )
-from edgefl.planning.placement_batch import BatchSamples
-from edgefl.planning.samples import PlacementSamples, RoundSamples, Samples, variant
+from edgefl.planning.samples import PlacementSamples, RoundSamples, Samples, rounds_independent, variant
 from edgefl.planning.search import boundary, largest_int, refine_boundary, refine_int
 from edgefl.planning.stats import ci_method, confidence_interval, min_bounded_samples, percentile
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
@@ -93,7 +93,13 @@ STOP_SETTLED = "deadline outside the CIs one resolution step beyond the boundary
 
 @dataclass
 class Sampler:
-    """The planner's sample store: one growing :class:`Samples` per scenario variant (``--set`` list)."""
+    """The planner's sample store: one growing :class:`Samples` per scenario variant (``--set`` list).
+
+    With a :class:`~edgefl.planning.pool.PointPool` (``pool``) the points' samples are drawn in its
+    processes (:class:`~edgefl.planning.pool.RemoteSamples`, the same numbers) and :meth:`prefetch`
+    asks for samples a search is about to need; without one, in this process as they are asked
+    for. :meth:`view` gives each question its own record of the points it asked (``sampling``)
+    over the shared store, so a question's report does not depend on which questions ran first."""
 
     rs: ResolvedScenario
     method: str = "auto"
@@ -102,25 +108,85 @@ class Sampler:
     per_placement: int = 10
     seed: int | None = None
     max_memory: float | None = None
+    pool: object = None  # a PointPool, or None: sampled in this process
     _points: dict[tuple[str, ...], Samples] = field(default_factory=dict)
     _estimates: dict[tuple, Estimate] = field(default_factory=dict)
-    _batch: object = None  # the PlacementBatch of --over placements (False: the scenario needs simulations)
+    _shared: dict[str, object] = field(default_factory=dict)  # "batch": the PlacementBatch of --over placements
+    _asked: list[tuple[str, ...]] = field(default_factory=list)  # the points this view asked for, in order
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def options(self) -> dict[str, object]:
+        """The options a pool child builds its own Sampler from."""
+        return {"rs": self.rs, "method": self.method, "over": self.over, "max_samples": self.max_samples,
+                "per_placement": self.per_placement, "seed": self.seed, "max_memory": self.max_memory}
+
+    def view(self) -> Sampler:
+        """This store with an empty record of asked points (one per question)."""
+        return dataclasses.replace(self, _asked=[])
 
     def points(self, overrides: tuple[str, ...] = (), over: str | None = None) -> Samples:
-        over = over or self.over
+        key = ((over or self.over), *overrides)
+        s = self._get(tuple(overrides), over or self.over)
+        if key not in self._asked:
+            self._asked.append(key)
+        return s
+
+    def _get(self, overrides: tuple[str, ...], over: str) -> Samples:
+        """The point's Samples, made at the first call (not recorded as asked)."""
         key = (over, *overrides)
-        if key not in self._points:
-            batched = self._batched(overrides) if over == "placements" else None
-            if batched is not None:
-                self._points[key] = batched
-                return batched
-            rs = variant(self.rs, list(overrides), self.max_memory)
-            if over == "fading":
-                self._points[key] = RoundSamples(rs, self.method, self.max_samples)
-            else:
-                seed = self.rs.scenario.seed if self.seed is None else self.seed
-                self._points[key] = PlacementSamples(rs, self.method, self.per_placement, seed)
-        return self._points[key]
+        with self._lock:
+            if key not in self._points:
+                self._points[key] = self._make(overrides, over)
+            return self._points[key]
+
+    def _make(self, overrides: tuple[str, ...], over: str) -> Samples:
+        batched = self._batched(overrides) if over == "placements" else None
+        if batched is not None:
+            return batched
+        rs = variant(self.rs, list(overrides), self.max_memory)
+        if self.pool is not None:
+            from edgefl.planning.pool import RemoteSamples
+
+            series = over == "fading" and not rounds_independent(rs)
+            return RemoteSamples(self.pool, over, overrides, series, 1 if over == "fading" else self.per_placement)
+        if over == "fading":
+            return RoundSamples(rs, self.method, self.max_samples)
+        seed = self.rs.scenario.seed if self.seed is None else self.seed
+        return PlacementSamples(rs, self.method, self.per_placement, seed)
+
+    def prefetch(self, overrides: tuple[str, ...], n: int, over: str | None = None) -> None:
+        """Have a pool slot start on the first n samples of a point a search will (likely) ask for;
+        nothing without a pool. Only the time the samples are ready changes, never their values."""
+        if self.pool is None:
+            return
+        try:
+            s = self._get(tuple(overrides), over or self.over)
+        except ValueError:  # not a scenario: the search meets the error where a serial run does
+            return
+        if hasattr(s, "request"):
+            s.request(min(int(n), self.max_samples))
+
+    def prefetch_meets(self, overrides: tuple[str, ...], n: int, q: float, deadline: float, n0: int) -> None:
+        """:meth:`prefetch` what :meth:`meets` will take: nothing when a prefix already here decides
+        the point, the first prefix not here yet, else n."""
+        if self.pool is None:
+            return
+        try:
+            s = self._get(tuple(overrides), self.over)
+        except ValueError:
+            return
+        if not hasattr(s, "request"):
+            return
+        m = max(1, int(n0))
+        while m < n:
+            if s.available(m) is None:
+                s.request(m)
+                return
+            e = self._estimate_of(s, overrides, m, q, self.over)
+            if _misses(e, deadline) or _meets(e, deadline):
+                return
+            m *= 2
+        s.request(n)
 
     def _batched(self, overrides: tuple[str, ...]) -> Samples | None:
         """``--over placements`` samples of the scenario at a radius (no override but the radius) from
@@ -139,21 +205,24 @@ class Sampler:
             radius = float(overrides[0][len(prefix):])
         else:
             return None
-        if self._batch is None:
+        if "batch" not in self._shared:
             seed = self.rs.scenario.seed if self.seed is None else self.seed
             try:
-                self._batch = PlacementBatch(self.rs, self.per_placement, seed, self.method)
+                self._shared["batch"] = PlacementBatch(self.rs, self.per_placement, seed, self.method)
             except NotBatchable as exc:
                 log.debug("plan over placements: per-placement simulations (%s)", exc)
-                self._batch = False
-        return BatchSamples(self._batch, radius) if self._batch else None
+                self._shared["batch"] = False
+        batch = self._shared["batch"]
+        return BatchSamples(batch, radius) if batch else None
 
     def estimate(self, overrides: tuple[str, ...], n: int, q: float, over: str | None = None) -> Estimate:
         """The percentile of the first n samples of a point with its interval (kept: the same samples
         give the same estimate, and a search asks again for the points of its answer)."""
-        key = (over or self.over, overrides, n, q)
+        return self._estimate_of(self.points(overrides, over), overrides, n, q, over or self.over)
+
+    def _estimate_of(self, s: Samples, overrides: tuple[str, ...], n: int, q: float, over: str) -> Estimate:
+        key = (over, tuple(overrides), n, q)
         if key not in self._estimates:
-            s = self.points(overrides, over)
             x = s.take(n)
             ci = confidence_interval(x, q, s.cluster_size(n), self._ci_seed(), s.series)
             self._estimates[key] = Estimate(q, percentile(x, q), ci, n)
@@ -184,8 +253,9 @@ class Sampler:
 
     def sampling(self, n: int, stopped: str, over: str | None = None) -> Sampling:
         over = over or self.over
-        paths = sorted({p for k, s in self._points.items() if k[0] == over for p in s.engine_paths})
-        probe = next((s for k, s in self._points.items() if k[0] == over), None)
+        mine = [self._points[k] for k in self._asked if k[0] == over and k in self._points]
+        paths = sorted({p for s in mine for p in s.engine_paths})
+        probe = mine[0] if mine else None
         cluster = probe.cluster_size(n) if probe is not None else 1
         return Sampling(over, n, stopped, ci_method(cluster, probe is not None and probe.series), paths)
 
@@ -266,6 +336,54 @@ def worker_field(rs: ResolvedScenario) -> tuple[str, int]:
     return "workers.count", limits.DEFAULT_WORKER_LIMIT
 
 
+def _prefetch_workers(sp: Sampler, at: Callable[[int], tuple[str, ...]], n: int, q: float, deadline: float,
+                      n0: int, start: int, cap: int, prev: object) -> None:
+    """Prefetch the worker counts a search at n samples asks for first: 1 and the scenario's count
+    (:func:`~edgefl.planning.search.largest_int`), or the previous answer K and K + 1
+    (:func:`~edgefl.planning.search.refine_int`, the boundary estimates) and the count settled()
+    will likely ask for (K + 2 when K met T on n / 2 samples, K - 1 when K + 1 missed it)."""
+    if sp.pool is None:
+        return
+    if prev is None:
+        for k in (1, max(2, start)):
+            if k <= cap:
+                sp.prefetch_meets(at(k), n, q, deadline, n0)
+        return
+    k = int(prev)
+    for j in (k, k + 1):
+        if 1 <= j <= cap:
+            sp.prefetch_meets(at(j), n, q, deadline, n0)
+    half = n // 2
+    for j, known, near in ((k + 2, k, _meets), (k - 1, k + 1, _misses)):
+        if 1 <= j <= cap and 1 <= known <= cap and _known(sp, at(known), half, q, near, deadline):
+            sp.prefetch(at(j), n)
+
+
+def _known(sp: Sampler, overrides: tuple[str, ...], n: int, q: float, test: Callable[[Estimate, float], bool],
+           deadline: float) -> bool:
+    """``test`` on the point's estimate of n samples, when they are here already (False otherwise)."""
+    s = sp._points.get((sp.over, *overrides))
+    if s is None or not hasattr(s, "available") or n < 1 or s.available(n) is None:
+        return False
+    return test(sp._estimate_of(s, overrides, n, q, sp.over), deadline)
+
+
+def _prefetch_bracket(sp: Sampler, at: Callable[[float], tuple[str, ...]], prev: tuple[float, float], n: int,
+                      q: float, deadline: float, n0: int, resolution: float, lowest: float, highest: float) -> None:
+    """Prefetch the bandwidths a refined search at n samples asks for: the previous bracket's ends,
+    then settled()'s point one resolution step below (and above, when the one below missed T on
+    n / 2 samples)."""
+    if sp.pool is None:
+        return
+    lo, hi = prev
+    for b in (lo, hi):
+        sp.prefetch_meets(at(b), n, q, deadline, n0)
+    below, above = max(lo / (1.0 + resolution), lowest), min(hi * (1.0 + resolution), highest)
+    sp.prefetch(at(below), n)
+    if _known(sp, at(below), n // 2, q, _misses, deadline):
+        sp.prefetch(at(above), n)
+
+
 def max_workers(sp: Sampler, deadline: float, q: float, resolution: float, n0: int,
                 limit: int | None = None) -> MaxWorkersAnswer:
     """Largest worker count meeting ``deadline`` (module docstring)."""
@@ -280,6 +398,7 @@ def max_workers(sp: Sampler, deadline: float, q: float, resolution: float, n0: i
         def ok(k: int) -> bool:
             return sp.meets(at(k), n, q, deadline, n0)
 
+        _prefetch_workers(sp, at, n, q, deadline, n0, min(start, cap), cap, prev)
         k_star = (largest_int(ok, start=min(start, cap), limit=cap) if prev is None
                   else refine_int(ok, int(prev), cap))
         ests = [sp.estimate(at(k), n, q) for k in (k_star, k_star + 1) if 1 <= k <= cap]
@@ -315,6 +434,11 @@ def min_bandwidth(sp: Sampler, deadline: float, q: float, resolution: float, n0:
         def ok(b: float) -> bool:
             return sp.meets(at(b), n, q, deadline, n0)
 
+        if prev is None:  # boundary() asks for the scenario's B, then (when it misses T) the highest
+            for b in (b0, b_hi):
+                sp.prefetch_meets(at(b), n, q, deadline, n0)
+        else:  # refine_boundary() asks for the bracket's ends, settled() for the B below (and above)
+            _prefetch_bracket(sp, at, prev, n, q, deadline, n0, resolution, b_lo, b_hi)
         br = (boundary(ok, b0, b_lo, b_hi, resolution, ok_above=True) if prev is None
               else refine_boundary(ok, prev, False, b_lo, b_hi, resolution))
         if br is None:
@@ -369,6 +493,8 @@ def max_radius(sp: Sampler, deadline: float, q: float, resolution: float, n0: in
         def ok(r: float) -> bool:
             return value(r, n) <= deadline
 
+        for r in ((r0, r_hi) if prev is None else prev):  # boundary() / refine_boundary() ask for these first
+            sp.prefetch(at(r), n, over="placements")
         br = (boundary(ok, r0, r_lo, r_hi, resolution, ok_above=False) if prev is None
               else refine_boundary(ok, prev, True, r_lo, r_hi, resolution))
         if br is None:
@@ -387,7 +513,6 @@ def max_radius(sp: Sampler, deadline: float, q: float, resolution: float, n0: in
         r_star, bracket, reason = br[0], [br[0], br[1]], ""
     pts = sp.points(at(r_star), over="placements")
     est = sp.estimate(at(r_star), n, q, over="placements")
-    assert isinstance(pts, (PlacementSamples, BatchSamples))
     dists = [float(d) for ds in pts.distances for d in ds]
     return CoverageAnswer(r_star, key, bracket, [r_lo, r_hi], est, pts.out_of_coverage_share(),
                           sum(o.size for o in pts.out), sum(pts.placed), dists, sampling, reason)
