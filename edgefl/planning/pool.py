@@ -45,7 +45,7 @@ import numpy as np
 from edgefl.scenario import ScenarioError
 
 
-START_METHOD = os.environ.get("EDGEFL_PLAN_START", "forkserver")
+START_METHOD = "forkserver"  # as edgefl.sweep.engines: no fork of a parent whose threads run
 
 
 class PoolError(RuntimeError):

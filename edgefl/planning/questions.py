@@ -337,11 +337,11 @@ def worker_field(rs: ResolvedScenario) -> tuple[str, int]:
 
 
 def _prefetch_workers(sp: Sampler, at: Callable[[int], tuple[str, ...]], n: int, q: float, deadline: float,
-                      n0: int, start: int, cap: int, prev: object) -> None:
-    """Prefetch the worker counts a search at n samples asks for first: 1 and the scenario's count
-    (:func:`~edgefl.planning.search.largest_int`), or the previous answer K and K + 1
-    (:func:`~edgefl.planning.search.refine_int`, the boundary estimates) and the count settled()
-    will likely ask for (K + 2 when K met T on n / 2 samples, K - 1 when K + 1 missed it)."""
+                      n0: int, start: int, cap: int, prev: object, resolution: float) -> None:
+    """Prefetch the worker counts a search at n samples asks for: 1 and the scenario's count
+    (:func:`~edgefl.planning.search.largest_int`'s first two), or the previous answer K and K + 1
+    (the boundary estimates, always of n samples) and, when n / 2 samples say the search goes on,
+    the count settled() asks for (K + 2 when K met T on n / 2 samples, K - 1 when K + 1 missed it)."""
     if sp.pool is None:
         return
     if prev is None:
@@ -350,12 +350,13 @@ def _prefetch_workers(sp: Sampler, at: Callable[[int], tuple[str, ...]], n: int,
                 sp.prefetch_meets(at(k), n, q, deadline, n0)
         return
     k = int(prev)
-    for j in (k, k + 1):
-        if 1 <= j <= cap:
-            sp.prefetch_meets(at(j), n, q, deadline, n0)
-    half = n // 2
-    for j, known, near in ((k + 2, k, _meets), (k - 1, k + 1, _misses)):
-        if 1 <= j <= cap and 1 <= known <= cap and _known(sp, at(known), half, q, near, deadline):
+    pair = [at(j) for j in (k, k + 1) if 1 <= j <= cap]
+    for point in pair:
+        sp.prefetch(point, n)
+    if not _goes_on(sp, pair, n // 2, q, deadline, resolution):
+        return
+    for j, known, side in ((k + 2, k, _meets), (k - 1, k + 1, _misses)):
+        if 1 <= j <= cap and 1 <= known <= cap and _known(sp, at(known), n // 2, q, side, deadline):
             sp.prefetch(at(j), n)
 
 
@@ -368,17 +369,37 @@ def _known(sp: Sampler, overrides: tuple[str, ...], n: int, q: float, test: Call
     return test(sp._estimate_of(s, overrides, n, q, sp.over), deadline)
 
 
+def _goes_on(sp: Sampler, points: list[tuple[str, ...]], half: int, q: float, deadline: float,
+             resolution: float) -> bool:
+    """Whether the search at 2 ``half`` samples will likely not stop on its boundary estimates (and so
+    ask settled()): judged on the estimates of ``half`` samples already here - some interval holds T
+    and is wider than sqrt(2) resolution x T (intervals narrow about as 1 / sqrt(n)). A guess that only
+    decides what to prefetch."""
+    ests = []
+    for p in points:
+        s = sp._points.get((sp.over, *p))
+        if s is None or not hasattr(s, "available") or half < 1 or s.available(half) is None:
+            return True
+        ests.append(sp._estimate_of(s, p, half, q, sp.over))
+    if all(not e.ci95.contains(deadline) for e in ests):
+        return False
+    return not all(e.ci95.width() <= 2 ** 0.5 * resolution * deadline for e in ests)
+
+
 def _prefetch_bracket(sp: Sampler, at: Callable[[float], tuple[str, ...]], prev: tuple[float, float], n: int,
-                      q: float, deadline: float, n0: int, resolution: float, lowest: float, highest: float) -> None:
-    """Prefetch the bandwidths a refined search at n samples asks for: the previous bracket's ends,
-    then settled()'s point one resolution step below (and above, when the one below missed T on
-    n / 2 samples)."""
+                      q: float, deadline: float, resolution: float, lowest: float, highest: float) -> None:
+    """Prefetch the bandwidths a refined search at n samples asks for: the previous bracket's ends
+    (the boundary estimates, always of n samples), then, when n / 2 samples say the search goes on,
+    settled()'s point one resolution step below (and above, when the one below missed T on n / 2
+    samples)."""
     if sp.pool is None:
         return
-    lo, hi = prev
-    for b in (lo, hi):
-        sp.prefetch_meets(at(b), n, q, deadline, n0)
-    below, above = max(lo / (1.0 + resolution), lowest), min(hi * (1.0 + resolution), highest)
+    ends = [at(b) for b in prev]
+    for point in ends:
+        sp.prefetch(point, n)
+    if not _goes_on(sp, ends, n // 2, q, deadline, resolution):
+        return
+    below, above = max(prev[0] / (1.0 + resolution), lowest), min(prev[1] * (1.0 + resolution), highest)
     sp.prefetch(at(below), n)
     if _known(sp, at(below), n // 2, q, _misses, deadline):
         sp.prefetch(at(above), n)
@@ -398,7 +419,7 @@ def max_workers(sp: Sampler, deadline: float, q: float, resolution: float, n0: i
         def ok(k: int) -> bool:
             return sp.meets(at(k), n, q, deadline, n0)
 
-        _prefetch_workers(sp, at, n, q, deadline, n0, min(start, cap), cap, prev)
+        _prefetch_workers(sp, at, n, q, deadline, n0, min(start, cap), cap, prev, resolution)
         k_star = (largest_int(ok, start=min(start, cap), limit=cap) if prev is None
                   else refine_int(ok, int(prev), cap))
         ests = [sp.estimate(at(k), n, q) for k in (k_star, k_star + 1) if 1 <= k <= cap]
@@ -438,7 +459,7 @@ def min_bandwidth(sp: Sampler, deadline: float, q: float, resolution: float, n0:
             for b in (b0, b_hi):
                 sp.prefetch_meets(at(b), n, q, deadline, n0)
         else:  # refine_boundary() asks for the bracket's ends, settled() for the B below (and above)
-            _prefetch_bracket(sp, at, prev, n, q, deadline, n0, resolution, b_lo, b_hi)
+            _prefetch_bracket(sp, at, prev, n, q, deadline, resolution, b_lo, b_hi)
         br = (boundary(ok, b0, b_lo, b_hi, resolution, ok_above=True) if prev is None
               else refine_boundary(ok, prev, False, b_lo, b_hi, resolution))
         if br is None:
