@@ -129,6 +129,7 @@ class PointPool:
         self._next = 0
         self._lock = threading.Lock()
         self._closed = False
+        self.stopped: list = []  # the children close() terminated
         for ex in self._slots:  # start the children now: they import and set up while the parent goes on
             ex.submit(_ready)
 
@@ -149,13 +150,13 @@ class PointPool:
         self._closed = True
         for ex in self._slots:
             procs = list((getattr(ex, "_processes", None) or {}).values())  # not public: terminate, not wait
+            self.stopped += procs
             ex.shutdown(wait=False, cancel_futures=True)
             for p in procs:
                 if p.is_alive():
                     p.terminate()
-        for ex in self._slots:
-            for p in list((getattr(ex, "_processes", None) or {}).values()):
-                p.join(timeout=5)
+        for p in self.stopped:
+            p.join(timeout=5)
 
     def __enter__(self) -> PointPool:
         return self
