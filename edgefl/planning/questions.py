@@ -115,6 +115,11 @@ class Sampler:
     _asked: list[tuple[str, ...]] = field(default_factory=list)  # the points this view asked for, in order
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
+    @property
+    def _batch(self) -> object:
+        """The PlacementBatch of --over placements (False: the scenario needs simulations; None: not made yet)."""
+        return self._shared.get("batch")
+
     def options(self) -> dict[str, object]:
         """The options a pool child builds its own Sampler from."""
         return {"rs": self.rs, "method": self.method, "over": self.over, "max_samples": self.max_samples,
