@@ -24,6 +24,9 @@ DEFAULT_SAMPLES = 200  # initial samples per point (the p99 interval of i.i.d. s
 DEFAULT_MAX_SAMPLES = 6400
 DEFAULT_RESOLUTION = 0.05
 DEFAULT_PER_PLACEMENT = 10
+#: how the last plan() of this process ran: processes ("jobs") and the CPU seconds spent in the pool's
+#: children ("pool_cpu_s", as they reported it; benchmarks/plan_speed.py prints both)
+LAST_RUN: dict[str, float] = {}
 POOL_MIN_S = 2.0  # estimated seconds of a point's first samples above which plan uses a process pool
 
 
@@ -173,6 +176,8 @@ def answer_all(sp: questions.Sampler, asked: list[Callable[[questions.Sampler], 
     order asked) raises here; on any error or Ctrl-C the pool's processes are stopped."""
     if jobs < 1:
         raise PlanError(f"--jobs = {jobs!r}: must be >= 1")
+    LAST_RUN.clear()
+    LAST_RUN.update(jobs=jobs, pool_cpu_s=0.0)
     if jobs == 1:
         return [f(sp.view()) for f in asked]
     from edgefl.planning.pool import PointPool
@@ -187,3 +192,4 @@ def answer_all(sp: questions.Sampler, asked: list[Callable[[questions.Sampler], 
         pool.close()  # threads waiting on a sample get an error and end
         threads.shutdown(wait=True, cancel_futures=True)
         sp.pool = None
+        LAST_RUN["pool_cpu_s"] = float(sum(pool.cpu_s))

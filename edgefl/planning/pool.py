@@ -35,6 +35,7 @@ import os
 import pickle
 import signal
 import threading
+import time
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -93,6 +94,7 @@ class Reply:
     out: list[np.ndarray] = field(default_factory=list)
     distances: list[np.ndarray] = field(default_factory=list)
     error: BaseException | None = None
+    cpu_s: float = 0.0  # CPU time of the child so far (time.process_time)
 
 
 def _take(over: str, overrides: tuple[str, ...], n: int) -> Reply:
@@ -107,10 +109,10 @@ def _take(over: str, overrides: tuple[str, ...], n: int) -> Reply:
             pickle.loads(pickle.dumps(exc))
         except Exception:  # noqa: BLE001 - an exception that cannot cross the pipe: its text does
             exc = RuntimeError(f"{type(exc).__name__}: {exc}")
-        return Reply(np.zeros(0), [], error=exc)
+        return Reply(np.zeros(0), [], error=exc, cpu_s=time.process_time())
     if isinstance(s, PlacementSamples):
-        return Reply(x, list(s.path_list), list(s.placed), list(s.out), list(s.distances))
-    return Reply(x, sorted(s.engine_paths))
+        return Reply(x, list(s.path_list), list(s.placed), list(s.out), list(s.distances), cpu_s=time.process_time())
+    return Reply(x, sorted(s.engine_paths), cpu_s=time.process_time())
 
 
 # ---------------------------------------------------------------- parent side
@@ -130,6 +132,7 @@ class PointPool:
         self._lock = threading.Lock()
         self._closed = False
         self.stopped: list = []  # the children close() terminated
+        self.cpu_s = [0.0] * self.jobs  # CPU time of each slot's child, as last reported
         for ex in self._slots:  # start the children now: they import and set up while the parent goes on
             ex.submit(_ready)
 
@@ -216,6 +219,7 @@ class RemoteSamples:
             rep = fut.result()
         except (BrokenProcessPool, CancelledError, RuntimeError) as exc:
             raise self._died(exc) from None
+        self.pool.cpu_s[self.slot] = max(self.pool.cpu_s[self.slot], rep.cpu_s)
         if rep.error is not None:
             raise rep.error
         if self._reply is None or rep.x.size > self._reply.x.size:
