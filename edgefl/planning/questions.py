@@ -55,6 +55,16 @@ thus cost n0 samples instead of n; the boundary estimates that decide when to st
 n samples, and the worker answer equals a brute-force scan over K wherever that scan's intervals
 are clear of T (``tests/test_plan_stats.py``).
 
+**Sampled concurrently** (``jobs`` > 1, :mod:`edgefl.planning.pool`): the questions run in threads
+of one process, each over its own view of one sample store (:meth:`Sampler.view`: an answer
+reports the engine paths of its own points), and the points are sampled in a pool of processes.
+A search still asks for its points one at a time and decides from the same numbers; before it
+asks, it *prefetches* the points it is about to ask for: the first two points of a search, the
+previous answer's boundary points at the doubled n (their estimates are always asked for), and
+the points settled() asks for when the estimates of n / 2 samples say the search goes on. A
+wrong guess costs CPU, never a different answer. Bisection steps are not speculated on: with the
+few processes of a workstation the other questions keep them busy meanwhile.
+
 Percentiles alone grow the same way until the held percentile's interval is narrower than
 ``resolution`` x its value (or excludes the deadline, when one is given).
 """
