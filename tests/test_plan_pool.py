@@ -116,3 +116,28 @@ def test_an_error_stops_the_children(monkeypatch: pytest.MonkeyPatch) -> None:
         plan_api.answer_all(sp, [bad, long], 2)
     assert made and sp.pool is None
     assert made[0].stopped and all(not p.is_alive() for p in made[0].stopped)
+
+
+def test_a_point_moved_to_another_slot_replays_the_same_rounds() -> None:
+    """RemoteSamples.move / Sampler.spread: a Gauss-Markov point (a series) moved to another slot is
+    rebuilt there and its rounds replayed from the first, or continued by the simulation it left there
+    before - the same numbers as the serial sampler's one continued simulation either way."""
+    rs = load_scenario(NR, NR_SMALL)
+    serial = questions.Sampler(rs, max_samples=60)
+    a, b = ("channel.uplink_bandwidth_hz=3e7",), ("channel.uplink_bandwidth_hz=4e7",)
+    want = {p: serial.points(p).take(60) for p in (a, b)}
+    assert serial.points(a).series  # the rounds depend on each other
+    sp = questions.Sampler(rs, max_samples=60)
+    with pool.PointPool(sp.options(), 2) as pp:
+        sp.pool = pp
+        first = {p: sp.points(p).take(20) for p in (a, b)}
+        home = sp.points(b).slot
+        assert home != sp.points(a).slot  # round robin
+        assert sp.points(b).move(sp.points(a).slot)  # b is new there: built and replayed from round 0
+        mid = sp.points(b).take(40)
+        sp.spread([a, b], 60, 20)  # b (40 <= 2 x 20 samples) leaves a's slot: its old simulation continues
+        assert sp.points(b).slot == home
+        got = {p: sp.points(p).take(60) for p in (a, b)}
+    assert (mid == want[b][:40]).all()
+    for p in (a, b):
+        assert (first[p] == want[p][:20]).all() and (got[p] == want[p]).all()

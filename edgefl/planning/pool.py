@@ -225,6 +225,16 @@ class RemoteSamples:
         if self._reply is None or rep.x.size > self._reply.x.size:
             self._reply = rep
 
+    def move(self, slot: int) -> bool:
+        """Sample this point in ``slot`` from now on (a new simulation there replays its rounds from the
+        first: the same numbers); refused (False) while a request is pending."""
+        with self._lock:
+            self._collect()
+            if self._pending:
+                return False
+            self.slot = int(slot)
+            return True
+
     def _died(self, exc: BaseException) -> PoolError:
         what = ", ".join(self.overrides) or "the scenario itself"
         return PoolError(f"plan: the process sampling the point {what} (over {self.over}) died or was stopped "

@@ -181,6 +181,20 @@ class Sampler:
         if hasattr(s, "request"):
             s.request(min(int(n), self.max_samples))
 
+    def spread(self, points: list[tuple[str, ...]], n: int, n0: int, over: str | None = None) -> None:
+        """Put points that will grow together (a search's boundary points) in different pool slots:
+        a point sharing its slot with an earlier one of ``points`` moves to a slot holding none of them
+        (:meth:`~edgefl.planning.pool.RemoteSamples.move`) while it has at most 2 ``n0`` samples - its
+        rounds are replayed there once, and every later doubling of n runs beside the other's."""
+        if self.pool is None:
+            return
+        remote = [s for s in (self._points.get((over or self.over, *p)) for p in points) if hasattr(s, "move")]
+        for i, s in enumerate(remote):
+            taken = {r.slot for r in remote[:i]}
+            free = [j for j in range(self.pool.jobs) if j not in {r.slot for r in remote}]
+            if s.slot in taken and free and s.have <= 2 * max(1, n0) and s.have < n:
+                s.move(free[0])
+
     def prefetch_meets(self, overrides: tuple[str, ...], n: int, q: float, deadline: float, n0: int) -> None:
         """:meth:`prefetch` what :meth:`meets` will take: nothing when a prefix already here decides
         the point, the first prefix not here yet, else n."""
@@ -366,6 +380,7 @@ def _prefetch_workers(sp: Sampler, at: Callable[[int], tuple[str, ...]], n: int,
         return
     k = int(prev)
     pair = [at(j) for j in (k, k + 1) if 1 <= j <= cap]
+    sp.spread(pair, n, n0)
     for point in pair:
         sp.prefetch(point, n)
     if not _goes_on(sp, pair, n // 2, q, deadline, resolution):
@@ -402,7 +417,7 @@ def _goes_on(sp: Sampler, points: list[tuple[str, ...]], half: int, q: float, de
 
 
 def _prefetch_bracket(sp: Sampler, at: Callable[[float], tuple[str, ...]], prev: tuple[float, float], n: int,
-                      q: float, deadline: float, resolution: float, lowest: float, highest: float) -> None:
+                      q: float, deadline: float, n0: int, resolution: float, lowest: float, highest: float) -> None:
     """Prefetch the bandwidths a refined search at n samples asks for: the previous bracket's ends
     (the boundary estimates, always of n samples), then, when n / 2 samples say the search goes on,
     settled()'s point one resolution step below (and above, when the one below missed T on n / 2
@@ -410,6 +425,7 @@ def _prefetch_bracket(sp: Sampler, at: Callable[[float], tuple[str, ...]], prev:
     if sp.pool is None:
         return
     ends = [at(b) for b in prev]
+    sp.spread(ends, n, n0)
     for point in ends:
         sp.prefetch(point, n)
     if not _goes_on(sp, ends, n // 2, q, deadline, resolution):
@@ -474,7 +490,7 @@ def min_bandwidth(sp: Sampler, deadline: float, q: float, resolution: float, n0:
             for b in (b0, b_hi):
                 sp.prefetch_meets(at(b), n, q, deadline, n0)
         else:  # refine_boundary() asks for the bracket's ends, settled() for the B below (and above)
-            _prefetch_bracket(sp, at, prev, n, q, deadline, resolution, b_lo, b_hi)
+            _prefetch_bracket(sp, at, prev, n, q, deadline, n0, resolution, b_lo, b_hi)
         br = (boundary(ok, b0, b_lo, b_hi, resolution, ok_above=True) if prev is None
               else refine_boundary(ok, prev, False, b_lo, b_hi, resolution))
         if br is None:
@@ -529,6 +545,8 @@ def max_radius(sp: Sampler, deadline: float, q: float, resolution: float, n0: in
         def ok(r: float) -> bool:
             return value(r, n) <= deadline
 
+        if prev is not None:
+            sp.spread([at(r) for r in prev], n, n0, over="placements")
         for r in ((r0, r_hi) if prev is None else prev):  # boundary() / refine_boundary() ask for these first
             sp.prefetch(at(r), n, over="placements")
         br = (boundary(ok, r0, r_lo, r_hi, resolution, ok_above=False) if prev is None
