@@ -115,6 +115,11 @@ def _print_run(label: str, wall: float, cpu: float, run: dict, goal: float | Non
     print(f"  {label:<21}: {wall:8.2f} s wall{met}")
     print(f"  {'':<21}  {cpu:8.2f} s CPU   ({jobs} process{'es' * (jobs > 1)}; plan process and fork server "
           f"{run['cpu_s']:.2f} s + pool children {run['pool_cpu_s']:.2f} s)")
+    slots = run.get("slot_cpu_s") or []
+    if slots:  # what the wall time would be on idle CPUs, at least: the busiest child's CPU and the rest
+        floor = run["cpu_s"] + max(slots)
+        print(f"  {'':<21}  {floor:8.2f} s at least on {jobs} idle CPUs (plan process + busiest child; children "
+              f"{' / '.join(f'{c:.1f}' for c in slots)} s)")
     print(f"  {'':<21}  {wall / unit:8.2f} x the reference")
 
 

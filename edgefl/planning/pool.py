@@ -10,7 +10,7 @@ of a point's rounds are played, in order, by one simulation.
 Hence the pool's one rule: **a point lives in one slot**. A slot is a single-process
 :class:`~concurrent.futures.ProcessPoolExecutor` whose child keeps a local
 :class:`~edgefl.planning.questions.Sampler` (its live simulations, by point); a point is given a
-slot at its first request (round robin) and every later request for it goes there, so each
+slot at its first request (an idle one if any) and every later request for it goes there, so each
 simulation just continues. The parent keeps, per point, the longest prefix of samples returned
 (:class:`RemoteSamples`); a request for n samples returns the child's ``take(n)``, which is by
 construction the same array a serial run computes, whichever slot, whenever, and however many
@@ -133,20 +133,31 @@ class PointPool:
         self._closed = False
         self.stopped: list = []  # the children close() terminated
         self.cpu_s = [0.0] * self.jobs  # CPU time of each slot's child, as last reported
+        self._queued = [0] * self.jobs  # requests queued or running, by slot
         for ex in self._slots:  # start the children now: they import and set up while the parent goes on
             ex.submit(_ready)
 
     def slot(self) -> int:
-        """The slot of a new point (round robin)."""
+        """The slot of a new point: one with the fewest requests queued or running, the next in round
+        robin order among those (only where the samples are computed depends on it, never their values)."""
         with self._lock:
-            i = self._next
+            order = [(self._next + j) % self.jobs for j in range(self.jobs)]
+            i = min(order, key=lambda j: self._queued[j])
             self._next = (i + 1) % self.jobs
             return i
 
     def submit(self, slot: int, over: str, overrides: tuple[str, ...], n: int) -> Future:
         if self._closed:
             raise PoolError("the plan's process pool is closed")
-        return self._slots[slot].submit(_take, over, overrides, int(n))
+        fut = self._slots[slot].submit(_take, over, overrides, int(n))
+        with self._lock:
+            self._queued[slot] += 1
+        fut.add_done_callback(lambda _f: self._done(slot))
+        return fut
+
+    def _done(self, slot: int) -> None:
+        with self._lock:
+            self._queued[slot] -= 1
 
     def close(self) -> None:
         """Stop every child now (queued and running requests are dropped)."""
