@@ -30,6 +30,7 @@ naming the point.
 from __future__ import annotations
 
 import copyreg
+import logging
 import multiprocessing
 import os
 import pickle
@@ -47,6 +48,9 @@ from edgefl.scenario import ScenarioError
 
 
 START_METHOD = "forkserver"  # as edgefl.sweep.engines: no fork of a parent whose threads run
+
+
+log = logging.getLogger(__name__)
 
 
 class PoolError(RuntimeError):
@@ -230,7 +234,10 @@ class RemoteSamples:
             rep = fut.result()
         except (BrokenProcessPool, CancelledError, RuntimeError) as exc:
             raise self._died(exc) from None
+        spent = rep.cpu_s - self.pool.cpu_s[self.slot]
         self.pool.cpu_s[self.slot] = max(self.pool.cpu_s[self.slot], rep.cpu_s)
+        log.debug("plan pool: slot %d sampled %s (over %s) to %d samples, %.2f s CPU", self.slot,
+                  ", ".join(self.overrides) or "the scenario", self.over, rep.x.size, spent)
         if rep.error is not None:
             raise rep.error
         if self._reply is None or rep.x.size > self._reply.x.size:
