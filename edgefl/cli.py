@@ -320,6 +320,7 @@ def plan(
     from edgefl.estimate import parse_memory
     from edgefl.planning import PlanError, check_options, format_report
     from edgefl.planning import plan as plan_answers
+    from edgefl.planning.pool import PoolError
 
     try:
         check_options(deadline=deadline, coverage=coverage, over=over, method=method, quantile=quantile / 100.0,
@@ -334,7 +335,7 @@ def plan(
                            method=method, quantile=quantile / 100.0, resolution=resolution, samples=samples,
                            max_samples=max_samples, rounds_per_placement=per_placement, seed=seed,
                            max_memory=None if max_memory is None else parse_memory(max_memory), jobs=jobs)
-    except (ScenarioError, PlanError) as exc:
+    except (ScenarioError, PlanError, PoolError) as exc:  # PoolError: a pool process died (names the point)
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except Exception as exc:  # noqa: BLE001 - radio/coding code rejecting what the scenario fed it
