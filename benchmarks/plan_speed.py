@@ -73,6 +73,7 @@ if __name__ == "__main__":
         app({args!r}, standalone_mode=False)
     wall = time.perf_counter() - t0
     own = resource.getrusage(resource.RUSAGE_SELF)
+    rss_mb = own.ru_maxrss / 1024
     server = 0.0  # the fork server's CPU (it imported edgefl once for the pool's children), if one ran
     from multiprocessing import forkserver
     pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
@@ -80,7 +81,7 @@ if __name__ == "__main__":
         with open(f"/proc/{{pid}}/stat") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
         server = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    print(json.dumps({{"wall_s": wall, "cpu_s": own.ru_utime + own.ru_stime + server,
+    print(json.dumps({{"wall_s": wall, "cpu_s": own.ru_utime + own.ru_stime + server, "max_rss_mb": rss_mb,
                       "report": json.loads(out.getvalue()), **api.LAST_RUN}}))
 """
 
@@ -120,6 +121,9 @@ def _print_run(label: str, wall: float, cpu: float, run: dict, goal: float | Non
         floor = run["cpu_s"] + max(slots)
         print(f"  {'':<21}  {floor:8.2f} s at least on {jobs} idle CPUs (plan process + busiest child; children "
               f"{' / '.join(f'{c:.1f}' for c in slots)} s)")
+    mem = run.get("slot_max_rss_mb") or []
+    print(f"  {'':<21}  {run['max_rss_mb']:8.0f} MB peak memory of the plan process"
+          + (f", of its children {' / '.join(f'{m:.0f}' for m in mem)} MB" if mem else ""))
     print(f"  {'':<21}  {wall / unit:8.2f} x the reference")
 
 

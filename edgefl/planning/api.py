@@ -25,7 +25,8 @@ DEFAULT_MAX_SAMPLES = 6400
 DEFAULT_RESOLUTION = 0.05
 DEFAULT_PER_PLACEMENT = 10
 #: how the last plan() of this process ran: processes ("jobs") and the CPU seconds spent in the pool's
-#: children ("pool_cpu_s", as they reported it; "slot_cpu_s" by slot; benchmarks/plan_speed.py prints them)
+#: children ("pool_cpu_s", as they reported it; "slot_cpu_s" and peak memory "slot_max_rss_mb" by slot;
+#: benchmarks/plan_speed.py prints them)
 LAST_RUN: dict[str, object] = {}
 POOL_MIN_S = 2.0  # estimated seconds of a point's first samples above which plan uses a process pool
 
@@ -194,3 +195,4 @@ def answer_all(sp: questions.Sampler, asked: list[Callable[[questions.Sampler], 
         sp.pool = None
         LAST_RUN["pool_cpu_s"] = float(sum(pool.cpu_s))
         LAST_RUN["slot_cpu_s"] = [float(c) for c in pool.cpu_s]
+        LAST_RUN["slot_max_rss_mb"] = [float(m) for m in pool.max_rss_mb]

@@ -34,6 +34,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import resource
 import signal
 import threading
 import time
@@ -99,6 +100,7 @@ class Reply:
     distances: list[np.ndarray] = field(default_factory=list)
     error: BaseException | None = None
     cpu_s: float = 0.0  # CPU time of the child so far (time.process_time)
+    max_rss_mb: float = 0.0  # the child's peak resident memory so far
 
 
 def _take(over: str, overrides: tuple[str, ...], n: int) -> Reply:
@@ -113,10 +115,15 @@ def _take(over: str, overrides: tuple[str, ...], n: int) -> Reply:
             pickle.loads(pickle.dumps(exc))
         except Exception:  # noqa: BLE001 - an exception that cannot cross the pipe: its text does
             exc = RuntimeError(f"{type(exc).__name__}: {exc}")
-        return Reply(np.zeros(0), [], error=exc, cpu_s=time.process_time())
+        return Reply(np.zeros(0), [], error=exc, **_usage())
     if isinstance(s, PlacementSamples):
-        return Reply(x, list(s.path_list), list(s.placed), list(s.out), list(s.distances), cpu_s=time.process_time())
-    return Reply(x, sorted(s.engine_paths), cpu_s=time.process_time())
+        return Reply(x, list(s.path_list), list(s.placed), list(s.out), list(s.distances), **_usage())
+    return Reply(x, sorted(s.engine_paths), **_usage())
+
+
+def _usage() -> dict[str, float]:
+    """The child's CPU time and peak memory so far (Linux reports ru_maxrss in KiB)."""
+    return {"cpu_s": time.process_time(), "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 # ---------------------------------------------------------------- parent side
@@ -137,6 +144,7 @@ class PointPool:
         self._closed = False
         self.stopped: list = []  # the children close() terminated
         self.cpu_s = [0.0] * self.jobs  # CPU time of each slot's child, as last reported
+        self.max_rss_mb = [0.0] * self.jobs  # peak memory of each slot's child, as last reported
         self._queued = [0] * self.jobs  # requests queued or running, by slot
         for ex in self._slots:  # start the children now: they import and set up while the parent goes on
             ex.submit(_ready)
@@ -236,6 +244,7 @@ class RemoteSamples:
             raise self._died(exc) from None
         spent = rep.cpu_s - self.pool.cpu_s[self.slot]
         self.pool.cpu_s[self.slot] = max(self.pool.cpu_s[self.slot], rep.cpu_s)
+        self.pool.max_rss_mb[self.slot] = max(self.pool.max_rss_mb[self.slot], rep.max_rss_mb)
         log.debug("plan pool: slot %d sampled %s (over %s) to %d samples, %.2f s CPU", self.slot,
                   ", ".join(self.overrides) or "the scenario", self.over, rep.x.size, spent)
         if rep.error is not None:
