@@ -47,7 +47,6 @@ import numpy as np
 
 from edgefl.scenario import ScenarioError
 
-
 START_METHOD = "forkserver"  # as edgefl.sweep.engines: no fork of a parent whose threads run
 
 

@@ -71,10 +71,10 @@ Percentiles alone grow the same way until the held percentile's interval is narr
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import dataclasses
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
