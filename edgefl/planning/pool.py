@@ -22,7 +22,7 @@ Plain :mod:`concurrent.futures` is enough: the points of one plan are few (tens)
 build and hundreds of rounds each) and live on one machine; Dask (``edgefl sweep --engine
 dask``, :mod:`edgefl.sweep.engines`) is not needed here. Children come from a fork server that
 imported edgefl once (cheap to start, never forked from a parent with threads running); numba
-functions load from their on-disk cache. Children ignore SIGINT: on Ctrl-C (or any error) the
+functions load from their on-disk cache; each uses one BLAS thread. Children ignore SIGINT: on Ctrl-C (or any error) the
 parent terminates them (:meth:`PointPool.close`); a child that dies raises :class:`PoolError`
 naming the point.
 """
@@ -81,6 +81,12 @@ def _start_child(args: dict[str, Any]) -> None:
     from edgefl.planning.questions import Sampler
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the children on Ctrl-C
+    try:  # one BLAS thread per child: N children with N BLAS threads each would oversubscribe N CPUs
+        from threadpoolctl import threadpool_limits  # scikit-learn's dependency
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        _CHILD["blas"] = threadpool_limits(1)
     _CHILD["sampler"] = Sampler(**args)
 
 
