@@ -208,14 +208,21 @@ class Sampler:
             return
         m = max(1, int(n0))
         while m < n:
-            if s.available(m) is None:
+            e = self.peek(overrides, m, q)
+            if e is None:
                 s.request(m)
                 return
-            e = self._estimate_of(s, overrides, m, q, self.over)
             if _misses(e, deadline) or _meets(e, deadline):
                 return
             m *= 2
         s.request(n)
+
+    def peek(self, overrides: tuple[str, ...], n: int, q: float) -> Estimate | None:
+        """The estimate of a pool point's first n samples when they are in this process already (no
+        wait, not counted as taken), else None: what a prefetch decision may look at."""
+        s = self._points.get((self.over, *overrides))
+        x = s.available(n) if s is not None and hasattr(s, "available") and n >= 1 else None
+        return None if x is None else self._estimate_of(s, overrides, n, q, self.over, x)
 
     def _batched(self, overrides: tuple[str, ...]) -> Samples | None:
         """``--over placements`` samples of the scenario at a radius (no override but the radius) from
@@ -249,13 +256,18 @@ class Sampler:
         give the same estimate, and a search asks again for the points of its answer)."""
         return self._estimate_of(self.points(overrides, over), overrides, n, q, over or self.over)
 
-    def _estimate_of(self, s: Samples, overrides: tuple[str, ...], n: int, q: float, over: str) -> Estimate:
+    def _estimate_of(self, s: Samples, overrides: tuple[str, ...], n: int, q: float, over: str,
+                     x: np.ndarray | None = None) -> Estimate:
+        """The estimate of s's first n samples (kept), or of ``x``, those samples peeked at (not kept:
+        a search asking for it later takes the samples, as a serial run does)."""
         key = (over, tuple(overrides), n, q)
-        if key not in self._estimates:
-            x = s.take(n)
-            ci = confidence_interval(x, q, s.cluster_size(n), self._ci_seed(), s.series)
-            self._estimates[key] = Estimate(q, percentile(x, q), ci, n)
-        return self._estimates[key]
+        if key in self._estimates:
+            return self._estimates[key]
+        y = s.take(n) if x is None else x
+        e = Estimate(q, percentile(y, q), confidence_interval(y, q, s.cluster_size(n), self._ci_seed(), s.series), n)
+        if x is None:
+            self._estimates[key] = e
+        return e
 
     def value(self, overrides: tuple[str, ...], n: int, q: float, over: str | None = None) -> float:
         v = percentile(self.points(overrides, over).take(n), q)
@@ -393,10 +405,8 @@ def _prefetch_workers(sp: Sampler, at: Callable[[int], tuple[str, ...]], n: int,
 def _known(sp: Sampler, overrides: tuple[str, ...], n: int, q: float, test: Callable[[Estimate, float], bool],
            deadline: float) -> bool:
     """``test`` on the point's estimate of n samples, when they are here already (False otherwise)."""
-    s = sp._points.get((sp.over, *overrides))
-    if s is None or not hasattr(s, "available") or n < 1 or s.available(n) is None:
-        return False
-    return test(sp._estimate_of(s, overrides, n, q, sp.over), deadline)
+    e = sp.peek(overrides, n, q)
+    return e is not None and test(e, deadline)
 
 
 def _goes_on(sp: Sampler, points: list[tuple[str, ...]], half: int, q: float, deadline: float,
@@ -405,12 +415,9 @@ def _goes_on(sp: Sampler, points: list[tuple[str, ...]], half: int, q: float, de
     ask settled()): judged on the estimates of ``half`` samples already here - some interval holds T
     and is wider than sqrt(2) resolution x T (intervals narrow about as 1 / sqrt(n)). A guess that only
     decides what to prefetch."""
-    ests = []
-    for p in points:
-        s = sp._points.get((sp.over, *p))
-        if s is None or not hasattr(s, "available") or half < 1 or s.available(half) is None:
-            return True
-        ests.append(sp._estimate_of(s, p, half, q, sp.over))
+    ests = [sp.peek(p, half, q) for p in points]
+    if any(e is None for e in ests):
+        return True
     if all(not e.ci95.contains(deadline) for e in ests):
         return False
     return not all(e.ci95.width() <= 2 ** 0.5 * resolution * deadline for e in ests)
