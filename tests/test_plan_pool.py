@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import edgefl
 from edgefl.cli import app
+from edgefl.planning import PlanError, plan, pool, questions
 from edgefl.planning import api as plan_api
-from edgefl.planning import plan, pool, questions
 from edgefl.scenario import FieldProblem, ScenarioError, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +57,8 @@ def test_cli_jobs_gives_the_same_json_and_refuses_zero() -> None:
     assert json.loads(one.stdout) == json.loads(two.stdout)
     bad = runner.invoke(app, [*args, "--jobs", "0"])
     assert bad.exit_code == 2 and "--jobs = 0" in bad.output and "Traceback" not in bad.output
+    with pytest.raises(PlanError, match="--jobs = 0"):  # the Python API takes the same option
+        edgefl.plan(QUICK, deadline=0.3, jobs=0)
 
 
 def test_default_jobs_use_the_pool_only_for_long_plans() -> None:
