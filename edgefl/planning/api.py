@@ -126,7 +126,8 @@ def plan(rs: ResolvedScenario, *, deadline: float | None = None, percentiles: bo
     to the deadline, else to the percentile); ``resolution`` is also the relative resolution of the
     bandwidth and radius searches. ``jobs``: processes sampling the points concurrently
     (:mod:`edgefl.planning.pool`; the answers are the same for every value); default every CPU,
-    or 1 when the plan is estimated to be quick (:func:`auto_jobs`). Raises :class:`PlanError` for
+    or 1 when the plan is estimated to be quick (:func:`auto_jobs`) or samples one point only
+    (percentiles without a deadline). Raises :class:`PlanError` for
     bad options, ScenarioError for a scenario the planner cannot sample (naming the field).
     """
     check_options(deadline=deadline, coverage=coverage, over=over, method=method, quantile=quantile,
@@ -150,7 +151,8 @@ def plan(rs: ResolvedScenario, *, deadline: float | None = None, percentiles: bo
         asked.append(("min_bandwidth", lambda v: questions.min_bandwidth(v, deadline, q, resolution, samples)))
         if coverage:
             asked.append(("coverage", lambda v: questions.max_radius(v, deadline, q, resolution, samples)))
-    n_jobs = jobs if jobs is not None else auto_jobs(rs, samples)
+    single = deadline is None  # percentiles alone: one point, one simulation - nothing to run beside it
+    n_jobs = jobs if jobs is not None else 1 if single else auto_jobs(rs, samples)
     for name, answer in zip([a for a, _ in asked], answer_all(sp, [f for _, f in asked], n_jobs)):
         setattr(report, name, answer)
     return report
