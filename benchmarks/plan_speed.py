@@ -1,6 +1,6 @@
 """How long ``edgefl plan`` takes on the two planning questions of issue 20 (figures, not a test).
 
-    python benchmarks/plan_speed.py [--skip-nr] [--max-memory 64G]
+    python benchmarks/plan_speed.py [--skip-nr] [--max-memory 64G] [--jobs N] [--serial]
 
 1. ``edgefl plan scenarios/quickstart.yaml --deadline 0.3 --coverage`` (goal: under 3 s);
 2. ``edgefl plan scenarios/nr_cell.yaml --deadline 0.25`` with a population of 10,000 phones and
@@ -11,14 +11,17 @@ Each case runs through the CLI body in its own process (imports included, as a u
 it). Wall times are printed as such and as ratios against a reference measured in the same run
 on the same machine: one timing-only ``edgefl run`` of 100 rounds of the same scenario (build
 and play, the unit the planner spends its time in), so a ratio says how many such runs a plan
-costs whatever the machine's speed. Also printed: samples per point and the engine path.
+costs whatever the machine's speed. Also printed: the processes the plan used (``--jobs``, by
+default plan's own choice: a pool of every CPU for long plans, see
+:func:`edgefl.planning.api.auto_jobs`), the CPU time including the pool's children, samples per
+point and the engine path; ``--serial`` also runs each case with ``--jobs 1`` in the same session
+(the pool's speed-up on this machine, and a check that the answers are identical).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -57,42 +60,96 @@ print(json.dumps({{"import_load_s": t1 - t0, "run_s": t2 - t1, "engine_path": si
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _plan(scenario: Path, sets: list[str], args: list[str], max_memory: str | None) -> tuple[float, float, dict]:
-    """Wall time and CPU time (user + system) of ``edgefl plan ... --json`` in a fresh process, and its
-    answer; on a machine shared with other jobs the CPU time is what the wall time would be alone."""
-    cmd = [sys.executable, "-m", "edgefl.cli", "plan", str(scenario), *args, "--json"]
-    for s in sets:
-        cmd += ["--set", s]
-    if max_memory:
-        cmd += ["--max-memory", max_memory]
+_PLAN_CODE = """
+import io, json, os, resource, sys, time
+from contextlib import redirect_stdout
+sys.path.insert(0, {root!r})
+if __name__ == "__main__":
     t0 = time.perf_counter()
-    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    from edgefl.cli import app
+    from edgefl.planning import api
+    out = io.StringIO()
+    with redirect_stdout(out):
+        app({args!r}, standalone_mode=False)
     wall = time.perf_counter() - t0
-    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    rss_mb = own.ru_maxrss / 1024
+    server = 0.0  # the fork server's CPU (it imported edgefl once for the pool's children), if one ran
+    from multiprocessing import forkserver
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    if pid:
+        with open(f"/proc/{{pid}}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        server = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    print(json.dumps({{"wall_s": wall, "cpu_s": own.ru_utime + own.ru_stime + server, "max_rss_mb": rss_mb,
+                      "report": json.loads(out.getvalue()), **api.LAST_RUN}}))
+"""
+
+
+def _plan(scenario: Path, sets: list[str], args: list[str], max_memory: str | None,
+          jobs: int | None) -> tuple[float, float, dict, dict]:
+    """Wall time and CPU time of ``edgefl plan ... --json`` run through the CLI body in a fresh process
+    (imports included), its answer and how it ran (processes, CPU seconds in the pool's children). CPU
+    time: the plan process's own (user + system) and its fork server's, plus its pool children's as
+    they report it; on a
+    machine shared with other jobs it is what the plan costs, whatever the wall time."""
+    cli = ["plan", str(scenario), *args, "--json"]
+    for s in sets:
+        cli += ["--set", s]
+    if max_memory:
+        cli += ["--max-memory", max_memory]
+    if jobs is not None:
+        cli += ["--jobs", str(jobs)]
+    code = _PLAN_CODE.format(root=str(ROOT), args=cli)
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - t0
     if out.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stderr[-2000:]}")
-    return wall, cpu, json.loads(out.stdout)
+        raise SystemExit(f"edgefl {' '.join(cli)} failed ({out.returncode}):\n{out.stderr[-2000:]}")
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    return wall, res["cpu_s"] + res["pool_cpu_s"], res["report"], res
+
+
+def _print_run(label: str, wall: float, cpu: float, run: dict, goal: float | None, unit: float) -> None:
+    jobs = int(run["jobs"])
+    met = f"   (goal {goal:g} s: {'met' if wall <= goal else 'NOT met'})" if goal is not None else ""
+    print(f"  {label:<21}: {wall:8.2f} s wall{met}")
+    print(f"  {'':<21}  {cpu:8.2f} s CPU   ({jobs} process{'es' * (jobs > 1)}; plan process and fork server "
+          f"{run['cpu_s']:.2f} s + pool children {run['pool_cpu_s']:.2f} s)")
+    slots = run.get("slot_cpu_s") or []
+    if slots:  # what the wall time would be on idle CPUs, at least: the busiest child's CPU and the rest
+        floor = run["cpu_s"] + max(slots)
+        print(f"  {'':<21}  {floor:8.2f} s at least on {jobs} idle CPUs (plan process + busiest child; children "
+              f"{' / '.join(f'{c:.1f}' for c in slots)} s)")
+    mem = run.get("slot_max_rss_mb") or []
+    print(f"  {'':<21}  {run['max_rss_mb']:8.0f} MB peak memory of the plan process"
+          + (f", of its children {' / '.join(f'{m:.0f}' for m in mem)} MB" if mem else ""))
+    print(f"  {'':<21}  {wall / unit:8.2f} x the reference")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-nr", action="store_true", help="only the quickstart case")
     ap.add_argument("--max-memory", default=None, help="passed to load/plan (e.g. 64G) if the estimate refuses")
+    ap.add_argument("--jobs", type=int, default=None, help="plan --jobs (default: plan's own choice)")
+    ap.add_argument("--serial", action="store_true", help="also run each case with --jobs 1 (the speed-up "
+                    "of the pool measured in the same session)")
     a = ap.parse_args()
     for name, (scenario, sets, args, goal) in CASES.items():
         if a.skip_nr and scenario.name == "nr_cell.yaml":
             continue
         ref = _reference(scenario, sets, a.max_memory)
-        wall, cpu, rep = _plan(scenario, sets, args, a.max_memory)
+        wall, cpu, rep, run = _plan(scenario, sets, args, a.max_memory, a.jobs)
         unit = ref["import_load_s"] + ref["run_s"]
         print(f"== plan {name}")
-        print(f"  wall time            : {wall:8.2f} s   (goal {goal:g} s: {'met' if wall <= goal else 'NOT met'})")
-        print(f"  CPU time             : {cpu:8.2f} s   (user + system of the plan process)")
+        _print_run(f"plan (--jobs {a.jobs if a.jobs is not None else 'default'})", wall, cpu, run, goal, unit)
+        if a.serial:
+            wall1, cpu1, rep1, run1 = _plan(scenario, sets, args, a.max_memory, 1)
+            _print_run("plan --jobs 1", wall1, cpu1, run1, None, unit)
+            print(f"  {'serial / pool wall':<21}: {wall1 / wall:8.2f}   (answers "
+                  f"{'identical' if rep1 == rep else 'DIFFERENT'})")
         print(f"  reference            : {unit:8.2f} s   (import + load + one timing-only run of 100 rounds, "
               f"engine {ref['engine_path']})")
-        print(f"  ratio plan/reference : {wall / unit:8.2f}")
         for key in ("max_workers", "min_bandwidth", "coverage"):
             if key in rep:
                 s = rep[key]["sampling"]

@@ -295,6 +295,9 @@ def plan(
     seed: int | None = typer.Option(None, "--seed", help="--over placements: seed of the placement draws "
                                     "(default the scenario's)"),
     max_memory: str | None = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
+    jobs: int | None = typer.Option(None, "--jobs", help="processes sampling the searched points concurrently "
+                                    "(same answers for every value; default: every CPU, or 1 when the plan is "
+                                    "estimated to take a few seconds)"),
 ) -> None:
     """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); no training. With --percentiles /
     --deadline / --coverage: round-latency answers with 95 % confidence intervals, sampled from the
@@ -317,11 +320,12 @@ def plan(
     from edgefl.estimate import parse_memory
     from edgefl.planning import PlanError, check_options, format_report
     from edgefl.planning import plan as plan_answers
+    from edgefl.planning.pool import PoolError
 
     try:
         check_options(deadline=deadline, coverage=coverage, over=over, method=method, quantile=quantile / 100.0,
                       resolution=resolution, samples=samples, max_samples=max_samples,
-                      rounds_per_placement=per_placement)
+                      rounds_per_placement=per_placement, jobs=jobs)
     except PlanError as exc:  # every option problem before the scenario is even read
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -330,8 +334,8 @@ def plan(
         rep = plan_answers(rs, deadline=deadline, percentiles=percentiles, coverage=coverage, over=over,
                            method=method, quantile=quantile / 100.0, resolution=resolution, samples=samples,
                            max_samples=max_samples, rounds_per_placement=per_placement, seed=seed,
-                           max_memory=None if max_memory is None else parse_memory(max_memory))
-    except (ScenarioError, PlanError) as exc:
+                           max_memory=None if max_memory is None else parse_memory(max_memory), jobs=jobs)
+    except (ScenarioError, PlanError, PoolError) as exc:  # PoolError: a pool process died (names the point)
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except Exception as exc:  # noqa: BLE001 - radio/coding code rejecting what the scenario fed it

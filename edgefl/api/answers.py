@@ -95,7 +95,8 @@ def plan(scenario: str | Path | Mapping[str, Any] | Scenario, *, set: Overrides 
     (:class:`edgefl.planning.PlanReport`, percentiles with 95 % confidence intervals, sampled from
     the simulator's own rounds); ``options`` are that function's (``over``, ``method``,
     ``quantile`` as a fraction, ``resolution``, ``samples``, ``max_samples``,
-    ``rounds_per_placement``, ``seed``, ...). ``to_dict()`` equals ``edgefl plan --json`` with the
+    ``rounds_per_placement``, ``seed``, ``jobs``: processes, same answers for every value, ...).
+    ``to_dict()`` equals ``edgefl plan --json`` with the
     same options. Raises ScenarioError for a bad scenario, :class:`edgefl.planning.PlanError` for
     bad options.
 

@@ -5,7 +5,7 @@
   radius (``--coverage``), as a typed :class:`PlanReport`; the samples are rounds played by the
   simulator itself (:mod:`.samples`), the searches in :mod:`.questions` and :mod:`.search`, the
   intervals in :mod:`.stats`, the search bounds from the schema (:mod:`.limits`), coverage in
-  :mod:`.coverage`;
+  :mod:`.coverage`, the points sampled concurrently by a local process pool in :mod:`.pool`;
 * :func:`plan_scenario` (:mod:`.rates`): P1 bandwidth-optimal rates (RD paper eq. 20) at the
   mean link budget (``edgefl plan`` without options), each row's round played by the engine
   (the same round-timing core) at that link budget.

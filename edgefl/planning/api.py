@@ -10,6 +10,8 @@ CLI prints (contract in :mod:`edgefl.planning.answers`). Samples come from the s
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from edgefl.planning import questions
@@ -22,6 +24,11 @@ DEFAULT_SAMPLES = 200  # initial samples per point (the p99 interval of i.i.d. s
 DEFAULT_MAX_SAMPLES = 6400
 DEFAULT_RESOLUTION = 0.05
 DEFAULT_PER_PLACEMENT = 10
+#: how the last plan() of this process ran: processes ("jobs") and the CPU seconds spent in the pool's
+#: children ("pool_cpu_s", as they reported it; "slot_cpu_s" and peak memory "slot_max_rss_mb" by slot;
+#: benchmarks/plan_speed.py prints them)
+LAST_RUN: dict[str, object] = {}
+POOL_MIN_S = 2.0  # estimated seconds of a point's first samples above which plan uses a process pool
 
 
 class PlanError(ValueError):
@@ -31,7 +38,7 @@ class PlanError(ValueError):
 def check_options(*, deadline: float | None = None, coverage: bool = False, over: str = "fading",
                   method: str = "auto", quantile: float = 0.95, resolution: float = DEFAULT_RESOLUTION,
                   samples: int = DEFAULT_SAMPLES, max_samples: int = DEFAULT_MAX_SAMPLES,
-                  rounds_per_placement: int = DEFAULT_PER_PLACEMENT) -> None:
+                  rounds_per_placement: int = DEFAULT_PER_PLACEMENT, jobs: int | None = None) -> None:
     """Raise :class:`PlanError` naming every option of :func:`plan` out of its range."""
     per_placement = rounds_per_placement
     problems = []
@@ -51,6 +58,8 @@ def check_options(*, deadline: float | None = None, coverage: bool = False, over
         problems.append(f"--samples = {samples!r}: must be in 1..--max-samples ({max_samples})")
     if per_placement < 1:
         problems.append(f"--rounds-per-placement = {per_placement!r}: must be >= 1")
+    if jobs is not None and not (isinstance(jobs, int) and jobs >= 1):
+        problems.append(f"--jobs = {jobs!r}: must be a whole number >= 1")
     if problems:
         raise PlanError("; ".join(problems))
 
@@ -99,7 +108,8 @@ def plan(rs: ResolvedScenario, *, deadline: float | None = None, percentiles: bo
          over: str = "fading", method: str = "auto", quantile: float = 0.95, resolution: float = DEFAULT_RESOLUTION,
          samples: int = DEFAULT_SAMPLES, max_samples: int = DEFAULT_MAX_SAMPLES,
          rounds_per_placement: int = DEFAULT_PER_PLACEMENT, seed: int | None = None,
-         max_workers_limit: int | None = None, max_memory: float | None = None) -> PlanReport:
+         max_workers_limit: int | None = None, max_memory: float | None = None,
+         jobs: int | None = None) -> PlanReport:
     """Answer the round-latency questions about ``rs``.
 
     * ``percentiles``: p50/p95/p99 with 95 % intervals (also given when nothing else is asked);
@@ -114,12 +124,15 @@ def plan(rs: ResolvedScenario, *, deadline: float | None = None, percentiles: bo
     "simpy"). ``samples``: initial samples per point, doubled up to ``max_samples`` until the
     deadline is outside the 95 % interval or the interval is narrower than ``resolution`` (relative
     to the deadline, else to the percentile); ``resolution`` is also the relative resolution of the
-    bandwidth and radius searches. Raises :class:`PlanError` for bad options, ScenarioError for a
-    scenario the planner cannot sample (naming the field).
+    bandwidth and radius searches. ``jobs``: processes sampling the points concurrently
+    (:mod:`edgefl.planning.pool`; the answers are the same for every value); default every CPU,
+    or 1 when the plan is estimated to be quick (:func:`auto_jobs`) or samples one point only
+    (percentiles without a deadline). Raises :class:`PlanError` for
+    bad options, ScenarioError for a scenario the planner cannot sample (naming the field).
     """
     check_options(deadline=deadline, coverage=coverage, over=over, method=method, quantile=quantile,
                   resolution=resolution, samples=samples, max_samples=max_samples,
-                  rounds_per_placement=rounds_per_placement)
+                  rounds_per_placement=rounds_per_placement, jobs=jobs)
     check_scenario(rs)
     oc = out_of_coverage(rs)
     q = 100.0 * quantile  # the questions and the report speak percent (p95)
@@ -129,11 +142,59 @@ def plan(rs: ResolvedScenario, *, deadline: float | None = None, percentiles: bo
         out_of_coverage=ScenarioCoverage([int(w) for w in oc.workers], [float(d) for d in oc.distances_m],
                                          oc.placed, oc.fraction))
     sp = questions.Sampler(rs, method, over, max_samples, rounds_per_placement, seed, max_memory)
+    asked: list[tuple[str, Callable[[questions.Sampler], object]]] = []
     if percentiles or deadline is None:
-        report.percentiles = questions.percentiles(sp, q, resolution, samples, deadline)
+        asked.append(("percentiles", lambda v: questions.percentiles(v, q, resolution, samples, deadline)))
     if deadline is not None:
-        report.max_workers = questions.max_workers(sp, deadline, q, resolution, samples, max_workers_limit)
-        report.min_bandwidth = questions.min_bandwidth(sp, deadline, q, resolution, samples)
+        asked.append(("max_workers", lambda v: questions.max_workers(v, deadline, q, resolution, samples,
+                                                                     max_workers_limit)))
+        asked.append(("min_bandwidth", lambda v: questions.min_bandwidth(v, deadline, q, resolution, samples)))
         if coverage:
-            report.coverage = questions.max_radius(sp, deadline, q, resolution, samples)
+            asked.append(("coverage", lambda v: questions.max_radius(v, deadline, q, resolution, samples)))
+    single = deadline is None  # percentiles alone: one point, one simulation - nothing to run beside it
+    n_jobs = jobs if jobs is not None else 1 if single else auto_jobs(rs, samples)
+    for name, answer in zip([a for a, _ in asked], answer_all(sp, [f for _, f in asked], n_jobs)):
+        setattr(report, name, answer)
     return report
+
+
+def auto_jobs(rs: ResolvedScenario, samples: int) -> int:
+    """Processes of a plan when ``jobs`` is not given: 1 when a point's first ``samples`` rounds are
+    estimated (:func:`edgefl.estimate.estimate_scenario`, +-3x) under :data:`POOL_MIN_S` - the pool's
+    start-up (a fork server importing edgefl, numba functions loaded per child, ~2 s) would cost more
+    than the plan (the quickstart's whole plan takes ~1 s) - else every CPU this process may use."""
+    from edgefl.estimate import estimate_scenario
+    from edgefl.planning.pool import default_jobs
+    from edgefl.planning.samples import timing_run
+
+    if estimate_scenario(timing_run(rs, samples).scenario, rs.base_dir).wall_s < POOL_MIN_S:
+        return 1
+    return default_jobs()
+
+
+def answer_all(sp: questions.Sampler, asked: list[Callable[[questions.Sampler], object]], jobs: int) -> list[object]:
+    """Each question's answer, asked of its own view of the sample store: in turn (``jobs`` 1) or,
+    with a pool of ``jobs`` processes, in threads (each mostly waits for its points' samples) whose
+    searches take the same decisions from the same numbers. The first question that raises (in the
+    order asked) raises here; on any error or Ctrl-C the pool's processes are stopped."""
+    if jobs < 1:
+        raise PlanError(f"--jobs = {jobs!r}: must be >= 1")
+    LAST_RUN.clear()
+    LAST_RUN.update(jobs=jobs, pool_cpu_s=0.0)
+    if jobs == 1:
+        return [f(sp.view()) for f in asked]
+    from edgefl.planning.pool import PointPool
+
+    pool = PointPool(sp.options(), jobs)
+    sp.pool = pool
+    threads = ThreadPoolExecutor(len(asked), thread_name_prefix="edgefl-plan")
+    try:
+        futures = [threads.submit(f, sp.view()) for f in asked]
+        return [f.result() for f in futures]
+    finally:
+        pool.close()  # threads waiting on a sample get an error and end
+        threads.shutdown(wait=True, cancel_futures=True)
+        sp.pool = None
+        LAST_RUN["pool_cpu_s"] = float(sum(pool.cpu_s))
+        LAST_RUN["slot_cpu_s"] = [float(c) for c in pool.cpu_s]
+        LAST_RUN["slot_max_rss_mb"] = [float(m) for m in pool.max_rss_mb]

@@ -55,16 +55,27 @@ thus cost n0 samples instead of n; the boundary estimates that decide when to st
 n samples, and the worker answer equals a brute-force scan over K wherever that scan's intervals
 are clear of T (``tests/test_plan_stats.py``).
 
+**Sampled concurrently** (``jobs`` > 1, :mod:`edgefl.planning.pool`): the questions run in threads
+of one process, each over its own view of one sample store (:meth:`Sampler.view`: an answer
+reports the engine paths of its own points), and the points are sampled in a pool of processes.
+A search still asks for its points one at a time and decides from the same numbers; before it
+asks, it *prefetches* the points it is about to ask for: the first two points of a search, the
+previous answer's boundary points at the doubled n (their estimates are always asked for), and
+the points settled() asks for when the estimates of n / 2 samples say the search goes on. A
+wrong guess costs CPU, never a different answer. Bisection steps are not speculated on: with the
+few processes of a workstation the other questions keep them busy meanwhile.
+
 Percentiles alone grow the same way until the held percentile's interval is narrower than
 ``resolution`` x its value (or excludes the deadline, when one is given).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import logging
 
 import numpy as np
 
@@ -77,8 +88,7 @@ from edgefl.planning.answers import (
     PercentilesAnswer,
     Sampling,
 )
-from edgefl.planning.placement_batch import BatchSamples
-from edgefl.planning.samples import PlacementSamples, RoundSamples, Samples, variant
+from edgefl.planning.samples import PlacementSamples, RoundSamples, Samples, rounds_independent, variant
 from edgefl.planning.search import boundary, largest_int, refine_boundary, refine_int
 from edgefl.planning.stats import ci_method, confidence_interval, min_bounded_samples, percentile
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
@@ -93,7 +103,13 @@ STOP_SETTLED = "deadline outside the CIs one resolution step beyond the boundary
 
 @dataclass
 class Sampler:
-    """The planner's sample store: one growing :class:`Samples` per scenario variant (``--set`` list)."""
+    """The planner's sample store: one growing :class:`Samples` per scenario variant (``--set`` list).
+
+    With a :class:`~edgefl.planning.pool.PointPool` (``pool``) the points' samples are drawn in its
+    processes (:class:`~edgefl.planning.pool.RemoteSamples`, the same numbers) and :meth:`prefetch`
+    asks for samples a search is about to need; without one, in this process as they are asked
+    for. :meth:`view` gives each question its own record of the points it asked (``sampling``)
+    over the shared store, so a question's report does not depend on which questions ran first."""
 
     rs: ResolvedScenario
     method: str = "auto"
@@ -102,25 +118,111 @@ class Sampler:
     per_placement: int = 10
     seed: int | None = None
     max_memory: float | None = None
+    pool: object = None  # a PointPool, or None: sampled in this process
     _points: dict[tuple[str, ...], Samples] = field(default_factory=dict)
     _estimates: dict[tuple, Estimate] = field(default_factory=dict)
-    _batch: object = None  # the PlacementBatch of --over placements (False: the scenario needs simulations)
+    _shared: dict[str, object] = field(default_factory=dict)  # "batch": the PlacementBatch of --over placements
+    _asked: list[tuple[str, ...]] = field(default_factory=list)  # the points this view asked for, in order
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @property
+    def _batch(self) -> object:
+        """The PlacementBatch of --over placements (False: the scenario needs simulations; None: not made yet)."""
+        return self._shared.get("batch")
+
+    def options(self) -> dict[str, object]:
+        """The options a pool child builds its own Sampler from."""
+        return {"rs": self.rs, "method": self.method, "over": self.over, "max_samples": self.max_samples,
+                "per_placement": self.per_placement, "seed": self.seed, "max_memory": self.max_memory}
+
+    def view(self) -> Sampler:
+        """This store with an empty record of asked points (one per question)."""
+        return dataclasses.replace(self, _asked=[])
 
     def points(self, overrides: tuple[str, ...] = (), over: str | None = None) -> Samples:
-        over = over or self.over
+        key = ((over or self.over), *overrides)
+        s = self._get(tuple(overrides), over or self.over)
+        if key not in self._asked:
+            self._asked.append(key)
+        return s
+
+    def _get(self, overrides: tuple[str, ...], over: str) -> Samples:
+        """The point's Samples, made at the first call (not recorded as asked)."""
         key = (over, *overrides)
-        if key not in self._points:
-            batched = self._batched(overrides) if over == "placements" else None
-            if batched is not None:
-                self._points[key] = batched
-                return batched
-            rs = variant(self.rs, list(overrides), self.max_memory)
-            if over == "fading":
-                self._points[key] = RoundSamples(rs, self.method, self.max_samples)
-            else:
-                seed = self.rs.scenario.seed if self.seed is None else self.seed
-                self._points[key] = PlacementSamples(rs, self.method, self.per_placement, seed)
-        return self._points[key]
+        with self._lock:
+            if key not in self._points:
+                self._points[key] = self._make(overrides, over)
+            return self._points[key]
+
+    def _make(self, overrides: tuple[str, ...], over: str) -> Samples:
+        batched = self._batched(overrides) if over == "placements" else None
+        if batched is not None:
+            return batched
+        rs = variant(self.rs, list(overrides), self.max_memory)
+        if self.pool is not None:
+            from edgefl.planning.pool import RemoteSamples
+
+            series = over == "fading" and not rounds_independent(rs)
+            return RemoteSamples(self.pool, over, overrides, series, 1 if over == "fading" else self.per_placement)
+        if over == "fading":
+            return RoundSamples(rs, self.method, self.max_samples)
+        seed = self.rs.scenario.seed if self.seed is None else self.seed
+        return PlacementSamples(rs, self.method, self.per_placement, seed)
+
+    def prefetch(self, overrides: tuple[str, ...], n: int, over: str | None = None) -> None:
+        """Have a pool slot start on the first n samples of a point a search will (likely) ask for;
+        nothing without a pool. Only the time the samples are ready changes, never their values."""
+        if self.pool is None:
+            return
+        try:
+            s = self._get(tuple(overrides), over or self.over)
+        except ValueError:  # not a scenario: the search meets the error where a serial run does
+            return
+        if hasattr(s, "request"):
+            s.request(min(int(n), self.max_samples))
+
+    def spread(self, points: list[tuple[str, ...]], n: int, n0: int, over: str | None = None) -> None:
+        """Put points that will grow together (a search's boundary points) in different pool slots:
+        a point sharing its slot with an earlier one of ``points`` moves to a slot holding none of them
+        (:meth:`~edgefl.planning.pool.RemoteSamples.move`) while it has at most 2 ``n0`` samples - its
+        rounds are replayed there once, and every later doubling of n runs beside the other's."""
+        if self.pool is None:
+            return
+        remote = [s for s in (self._points.get((over or self.over, *p)) for p in points) if hasattr(s, "move")]
+        for i, s in enumerate(remote):
+            taken = {r.slot for r in remote[:i]}
+            free = [j for j in range(self.pool.jobs) if j not in {r.slot for r in remote}]
+            if s.slot in taken and free and s.have <= 2 * max(1, n0) and s.have < n:
+                s.move(free[0])
+
+    def prefetch_meets(self, overrides: tuple[str, ...], n: int, q: float, deadline: float, n0: int) -> None:
+        """:meth:`prefetch` what :meth:`meets` will take: nothing when a prefix already here decides
+        the point, the first prefix not here yet, else n."""
+        if self.pool is None:
+            return
+        try:
+            s = self._get(tuple(overrides), self.over)
+        except ValueError:
+            return
+        if not hasattr(s, "request"):
+            return
+        m = max(1, int(n0))
+        while m < n:
+            e = self.peek(overrides, m, q)
+            if e is None:
+                s.request(m)
+                return
+            if _misses(e, deadline) or _meets(e, deadline):
+                return
+            m *= 2
+        s.request(n)
+
+    def peek(self, overrides: tuple[str, ...], n: int, q: float) -> Estimate | None:
+        """The estimate of a pool point's first n samples when they are in this process already (no
+        wait, not counted as taken), else None: what a prefetch decision may look at."""
+        s = self._points.get((self.over, *overrides))
+        x = s.available(n) if s is not None and hasattr(s, "available") and n >= 1 else None
+        return None if x is None else self._estimate_of(s, overrides, n, q, self.over, x)
 
     def _batched(self, overrides: tuple[str, ...]) -> Samples | None:
         """``--over placements`` samples of the scenario at a radius (no override but the radius) from
@@ -139,25 +241,33 @@ class Sampler:
             radius = float(overrides[0][len(prefix):])
         else:
             return None
-        if self._batch is None:
+        if "batch" not in self._shared:
             seed = self.rs.scenario.seed if self.seed is None else self.seed
             try:
-                self._batch = PlacementBatch(self.rs, self.per_placement, seed, self.method)
+                self._shared["batch"] = PlacementBatch(self.rs, self.per_placement, seed, self.method)
             except NotBatchable as exc:
                 log.debug("plan over placements: per-placement simulations (%s)", exc)
-                self._batch = False
-        return BatchSamples(self._batch, radius) if self._batch else None
+                self._shared["batch"] = False
+        batch = self._shared["batch"]
+        return BatchSamples(batch, radius) if batch else None
 
     def estimate(self, overrides: tuple[str, ...], n: int, q: float, over: str | None = None) -> Estimate:
         """The percentile of the first n samples of a point with its interval (kept: the same samples
         give the same estimate, and a search asks again for the points of its answer)."""
-        key = (over or self.over, overrides, n, q)
-        if key not in self._estimates:
-            s = self.points(overrides, over)
-            x = s.take(n)
-            ci = confidence_interval(x, q, s.cluster_size(n), self._ci_seed(), s.series)
-            self._estimates[key] = Estimate(q, percentile(x, q), ci, n)
-        return self._estimates[key]
+        return self._estimate_of(self.points(overrides, over), overrides, n, q, over or self.over)
+
+    def _estimate_of(self, s: Samples, overrides: tuple[str, ...], n: int, q: float, over: str,
+                     x: np.ndarray | None = None) -> Estimate:
+        """The estimate of s's first n samples (kept), or of ``x``, those samples peeked at (not kept:
+        a search asking for it later takes the samples, as a serial run does)."""
+        key = (over, tuple(overrides), n, q)
+        if key in self._estimates:
+            return self._estimates[key]
+        y = s.take(n) if x is None else x
+        e = Estimate(q, percentile(y, q), confidence_interval(y, q, s.cluster_size(n), self._ci_seed(), s.series), n)
+        if x is None:
+            self._estimates[key] = e
+        return e
 
     def value(self, overrides: tuple[str, ...], n: int, q: float, over: str | None = None) -> float:
         v = percentile(self.points(overrides, over).take(n), q)
@@ -184,8 +294,9 @@ class Sampler:
 
     def sampling(self, n: int, stopped: str, over: str | None = None) -> Sampling:
         over = over or self.over
-        paths = sorted({p for k, s in self._points.items() if k[0] == over for p in s.engine_paths})
-        probe = next((s for k, s in self._points.items() if k[0] == over), None)
+        mine = [self._points[k] for k in self._asked if k[0] == over and k in self._points]
+        paths = sorted({p for s in mine for p in s.engine_paths})
+        probe = mine[0] if mine else None
         cluster = probe.cluster_size(n) if probe is not None else 1
         return Sampling(over, n, stopped, ci_method(cluster, probe is not None and probe.series), paths)
 
@@ -266,6 +377,72 @@ def worker_field(rs: ResolvedScenario) -> tuple[str, int]:
     return "workers.count", limits.DEFAULT_WORKER_LIMIT
 
 
+def _prefetch_workers(sp: Sampler, at: Callable[[int], tuple[str, ...]], n: int, q: float, deadline: float,
+                      n0: int, start: int, cap: int, prev: object, resolution: float) -> None:
+    """Prefetch the worker counts a search at n samples asks for: 1 and the scenario's count
+    (:func:`~edgefl.planning.search.largest_int`'s first two), or the previous answer K and K + 1
+    (the boundary estimates, always of n samples) and, when n / 2 samples say the search goes on,
+    the count settled() asks for (K + 2 when K met T on n / 2 samples, K - 1 when K + 1 missed it)."""
+    if sp.pool is None:
+        return
+    if prev is None:
+        for k in (1, max(2, start)):
+            if k <= cap:
+                sp.prefetch_meets(at(k), n, q, deadline, n0)
+        return
+    k = int(prev)
+    pair = [at(j) for j in (k, k + 1) if 1 <= j <= cap]
+    sp.spread(pair, n, n0)
+    for point in pair:
+        sp.prefetch(point, n)
+    if not _goes_on(sp, pair, n // 2, q, deadline, resolution):
+        return
+    for j, known, side in ((k + 2, k, _meets), (k - 1, k + 1, _misses)):
+        if 1 <= j <= cap and 1 <= known <= cap and _known(sp, at(known), n // 2, q, side, deadline):
+            sp.prefetch(at(j), n)
+
+
+def _known(sp: Sampler, overrides: tuple[str, ...], n: int, q: float, test: Callable[[Estimate, float], bool],
+           deadline: float) -> bool:
+    """``test`` on the point's estimate of n samples, when they are here already (False otherwise)."""
+    e = sp.peek(overrides, n, q)
+    return e is not None and test(e, deadline)
+
+
+def _goes_on(sp: Sampler, points: list[tuple[str, ...]], half: int, q: float, deadline: float,
+             resolution: float) -> bool:
+    """Whether the search at 2 ``half`` samples will likely not stop on its boundary estimates (and so
+    ask settled()): judged on the estimates of ``half`` samples already here - some interval holds T
+    and is wider than sqrt(2) resolution x T (intervals narrow about as 1 / sqrt(n)). A guess that only
+    decides what to prefetch."""
+    ests = [sp.peek(p, half, q) for p in points]
+    if any(e is None for e in ests):
+        return True
+    if all(not e.ci95.contains(deadline) for e in ests):
+        return False
+    return not all(e.ci95.width() <= 2 ** 0.5 * resolution * deadline for e in ests)
+
+
+def _prefetch_bracket(sp: Sampler, at: Callable[[float], tuple[str, ...]], prev: tuple[float, float], n: int,
+                      q: float, deadline: float, n0: int, resolution: float, lowest: float, highest: float) -> None:
+    """Prefetch the bandwidths a refined search at n samples asks for: the previous bracket's ends
+    (the boundary estimates, always of n samples), then, when n / 2 samples say the search goes on,
+    settled()'s point one resolution step below (and above, when the one below missed T on n / 2
+    samples)."""
+    if sp.pool is None:
+        return
+    ends = [at(b) for b in prev]
+    sp.spread(ends, n, n0)
+    for point in ends:
+        sp.prefetch(point, n)
+    if not _goes_on(sp, ends, n // 2, q, deadline, resolution):
+        return
+    below, above = max(prev[0] / (1.0 + resolution), lowest), min(prev[1] * (1.0 + resolution), highest)
+    sp.prefetch(at(below), n)
+    if _known(sp, at(below), n // 2, q, _misses, deadline):
+        sp.prefetch(at(above), n)
+
+
 def max_workers(sp: Sampler, deadline: float, q: float, resolution: float, n0: int,
                 limit: int | None = None) -> MaxWorkersAnswer:
     """Largest worker count meeting ``deadline`` (module docstring)."""
@@ -280,6 +457,7 @@ def max_workers(sp: Sampler, deadline: float, q: float, resolution: float, n0: i
         def ok(k: int) -> bool:
             return sp.meets(at(k), n, q, deadline, n0)
 
+        _prefetch_workers(sp, at, n, q, deadline, n0, min(start, cap), cap, prev, resolution)
         k_star = (largest_int(ok, start=min(start, cap), limit=cap) if prev is None
                   else refine_int(ok, int(prev), cap))
         ests = [sp.estimate(at(k), n, q) for k in (k_star, k_star + 1) if 1 <= k <= cap]
@@ -315,6 +493,11 @@ def min_bandwidth(sp: Sampler, deadline: float, q: float, resolution: float, n0:
         def ok(b: float) -> bool:
             return sp.meets(at(b), n, q, deadline, n0)
 
+        if prev is None:  # boundary() asks for the scenario's B, then (when it misses T) the highest
+            for b in (b0, b_hi):
+                sp.prefetch_meets(at(b), n, q, deadline, n0)
+        else:  # refine_boundary() asks for the bracket's ends, settled() for the B below (and above)
+            _prefetch_bracket(sp, at, prev, n, q, deadline, n0, resolution, b_lo, b_hi)
         br = (boundary(ok, b0, b_lo, b_hi, resolution, ok_above=True) if prev is None
               else refine_boundary(ok, prev, False, b_lo, b_hi, resolution))
         if br is None:
@@ -369,6 +552,10 @@ def max_radius(sp: Sampler, deadline: float, q: float, resolution: float, n0: in
         def ok(r: float) -> bool:
             return value(r, n) <= deadline
 
+        if prev is not None:
+            sp.spread([at(r) for r in prev], n, n0, over="placements")
+        for r in ((r0, r_hi) if prev is None else prev):  # boundary() / refine_boundary() ask for these first
+            sp.prefetch(at(r), n, over="placements")
         br = (boundary(ok, r0, r_lo, r_hi, resolution, ok_above=False) if prev is None
               else refine_boundary(ok, prev, True, r_lo, r_hi, resolution))
         if br is None:
@@ -387,7 +574,6 @@ def max_radius(sp: Sampler, deadline: float, q: float, resolution: float, n0: in
         r_star, bracket, reason = br[0], [br[0], br[1]], ""
     pts = sp.points(at(r_star), over="placements")
     est = sp.estimate(at(r_star), n, q, over="placements")
-    assert isinstance(pts, (PlacementSamples, BatchSamples))
     dists = [float(d) for ds in pts.distances for d in ds]
     return CoverageAnswer(r_star, key, bracket, [r_lo, r_hi], est, pts.out_of_coverage_share(),
                           sum(o.size for o in pts.out), sum(pts.placed), dists, sampling, reason)

@@ -170,7 +170,7 @@ class PlacementSamples:
         self.placed: list[int] = []  # workers placed, per placement
         self.out: list[np.ndarray] = []  # ids out of coverage, per placement
         self.distances: list[np.ndarray] = []  # their distances from the server (m)
-        self._paths: set[str] = set()
+        self.path_list: list[str] = []  # the engine path of each placement
 
     def cluster_size(self, n: int) -> int:
         return self.m
@@ -190,11 +190,11 @@ class PlacementSamples:
             # every worker out of coverage, or a build that refuses those out of coverage: no round ends
             self._note(oc)
             self._lat.append(np.full(self.m, np.inf))
-            self._paths.add("none (workers out of coverage: no round can end)")
+            self.path_list.append("none (workers out of coverage: no round can end)")
             return
         oc = from_build(sim, rs_i)
         self._note(oc if oc is not None else out_of_coverage(rs_i))
-        self._paths.add(sim.engine_path)
+        self.path_list.append(sim.engine_path)
         self._lat.append(play(sim, self.m))
 
     def _note(self, oc) -> None:
@@ -209,7 +209,7 @@ class PlacementSamples:
 
     @property
     def engine_paths(self) -> set[str]:
-        return set(self._paths)
+        return set(self.path_list)
 
     def out_of_coverage_share(self) -> float:
         """Workers out of coverage over workers placed, over the placements drawn so far."""
