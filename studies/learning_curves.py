@@ -199,6 +199,10 @@ def variant_stats(rows: list[dict], upto_epoch: float) -> dict[str, dict[str, fl
              "retry_bits_per_round": sum(r[f"retry_bits_{v}"] for r in sel) / n,
              "retry_exchanges_per_round": sum(r[f"exchanges_{v}"] for r in sel) / n,
              "undetected_errors": sum(r[f"undetected_{v}"] for r in sel)}
+        if all(f"ledger_{v}_bits_own" in r for r in sel):  # points of signSGD's bits per ledger entry
+            keys = [k[len(f"ledger_{v}_"):] for k in sel[0] if k.startswith(f"ledger_{v}_")]
+            e["ledger"] = {k: sum(r[f"ledger_{v}_{k}"] for r in sel) / (sign_bits if k.startswith("bits_") else n)
+                           for k in keys}
         if all(f"air_s_{v}" in r for r in sel):
             e.update(air_s_per_round=sum(r[f"air_s_{v}"] for r in sel) / n,
                      air_s_per_round_signsgd=sum(r["air_s_signsgd"] for r in sel) / n,
@@ -317,6 +321,8 @@ def paper_run(partition: str, rounds: int, seed: int, model: str = "mlp784", bit
                                                              if st.kind == "retry")),
                                 f"exchanges_{v}": sum(st.kind == "retry" for steps in b.decode_schedule
                                                       for st in steps)})
+                    if b.info.get("ledger"):  # where its bits go (edgefl.coding.dsc_ledger)
+                        row.update({f"ledger_{v}_{k}": val for k, val in b.info["ledger"].items()})
                     if air is not None:
                         row.update(zip((f"air_s_{v}", f"retry_s_{v}"), air.play(t, b, successive=True)))
                 gap = float(np.max(np.abs(d.aggregate - res.aggregate)))
@@ -504,6 +510,22 @@ def _print_variants(part: str, first: dict, variants: dict, epochs: float) -> No
               f"{e['retries_per_round']:.0f} retries, {e['retry_exchanges_per_round']:.0f} exchanges, "
               f"{e['retry_bits_per_round'] / 1e3:.1f} kbit of increments per round{lat}; "
               f"{e['undetected_errors']} undetected errors")
+        if "ledger" in e:
+            print(f"{'':8s}   {v}: where the bits go, % of signSGD's bits: " + ledger_text(e["ledger"]))
+
+
+def ledger_text(led: dict) -> str:
+    """One line of a variant's ledger (fractions of signSGD's bits; counts per round): its model's own
+    saving, then each loss on top (edgefl.coding.dsc_ledger), then frame counts and retries per round."""
+    from edgefl.coding.dsc_ledger import CATEGORIES
+
+    losses = [c for c in CATEGORIES if c != "own"] + ["scalars"]
+    sent = sum(led[f"bits_{c}"] for c in ("own", *losses))
+    parts = [f"own saving {1 - led['bits_own']:.2%}"] + [f"{c} {led[f'bits_{c}']:.2%}" for c in losses]
+    frames = ", ".join(f"{k[7:]} {v:.0f}" for k, v in led.items() if k.startswith("frames_"))
+    return (", ".join(parts) + f" -> sent saving {1 - sent:.2%}; per round: frames {frames}; "
+            f"retries {led['retries']:.0f}; announced - need {led['estimate_error']:+.0f} bits "
+            f"({led['under_estimates']:.0f} frames under)")
 
 
 def _band(values: np.ndarray, st) -> tuple[np.ndarray, np.ndarray]:

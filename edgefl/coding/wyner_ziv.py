@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from edgefl.coding.ldpc import code_at_step, grid_index, rate_grid
-from edgefl.coding.ldpca_model import sw_predict_adaptive
+from edgefl.coding.dsc_ledger import FrameLedger
+from edgefl.coding.ldpca_model import frame_cross_entropy, needed_rate, sw_predict_adaptive
 from edgefl.coding.slepian_wolf import sw_decode_adaptive
 from edgefl.coding.llr import LLR_MAX, SideInformationPosterior, bitplane_llr
 from edgefl.coding.quantizer import UniformQuantizer, to_bitplanes
@@ -107,6 +108,7 @@ def successive_wyner_ziv(
     side_information: SideInformationPosterior | None = None,
     permutations: np.ndarray | None = None,
     failure_model: bool = False,
+    ledger: FrameLedger | None = None,
 ) -> WynerZivResult:
     """Code and decode the (K, P) quantisation ``index`` in upload ``order``.
 
@@ -124,6 +126,8 @@ def successive_wyner_ziv(
     ``failure_model`` (analytic mode): compute the LLRs as bit-true mode does and charge each frame the
     retries, increments and uncoded fallbacks the bit-true ladder would need
     (:func:`edgefl.coding.ldpca_model.sw_predict_adaptive`) instead of none; the indices stay exact.
+    ``ledger``: with LLRs (bit-true, or the failure model), every frame's bits are added to it, split into the
+    model's own rate and the losses on top (:mod:`edgefl.coding.dsc_ledger`).
     """
     opt = options if options is not None else WynerZivOptions()
     index = np.asarray(index)
@@ -179,20 +183,27 @@ def successive_wyner_ziv(
             res.upload_bits[w] += sizes[~coded].sum()
             rec.update(code_rate=float(np.mean(1 - ms[coded] / n)) if Fc else 1.0, coded=Fc > 0, frames=Fc)
             decoded = truth
+            if simulate and (Fc > 0 or ledger is not None):
+                llr = bitplane_llr(post, lower, i)
+                perm = None if permutations is None else permutations[w]
+                sent = truth if perm is None else truth[perm]  # the plane in frame order
+                llr_frames = _frames(llr if perm is None else llr[perm], n, LLR_MAX)
+                if ledger is not None:
+                    own = frame_own_bits(_frames(sent, n, 0), llr_frames)
+                    ledger.record_uncoded(own[~coded], sizes[~coded])
             if Fc > 0:
                 res.upload_bits[w] += (ms[coded] + opt.check_bits).sum()
                 res.decode_bits[w] += Fc * n
                 if not simulate:
                     res.schedule[w].append(("decode", float(Fc * n), Fc, -1))
                 else:
-                    llr = bitplane_llr(post, lower, i)
-                    perm = None if permutations is None else permutations[w]
-                    sent = truth if perm is None else truth[perm]  # the plane in frame order
                     sel = np.flatnonzero(coded)
                     pad = F * n - P if coded[-1] else 0
-                    plane = _decode_plane(_frames(sent, n, 0)[sel],
-                                          _frames(llr if perm is None else llr[perm], n, LLR_MAX)[sel], ks[sel], pad,
+                    plane = _decode_plane(_frames(sent, n, 0)[sel], llr_frames[sel], ks[sel], pad,
                                           steps, k_step, opt, predict=mode != "bit-true")
+                    if ledger is not None:
+                        _record_coded(ledger, _frames(sent, n, 0)[sel], llr_frames[sel], own[sel], ks[sel], plane,
+                                      steps, opt)
                     decoded = _frames(sent, n, 0)
                     decoded[sel] = plane.bits
                     decoded = decoded.reshape(-1)[:P]
@@ -222,6 +233,11 @@ class PlaneDecode:
     uncoded: int
     undetected: int
     steps: tuple[tuple[str, float, int, int], ...] = ()  # schedule entries (WynerZivResult.schedule)
+    #: per coded frame (Fc,): attempts, went raw after the ladder, rate of its last syndrome, every bit uploaded
+    attempts: np.ndarray | None = None
+    uncoded_mask: np.ndarray | None = None
+    final_rate: np.ndarray | None = None
+    sent_bits: np.ndarray | None = None
 
 
 def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, steps: int, k_step: int,
@@ -243,13 +259,17 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
     extra_up = extra_dec = 0.0
     failures = retries = uncoded = undetected = 0
     exchanges: dict[int, list[float]] = {}  # exchange j -> [retry bits, frames asking, passes, iterations]
+    f_attempts = np.zeros(Fc, np.int64)
+    f_uncoded = np.zeros(Fc, bool)
+    f_final = np.zeros(Fc)
+    f_sent = np.zeros(Fc)
     for k in np.unique(ks):
         idx = np.flatnonzero(ks == k)
         gpad = pad if idx[-1] == Fc - 1 else 0
         # retries climb in k_step grid steps but stop short of rate 1 (then uncoded is cheaper)
         max_retries = 0 if opt.failure == "uncoded" else max(0, (steps - 1 - int(k)) // k_step)
         ladder = sw_predict_adaptive if predict else sw_decode_adaptive
-        out, sent, _ = ladder(truth[idx], llr[idx], int(k) / steps, step=k_step,
+        out, sent, final = ladder(truth[idx], llr[idx], int(k) / steps, step=k_step,
                                           max_retries=max_retries, fallback="uncoded", hash_bits=opt.check_bits,
                                           seed=opt.code_seed, family=ladder_family(opt), max_iter=opt.max_iter,
                                           algorithm=opt.algorithm, guesses=opt.guesses,
@@ -258,6 +278,8 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
         if gpad and out.uncoded[-1]:
             extra[-1] -= gpad  # the padding of a partial last frame is not resent
         bits[idx] = out.bits
+        f_attempts[idx], f_uncoded[idx], f_final[idx] = out.attempts, out.uncoded, final
+        f_sent[idx] = sent - (gpad if gpad else 0) * (np.arange(idx.size) == idx.size - 1) * out.uncoded
         extra_up += float(extra.sum())
         extra_dec += float(n * (out.passes.sum() - idx.size))
         failures += int(((out.attempts > 1) | out.uncoded).sum())
@@ -280,4 +302,22 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
     return PlaneDecode(
         bits=bits, extra_upload_bits=extra_up, extra_decode_bits=extra_dec, failures=failures,
         retries=retries, uncoded=uncoded, undetected=undetected, steps=tuple(plan),
+        attempts=f_attempts, uncoded_mask=f_uncoded, final_rate=f_final, sent_bits=f_sent,
     )
+
+
+def frame_own_bits(bits: np.ndarray, llr: np.ndarray) -> np.ndarray:
+    """(F,) the model's own bits of each frame (F, n): ``sum_j -log2 Q(b_j | side)`` under the decoder's LLRs
+    (:func:`edgefl.coding.ldpca_model.frame_cross_entropy` times n; padding at +LLR_MAX costs ~0)."""
+    return frame_cross_entropy(bits, llr) * np.asarray(bits).shape[1]
+
+
+def _record_coded(ledger: FrameLedger, bits: np.ndarray, llr: np.ndarray, own: np.ndarray, ks: np.ndarray,
+                  plane: PlaneDecode, steps: int, opt: WynerZivOptions) -> None:
+    """Add one plane's coded frames to ``ledger``, with the failure model's first-decode rate per frame."""
+    need = np.empty(ks.size)
+    for k in np.unique(ks):
+        idx = np.flatnonzero(ks == k)
+        need[idx] = needed_rate(bits[idx], llr[idx], ladder_family(opt), opt.algorithm, int(k) / steps)
+    ledger.record_coded(own, need, ks / steps, plane.final_rate, plane.attempts, plane.uncoded_mask,
+                        plane.sent_bits, opt.check_bits, bits.shape[1])

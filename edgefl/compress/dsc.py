@@ -41,6 +41,7 @@ import time
 import numpy as np
 
 from edgefl.coding import op_counts
+from edgefl.coding.dsc_ledger import FrameLedger
 from edgefl.coding.ldpc import code_at_step, rate_grid
 from edgefl.coding.linear_estimator import linear_estimate, linear_estimator_weights
 from edgefl.coding.margin_policy import MarginPolicy
@@ -180,9 +181,10 @@ class DSCCompressor(Compressor):
         failure_model = ctx.fidelity == "analytic" and c.failure_model
         side = (HistoryPosterior(self.history, P) if history and (ctx.fidelity == "bit-true" or failure_model)
                 else None)
+        ledger = FrameLedger() if (ctx.fidelity == "bit-true" or failure_model) else None
         wz = successive_wyner_ziv(index, order, self.quantizer, rates, llr_stats, scales=scales,
                                   mode=ctx.fidelity, options=c, side_information=side, permutations=perms,
-                                  failure_model=failure_model)
+                                  failure_model=failure_model, ledger=ledger)
         coded = int(sum(p["frames"] for p in wz.planes if p["coded"]))
         scale_used = self.margins.scale
         self.margins.observe(coded, min(wz.decode_failures, coded))
@@ -219,6 +221,8 @@ class DSCCompressor(Compressor):
             "bits_per_param": float(upload.sum() / (K * P)),
             "uncoded_frames": wz.uncoded_frames,
             "frame_order": "entropy" if sort else "contiguous",
+            # the upload split into the model's own rate and the losses on top (edgefl.coding.dsc_ledger)
+            "ledger": None if ledger is None else {**ledger.as_dict(), "bits_scalars": float(scalars * SCALAR_BITS * K)},
             # the rate controller sets DSC's rates; P1's Gaussian test-channel rates do not apply
             "allocator_rates_ignored": getattr(ctx.allocation, "rates_bits", None) is not None,
             "compute_seconds": time.perf_counter() - t0,
