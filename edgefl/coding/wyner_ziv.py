@@ -49,6 +49,8 @@ from edgefl.coding.wyner_ziv_options import WynerZivOptions
 FAMILY = "ldpca"
 
 MODES = ("bit-true", "analytic")
+#: ``ladder_fallback`` option -> the ladder's fallback (:func:`edgefl.coding.slepian_wolf.sw_decode_adaptive`)
+FALLBACK = {"raw": "uncoded", "complete": "complete"}
 
 
 def ladder_family(opt: WynerZivOptions) -> str:
@@ -270,16 +272,21 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
         max_retries = 0 if opt.failure == "uncoded" else max(0, (steps - 1 - int(k)) // k_step)
         ladder = sw_predict_adaptive if predict else sw_decode_adaptive
         out, sent, final = ladder(truth[idx], llr[idx], int(k) / steps, step=k_step,
-                                          max_retries=max_retries, fallback="uncoded", hash_bits=opt.check_bits,
+                                          max_retries=max_retries, fallback=FALLBACK[opt.ladder_fallback],
+                                          hash_bits=opt.check_bits,
                                           seed=opt.code_seed, family=ladder_family(opt), max_iter=opt.max_iter,
                                           algorithm=opt.algorithm, guesses=opt.guesses,
                                           arithmetic=opt.arithmetic)
         extra = sent - (code_at_step(int(k), n, opt.code_seed, FAMILY).m + opt.check_bits)
-        if gpad and out.uncoded[-1]:
-            extra[-1] -= gpad  # the padding of a partial last frame is not resent
+        pad_saved = 0
+        if gpad and out.uncoded[-1]:  # the padding of a partial last frame is not resent
+            pad_saved = gpad if opt.ladder_fallback == "raw" else _free_in_pad(out.attempts[-1], int(k), k_step, steps,
+                                                                               gpad, opt)
+            extra[-1] -= pad_saved
         bits[idx] = out.bits
         f_attempts[idx], f_uncoded[idx], f_final[idx] = out.attempts, out.uncoded, final
-        f_sent[idx] = sent - (gpad if gpad else 0) * (np.arange(idx.size) == idx.size - 1) * out.uncoded
+        f_sent[idx] = sent
+        f_sent[idx[-1]] -= pad_saved
         extra_up += float(extra.sum())
         extra_dec += float(n * (out.passes.sum() - idx.size))
         failures += int(((out.attempts > 1) | out.uncoded).sum())
@@ -288,7 +295,7 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
         undetected += int(out.undetected.sum())
         for j, (up, frames, passes, iters) in enumerate(out.exchanges):
             e = exchanges.setdefault(j, [0.0, 0, 0, 0])
-            e[0] += float(up - (gpad if passes == 0 and gpad and out.uncoded[-1] else 0))
+            e[0] += float(up - (pad_saved if passes == 0 else 0))
             e[1] += frames
             e[2] += passes
             e[3] += iters
@@ -304,6 +311,16 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
         retries=retries, uncoded=uncoded, undetected=undetected, steps=tuple(plan),
         attempts=f_attempts, uncoded_mask=f_uncoded, final_rate=f_final, sent_bits=f_sent,
     )
+
+
+def _free_in_pad(attempts: int, k0: int, k_step: int, steps: int, pad: int, opt: WynerZivOptions) -> int:
+    """Completion bits among the ``pad`` padding positions of a partial last frame (not sent: the decoder knows
+    them) for a frame that went through ``attempts`` rungs from grid step ``k0``."""
+    from edgefl.coding.ldpca_completion import completion
+
+    k_last = min(steps, k0 + (int(attempts) - 1) * k_step)
+    code = code_at_step(k_last, int(opt.block_length), opt.code_seed, ladder_family(opt), k0 / steps)
+    return int((completion(code).free >= code.n - pad).sum())
 
 
 def frame_own_bits(bits: np.ndarray, llr: np.ndarray) -> np.ndarray:
