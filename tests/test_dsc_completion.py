@@ -1,0 +1,96 @@
+"""Completion of frames the LDPCA ladder could not decode (edgefl.coding.ldpca_completion) and the DSC
+bit ledger (edgefl.coding.dsc_ledger)."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from edgefl.coding.ldpc import code_at_step, syndrome
+from edgefl.coding.ldpca_completion import completion, completion_bits, completion_of
+from edgefl.coding.ldpca_model import sw_predict_adaptive
+from edgefl.coding.slepian_wolf import sw_decode_adaptive
+from edgefl.compress.dsc import DSCCompressor
+from dsc_sources import ctx, non_iid_grads
+
+
+def _gf2_rank_brute(h: np.ndarray) -> int:
+    """GF(2) rank by counting the distinct row combinations: 2^rank of them (small matrices only)."""
+    rows = [int("".join(map(str, r)), 2) for r in h]
+    span = {0}
+    for r in rows:
+        span |= {x ^ r for x in span}
+    return int(np.log2(len(span)))
+
+
+def test_completion_rank_and_solution_match_brute_force():
+    """Random small GF(2) matrices, some rank-deficient: the rank is the brute-force one, and every
+    source word is the unique word with its syndrome and its bits at the free columns (enumerated)."""
+    rng = np.random.default_rng(0)
+    for trial in range(6):
+        m, n = 5, 8
+        h = rng.integers(0, 2, (m, n)).astype(np.uint8)
+        if trial % 2:
+            h[3] = h[0] ^ h[1]  # rank-deficient
+        comp = completion_of(h)
+        assert comp.rank == _gf2_rank_brute(h)
+        words = np.array(list(itertools.product([0, 1], repeat=n)), dtype=np.uint8)
+        synd = (words.astype(np.int64) @ h.T.astype(np.int64)) % 2
+        np.testing.assert_array_equal(comp.solve(synd, words[:, comp.free]), words)
+        # uniqueness: (syndrome, free bits) tell all 2^n words apart
+        keys = {tuple(s) + tuple(f) for s, f in zip(synd, words[:, comp.free])}
+        assert len(keys) == 2 ** n
+
+
+def test_ldpca_rungs_have_full_rank_and_complete_exactly():
+    """The last rungs of the zoned ladders have full row rank: completion sends n - m bits, and solves exactly."""
+    rng = np.random.default_rng(1)
+    for k, zone_rate in ((99, 0.3), (98, 0.95)):
+        code = code_at_step(k, 2400, 0, "ldpca-zoned", zone_rate)
+        comp = completion(code)
+        assert comp.rank == code.m and completion_bits(code) == code.n - code.m
+        assert completion_bits(code, pad=100) == int((comp.free < 2300).sum())
+        bits = rng.integers(0, 2, (3, 2400)).astype(np.uint8)
+        np.testing.assert_array_equal(comp.solve(syndrome(code, bits), bits[:, comp.free]), bits)
+
+
+def test_complete_fallback_costs_n_not_m_plus_n():
+    """A frame with no side information (needs 1 bit per bit) climbs the whole ladder: the raw fallback costs
+    hash + m + n, completion hash + m + (n - m) = hash + n; bits exact; the failure model charges the same."""
+    rng = np.random.default_rng(2)
+    bits = rng.integers(0, 2, (2, 2400)).astype(np.uint8)
+    llr = np.zeros((2, 2400))
+    kw = dict(step=2, max_retries=4, hash_bits=16, family="ldpca-zoned", algorithm="sum-product")
+    raw, sent_raw, _ = sw_decode_adaptive(bits, llr, 0.9, fallback="uncoded", **kw)
+    done, sent_done, _ = sw_decode_adaptive(bits, llr, 0.9, fallback="complete", **kw)
+    pred, sent_pred, _ = sw_predict_adaptive(bits, llr, 0.9, fallback="complete", **kw)
+    m_last = code_at_step(98, 2400, 0, "ldpca").m
+    assert raw.uncoded.all() and done.uncoded.all() and pred.uncoded.all()
+    np.testing.assert_array_equal(sent_raw, 16 + m_last + 2400)
+    np.testing.assert_array_equal(sent_done, 16 + 2400)
+    np.testing.assert_array_equal(sent_pred, sent_done)
+    np.testing.assert_array_equal(done.bits, bits)
+    assert not done.undetected.any()
+    assert sum(e[0] for e in done.exchanges) == sent_done.sum() == sum(e[0] for e in pred.exchanges)
+
+
+@pytest.mark.parametrize("fidelity", ["analytic", "bit-true"])
+def test_ledger_adds_up_to_the_upload_and_completion_never_costs_more(fidelity):
+    """The ledger's categories sum to the upload bits each round (property), its own rate is the history
+    table's cross-entropy, and the complete fallback sends no more than the raw one, with exact signs."""
+    cfg = dict(side_information="history", rate_policy="none", frame_order="entropy", uncoded_above=0.9)
+    coders = {f: DSCCompressor(**cfg, ladder_fallback=f) for f in ("raw", "complete")}
+    sent = dict.fromkeys(coders, 0.0)
+    for r, g in enumerate(non_iid_grads(4, 7200, 6, seed=3)):
+        for f, c in coders.items():
+            res = c.compress(g, np.arange(4), ctx(r, fidelity if r >= 3 else "analytic"))
+            led = res.info["ledger"]
+            assert sum(v for k, v in led.items() if k.startswith("bits_")) == pytest.approx(res.upload_bits.sum())
+            assert res.undetected_errors == 0
+            np.testing.assert_array_equal(res.aggregate, np.where(g >= 0, 1.0, -1.0).T @ np.abs(g).mean(
+                axis=1).astype(np.float32).astype(np.float64) / 4)
+            if r >= 3:
+                sent[f] += res.upload_bits.sum()
+                own = res.info["history_rate_sum"]
+                assert led["bits_own"] == pytest.approx(own * 7200, rel=1e-6)
+    assert sent["complete"] <= sent["raw"]
