@@ -222,7 +222,8 @@ class DSCCompressor(Compressor):
             "uncoded_frames": wz.uncoded_frames,
             "frame_order": "entropy" if sort else "contiguous",
             # the upload split into the model's own rate and the losses on top (edgefl.coding.dsc_ledger)
-            "ledger": None if ledger is None else {**ledger.as_dict(), "bits_scalars": float(scalars * SCALAR_BITS * K)},
+            "ledger": (None if ledger is None
+                       else {**ledger.as_dict(), "bits_scalars": float(scalars * SCALAR_BITS * K)}),
             # the rate controller sets DSC's rates; P1's Gaussian test-channel rates do not apply
             "allocator_rates_ignored": getattr(ctx.allocation, "rates_bits", None) is not None,
             "compute_seconds": time.perf_counter() - t0,
