@@ -237,6 +237,9 @@ def test_variant_config_and_air_clock():
     assert (cfg.side_information, cfg.rate_policy, cfg.frame_order, cfg.uncoded_above) == (
         "history", "none", "entropy", lc.UNCODED_ABOVE)
     assert lc.variant_config("gaussian:fixed").frame_order == "contiguous"
+    assert lc.variant_config("history:none:entropy").ladder_fallback == "raw"
+    cfg = lc.variant_config("history:none:entropy:complete")
+    assert (cfg.ladder_fallback, cfg.uncoded_above) == ("complete", lc.UNCODED_ABOVE_COMPLETE)
     clock = lc.AirClock()
     short, retry = clock.play(0, bits_only_result(np.full(10, 1e4), np.zeros(10)), successive=False)
     long, _ = clock.play(1, bits_only_result(np.full(10, 1e5), np.zeros(10)), successive=False)
