@@ -94,3 +94,38 @@ def test_ledger_adds_up_to_the_upload_and_completion_never_costs_more(fidelity):
                 own = res.info["history_rate_sum"]
                 assert led["bits_own"] == pytest.approx(own * 7200, rel=1e-6)
     assert sent["complete"] <= sent["raw"]
+
+
+def test_saving_guard_averages_per_class_like_a_hand_computation():
+    """Two rounds, three classes: the moving averages are the hand-computed frame-weighted savings; a class
+    with no saving goes raw, unseen classes follow the ceiling, NaN costs are ignored."""
+    from edgefl.coding.saving_guard import SavingGuard
+
+    g = SavingGuard(bins=4, decay=0.5)
+    est = np.array([0.1, 0.15, 0.6, 0.9, 0.95])
+    g.observe(est, [100.0, 300.0, 1000.0, np.nan, 2400.0], [1000.0, 1000.0, 1000.0, 1000.0, 2400.0])
+    np.testing.assert_allclose(g.saving[[0, 2, 3]], [1 - 400 / 2000, 0.0, 0.0])
+    assert not g.seen[1]
+    g.observe([0.2, 0.7], [500.0, 400.0], [1000.0, 1000.0])
+    np.testing.assert_allclose(g.saving[[0, 2]], [0.5 * 0.8 + 0.5 * 0.5, 0.5 * 0.0 + 0.5 * 0.6])
+    np.testing.assert_array_equal(g.code([0.05, 0.3, 0.45, 0.6, 0.99], ceiling=0.4), [True, True, False, True, False])
+    with pytest.raises(ValueError, match="decay"):
+        SavingGuard(decay=0.0)
+
+
+def test_saving_guard_never_codes_a_class_that_saves_nothing():
+    """Property on a DSC run: after each round, every class the guard codes realised a positive average
+    saving or was never observed, and it observed the coded and the probed raw frames."""
+    cfg = dict(side_information="history", rate_policy="none", frame_order="entropy", uncoded_above=0.9,
+               ladder_fallback="complete")
+    guarded = DSCCompressor(**cfg, uncoded_rule="realised")
+    for r, g in enumerate(non_iid_grads(4, 7200, 7, seed=5)):
+        res = guarded.compress(g, np.arange(4), ctx(r, "analytic"))
+        assert res.undetected_errors == 0
+        est = np.linspace(0, 1, 41)
+        coded = guarded.guard.code(est, 0.9)
+        cls = guarded.guard.classes(est)
+        assert np.all(~coded | ~guarded.guard.seen[cls] | (guarded.guard.saving[cls] > 0))
+    assert guarded.guard.seen.any()
+    with pytest.raises(ValueError, match="uncoded_rule 'realised'"):
+        DSCCompressor(uncoded_rule="realised")

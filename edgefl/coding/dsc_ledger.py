@@ -42,6 +42,9 @@ class FrameLedger:
     frames: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("uncoded_above", "first", "retried", "failed_uncoded"), 0))
     retries: int = 0
+    #: per decoding position, (F,) upload bits of each frame of its (one-bit) plane: what coded frames sent,
+    #: for raw frames the failure model's cost had they been coded (NaN where not probed)
+    frame_cost: dict[int, np.ndarray] = field(default_factory=dict)
     estimate_error: float = 0.0  # sum over coded frames of n (announced rate - predicted need), bits
     under_estimates: int = 0  # coded frames announced below their predicted need
 

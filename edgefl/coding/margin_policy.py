@@ -54,12 +54,14 @@ class MarginPolicy:
             raise ValueError(f"ceiling must be in [0, 1] or None, got {ceiling!r}")
         self.ceiling = (1 - self.margin) / (1 + self.slope) if ceiling is None else float(ceiling)
 
-    def rates(self, estimate: np.ndarray) -> np.ndarray:
-        """Announced rates ``min(R_est + u (margin + slope R_est), 1)`` (u = 1 fixed, 0 none)."""
+    def rates(self, estimate: np.ndarray, ceiling: bool = True) -> np.ndarray:
+        """Announced rates ``min(R_est + u (margin + slope R_est), 1)`` (u = 1 fixed, 0 none); with
+        ``ceiling`` (adaptive, none) 1 where the estimate reaches the ceiling."""
         est = np.asarray(estimate, dtype=np.float64)
         if self.policy == "fixed":  # the historical expression, bit for bit
             return np.minimum(est * (1 + self.slope) + self.margin, 1.0)
-        return np.where(est >= self.ceiling, 1.0, np.minimum(est + self.scale * (self.margin + self.slope * est), 1.0))
+        rates = np.minimum(est + self.scale * (self.margin + self.slope * est), 1.0)
+        return np.where(est >= self.ceiling, 1.0, rates) if ceiling else rates
 
     def observe(self, coded_frames: int, failed_frames: int) -> None:
         """One round's outcome: ``failed_frames`` of ``coded_frames`` needed a retry (or went

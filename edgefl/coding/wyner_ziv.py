@@ -111,6 +111,7 @@ def successive_wyner_ziv(
     permutations: np.ndarray | None = None,
     failure_model: bool = False,
     ledger: FrameLedger | None = None,
+    probe_rates: np.ndarray | None = None,
 ) -> WynerZivResult:
     """Code and decode the (K, P) quantisation ``index`` in upload ``order``.
 
@@ -129,7 +130,9 @@ def successive_wyner_ziv(
     retries, increments and uncoded fallbacks the bit-true ladder would need
     (:func:`edgefl.coding.ldpca_model.sw_predict_adaptive`) instead of none; the indices stay exact.
     ``ledger``: with LLRs (bit-true, or the failure model), every frame's bits are added to it, split into the
-    model's own rate and the losses on top (:mod:`edgefl.coding.dsc_ledger`).
+    model's own rate and the losses on top (:mod:`edgefl.coding.dsc_ledger`), and each frame's cost to
+    ``ledger.frame_cost``; ``probe_rates`` (as ``rates``): for frames sent raw (rate 1) whose probe rate is
+    below 1, the failure model's cost had they been coded from that rate (one-bit planes).
     """
     opt = options if options is not None else WynerZivOptions()
     index = np.asarray(index)
@@ -193,6 +196,12 @@ def successive_wyner_ziv(
                 if ledger is not None:
                     own = frame_own_bits(_frames(sent, n, 0), llr_frames)
                     ledger.record_uncoded(own[~coded], sizes[~coded])
+                    cost = np.where(coded, np.nan, sizes).astype(np.float64)
+                    if probe_rates is not None and m == 1:
+                        probe = np.broadcast_to(probe_rates[pos, i - 1], (F,))
+                        cost[~coded] = np.where(probe[~coded] < 1.0, np.nan, sizes[~coded])
+                        _probe(cost, _frames(sent, n, 0), llr_frames, probe, coded, F * n - P, steps, k_step, opt)
+                    ledger.frame_cost[pos] = cost
             if Fc > 0:
                 res.upload_bits[w] += (ms[coded] + opt.check_bits).sum()
                 res.decode_bits[w] += Fc * n
@@ -206,6 +215,7 @@ def successive_wyner_ziv(
                     if ledger is not None:
                         _record_coded(ledger, _frames(sent, n, 0)[sel], llr_frames[sel], own[sel], ks[sel], plane,
                                       steps, opt)
+                        ledger.frame_cost[pos][sel] = plane.sent_bits
                     decoded = _frames(sent, n, 0)
                     decoded[sel] = plane.bits
                     decoded = decoded.reshape(-1)[:P]
@@ -321,6 +331,26 @@ def _free_in_pad(attempts: int, k0: int, k_step: int, steps: int, pad: int, opt:
     k_last = min(steps, k0 + (int(attempts) - 1) * k_step)
     code = code_at_step(k_last, int(opt.block_length), opt.code_seed, ladder_family(opt), k0 / steps)
     return int((completion(code).free >= code.n - pad).sum())
+
+
+def _probe(cost: np.ndarray, bits: np.ndarray, llr: np.ndarray, probe: np.ndarray, coded: np.ndarray, pad: int,
+           steps: int, k_step: int, opt: WynerZivOptions) -> None:
+    """Fill ``cost`` (F,) of the raw frames with a probe rate below 1 with the failure model's cost of coding them
+    from that rate (:func:`edgefl.coding.ldpca_model.sw_predict_adaptive`, the ladder's accounting)."""
+    probed = ~coded & (probe < 1.0)
+    if pad:  # a partial last frame: not probed (its cost stays NaN)
+        probed[-1] = False
+    sel = np.flatnonzero(probed)
+    if sel.size == 0:
+        return
+    ks = np.array([grid_index(min(max(float(r), 1.0 / steps), 1.0), bits.shape[1], FAMILY) for r in probe[sel]])
+    for k in np.unique(ks):
+        idx = sel[ks == k]
+        max_retries = 0 if opt.failure == "uncoded" else max(0, (steps - 1 - int(k)) // k_step)
+        _, sent, _ = sw_predict_adaptive(bits[idx], llr[idx], int(k) / steps, step=k_step, max_retries=max_retries,
+                                         fallback=FALLBACK[opt.ladder_fallback], hash_bits=opt.check_bits,
+                                         seed=opt.code_seed, family=ladder_family(opt), algorithm=opt.algorithm)
+        cost[idx] = sent
 
 
 def frame_own_bits(bits: np.ndarray, llr: np.ndarray) -> np.ndarray:

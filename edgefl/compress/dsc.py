@@ -47,6 +47,7 @@ from edgefl.coding.linear_estimator import linear_estimate, linear_estimator_wei
 from edgefl.coding.margin_policy import MarginPolicy
 from edgefl.coding.quantizer import UniformQuantizer
 from edgefl.coding.rate_controller import RateController
+from edgefl.coding.saving_guard import SavingGuard
 from edgefl.coding.sign_history import HistoryPosterior, SignHistoryModel
 from edgefl.coding.statistics import (
     GradientStatistics,
@@ -87,6 +88,7 @@ class DSCCompressor(Compressor):
         self.history = (SignHistoryModel(c.block_length, c.frame_order) if c.side_information == "history"
                         else None)
         self._history_workers: tuple[int, ...] | None = None  # worker ids of the history's rows
+        self.guard = SavingGuard() if c.uncoded_rule == "realised" else None
         self.stats = GradientStatistics(c.sigma_x2, c.sigma_n2)
         self._rates_done: set[tuple[float, int]] = set()  # statistics the rates were computed for
         self._estimated = False  # an online estimate was made after the last round
@@ -174,6 +176,11 @@ class DSCCompressor(Compressor):
         ideal = self.history.frame_rate_estimate(order)[:, None, :] if history else gaussian
         perms = self.history.permutations(order) if sort else None
         rates = self.margins.rates(ideal)
+        probe = None
+        if self.guard is not None and history:  # per estimate class, code where coding realised a saving
+            free = self.margins.rates(ideal, ceiling=False)
+            coded_mask = self.guard.code(ideal, self.margins.ceiling)
+            rates, probe = np.where(coded_mask, free, 1.0), np.where(coded_mask, 1.0, free)
         # absolute statistics for the LLRs: the ratio estimate, scaled by the first uploader's scalar
         total = float(power[order[0]])
         llr_stats = GradientStatistics(total * stats.ratio / (1 + stats.ratio), total / (1 + stats.ratio))
@@ -184,7 +191,13 @@ class DSCCompressor(Compressor):
         ledger = FrameLedger() if (ctx.fidelity == "bit-true" or failure_model) else None
         wz = successive_wyner_ziv(index, order, self.quantizer, rates, llr_stats, scales=scales,
                                   mode=ctx.fidelity, options=c, side_information=side, permutations=perms,
-                                  failure_model=failure_model, ledger=ledger)
+                                  failure_model=failure_model, ledger=ledger, probe_rates=probe)
+        if probe is not None and ledger is not None:
+            n = c.block_length
+            sizes = np.full(ideal.shape[2], n, dtype=np.float64)
+            sizes[-1] = P - (sizes.size - 1) * n
+            cost = np.stack([ledger.frame_cost[s] for s in range(K)])[:, None, :]
+            self.guard.observe(ideal, cost, np.broadcast_to(sizes, cost.shape))
         coded = int(sum(p["frames"] for p in wz.planes if p["coded"]))
         scale_used = self.margins.scale
         self.margins.observe(coded, min(wz.decode_failures, coded))
