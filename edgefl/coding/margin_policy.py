@@ -20,7 +20,9 @@ Rates are capped at 1 bit per source bit (an uncoded plane or frame). Under the 
 none policies a plane (or frame) goes uncoded where its estimate reaches ``ceiling`` (default:
 where the fixed margin reaches 1, ``(1 - margin) / (1 + slope)``): near rate 1 the code gap of
 finite-length codes leaves nothing to gain, and a frame that climbs the whole rate ladder
-before going uncoded costs up to twice its bits.
+before going uncoded costs up to twice its bits (with ``ladder_fallback: complete`` only its hash
+more, :mod:`edgefl.coding.ldpca_completion`; ``rates(..., ceiling=False)`` gives the rates without
+the ceiling for :mod:`edgefl.coding.saving_guard`).
 """
 
 from __future__ import annotations

@@ -26,7 +26,12 @@ history table fitted on the decoded signs of past rounds (``history``,
 :mod:`edgefl.coding.sign_history`, one rate per LDPC frame). With ``frame_order: entropy`` each
 worker's signs fill the frames sorted by their predicted entropy (the permutation is computed
 from the worker's own past signs, the public aggregate and a class table the server broadcasts,
-whose bits are added to the next round's broadcast: ``downlink_bits``).
+whose bits are added to the next round's broadcast: ``downlink_bits``). ``ladder_fallback: complete``
+completes a frame that fails at the ladder's last rung with the bits its syndrome leaves free
+(:mod:`edgefl.coding.ldpca_completion`) instead of resending it raw; ``uncoded_rule: realised`` picks
+the coded frames per class of estimate from the saving coding them realised (:mod:`edgefl.coding.saving_guard`).
+Every simulated round's upload is split into the model's own rate and the losses on top in
+``info["ledger"]`` (:mod:`edgefl.coding.dsc_ledger`).
 
 Upload bits = syndrome bits (+ retry bits, + uncoded planes/frames, + per-frame hash
 bits) + 32-bit side scalars: ``sigma_{X+N,k}^2`` always, and ``mean |g_k|`` for the
