@@ -21,7 +21,8 @@ step below it, ``need = h + gap(h) - 1 / (2 K)``.
 A frame announced at grid step ``k0`` decodes at once if ``k0 / K >= need``; otherwise it fails,
 asks for ``step`` more grid steps (one feedback message, an increment of syndrome bits, another
 decode: DSC paper Sec. IV, Algorithm 1) until the first step ``>= need``, and goes uncoded where
-the ladder or ``max_retries`` runs out first (``need > 1`` included), exactly as
+the ladder or ``max_retries`` runs out first (``need > 1`` included; with ``fallback="complete"`` it
+sends only the free columns of its last rung's code, :mod:`edgefl.coding.ldpca_completion`), exactly as
 :func:`edgefl.coding.slepian_wolf.sw_decode_adaptive` climbs; :func:`sw_predict_adaptive` returns
 that function's result and accounting, so the caller fills the same counters either way.
 
