@@ -129,3 +129,42 @@ def test_saving_guard_never_codes_a_class_that_saves_nothing():
     assert guarded.guard.seen.any()
     with pytest.raises(ValueError, match="uncoded_rule 'realised'"):
         DSCCompressor(uncoded_rule="realised")
+
+
+def test_calibrated_zone_offset_is_the_moving_average_of_the_decoded_frames_climb():
+    """ladder_zone calibrated: after each round the offset moves halfway to the mean (last rate - first rate)
+    over the decoded coded frames, recomputed here from the ledger's per-frame records (independent sum)."""
+    from edgefl.coding import dsc_ledger
+    from edgefl.compress.dsc import ZONE_DECAY
+
+    climbs: list[np.ndarray] = []
+    orig = dsc_ledger.FrameLedger.record_coded
+
+    def spy(self, own, need, announced, final, attempts, uncoded, *rest):
+        ok = ~np.asarray(uncoded, dtype=bool)
+        climbs.append((np.asarray(final) - np.asarray(announced))[ok])
+        return orig(self, own, need, announced, final, attempts, uncoded, *rest)
+
+    c = DSCCompressor(side_information="history", rate_policy="none", frame_order="entropy", uncoded_above=0.9,
+                      ladder_fallback="complete", ladder_zone="calibrated")
+    dsc_ledger.FrameLedger.record_coded = spy
+    try:
+        expect = 0.0
+        for r, g in enumerate(non_iid_grads(4, 7200, 6, seed=7)):
+            climbs.clear()
+            res = c.compress(g, np.arange(4), ctx(r, "analytic"))
+            assert res.info["zone_offset"] == pytest.approx(expect)
+            done = np.concatenate(climbs) if climbs else np.zeros(0)
+            if done.size:
+                expect = ZONE_DECAY * done.mean() + (1 - ZONE_DECAY) * expect
+            assert c.zone_offset == pytest.approx(expect)
+    finally:
+        dsc_ledger.FrameLedger.record_coded = orig
+    assert expect > 0
+    from edgefl.coding.quantizer import UniformQuantizer
+    from edgefl.coding.statistics import GradientStatistics
+    from edgefl.coding.wyner_ziv import successive_wyner_ziv
+
+    with pytest.raises(ValueError, match="zone_offset"):
+        successive_wyner_ziv(np.zeros((2, 10), np.int64), np.arange(2), UniformQuantizer(1, 2.0), np.ones((2, 1)),
+                             GradientStatistics(1.0, 1.0), zone_offset=1.5)

@@ -45,6 +45,8 @@ class FrameLedger:
     #: per decoding position, (F,) upload bits of each frame of its (one-bit) plane: what coded frames sent,
     #: for raw frames the failure model's cost had they been coded (NaN where not probed)
     frame_cost: dict[int, np.ndarray] = field(default_factory=dict)
+    climb: float = 0.0  # sum over coded frames that decoded of (rate of the last syndrome - first rate)
+    decoded_frames: int = 0
     estimate_error: float = 0.0  # sum over coded frames of n (announced rate - predicted need), bits
     under_estimates: int = 0  # coded frames announced below their predicted need
 
@@ -82,6 +84,8 @@ class FrameLedger:
         self.frames["retried"] += int(retried.sum())
         self.frames["failed_uncoded"] += int(uncoded.sum())
         self.retries += int((attempts - 1).sum())
+        self.climb += float((final[ok] - announced[ok]).sum())
+        self.decoded_frames += int(ok.sum())
         self.estimate_error += float(n * (announced - need).sum())
         self.under_estimates += int((announced < need).sum())
 
@@ -92,6 +96,8 @@ class FrameLedger:
         for k, v in other.frames.items():
             self.frames[k] = self.frames.get(k, 0) + v
         self.retries += other.retries
+        self.climb += other.climb
+        self.decoded_frames += other.decoded_frames
         self.estimate_error += other.estimate_error
         self.under_estimates += other.under_estimates
 

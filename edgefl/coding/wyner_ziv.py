@@ -112,6 +112,7 @@ def successive_wyner_ziv(
     failure_model: bool = False,
     ledger: FrameLedger | None = None,
     probe_rates: np.ndarray | None = None,
+    zone_offset: float = 0.0,
 ) -> WynerZivResult:
     """Code and decode the (K, P) quantisation ``index`` in upload ``order``.
 
@@ -133,7 +134,11 @@ def successive_wyner_ziv(
     model's own rate and the losses on top (:mod:`edgefl.coding.dsc_ledger`), and each frame's cost to
     ``ledger.frame_cost``; ``probe_rates`` (as ``rates``): for frames sent raw (rate 1) whose probe rate is
     below 1, the failure model's cost had they been coded from that rate (one-bit planes).
+    ``zone_offset`` (zoned ladders): each frame climbs the ladder of the zone of its first rate plus this
+    (bits per source bit, known to both sides): the base code of the rate it is expected to decode at.
     """
+    if not (np.isfinite(zone_offset) and 0.0 <= zone_offset <= 1.0):
+        raise ValueError(f"zone_offset must be in [0, 1], got {zone_offset!r}")
     opt = options if options is not None else WynerZivOptions()
     index = np.asarray(index)
     K, P = index.shape if index.ndim == 2 else (0, 0)
@@ -200,7 +205,8 @@ def successive_wyner_ziv(
                     if probe_rates is not None and m == 1:
                         probe = np.broadcast_to(probe_rates[pos, i - 1], (F,))
                         cost[~coded] = np.where(probe[~coded] < 1.0, np.nan, sizes[~coded])
-                        _probe(cost, _frames(sent, n, 0), llr_frames, probe, coded, F * n - P, steps, k_step, opt)
+                        _probe(cost, _frames(sent, n, 0), llr_frames, probe, coded, F * n - P, steps, k_step, opt,
+                               zone_offset)
                     ledger.frame_cost[pos] = cost
             if Fc > 0:
                 res.upload_bits[w] += (ms[coded] + opt.check_bits).sum()
@@ -211,10 +217,10 @@ def successive_wyner_ziv(
                     sel = np.flatnonzero(coded)
                     pad = F * n - P if coded[-1] else 0
                     plane = _decode_plane(_frames(sent, n, 0)[sel], llr_frames[sel], ks[sel], pad,
-                                          steps, k_step, opt, predict=mode != "bit-true")
+                                          steps, k_step, opt, predict=mode != "bit-true", zone_offset=zone_offset)
                     if ledger is not None:
                         _record_coded(ledger, _frames(sent, n, 0)[sel], llr_frames[sel], own[sel], ks[sel], plane,
-                                      steps, opt)
+                                      steps, opt, zone_offset)
                         ledger.frame_cost[pos][sel] = plane.sent_bits
                     decoded = _frames(sent, n, 0)
                     decoded[sel] = plane.bits
@@ -253,7 +259,7 @@ class PlaneDecode:
 
 
 def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, steps: int, k_step: int,
-                  opt: WynerZivOptions, predict: bool = False) -> PlaneDecode:
+                  opt: WynerZivOptions, predict: bool = False, zone_offset: float = 0.0) -> PlaneDecode:
     """BP-decode the coded frames of one bit-plane with retries or uncoded fallback.
 
     ``truth`` (Fc, n) are the encoder's bits (to form retry syndromes and count undetected
@@ -281,7 +287,8 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
         # retries climb in k_step grid steps but stop short of rate 1 (then uncoded is cheaper)
         max_retries = 0 if opt.failure == "uncoded" else max(0, (steps - 1 - int(k)) // k_step)
         ladder = sw_predict_adaptive if predict else sw_decode_adaptive
-        out, sent, final = ladder(truth[idx], llr[idx], int(k) / steps, step=k_step,
+        out, sent, final = ladder(truth[idx], llr[idx], int(k) / steps, zone_rate=_zone_rate(k, steps, zone_offset),
+                                  step=k_step,
                                           max_retries=max_retries, fallback=FALLBACK[opt.ladder_fallback],
                                           hash_bits=opt.check_bits,
                                           seed=opt.code_seed, family=ladder_family(opt), max_iter=opt.max_iter,
@@ -291,7 +298,7 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
         pad_saved = 0
         if gpad and out.uncoded[-1]:  # the padding of a partial last frame is not resent
             pad_saved = gpad if opt.ladder_fallback == "raw" else _free_in_pad(out.attempts[-1], int(k), k_step, steps,
-                                                                               gpad, opt)
+                                                                               gpad, opt, zone_offset)
             extra[-1] -= pad_saved
         bits[idx] = out.bits
         f_attempts[idx], f_uncoded[idx], f_final[idx] = out.attempts, out.uncoded, final
@@ -323,18 +330,25 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
     )
 
 
-def _free_in_pad(attempts: int, k0: int, k_step: int, steps: int, pad: int, opt: WynerZivOptions) -> int:
+def _zone_rate(k: int, steps: int, offset: float) -> float:
+    """Rate whose zone's base code a frame first announced at grid step ``k`` climbs (``offset`` above it)."""
+    return min(1.0, int(k) / steps + offset)
+
+
+def _free_in_pad(attempts: int, k0: int, k_step: int, steps: int, pad: int, opt: WynerZivOptions,
+                 zone_offset: float = 0.0) -> int:
     """Completion bits among the ``pad`` padding positions of a partial last frame (not sent: the decoder knows
     them) for a frame that went through ``attempts`` rungs from grid step ``k0``."""
     from edgefl.coding.ldpca_completion import completion
 
     k_last = min(steps, k0 + (int(attempts) - 1) * k_step)
-    code = code_at_step(k_last, int(opt.block_length), opt.code_seed, ladder_family(opt), k0 / steps)
+    code = code_at_step(k_last, int(opt.block_length), opt.code_seed, ladder_family(opt),
+                        _zone_rate(k0, steps, zone_offset))
     return int((completion(code).free >= code.n - pad).sum())
 
 
 def _probe(cost: np.ndarray, bits: np.ndarray, llr: np.ndarray, probe: np.ndarray, coded: np.ndarray, pad: int,
-           steps: int, k_step: int, opt: WynerZivOptions) -> None:
+           steps: int, k_step: int, opt: WynerZivOptions, zone_offset: float = 0.0) -> None:
     """Fill ``cost`` (F,) of the raw frames with a probe rate below 1 with the failure model's cost of coding them
     from that rate (:func:`edgefl.coding.ldpca_model.sw_predict_adaptive`, the ladder's accounting)."""
     probed = ~coded & (probe < 1.0)
@@ -348,6 +362,7 @@ def _probe(cost: np.ndarray, bits: np.ndarray, llr: np.ndarray, probe: np.ndarra
         idx = sel[ks == k]
         max_retries = 0 if opt.failure == "uncoded" else max(0, (steps - 1 - int(k)) // k_step)
         _, sent, _ = sw_predict_adaptive(bits[idx], llr[idx], int(k) / steps, step=k_step, max_retries=max_retries,
+                                         zone_rate=_zone_rate(k, steps, zone_offset),
                                          fallback=FALLBACK[opt.ladder_fallback], hash_bits=opt.check_bits,
                                          seed=opt.code_seed, family=ladder_family(opt), algorithm=opt.algorithm)
         cost[idx] = sent
@@ -360,11 +375,12 @@ def frame_own_bits(bits: np.ndarray, llr: np.ndarray) -> np.ndarray:
 
 
 def _record_coded(ledger: FrameLedger, bits: np.ndarray, llr: np.ndarray, own: np.ndarray, ks: np.ndarray,
-                  plane: PlaneDecode, steps: int, opt: WynerZivOptions) -> None:
+                  plane: PlaneDecode, steps: int, opt: WynerZivOptions, zone_offset: float = 0.0) -> None:
     """Add one plane's coded frames to ``ledger``, with the failure model's first-decode rate per frame."""
     need = np.empty(ks.size)
     for k in np.unique(ks):
         idx = np.flatnonzero(ks == k)
-        need[idx] = needed_rate(bits[idx], llr[idx], ladder_family(opt), opt.algorithm, int(k) / steps)
+        need[idx] = needed_rate(bits[idx], llr[idx], ladder_family(opt), opt.algorithm,
+                                _zone_rate(k, steps, zone_offset))
     ledger.record_coded(own, need, ks / steps, plane.final_rate, plane.attempts, plane.uncoded_mask,
                         plane.sent_bits, opt.check_bits, bits.shape[1])

@@ -66,6 +66,8 @@ from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, Deco
 from edgefl.compress.dsc_config import DSCConfig
 
 SCALAR_BITS = FLOAT_BITS  # each side scalar is a float32
+#: ladder_zone calibrated: weight of the newest round in the moving average of the decoded frames' climb
+ZONE_DECAY = 0.5
 
 
 class DSCCompressor(Compressor):
@@ -94,6 +96,7 @@ class DSCCompressor(Compressor):
                         else None)
         self._history_workers: tuple[int, ...] | None = None  # worker ids of the history's rows
         self.guard = SavingGuard() if c.uncoded_rule == "realised" else None
+        self.zone_offset = 0.0  # ladder_zone calibrated: moving average of the decoded frames' climb
         self.stats = GradientStatistics(c.sigma_x2, c.sigma_n2)
         self._rates_done: set[tuple[float, int]] = set()  # statistics the rates were computed for
         self._estimated = False  # an online estimate was made after the last round
@@ -196,7 +199,12 @@ class DSCCompressor(Compressor):
         ledger = FrameLedger() if (ctx.fidelity == "bit-true" or failure_model) else None
         wz = successive_wyner_ziv(index, order, self.quantizer, rates, llr_stats, scales=scales,
                                   mode=ctx.fidelity, options=c, side_information=side, permutations=perms,
-                                  failure_model=failure_model, ledger=ledger, probe_rates=probe)
+                                  failure_model=failure_model, ledger=ledger, probe_rates=probe,
+                                  zone_offset=self.zone_offset)
+        zone_offset_used = self.zone_offset
+        if c.ladder_zone == "calibrated" and ledger is not None and ledger.decoded_frames:
+            climb = ledger.climb / ledger.decoded_frames
+            self.zone_offset = float(np.clip(ZONE_DECAY * climb + (1 - ZONE_DECAY) * self.zone_offset, 0.0, 1.0))
         if probe is not None and ledger is not None:
             n = c.block_length
             sizes = np.full(ideal.shape[2], n, dtype=np.float64)
@@ -211,7 +219,9 @@ class DSCCompressor(Compressor):
         if self.history is not None:
             self.history.update(wz.index, order, aggregate if c.frame_order == "entropy" else None)
             if c.frame_order == "entropy" and self.history.table_bits:  # the class table rides on the broadcast
-                downlink = float(FLOAT_BITS * P + self.history.table_bits)
+                # (and, ladder_zone calibrated, the zone offset: one float32)
+                downlink = float(FLOAT_BITS * P + self.history.table_bits
+                                 + (FLOAT_BITS if c.ladder_zone == "calibrated" else 0))
         scalars = 2 if (c.bits == 1 and c.scaled) else 1
         upload = wz.upload_bits + scalars * SCALAR_BITS
 
@@ -234,6 +244,7 @@ class DSCCompressor(Compressor):
             "history_rate_sum": (float(self.history.last_cross_entropy.sum())
                                  if history and self.history.last_cross_entropy is not None else None),
             "margin_scale": scale_used,
+            "zone_offset": zone_offset_used,
             "coded_frames": coded,
             "announced_rate_sum": _rate_sum(rates, P, c.block_length),
             "bits_per_param": float(upload.sum() / (K * P)),

@@ -56,6 +56,10 @@ class DSCConfig(WynerZivOptions):
         "estimated at or above uncoded_above; realised = per class of estimate, those whose coding saved nothing "
         "on average over the past rounds (edgefl.coding.saving_guard: realised cost of coded frames, the LDPCA "
         "failure model's for raw ones; classes not yet seen follow the ceiling)")
+    ladder_zone: Literal["announced", "calibrated"] = Field(
+        "announced", description="zoned LDPCA ladder: the base code a frame climbs is the one of the zone of its "
+        "announced rate, or (calibrated) of that rate plus the mean climb (last syndrome's rate - first rate) of "
+        "the decoded frames of the past rounds, a moving average the server broadcasts with the rates")
     side_information: Literal["gaussian", "history"] = Field(
         "gaussian", description="conditional sign model for rates and LLRs: the paper's Gaussian CEO model, or "
         "(bits = 1) a table fitted online on the decoded signs of past rounds (edgefl.coding.sign_history); "
