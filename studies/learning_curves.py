@@ -135,7 +135,8 @@ def plot_correlation(results: dict, path: Path) -> None:
 #: DSC coders the paper study runs bit-true: side-information model x margin policy
 VARIANTS = tuple(f"{si}:{pol}" for si in ("gaussian", "history") for pol in ("fixed", "adaptive", "none")) + tuple(
     f"history:{pol}:entropy" for pol in ("fixed", "adaptive", "none")) + tuple(  # signs sorted into frames by entropy
-    f"history:{pol}:entropy:complete" for pol in ("adaptive", "none"))  # failed frames completed, not resent raw
+    f"history:{pol}:entropy:complete" for pol in ("adaptive", "none")) + (  # failed frames completed, not resent raw
+    "history:none:entropy:complete+zone",)  # ... and the ladder's zone calibrated on the past climbs
 #: the retry policies' uncoded ceiling (as scenarios/mnist_mlp_dsc_history.yaml)
 UNCODED_ABOVE = 0.7
 #: the ceiling with ``ladder_fallback: complete`` (a coded frame that saves nothing then costs only its hash more
@@ -144,14 +145,21 @@ UNCODED_ABOVE_COMPLETE = 0.9
 
 
 def variant_config(variant: str):
-    """The DSC block of a ``"<side_information>:<rate_policy>[:<frame_order>[:<ladder_fallback>]]"`` variant."""
+    """The DSC block of a ``"<side_information>:<rate_policy>[:<frame_order>[:<options>]]"`` variant; options
+    joined by ``+``: ``complete`` (ladder_fallback complete, ceiling ``UNCODED_ABOVE_COMPLETE``), ``zone``
+    (ladder_zone calibrated), ``realised`` (uncoded_rule realised)."""
     from edgefl.compress.dsc_config import DSCConfig
 
     si, pol, *rest = variant.split(":")
-    fallback = rest[1] if len(rest) > 1 else "raw"
+    opts = set(rest[1].split("+")) if len(rest) > 1 else set()
+    if opts - {"complete", "zone", "realised"}:
+        raise ValueError(f"variant {variant!r}: unknown options {sorted(opts - {'complete', 'zone', 'realised'})}")
+    fallback = "complete" if "complete" in opts else "raw"
     ceiling = None if pol == "fixed" else (UNCODED_ABOVE_COMPLETE if fallback == "complete" else UNCODED_ABOVE)
     return DSCConfig(side_information=si, rate_policy=pol, uncoded_above=ceiling,
-                     frame_order=rest[0] if rest else "contiguous", ladder_fallback=fallback)
+                     frame_order=rest[0] if rest else "contiguous", ladder_fallback=fallback,
+                     ladder_zone="calibrated" if "zone" in opts else "announced",
+                     uncoded_rule="realised" if "realised" in opts else "ceiling")
 
 
 class AirClock:
@@ -512,7 +520,7 @@ def _print_variants(part: str, first: dict, variants: dict, epochs: float) -> No
         lat = (f", air {e['air_s_per_round'] * 1e3:.2f} ms/round (signSGD {e['air_s_per_round_signsgd'] * 1e3:.2f}), "
                f"retries {e['retry_s_per_round'] * 1e3:.2f} ms/round" if "air_s_per_round" in e else "")
         kept = e["saving"] / best if best > 0 else float("nan")
-        print(f"{'':8s} sent {v:27s} {e['saving']:6.1%} ({kept:.0%} of the best model's {best:.1%}); "
+        print(f"{'':8s} sent {v:32s} {e['saving']:6.1%} ({kept:.0%} of the best model's {best:.1%}); "
               f"{e['retries_per_round']:.0f} retries, {e['retry_exchanges_per_round']:.0f} exchanges, "
               f"{e['retry_bits_per_round'] / 1e3:.1f} kbit of increments per round{lat}; "
               f"{e['undetected_errors']} undetected errors")

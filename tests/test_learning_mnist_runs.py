@@ -241,6 +241,10 @@ def test_variant_config_and_air_clock():
     assert lc.variant_config("history:none:entropy").ladder_fallback == "raw"
     cfg = lc.variant_config("history:none:entropy:complete")
     assert (cfg.ladder_fallback, cfg.uncoded_above) == ("complete", lc.UNCODED_ABOVE_COMPLETE)
+    cfg = lc.variant_config("history:none:entropy:complete+zone+realised")
+    assert (cfg.ladder_zone, cfg.uncoded_rule) == ("calibrated", "realised")
+    with pytest.raises(ValueError, match="unknown options"):
+        lc.variant_config("history:none:entropy:fast")
     clock = lc.AirClock()
     short, retry = clock.play(0, bits_only_result(np.full(10, 1e4), np.zeros(10)), successive=False)
     long, _ = clock.play(1, bits_only_result(np.full(10, 1e5), np.zeros(10)), successive=False)
