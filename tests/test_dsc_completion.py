@@ -168,3 +168,24 @@ def test_calibrated_zone_offset_is_the_moving_average_of_the_decoded_frames_clim
     with pytest.raises(ValueError, match="zone_offset"):
         successive_wyner_ziv(np.zeros((2, 10), np.int64), np.arange(2), UniformQuantizer(1, 2.0), np.ones((2, 1)),
                              GradientStatistics(1.0, 1.0), zone_offset=1.5)
+
+
+def test_ledger_categories_by_hand():
+    """Three coded frames (first decode, retried, failed then completed) and one raw frame, n = 100, hash 16:
+    the categories are the hand-computed differences and add up to every bit sent."""
+    from edgefl.coding.dsc_ledger import FrameLedger
+
+    led = FrameLedger()
+    led.record_uncoded(np.array([90.0]), np.array([100]))
+    own, need = np.array([20.0, 40.0, 95.0]), np.array([0.25, 0.50, 1.10])
+    announced, final = np.array([0.30, 0.40, 0.50]), np.array([0.30, 0.52, 0.98])
+    sent = np.array([16 + 30, 16 + 52, 16 + 98 + 2])  # the completed frame: 98 syndrome bits + 2 free columns
+    led.record_coded(own, need, announced, final, np.array([1, 3, 25]), np.array([False, False, True]), sent, 16,
+                     100)
+    assert led.bits == pytest.approx({"own": 245.0, "uncoded_above": 10.0, "code_gap": (25 - 20) + (50 - 40),
+                                      "overshoot_first": 30 - 25, "overshoot_retry": 52 - 50,
+                                      "failed_uncoded": 100 - 95, "hash": 48.0})
+    assert led.total == 100 + sent.sum()
+    assert led.frames == {"uncoded_above": 1, "first": 1, "retried": 1, "failed_uncoded": 1}
+    assert led.retries == 26 and led.under_estimates == 2
+    assert led.climb == pytest.approx(0.12) and led.decoded_frames == 2
