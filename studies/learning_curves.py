@@ -135,19 +135,32 @@ def plot_correlation(results: dict, path: Path) -> None:
 
 #: DSC coders the paper study runs bit-true: side-information model x margin policy
 VARIANTS = tuple(f"{si}:{pol}" for si in ("gaussian", "history") for pol in ("fixed", "adaptive", "none")) + tuple(
-    f"history:{pol}:entropy" for pol in ("fixed", "adaptive", "none"))  # signs sorted into frames by entropy
+    f"history:{pol}:entropy" for pol in ("fixed", "adaptive", "none")) + tuple(  # signs sorted into frames by entropy
+    f"history:{pol}:entropy:complete" for pol in ("adaptive", "none")) + (  # failed frames completed, not resent raw
+    "history:none:entropy:complete+zone",)  # ... and the ladder's zone calibrated on the past climbs
 #: the retry policies' uncoded ceiling (as scenarios/mnist_mlp_dsc_history.yaml)
 UNCODED_ABOVE = 0.7
+#: the ceiling with ``ladder_fallback: complete`` (a coded frame that saves nothing then costs only its hash more
+#: than raw, so frames are coded up to where the estimate plus the measured LDPCA gap, ~0.07, reaches 1)
+UNCODED_ABOVE_COMPLETE = 0.9
 
 
 def variant_config(variant: str, block_length: int = 2400):
-    """The DSC block of a ``"<side_information>:<rate_policy>[:<frame_order>]"`` variant (LDPC frames of
-    ``block_length`` bits)."""
+    """The DSC block of a ``"<side_information>:<rate_policy>[:<frame_order>[:<options>]]"`` variant; options
+    joined by ``+``: ``complete`` (ladder_fallback complete, ceiling ``UNCODED_ABOVE_COMPLETE``), ``zone``
+    (ladder_zone calibrated), ``realised`` (uncoded_rule realised); LDPC frames of ``block_length`` bits."""
     from edgefl.compress.dsc_config import DSCConfig
 
     si, pol, *rest = variant.split(":")
-    return DSCConfig(side_information=si, rate_policy=pol, uncoded_above=None if pol == "fixed" else UNCODED_ABOVE,
-                     frame_order=rest[0] if rest else "contiguous", block_length=block_length)
+    opts = set(rest[1].split("+")) if len(rest) > 1 else set()
+    if opts - {"complete", "zone", "realised"}:
+        raise ValueError(f"variant {variant!r}: unknown options {sorted(opts - {'complete', 'zone', 'realised'})}")
+    fallback = "complete" if "complete" in opts else "raw"
+    ceiling = None if pol == "fixed" else (UNCODED_ABOVE_COMPLETE if fallback == "complete" else UNCODED_ABOVE)
+    return DSCConfig(side_information=si, rate_policy=pol, uncoded_above=ceiling,
+                     frame_order=rest[0] if rest else "contiguous", ladder_fallback=fallback,
+                     ladder_zone="calibrated" if "zone" in opts else "announced",
+                     uncoded_rule="realised" if "realised" in opts else "ceiling", block_length=block_length)
 
 
 class AirClock:
@@ -201,6 +214,10 @@ def variant_stats(rows: list[dict], upto_epoch: float) -> dict[str, dict[str, fl
              "retry_bits_per_round": sum(r[f"retry_bits_{v}"] for r in sel) / n,
              "retry_exchanges_per_round": sum(r[f"exchanges_{v}"] for r in sel) / n,
              "undetected_errors": sum(r[f"undetected_{v}"] for r in sel)}
+        if all(f"ledger_{v}_bits_own" in r for r in sel):  # points of signSGD's bits per ledger entry
+            keys = [k[len(f"ledger_{v}_"):] for k in sel[0] if k.startswith(f"ledger_{v}_")]
+            e["ledger"] = {k: sum(r[f"ledger_{v}_{k}"] for r in sel) / (sign_bits if k.startswith("bits_") else n)
+                           for k in keys}
         if all(f"air_s_{v}" in r for r in sel):
             e.update(air_s_per_round=sum(r[f"air_s_{v}"] for r in sel) / n,
                      air_s_per_round_signsgd=sum(r["air_s_signsgd"] for r in sel) / n,
@@ -320,6 +337,8 @@ def paper_run(partition: str, rounds: int, seed: int, model: str = "mlp784", bit
                                                              if st.kind == "retry")),
                                 f"exchanges_{v}": sum(st.kind == "retry" for steps in b.decode_schedule
                                                       for st in steps)})
+                    if b.info.get("ledger"):  # where its bits go (edgefl.coding.dsc_ledger)
+                        row.update({f"ledger_{v}_{k}": val for k, val in b.info["ledger"].items()})
                     if air is not None:
                         row.update(zip((f"air_s_{v}", f"retry_s_{v}"), air.play(t, b, successive=True)))
                 gap = float(np.max(np.abs(d.aggregate - res.aggregate)))
@@ -505,10 +524,26 @@ def _print_variants(part: str, first: dict, variants: dict, epochs: float) -> No
         lat = (f", air {e['air_s_per_round'] * 1e3:.2f} ms/round (signSGD {e['air_s_per_round_signsgd'] * 1e3:.2f}), "
                f"retries {e['retry_s_per_round'] * 1e3:.2f} ms/round" if "air_s_per_round" in e else "")
         kept = e["saving"] / best if best > 0 else float("nan")
-        print(f"{'':8s} sent {v:18s} {e['saving']:6.1%} ({kept:.0%} of the best model's {best:.1%}); "
+        print(f"{'':8s} sent {v:32s} {e['saving']:6.1%} ({kept:.0%} of the best model's {best:.1%}); "
               f"{e['retries_per_round']:.0f} retries, {e['retry_exchanges_per_round']:.0f} exchanges, "
               f"{e['retry_bits_per_round'] / 1e3:.1f} kbit of increments per round{lat}; "
               f"{e['undetected_errors']} undetected errors")
+        if "ledger" in e:
+            print(f"{'':8s}   {v}: where the bits go, % of signSGD's bits: " + ledger_text(e["ledger"]))
+
+
+def ledger_text(led: dict) -> str:
+    """One line of a variant's ledger (fractions of signSGD's bits; counts per round): its model's own
+    saving, then each loss on top (edgefl.coding.dsc_ledger), then frame counts and retries per round."""
+    from edgefl.coding.dsc_ledger import CATEGORIES
+
+    losses = [c for c in CATEGORIES if c != "own"] + ["scalars"]
+    sent = sum(led[f"bits_{c}"] for c in ("own", *losses))
+    parts = [f"own saving {1 - led['bits_own']:.2%}"] + [f"{c} {led[f'bits_{c}']:.2%}" for c in losses]
+    frames = ", ".join(f"{k[7:]} {v:.0f}" for k, v in led.items() if k.startswith("frames_"))
+    return (", ".join(parts) + f" -> sent saving {1 - sent:.2%}; per round: frames {frames}; "
+            f"retries {led['retries']:.0f}; announced - need {led['estimate_error']:+.0f} bits "
+            f"({led['under_estimates']:.0f} frames under)")
 
 
 def _band(values: np.ndarray, st) -> tuple[np.ndarray, np.ndarray]:

@@ -64,12 +64,17 @@ def test_prediction_matches_the_bit_true_ladder_on_a_bsc():
     dict(side_information="history", rate_policy="adaptive"),
     dict(side_information="history", rate_policy="none", algorithm="min-sum", ldpca_ladder="single"),
     dict(side_information="history", rate_policy="none", failure="uncoded"),
+    dict(side_information="history", rate_policy="none", frame_order="entropy", ladder_fallback="complete",
+         uncoded_above=0.95, uncoded_rule="realised"),
+    dict(side_information="history", rate_policy="none", frame_order="entropy", ladder_fallback="complete",
+         uncoded_above=0.9, ladder_zone="calibrated"),
 ])
 def test_analytic_failures_predict_bit_true_bits_and_retries(kw):
     """Retry policies on a persistent sign source (both BP algorithms, both ladders, retries or the uncoded
-    fallback): analytic with the failure model sends bit-true's bits within 2 % (without it: the announced
-    rates, > 2 % short) and predicts its retries and failed frames within 25 %; the
-    adaptive policy's margin follows the predicted failures to bit-true's within 0.15."""
+    fallback, the completed fallback with the realised rule or the calibrated zone): analytic with the failure
+    model sends bit-true's bits within 2 % (without it: the announced rates, > 2 % short) and predicts its
+    retries and failed frames within 25 %; the adaptive policy's margin follows the predicted failures to
+    bit-true's within 0.15."""
     K, P, rounds = 4, 9600, 7
     bt, an, off = (DSCCompressor(**kw), DSCCompressor(**kw), DSCCompressor(**kw, analytic_failures="off"))
     tot = np.zeros((3, 3))

@@ -23,7 +23,8 @@ step below it, ``need = h + gap(h) - 1 / (2 K)``.
 A frame announced at grid step ``k0`` decodes at once if ``k0 / K >= need``; otherwise it fails,
 asks for ``step`` more grid steps (one feedback message, an increment of syndrome bits, another
 decode: DSC paper Sec. IV, Algorithm 1) until the first step ``>= need``, and goes uncoded where
-the ladder or ``max_retries`` runs out first (``need > 1`` included), exactly as
+the ladder or ``max_retries`` runs out first (``need > 1`` included; with ``fallback="complete"`` it
+sends only the free columns of its last rung's code, :mod:`edgefl.coding.ldpca_completion`), exactly as
 :func:`edgefl.coding.slepian_wolf.sw_decode_adaptive` climbs; :func:`sw_predict_adaptive` returns
 that function's result and accounting, so the caller fills the same counters either way.
 
@@ -181,8 +182,8 @@ def sw_predict_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *,
     iterations as -1 (not simulated: the timing model then charges the decoder's reference rate)."""
     b = np.asarray(bits)
     frames, n = b.shape
-    if fallback != "uncoded":
-        raise ValueError(f"the analytic failure model supports fallback 'uncoded' only, got {fallback!r}")
+    if fallback not in ("uncoded", "complete"):
+        raise ValueError(f"the analytic failure model supports fallback 'uncoded' or 'complete', got {fallback!r}")
     top = rate_grid(n, "ldpca").size
     k0 = grid_index(start_rate, n, "ldpca")
     retries_left = top if max_retries is None else int(max_retries)
@@ -199,14 +200,20 @@ def sw_predict_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *,
     attempts = np.where(uncoded, ks.size, first + 1).astype(np.int64)
     m = np.array([code_at_step(int(k), n, seed, "ldpca").m for k in ks])  # the same m on every ladder
     last = m[attempts - 1]
-    bits_sent = int(hash_bits) + last + np.where(uncoded, n, 0)
+    raw = n
+    if fallback == "complete":  # the free columns of the last rung's code (edgefl.coding.ldpca_completion)
+        from edgefl.coding.ldpca_completion import completion
+
+        raw = completion(code_at_step(int(ks[-1]), n, seed, family, k0 / top if zone_rate is None else zone_rate)
+                         ).free.size
+    bits_sent = int(hash_bits) + last + np.where(uncoded, raw, 0)
     exchanges: list[tuple[int, int, int, int]] = []
     for j in range(int(attempts.max(initial=0))):
         active = int((attempts > j).sum())
         sent_now = m[j] - (m[j - 1] if j else 0)
         exchanges.append((int(sent_now * active + (hash_bits * frames if j == 0 else 0)), active, active, -1))
     if uncoded.any():
-        exchanges.append((int(n * uncoded.sum()), int(uncoded.sum()), 0, 0))
+        exchanges.append((int(raw * uncoded.sum()), int(uncoded.sum()), 0, 0))
     final_rate = ks[attempts - 1] / top
     result = AdaptiveDecodeResult(
         bits=b.astype(np.uint8), success=np.ones(frames, dtype=np.bool_), iterations=np.full(frames, -1),

@@ -20,7 +20,9 @@ Rates are capped at 1 bit per source bit (an uncoded plane or frame). Under the 
 none policies a plane (or frame) goes uncoded where its estimate reaches ``ceiling`` (default:
 where the fixed margin reaches 1, ``(1 - margin) / (1 + slope)``): near rate 1 the code gap of
 finite-length codes leaves nothing to gain, and a frame that climbs the whole rate ladder
-before going uncoded costs up to twice its bits.
+before going uncoded costs up to twice its bits (with ``ladder_fallback: complete`` only its hash
+more, :mod:`edgefl.coding.ldpca_completion`; ``rates(..., ceiling=False)`` gives the rates without
+the ceiling for :mod:`edgefl.coding.saving_guard`).
 """
 
 from __future__ import annotations
@@ -54,12 +56,14 @@ class MarginPolicy:
             raise ValueError(f"ceiling must be in [0, 1] or None, got {ceiling!r}")
         self.ceiling = (1 - self.margin) / (1 + self.slope) if ceiling is None else float(ceiling)
 
-    def rates(self, estimate: np.ndarray) -> np.ndarray:
-        """Announced rates ``min(R_est + u (margin + slope R_est), 1)`` (u = 1 fixed, 0 none)."""
+    def rates(self, estimate: np.ndarray, ceiling: bool = True) -> np.ndarray:
+        """Announced rates ``min(R_est + u (margin + slope R_est), 1)`` (u = 1 fixed, 0 none); with
+        ``ceiling`` (adaptive, none) 1 where the estimate reaches the ceiling."""
         est = np.asarray(estimate, dtype=np.float64)
         if self.policy == "fixed":  # the historical expression, bit for bit
             return np.minimum(est * (1 + self.slope) + self.margin, 1.0)
-        return np.where(est >= self.ceiling, 1.0, np.minimum(est + self.scale * (self.margin + self.slope * est), 1.0))
+        rates = np.minimum(est + self.scale * (self.margin + self.slope * est), 1.0)
+        return np.where(est >= self.ceiling, 1.0, rates) if ceiling else rates
 
     def observe(self, coded_frames: int, failed_frames: int) -> None:
         """One round's outcome: ``failed_frames`` of ``coded_frames`` needed a retry (or went

@@ -14,7 +14,9 @@ nested codes (``code.nested``) only the increment ``m_new - m_old`` is uploaded;
 with non-nested codes the whole new syndrome would be (both are accounted).  A
 frame still failing at the top rate or after ``max_retries`` either falls back to
 uncoded transmission (``fallback="uncoded"``: ``n`` raw bits more, decoded bits
-exact) or stays a detected failure (``fallback="none"``).
+exact), is completed (``fallback="complete"``: only the ``n - rank`` raw bits the last
+syndrome leaves free, then a GF(2) solve, :mod:`edgefl.coding.ldpca_completion`) or stays
+a detected failure (``fallback="none"``).
 
 Below the conditional entropy BP occasionally converges to a wrong member of the
 coset (syndrome satisfied, bits wrong).  ``hash_bits > 0`` adds a check hash as in
@@ -41,7 +43,7 @@ from edgefl.coding.ldpc import (
     syndrome,
 )
 
-FALLBACKS = ("uncoded", "none")
+FALLBACKS = ("uncoded", "complete", "none")
 
 
 @dataclass
@@ -161,6 +163,15 @@ def sw_decode_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *, 
         bits_sent[active] += n
         exchanges.append((int(n * active.size), int(active.size), 0, 0))
         out_bits[active] = b[active]
+        success[active] = True
+    elif fallback == "complete" and active.size:  # the free columns' raw bits, then a GF(2) solve
+        from edgefl.coding.ldpca_completion import completion
+
+        comp = completion(code)
+        uncoded[active] = True
+        bits_sent[active] += comp.free.size
+        exchanges.append((int(comp.free.size * active.size), int(active.size), 0, 0))
+        out_bits[active] = comp.solve(syndrome(code, b[active]), b[active][:, comp.free])
         success[active] = True
     undetected = success & ~uncoded & (out_bits != b).any(axis=1)
     result = AdaptiveDecodeResult(bits=out_bits, success=success, iterations=iterations, passes=passes,

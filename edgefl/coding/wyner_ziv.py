@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from edgefl.coding.ldpc import code_at_step, grid_index, rate_grid
-from edgefl.coding.ldpca_model import sw_predict_adaptive
+from edgefl.coding.dsc_ledger import FrameLedger
+from edgefl.coding.ldpca_model import frame_cross_entropy, needed_rate, sw_predict_adaptive
 from edgefl.coding.slepian_wolf import sw_decode_adaptive
 from edgefl.coding.llr import LLR_MAX, SideInformationPosterior, bitplane_llr
 from edgefl.coding.quantizer import UniformQuantizer, to_bitplanes
@@ -48,6 +49,8 @@ from edgefl.coding.wyner_ziv_options import WynerZivOptions
 FAMILY = "ldpca"
 
 MODES = ("bit-true", "analytic")
+#: ``ladder_fallback`` option -> the ladder's fallback (:func:`edgefl.coding.slepian_wolf.sw_decode_adaptive`)
+FALLBACK = {"raw": "uncoded", "complete": "complete"}
 
 
 def ladder_family(opt: WynerZivOptions) -> str:
@@ -107,6 +110,9 @@ def successive_wyner_ziv(
     side_information: SideInformationPosterior | None = None,
     permutations: np.ndarray | None = None,
     failure_model: bool = False,
+    ledger: FrameLedger | None = None,
+    probe_rates: np.ndarray | None = None,
+    zone_offset: float = 0.0,
 ) -> WynerZivResult:
     """Code and decode the (K, P) quantisation ``index`` in upload ``order``.
 
@@ -124,7 +130,15 @@ def successive_wyner_ziv(
     ``failure_model`` (analytic mode): compute the LLRs as bit-true mode does and charge each frame the
     retries, increments and uncoded fallbacks the bit-true ladder would need
     (:func:`edgefl.coding.ldpca_model.sw_predict_adaptive`) instead of none; the indices stay exact.
+    ``ledger``: with LLRs (bit-true, or the failure model), every frame's bits are added to it, split into the
+    model's own rate and the losses on top (:mod:`edgefl.coding.dsc_ledger`), and each frame's cost to
+    ``ledger.frame_cost``; ``probe_rates`` (as ``rates``): for frames sent raw (rate 1) whose probe rate is
+    below 1, the failure model's cost had they been coded from that rate (one-bit planes).
+    ``zone_offset`` (zoned ladders): each frame climbs the ladder of the zone of its first rate plus this
+    (bits per source bit, known to both sides): the base code of the rate it is expected to decode at.
     """
+    if not (np.isfinite(zone_offset) and 0.0 <= zone_offset <= 1.0):
+        raise ValueError(f"zone_offset must be in [0, 1], got {zone_offset!r}")
     opt = options if options is not None else WynerZivOptions()
     index = np.asarray(index)
     K, P = index.shape if index.ndim == 2 else (0, 0)
@@ -179,20 +193,35 @@ def successive_wyner_ziv(
             res.upload_bits[w] += sizes[~coded].sum()
             rec.update(code_rate=float(np.mean(1 - ms[coded] / n)) if Fc else 1.0, coded=Fc > 0, frames=Fc)
             decoded = truth
+            if simulate and (Fc > 0 or ledger is not None):
+                llr = bitplane_llr(post, lower, i)
+                perm = None if permutations is None else permutations[w]
+                sent = truth if perm is None else truth[perm]  # the plane in frame order
+                llr_frames = _frames(llr if perm is None else llr[perm], n, LLR_MAX)
+                if ledger is not None:
+                    own = frame_own_bits(_frames(sent, n, 0), llr_frames)
+                    ledger.record_uncoded(own[~coded], sizes[~coded])
+                    cost = np.where(coded, np.nan, sizes).astype(np.float64)
+                    if probe_rates is not None and m == 1:
+                        probe = np.broadcast_to(probe_rates[pos, i - 1], (F,))
+                        cost[~coded] = np.where(probe[~coded] < 1.0, np.nan, sizes[~coded])
+                        _probe(cost, _frames(sent, n, 0), llr_frames, probe, coded, F * n - P, steps, k_step, opt,
+                               zone_offset)
+                    ledger.frame_cost[pos] = cost
             if Fc > 0:
                 res.upload_bits[w] += (ms[coded] + opt.check_bits).sum()
                 res.decode_bits[w] += Fc * n
                 if not simulate:
                     res.schedule[w].append(("decode", float(Fc * n), Fc, -1))
                 else:
-                    llr = bitplane_llr(post, lower, i)
-                    perm = None if permutations is None else permutations[w]
-                    sent = truth if perm is None else truth[perm]  # the plane in frame order
                     sel = np.flatnonzero(coded)
                     pad = F * n - P if coded[-1] else 0
-                    plane = _decode_plane(_frames(sent, n, 0)[sel],
-                                          _frames(llr if perm is None else llr[perm], n, LLR_MAX)[sel], ks[sel], pad,
-                                          steps, k_step, opt, predict=mode != "bit-true")
+                    plane = _decode_plane(_frames(sent, n, 0)[sel], llr_frames[sel], ks[sel], pad,
+                                          steps, k_step, opt, predict=mode != "bit-true", zone_offset=zone_offset)
+                    if ledger is not None:
+                        _record_coded(ledger, _frames(sent, n, 0)[sel], llr_frames[sel], own[sel], ks[sel], plane,
+                                      steps, opt, zone_offset)
+                        ledger.frame_cost[pos][sel] = plane.sent_bits
                     decoded = _frames(sent, n, 0)
                     decoded[sel] = plane.bits
                     decoded = decoded.reshape(-1)[:P]
@@ -222,10 +251,15 @@ class PlaneDecode:
     uncoded: int
     undetected: int
     steps: tuple[tuple[str, float, int, int], ...] = ()  # schedule entries (WynerZivResult.schedule)
+    #: per coded frame (Fc,): attempts, went raw after the ladder, rate of its last syndrome, every bit uploaded
+    attempts: np.ndarray | None = None
+    uncoded_mask: np.ndarray | None = None
+    final_rate: np.ndarray | None = None
+    sent_bits: np.ndarray | None = None
 
 
 def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, steps: int, k_step: int,
-                  opt: WynerZivOptions, predict: bool = False) -> PlaneDecode:
+                  opt: WynerZivOptions, predict: bool = False, zone_offset: float = 0.0) -> PlaneDecode:
     """BP-decode the coded frames of one bit-plane with retries or uncoded fallback.
 
     ``truth`` (Fc, n) are the encoder's bits (to form retry syndromes and count undetected
@@ -243,21 +277,33 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
     extra_up = extra_dec = 0.0
     failures = retries = uncoded = undetected = 0
     exchanges: dict[int, list[float]] = {}  # exchange j -> [retry bits, frames asking, passes, iterations]
+    f_attempts = np.zeros(Fc, np.int64)
+    f_uncoded = np.zeros(Fc, bool)
+    f_final = np.zeros(Fc)
+    f_sent = np.zeros(Fc)
     for k in np.unique(ks):
         idx = np.flatnonzero(ks == k)
         gpad = pad if idx[-1] == Fc - 1 else 0
         # retries climb in k_step grid steps but stop short of rate 1 (then uncoded is cheaper)
         max_retries = 0 if opt.failure == "uncoded" else max(0, (steps - 1 - int(k)) // k_step)
         ladder = sw_predict_adaptive if predict else sw_decode_adaptive
-        out, sent, _ = ladder(truth[idx], llr[idx], int(k) / steps, step=k_step,
-                                          max_retries=max_retries, fallback="uncoded", hash_bits=opt.check_bits,
+        out, sent, final = ladder(truth[idx], llr[idx], int(k) / steps, zone_rate=_zone_rate(k, steps, zone_offset),
+                                  step=k_step,
+                                          max_retries=max_retries, fallback=FALLBACK[opt.ladder_fallback],
+                                          hash_bits=opt.check_bits,
                                           seed=opt.code_seed, family=ladder_family(opt), max_iter=opt.max_iter,
                                           algorithm=opt.algorithm, guesses=opt.guesses,
                                           arithmetic=opt.arithmetic)
         extra = sent - (code_at_step(int(k), n, opt.code_seed, FAMILY).m + opt.check_bits)
-        if gpad and out.uncoded[-1]:
-            extra[-1] -= gpad  # the padding of a partial last frame is not resent
+        pad_saved = 0
+        if gpad and out.uncoded[-1]:  # the padding of a partial last frame is not resent
+            pad_saved = gpad if opt.ladder_fallback == "raw" else _free_in_pad(out.attempts[-1], int(k), k_step, steps,
+                                                                               gpad, opt, zone_offset)
+            extra[-1] -= pad_saved
         bits[idx] = out.bits
+        f_attempts[idx], f_uncoded[idx], f_final[idx] = out.attempts, out.uncoded, final
+        f_sent[idx] = sent
+        f_sent[idx[-1]] -= pad_saved
         extra_up += float(extra.sum())
         extra_dec += float(n * (out.passes.sum() - idx.size))
         failures += int(((out.attempts > 1) | out.uncoded).sum())
@@ -266,7 +312,7 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
         undetected += int(out.undetected.sum())
         for j, (up, frames, passes, iters) in enumerate(out.exchanges):
             e = exchanges.setdefault(j, [0.0, 0, 0, 0])
-            e[0] += float(up - (gpad if passes == 0 and gpad and out.uncoded[-1] else 0))
+            e[0] += float(up - (pad_saved if passes == 0 else 0))
             e[1] += frames
             e[2] += passes
             e[3] += iters
@@ -280,4 +326,61 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
     return PlaneDecode(
         bits=bits, extra_upload_bits=extra_up, extra_decode_bits=extra_dec, failures=failures,
         retries=retries, uncoded=uncoded, undetected=undetected, steps=tuple(plan),
+        attempts=f_attempts, uncoded_mask=f_uncoded, final_rate=f_final, sent_bits=f_sent,
     )
+
+
+def _zone_rate(k: int, steps: int, offset: float) -> float:
+    """Rate whose zone's base code a frame first announced at grid step ``k`` climbs (``offset`` above it)."""
+    return min(1.0, int(k) / steps + offset)
+
+
+def _free_in_pad(attempts: int, k0: int, k_step: int, steps: int, pad: int, opt: WynerZivOptions,
+                 zone_offset: float = 0.0) -> int:
+    """Completion bits among the ``pad`` padding positions of a partial last frame (not sent: the decoder knows
+    them) for a frame that went through ``attempts`` rungs from grid step ``k0``."""
+    from edgefl.coding.ldpca_completion import completion
+
+    k_last = min(steps, k0 + (int(attempts) - 1) * k_step)
+    code = code_at_step(k_last, int(opt.block_length), opt.code_seed, ladder_family(opt),
+                        _zone_rate(k0, steps, zone_offset))
+    return int((completion(code).free >= code.n - pad).sum())
+
+
+def _probe(cost: np.ndarray, bits: np.ndarray, llr: np.ndarray, probe: np.ndarray, coded: np.ndarray, pad: int,
+           steps: int, k_step: int, opt: WynerZivOptions, zone_offset: float = 0.0) -> None:
+    """Fill ``cost`` (F,) of the raw frames with a probe rate below 1 with the failure model's cost of coding them
+    from that rate (:func:`edgefl.coding.ldpca_model.sw_predict_adaptive`, the ladder's accounting)."""
+    probed = ~coded & (probe < 1.0)
+    if pad:  # a partial last frame: not probed (its cost stays NaN)
+        probed[-1] = False
+    sel = np.flatnonzero(probed)
+    if sel.size == 0:
+        return
+    ks = np.array([grid_index(min(max(float(r), 1.0 / steps), 1.0), bits.shape[1], FAMILY) for r in probe[sel]])
+    for k in np.unique(ks):
+        idx = sel[ks == k]
+        max_retries = 0 if opt.failure == "uncoded" else max(0, (steps - 1 - int(k)) // k_step)
+        _, sent, _ = sw_predict_adaptive(bits[idx], llr[idx], int(k) / steps, step=k_step, max_retries=max_retries,
+                                         zone_rate=_zone_rate(k, steps, zone_offset),
+                                         fallback=FALLBACK[opt.ladder_fallback], hash_bits=opt.check_bits,
+                                         seed=opt.code_seed, family=ladder_family(opt), algorithm=opt.algorithm)
+        cost[idx] = sent
+
+
+def frame_own_bits(bits: np.ndarray, llr: np.ndarray) -> np.ndarray:
+    """(F,) the model's own bits of each frame (F, n): ``sum_j -log2 Q(b_j | side)`` under the decoder's LLRs
+    (:func:`edgefl.coding.ldpca_model.frame_cross_entropy` times n; padding at +LLR_MAX costs ~0)."""
+    return frame_cross_entropy(bits, llr) * np.asarray(bits).shape[1]
+
+
+def _record_coded(ledger: FrameLedger, bits: np.ndarray, llr: np.ndarray, own: np.ndarray, ks: np.ndarray,
+                  plane: PlaneDecode, steps: int, opt: WynerZivOptions, zone_offset: float = 0.0) -> None:
+    """Add one plane's coded frames to ``ledger``, with the failure model's first-decode rate per frame."""
+    need = np.empty(ks.size)
+    for k in np.unique(ks):
+        idx = np.flatnonzero(ks == k)
+        need[idx] = needed_rate(bits[idx], llr[idx], ladder_family(opt), opt.algorithm,
+                                _zone_rate(k, steps, zone_offset))
+    ledger.record_coded(own, need, ks / steps, plane.final_rate, plane.attempts, plane.uncoded_mask,
+                        plane.sent_bits, opt.check_bits, bits.shape[1])

@@ -39,6 +39,10 @@ class WynerZivOptions(StrictModel):
     failure: Literal["retry", "uncoded"] = Field("retry", description="on a detected decoding failure")
     retry_step: float = Field(0.02, gt=0, le=1,
                               description="rate increment per rate-adaptive retry (bits per source bit)")
+    ladder_fallback: Literal["raw", "complete"] = Field(
+        "raw", description="a frame still failing at the ladder's last rung: raw = resend its n bits (the paper); "
+        "complete = send only the n - rank bits its last syndrome leaves free and solve over GF(2) "
+        "(edgefl.coding.ldpca_completion: the failed frame costs n instead of m + n, exact)")
     check_bits: int = Field(16, ge=0, le=64, description="per-frame hash bits catching wrong-coset decodes (0 = off)")
     code_seed: int = Field(0, description="seed of the LDPC code family")
     ldpca_ladder: Literal["single", "zoned"] = Field(

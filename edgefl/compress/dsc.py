@@ -26,7 +26,12 @@ history table fitted on the decoded signs of past rounds (``history``,
 :mod:`edgefl.coding.sign_history`, one rate per LDPC frame). With ``frame_order: entropy`` each
 worker's signs fill the frames sorted by their predicted entropy (the permutation is computed
 from the worker's own past signs, the public aggregate and a class table the server broadcasts,
-whose bits are added to the next round's broadcast: ``downlink_bits``).
+whose bits are added to the next round's broadcast: ``downlink_bits``). ``ladder_fallback: complete``
+completes a frame that fails at the ladder's last rung with the bits its syndrome leaves free
+(:mod:`edgefl.coding.ldpca_completion`) instead of resending it raw; ``uncoded_rule: realised`` picks
+the coded frames per class of estimate from the saving coding them realised (:mod:`edgefl.coding.saving_guard`).
+Every simulated round's upload is split into the model's own rate and the losses on top in
+``info["ledger"]`` (:mod:`edgefl.coding.dsc_ledger`).
 
 Upload bits = syndrome bits (+ retry bits, + uncoded planes/frames, + per-frame hash
 bits) + 32-bit side scalars: ``sigma_{X+N,k}^2`` always, and ``mean |g_k|`` for the
@@ -41,11 +46,13 @@ import time
 import numpy as np
 
 from edgefl.coding import op_counts
+from edgefl.coding.dsc_ledger import FrameLedger
 from edgefl.coding.ldpc import code_at_step, rate_grid
 from edgefl.coding.linear_estimator import linear_estimate, linear_estimator_weights
 from edgefl.coding.margin_policy import MarginPolicy
 from edgefl.coding.quantizer import UniformQuantizer
 from edgefl.coding.rate_controller import RateController
+from edgefl.coding.saving_guard import SavingGuard
 from edgefl.coding.sign_history import HistoryPosterior, SignHistoryModel
 from edgefl.coding.statistics import (
     GradientStatistics,
@@ -59,6 +66,8 @@ from edgefl.compress.base import FLOAT_BITS, CompressionResult, Compressor, Deco
 from edgefl.compress.dsc_config import DSCConfig
 
 SCALAR_BITS = FLOAT_BITS  # each side scalar is a float32
+#: ladder_zone calibrated: weight of the newest round in the moving average of the decoded frames' climb
+ZONE_DECAY = 0.5
 
 
 class DSCCompressor(Compressor):
@@ -86,6 +95,8 @@ class DSCCompressor(Compressor):
         self.history = (SignHistoryModel(c.block_length, c.frame_order) if c.side_information == "history"
                         else None)
         self._history_workers: tuple[int, ...] | None = None  # worker ids of the history's rows
+        self.guard = SavingGuard() if c.uncoded_rule == "realised" else None
+        self.zone_offset = 0.0  # ladder_zone calibrated: moving average of the decoded frames' climb
         self.stats = GradientStatistics(c.sigma_x2, c.sigma_n2)
         self._rates_done: set[tuple[float, int]] = set()  # statistics the rates were computed for
         self._estimated = False  # an online estimate was made after the last round
@@ -173,6 +184,11 @@ class DSCCompressor(Compressor):
         ideal = self.history.frame_rate_estimate(order)[:, None, :] if history else gaussian
         perms = self.history.permutations(order) if sort else None
         rates = self.margins.rates(ideal)
+        probe = None
+        if self.guard is not None and history:  # per estimate class, code where coding realised a saving
+            free = self.margins.rates(ideal, ceiling=False)
+            coded_mask = self.guard.code(ideal, self.margins.ceiling)
+            rates, probe = np.where(coded_mask, free, 1.0), np.where(coded_mask, 1.0, free)
         # absolute statistics for the LLRs: the ratio estimate, scaled by the first uploader's scalar
         total = float(power[order[0]])
         llr_stats = GradientStatistics(total * stats.ratio / (1 + stats.ratio), total / (1 + stats.ratio))
@@ -180,9 +196,21 @@ class DSCCompressor(Compressor):
         failure_model = ctx.fidelity == "analytic" and c.failure_model
         side = (HistoryPosterior(self.history, P) if history and (ctx.fidelity == "bit-true" or failure_model)
                 else None)
+        ledger = FrameLedger() if (ctx.fidelity == "bit-true" or failure_model) else None
         wz = successive_wyner_ziv(index, order, self.quantizer, rates, llr_stats, scales=scales,
                                   mode=ctx.fidelity, options=c, side_information=side, permutations=perms,
-                                  failure_model=failure_model)
+                                  failure_model=failure_model, ledger=ledger, probe_rates=probe,
+                                  zone_offset=self.zone_offset)
+        zone_offset_used = self.zone_offset
+        if c.ladder_zone == "calibrated" and ledger is not None and ledger.decoded_frames:
+            climb = ledger.climb / ledger.decoded_frames
+            self.zone_offset = float(np.clip(ZONE_DECAY * climb + (1 - ZONE_DECAY) * self.zone_offset, 0.0, 1.0))
+        if probe is not None and ledger is not None:
+            n = c.block_length
+            sizes = np.full(ideal.shape[2], n, dtype=np.float64)
+            sizes[-1] = P - (sizes.size - 1) * n
+            cost = np.stack([ledger.frame_cost[s] for s in range(K)])[:, None, :]
+            self.guard.observe(ideal, cost, np.broadcast_to(sizes, cost.shape))
         coded = int(sum(p["frames"] for p in wz.planes if p["coded"]))
         scale_used = self.margins.scale
         self.margins.observe(coded, min(wz.decode_failures, coded))
@@ -191,7 +219,9 @@ class DSCCompressor(Compressor):
         if self.history is not None:
             self.history.update(wz.index, order, aggregate if c.frame_order == "entropy" else None)
             if c.frame_order == "entropy" and self.history.table_bits:  # the class table rides on the broadcast
-                downlink = float(FLOAT_BITS * P + self.history.table_bits)
+                # (and, ladder_zone calibrated, the zone offset: one float32)
+                downlink = float(FLOAT_BITS * P + self.history.table_bits
+                                 + (FLOAT_BITS if c.ladder_zone == "calibrated" else 0))
         scalars = 2 if (c.bits == 1 and c.scaled) else 1
         upload = wz.upload_bits + scalars * SCALAR_BITS
 
@@ -214,11 +244,15 @@ class DSCCompressor(Compressor):
             "history_rate_sum": (float(self.history.last_cross_entropy.sum())
                                  if history and self.history.last_cross_entropy is not None else None),
             "margin_scale": scale_used,
+            "zone_offset": zone_offset_used,
             "coded_frames": coded,
             "announced_rate_sum": _rate_sum(rates, P, c.block_length),
             "bits_per_param": float(upload.sum() / (K * P)),
             "uncoded_frames": wz.uncoded_frames,
             "frame_order": "entropy" if sort else "contiguous",
+            # the upload split into the model's own rate and the losses on top (edgefl.coding.dsc_ledger)
+            "ledger": (None if ledger is None
+                       else {**ledger.as_dict(), "bits_scalars": float(scalars * SCALAR_BITS * K)}),
             # the rate controller sets DSC's rates; P1's Gaussian test-channel rates do not apply
             "allocator_rates_ignored": getattr(ctx.allocation, "rates_bits", None) is not None,
             "compute_seconds": time.perf_counter() - t0,

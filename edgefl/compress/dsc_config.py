@@ -51,6 +51,15 @@ class DSCConfig(WynerZivOptions):
         None, ge=0, le=1, description="adaptive / none policies: planes (history: frames) whose rate estimate "
         "reaches this go uncoded; default (1 - rate_margin) / (1 + rate_margin_slope), where the fixed margin "
         "reaches 1")
+    uncoded_rule: Literal["ceiling", "realised"] = Field(
+        "ceiling", description="history model, adaptive / none policies: which frames go uncoded: ceiling = those "
+        "estimated at or above uncoded_above; realised = per class of estimate, those whose coding saved nothing "
+        "on average over the past rounds (edgefl.coding.saving_guard: realised cost of coded frames, the LDPCA "
+        "failure model's for raw ones; classes not yet seen follow the ceiling)")
+    ladder_zone: Literal["announced", "calibrated"] = Field(
+        "announced", description="zoned LDPCA ladder: the base code a frame climbs is the one of the zone of its "
+        "announced rate, or (calibrated) of that rate plus the mean climb (last syndrome's rate - first rate) of "
+        "the decoded frames of the past rounds, a moving average the server broadcasts with the rates")
     side_information: Literal["gaussian", "history"] = Field(
         "gaussian", description="conditional sign model for rates and LLRs: the paper's Gaussian CEO model, or "
         "(bits = 1) a table fitted online on the decoded signs of past rounds (edgefl.coding.sign_history); "
@@ -75,6 +84,10 @@ class DSCConfig(WynerZivOptions):
     def _history_is_one_bit(self) -> DSCConfig:
         if self.side_information == "history" and self.bits != 1:
             raise ValueError(f"side_information 'history' models one-bit signs only (bits = 1), got bits = {self.bits}")
+        if self.uncoded_rule == "realised" and (self.side_information != "history" or self.rate_policy == "fixed"):
+            raise ValueError("uncoded_rule 'realised' chooses the history model's coded frames under the adaptive or "
+                             f"none policy, got side_information {self.side_information!r}, rate_policy "
+                             f"{self.rate_policy!r}")
         if self.frame_order == "entropy" and self.side_information != "history":
             raise ValueError("frame_order 'entropy' sorts the signs by the history model's predicted entropy: it needs "
                              f"side_information 'history', got {self.side_information!r}")
