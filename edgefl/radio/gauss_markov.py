@@ -30,7 +30,10 @@ GAIN_RICIAN = 1
 GAIN_PYTHON = -1
 
 
-@njit(cache=True)
+# _nrt=False: no reference counting in this helper (it allocates nothing and only reads and writes arrays its
+# caller holds); the kernels call it per pass, where counting each array argument in and out cost more
+# than the arithmetic
+@njit(cache=True, _nrt=False)
 def gm_read(i, t, buf, pos, st_re, st_im, last_t, has_last, doppler):
     """Advance worker i's state to a transmission at t (FadingStream.raw, Gauss-Markov branch)."""
     if not has_last[i]:
@@ -56,7 +59,7 @@ def gm_read(i, t, buf, pos, st_re, st_im, last_t, has_last, doppler):
     has_last[i] = True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def np_cabs(a, b, fused):
     """|a + bi| as numpy's complex ``absolute`` loop computes it (numpy/_core/src/umath/
     loops_unary_complex.dispatch.c.src, finite values): L sqrt(r r + 1), L = max(|a|, |b|),
@@ -72,7 +75,7 @@ def np_cabs(a, b, fused):
     return math.sqrt(s) * big
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def gm_gain(i, st_re, st_im, gain_map, los, scale, fused, two):
     """Power gain of worker i's state as ``float(power_gain_from_state(fading, complex state))``:
     np.abs(h) ** 2 (Rayleigh) or np.abs(los + scale h) ** 2 (Rician), CPython's complex arithmetic
