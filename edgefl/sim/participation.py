@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numba import njit
 
 
 def sample_workers(rng: np.random.Generator, population: int, per_round: int,
@@ -37,13 +38,62 @@ def sample_workers(rng: np.random.Generator, population: int, per_round: int,
         raise ValueError(f"per_round must be in 1..{population}, got {per_round}")
     if per_round == population:
         return np.arange(population)
-    p = None
-    if weights is not None:
-        w = np.asarray(weights, dtype=float)
-        if w.shape != (population,) or np.any(~np.isfinite(w)) or np.any(w < 0) or (w > 0).sum() < per_round:
-            raise ValueError(f"weights must be {population} finite values >= 0 with at least {per_round} > 0")
-        p = w / w.sum()
-    return np.sort(rng.choice(population, size=per_round, replace=False, p=p))
+    if weights is None:
+        return np.sort(rng.choice(population, size=per_round, replace=False))
+    w = np.asarray(weights, dtype=float)
+    if w.shape != (population,) or np.any(~np.isfinite(w)) or np.any(w < 0) or (w > 0).sum() < per_round:
+        raise ValueError(f"weights must be {population} finite values >= 0 with at least {per_round} > 0")
+    return np.sort(weighted_choice(rng, w / w.sum(), per_round))
+
+
+def weighted_choice(rng: np.random.Generator, p: np.ndarray, size: int) -> np.ndarray:
+    """``rng.choice(p.size, size=size, replace=False, p=p)`` (``p`` valid probabilities with at least ``size``
+    of them > 0), the same workers in the same order from the same numbers: numpy's algorithm
+    (numpy/random/_generator.pyx, ``Generator.choice``): draw ``size - found`` uniforms with ``rng.random``,
+    map each through the normalised cumulative sum of ``p`` with the found workers' probabilities set to
+    0 (``searchsorted(side='right')``), keep the new workers in the order of their first appearance,
+    repeat until ``size`` are found. The loop over the uniforms is compiled (:func:`_choice_pass`)."""
+    p = np.array(p, dtype=float)  # the draw zeroes the found workers' probabilities: its own copy
+    found = np.zeros(size, dtype=np.int64)
+    n = 0
+    while n < size:
+        n = _choice_pass(p, rng.random((size - n,)), found, n)
+    return found
+
+
+@njit(cache=True)
+def _choice_pass(p, x, found, n):
+    """One pass of numpy's weighted draw without replacement: ``p[found[:n]] = 0``, cdf = cumsum(p) / its
+    last value (sequential sum, as ``np.cumsum``), each uniform of ``x`` to the first index whose cdf
+    exceeds it (``searchsorted(side='right')``), new indices appended to ``found`` in order of first
+    appearance (``np.unique(return_index=True)`` with the indices sorted). Returns the count found."""
+    for j in range(n):
+        p[found[j]] = 0.0
+    m = p.size
+    cdf = np.empty(m)
+    acc = 0.0
+    for i in range(m):
+        acc += p[i]
+        cdf[i] = acc
+    last = cdf[m - 1]
+    for i in range(m):
+        cdf[i] /= last
+    seen = np.zeros(m, dtype=np.bool_)
+    for j in range(x.size):
+        lo = 0
+        hi = m
+        v = x[j]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if cdf[mid] <= v:
+                lo = mid + 1
+            else:
+                hi = mid
+        if not seen[lo]:
+            seen[lo] = True
+            found[n] = lo
+            n += 1
+    return n
 
 
 class DrawMemo:
