@@ -23,6 +23,7 @@ from numba import njit
 from edgefl.radio.bessel_native import fma, j0
 from edgefl.radio.config import CorrelationConfig, FadingConfig
 from edgefl.radio.fading import _BATCH, complex_normal, power_gain_from_state, rician_los_and_scale
+from edgefl.radio.prefetch import prefetch2
 
 #: gain maps of the compiled path (power_gain_from_state); other fading models map in Python
 GAIN_RAYLEIGH = 0
@@ -92,10 +93,70 @@ def gm_gain(i, st_re, st_im, gain_map, los, scale, fused, two):
 
 @njit(cache=True)
 def _advance(ids, t, buf, pos, st_re, st_im, last_t, has_last, doppler, gain_map, los, scale, fused, two, out):
+    for j in range(ids.size):  # each worker's next draw, fetched side by side (a hint: no value changes)
+        i = ids[j]
+        if pos[i] < buf.shape[1]:
+            prefetch2(buf, i, pos[i])
     for j in range(ids.size):
         gm_read(ids[j], t, buf, pos, st_re, st_im, last_t, has_last, doppler)
         if gain_map >= 0:
             out[j] = gm_gain(ids[j], st_re, st_im, gain_map, los, scale, fused, two)
+
+
+@njit(cache=True)
+def _short_rows(workers, filled, pos, m):
+    """The distinct workers of ``workers`` with fewer than ``m`` draws at hand (filled - pos), sorted."""
+    out = np.empty(workers.size, dtype=np.int64)
+    n = 0
+    for j in range(workers.size):
+        w = workers[j]
+        if filled[w] - pos[w] < m:
+            out[n] = w
+            n += 1
+    out = np.sort(out[:n])
+    u = 0
+    for j in range(n):
+        if u == 0 or out[j] != out[u - 1]:
+            out[u] = out[j]
+            u += 1
+    return out[:u]
+
+
+@njit(cache=True, _nrt=False)
+def _refill_row(w, batch, buf, pos, filled):
+    """Worker w's draws left (filled - pos, at most ahead - 1) moved to the front of its row, ``batch`` after them."""
+    rest = filled[w] - pos[w]
+    p0 = pos[w]
+    for c in range(rest):
+        buf[w, c] = buf[w, p0 + c]
+    for c in range(batch.size):
+        buf[w, rest + c] = batch[c]
+    pos[w] = 0
+    filled[w] = rest + batch.size
+
+
+@njit(cache=True)
+def _refill(rows, batches, buf, pos, filled):
+    """:func:`_refill_row` of each of ``rows`` with its batch (row j of ``batches``)."""
+    for j in range(rows.size):
+        _refill_row(rows[j], batches[j], buf, pos, filled)
+
+
+@njit(cache=True)
+def _refill_from_memo(short, taken, has_first, first, buf, pos, filled):
+    """Refill the workers of ``short`` whose next batch is their first and the memo holds it (their
+    ``taken`` becomes 1); returns the others, in order."""
+    miss = np.empty(short.size, dtype=np.int64)
+    n = 0
+    for j in range(short.size):
+        w = short[j]
+        if taken[w] == 0 and has_first[w]:
+            _refill_row(w, first[w], buf, pos, filled)
+            taken[w] = 1
+        else:
+            miss[n] = w
+            n += 1
+    return miss[:n]
 
 
 def _numpy_cabs_variant() -> bool | None:
@@ -182,32 +243,20 @@ class GaussMarkovBank:
         if m > self.ahead:
             raise ValueError(f"this bank keeps at most {self.ahead} draws ahead, asked for {m}")
         workers = np.asarray(workers, dtype=np.int64)
-        short = workers[self.filled[workers] - self.pos[workers] < m]
+        # the workers short of draws, each once, in increasing order (compiled: a round asks for ~1,000)
+        short = _short_rows(workers, self.filled, self.pos, int(m))
         if short.size == 0:
             return
-        short = np.unique(short)  # (a worker listed twice is refilled once, as by a loop that checks again)
-        batches = np.empty((short.size, _BATCH), dtype=complex)
         fam = self._first
-        if fam is not None:  # first batches the memo holds: in one array operation
-            hit = (self._taken[short] == 0) & fam.has_first[short]
-            batches[hit] = fam.first[short[hit]]
-            self._taken[short[hit]] = 1
-            miss = np.flatnonzero(~hit)
+        if fam is not None:  # first batches the memo holds: copied in by compiled code
+            miss = _refill_from_memo(short, self._taken, fam.has_first, fam.first, self.buf, self.pos, self.filled)
         else:
-            miss = np.arange(short.size)
-        for j in miss.tolist():  # each from its own stream
-            batches[j] = self._next_batch(int(short[j]))
-        rest = self.filled[short] - self.pos[short]  # draws left of each, moved to the front (at most ahead - 1)
-        width = int(rest.max())
-        if width > 0:
-            cols = np.arange(width)
-            keep = cols[None, :] < rest[:, None]
-            src = np.minimum(self.pos[short][:, None] + cols[None, :], self.buf.shape[1] - 1)
-            tail = self.buf[short[:, None], src]
-            rows = np.broadcast_to(short[:, None], keep.shape)
-            self.buf[rows[keep], np.broadcast_to(cols, keep.shape)[keep]] = tail[keep]
-        self.buf[short[:, None], rest[:, None] + np.arange(_BATCH)[None, :]] = batches
-        self.pos[short], self.filled[short] = 0, rest + _BATCH
+            miss = short
+        if miss.size:  # each from its own stream
+            batches = np.empty((miss.size, _BATCH), dtype=complex)
+            for j, w in enumerate(miss.tolist()):
+                batches[j] = self._next_batch(w)
+            _refill(miss, batches, self.buf, self.pos, self.filled)
 
     def _next_batch(self, w: int) -> np.ndarray:
         """Worker w's next ``_BATCH`` draws. The first :data:`MEMO_BATCHES` of them come from the
