@@ -55,45 +55,50 @@ def weighted_choice(rng: np.random.Generator, p: np.ndarray, size: int) -> np.nd
     repeat until ``size`` are found. The loop over the uniforms is compiled (:func:`_choice_pass`)."""
     p = np.array(p, dtype=float)  # the draw zeroes the found workers' probabilities: its own copy
     found = np.zeros(size, dtype=np.int64)
-    n = 0
+    cdf = np.empty(p.size)
+    n, valid = 0, 0
     while n < size:
-        n = _choice_pass(p, rng.random((size - n,)), found, n)
+        n, valid = _choice_pass(p, rng.random((size - n,)), found, n, cdf, valid)
     return found
 
 
 @njit(cache=True)
-def _choice_pass(p, x, found, n):
-    """One pass of numpy's weighted draw without replacement: ``p[found[:n]] = 0``, cdf = cumsum(p) / its
-    last value (sequential sum, as ``np.cumsum``), each uniform of ``x`` to the first index whose cdf
-    exceeds it (``searchsorted(side='right')``), new indices appended to ``found`` in order of first
-    appearance (``np.unique(return_index=True)`` with the indices sorted). Returns the count found."""
-    for j in range(n):
-        p[found[j]] = 0.0
+def _choice_pass(p, x, found, n, cdf, valid):
+    """One pass of numpy's weighted draw without replacement (:func:`weighted_choice`), the found workers'
+    ``p`` already 0: cdf = cumsum(p) (a sequential sum, as ``np.cumsum``; entries before ``valid`` are
+    those of the previous pass, the sum up to there unchanged), each uniform of ``x`` to the first index
+    whose cdf / cdf[-1] exceeds it (``searchsorted(side='right')`` on numpy's normalised cdf, each
+    quotient the one numpy stores), new indices appended to ``found`` in order of first appearance (the
+    order of ``np.unique(return_index=True)`` with the indices sorted) and their ``p`` set to 0 (an
+    index drawn has p > 0: a second draw of it in this pass is a repeat). Returns the count found and
+    the first index whose cdf the next pass must sum again."""
     m = p.size
-    cdf = np.empty(m)
-    acc = 0.0
-    for i in range(m):
+    if valid == 0:
+        cdf[0] = p[0]
+        valid = 1
+    acc = cdf[valid - 1]
+    for i in range(valid, m):
         acc += p[i]
         cdf[i] = acc
     last = cdf[m - 1]
-    for i in range(m):
-        cdf[i] /= last
-    seen = np.zeros(m, dtype=np.bool_)
+    again = m
     for j in range(x.size):
         lo = 0
         hi = m
         v = x[j]
         while lo < hi:
             mid = (lo + hi) >> 1
-            if cdf[mid] <= v:
+            if cdf[mid] / last <= v:
                 lo = mid + 1
             else:
                 hi = mid
-        if not seen[lo]:
-            seen[lo] = True
+        if p[lo] != 0.0:
+            p[lo] = 0.0
             found[n] = lo
             n += 1
-    return n
+            if lo < again:
+                again = lo
+    return n, again
 
 
 class DrawMemo:
