@@ -55,15 +55,15 @@ def weighted_choice(rng: np.random.Generator, p: np.ndarray, size: int) -> np.nd
     repeat until ``size`` are found. The loop over the uniforms is compiled (:func:`_choice_pass`)."""
     p = np.array(p, dtype=float)  # the draw zeroes the found workers' probabilities: its own copy
     found = np.zeros(size, dtype=np.int64)
-    cdf = np.empty(p.size)
+    cdf, norm = np.empty(p.size), np.empty(p.size)
     n, valid = 0, 0
     while n < size:
-        n, valid = _choice_pass(p, rng.random((size - n,)), found, n, cdf, valid)
+        n, valid = _choice_pass(p, rng.random((size - n,)), found, n, cdf, norm, valid)
     return found
 
 
 @njit(cache=True)
-def _choice_pass(p, x, found, n, cdf, valid):
+def _choice_pass(p, x, found, n, cdf, norm, valid):
     """One pass of numpy's weighted draw without replacement (:func:`weighted_choice`), the found workers'
     ``p`` already 0: cdf = cumsum(p) (a sequential sum, as ``np.cumsum``; entries before ``valid`` are
     those of the previous pass, the sum up to there unchanged), each uniform of ``x`` to the first index
@@ -82,13 +82,17 @@ def _choice_pass(p, x, found, n, cdf, valid):
         cdf[i] = acc
     last = cdf[m - 1]
     again = m
+    whole = 16 * x.size > m  # many uniforms: every quotient once (a vectorised loop), else where the search looks
+    if whole:
+        for i in range(m):
+            norm[i] = cdf[i] / last
     for j in range(x.size):
         lo = 0
         hi = m
         v = x[j]
         while lo < hi:
             mid = (lo + hi) >> 1
-            if cdf[mid] / last <= v:
+            if (norm[mid] if whole else cdf[mid] / last) <= v:
                 lo = mid + 1
             else:
                 hi = mid
