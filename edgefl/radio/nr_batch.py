@@ -22,7 +22,7 @@ from numba import njit
 from edgefl.radio.gauss_markov import gm_gain, gm_read
 from edgefl.radio.keyed_draws import next_double, seed_state
 from edgefl.radio.nr_pass import mcs_row, undecoded_probability
-from edgefl.radio.prefetch import prefetch2
+from edgefl.radio.prefetch import prefetch1, prefetch2
 
 #: linear SNR read by passes starting at or after the round deadline (round_timing.PAST_DEADLINE_SNR)
 PAST_DEADLINE_SNR = 1e3
@@ -172,11 +172,17 @@ def nr_round(requested, order, bits, n_full, rest, bandwidth, queued, has_deadli
     n_first = first.size
     nxt = 0
     seq = n_first
-    if kind == 2:  # each row's next fading draw, fetched side by side (a hint: no value changes)
+    if kind == 2:  # each row's next fading draws and state, fetched side by side (hints: no value changes)
+        last_col = buf.shape[1] - 1
         for w in range(k):
             i = ids[w]
-            if bits[w] > 0 and pos[i] < buf.shape[1]:
+            if bits[w] > 0 and pos[i] <= last_col:
                 prefetch2(buf, i, pos[i])
+                prefetch2(buf, i, min(pos[i] + 3, last_col))
+                prefetch1(st_re, i)
+                prefetch1(st_im, i)
+                prefetch1(last_t, i)
+                prefetch1(has_last, i)
     while hn > 0 or nxt < n_first:
         if nxt < n_first and (hn == 0 or requested[first[nxt]] <= ht[0]):
             w = first[nxt]
