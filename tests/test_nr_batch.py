@@ -18,7 +18,7 @@ from scipy.special import j0 as scipy_j0
 
 from edgefl.radio.bessel_native import j0
 from edgefl.radio.keyed_draws import KeyedDraws, entropy_prefix, next_double, seed_state
-from edgefl.radio.nr_batch import _by_request_time
+from edgefl.radio.nr_batch import _by_request_time, stable_order_by_row
 from edgefl.scenario import load_scenario
 from edgefl.sim import round_timing as rt
 from edgefl.sim.build import build_simulation
@@ -59,6 +59,13 @@ def test_first_requests_leave_in_the_heaps_order():
             heapq.heapify(heap)
             ref = [heapq.heappop(heap)[2] for _ in range(n)]
             assert _by_request_time(requested, order.astype(np.int64)).tolist() == ref
+
+
+def test_attempts_by_row_is_a_stable_argsort():
+    rng = np.random.default_rng(8)
+    for n, k in ((0, 1), (1, 1), (30, 3), (2000, 1000), (500, 7)):
+        row = rng.integers(0, k, size=n)
+        assert np.array_equal(stable_order_by_row(row, k), np.argsort(row, kind="stable"))
 
 
 def test_compiled_j0_is_scipys():

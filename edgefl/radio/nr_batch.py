@@ -125,6 +125,22 @@ def _by_request_time(requested, order):
 
 
 @njit(cache=True)
+def stable_order_by_row(row, k):
+    """``np.argsort(row, kind="stable")`` for rows in 0..k-1, by counting (attempts of a row keep their order)."""
+    start = np.zeros(k + 1, dtype=np.int64)
+    for j in range(row.size):
+        start[row[j] + 1] += 1
+    for r in range(k):
+        start[r + 1] += start[r]
+    out = np.empty(row.size, dtype=np.int64)
+    for j in range(row.size):
+        r = row[j]
+        out[start[r]] = j
+        start[r] += 1
+    return out
+
+
+@njit(cache=True)
 def nr_round(requested, order, bits, n_full, rest, bandwidth, queued, has_deadline, deadline,
              kind, mean_db, ids, buf, pos, st_re, st_im, last_t, has_last, used, gain_map, los, scale, doppler,
              fused, two, thresholds_db, se, gamma_db, slope, gap, chase, keep, max_harq, max_rlc, rtt, tb_bits,
