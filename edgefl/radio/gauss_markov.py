@@ -274,12 +274,19 @@ class GaussMarkovBank:
         rng = self._rngs[w]
         if rng is None:
             rng = self._rngs[w] = np.random.default_rng(self._seeds[w])
+        if fam is not None and self._rng_at[w] < i:  # the generator's state after the batches the memo holds
+            after, state = fam.states.get(w, (0, None))
+            if self._rng_at[w] < after <= i:
+                rng.bit_generator.state = state
+                self._rng_at[w] = after
         for _ in range(i - int(self._rng_at[w])):  # batches taken from the memo: the generator moves past them
             complex_normal(rng, _BATCH)
         batch = complex_normal(rng, _BATCH)
         self._rng_at[w] = i + 1
         if fam is not None and i < MEMO_BATCHES:
             fam.keep(w, i, batch)
+            if fam.batch(w, i) is not None and fam.states.get(w, (0, None))[0] < i + 1:
+                fam.states[w] = (i + 1, rng.bit_generator.state)
         self._taken[w] = i + 1
         return batch
 
@@ -321,6 +328,9 @@ class _Family:
         self.first = np.empty((n, _BATCH), dtype=complex)  # pages untouched till written
         self.has_first = np.zeros(n, dtype=np.bool_)
         self.later: dict[int, list[np.ndarray]] = {}
+        #: by worker: (j, the state of its generator after drawing its batches 0..j-1), the last batch kept,
+        #: so that a bank needing batch j or later sets its generator there instead of drawing them again
+        self.states: dict[int, tuple[int, dict]] = {}
 
     def batch(self, w: int, i: int) -> np.ndarray | None:
         """Batch i of worker w, if kept."""
