@@ -29,6 +29,8 @@ from edgefl.radio.prefetch import prefetch2
 GAIN_RAYLEIGH = 0
 GAIN_RICIAN = 1
 GAIN_PYTHON = -1
+#: draws of a worker's current batch copied into its row of a bank at a time
+_WINDOW = 32
 
 
 # _nrt=False: no reference counting in this helper (it allocates nothing and only reads and writes arrays its
@@ -122,41 +124,39 @@ def _short_rows(workers, filled, pos, m):
     return out[:u]
 
 
-@njit(cache=True, _nrt=False)
-def _refill_row(w, batch, buf, pos, filled):
-    """Worker w's draws left (filled - pos, at most ahead - 1) moved to the front of its row, ``batch`` after them."""
-    rest = filled[w] - pos[w]
-    p0 = pos[w]
-    for c in range(rest):
-        buf[w, c] = buf[w, p0 + c]
-    for c in range(batch.size):
-        buf[w, rest + c] = batch[c]
-    pos[w] = 0
-    filled[w] = rest + batch.size
-
-
 @njit(cache=True)
-def _refill(rows, batches, buf, pos, filled):
-    """:func:`_refill_row` of each of ``rows`` with its batch (row j of ``batches``)."""
-    for j in range(rows.size):
-        _refill_row(rows[j], batches[j], buf, pos, filled)
-
-
-@njit(cache=True)
-def _refill_from_memo(short, taken, has_first, first, buf, pos, filled):
-    """Refill the workers of ``short`` whose next batch is their first and the memo holds it (their
-    ``taken`` becomes 1); returns the others, in order."""
-    miss = np.empty(short.size, dtype=np.int64)
+def _refill_window(short, m, buf, pos, filled, src_row, src_off, first, pool):
+    """Refill the rows of the workers ``short``: the draws left (filled - pos) moved to the front, then as many
+    of the worker's current batch as the row holds (from ``src_off``; the batch is the memo's ``first[w]``
+    when ``src_row`` is -1, row ``src_row`` of ``pool`` when >= 0, none yet when -2). Returns the workers
+    that still have fewer than ``m`` draws at hand: their batch is used up, they need the next one."""
+    need = np.empty(short.size, dtype=np.int64)
     n = 0
+    width = buf.shape[1]
     for j in range(short.size):
         w = short[j]
-        if taken[w] == 0 and has_first[w]:
-            _refill_row(w, first[w], buf, pos, filled)
-            taken[w] = 1
-        else:
-            miss[n] = w
+        rest = filled[w] - pos[w]
+        p0 = pos[w]
+        for c in range(rest):
+            buf[w, c] = buf[w, p0 + c]
+        pos[w] = 0
+        r = src_row[w]
+        take = 0
+        if r >= -1:
+            off = src_off[w]
+            take = min(width - rest, first.shape[1] - off)
+            if r == -1:
+                for c in range(take):
+                    buf[w, rest + c] = first[w, off + c]
+            else:
+                for c in range(take):
+                    buf[w, rest + c] = pool[r, off + c]
+            src_off[w] = off + take
+        filled[w] = rest + take
+        if filled[w] < m:
+            need[n] = w
             n += 1
-    return miss[:n]
+    return need[:n]
 
 
 def _numpy_cabs_variant() -> bool | None:
@@ -214,12 +214,19 @@ class GaussMarkovBank:
         self._taken = np.zeros(k, dtype=np.int64)  # batches of draws taken per worker
         self._rng_at = np.zeros(k, dtype=np.int64)  # batches drawn by each worker's own generator
         self._first = _first_batches(seeds)
-        # draws at hand per worker: a batch, plus up to ``ahead`` - 1 left from the previous one (lookahead);
-        # rows filled on demand (pages untouched till then)
+        # draws at hand per worker (the kernels read buf[w, pos[w]:filled[w]]): up to _WINDOW of its current
+        # batch plus up to ``ahead`` - 1 left from before (lookahead); a row is refilled from the batch, the
+        # batch is the memo's first batch of the worker (read where it is) or the bank's copy in ``pool``:
+        # a bank keeps a window per worker, not a batch, since the planner keeps dozens of banks alive
         self.ahead = max(1, int(ahead))
-        self.buf = np.zeros((k, _BATCH + self.ahead - 1), dtype=complex)
+        self.buf = np.zeros((k, _WINDOW + self.ahead - 1), dtype=complex)
         self.pos = np.zeros(k, dtype=np.int64)
         self.filled = np.zeros(k, dtype=np.int64)
+        self.src_row = np.full(k, -2, dtype=np.int64)  # -2 no batch yet, -1 the memo's first, >= 0 a pool row
+        self.src_off = np.zeros(k, dtype=np.int64)  # draws of the current batch copied into the row
+        self.slot = np.full(k, -1, dtype=np.int64)  # pool row of each worker (made when first needed)
+        self.pool = np.empty((0, _BATCH), dtype=complex)
+        self._pool_rows = 0
         self.state_re = np.zeros(k)
         self.state_im = np.zeros(k)
         self.last_t = np.zeros(k)
@@ -248,15 +255,33 @@ class GaussMarkovBank:
         if short.size == 0:
             return
         fam = self._first
-        if fam is not None:  # first batches the memo holds: copied in by compiled code
-            miss = _refill_from_memo(short, self._taken, fam.has_first, fam.first, self.buf, self.pos, self.filled)
+        first = fam.first if fam is not None else self.pool
+        need = _refill_window(short, int(m), self.buf, self.pos, self.filled, self.src_row, self.src_off, first,
+                              self.pool)
+        while need.size:  # batches used up: each worker's next one, from the memo or its own stream
+            for w in need.tolist():
+                self._install(w, self._next_batch(w))
+            first = fam.first if fam is not None else self.pool
+            need = _refill_window(need, int(m), self.buf, self.pos, self.filled, self.src_row, self.src_off, first,
+                                  self.pool)
+
+    def _install(self, w: int, batch: np.ndarray) -> None:
+        """Make ``batch`` worker w's current batch: the memo's first batch where it is, else a copy in
+        the worker's pool row."""
+        fam = self._first
+        if fam is not None and int(self._taken[w]) == 1 and fam.has_first[w]:
+            self.src_row[w] = -1
         else:
-            miss = short
-        if miss.size:  # each from its own stream
-            batches = np.empty((miss.size, _BATCH), dtype=complex)
-            for j, w in enumerate(miss.tolist()):
-                batches[j] = self._next_batch(w)
-            _refill(miss, batches, self.buf, self.pos, self.filled)
+            if self.slot[w] < 0:
+                if self._pool_rows == self.pool.shape[0]:
+                    grown = np.empty((max(64, 2 * self.pool.shape[0]), _BATCH), dtype=complex)
+                    grown[: self._pool_rows] = self.pool[: self._pool_rows]
+                    self.pool = grown
+                self.slot[w] = self._pool_rows
+                self._pool_rows += 1
+            self.pool[self.slot[w]] = batch
+            self.src_row[w] = self.slot[w]
+        self.src_off[w] = 0
 
     def _next_batch(self, w: int) -> np.ndarray:
         """Worker w's next ``_BATCH`` draws. The first :data:`MEMO_BATCHES` of them come from the
