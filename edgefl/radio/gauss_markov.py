@@ -125,11 +125,12 @@ def _short_rows(workers, filled, pos, m):
 
 
 @njit(cache=True)
-def _refill_window(short, m, buf, pos, filled, src_row, src_off, first, pool):
+def _refill_window(short, m, buf, pos, filled, src_row, src_off, first, later, pool):
     """Refill the rows of the workers ``short``: the draws left (filled - pos) moved to the front, then as many
     of the worker's current batch as the row holds (from ``src_off``; the batch is the memo's ``first[w]``
-    when ``src_row`` is -1, row ``src_row`` of ``pool`` when >= 0, none yet when -2). Returns the workers
-    that still have fewer than ``m`` draws at hand: their batch is used up, they need the next one."""
+    when ``src_row`` is -1, its ``later[w, i - 1]`` when ``src_row`` is -(i + 2) <= -3, row ``src_row`` of
+    ``pool`` when >= 0, none yet when -2). Returns the workers that still have fewer than ``m`` draws at
+    hand: their batch is used up, they need the next one."""
     need = np.empty(short.size, dtype=np.int64)
     n = 0
     width = buf.shape[1]
@@ -142,12 +143,16 @@ def _refill_window(short, m, buf, pos, filled, src_row, src_off, first, pool):
         pos[w] = 0
         r = src_row[w]
         take = 0
-        if r >= -1:
+        if r != -2:
             off = src_off[w]
             take = min(width - rest, first.shape[1] - off)
             if r == -1:
                 for c in range(take):
                     buf[w, rest + c] = first[w, off + c]
+            elif r <= -3:
+                b = -r - 3
+                for c in range(take):
+                    buf[w, rest + c] = later[w, b, off + c]
             else:
                 for c in range(take):
                     buf[w, rest + c] = pool[r, off + c]
@@ -254,23 +259,28 @@ class GaussMarkovBank:
         short = _short_rows(workers, self.filled, self.pos, int(m))
         if short.size == 0:
             return
-        fam = self._first
-        first = fam.first if fam is not None else self.pool
-        need = _refill_window(short, int(m), self.buf, self.pos, self.filled, self.src_row, self.src_off, first,
-                              self.pool)
+        need = self._refill(short, int(m))
         while need.size:  # batches used up: each worker's next one, from the memo or its own stream
             for w in need.tolist():
                 self._install(w, self._next_batch(w))
-            first = fam.first if fam is not None else self.pool
-            need = _refill_window(need, int(m), self.buf, self.pos, self.filled, self.src_row, self.src_off, first,
-                                  self.pool)
+            need = self._refill(need, int(m))
+
+    def _refill(self, rows: np.ndarray, m: int) -> np.ndarray:
+        """:func:`_refill_window` of ``rows`` with this bank's sources; the rows that need a new batch."""
+        fam = self._first
+        first, later = (fam.first, fam.later) if fam is not None else (self.pool[:0], self.pool[:0, None])
+        return _refill_window(rows, m, self.buf, self.pos, self.filled, self.src_row, self.src_off, first, later,
+                              self.pool)
 
     def _install(self, w: int, batch: np.ndarray) -> None:
         """Make ``batch`` worker w's current batch: the memo's first batch where it is, else a copy in
         the worker's pool row."""
         fam = self._first
-        if fam is not None and int(self._taken[w]) == 1 and fam.has_first[w]:
+        i = int(self._taken[w]) - 1  # the batch's index in the worker's sequence
+        if fam is not None and i == 0 and fam.has_first[w]:
             self.src_row[w] = -1
+        elif fam is not None and 1 <= i <= fam.n_later[w]:
+            self.src_row[w] = -(i + 2)  # fam.later[w, i - 1]
         else:
             if self.slot[w] < 0:
                 if self._pool_rows == self.pool.shape[0]:
@@ -346,13 +356,15 @@ class GaussMarkovBank:
 
 
 class _Family:
-    """The memo of one seed family: every worker's first batch in one array (filled as drawn), the
-    later batches by worker."""
+    """The memo of one seed family: every worker's first batch in one array, its later batches (up to
+    :data:`MEMO_BATCHES` - 1) in another (filled as drawn; pages untouched till written)."""
 
     def __init__(self, n: int) -> None:
-        self.first = np.empty((n, _BATCH), dtype=complex)  # pages untouched till written
+        self.n = n
+        self.first = np.empty((n, _BATCH), dtype=complex)
         self.has_first = np.zeros(n, dtype=np.bool_)
-        self.later: dict[int, list[np.ndarray]] = {}
+        self.later = np.empty((n, 0, _BATCH), dtype=complex)  # batch i >= 1 of worker w: later[w, i - 1]
+        self.n_later = np.zeros(n, dtype=np.int64)
         #: by worker: (j, the state of its generator after drawing its batches 0..j-1), the last batch kept,
         #: so that a bank needing batch j or later sets its generator there instead of drawing them again
         self.states: dict[int, tuple[int, dict]] = {}
@@ -361,18 +373,22 @@ class _Family:
         """Batch i of worker w, if kept."""
         if i == 0:
             return self.first[w] if self.has_first[w] else None
-        kept = self.later.get(w)
-        return kept[i - 1] if kept is not None and i - 1 < len(kept) else None
+        return self.later[w, i - 1] if i - 1 < self.n_later[w] else None
 
     def keep(self, w: int, i: int, batch: np.ndarray) -> None:
-        """Keep batch i of worker w (drawn in order: kept only when batches 0..i-1 are)."""
+        """Keep batch i < :data:`MEMO_BATCHES` of worker w (drawn in order: kept only when batches 1..i-1 are)."""
         if i == 0:
             if not self.has_first[w]:
                 self.first[w], self.has_first[w] = batch, True
             return
-        kept = self.later.setdefault(w, [])
-        if len(kept) == i - 1:
-            kept.append(batch)
+        if self.n_later[w] != i - 1:
+            return
+        if i - 1 >= self.later.shape[1]:  # the memo was asked to keep more batches since this array was made
+            grown = np.empty((self.n, max(i, MEMO_BATCHES - 1), _BATCH), dtype=complex)
+            grown[:, : self.later.shape[1]] = self.later
+            self.later = grown
+        self.later[w, i - 1] = batch
+        self.n_later[w] = i
 
 
 _FIRST_BATCHES: dict[tuple[int, int, int], _Family] = {}
