@@ -125,40 +125,56 @@ def _short_rows(workers, filled, pos, m):
 
 
 @njit(cache=True)
-def _refill_window(short, m, buf, pos, filled, src_row, src_off, first, later, pool):
+def _refill_window(short, m, buf, pos, filled, src_row, src_off, first, later, pool, taken, has_fam, has_first,
+                   n_later):
     """Refill the rows of the workers ``short``: the draws left (filled - pos) moved to the front, then as many
     of the worker's current batch as the row holds (from ``src_off``; the batch is the memo's ``first[w]``
     when ``src_row`` is -1, its ``later[w, i - 1]`` when ``src_row`` is -(i + 2) <= -3, row ``src_row`` of
-    ``pool`` when >= 0, none yet when -2). Returns the workers that still have fewer than ``m`` draws at
-    hand: their batch is used up, they need the next one."""
+    ``pool`` when >= 0, none yet when -2). A batch used up is followed by the worker's next one where the
+    memo holds it (``has_fam``: batch ``taken[w]`` is kept, first or later; ``taken`` counts it, as
+    :meth:`GaussMarkovBank._next_batch` does). Returns the workers that still have fewer than ``m`` draws at
+    hand: their next batch is not in the memo."""
     need = np.empty(short.size, dtype=np.int64)
     n = 0
     width = buf.shape[1]
+    size = first.shape[1]
     for j in range(short.size):
         w = short[j]
-        rest = filled[w] - pos[w]
+        at = filled[w] - pos[w]
         p0 = pos[w]
-        for c in range(rest):
+        for c in range(at):
             buf[w, c] = buf[w, p0 + c]
         pos[w] = 0
-        r = src_row[w]
-        take = 0
-        if r != -2:
-            off = src_off[w]
-            take = min(width - rest, first.shape[1] - off)
-            if r == -1:
-                for c in range(take):
-                    buf[w, rest + c] = first[w, off + c]
-            elif r <= -3:
-                b = -r - 3
-                for c in range(take):
-                    buf[w, rest + c] = later[w, b, off + c]
+        while True:
+            r = src_row[w]
+            if r != -2:
+                off = src_off[w]
+                take = min(width - at, size - off)
+                if r == -1:
+                    for c in range(take):
+                        buf[w, at + c] = first[w, off + c]
+                elif r <= -3:
+                    b = -r - 3
+                    for c in range(take):
+                        buf[w, at + c] = later[w, b, off + c]
+                else:
+                    for c in range(take):
+                        buf[w, at + c] = pool[r, off + c]
+                src_off[w] = off + take
+                at += take
+            if at >= m or not has_fam:
+                break
+            i = taken[w]  # the batch is used up (or none yet): the next one, if the memo holds it
+            if i == 0 and has_first[w]:
+                src_row[w] = -1
+            elif i >= 1 and i <= n_later[w]:
+                src_row[w] = -(i + 2)
             else:
-                for c in range(take):
-                    buf[w, rest + c] = pool[r, off + c]
-            src_off[w] = off + take
-        filled[w] = rest + take
-        if filled[w] < m:
+                break
+            src_off[w] = 0
+            taken[w] = i + 1
+        filled[w] = at
+        if at < m:
             need[n] = w
             n += 1
     return need[:n]
@@ -268,9 +284,11 @@ class GaussMarkovBank:
     def _refill(self, rows: np.ndarray, m: int) -> np.ndarray:
         """:func:`_refill_window` of ``rows`` with this bank's sources; the rows that need a new batch."""
         fam = self._first
-        first, later = (fam.first, fam.later) if fam is not None else (self.pool[:0], self.pool[:0, None])
-        return _refill_window(rows, m, self.buf, self.pos, self.filled, self.src_row, self.src_off, first, later,
-                              self.pool)
+        if fam is None:
+            return _refill_window(rows, m, self.buf, self.pos, self.filled, self.src_row, self.src_off, self.pool[:0],
+                                  self.pool[:0, None], self.pool, self._taken, False, self.has_last, self._taken)
+        return _refill_window(rows, m, self.buf, self.pos, self.filled, self.src_row, self.src_off, fam.first,
+                              fam.later, self.pool, self._taken, True, fam.has_first, fam.n_later)
 
     def _install(self, w: int, batch: np.ndarray) -> None:
         """Make ``batch`` worker w's current batch: the memo's first batch where it is, else a copy in
