@@ -418,7 +418,8 @@ MEMO_BATCHES = 1
 
 def memo_batches(n: int) -> None:
     """Keep the first ``n`` batches of every worker's draws in the process-wide memo (memory: 16 x 256 bytes
-    per batch and worker, per seed family; the numbers drawn do not change)."""
+    per batch and worker, per seed family, in one array per family whose pages are touched as batches are
+    drawn; the numbers drawn do not change)."""
     global MEMO_BATCHES
     MEMO_BATCHES = max(1, int(n))
 
