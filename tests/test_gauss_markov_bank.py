@@ -84,3 +84,32 @@ def test_banks_sharing_memoised_batches_draw_each_workers_own_sequence():
                 assert np.array_equal(np.concatenate(got[b][w]), alone[w])
     finally:
         gm.memo_batches(before)
+
+
+def test_interleaved_banks_with_a_memo_of_several_batches_equal_streams():
+    """The planner's case: banks of the same seeds played in turns while the memo keeps four batches per
+    worker, each bank reading its windows of draws from the memo's first and later batches, from its own
+    copies and from its generator set past the memoised batches: every bank's gains are its streams'."""
+    from edgefl.radio import gauss_markov as gm
+
+    fading = FadingConfig(model="rayleigh")
+    corr = CorrelationConfig(kind="gauss_markov", doppler_hz=30.0)
+    k = 3
+    seeds = SeedList(6, 77, k)
+    before = gm.MEMO_BATCHES
+    try:
+        gm.memo_batches(4)
+        banks = [GaussMarkovBank(fading, corr, seeds, ahead=20) for _ in range(3)]
+        streams = [[FadingStream(fading, corr, seeds[i]) for i in range(k)] for _ in banks]
+        rng = np.random.default_rng(1)
+        t = [0.0] * len(banks)
+        for step in range(5000):
+            b = int(rng.choice(len(banks), p=[0.4, 0.4, 0.2]))  # banks at different paces
+            t[b] += float(rng.choice([1e-4, 3e-3]))
+            ws = np.sort(rng.choice(k, size=int(rng.integers(1, k + 1)), replace=False))
+            banks[b].lookahead(ws, int(rng.integers(1, 21)))
+            ref = np.array([streams[b][w].gain(t[b], step) for w in ws])
+            assert np.array_equal(banks[b].gains(ws, t[b], step), ref), (step, b)
+        assert all(np.all(bank._taken >= 5) for bank in banks[:2])  # past the memo, into the generators
+    finally:
+        gm.memo_batches(before)

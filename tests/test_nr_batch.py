@@ -6,6 +6,7 @@ state; plus its building blocks against numpy/scipy (keyed draws, J0)."""
 from __future__ import annotations
 
 import copy
+import heapq
 import zlib
 import warnings
 from pathlib import Path
@@ -17,6 +18,7 @@ from scipy.special import j0 as scipy_j0
 
 from edgefl.radio.bessel_native import j0
 from edgefl.radio.keyed_draws import KeyedDraws, entropy_prefix, next_double, seed_state
+from edgefl.radio.nr_batch import _by_request_time, stable_order_by_row
 from edgefl.scenario import load_scenario
 from edgefl.sim import round_timing as rt
 from edgefl.sim.build import build_simulation
@@ -42,6 +44,28 @@ def _j0_many(x):
     for i in range(x.size):
         out[i] = j0(x[i])
     return out
+
+
+def test_first_requests_leave_in_the_heaps_order():
+    """The kernel's sorted list of first requests pops them as a heap of (time, position in order) does."""
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 2, 7, 50, 400):
+        for sorted_times in (False, True):
+            requested = rng.choice([0.0, 1e-3, 2e-3], size=n) + rng.choice([0.0, 1.0], size=n) * rng.random(n)
+            order = rng.permutation(n)
+            if sorted_times:
+                order = order[np.argsort(requested[order], kind="stable")]
+            heap = [(requested[w], j, w) for j, w in enumerate(order.tolist())]
+            heapq.heapify(heap)
+            ref = [heapq.heappop(heap)[2] for _ in range(n)]
+            assert _by_request_time(requested, order.astype(np.int64)).tolist() == ref
+
+
+def test_attempts_by_row_is_a_stable_argsort():
+    rng = np.random.default_rng(8)
+    for n, k in ((0, 1), (1, 1), (30, 3), (2000, 1000), (500, 7)):
+        row = rng.integers(0, k, size=n)
+        assert np.array_equal(stable_order_by_row(row, k), np.argsort(row, kind="stable"))
 
 
 def test_compiled_j0_is_scipys():
@@ -82,7 +106,8 @@ def test_batched_nr_uploads_equal_the_processes(name: str, monkeypatch):
         bits = rng.choice([0.0, 1.0, 0.5 * tb, tb, 3 * tb + 17.25, 12 * tb + 0.125], size=k)
         requested = 100.0 * r + rng.uniform(0, 2e-3, size=k)
         requested[rng.random(k) < 0.3] = 100.0 * r + 1e-3  # ties
-        order = np.argsort(requested, kind="stable")
+        # upload order by completion, or by index (FDMA: request times out of order, ties among them)
+        order = np.argsort(requested, kind="stable") if r % 3 else rng.permutation(k)
         requested = net.access.request_times(requested, order)
         share = np.full(k, 1.0 / k) if net.access.capacity is None else np.ones(k)
         bw = rng.choice([0.2e6, 2e6, 40e6]) * share  # from deep fades below MCS 0 to easy

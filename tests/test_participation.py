@@ -21,7 +21,7 @@ from edgefl.scenario import ScenarioError, load_scenario
 from edgefl.sim.allocation import RateAllocator
 from edgefl.sim.ceo_source import GaussianCEOSource
 from edgefl.sim.engine import Network, SimOptions, Simulation
-from edgefl.sim.participation import clip_at_deadline, sample_workers
+from edgefl.sim.participation import clip_at_deadline, sample_workers, weighted_choice
 from edgefl.theory import solve_p1
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +68,27 @@ def test_availability_sampling_matches_sequential_weighted_draw() -> None:
     assert all(4 not in s for s in counts)
     observed = np.array([counts.get(s, 0) for s in subsets])
     assert stats.chisquare(observed, prob * rounds).pvalue > 1e-3
+
+
+def test_weighted_choice_is_numpys_choice() -> None:
+    """The compiled weighted draw without replacement returns numpy's ``Generator.choice`` workers in the same
+    order and leaves the generator in the same state, on random weights (zeros, ties, a dominant worker,
+    k close to the number of positive weights)."""
+    gen = np.random.default_rng(21)
+    for trial in range(60):
+        n = int(gen.choice([2, 5, 40, 1000, 10000]))
+        w = gen.choice([0.0, 1.0, 0.3, 7.0], size=n) * gen.random(n) ** gen.choice([0.0, 1.0, 3.0])
+        w[gen.integers(n)] += float(gen.choice([0.0, 1e3]))
+        w[gen.integers(n)] = 1.0
+        pos = int(np.count_nonzero(w > 0))
+        k = int(gen.integers(1, pos + 1))
+        p = w / w.sum()
+        a, b = np.random.default_rng(trial), np.random.default_rng(trial)
+        ref = a.choice(n, size=k, replace=False, p=p)
+        got = weighted_choice(b, p, k)
+        assert np.array_equal(ref, got), (trial, n, k)
+        assert a.bit_generator.state == b.bit_generator.state
+        assert np.array_equal(p, w / w.sum())  # the caller's probabilities untouched
 
 
 def test_sampling_is_seeded_and_full_participation_draws_nothing() -> None:

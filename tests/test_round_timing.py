@@ -5,10 +5,12 @@ against clip_at_deadline row by row, the event loop against hand-computed HARQ-l
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 import pytest
 
 from edgefl.radio.access_registry import make_access
-from edgefl.radio.access import COMPILED_FROM_ROWS, run_sequential
+from edgefl.radio import access
+from edgefl.radio.access import COMPILED_FROM_ROWS, run_python, run_sequential
 from edgefl.radio.access_tdma import _serial_starts
 from edgefl.radio.link import LinkModel, UploadOutcome
 from edgefl.sim.participation import clip_at_deadline
@@ -36,18 +38,37 @@ def test_compiled_loops_equal_their_python_twins(seed: int) -> None:
     rng = np.random.default_rng(seed)
     k = int(rng.integers(1, 40))
     order, end, late, delivered, dbits = _case(rng, k)
-    assert k < COMPILED_FROM_ROWS  # run_sequential takes the Python source
+    assert k < COMPILED_FROM_ROWS  # run_sequential may take the Python source
     req, air = np.round(rng.random(k), 2), rng.random(k) * 0.1
-    np.testing.assert_array_equal(_serial_starts(req, air, order), run_sequential(_serial_starts, k, req, air, order))
+    np.testing.assert_array_equal(_serial_starts(req, air, order), run_python(_serial_starts, req, air, order))
     dec = np.where(dbits > 0, dbits / 1e4, 0.0)
     for has_stop in (False, True):
         for successive in (False, True):
             args = (0.01, 0.5, has_stop, order, end, late, delivered, dec, successive)
-            a, b = _one_decode_pass(*args), run_sequential(_one_decode_pass, k, *args)
+            a, b = _one_decode_pass(*args), run_python(_one_decode_pass, *args)
             np.testing.assert_array_equal(a[0], b[0])
             np.testing.assert_array_equal(a[1], b[1])
             np.testing.assert_array_equal(a[2], b[2])
             assert a[3] == b[3]
+
+
+def test_small_rounds_run_compiled_once_enough_rows_were_played(monkeypatch) -> None:
+    """Small rounds play the kernel's Python source until it has played COMPILED_AFTER_ROWS rows in the process
+    (or the kernel was compiled), then the compiled kernel; the numbers are the same either way."""
+    @njit
+    def kernel(x):
+        s = 0.0
+        for v in x:
+            s = s * 0.5 + v
+        return s
+
+    monkeypatch.setattr(access, "COMPILED_AFTER_ROWS", 25)
+    x = np.random.default_rng(4).random(10)
+    ref = kernel.py_func(x.tolist())
+    for _ in range(2):
+        assert run_sequential(kernel, x.size, x) == ref and not kernel.signatures  # 10, 20 rows: Python
+    assert run_sequential(kernel, x.size, x) == ref and kernel.signatures  # 30 > 25: compiled
+    assert run_sequential(kernel, x.size, x) == ref
 
 
 @pytest.mark.parametrize("seed", range(30))

@@ -26,14 +26,29 @@ import simpy
 #: rows from which sequential loops over a round's uploads run compiled (numba); below, a Python loop
 #: over lists beats numba's first-call cost (about a second per process)
 COMPILED_FROM_ROWS = 4096
+#: rows a kernel's Python source may play in one process before the kernel runs compiled whatever the
+#: round's size (~0.2 s of Python loops, numba's first call from its cache): many rounds of a
+#: thousand rows (a plan) pay the first call once instead of the Python loop every round
+COMPILED_AFTER_ROWS = 500_000
+_python_rows: dict[Any, int] = {}
 
 
 def run_sequential(kernel: Any, rows: int, *args: Any) -> Any:
-    """Call the numba ``kernel`` for a round of ``rows`` >= :data:`COMPILED_FROM_ROWS` rows; below,
-    its own Python source (``kernel.py_func``) on Python lists (arrays ``tolist()``-ed): the same
-    operations, without numba's first-call cost."""
-    if rows >= COMPILED_FROM_ROWS:
+    """Call the numba ``kernel`` for a round of ``rows`` >= :data:`COMPILED_FROM_ROWS` rows, once it has
+    been compiled (or loaded) in this process, or once its Python source has played
+    :data:`COMPILED_AFTER_ROWS` rows; otherwise its own Python source (``kernel.py_func``) on Python lists
+    (arrays ``tolist()``-ed): the same operations, without numba's first-call cost."""
+    if rows >= COMPILED_FROM_ROWS or kernel.signatures:
         return kernel(*args)
+    played = _python_rows.get(kernel, 0) + rows
+    if played > COMPILED_AFTER_ROWS:
+        return kernel(*args)
+    _python_rows[kernel] = played
+    return run_python(kernel, *args)
+
+
+def run_python(kernel: Any, *args: Any) -> Any:
+    """The numba ``kernel``'s own Python source on Python lists (arrays ``tolist()``-ed)."""
     return kernel.py_func(*(a.tolist() if isinstance(a, np.ndarray) else a for a in args))
 #: how a scheme that splits the band asks the rate allocator for unequal shares: bits -> shares
 ShareRule = Callable[[np.ndarray], np.ndarray]

@@ -179,11 +179,14 @@ class RadioEnvironment:
         bank = self._ul
         if self._trace is not None or not isinstance(bank, (FadingBank, GaussMarkovBank)) or bank._fading is None:
             return None
-        bw = np.broadcast_to(np.asarray(bandwidth_hz, dtype=float), workers.shape).tolist()
+        bw = np.broadcast_to(np.asarray(bandwidth_hz, dtype=float), workers.shape)
         nf = self.cfg.noise_figure_db
+        # the noise of each distinct bandwidth once (a round's rows mostly share one);
         # a bandwidth no upload can use (0: a row without bits) is never read: NaN
-        noise = {b: self._noise_dbm_scalar(b, nf) if math.isfinite(b) and b > 0 else math.nan for b in set(bw)}
-        mean_db = self._ul_rx_dbm[workers] - np.array([noise[b] for b in bw], dtype=float)
+        widths, which = np.unique(bw, return_inverse=True)
+        noise = np.array([self._noise_dbm_scalar(b, nf) if math.isfinite(b) and b > 0 else math.nan
+                          for b in widths.tolist()], dtype=float)
+        mean_db = self._ul_rx_dbm[workers] - noise[which.reshape(workers.shape)]
         n = workers.size
         if isinstance(bank, GaussMarkovBank):
             if bank.gain_map == GAIN_PYTHON or reads > bank.ahead:

@@ -23,14 +23,20 @@ from numba import njit
 from edgefl.radio.bessel_native import fma, j0
 from edgefl.radio.config import CorrelationConfig, FadingConfig
 from edgefl.radio.fading import _BATCH, complex_normal, power_gain_from_state, rician_los_and_scale
+from edgefl.radio.prefetch import prefetch2
 
 #: gain maps of the compiled path (power_gain_from_state); other fading models map in Python
 GAIN_RAYLEIGH = 0
 GAIN_RICIAN = 1
 GAIN_PYTHON = -1
+#: draws of a worker's current batch copied into its row of a bank at a time
+_WINDOW = 32
 
 
-@njit(cache=True)
+# _nrt=False: no reference counting in this helper (it allocates nothing and only reads and writes arrays its
+# caller holds); the kernels call it per pass, where counting each array argument in and out cost more
+# than the arithmetic
+@njit(cache=True, _nrt=False)
 def gm_read(i, t, buf, pos, st_re, st_im, last_t, has_last, doppler):
     """Advance worker i's state to a transmission at t (FadingStream.raw, Gauss-Markov branch)."""
     if not has_last[i]:
@@ -56,7 +62,7 @@ def gm_read(i, t, buf, pos, st_re, st_im, last_t, has_last, doppler):
     has_last[i] = True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def np_cabs(a, b, fused):
     """|a + bi| as numpy's complex ``absolute`` loop computes it (numpy/_core/src/umath/
     loops_unary_complex.dispatch.c.src, finite values): L sqrt(r r + 1), L = max(|a|, |b|),
@@ -72,7 +78,7 @@ def np_cabs(a, b, fused):
     return math.sqrt(s) * big
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def gm_gain(i, st_re, st_im, gain_map, los, scale, fused, two):
     """Power gain of worker i's state as ``float(power_gain_from_state(fading, complex state))``:
     np.abs(h) ** 2 (Rayleigh) or np.abs(los + scale h) ** 2 (Rician), CPython's complex arithmetic
@@ -89,10 +95,89 @@ def gm_gain(i, st_re, st_im, gain_map, los, scale, fused, two):
 
 @njit(cache=True)
 def _advance(ids, t, buf, pos, st_re, st_im, last_t, has_last, doppler, gain_map, los, scale, fused, two, out):
+    for j in range(ids.size):  # each worker's next draw, fetched side by side (a hint: no value changes)
+        i = ids[j]
+        if pos[i] < buf.shape[1]:
+            prefetch2(buf, i, pos[i])
     for j in range(ids.size):
         gm_read(ids[j], t, buf, pos, st_re, st_im, last_t, has_last, doppler)
         if gain_map >= 0:
             out[j] = gm_gain(ids[j], st_re, st_im, gain_map, los, scale, fused, two)
+
+
+@njit(cache=True)
+def _short_rows(workers, filled, pos, m):
+    """The distinct workers of ``workers`` with fewer than ``m`` draws at hand (filled - pos), sorted."""
+    out = np.empty(workers.size, dtype=np.int64)
+    n = 0
+    for j in range(workers.size):
+        w = workers[j]
+        if filled[w] - pos[w] < m:
+            out[n] = w
+            n += 1
+    out = np.sort(out[:n])
+    u = 0
+    for j in range(n):
+        if u == 0 or out[j] != out[u - 1]:
+            out[u] = out[j]
+            u += 1
+    return out[:u]
+
+
+@njit(cache=True)
+def _refill_window(short, m, buf, pos, filled, src_row, src_off, first, later, pool, taken, has_fam, has_first,
+                   n_later):
+    """Refill the rows of the workers ``short``: the draws left (filled - pos) moved to the front, then as many
+    of the worker's current batch as the row holds (from ``src_off``; the batch is the memo's ``first[w]``
+    when ``src_row`` is -1, its ``later[w, i - 1]`` when ``src_row`` is -(i + 2) <= -3, row ``src_row`` of
+    ``pool`` when >= 0, none yet when -2). A batch used up is followed by the worker's next one where the
+    memo holds it (``has_fam``: batch ``taken[w]`` is kept, first or later; ``taken`` counts it, as
+    :meth:`GaussMarkovBank._next_batch` does). Returns the workers that still have fewer than ``m`` draws at
+    hand: their next batch is not in the memo."""
+    need = np.empty(short.size, dtype=np.int64)
+    n = 0
+    width = buf.shape[1]
+    size = first.shape[1]
+    for j in range(short.size):
+        w = short[j]
+        at = filled[w] - pos[w]
+        p0 = pos[w]
+        for c in range(at):
+            buf[w, c] = buf[w, p0 + c]
+        pos[w] = 0
+        while True:
+            r = src_row[w]
+            if r != -2:
+                off = src_off[w]
+                take = min(width - at, size - off)
+                if r == -1:
+                    for c in range(take):
+                        buf[w, at + c] = first[w, off + c]
+                elif r <= -3:
+                    b = -r - 3
+                    for c in range(take):
+                        buf[w, at + c] = later[w, b, off + c]
+                else:
+                    for c in range(take):
+                        buf[w, at + c] = pool[r, off + c]
+                src_off[w] = off + take
+                at += take
+            if at >= m or not has_fam:
+                break
+            i = taken[w]  # the batch is used up (or none yet): the next one, if the memo holds it
+            if i == 0 and has_first[w]:
+                src_row[w] = -1
+            elif i >= 1 and i <= n_later[w]:
+                src_row[w] = -(i + 2)
+            else:
+                break
+            src_off[w] = 0
+            taken[w] = i + 1
+        filled[w] = at
+        if at < m:
+            need[n] = w
+            n += 1
+    return need[:n]
 
 
 def _numpy_cabs_variant() -> bool | None:
@@ -150,12 +235,19 @@ class GaussMarkovBank:
         self._taken = np.zeros(k, dtype=np.int64)  # batches of draws taken per worker
         self._rng_at = np.zeros(k, dtype=np.int64)  # batches drawn by each worker's own generator
         self._first = _first_batches(seeds)
-        # draws at hand per worker: a batch, plus up to ``ahead`` - 1 left from the previous one (lookahead);
-        # rows filled on demand (pages untouched till then)
+        # draws at hand per worker (the kernels read buf[w, pos[w]:filled[w]]): up to _WINDOW of its current
+        # batch plus up to ``ahead`` - 1 left from before (lookahead); a row is refilled from the batch, the
+        # batch is the memo's first batch of the worker (read where it is) or the bank's copy in ``pool``:
+        # a bank keeps a window per worker, not a batch, since the planner keeps dozens of banks alive
         self.ahead = max(1, int(ahead))
-        self.buf = np.zeros((k, _BATCH + self.ahead - 1), dtype=complex)
+        self.buf = np.zeros((k, _WINDOW + self.ahead - 1), dtype=complex)
         self.pos = np.zeros(k, dtype=np.int64)
         self.filled = np.zeros(k, dtype=np.int64)
+        self.src_row = np.full(k, -2, dtype=np.int64)  # -2 no batch yet, -1 the memo's first, >= 0 a pool row
+        self.src_off = np.zeros(k, dtype=np.int64)  # draws of the current batch copied into the row
+        self.slot = np.full(k, -1, dtype=np.int64)  # pool row of each worker (made when first needed)
+        self.pool = np.empty((0, _BATCH), dtype=complex)
+        self._pool_rows = 0
         self.state_re = np.zeros(k)
         self.state_im = np.zeros(k)
         self.last_t = np.zeros(k)
@@ -179,32 +271,45 @@ class GaussMarkovBank:
         if m > self.ahead:
             raise ValueError(f"this bank keeps at most {self.ahead} draws ahead, asked for {m}")
         workers = np.asarray(workers, dtype=np.int64)
-        short = workers[self.filled[workers] - self.pos[workers] < m]
+        # the workers short of draws, each once, in increasing order (compiled: a round asks for ~1,000)
+        short = _short_rows(workers, self.filled, self.pos, int(m))
         if short.size == 0:
             return
-        short = np.unique(short)  # (a worker listed twice is refilled once, as by a loop that checks again)
-        batches = np.empty((short.size, _BATCH), dtype=complex)
+        need = self._refill(short, int(m))
+        while need.size:  # batches used up: each worker's next one, from the memo or its own stream
+            for w in need.tolist():
+                self._install(w, self._next_batch(w))
+            need = self._refill(need, int(m))
+
+    def _refill(self, rows: np.ndarray, m: int) -> np.ndarray:
+        """:func:`_refill_window` of ``rows`` with this bank's sources; the rows that need a new batch."""
         fam = self._first
-        if fam is not None:  # first batches the memo holds: in one array operation
-            hit = (self._taken[short] == 0) & fam.has_first[short]
-            batches[hit] = fam.first[short[hit]]
-            self._taken[short[hit]] = 1
-            miss = np.flatnonzero(~hit)
+        if fam is None:
+            return _refill_window(rows, m, self.buf, self.pos, self.filled, self.src_row, self.src_off, self.pool[:0],
+                                  self.pool[:0, None], self.pool, self._taken, False, self.has_last, self._taken)
+        return _refill_window(rows, m, self.buf, self.pos, self.filled, self.src_row, self.src_off, fam.first,
+                              fam.later, self.pool, self._taken, True, fam.has_first, fam.n_later)
+
+    def _install(self, w: int, batch: np.ndarray) -> None:
+        """Make ``batch`` worker w's current batch: the memo's first batch where it is, else a copy in
+        the worker's pool row."""
+        fam = self._first
+        i = int(self._taken[w]) - 1  # the batch's index in the worker's sequence
+        if fam is not None and i == 0 and fam.has_first[w]:
+            self.src_row[w] = -1
+        elif fam is not None and 1 <= i <= fam.n_later[w]:
+            self.src_row[w] = -(i + 2)  # fam.later[w, i - 1]
         else:
-            miss = np.arange(short.size)
-        for j in miss.tolist():  # each from its own stream
-            batches[j] = self._next_batch(int(short[j]))
-        rest = self.filled[short] - self.pos[short]  # draws left of each, moved to the front (at most ahead - 1)
-        width = int(rest.max())
-        if width > 0:
-            cols = np.arange(width)
-            keep = cols[None, :] < rest[:, None]
-            src = np.minimum(self.pos[short][:, None] + cols[None, :], self.buf.shape[1] - 1)
-            tail = self.buf[short[:, None], src]
-            rows = np.broadcast_to(short[:, None], keep.shape)
-            self.buf[rows[keep], np.broadcast_to(cols, keep.shape)[keep]] = tail[keep]
-        self.buf[short[:, None], rest[:, None] + np.arange(_BATCH)[None, :]] = batches
-        self.pos[short], self.filled[short] = 0, rest + _BATCH
+            if self.slot[w] < 0:
+                if self._pool_rows == self.pool.shape[0]:
+                    grown = np.empty((max(64, 2 * self.pool.shape[0]), _BATCH), dtype=complex)
+                    grown[: self._pool_rows] = self.pool[: self._pool_rows]
+                    self.pool = grown
+                self.slot[w] = self._pool_rows
+                self._pool_rows += 1
+            self.pool[self.slot[w]] = batch
+            self.src_row[w] = self.slot[w]
+        self.src_off[w] = 0
 
     def _next_batch(self, w: int) -> np.ndarray:
         """Worker w's next ``_BATCH`` draws. The first :data:`MEMO_BATCHES` of them come from the
@@ -222,12 +327,19 @@ class GaussMarkovBank:
         rng = self._rngs[w]
         if rng is None:
             rng = self._rngs[w] = np.random.default_rng(self._seeds[w])
+        if fam is not None and self._rng_at[w] < i:  # the generator's state after the batches the memo holds
+            after, state = fam.states.get(w, (0, None))
+            if self._rng_at[w] < after <= i:
+                rng.bit_generator.state = state
+                self._rng_at[w] = after
         for _ in range(i - int(self._rng_at[w])):  # batches taken from the memo: the generator moves past them
             complex_normal(rng, _BATCH)
         batch = complex_normal(rng, _BATCH)
         self._rng_at[w] = i + 1
         if fam is not None and i < MEMO_BATCHES:
             fam.keep(w, i, batch)
+            if fam.batch(w, i) is not None and fam.states.get(w, (0, None))[0] < i + 1:
+                fam.states[w] = (i + 1, rng.bit_generator.state)
         self._taken[w] = i + 1
         return batch
 
@@ -262,30 +374,39 @@ class GaussMarkovBank:
 
 
 class _Family:
-    """The memo of one seed family: every worker's first batch in one array (filled as drawn), the
-    later batches by worker."""
+    """The memo of one seed family: every worker's first batch in one array, its later batches (up to
+    :data:`MEMO_BATCHES` - 1) in another (filled as drawn; pages untouched till written)."""
 
     def __init__(self, n: int) -> None:
-        self.first = np.empty((n, _BATCH), dtype=complex)  # pages untouched till written
+        self.n = n
+        self.first = np.empty((n, _BATCH), dtype=complex)
         self.has_first = np.zeros(n, dtype=np.bool_)
-        self.later: dict[int, list[np.ndarray]] = {}
+        self.later = np.empty((n, 0, _BATCH), dtype=complex)  # batch i >= 1 of worker w: later[w, i - 1]
+        self.n_later = np.zeros(n, dtype=np.int64)
+        #: by worker: (j, the state of its generator after drawing its batches 0..j-1), the last batch kept,
+        #: so that a bank needing batch j or later sets its generator there instead of drawing them again
+        self.states: dict[int, tuple[int, dict]] = {}
 
     def batch(self, w: int, i: int) -> np.ndarray | None:
         """Batch i of worker w, if kept."""
         if i == 0:
             return self.first[w] if self.has_first[w] else None
-        kept = self.later.get(w)
-        return kept[i - 1] if kept is not None and i - 1 < len(kept) else None
+        return self.later[w, i - 1] if i - 1 < self.n_later[w] else None
 
     def keep(self, w: int, i: int, batch: np.ndarray) -> None:
-        """Keep batch i of worker w (drawn in order: kept only when batches 0..i-1 are)."""
+        """Keep batch i < :data:`MEMO_BATCHES` of worker w (drawn in order: kept only when batches 1..i-1 are)."""
         if i == 0:
             if not self.has_first[w]:
                 self.first[w], self.has_first[w] = batch, True
             return
-        kept = self.later.setdefault(w, [])
-        if len(kept) == i - 1:
-            kept.append(batch)
+        if self.n_later[w] != i - 1:
+            return
+        if i - 1 >= self.later.shape[1]:  # the memo was asked to keep more batches since this array was made
+            grown = np.empty((self.n, max(i, MEMO_BATCHES - 1), _BATCH), dtype=complex)
+            grown[:, : self.later.shape[1]] = self.later
+            self.later = grown
+        self.later[w, i - 1] = batch
+        self.n_later[w] = i
 
 
 _FIRST_BATCHES: dict[tuple[int, int, int], _Family] = {}
@@ -297,7 +418,8 @@ MEMO_BATCHES = 1
 
 def memo_batches(n: int) -> None:
     """Keep the first ``n`` batches of every worker's draws in the process-wide memo (memory: 16 x 256 bytes
-    per batch and worker, per seed family; the numbers drawn do not change)."""
+    per batch and worker, per seed family, in one array per family whose pages are touched as batches are
+    drawn; the numbers drawn do not change)."""
     global MEMO_BATCHES
     MEMO_BATCHES = max(1, int(n))
 

@@ -86,7 +86,10 @@ class KeyedDraws:
         return cls(entropy_prefix(seed.entropy, tuple(seed.spawn_key)), int(round), w, int(upload))
 
 
-@njit(cache=True)
+# _nrt=False: no reference counting in this helper (it allocates nothing and only reads and writes arrays its
+# caller holds); the kernels call it per pass, where counting each array argument in and out cost more
+# than the arithmetic
+@njit(cache=True, _nrt=False)
 def _hashmix(value: np.uint32, hc: np.ndarray) -> np.uint32:
     value = np.uint32(value ^ hc[0])
     hc[0] = np.uint32(hc[0] * _MULT_A)
@@ -94,13 +97,13 @@ def _hashmix(value: np.uint32, hc: np.ndarray) -> np.uint32:
     return np.uint32(value ^ (value >> _S16))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _mix(x: np.uint32, y: np.uint32) -> np.uint32:
     r = np.uint32(np.uint32(_MIX_L * x) - np.uint32(_MIX_R * y))
     return np.uint32(r ^ (r >> _S16))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _mul64(a: np.uint64, b: np.uint64) -> tuple[np.uint64, np.uint64]:
     """(high, low) 64-bit words of the 128-bit product a b."""
     a_lo = a & _M32
@@ -117,7 +120,7 @@ def _mul64(a: np.uint64, b: np.uint64) -> tuple[np.uint64, np.uint64]:
     return hi, lo
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _step(st: np.ndarray) -> None:
     """state = state * MULT + inc (mod 2^128); st = [state_hi, state_lo, inc_hi, inc_lo]."""
     hi, lo = _mul64(st[1], _MUL_LO)
@@ -176,7 +179,7 @@ def seed_state(prefix: np.ndarray, a: int, b: int, c: int, st: np.ndarray) -> No
     _step(st)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def next_double(st: np.ndarray) -> float:
     """The next ``Generator.random()`` double of the PCG64 state ``st``."""
     _step(st)

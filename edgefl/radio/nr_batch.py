@@ -22,18 +22,26 @@ from numba import njit
 from edgefl.radio.gauss_markov import gm_gain, gm_read
 from edgefl.radio.keyed_draws import next_double, seed_state
 from edgefl.radio.nr_pass import mcs_row, undecoded_probability
+from edgefl.radio.prefetch import prefetch1, prefetch2
 
 #: linear SNR read by passes starting at or after the round deadline (round_timing.PAST_DEADLINE_SNR)
 PAST_DEADLINE_SNR = 1e3
 
 
-@njit(cache=True)
-def _snr(w, t, has_deadline, deadline, kind, mean_db, ids, buf, pos, st_re, st_im, last_t, has_last, used, gain_map,
-         los, scale, doppler, fused, two):
-    """SNR of row w's pass starting at t (RadioEnvironment.uplink_snr via round_timing.snr_reader)."""
+# _nrt=False: no reference counting in this helper (it allocates nothing and only reads and writes arrays its
+# caller holds); the kernels call it per pass, where counting each array argument in and out cost more
+# than the arithmetic
+@njit(cache=True, _nrt=False)
+def _snr(w, t, has_deadline, deadline, kind, mean_db, base_of, ids, buf, pos, st_re, st_im, last_t, has_last, used,
+         gain_map, los, scale, doppler, fused, two):
+    """SNR of row w's pass starting at t (RadioEnvironment.uplink_snr via round_timing.snr_reader); the row's
+    10^(mean_db/10) is worked out at its first read and kept in ``base_of`` (negative: not yet)."""
     if has_deadline and t >= deadline:
         return PAST_DEADLINE_SNR
-    base = 10.0 ** (mean_db[w] / 10.0)
+    base = base_of[w]
+    if not base >= 0.0:
+        base = 10.0 ** (mean_db[w] / 10.0)
+        base_of[w] = base
     used[w] += 1
     if kind == 0:
         return base * 1.0
@@ -44,7 +52,7 @@ def _snr(w, t, has_deadline, deadline, kind, mean_db, ids, buf, pos, st_re, st_i
     return base * gm_gain(i, st_re, st_im, gain_map, los, scale, fused, two)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _hpush(ht, hs, hr, n, t, s, r):
     """Push event (time t, sequence s, row r) on the binary heap of n events ordered by (t, s)."""
     i = n
@@ -62,7 +70,7 @@ def _hpush(ht, hs, hr, n, t, s, r):
     return n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _hpop(ht, hs, hr, n):
     """Pop the earliest event (smallest (t, s)): returns (t, s, r, events left)."""
     t0 = ht[0]
@@ -92,7 +100,7 @@ def _hpop(ht, hs, hr, n):
     return t0, s0, r0, n
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _pass_band_on(ht, hs, hr, hn, t, seq, qbuf, q_head, q_len):
     """The band is released at t: the first row queued for it (ring buffer ``qbuf``) is granted it now,
     as a SimPy resource would. Returns the new holder (-1: none waiting), heap size, sequence and queue."""
@@ -104,6 +112,32 @@ def _pass_band_on(ht, hs, hr, hn, t, seq, qbuf, q_head, q_len):
         hn = _hpush(ht, hs, hr, hn, t, seq, holder)
         seq += 1
     return holder, hn, seq, q_head, q_len
+
+
+@njit(cache=True)
+def _by_request_time(requested, order):
+    """``order`` stably sorted by request time (the order in which a heap of (time, position in ``order``)
+    events pops them); ``order`` itself when its times are already non-decreasing."""
+    for j in range(1, order.size):
+        if requested[order[j]] < requested[order[j - 1]]:
+            return order[np.argsort(requested[order], kind="mergesort")]
+    return order
+
+
+@njit(cache=True)
+def stable_order_by_row(row, k):
+    """``np.argsort(row, kind="stable")`` for rows in 0..k-1, by counting (attempts of a row keep their order)."""
+    start = np.zeros(k + 1, dtype=np.int64)
+    for j in range(row.size):
+        start[row[j] + 1] += 1
+    for r in range(k):
+        start[r + 1] += start[r]
+    out = np.empty(row.size, dtype=np.int64)
+    for j in range(row.size):
+        r = row[j]
+        out[start[r]] = j
+        start[r] += 1
+    return out
 
 
 @njit(cache=True)
@@ -137,6 +171,7 @@ def nr_round(requested, order, bits, n_full, rest, bandwidth, queued, has_deadli
     pass_bits = np.zeros(k)
     rng = np.zeros((k, 4), dtype=np.uint64)
     seeded = np.zeros(k, dtype=np.bool_)
+    base_of = np.full(k, -1.0)
     qbuf = np.empty(k + 1, dtype=np.int64)
     q_head = 0
     q_len = 0
@@ -146,12 +181,31 @@ def nr_round(requested, order, bits, n_full, rest, bandwidth, queued, has_deadli
     hs = np.empty(2 * k + 2, dtype=np.int64)
     hr = np.empty(2 * k + 2, dtype=np.int64)
     hn = 0
-    seq = 0
-    for w in order:
-        hn = _hpush(ht, hs, hr, hn, requested[w], seq, w)
-        seq += 1
-    while hn > 0:
-        t, _, w, hn = _hpop(ht, hs, hr, hn)
+    # the rows' first requests (sequence numbers 0.. in ``order``) wait in a list sorted by (time, sequence)
+    # instead of the heap: they come before every later event of equal time (whose sequence numbers are
+    # larger), so taking the earlier of the list's head and the heap's top is the heap's own order
+    first = _by_request_time(requested, order)
+    n_first = first.size
+    nxt = 0
+    seq = n_first
+    if kind == 2:  # each row's next fading draws and state, fetched side by side (hints: no value changes)
+        last_col = buf.shape[1] - 1
+        for w in range(k):
+            i = ids[w]
+            if bits[w] > 0 and pos[i] <= last_col:
+                prefetch2(buf, i, pos[i])
+                prefetch2(buf, i, min(pos[i] + 3, last_col))
+                prefetch1(st_re, i)
+                prefetch1(st_im, i)
+                prefetch1(last_t, i)
+                prefetch1(has_last, i)
+    while hn > 0 or nxt < n_first:
+        if nxt < n_first and (hn == 0 or requested[first[nxt]] <= ht[0]):
+            w = first[nxt]
+            t = requested[w]
+            nxt += 1
+        else:
+            t, _, w, hn = _hpop(ht, hs, hr, hn)
         if not started[w] and has_deadline and (t > deadline or (t == deadline and bits[w] > 0)):
             if queued and holder == w:  # granted but not begun: pass the band on
                 holder, hn, seq, q_head, q_len = _pass_band_on(ht, hs, hr, hn, t, seq, qbuf, q_head, q_len)
@@ -174,8 +228,8 @@ def nr_round(requested, order, bits, n_full, rest, bandwidth, queued, has_deadli
             ph = 1
         if ph == 1:
             if bits[w] > 0:
-                snr = _snr(w, t, has_deadline, deadline, kind, mean_db, ids, buf, pos, st_re, st_im, last_t, has_last,
-                           used, gain_map, los, scale, doppler, fused, two)
+                snr = _snr(w, t, has_deadline, deadline, kind, mean_db, base_of, ids, buf, pos, st_re, st_im, last_t,
+                           has_last, used, gain_map, los, scale, doppler, fused, two)
                 if n_snrs[w] == 0:
                     row_mcs[w] = mcs_row(snr, thresholds_db, se)
                 snrs[w, n_snrs[w]] = snr

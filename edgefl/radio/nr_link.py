@@ -92,7 +92,7 @@ class NRLink(LinkModel):
                      bandwidth_hz: np.ndarray, snr: Any, draws: Any, deadline: float | None) -> UploadArrays | None:
         """:meth:`upload` of every row at once, compiled (:func:`edgefl.radio.nr_batch.nr_round`)."""
         from edgefl.radio.gauss_markov import numpy_cabs_fused
-        from edgefl.radio.nr_batch import nr_round
+        from edgefl.radio.nr_batch import nr_round, stable_order_by_row
 
         b = np.asarray(bits, dtype=float)
         bw = np.asarray(bandwidth_hz, dtype=float)
@@ -114,5 +114,5 @@ class NRLink(LinkModel):
                        draws.prefix, draws.round, draws.workers, draws.upload)
         snr.commit()
         end, air, delivered, row, s, e, nbits = res
-        by_row = np.argsort(row, kind="stable")
+        by_row = stable_order_by_row(row, b.size)
         return UploadArrays(end, air, delivered, row[by_row], s[by_row], e[by_row], nbits[by_row])

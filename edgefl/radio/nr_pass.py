@@ -22,7 +22,10 @@ from numba import njit
 LN9 = math.log(9.0)
 
 
-@njit(cache=True)
+# _nrt=False: no reference counting in this helper (it allocates nothing and only reads and writes arrays its
+# caller holds); the kernels call it per pass, where counting each array argument in and out cost more
+# than the arithmetic
+@njit(cache=True, _nrt=False)
 def mcs_row(snr: float, thresholds_db: np.ndarray, se: np.ndarray) -> int:
     """Row of the highest-SE MCS whose BLER-target threshold (dB) is <= the SNR (first row of equal
     SE wins); row 0 when none qualifies."""
@@ -36,7 +39,7 @@ def mcs_row(snr: float, thresholds_db: np.ndarray, se: np.ndarray) -> int:
     return 0 if best < 0 else best
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def undecoded_probability(snrs: np.ndarray, n: int, gamma_db: float, slope: float, gap: float,
                           chase: bool) -> float:
     """q_n: P(TB undecoded after the n transmissions at linear SNRs ``snrs[:n]``) at the MCS whose

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numba import njit
 
 
 def sample_workers(rng: np.random.Generator, population: int, per_round: int,
@@ -37,13 +38,71 @@ def sample_workers(rng: np.random.Generator, population: int, per_round: int,
         raise ValueError(f"per_round must be in 1..{population}, got {per_round}")
     if per_round == population:
         return np.arange(population)
-    p = None
-    if weights is not None:
-        w = np.asarray(weights, dtype=float)
-        if w.shape != (population,) or np.any(~np.isfinite(w)) or np.any(w < 0) or (w > 0).sum() < per_round:
-            raise ValueError(f"weights must be {population} finite values >= 0 with at least {per_round} > 0")
-        p = w / w.sum()
-    return np.sort(rng.choice(population, size=per_round, replace=False, p=p))
+    if weights is None:
+        return np.sort(rng.choice(population, size=per_round, replace=False))
+    w = np.asarray(weights, dtype=float)
+    if w.shape != (population,) or np.any(~np.isfinite(w)) or np.any(w < 0) or (w > 0).sum() < per_round:
+        raise ValueError(f"weights must be {population} finite values >= 0 with at least {per_round} > 0")
+    return np.sort(weighted_choice(rng, w / w.sum(), per_round))
+
+
+def weighted_choice(rng: np.random.Generator, p: np.ndarray, size: int) -> np.ndarray:
+    """``rng.choice(p.size, size=size, replace=False, p=p)`` (``p`` valid probabilities with at least ``size``
+    of them > 0), the same workers in the same order from the same numbers: numpy's algorithm
+    (numpy/random/_generator.pyx, ``Generator.choice``): draw ``size - found`` uniforms with ``rng.random``,
+    map each through the normalised cumulative sum of ``p`` with the found workers' probabilities set to
+    0 (``searchsorted(side='right')``), keep the new workers in the order of their first appearance,
+    repeat until ``size`` are found. The loop over the uniforms is compiled (:func:`_choice_pass`)."""
+    p = np.array(p, dtype=float)  # the draw zeroes the found workers' probabilities: its own copy
+    found = np.zeros(size, dtype=np.int64)
+    cdf, norm = np.empty(p.size), np.empty(p.size)
+    n, valid = 0, 0
+    while n < size:
+        n, valid = _choice_pass(p, rng.random((size - n,)), found, n, cdf, norm, valid)
+    return found
+
+
+@njit(cache=True)
+def _choice_pass(p, x, found, n, cdf, norm, valid):
+    """One pass of numpy's weighted draw without replacement (:func:`weighted_choice`), the found workers'
+    ``p`` already 0: cdf = cumsum(p) (a sequential sum, as ``np.cumsum``; entries before ``valid`` are
+    those of the previous pass, the sum up to there unchanged), each uniform of ``x`` to the first index
+    whose cdf / cdf[-1] exceeds it (``searchsorted(side='right')`` on numpy's normalised cdf, each
+    quotient the one numpy stores), new indices appended to ``found`` in order of first appearance (the
+    order of ``np.unique(return_index=True)`` with the indices sorted) and their ``p`` set to 0 (an
+    index drawn has p > 0: a second draw of it in this pass is a repeat). Returns the count found and
+    the first index whose cdf the next pass must sum again."""
+    m = p.size
+    if valid == 0:
+        cdf[0] = p[0]
+        valid = 1
+    acc = cdf[valid - 1]
+    for i in range(valid, m):
+        acc += p[i]
+        cdf[i] = acc
+    last = cdf[m - 1]
+    again = m
+    whole = 16 * x.size > m  # many uniforms: every quotient once (a vectorised loop), else where the search looks
+    if whole:
+        for i in range(m):
+            norm[i] = cdf[i] / last
+    for j in range(x.size):
+        lo = 0
+        hi = m
+        v = x[j]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if (norm[mid] if whole else cdf[mid] / last) <= v:
+                lo = mid + 1
+            else:
+                hi = mid
+        if p[lo] != 0.0:
+            p[lo] = 0.0
+            found[n] = lo
+            n += 1
+            if lo < again:
+                again = lo
+    return n, again
 
 
 class DrawMemo:
