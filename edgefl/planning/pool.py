@@ -72,6 +72,23 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: modules the fork server imports once, so that every child starts with them loaded
+PRELOAD = ["edgefl.planning.pool", "edgefl.planning.questions", "edgefl.sim.build"]
+
+
+def start_server():
+    """The pool's multiprocessing context, its fork server started now (idempotent). The server
+    imports :data:`PRELOAD` (~1 s) in its own process: started before the parent reads the scenario
+    (``edgefl plan``), that import overlaps the parent's instead of delaying the first samples."""
+    ctx = multiprocessing.get_context(START_METHOD)
+    if START_METHOD == "forkserver":
+        from multiprocessing import forkserver
+
+        ctx.set_forkserver_preload(PRELOAD)
+        forkserver.ensure_running()
+    return ctx
+
+
 # ---------------------------------------------------------------- child side
 _CHILD: dict[str, Any] = {}
 
@@ -138,9 +155,7 @@ class PointPool:
     def __init__(self, sampler_args: dict[str, Any], jobs: int) -> None:
         if jobs < 1:
             raise ValueError(f"jobs must be >= 1, got {jobs}")
-        ctx = multiprocessing.get_context(START_METHOD)
-        if START_METHOD == "forkserver":
-            ctx.set_forkserver_preload(["edgefl.planning.pool", "edgefl.planning.questions", "edgefl.sim.build"])
+        ctx = start_server()
         self.jobs = int(jobs)
         self._slots = [ProcessPoolExecutor(1, mp_context=ctx, initializer=_start_child, initargs=(sampler_args,))
                        for _ in range(self.jobs)]
