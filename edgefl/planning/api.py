@@ -134,13 +134,7 @@ def plan(rs: ResolvedScenario, *, deadline: float | None = None, percentiles: bo
                   resolution=resolution, samples=samples, max_samples=max_samples,
                   rounds_per_placement=rounds_per_placement, jobs=jobs)
     check_scenario(rs)
-    oc = out_of_coverage(rs)
     q = 100.0 * quantile  # the questions and the report speak percent (p95)
-    report = PlanReport(
-        scenario=rs.scenario.name, method=method, over=over, quantile=q, resolution=resolution,
-        deadline_s=deadline, assumes=assumptions(rs),
-        out_of_coverage=ScenarioCoverage([int(w) for w in oc.workers], [float(d) for d in oc.distances_m],
-                                         oc.placed, oc.fraction))
     sp = questions.Sampler(rs, method, over, max_samples, rounds_per_placement, seed, max_memory)
     asked: list[tuple[str, Callable[[questions.Sampler], object]]] = []
     if percentiles or deadline is None:
@@ -153,7 +147,16 @@ def plan(rs: ResolvedScenario, *, deadline: float | None = None, percentiles: bo
             asked.append(("coverage", lambda v: questions.max_radius(v, deadline, q, resolution, samples)))
     single = deadline is None  # percentiles alone: one point, one simulation - nothing to run beside it
     n_jobs = jobs if jobs is not None else 1 if single else auto_jobs(rs, samples)
-    for name, answer in zip([a for a, _ in asked], answer_all(sp, [f for _, f in asked], n_jobs)):
+    scenario_oc: list = []
+    answers = answer_all(sp, [f for _, f in asked], n_jobs,
+                         meanwhile=lambda: scenario_oc.append(out_of_coverage(rs)))
+    oc = scenario_oc[0]
+    report = PlanReport(
+        scenario=rs.scenario.name, method=method, over=over, quantile=q, resolution=resolution,
+        deadline_s=deadline, assumes=assumptions(rs),
+        out_of_coverage=ScenarioCoverage([int(w) for w in oc.workers], [float(d) for d in oc.distances_m],
+                                         oc.placed, oc.fraction))
+    for name, answer in zip([a for a, _ in asked], answers):
         setattr(report, name, answer)
     return report
 
@@ -172,16 +175,20 @@ def auto_jobs(rs: ResolvedScenario, samples: int) -> int:
     return default_jobs()
 
 
-def answer_all(sp: questions.Sampler, asked: list[Callable[[questions.Sampler], object]], jobs: int) -> list[object]:
+def answer_all(sp: questions.Sampler, asked: list[Callable[[questions.Sampler], object]], jobs: int,
+               meanwhile: Callable[[], object] | None = None) -> list[object]:
     """Each question's answer, asked of its own view of the sample store: in turn (``jobs`` 1) or,
     with a pool of ``jobs`` processes, in threads (each mostly waits for its points' samples) whose
-    searches take the same decisions from the same numbers. The first question that raises (in the
-    order asked) raises here; on any error or Ctrl-C the pool's processes are stopped."""
+    searches take the same decisions from the same numbers. ``meanwhile`` (the report's own work) runs
+    in this thread while the pool samples. The first question that raises (in the order asked) raises
+    here; on any error or Ctrl-C the pool's processes are stopped."""
     if jobs < 1:
         raise PlanError(f"--jobs = {jobs!r}: must be >= 1")
     LAST_RUN.clear()
     LAST_RUN.update(jobs=jobs, pool_cpu_s=0.0)
     if jobs == 1:
+        if meanwhile is not None:
+            meanwhile()
         return [f(sp.view()) for f in asked]
     from edgefl.planning.pool import PointPool
 
@@ -190,6 +197,8 @@ def answer_all(sp: questions.Sampler, asked: list[Callable[[questions.Sampler], 
     threads = ThreadPoolExecutor(len(asked), thread_name_prefix="edgefl-plan")
     try:
         futures = [threads.submit(f, sp.view()) for f in asked]
+        if meanwhile is not None:
+            meanwhile()
         return [f.result() for f in futures]
     finally:
         pool.close()  # threads waiting on a sample get an error and end
