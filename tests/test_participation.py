@@ -394,6 +394,36 @@ def test_availability_weights_from_groups_and_overrides() -> None:
                               "workers.overrides=[{index: 2, availability: 0}]"])
 
 
+def test_available_count_equals_the_positive_weights_of_random_groups_and_overrides() -> None:
+    """The schema's count of available workers (no array of ``count``) == the weights' positive entries."""
+    from edgefl.scenario.workers import WorkersConfig
+
+    base = load_scenario(QUICK).scenario.workers.model_dump()
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        counts = rng.integers(1, 6, size=rng.integers(1, 4))
+        groups = [{"count": int(c), "device": base["device"], "availability": float(rng.choice([0.0, 0.5, 1.0]))}
+                  for c in counts]
+        n = int(counts.sum())
+        idx = rng.choice(n, size=rng.integers(0, n + 1), replace=False)
+        overrides = [{"index": int(i), "availability": None if rng.random() < 0.3 else float(rng.choice([0.0, 2.0]))}
+                     for i in idx]
+        w = WorkersConfig.model_validate({**base, "count": n, "device": None, "groups": groups,
+                                          "overrides": overrides, "per_round": None, "sampling": "uniform"})
+        assert w.available_count() == int((w.availability_weights() > 0).sum())
+
+
+def test_a_huge_worker_count_is_checked_without_an_array_of_that_size() -> None:
+    """Found by the schema fuzzer: sampling: availability with count 2.4e15 allocated 17 PiB in the
+    schema check; the check now counts, and the scenario's memory bound refuses the count later."""
+    from edgefl.scenario.workers import WorkersConfig
+
+    base = load_scenario(QUICK).scenario.workers.model_dump()
+    w = WorkersConfig.model_validate({**base, "count": 2_441_768_296_122_249, "per_round": 3,
+                                      "sampling": "availability", "overrides": [{"index": 5, "availability": 0}]})
+    assert w.available_count() == 2_441_768_296_122_248
+
+
 def test_per_round_equal_to_count_gives_identical_outputs(tmp_path: Path) -> None:
     from edgefl.runner import run_scenario
 

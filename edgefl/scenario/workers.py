@@ -98,11 +98,32 @@ class WorkersConfig(StrictModel):
             raise ValueError(f"per_round = {self.per_round} exceeds count = {self.count} (the population); "
                              f"allowed: 1..{self.count}")
         if self.sampling == "availability":
-            weights = self.availability_weights()
-            if int((weights > 0).sum()) < self.participants:
+            available = self.available_count()
+            if available < self.participants:
                 raise ValueError(f"sampling: availability needs at least per_round = {self.participants} workers "
-                                 f"with availability > 0, has {int((weights > 0).sum())}")
+                                 f"with availability > 0, has {available}")
         return self
+
+    def _group_availability(self, index: int) -> float:
+        """The availability worker ``index`` has from its group (1 without groups)."""
+        if self.groups is None:
+            return 1.0
+        end = 0
+        for g in self.groups:
+            end += g.count
+            if index < end:
+                return g.availability
+        return 1.0
+
+    def available_count(self) -> int:
+        """Workers with availability > 0 (those :meth:`availability_weights` gives a positive weight),
+        counted from the groups and overrides without an array of ``count``: the schema checks it before
+        the scenario's memory is bounded, and an untrusted ``count`` may be huge."""
+        n = self.count if self.groups is None else sum(g.count for g in self.groups if g.availability > 0)
+        for ov in self.overrides:
+            if ov.availability is not None:
+                n += int(ov.availability > 0) - int(self._group_availability(ov.index) > 0)
+        return n
 
     def availability_weights(self) -> np.ndarray:
         """(count,) sampling weight of every worker: its group's ``availability``, replaced by its
