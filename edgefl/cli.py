@@ -304,6 +304,10 @@ def plan(
     simulator's own rounds (edgefl.planning.plan)."""
     from edgefl.scenario import ScenarioError
 
+    if deadline is not None and jobs != 1:
+        from edgefl.pool_server import start_server
+
+        start_server()  # a pool is likely: its fork server imports while this process does (edgefl.pool_server)
     if deadline is None and not coverage and not percentiles:
         from edgefl.planning import format_plan, plan_scenario
 
@@ -320,7 +324,7 @@ def plan(
     from edgefl.estimate import parse_memory
     from edgefl.planning import PlanError, check_options, format_report
     from edgefl.planning import plan as plan_answers
-    from edgefl.planning.pool import PoolError, default_jobs, start_server
+    from edgefl.planning.pool import PoolError
 
     try:
         check_options(deadline=deadline, coverage=coverage, over=over, method=method, quantile=quantile / 100.0,
@@ -329,8 +333,6 @@ def plan(
     except PlanError as exc:  # every option problem before the scenario is even read
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    if deadline is not None and jobs != 1 and default_jobs() > 1:
-        start_server()  # a pool is likely: its fork server imports while this process reads the scenario
     rs = _load(scenario, set_, max_memory)
     try:
         rep = plan_answers(rs, deadline=deadline, percentiles=percentiles, coverage=coverage, over=over,

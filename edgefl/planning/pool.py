@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import copyreg
 import logging
-import multiprocessing
 import os
 import pickle
 import resource
@@ -45,9 +44,9 @@ from typing import Any
 
 import numpy as np
 
+from edgefl.pool_server import start_server
 from edgefl.scenario import ScenarioError
 
-START_METHOD = "forkserver"  # as edgefl.sweep.engines: no fork of a parent whose threads run
 
 
 log = logging.getLogger(__name__)
@@ -70,23 +69,6 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
-
-
-#: modules the fork server imports once, so that every child starts with them loaded
-PRELOAD = ["edgefl.planning.pool", "edgefl.planning.questions", "edgefl.sim.build"]
-
-
-def start_server():
-    """The pool's multiprocessing context, its fork server started now (idempotent). The server
-    imports :data:`PRELOAD` (~1 s) in its own process: started before the parent reads the scenario
-    (``edgefl plan``), that import overlaps the parent's instead of delaying the first samples."""
-    ctx = multiprocessing.get_context(START_METHOD)
-    if START_METHOD == "forkserver":
-        from multiprocessing import forkserver
-
-        ctx.set_forkserver_preload(PRELOAD)
-        forkserver.ensure_running()
-    return ctx
 
 
 # ---------------------------------------------------------------- child side
