@@ -180,8 +180,7 @@ def successive_wyner_ziv(
         for i in range(1, m + 1):
             truth = truth_planes[i - 1, w]
             rate = rates[pos, i - 1]
-            ks = np.array([grid_index(min(max(float(r), 1.0 / steps), 1.0), n, FAMILY)
-                           for r in np.broadcast_to(rate, (F,))])
+            ks = _grid_steps(np.broadcast_to(rate, (F,)), n, steps)
             rec = {"position": pos + 1, "worker": w, "plane": i, "rate": float(np.mean(rate))}
             ms = np.array([code_at_step(k, n, opt.code_seed, FAMILY).m if k < steps else n for k in ks])
             coded = ks < steps
@@ -198,14 +197,15 @@ def successive_wyner_ziv(
                 perm = None if permutations is None else permutations[w]
                 sent = truth if perm is None else truth[perm]  # the plane in frame order
                 llr_frames = _frames(llr if perm is None else llr[perm], n, LLR_MAX)
+                sent_frames = _frames(sent, n, 0)
                 if ledger is not None:
-                    own = frame_own_bits(_frames(sent, n, 0), llr_frames)
+                    own = frame_own_bits(sent_frames, llr_frames)
                     ledger.record_uncoded(own[~coded], sizes[~coded])
                     cost = np.where(coded, np.nan, sizes).astype(np.float64)
                     if probe_rates is not None and m == 1:
                         probe = np.broadcast_to(probe_rates[pos, i - 1], (F,))
                         cost[~coded] = np.where(probe[~coded] < 1.0, np.nan, sizes[~coded])
-                        _probe(cost, _frames(sent, n, 0), llr_frames, probe, coded, F * n - P, steps, k_step, opt,
+                        _probe(cost, sent_frames, llr_frames, probe, coded, F * n - P, steps, k_step, opt,
                                zone_offset)
                     ledger.frame_cost[pos] = cost
             if Fc > 0:
@@ -216,13 +216,13 @@ def successive_wyner_ziv(
                 else:
                     sel = np.flatnonzero(coded)
                     pad = F * n - P if coded[-1] else 0
-                    plane = _decode_plane(_frames(sent, n, 0)[sel], llr_frames[sel], ks[sel], pad,
+                    plane = _decode_plane(sent_frames[sel], llr_frames[sel], ks[sel], pad,
                                           steps, k_step, opt, predict=mode != "bit-true", zone_offset=zone_offset)
                     if ledger is not None:
-                        _record_coded(ledger, _frames(sent, n, 0)[sel], llr_frames[sel], own[sel], ks[sel], plane,
+                        _record_coded(ledger, sent_frames[sel], llr_frames[sel], own[sel], ks[sel], plane,
                                       steps, opt, zone_offset)
                         ledger.frame_cost[pos][sel] = plane.sent_bits
-                    decoded = _frames(sent, n, 0)
+                    decoded = sent_frames  # last use of the sent frames: overwritten in place
                     decoded[sel] = plane.bits
                     decoded = decoded.reshape(-1)[:P]
                     if perm is not None:  # back to parameter order
@@ -284,16 +284,9 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
     for k in np.unique(ks):
         idx = np.flatnonzero(ks == k)
         gpad = pad if idx[-1] == Fc - 1 else 0
-        # retries climb in k_step grid steps but stop short of rate 1 (then uncoded is cheaper)
-        max_retries = 0 if opt.failure == "uncoded" else max(0, (steps - 1 - int(k)) // k_step)
         ladder = sw_predict_adaptive if predict else sw_decode_adaptive
-        out, sent, final = ladder(truth[idx], llr[idx], int(k) / steps, zone_rate=_zone_rate(k, steps, zone_offset),
-                                  step=k_step,
-                                          max_retries=max_retries, fallback=FALLBACK[opt.ladder_fallback],
-                                          hash_bits=opt.check_bits,
-                                          seed=opt.code_seed, family=ladder_family(opt), max_iter=opt.max_iter,
-                                          algorithm=opt.algorithm, guesses=opt.guesses,
-                                          arithmetic=opt.arithmetic)
+        out, sent, final = ladder(truth[idx], llr[idx], int(k) / steps, **_ladder_options(k, steps, k_step, opt,
+                                                                                            zone_offset))
         extra = sent - (code_at_step(int(k), n, opt.code_seed, FAMILY).m + opt.check_bits)
         pad_saved = 0
         if gpad and out.uncoded[-1]:  # the padding of a partial last frame is not resent
@@ -330,6 +323,23 @@ def _decode_plane(truth: np.ndarray, llr: np.ndarray, ks: np.ndarray, pad: int, 
     )
 
 
+def _grid_steps(rates: np.ndarray, n: int, steps: int) -> np.ndarray:
+    """Ladder grid step of each frame's announced rate (clipped to the grid: 1 / steps .. 1)."""
+    return np.array([grid_index(min(max(float(r), 1.0 / steps), 1.0), n, FAMILY) for r in rates])
+
+
+def _ladder_options(k: int, steps: int, k_step: int, opt: WynerZivOptions, zone_offset: float) -> dict[str, Any]:
+    """Keyword arguments of the rate ladder (:func:`~edgefl.coding.slepian_wolf.sw_decode_adaptive`, or
+    :func:`~edgefl.coding.ldpca_model.sw_predict_adaptive`, which ignores the decoder's) for frames first
+    announced at grid step ``k``: retries climb in ``k_step`` grid steps but stop short of rate 1 (then
+    uncoded is cheaper)."""
+    return dict(zone_rate=_zone_rate(k, steps, zone_offset), step=k_step,
+                max_retries=0 if opt.failure == "uncoded" else max(0, (steps - 1 - int(k)) // k_step),
+                fallback=FALLBACK[opt.ladder_fallback], hash_bits=opt.check_bits, seed=opt.code_seed,
+                family=ladder_family(opt), max_iter=opt.max_iter, algorithm=opt.algorithm, guesses=opt.guesses,
+                arithmetic=opt.arithmetic)
+
+
 def _zone_rate(k: int, steps: int, offset: float) -> float:
     """Rate whose zone's base code a frame first announced at grid step ``k`` climbs (``offset`` above it)."""
     return min(1.0, int(k) / steps + offset)
@@ -357,14 +367,11 @@ def _probe(cost: np.ndarray, bits: np.ndarray, llr: np.ndarray, probe: np.ndarra
     sel = np.flatnonzero(probed)
     if sel.size == 0:
         return
-    ks = np.array([grid_index(min(max(float(r), 1.0 / steps), 1.0), bits.shape[1], FAMILY) for r in probe[sel]])
+    ks = _grid_steps(probe[sel], bits.shape[1], steps)
     for k in np.unique(ks):
         idx = sel[ks == k]
-        max_retries = 0 if opt.failure == "uncoded" else max(0, (steps - 1 - int(k)) // k_step)
-        _, sent, _ = sw_predict_adaptive(bits[idx], llr[idx], int(k) / steps, step=k_step, max_retries=max_retries,
-                                         zone_rate=_zone_rate(k, steps, zone_offset),
-                                         fallback=FALLBACK[opt.ladder_fallback], hash_bits=opt.check_bits,
-                                         seed=opt.code_seed, family=ladder_family(opt), algorithm=opt.algorithm)
+        _, sent, _ = sw_predict_adaptive(bits[idx], llr[idx], int(k) / steps,
+                                         **_ladder_options(k, steps, k_step, opt, zone_offset))
         cost[idx] = sent
 
 
