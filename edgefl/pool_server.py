@@ -1,4 +1,6 @@
-"""The fork server the plan's process pool starts its children from (:mod:`edgefl.planning.pool`).
+"""The fork server edgefl's local process pools start their children from (``edgefl plan --jobs``,
+:mod:`edgefl.planning.pool`; ``edgefl sweep --engine local``, :mod:`edgefl.sweep.engines`), and how
+many processes they use by default.
 
 Standard library only, so that ``edgefl plan`` can start the server before it imports anything
 heavy: the server imports :data:`PRELOAD` (numba, scipy and the engine, ~1 s) in its own process
@@ -8,20 +10,34 @@ while the CLI process does the same imports and reads the scenario, instead of a
 from __future__ import annotations
 
 import multiprocessing
+import os
 from multiprocessing.context import BaseContext
 
-START_METHOD = "forkserver"  # as edgefl.sweep.engines: no fork of a parent whose threads run
-#: modules the fork server imports once, so that every child starts with them loaded
+#: modules the plan's fork server imports once, so that every child starts with them loaded
 PRELOAD = ["edgefl.planning.pool", "edgefl.planning.questions", "edgefl.sim.build"]
 
 
-def start_server() -> BaseContext:
-    """The pool's multiprocessing context, its fork server started now (idempotent; the server's
-    imports run in its own process, this call does not wait for them)."""
-    ctx = multiprocessing.get_context(START_METHOD)
-    if START_METHOD == "forkserver":
-        from multiprocessing import forkserver
+def default_jobs() -> int:
+    """Processes when ``--jobs`` is not given: the CPUs this process may use (at least 1)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
-        ctx.set_forkserver_preload(PRELOAD)
-        forkserver.ensure_running()
+
+def forkserver_context(preload: list[str]) -> BaseContext:
+    """A multiprocessing context whose children come from a fork server that imports ``preload`` once
+    (cheap to start, and never forked from a parent whose numba threads are running)."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(preload)
+    return ctx
+
+
+def start_server() -> BaseContext:
+    """The plan pool's context, its fork server started now (idempotent; the server's imports run in
+    its own process, this call does not wait for them)."""
+    from multiprocessing import forkserver
+
+    ctx = forkserver_context(PRELOAD)
+    forkserver.ensure_running()
     return ctx

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 import edgefl
 from edgefl.cli import app
+from edgefl.pool_server import default_jobs
 from edgefl.planning import PlanError, plan, pool, questions
 from edgefl.planning import api as plan_api
 from edgefl.scenario import FieldProblem, ScenarioError, load_scenario
@@ -66,7 +67,7 @@ def test_default_jobs_use_the_pool_only_for_long_plans() -> None:
     assert plan_api.auto_jobs(load_scenario(QUICK), 200) == 1
     big = load_scenario(NR, ["workers.count=10000", "workers.per_round=1000", "channel.trace=null",
                              "workers.trace=null"])
-    assert plan_api.auto_jobs(big, 200) == pool.default_jobs() >= 1
+    assert plan_api.auto_jobs(big, 200) == default_jobs() >= 1
 
 
 def test_a_dead_child_is_an_error_naming_the_point() -> None:

@@ -147,10 +147,7 @@ def plan(rs: ResolvedScenario, *, deadline: float | None = None, percentiles: bo
             asked.append(("coverage", lambda v: questions.max_radius(v, deadline, q, resolution, samples)))
     single = deadline is None  # percentiles alone: one point, one simulation - nothing to run beside it
     n_jobs = jobs if jobs is not None else 1 if single else auto_jobs(rs, samples)
-    scenario_oc: list = []
-    answers = answer_all(sp, [f for _, f in asked], n_jobs,
-                         meanwhile=lambda: scenario_oc.append(out_of_coverage(rs)))
-    oc = scenario_oc[0]
+    answers, oc = answer_all(sp, [f for _, f in asked], n_jobs, meanwhile=lambda: out_of_coverage(rs))
     report = PlanReport(
         scenario=rs.scenario.name, method=method, over=over, quantile=q, resolution=resolution,
         deadline_s=deadline, assumes=assumptions(rs),
@@ -167,7 +164,7 @@ def auto_jobs(rs: ResolvedScenario, samples: int) -> int:
     start-up (a fork server importing edgefl, numba functions loaded per child, ~2 s) would cost more
     than the plan (the quickstart's whole plan takes ~1 s) - else every CPU this process may use."""
     from edgefl.estimate import estimate_scenario
-    from edgefl.planning.pool import default_jobs
+    from edgefl.pool_server import default_jobs
     from edgefl.planning.samples import timing_run
 
     if estimate_scenario(timing_run(rs, samples).scenario, rs.base_dir).wall_s < POOL_MIN_S:
@@ -176,20 +173,19 @@ def auto_jobs(rs: ResolvedScenario, samples: int) -> int:
 
 
 def answer_all(sp: questions.Sampler, asked: list[Callable[[questions.Sampler], object]], jobs: int,
-               meanwhile: Callable[[], object] | None = None) -> list[object]:
+               meanwhile: Callable[[], object] = lambda: None) -> tuple[list[object], object]:
     """Each question's answer, asked of its own view of the sample store: in turn (``jobs`` 1) or,
     with a pool of ``jobs`` processes, in threads (each mostly waits for its points' samples) whose
-    searches take the same decisions from the same numbers. ``meanwhile`` (the report's own work) runs
-    in this thread while the pool samples. The first question that raises (in the order asked) raises
-    here; on any error or Ctrl-C the pool's processes are stopped."""
+    searches take the same decisions from the same numbers; and what ``meanwhile`` (the report's own
+    work) returns, run in this thread while the pool samples. The first question that raises (in the
+    order asked) raises here; on any error or Ctrl-C the pool's processes are stopped."""
     if jobs < 1:
         raise PlanError(f"--jobs = {jobs!r}: must be >= 1")
     LAST_RUN.clear()
     LAST_RUN.update(jobs=jobs, pool_cpu_s=0.0)
     if jobs == 1:
-        if meanwhile is not None:
-            meanwhile()
-        return [f(sp.view()) for f in asked]
+        extra = meanwhile()
+        return [f(sp.view()) for f in asked], extra
     from edgefl.planning.pool import PointPool
 
     pool = PointPool(sp.options(), jobs)
@@ -197,9 +193,8 @@ def answer_all(sp: questions.Sampler, asked: list[Callable[[questions.Sampler], 
     threads = ThreadPoolExecutor(len(asked), thread_name_prefix="edgefl-plan")
     try:
         futures = [threads.submit(f, sp.view()) for f in asked]
-        if meanwhile is not None:
-            meanwhile()
-        return [f.result() for f in futures]
+        extra = meanwhile()
+        return [f.result() for f in futures], extra
     finally:
         pool.close()  # threads waiting on a sample get an error and end
         threads.shutdown(wait=True, cancel_futures=True)

@@ -47,8 +47,6 @@ import numpy as np
 from edgefl.pool_server import start_server
 from edgefl.scenario import ScenarioError
 
-
-
 log = logging.getLogger(__name__)
 
 
@@ -61,14 +59,6 @@ def _reduce_scenario_error(exc: ScenarioError):
 
 
 copyreg.pickle(ScenarioError, _reduce_scenario_error)  # a child's ScenarioError reaches the CLI as one
-
-
-def default_jobs() -> int:
-    """Processes when ``--jobs`` is not given: the CPUs this process may use (at least 1)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 # ---------------------------------------------------------------- child side

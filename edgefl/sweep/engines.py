@@ -8,8 +8,6 @@ cluster needs no shared filesystem and the study directory has one writer.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import tempfile
 import time
 import traceback
@@ -18,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from edgefl.pool_server import forkserver_context
 from edgefl.scenario import ResolvedScenario
 from edgefl.sweep.store import PointResult
 
@@ -54,21 +53,12 @@ def run_point(key: str, rs: ResolvedScenario) -> PointResult:
 Task = tuple[str, ResolvedScenario]
 
 
-def default_jobs() -> int:
-    """Worker count when --jobs is not given: the CPUs this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def local_results(tasks: Sequence[Task], jobs: int) -> Iterator[PointResult]:
     """Run ``tasks`` on a process pool of ``jobs`` workers.
 
     Workers come from a fork server that imported edgefl once (cheap to start, and never
     forked from a parent whose numba threads are running)."""
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["edgefl.sweep.engines", "edgefl.runner"])
+    ctx = forkserver_context(["edgefl.sweep.engines", "edgefl.runner"])
     pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(tasks))), mp_context=ctx)
     try:
         futures = [pool.submit(run_point, key, rs) for key, rs in tasks]

@@ -15,10 +15,10 @@ from edgefl.sweep.engines import (
     EngineError,
     Task,
     dask_results,
-    default_jobs,
     local_results,
     run_point,
 )
+from edgefl.pool_server import default_jobs
 from edgefl.sweep.store import PointResult, clean_stale, commit, read_status
 from edgefl.sweep.study import Point, Study
 from edgefl.sweep.tables import study_rows, summary_rows, write_tables
