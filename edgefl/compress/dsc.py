@@ -194,9 +194,9 @@ class DSCCompressor(Compressor):
         llr_stats = GradientStatistics(total * stats.ratio / (1 + stats.ratio), total / (1 + stats.ratio))
 
         failure_model = ctx.fidelity == "analytic" and c.failure_model
-        side = (HistoryPosterior(self.history, P) if history and (ctx.fidelity == "bit-true" or failure_model)
-                else None)
-        ledger = FrameLedger() if (ctx.fidelity == "bit-true" or failure_model) else None
+        llrs = ctx.fidelity == "bit-true" or failure_model  # frames go through the (real or predicted) ladder
+        side = HistoryPosterior(self.history, P) if history and llrs else None
+        ledger = FrameLedger() if llrs else None
         wz = successive_wyner_ziv(index, order, self.quantizer, rates, llr_stats, scales=scales,
                                   mode=ctx.fidelity, options=c, side_information=side, permutations=perms,
                                   failure_model=failure_model, ledger=ledger, probe_rates=probe,
