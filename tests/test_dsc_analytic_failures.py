@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 from edgefl.coding.ldpca_model import frame_cross_entropy, ladder_rate, needed_rate, sw_predict_adaptive
-from edgefl.coding.slepian_wolf import sw_decode_adaptive
 from edgefl.compress.dsc import DSCCompressor
-from dsc_sources import ctx, non_iid_grads
+from dsc_sources import bsc_ladder, ctx, non_iid_grads
 
 
 def test_cross_entropy_is_the_binary_entropy_on_a_bsc():
@@ -48,13 +47,7 @@ def test_prediction_climbs_the_ladder_like_the_decoder_accounts():
 
 def test_prediction_matches_the_bit_true_ladder_on_a_bsc():
     """Frames at a fixed H: the predicted mean rate is the measured decoder's within the gap table's noise."""
-    rng = np.random.default_rng(3)
-    n, p, frames = 2400, 0.0417, 24  # H(p) = 0.25
-    bits = (rng.random((frames, n)) < p).astype(np.uint8)
-    llr = np.full((frames, n), np.log((1 - p) / p))
-    kw = dict(step=1, max_retries=60, hash_bits=16, family="ldpca-zoned", algorithm="sum-product")
-    real, sent_real, _ = sw_decode_adaptive(bits, llr, 0.2, **kw)
-    pred, sent_pred, _ = sw_predict_adaptive(bits, llr, 0.2, **kw)
+    real, sent_real, sent_pred = bsc_ladder(2400, 0.0417, 0.2, seed=3)  # H(p) = 0.25
     assert not real.undetected.any()
     assert sent_pred.mean() == pytest.approx(sent_real.mean(), rel=0.03)
 

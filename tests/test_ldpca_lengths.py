@@ -10,11 +10,10 @@ from pydantic import ValidationError
 
 from edgefl.coding import ldpc
 from edgefl.coding.ldpc import code_at_step, rate_grid, sent_positions, syndrome
-from edgefl.coding.ldpca_model import GAP_ENTROPIES, GAP_TABLES, ladder_rate, needed_rate, sw_predict_adaptive
-from edgefl.coding.slepian_wolf import sw_decode_adaptive
+from edgefl.coding.ldpca_model import GAP_ENTROPIES, GAP_TABLES, ladder_rate, needed_rate
 from edgefl.coding.wyner_ziv_options import BLOCK_LENGTHS, WynerZivOptions
 from edgefl.compress.dsc import DSCCompressor
-from dsc_sources import ctx, non_iid_grads
+from dsc_sources import bsc_ladder, ctx, non_iid_grads
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -125,13 +124,7 @@ def test_longer_zoned_codes_are_ldpca_ladders(n, family):
 def test_prediction_matches_the_bit_true_ladder_on_a_bsc_at_4800():
     """Frames at a fixed H between table points on the 4800 ladder: the predicted mean rate is the decoder's
     within the table's noise."""
-    rng = np.random.default_rng(13)
-    n, p, frames = 4800, 0.0732, 24  # H(p) = 0.378
-    bits = (rng.random((frames, n)) < p).astype(np.uint8)
-    llr = np.full((frames, n), np.log((1 - p) / p))
-    kw = dict(step=1, max_retries=60, hash_bits=16, family="ldpca-zoned", algorithm="sum-product")
-    real, sent_real, _ = sw_decode_adaptive(bits, llr, 0.3, **kw)
-    pred, sent_pred, _ = sw_predict_adaptive(bits, llr, 0.3, **kw)
+    real, sent_real, sent_pred = bsc_ladder(4800, 0.0732, 0.3, seed=13)  # H(p) = 0.378
     assert not real.undetected.any() and not real.uncoded.any()
     assert sent_pred.mean() == pytest.approx(sent_real.mean(), rel=0.03)
 
