@@ -192,7 +192,8 @@ def sw_predict_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *,
     while ladder[-1] < top and len(ladder) <= retries_left:
         ladder.append(min(top, ladder[-1] + int(step)))
     ks = np.array(ladder)
-    need = needed_rate(b, llr, family, algorithm, k0 / top if zone_rate is None else zone_rate) * top
+    zone_rate = k0 / top if zone_rate is None else zone_rate  # the zone the frames climb in
+    need = needed_rate(b, llr, family, algorithm, zone_rate) * top
     # first attempt whose step reaches the need; len(ks) = none: uncoded after every attempt
     first = np.searchsorted(ks, np.ceil(need - 1e-9), side="left")
     first = np.minimum(first, ks.size)
@@ -204,8 +205,7 @@ def sw_predict_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *,
     if fallback == "complete":  # the free columns of the last rung's code (edgefl.coding.ldpca_completion)
         from edgefl.coding.ldpca_completion import completion
 
-        raw = completion(code_at_step(int(ks[-1]), n, seed, family, k0 / top if zone_rate is None else zone_rate)
-                         ).free.size
+        raw = completion(code_at_step(int(ks[-1]), n, seed, family, zone_rate)).free.size
     bits_sent = int(hash_bits) + last + np.where(uncoded, raw, 0)
     exchanges: list[tuple[int, int, int, int]] = []
     for j in range(int(attempts.max(initial=0))):
