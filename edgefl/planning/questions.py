@@ -169,16 +169,21 @@ class Sampler:
         seed = self.rs.scenario.seed if self.seed is None else self.seed
         return PlacementSamples(rs, self.method, self.per_placement, seed)
 
-    def prefetch(self, overrides: tuple[str, ...], n: int, over: str | None = None) -> None:
-        """Have a pool slot start on the first n samples of a point a search will (likely) ask for;
-        nothing without a pool. Only the time the samples are ready changes, never their values."""
+    def _remote(self, overrides: tuple[str, ...], over: str | None = None) -> Samples | None:
+        """The point's samples when a pool slot draws them (they take requests), else None."""
         if self.pool is None:
-            return
+            return None
         try:
             s = self._get(tuple(overrides), over or self.over)
         except ValueError:  # not a scenario: the search meets the error where a serial run does
-            return
-        if hasattr(s, "request"):
+            return None
+        return s if hasattr(s, "request") else None
+
+    def prefetch(self, overrides: tuple[str, ...], n: int, over: str | None = None) -> None:
+        """Have a pool slot start on the first n samples of a point a search will (likely) ask for;
+        nothing without a pool. Only the time the samples are ready changes, never their values."""
+        s = self._remote(overrides, over)
+        if s is not None:
             s.request(min(int(n), self.max_samples))
 
     def spread(self, points: list[tuple[str, ...]], n: int, n0: int, over: str | None = None) -> None:
@@ -198,13 +203,8 @@ class Sampler:
     def prefetch_meets(self, overrides: tuple[str, ...], n: int, q: float, deadline: float, n0: int) -> None:
         """:meth:`prefetch` what :meth:`meets` will take: nothing when a prefix already here decides
         the point, the first prefix not here yet, else n."""
-        if self.pool is None:
-            return
-        try:
-            s = self._get(tuple(overrides), self.over)
-        except ValueError:
-            return
-        if not hasattr(s, "request"):
+        s = self._remote(overrides)
+        if s is None:
             return
         m = max(1, int(n0))
         while m < n:
