@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from edgefl.planning.questions import STOP_CAP, STOP_SETTLED, Sampler, max_workers, min_bandwidth
-from edgefl.planning.stats import confidence_interval
+from edgefl.planning.answers import Estimate
+from edgefl.planning.stats import Interval, confidence_interval
 from edgefl.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,3 +82,44 @@ def test_a_clear_boundary_still_stops_on_the_boundary_estimates() -> None:
     sp = _Synthetic(rs, lambda k: 0.0 if k <= 7 else 0.5)  # a jump: K* = 7 is clear
     ans = max_workers(sp, T, 95.0, 0.05, 200)
     assert ans.max_workers == 7 and ans.sampling.stopped not in (STOP_SETTLED, STOP_CAP)
+
+
+
+class _Canned:
+    """A sampler stub: estimates by (point, n) from a table, each request recorded."""
+
+    def __init__(self, table) -> None:
+        self.table, self.asked = table, []
+
+    def estimate(self, point, n, q):
+        self.asked.append((point, n))
+        v, lo, hi = self.table[(point, n)]
+        return Estimate(q, v, Interval(lo, hi), n)
+
+    def prefetch(self, point, n):
+        self.asked.append(("prefetch", point, n))
+
+
+def test_settled_pretest_skips_a_point_that_cannot_pass() -> None:
+    """settled()'s pre-test (questions module docstring): a point tested on m samples is grown to n
+    only when its interval of m samples, narrowed by sqrt(n / m), already passes the test; a new
+    point is tested at n directly; the pre-test only ever turns a test into False, never into True."""
+    from edgefl.planning.questions import _Beyond, _meets, _misses
+
+    flat = ("flat",)  # on the atom's shoulder: its estimate below T, its interval up to CUT (nr_cell's 11.7 GHz)
+    rising = ("rising",)  # estimate on the atom, interval closing in on it from below
+    table = {(flat, 200): (0.2449, 0.2389, CUT), (flat, 400): (0.2449, 0.2385, CUT),
+             (rising, 200): (CUT, 0.24998, CUT), (rising, 400): (CUT, 0.25005, CUT)}
+    sp = _Canned(table)
+    b = _Beyond(sp, 95.0, T)
+    assert b(flat, 200, _misses) is False and b(rising, 200, _misses) is False  # first tests: sampled at n
+    assert sp.asked == [(flat, 200), (rising, 200)]
+    assert b(flat, 400, _misses) is False  # 0.2449 - 0.006 / sqrt 2 < T: not grown
+    assert (flat, 400) not in sp.asked
+    assert b.prefetch(flat, 400, _misses) is False and ("prefetch", flat, 400) not in sp.asked
+    assert b(rising, 400, _misses) is True  # CUT - 0.00012 / sqrt 2 > T: grown, and it passes there
+    assert (rising, 400) in sp.asked
+    # the pre-test never makes a pass: whenever it lets a test through, the test is the plain one
+    for (point, n), (v, lo, hi) in table.items():
+        plain = _misses(Estimate(95.0, v, Interval(lo, hi), n), T)
+        assert not (_Beyond(_Canned(table), 95.0, T)(point, n, _misses) and not plain)

@@ -44,7 +44,13 @@ resolution step beyond the boundary: for B and R at lo / (1 + resolution) and hi
 (missing T there, meeting it there: the change lies in a bracket of (1 + resolution)^3, the
 reported value is the bracket's end as always); for K at K* - 1 (meets T) and K* + 2 (misses it),
 the boundary estimates themselves deciding the other side (only one of K*, K* + 1 is within the
-interval of T). The answer reports n and why it
+interval of T). A point beyond the boundary that settled() tested before, on m < n samples, is
+grown to n for this test only when those m samples say it may pass: their interval, narrowed by
+sqrt(n / m) about the estimate (intervals narrow about as 1 / sqrt(n)), already on the side the
+test needs; otherwise the answer is not settled at n and the point keeps its m samples. Where
+every point near the boundary holds T for many doublings (a flat percentile on the atom), this
+keeps the search from growing, at every doubling, a third point that could not settle it; it
+never makes a stop that the rule without it would not make. The answer reports n and why it
 stopped.
 
 **Points decided early** (the worker and bandwidth searches): a search asks of a point whether
@@ -61,8 +67,8 @@ reports the engine paths of its own points), and the points are sampled in a poo
 A search still asks for its points one at a time and decides from the same numbers; before it
 asks, it *prefetches* the points it is about to ask for: the first two points of a search, the
 previous answer's boundary points at the doubled n (their estimates are always asked for), and
-the points settled() asks for when the estimates of n / 2 samples say the search goes on. A
-wrong guess costs CPU, never a different answer. Bisection steps are not speculated on: with the
+the points settled() asks for when the estimates of n / 2 samples say the search goes on (and
+their own pre-test passes). A wrong guess costs CPU, never a different answer. Bisection steps are not speculated on: with the
 few processes of a workstation the other questions keep them busy meanwhile.
 
 Percentiles alone grow the same way until the held percentile's interval is narrower than
@@ -90,7 +96,7 @@ from edgefl.planning.answers import (
 )
 from edgefl.planning.samples import PlacementSamples, RoundSamples, Samples, rounds_independent, variant
 from edgefl.planning.search import boundary, largest_int, refine_boundary, refine_int
-from edgefl.planning.stats import ci_method, confidence_interval, min_bounded_samples, percentile
+from edgefl.planning.stats import Interval, ci_method, confidence_interval, min_bounded_samples, percentile
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
 
 log = logging.getLogger(__name__)
@@ -343,6 +349,49 @@ def _meets(e: Estimate, deadline: float) -> bool:
     return e.ci95.high is not None and e.ci95.high < deadline
 
 
+def _narrowed(e: Estimate, factor: float) -> Estimate:
+    """``e`` with its interval narrowed by ``factor`` about the estimate: about the interval of
+    ``factor``^2 times the samples (intervals narrow as 1 / sqrt(n); an unbounded side stays so)."""
+    lo, hi = e.ci95.low, e.ci95.high
+    v = e.value_s
+    return dataclasses.replace(e, ci95=Interval(None if lo is None else v - (v - lo) / factor,
+                                                None if hi is None else v + (hi - v) / factor))
+
+
+@dataclass
+class _Beyond:
+    """settled()'s tests of the points one resolution step beyond a search's boundary, with the sample
+    count each point was last tested on (the search's own record: the same in every run)."""
+
+    sp: Sampler
+    q: float
+    deadline: float
+    tested: dict[tuple[str, ...], int] = field(default_factory=dict)
+
+    def worth(self, point: tuple[str, ...], n: int, test: Callable[[Estimate, float], bool]) -> bool:
+        """The pre-test (module docstring): True for a point not tested yet; else whether its last
+        tested m samples, their interval narrowed by sqrt(n / m), pass ``test``."""
+        m = self.tested.get(point)
+        if m is None or m >= n:
+            return True
+        return test(_narrowed(self.sp.estimate(point, m, self.q), (n / m) ** 0.5), self.deadline)
+
+    def __call__(self, point: tuple[str, ...], n: int, test: Callable[[Estimate, float], bool]) -> bool:
+        """``test`` (:func:`_misses` or :func:`_meets`) of the point on n samples, False without
+        sampling it further when the pre-test fails."""
+        if not self.worth(point, n, test):
+            return False
+        self.tested[point] = n
+        return test(self.sp.estimate(point, n, self.q), self.deadline)
+
+    def prefetch(self, point: tuple[str, ...], n: int, test: Callable[[Estimate, float], bool]) -> bool:
+        """Prefetch the n samples :meth:`__call__` will take, when its pre-test passes (returned)."""
+        if not self.worth(point, n, test):
+            return False
+        self.sp.prefetch(point, n)
+        return True
+
+
 def percentiles(sp: Sampler, q: float, resolution: float, n0: int, deadline: float | None = None
                 ) -> PercentilesAnswer:
     """p50/p95/p99 and the mean of the scenario's round latency, with 95 % intervals."""
@@ -378,7 +427,7 @@ def worker_field(rs: ResolvedScenario) -> tuple[str, int]:
 
 
 def _prefetch_workers(sp: Sampler, at: Callable[[int], tuple[str, ...]], n: int, q: float, deadline: float,
-                      n0: int, start: int, cap: int, prev: object, resolution: float) -> None:
+                      n0: int, start: int, cap: int, prev: object, resolution: float, beyond: _Beyond) -> None:
     """Prefetch the worker counts a search at n samples asks for: 1 and the scenario's count
     (:func:`~edgefl.planning.search.largest_int`'s first two), or the previous answer K and K + 1
     (the boundary estimates, always of n samples) and, when n / 2 samples say the search goes on,
@@ -397,9 +446,9 @@ def _prefetch_workers(sp: Sampler, at: Callable[[int], tuple[str, ...]], n: int,
         sp.prefetch(point, n)
     if not _goes_on(sp, pair, n // 2, q, deadline, resolution):
         return
-    for j, known, side in ((k + 2, k, _meets), (k - 1, k + 1, _misses)):
+    for j, known, side, test in ((k + 2, k, _meets, _misses), (k - 1, k + 1, _misses, _meets)):
         if 1 <= j <= cap and 1 <= known <= cap and _known(sp, at(known), n // 2, q, side, deadline):
-            sp.prefetch(at(j), n)
+            beyond.prefetch(at(j), n, test)
 
 
 def _known(sp: Sampler, overrides: tuple[str, ...], n: int, q: float, test: Callable[[Estimate, float], bool],
@@ -424,7 +473,8 @@ def _goes_on(sp: Sampler, points: list[tuple[str, ...]], half: int, q: float, de
 
 
 def _prefetch_bracket(sp: Sampler, at: Callable[[float], tuple[str, ...]], prev: tuple[float, float], n: int,
-                      q: float, deadline: float, n0: int, resolution: float, lowest: float, highest: float) -> None:
+                      q: float, deadline: float, n0: int, resolution: float, lowest: float, highest: float,
+                      beyond: _Beyond) -> None:
     """Prefetch the bandwidths a refined search at n samples asks for: the previous bracket's ends
     (the boundary estimates, always of n samples), then, when n / 2 samples say the search goes on,
     settled()'s point one resolution step below (and above, when the one below missed T on n / 2
@@ -438,9 +488,8 @@ def _prefetch_bracket(sp: Sampler, at: Callable[[float], tuple[str, ...]], prev:
     if not _goes_on(sp, ends, n // 2, q, deadline, resolution):
         return
     below, above = max(prev[0] / (1.0 + resolution), lowest), min(prev[1] * (1.0 + resolution), highest)
-    sp.prefetch(at(below), n)
-    if _known(sp, at(below), n // 2, q, _misses, deadline):
-        sp.prefetch(at(above), n)
+    if beyond.prefetch(at(below), n, _misses) and _known(sp, at(below), n // 2, q, _misses, deadline):
+        beyond.prefetch(at(above), n, _meets)
 
 
 def max_workers(sp: Sampler, deadline: float, q: float, resolution: float, n0: int,
@@ -449,6 +498,7 @@ def max_workers(sp: Sampler, deadline: float, q: float, resolution: float, n0: i
     name, cap = worker_field(sp.rs)
     cap = min(cap, limit) if limit is not None else cap
     start = sp.rs.scenario.workers.participants
+    beyond = _Beyond(sp, q, deadline)
 
     def at(k: int) -> tuple[str, ...]:
         return (f"{name}={k}",)
@@ -457,7 +507,7 @@ def max_workers(sp: Sampler, deadline: float, q: float, resolution: float, n0: i
         def ok(k: int) -> bool:
             return sp.meets(at(k), n, q, deadline, n0)
 
-        _prefetch_workers(sp, at, n, q, deadline, n0, min(start, cap), cap, prev, resolution)
+        _prefetch_workers(sp, at, n, q, deadline, n0, min(start, cap), cap, prev, resolution, beyond)
         k_star = (largest_int(ok, start=min(start, cap), limit=cap) if prev is None
                   else refine_int(ok, int(prev), cap))
         ests = [sp.estimate(at(k), n, q) for k in (k_star, k_star + 1) if 1 <= k <= cap]
@@ -467,9 +517,9 @@ def max_workers(sp: Sampler, deadline: float, q: float, resolution: float, n0: i
                 return False
             here, nxt = ests
             if _meets(here, deadline) and k_star + 2 <= cap:
-                return _misses(sp.estimate(at(k_star + 2), n, q), deadline)
+                return beyond(at(k_star + 2), n, _misses)
             if _misses(nxt, deadline):
-                return k_star == 1 or _meets(sp.estimate(at(k_star - 1), n, q), deadline)
+                return k_star == 1 or beyond(at(k_star - 1), n, _meets)
             return False
 
         return k_star, ests, settled
@@ -485,6 +535,7 @@ def min_bandwidth(sp: Sampler, deadline: float, q: float, resolution: float, n0:
     """Smallest uplink bandwidth meeting ``deadline`` for the scenario's workers (module docstring)."""
     b_lo, b_hi = limits.bandwidth_bounds()
     b0 = sp.rs.scenario.channel.uplink_bandwidth_hz
+    beyond = _Beyond(sp, q, deadline)
 
     def at(b: float) -> tuple[str, ...]:  # 12 digits: the same point reached by two routes (lo x r, hi / r) is one
         return (f"channel.uplink_bandwidth_hz={float(f'{float(b):.12g}')!r}",)
@@ -497,7 +548,7 @@ def min_bandwidth(sp: Sampler, deadline: float, q: float, resolution: float, n0:
             for b in (b0, b_hi):
                 sp.prefetch_meets(at(b), n, q, deadline, n0)
         else:  # refine_boundary() asks for the bracket's ends, settled() for the B below (and above)
-            _prefetch_bracket(sp, at, prev, n, q, deadline, n0, resolution, b_lo, b_hi)
+            _prefetch_bracket(sp, at, prev, n, q, deadline, n0, resolution, b_lo, b_hi, beyond)
         br = (boundary(ok, b0, b_lo, b_hi, resolution, ok_above=True) if prev is None
               else refine_boundary(ok, prev, False, b_lo, b_hi, resolution))
         if br is None:
@@ -506,8 +557,7 @@ def min_bandwidth(sp: Sampler, deadline: float, q: float, resolution: float, n0:
         def settled() -> bool:  # T outside the CIs one resolution step beyond the bracket (module docstring)
             below = max(br[0] / (1.0 + resolution), b_lo)
             above = min(br[1] * (1.0 + resolution), b_hi)
-            return (_misses(sp.estimate(at(below), n, q), deadline)
-                    and _meets(sp.estimate(at(above), n, q), deadline))
+            return beyond(at(below), n, _misses) and beyond(at(above), n, _meets)
 
         return br, [sp.estimate(at(br[0]), n, q), sp.estimate(at(br[1]), n, q)], settled
 
