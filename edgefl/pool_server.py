@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.context import BaseContext
 
 #: modules the plan's fork server imports once, so that every child starts with them loaded
@@ -41,3 +45,25 @@ def start_server() -> BaseContext:
     ctx = forkserver_context(PRELOAD)
     forkserver.ensure_running()
     return ctx
+
+
+@contextmanager
+def main_not_imported() -> Iterator[None]:
+    """Children started inside this block do not import the parent's ``__main__``.
+
+    multiprocessing's forkserver and spawn children import the parent's main script (as
+    ``__mp_main__``) so that functions defined there can be unpickled. edgefl's pool children run
+    edgefl functions only, and a user's script that calls ``edgefl.plan`` or ``edgefl.sweep``
+    without an ``if __name__ == "__main__":`` guard would run itself again in every child (which
+    then fails to start). The children read which main to import when they are started
+    (``multiprocessing.spawn.get_preparation_data``), so the pools start theirs in this block,
+    with ``sys.modules["__main__"]`` a module that names no file for that moment."""
+    main = sys.modules.get("__main__")
+    if main is None or (getattr(main, "__file__", None) is None and getattr(main, "__spec__", None) is None):
+        yield
+        return
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main

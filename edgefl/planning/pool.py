@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from edgefl.pool_server import start_server
+from edgefl.pool_server import main_not_imported, start_server
 from edgefl.scenario import ScenarioError
 
 log = logging.getLogger(__name__)
@@ -138,8 +138,9 @@ class PointPool:
         self.cpu_s = [0.0] * self.jobs  # CPU time of each slot's child, as last reported
         self.max_rss_mb = [0.0] * self.jobs  # peak memory of each slot's child, as last reported
         self._queued = [0] * self.jobs  # requests queued or running, by slot
-        for ex in self._slots:  # start the children now: they import and set up while the parent goes on
-            ex.submit(_ready)
+        with main_not_imported():  # a user's script without a __main__ guard must not rerun in the children
+            for ex in self._slots:  # start the children now: they import and set up while the parent goes on
+                ex.submit(_ready)
 
     def slot(self) -> int:
         """The slot of a new point: one with the fewest requests queued or running, the next in round

@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from edgefl.pool_server import forkserver_context
+from edgefl.pool_server import forkserver_context, main_not_imported
 from edgefl.scenario import ResolvedScenario
 from edgefl.sweep.store import PointResult
 
@@ -61,7 +61,8 @@ def local_results(tasks: Sequence[Task], jobs: int) -> Iterator[PointResult]:
     ctx = forkserver_context(["edgefl.sweep.engines", "edgefl.runner"])
     pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(tasks))), mp_context=ctx)
     try:
-        futures = [pool.submit(run_point, key, rs) for key, rs in tasks]
+        with main_not_imported():  # the children start with the first submits; see pool_server
+            futures = [pool.submit(run_point, key, rs) for key, rs in tasks]
         for fut in as_completed(futures):
             try:
                 yield fut.result()
