@@ -104,7 +104,7 @@ def test_settled_pretest_skips_a_point_that_cannot_pass() -> None:
     """settled()'s pre-test (questions module docstring): a point tested on m samples is grown to n
     only when its interval of m samples, narrowed by sqrt(n / m), already passes the test; a new
     point is tested at n directly; the pre-test only ever turns a test into False, never into True."""
-    from edgefl.planning.questions import _Beyond, _meets, _misses
+    from edgefl.planning.questions import _Beyond, _misses
 
     flat = ("flat",)  # on the atom's shoulder: its estimate below T, its interval up to CUT (nr_cell's 11.7 GHz)
     rising = ("rising",)  # estimate on the atom, interval closing in on it from below

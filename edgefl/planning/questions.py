@@ -68,8 +68,9 @@ A search still asks for its points one at a time and decides from the same numbe
 asks, it *prefetches* the points it is about to ask for: the first two points of a search, the
 previous answer's boundary points at the doubled n (their estimates are always asked for), and
 the points settled() asks for when the estimates of n / 2 samples say the search goes on (and
-their own pre-test passes). A wrong guess costs CPU, never a different answer. Bisection steps are not speculated on: with the
-few processes of a workstation the other questions keep them busy meanwhile.
+their own pre-test passes). A wrong guess costs CPU, never a different answer. Bisection steps
+are not speculated on: with the few processes of a workstation the other questions keep them
+busy meanwhile.
 
 Percentiles alone grow the same way until the held percentile's interval is narrower than
 ``resolution`` x its value (or excludes the deadline, when one is given).
