@@ -29,6 +29,23 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: local processes per CPU a pool may start (more only share the CPUs, each with its own simulations)
+JOBS_PER_CPU = 4
+
+
+def jobs_problem(jobs: object, option: str = "--jobs") -> str | None:
+    """Why ``jobs`` cannot be a local pool's process count (None: it can, or is None = the default):
+    a whole number in 1 .. :data:`JOBS_PER_CPU` x the CPUs this process may use; a pool of more
+    would only share the CPUs and run out of memory or open files first."""
+    if jobs is None:
+        return None
+    most = JOBS_PER_CPU * default_jobs()
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= most:
+        return (f"{option} = {jobs!r}: must be a whole number in 1..{most} ({JOBS_PER_CPU} processes per CPU; "
+                f"this process may use {default_jobs()} CPUs)")
+    return None
+
+
 def forkserver_context(preload: list[str]) -> BaseContext:
     """A multiprocessing context whose children come from a fork server that imports ``preload`` once
     (cheap to start, and never forked from a parent whose numba threads are running)."""

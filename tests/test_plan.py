@@ -92,6 +92,30 @@ def test_no_bandwidth_is_enough_for_an_impossible_deadline() -> None:
     assert rep.max_workers.max_workers == 0 and rep.max_workers.at_max is None
 
 
+def test_a_deadline_met_by_every_count_stops_at_the_memory_bound() -> None:
+    """--deadline 1e308 used to walk the worker count to 10,000 and exit 2 on the variant's memory refusal
+    (a bound the user never set a field for); the search now stops at the largest count whose variant fits
+    the bound, says so, and that count is checked against the scenario's own resolution."""
+    from edgefl.estimate import parse_memory
+    from edgefl.planning.samples import variant
+    from edgefl.scenario import ResourceError
+
+    limit = parse_memory("400M")
+    rs = load_scenario(QUICK, STEADY, max_memory=limit)
+    rep = plan(rs, deadline=1e308, samples=2, max_samples=2, max_memory=limit)
+    ans = rep.max_workers
+    k = ans.max_workers
+    assert 10 < k < 10_000 and ans.limit == k and ans.at_max_plus_1 is None
+    assert f"the largest workers.count within the memory bound: workers.count={k + 1} needs" in ans.note
+    variant(rs, [f"workers.count={k}"], limit)  # fits
+    with pytest.raises(ResourceError):
+        variant(rs, [f"workers.count={k + 1}"], limit)
+    out = RUNNER.invoke(app, ["plan", str(QUICK), "--deadline", "1e308", "--max-memory", "400M", "--json",
+                              "--samples", "2", "--max-samples", "2", *sum((["--set", x] for x in STEADY), [])])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["max_workers"]["max_workers"] == k
+
+
 def test_an_unreachable_deadline_is_decided_from_the_end_of_the_range(tmp_path: Path) -> None:
     """A deadline just under the round latency at the schema's highest bandwidth (no bandwidth meets it)
     is answered from two points, the scenario's bandwidth and that highest one, not a walk through the

@@ -62,6 +62,29 @@ def test_cli_jobs_gives_the_same_json_and_refuses_zero() -> None:
         edgefl.plan(QUICK, deadline=0.3, jobs=0)
 
 
+def test_jobs_beyond_what_the_machine_can_run_are_refused_before_any_work(tmp_path) -> None:
+    """--jobs 100000 used to start processes until the open files ran out (OSError mid-plan); plan and
+    sweep, CLI and API, now refuse more than JOBS_PER_CPU processes per CPU up front, naming the range."""
+    from edgefl.pool_server import JOBS_PER_CPU, default_jobs
+    from edgefl.sweep.engines import EngineError
+
+    most = JOBS_PER_CPU * default_jobs()
+    runner = CliRunner()
+    study = ROOT / "scenarios" / "studies" / "dsc_decoder_delay.yaml"
+    for argv in (["plan", str(QUICK), "--deadline", "0.3", "--jobs", str(most + 1)],
+                 ["sweep", str(study), "--jobs", str(most + 1), "-o", str(tmp_path / "s")]):
+        out = runner.invoke(app, argv)
+        assert out.exit_code == 2 and f"--jobs = {most + 1}: must be a whole number in 1..{most}" in out.output
+        assert "Traceback" not in out.output
+    assert not (tmp_path / "s").exists()  # refused before the study directory was made
+    with pytest.raises(PlanError, match=f"--jobs = {most + 1}"):
+        edgefl.plan(QUICK, deadline=0.3, jobs=most + 1)
+    for bad in (0, -3, most + 1, 2.5, True):
+        with pytest.raises(EngineError, match="--jobs = "):
+            edgefl.sweep(study, jobs=bad, out=tmp_path / "api")
+    assert not (tmp_path / "api").exists()
+
+
 def test_default_jobs_use_the_pool_only_for_long_plans() -> None:
     """The quickstart's plan (~1 s) stays in-process; the 10,000-phone NR cell uses every CPU."""
     assert plan_api.auto_jobs(load_scenario(QUICK), 200) == 1

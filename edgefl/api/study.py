@@ -132,19 +132,23 @@ def sweep(study: str | Path | Mapping[str, Any], *, engine: str = "local", jobs:
     >>> res.summary.shape  # doctest: +SKIP
     (32, 20)
     """
-    check_engine(engine, scheduler)
+    check_engine(engine, scheduler, jobs)
     return run_loaded(load_study_any(study, out), engine=engine, jobs=jobs, progress=progress,
                       retry_failed=retry_failed, plots=plots, scheduler=scheduler)
 
 
-def check_engine(engine: str, scheduler: str | None = None) -> None:
-    """An engine name edgefl knows, and a scheduler only for dask; else ``EngineError``."""
+def check_engine(engine: str, scheduler: str | None = None, jobs: int | None = None) -> None:
+    """An engine name edgefl knows, a scheduler only for dask, and a local process count
+    (:func:`edgefl.pool_server.jobs_problem`); else ``EngineError``."""
+    from edgefl.pool_server import jobs_problem
     from edgefl.sweep.engines import ENGINES, EngineError
 
     if engine not in ENGINES:
         raise EngineError(f"--engine {engine!r}: allowed: {', '.join(ENGINES)}")
     if scheduler and engine != "dask":
         raise EngineError("--scheduler needs --engine dask")
+    if not scheduler and (why := jobs_problem(jobs)) is not None:  # local processes (a remote cluster has its own)
+        raise EngineError(why)
 
 
 def run_loaded(study: Study, *, engine: str = "local", jobs: int | None = None, progress: bool | None = False,
@@ -152,5 +156,5 @@ def run_loaded(study: Study, *, engine: str = "local", jobs: int | None = None, 
     """Run a loaded study (the body shared by :func:`sweep` and ``edgefl sweep``)."""
     from edgefl.sweep.run import run_study
 
-    check_engine(engine, scheduler)
+    check_engine(engine, scheduler, jobs)
     return StudyResult(study, run_study(study, engine, jobs, scheduler, retry_failed, progress, plots=plots))

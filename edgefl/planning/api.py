@@ -18,6 +18,7 @@ from edgefl.planning import questions
 from edgefl.planning.answers import PlanReport, ScenarioCoverage
 from edgefl.planning.coverage import out_of_coverage
 from edgefl.planning.samples import METHODS, OVER
+from edgefl.pool_server import jobs_problem
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
 
 DEFAULT_SAMPLES = 200  # initial samples per point (the p99 interval of i.i.d. samples needs n >= 367: grown)
@@ -58,8 +59,8 @@ def check_options(*, deadline: float | None = None, coverage: bool = False, over
         problems.append(f"--samples = {samples!r}: must be in 1..--max-samples ({max_samples})")
     if per_placement < 1:
         problems.append(f"--rounds-per-placement = {per_placement!r}: must be >= 1")
-    if jobs is not None and not (isinstance(jobs, int) and jobs >= 1):
-        problems.append(f"--jobs = {jobs!r}: must be a whole number >= 1")
+    if (why := jobs_problem(jobs)) is not None:
+        problems.append(why)
     if problems:
         raise PlanError("; ".join(problems))
 

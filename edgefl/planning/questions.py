@@ -98,7 +98,7 @@ from edgefl.planning.answers import (
 from edgefl.planning.samples import PlacementSamples, RoundSamples, Samples, rounds_independent, variant
 from edgefl.planning.search import boundary, largest_int, refine_boundary, refine_int
 from edgefl.planning.stats import Interval, ci_method, confidence_interval, min_bounded_samples, percentile
-from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
+from edgefl.scenario import FieldProblem, ResolvedScenario, ResourceError, ScenarioError
 
 log = logging.getLogger(__name__)
 REPORTED = (50.0, 95.0, 99.0)
@@ -493,9 +493,32 @@ def _prefetch_bracket(sp: Sampler, at: Callable[[float], tuple[str, ...]], prev:
         beyond.prefetch(at(above), n, _meets)
 
 
+def memory_cap(sp: Sampler, at: Callable[[int], tuple[str, ...]], cap: int) -> tuple[int, str]:
+    """The largest worker count <= ``cap`` whose variant fits the memory bound, and (when below
+    ``cap``) why the next one does not: the bound is checked when a variant is resolved (ms each,
+    nothing sampled), and grows with the count, so the search is a monotone one over resolutions."""
+    why: list[str] = []
+
+    def fits(k: int) -> bool:
+        try:
+            variant(sp.rs, list(at(k)), sp.max_memory)
+        except ResourceError as exc:
+            if not why or k < int(why[0]):
+                why[:] = [str(k), "; ".join(p.message for p in exc.problems)]
+            return False
+        return True
+
+    if fits(cap):
+        return cap, ""
+    k = largest_int(fits, start=1, limit=cap)
+    fits(k + 1)  # its reason, if the walk did not meet it
+    return k, f"{at(k + 1)[0]} {why[1]}"
+
+
 def max_workers(sp: Sampler, deadline: float, q: float, resolution: float, n0: int,
                 limit: int | None = None) -> MaxWorkersAnswer:
-    """Largest worker count meeting ``deadline`` (module docstring)."""
+    """Largest worker count meeting ``deadline`` (module docstring), searched up to the search limit
+    or the largest count whose variant fits the memory bound (:func:`memory_cap`), whichever is lower."""
     name, cap = worker_field(sp.rs)
     cap = min(cap, limit) if limit is not None else cap
     start = sp.rs.scenario.workers.participants
@@ -503,6 +526,8 @@ def max_workers(sp: Sampler, deadline: float, q: float, resolution: float, n0: i
 
     def at(k: int) -> tuple[str, ...]:
         return (f"{name}={k}",)
+
+    cap, too_big = memory_cap(sp, at, cap)
 
     def search(n: int, prev: object):
         def ok(k: int) -> bool:
@@ -528,7 +553,8 @@ def max_workers(sp: Sampler, deadline: float, q: float, resolution: float, n0: i
     k_star, n, why = grow(search, deadline, resolution, n0, sp.max_samples)
     at_max = sp.estimate(at(k_star), n, q) if k_star >= 1 else None
     nxt = sp.estimate(at(k_star + 1), n, q) if k_star + 1 <= cap else None
-    note = "" if k_star < cap else f"met up to the search limit {cap}"
+    note = ("" if k_star < cap else f"met up to the search limit {cap}" if not too_big else
+            f"met up to {cap}, the largest {name} within the memory bound: {too_big}")
     return MaxWorkersAnswer(k_star, name, cap, at_max, nxt, sp.sampling(n, why), note)
 
 

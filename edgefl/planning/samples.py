@@ -64,10 +64,14 @@ class Samples(Protocol):
 
 
 def variant(rs: ResolvedScenario, overrides: list[str], max_memory: float | None = None) -> ResolvedScenario:
-    """``rs`` with ``--set``-style overrides, validated and resolved again (a ScenarioError names the field)."""
+    """``rs`` with ``--set``-style overrides, validated and resolved again (a ScenarioError names the field)
+    as the planner plays it: timing only (:func:`timing_run`), so the memory bound counts what its rounds
+    hold, not the gradient vectors of a full run (a worker search may reach thousands of workers)."""
     if not overrides:
         return rs
     data = rs.scenario.model_dump(mode="json", exclude_unset=True)
+    if "timing_only" in type(rs.scenario.output).model_fields:
+        data.setdefault("output", {})["timing_only"] = True
     return resolve(data, rs.source, rs.base_dir, overrides, max_memory)
 
 

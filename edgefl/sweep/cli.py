@@ -34,14 +34,15 @@ def sweep(
         "anything is expanded (default 20,000)")] = None,
 ) -> None:
     """Run a network-planning study: every point of a grid of scenarios, x seeds; resumable."""
+    from edgefl.api.study import check_engine
     from edgefl.file_checks import FileArgError, check_output_dir
-    from edgefl.sweep.engines import ENGINES, EngineError
+    from edgefl.sweep.engines import EngineError
     from edgefl.sweep.study import DEFAULT_MAX_POINTS, StudyError, load_study
 
-    if engine not in ENGINES:
-        raise _fail(f"--engine {engine!r}: allowed: {', '.join(ENGINES)}")
-    if scheduler and engine != "dask":
-        raise _fail("--scheduler needs --engine dask")
+    try:
+        check_engine(engine, scheduler, jobs)
+    except EngineError as exc:
+        raise _fail(str(exc)) from None
 
     try:
         if output is not None:  # before the study is even read
