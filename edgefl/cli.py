@@ -298,6 +298,8 @@ def plan(
     jobs: int | None = typer.Option(None, "--jobs", help="processes sampling the searched points concurrently "
                                     "(same answers for every value; default: every CPU, or 1 when the plan is "
                                     "estimated to take a few seconds)"),
+    progress: bool | None = typer.Option(None, "--progress/--no-progress",
+                                         help="rounds sampled so far, on stderr (default: on a TTY)"),
 ) -> None:
     """P1 bandwidth-optimal rates for a scenario (RD paper eq. 20); no training. With --percentiles /
     --deadline / --coverage: round-latency answers with 95 % confidence intervals, sampled from the
@@ -338,7 +340,8 @@ def plan(
         rep = plan_answers(rs, deadline=deadline, percentiles=percentiles, coverage=coverage, over=over,
                            method=method, quantile=quantile / 100.0, resolution=resolution, samples=samples,
                            max_samples=max_samples, rounds_per_placement=per_placement, seed=seed,
-                           max_memory=None if max_memory is None else parse_memory(max_memory), jobs=jobs)
+                           max_memory=None if max_memory is None else parse_memory(max_memory), jobs=jobs,
+                           progress=progress)
     except (ScenarioError, PlanError, PoolError) as exc:  # PoolError: a pool process died (names the point)
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

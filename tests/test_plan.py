@@ -285,3 +285,24 @@ def test_quantile_and_resolution_are_honoured() -> None:
     assert rep.percentiles.samples == 368 and rep.percentiles.sampling.stopped == "CI narrower than the resolution"
     fine = plan(rs, percentiles=True, quantile=0.9, samples=80, max_samples=640, resolution=1e-4)
     assert fine.percentiles.samples == 640 and fine.percentiles.sampling.stopped == "sample cap"
+
+
+def test_progress_shows_the_rounds_sampled(capsys) -> None:
+    """plan(progress=True) (edgefl plan --progress) draws a bar of the rounds sampled on stderr; it
+    counts every point's rounds, whichever Samples kind holds them; off by default in the API."""
+    from edgefl.planning.progress import PlanProgress
+
+    class _Point:
+        drawn = 0
+
+    pts = {"a": _Point(), "b": _Point()}
+    with PlanProgress(pts, True) as bar:
+        pts["a"].drawn, pts["b"].drawn = 300, 100
+        pts["c"] = _Point()
+        pts["c"].drawn = 7
+    assert bar.bar.n == 407
+    capsys.readouterr()
+    plan(load_scenario(QUICK, STEADY), deadline=0.3, samples=2, max_samples=2, progress=True)
+    assert "plan: " in capsys.readouterr().err
+    plan(load_scenario(QUICK, STEADY), deadline=0.3, samples=2, max_samples=2)
+    assert "plan: " not in capsys.readouterr().err

@@ -17,6 +17,7 @@ from typing import Any
 from edgefl.planning import questions
 from edgefl.planning.answers import PlanReport, ScenarioCoverage
 from edgefl.planning.coverage import out_of_coverage
+from edgefl.planning.progress import PlanProgress
 from edgefl.planning.samples import METHODS, OVER
 from edgefl.pool_server import jobs_problem
 from edgefl.scenario import FieldProblem, ResolvedScenario, ScenarioError
@@ -110,7 +111,7 @@ def plan(rs: ResolvedScenario, *, deadline: float | None = None, percentiles: bo
          samples: int = DEFAULT_SAMPLES, max_samples: int = DEFAULT_MAX_SAMPLES,
          rounds_per_placement: int = DEFAULT_PER_PLACEMENT, seed: int | None = None,
          max_workers_limit: int | None = None, max_memory: float | None = None,
-         jobs: int | None = None) -> PlanReport:
+         jobs: int | None = None, progress: bool | None = False) -> PlanReport:
     """Answer the round-latency questions about ``rs``.
 
     * ``percentiles``: p50/p95/p99 with 95 % intervals (also given when nothing else is asked);
@@ -128,7 +129,8 @@ def plan(rs: ResolvedScenario, *, deadline: float | None = None, percentiles: bo
     bandwidth and radius searches. ``jobs``: processes sampling the points concurrently
     (:mod:`edgefl.planning.pool`; the answers are the same for every value); default every CPU,
     or 1 when the plan is estimated to be quick (:func:`auto_jobs`) or samples one point only
-    (percentiles without a deadline). Raises :class:`PlanError` for
+    (percentiles without a deadline). ``progress``: a bar of the rounds sampled on stderr
+    (:mod:`edgefl.planning.progress`; None: on a terminal only). Raises :class:`PlanError` for
     bad options, ScenarioError for a scenario the planner cannot sample (naming the field).
     """
     check_options(deadline=deadline, coverage=coverage, over=over, method=method, quantile=quantile,
@@ -148,7 +150,8 @@ def plan(rs: ResolvedScenario, *, deadline: float | None = None, percentiles: bo
             asked.append(("coverage", lambda v: questions.max_radius(v, deadline, q, resolution, samples)))
     single = deadline is None  # percentiles alone: one point, one simulation - nothing to run beside it
     n_jobs = jobs if jobs is not None else 1 if single else auto_jobs(rs, samples)
-    answers, oc = answer_all(sp, [f for _, f in asked], n_jobs, meanwhile=lambda: out_of_coverage(rs))
+    with PlanProgress(sp._points, progress):
+        answers, oc = answer_all(sp, [f for _, f in asked], n_jobs, meanwhile=lambda: out_of_coverage(rs))
     report = PlanReport(
         scenario=rs.scenario.name, method=method, over=over, quantile=q, resolution=resolution,
         deadline_s=deadline, assumes=assumptions(rs),

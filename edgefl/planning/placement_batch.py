@@ -322,6 +322,10 @@ class BatchSamples:
         return {self.engine_path}
 
     @property
+    def drawn(self) -> int:
+        return self._n * self.m
+
+    @property
     def placed(self) -> list[int]:
         return [self.batch.k] * self._n
 

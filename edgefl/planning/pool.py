@@ -205,6 +205,11 @@ class RemoteSamples:
     def have(self) -> int:
         return 0 if self._reply is None else int(self._reply.x.size)
 
+    @property
+    def drawn(self) -> int:
+        """Rounds returned by the slot so far (drawn there; counted when they arrive)."""
+        return self.have
+
     def available(self, n: int) -> np.ndarray | None:
         """The first n samples if already here (no wait), else None."""
         with self._lock:

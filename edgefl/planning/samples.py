@@ -62,6 +62,10 @@ class Samples(Protocol):
     @property
     def engine_paths(self) -> set[str]: ...
 
+    #: rounds the simulator has played for this point so far (progress: :mod:`edgefl.planning.progress`)
+    @property
+    def drawn(self) -> int: ...
+
 
 def variant(rs: ResolvedScenario, overrides: list[str], max_memory: float | None = None) -> ResolvedScenario:
     """``rs`` with ``--set``-style overrides, validated and resolved again (a ScenarioError names the field)
@@ -153,6 +157,10 @@ class RoundSamples:
     def engine_paths(self) -> set[str]:
         return {self.sim.engine_path}
 
+    @property
+    def drawn(self) -> int:
+        return len(self.sim.rounds)
+
 
 def placement_seed(seed: int, i: int) -> int:
     """Seed of the ``i``-th placement drawn by ``--over placements`` from ``seed``."""
@@ -214,6 +222,10 @@ class PlacementSamples:
     @property
     def engine_paths(self) -> set[str]:
         return set(self.path_list)
+
+    @property
+    def drawn(self) -> int:
+        return len(self._lat) * self.m
 
     def out_of_coverage_share(self) -> float:
         """Workers out of coverage over workers placed, over the placements drawn so far."""
