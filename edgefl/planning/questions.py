@@ -497,22 +497,22 @@ def memory_cap(sp: Sampler, at: Callable[[int], tuple[str, ...]], cap: int) -> t
     """The largest worker count <= ``cap`` whose variant fits the memory bound, and (when below
     ``cap``) why the next one does not: the bound is checked when a variant is resolved (ms each,
     nothing sampled), and grows with the count, so the search is a monotone one over resolutions."""
-    why: list[str] = []
+    refused: dict[int, str] = {}
 
     def fits(k: int) -> bool:
         try:
             variant(sp.rs, list(at(k)), sp.max_memory)
         except ResourceError as exc:
-            if not why or k < int(why[0]):
-                why[:] = [str(k), "; ".join(p.message for p in exc.problems)]
+            refused[k] = "; ".join(p.message for p in exc.problems)
             return False
         return True
 
     if fits(cap):
         return cap, ""
     k = largest_int(fits, start=1, limit=cap)
-    fits(k + 1)  # its reason, if the walk did not meet it
-    return k, f"{at(k + 1)[0]} {why[1]}"
+    if k + 1 not in refused:  # the walk did not resolve it: its reason
+        fits(k + 1)
+    return k, f"{at(k + 1)[0]} {refused[k + 1]}"
 
 
 def max_workers(sp: Sampler, deadline: float, q: float, resolution: float, n0: int,
