@@ -183,8 +183,8 @@ def answer_all(sp: questions.Sampler, asked: list[Callable[[questions.Sampler], 
     searches take the same decisions from the same numbers; and what ``meanwhile`` (the report's own
     work) returns, run in this thread while the pool samples. The first question that raises (in the
     order asked) raises here; on any error or Ctrl-C the pool's processes are stopped."""
-    if jobs < 1:
-        raise PlanError(f"--jobs = {jobs!r}: must be >= 1")
+    if (why := jobs_problem(jobs)) is not None:
+        raise PlanError(why)
     LAST_RUN.clear()
     LAST_RUN.update(jobs=jobs, pool_cpu_s=0.0)
     if jobs == 1:

@@ -20,7 +20,7 @@ POLL_S = 0.5
 
 def rounds_drawn(points: dict) -> int:
     """Rounds the simulator played for these points (:attr:`Samples.drawn` each)."""
-    return sum(int(getattr(s, "drawn", 0)) for s in list(points.values()))
+    return sum(int(s.drawn) for s in list(points.values()))
 
 
 class PlanProgress:

@@ -509,9 +509,7 @@ def memory_cap(sp: Sampler, at: Callable[[int], tuple[str, ...]], cap: int) -> t
 
     if fits(cap):
         return cap, ""
-    k = largest_int(fits, start=1, limit=cap)
-    if k + 1 not in refused:  # the walk did not resolve it: its reason
-        fits(k + 1)
+    k = largest_int(fits, start=1, limit=cap)  # its walk ends on k + 1 refused (cap itself is)
     return k, f"{at(k + 1)[0]} {refused[k + 1]}"
 
 
