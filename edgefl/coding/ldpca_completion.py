@@ -126,11 +126,6 @@ def completion(code: LDPCCode) -> Completion:
     return _cached(code.n, code.k, code.seed, code.family, code.zone)
 
 
-@functools.lru_cache(maxsize=256)
-def _rank(n: int, k: int, seed: int, family: str, zone: int) -> int:
-    return _cached(n, k, seed, family, zone).rank
-
-
 def completion_bits(code: LDPCCode, pad: int = 0) -> int:
     """Raw bits a failed frame of ``code`` sends to be completed: its free columns, less those among the
     last ``pad`` positions (padding of a partial frame, known to the decoder)."""

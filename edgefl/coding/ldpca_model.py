@@ -203,9 +203,9 @@ def sw_predict_adaptive(bits: np.ndarray, llr: np.ndarray, start_rate: float, *,
     last = m[attempts - 1]
     raw = n
     if fallback == "complete":  # the free columns of the last rung's code (edgefl.coding.ldpca_completion)
-        from edgefl.coding.ldpca_completion import completion
+        from edgefl.coding.ldpca_completion import completion_bits
 
-        raw = completion(code_at_step(int(ks[-1]), n, seed, family, zone_rate)).free.size
+        raw = completion_bits(code_at_step(int(ks[-1]), n, seed, family, zone_rate))
     bits_sent = int(hash_bits) + last + np.where(uncoded, raw, 0)
     exchanges: list[tuple[int, int, int, int]] = []
     for j in range(int(attempts.max(initial=0))):

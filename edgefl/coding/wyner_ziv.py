@@ -349,12 +349,12 @@ def _free_in_pad(attempts: int, k0: int, k_step: int, steps: int, pad: int, opt:
                  zone_offset: float = 0.0) -> int:
     """Completion bits among the ``pad`` padding positions of a partial last frame (not sent: the decoder knows
     them) for a frame that went through ``attempts`` rungs from grid step ``k0``."""
-    from edgefl.coding.ldpca_completion import completion
+    from edgefl.coding.ldpca_completion import completion_bits
 
     k_last = min(steps, k0 + (int(attempts) - 1) * k_step)
     code = code_at_step(k_last, int(opt.block_length), opt.code_seed, ladder_family(opt),
                         _zone_rate(k0, steps, zone_offset))
-    return int((completion(code).free >= code.n - pad).sum())
+    return completion_bits(code) - completion_bits(code, pad)
 
 
 def _probe(cost: np.ndarray, bits: np.ndarray, llr: np.ndarray, probe: np.ndarray, coded: np.ndarray, pad: int,
